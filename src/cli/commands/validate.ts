@@ -1,0 +1,58 @@
+import type { Command } from "commander";
+import { loadProject } from "../../config/load-project.js";
+import type { Secret } from "../../model/secret.js";
+import {
+  diagnosticsJson,
+  githubAnnotations,
+  renderDiagnosticsHuman,
+  renderDiagnosticsSummary,
+} from "../../render/diagnostics.js";
+import { projectDir, type CommandContext } from "../context.js";
+import { EXIT_ERROR, EXIT_OK } from "../exit-codes.js";
+
+export function registerValidate(program: Command, context: () => CommandContext, setExitCode: (code: number) => void): void {
+  program
+    .command("validate")
+    .description("check the configuration (YAML, schema, references, environment), offline")
+    .option("--json", "print a machine-readable report")
+    .addHelpText("after", "\nExit code 0 when valid (warnings allowed), 1 otherwise.\nUnder GitHub Actions, errors are also printed as ::error annotations.")
+    .action((options: { json?: boolean }) => {
+      setExitCode(runValidate(context(), options.json === true));
+    });
+}
+
+function runValidate(ctx: CommandContext, json: boolean): number {
+  const result = loadProject(projectDir(ctx), { env: ctx.io.env });
+  registerSecrets(ctx, result.secrets);
+  ctx.texts = result.texts;
+  const { output, io } = ctx;
+  if (json) {
+    output.out(JSON.stringify(diagnosticsJson(result.diagnostics, io.cwd), null, 2));
+  } else {
+    if (result.diagnostics.length > 0) output.err(renderDiagnosticsHuman(result.diagnostics, { cwd: io.cwd, texts: result.texts }) + "\n");
+    const summary = renderDiagnosticsSummary(result.diagnostics);
+    if (result.project) output.out(summary);
+    else output.err(summary);
+  }
+  if (io.env.GITHUB_ACTIONS === "true" && result.diagnostics.length > 0) {
+    output.err(githubAnnotations(result.diagnostics, io.cwd));
+  }
+  return result.project ? EXIT_OK : EXIT_ERROR;
+}
+
+/** Every secret the project resolved is redacted from all further output. */
+export function registerSecrets(ctx: CommandContext, secrets: readonly Secret[]): void {
+  for (const secret of secrets) {
+    const value = secret.reveal();
+    ctx.output.registerSecret(value);
+    // A connection URL's password alone may surface in a driver's message.
+    if (/^postgres(ql)?:\/\//.test(value)) {
+      try {
+        const password = decodeURIComponent(new URL(value).password);
+        if (password) ctx.output.registerSecret(password);
+      } catch {
+        // not a parseable URL: the whole value is registered already
+      }
+    }
+  }
+}

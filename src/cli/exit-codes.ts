@@ -1,0 +1,33 @@
+import kleur from "kleur";
+import { CohoError, DiagnosticsError } from "../model/errors.js";
+import { renderDiagnosticsHuman } from "../render/diagnostics.js";
+import type { CliIo, Output } from "./io.js";
+
+export const EXIT_OK = 0;
+export const EXIT_ERROR = 1;
+/** Success with changes, only with --detailed-exitcode. */
+export const EXIT_CHANGES = 2;
+export const EXIT_SIGINT = 130;
+export const EXIT_SIGTERM = 143;
+
+/**
+ * The one place that turns a thrown error into text and an exit code. Expected
+ * errors (CohoError) print their message and hint, never a stack; anything else is
+ * a bug in coho, reported as such, with the stack only under COHO_DEBUG.
+ */
+export function reportError(error: unknown, io: CliIo, output: Output, texts: ReadonlyMap<string, string> = new Map()): number {
+  if (error instanceof DiagnosticsError) {
+    output.err(renderDiagnosticsHuman(error.diagnostics, { cwd: io.cwd, texts }));
+    return EXIT_ERROR;
+  }
+  if (error instanceof CohoError) {
+    output.err(`${kleur.red().bold("error")}: ${error.message}`);
+    if (error.hint) output.err(`${kleur.dim("hint")}: ${error.hint}`);
+    return EXIT_ERROR;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  output.err(`${kleur.red().bold("internal error")}: ${message}`);
+  if (io.env.COHO_DEBUG && error instanceof Error && error.stack) output.err(error.stack);
+  else output.err("This is a bug in coho. Run again with COHO_DEBUG=1 for details, and please report it.");
+  return EXIT_ERROR;
+}

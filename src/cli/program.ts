@@ -1,0 +1,45 @@
+import { Command, Option } from "commander";
+import { COHO_VERSION } from "../version.js";
+import type { CommandContext, GlobalOptions } from "./context.js";
+import { parseDurationFlag } from "./flags.js";
+import { registerInit } from "./commands/init.js";
+import { registerValidate } from "./commands/validate.js";
+
+export interface ProgramHooks {
+  /** Called before any command runs, with the parsed global options. */
+  readonly makeContext: (global: GlobalOptions) => CommandContext;
+  /** Each command reports its exit code here. */
+  readonly setExitCode: (code: number) => void;
+}
+
+const EXAMPLES = `
+Examples:
+  $ coho init my-cohorts              scaffold a project that validates at once
+  $ coho validate                     check coho.yaml and its includes, offline
+  $ coho -C examples/quickstart validate --json
+
+Docs: README.md; configuration schema: schema/coho.schema.json`;
+
+export function buildProgram(hooks: ProgramHooks): Command {
+  const program = new Command("coho")
+    .description("Keep Braze cohorts in step with your data warehouse, declared as code.")
+    .version(COHO_VERSION, "-V, --version", "print coho's version")
+    .option("-C, --dir <dir>", "project folder holding coho.yaml", ".")
+    .option("--no-color", "never colour output (NO_COLOR and FORCE_COLOR are honoured too)")
+    .addOption(new Option("--lock-timeout <duration>", "how long to wait for the state lock, e.g. 30s").default("0").argParser(parseDurationFlag))
+    .showHelpAfterError("(run coho --help for usage)")
+    .showSuggestionAfterError(true)
+    .addHelpText("after", EXAMPLES)
+    .exitOverride();
+
+  const context = (): CommandContext => {
+    const options = program.opts<{ dir: string; color: boolean; lockTimeout: string | number }>();
+    const lockTimeoutMs = typeof options.lockTimeout === "number" ? options.lockTimeout : parseDurationFlag(options.lockTimeout);
+    return hooks.makeContext({ dir: options.dir, color: options.color, lockTimeoutMs });
+  };
+
+  registerValidate(program, context, hooks.setExitCode);
+  registerInit(program, context, hooks.setExitCode);
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}

@@ -1,0 +1,156 @@
+import { readFileSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import type { Diagnostic } from "../model/diagnostic.js";
+import type { CohortConfig, IdentifierConfig, ModelConfig, MovedBlock, RemovalLimit } from "../model/project.js";
+import type { Entry } from "./collect-entries.js";
+import { locate } from "./locate.js";
+import type { CohortData, LoadedFile } from "./load-file.js";
+import { MAX_CONFIG_BYTES } from "./read-yaml.js";
+import { locateScalarText } from "./locate.js";
+import { didYouMean } from "./suggest.js";
+
+type Raw = Record<string, unknown>;
+
+/** Name of the in-memory DuckDB source used when a project declares no source. */
+export const DEFAULT_SOURCE = "duckdb";
+
+/**
+ * A model's SQL comes inline or from a file relative to the declaring file. Its
+ * source may be omitted when the project has exactly one (or none: the embedded
+ * in-memory DuckDB).
+ */
+export function buildModel(entry: Entry<Raw>, sourceNames: readonly string[], diagnostics: Diagnostic[]): ModelConfig | undefined {
+  const { name, value, file, origin } = entry;
+  const source = resolveSource(entry, sourceNames, diagnostics);
+  let sql: string;
+  let sqlOrigin;
+  if (typeof value.sql === "string") {
+    sql = value.sql;
+    sqlOrigin = locateScalarText(file.yaml, ["models", name, "sql"]);
+  } else {
+    const path = resolve(dirname(file.path), String(value.file));
+    const at = locate(file.yaml, ["models", name, "file"]);
+    const text = readSqlFile(path);
+    if (typeof text !== "string") {
+      diagnostics.push({ severity: "error", code: "config.model_file", message: `models.${name}.file: ${text.problem}`, location: at });
+      return undefined;
+    }
+    sql = text;
+    sqlOrigin = { file: path, line: 1, column: 1 };
+  }
+  if (source === undefined) return undefined;
+  const primaryKey = typeof value.primary_key === "string" ? value.primary_key : undefined;
+  return { name, source, primaryKey, sql, sqlOrigin, origin };
+}
+
+function resolveSource(entry: Entry<Raw>, sourceNames: readonly string[], diagnostics: Diagnostic[]): string | undefined {
+  const { name, value, file } = entry;
+  if (typeof value.source === "string") {
+    if (sourceNames.includes(value.source)) return value.source;
+    diagnostics.push(unknownReference(file, ["models", name, "source"], "source", value.source, sourceNames));
+    return undefined;
+  }
+  if (sourceNames.length === 0) return DEFAULT_SOURCE;
+  if (sourceNames.length === 1) return sourceNames[0];
+  diagnostics.push({
+    severity: "error",
+    code: "config.model_source",
+    message: `models.${name} does not name a source, and the project has several (${sourceNames.join(", ")}); add \`source:\``,
+    location: entry.origin,
+  });
+  return undefined;
+}
+
+function readSqlFile(path: string): string | { problem: string } {
+  try {
+    const size = statSync(path).size;
+    if (size > MAX_CONFIG_BYTES) return { problem: `${path} is larger than ${MAX_CONFIG_BYTES} bytes` };
+    return readFileSync(path, "utf8");
+  } catch {
+    return { problem: `file not found: ${path}` };
+  }
+}
+
+export function buildIdentifier(entry: Entry<Raw>): IdentifierConfig {
+  const { name, value, origin } = entry;
+  const column = String(value.column);
+  if (value.type === "alias") return { name, type: "alias", column, label: String(value.label), origin };
+  return { name, type: value.type === "device_id" ? "device_id" : "external_id", column, origin };
+}
+
+export interface KnownNames {
+  readonly models: readonly string[];
+  readonly identifiers: readonly string[];
+  readonly destinations: readonly string[];
+}
+
+/** Builds a cohort after checking that its model, identifier and destination exist. */
+export function buildCohort(entry: Entry<Raw>, known: KnownNames, diagnostics: Diagnostic[]): CohortConfig | undefined {
+  const { name: key, file, origin } = entry;
+  const value = entry.value as unknown as CohortData;
+  let ok = true;
+  const check = (field: "model" | "identifier" | "destination", names: readonly string[]) => {
+    if (names.includes(value[field])) return;
+    diagnostics.push(unknownReference(file, ["cohorts", key, field], field, value[field], names));
+    ok = false;
+  };
+  check("model", known.models);
+  check("identifier", known.identifiers);
+  check("destination", known.destinations);
+  if (!ok) return undefined;
+  return {
+    key,
+    address: `cohorts.${key}`,
+    name: value.name,
+    destination: value.destination,
+    model: value.model,
+    identifier: value.identifier,
+    cohortId: value.cohort_id,
+    guards: { maxRemovals: removalLimit(value.guards?.max_removals), allowEmpty: value.guards?.allow_empty ?? false },
+    preventDestroy: value.prevent_destroy ?? false,
+    origin,
+  };
+}
+
+function removalLimit(raw: number | string | undefined): RemovalLimit | undefined {
+  if (raw === undefined) return undefined;
+  if (typeof raw === "number") return { kind: "count", value: raw };
+  return { kind: "percent", value: Number(raw.slice(0, -1)) };
+}
+
+/** `moved` blocks: `to` must be a declared cohort, `from` must no longer be one. */
+export function buildMoved(files: readonly LoadedFile[], cohortKeys: readonly string[], diagnostics: Diagnostic[]): MovedBlock[] {
+  const blocks: MovedBlock[] = [];
+  const fromSeen = new Set<string>();
+  for (const file of files) {
+    if (!file.yaml || !file.data?.moved) continue;
+    file.data.moved.forEach((block, index) => {
+      const at = (field: string) => locate(file.yaml!, ["moved", index, field]);
+      const problem = (field: string, code: string, message: string) =>
+        diagnostics.push({ severity: "error", code, message, location: at(field) });
+      const toKey = block.to.slice("cohorts.".length);
+      const fromKey = block.from.slice("cohorts.".length);
+      if (block.from === block.to) return problem("to", "config.moved_same", `moved[${index}] moves ${block.from} to itself`);
+      if (!cohortKeys.includes(toKey)) {
+        return problem("to", "config.unknown_reference", `moved[${index}].to: no cohort \`${toKey}\` is declared${didYouMean(toKey, cohortKeys)}`);
+      }
+      if (cohortKeys.includes(fromKey)) {
+        return problem("from", "config.moved_from_exists", `moved[${index}].from: ${block.from} is still declared under cohorts; a moved address must no longer exist`);
+      }
+      if (fromSeen.has(block.from)) return problem("from", "config.moved_twice", `moved[${index}].from: ${block.from} is moved more than once`);
+      fromSeen.add(block.from);
+      blocks.push({ from: block.from, to: block.to, origin: locate(file.yaml!, ["moved", index], "value") });
+    });
+  }
+  return blocks;
+}
+
+function unknownReference(file: Entry<Raw>["file"], path: (string | number)[], kind: string, name: string, names: readonly string[]): Diagnostic {
+  const available = names.length === 0 ? ` (none is declared)` : didYouMean(name, names);
+  return {
+    severity: "error",
+    code: "config.unknown_reference",
+    message: `${path.join(".")}: no ${kind} \`${name}\` is declared${available}`,
+    location: locate(file.yaml, path),
+  };
+}

@@ -1,0 +1,47 @@
+import { existsSync, readFileSync } from "node:fs";
+import { parseEnv } from "node:util";
+
+/** Looks up an environment variable; undefined when unset. */
+export type EnvLookup = (name: string) => string | undefined;
+
+/**
+ * The real environment first, then `.env` beside coho.yaml: a value already in the
+ * environment is never overridden (as with dotenv and docker compose).
+ */
+export function projectEnv(envFile: string, real: NodeJS.ProcessEnv): EnvLookup {
+  let fromFile: Record<string, string> = {};
+  if (existsSync(envFile)) {
+    fromFile = parseEnv(readFileSync(envFile, "utf8")) as Record<string, string>;
+  }
+  return (name) => real[name] ?? fromFile[name];
+}
+
+/** `${env:NAME}` or `${env:NAME:-default}`; `$${…}` is a literal `${…}`. */
+const REFERENCE = /\$?\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+/** Something that starts like a reference but does not parse as one. */
+const BROKEN_REFERENCE = /(?<!\$)\$\{env:(?![A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\})/;
+
+export type InterpolationResult =
+  | { readonly ok: true; readonly value: string }
+  | { readonly ok: false; readonly missing: string; readonly reference: string }
+  | { readonly ok: false; readonly malformed: true };
+
+export function interpolate(text: string, env: EnvLookup): InterpolationResult {
+  if (BROKEN_REFERENCE.test(text)) return { ok: false, malformed: true };
+  let missing: { name: string; reference: string } | undefined;
+  const value = text.replace(REFERENCE, (whole, name: string, fallback: string | undefined) => {
+    if (whole.startsWith("$$")) return whole.slice(1);
+    const found = env(name);
+    if (found !== undefined) return found;
+    if (fallback !== undefined) return fallback;
+    missing ??= { name, reference: whole };
+    return "";
+  });
+  if (missing) return { ok: false, missing: missing.name, reference: missing.reference };
+  return { ok: true, value };
+}
+
+/** The variable name of a whole-value reference `${env:NAME}`, else undefined. */
+export function wholeReference(text: string): string | undefined {
+  return /^\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(text)?.[1];
+}

@@ -1,0 +1,92 @@
+import { isMap, isPair, isScalar, isSeq, type Node } from "yaml";
+import type { Diagnostic } from "../model/diagnostic.js";
+import { Secret } from "../model/secret.js";
+import { interpolate, wholeReference, type EnvLookup } from "./env.js";
+import { formatPath, locateWithin, type DataPath } from "./locate.js";
+import type { YamlFile } from "./read-yaml.js";
+
+/**
+ * Fields that hold credentials. They are never interpolated into the document
+ * (so schema checks and error messages only ever see `${env:NAME}`); their values
+ * are resolved separately into Secret objects.
+ */
+export function isSecretPath(path: DataPath): boolean {
+  const [section, , field] = path;
+  if (path.length === 3 && section === "destinations") return field === "partner_api_key" || field === "data_import_key";
+  if (path.length === 3 && section === "sources") return field === "url";
+  return path.length === 2 && section === "state" && path[1] === "url";
+}
+
+export interface InterpolatedSecrets {
+  /** Keyed by the dotted data path, e.g. `destinations.braze.partner_api_key`. */
+  readonly secrets: Map<string, Secret>;
+  readonly diagnostics: Diagnostic[];
+}
+
+/**
+ * Replaces `${env:…}` in every string scalar of the document, in place, so that
+ * positions stay valid for later diagnostics. Secret fields are resolved into
+ * Secrets instead. Missing variables are errors located at the reference.
+ */
+export function interpolateDocument(file: YamlFile, env: EnvLookup): InterpolatedSecrets {
+  const secrets = new Map<string, Secret>();
+  const diagnostics: Diagnostic[] = [];
+
+  const visit = (node: unknown, path: (string | number)[]): void => {
+    if (isMap(node)) {
+      for (const pair of node.items) {
+        if (isPair(pair) && isScalar(pair.key)) visit(pair.value, [...path, String(pair.key.value)]);
+      }
+    } else if (isSeq(node)) {
+      node.items.forEach((item, index) => visit(item, [...path, index]));
+    } else if (isScalar(node) && typeof node.value === "string") {
+      if (isSecretPath(path)) resolveSecret(node.value, path);
+      else interpolateScalar(node, path);
+    }
+  };
+
+  const interpolateScalar = (node: Node & { value: unknown }, path: DataPath): void => {
+    const text = node.value as string;
+    const result = interpolate(text, env);
+    if (result.ok) {
+      node.value = result.value;
+    } else if ("missing" in result) {
+      diagnostics.push(missingVariable(file, path, result.missing, result.reference));
+    } else {
+      diagnostics.push({
+        severity: "error",
+        code: "config.env_syntax",
+        message: "malformed environment reference: write ${env:NAME} or ${env:NAME:-default} (NAME is letters, digits and underscores)",
+        location: locateWithin(file, path, "${env:"),
+      });
+    }
+  };
+
+  const resolveSecret = (text: string, path: DataPath): void => {
+    if (!text.includes("${env:")) return; // a literal: the schema and secret checks report it
+    const result = interpolate(text, env);
+    if (!result.ok) {
+      if ("missing" in result) diagnostics.push(missingVariable(file, path, result.missing, result.reference));
+      return;
+    }
+    if (result.value === "") {
+      const name = wholeReference(text) ?? "the referenced variable";
+      diagnostics.push(missingVariable(file, path, name, text));
+      return;
+    }
+    const names = [...text.matchAll(/\$\{env:([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]).join(", ");
+    secrets.set(path.join("."), new Secret(result.value, names));
+  };
+
+  visit(file.doc.contents, []);
+  return { secrets, diagnostics };
+}
+
+function missingVariable(file: YamlFile, path: DataPath, name: string, reference: string): Diagnostic {
+  return {
+    severity: "error",
+    code: "config.env_missing",
+    message: `environment variable ${name} is not set (needed by ${formatPath(path)}); set it, or add it to .env beside coho.yaml`,
+    location: locateWithin(file, path, reference),
+  };
+}

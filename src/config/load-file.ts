@@ -1,0 +1,57 @@
+import type { Diagnostic } from "../model/diagnostic.js";
+import type { Secret } from "../model/secret.js";
+import type { EnvLookup } from "./env.js";
+import { interpolateDocument } from "./interpolate-document.js";
+import { readYamlFile, toData, type YamlFile } from "./read-yaml.js";
+import { validateSchema } from "./validate-schema.js";
+
+/** What one config file contributes, once read, interpolated and schema-checked. */
+export interface LoadedFile {
+  readonly path: string;
+  /** The source text, for code frames (never holds a secret: secrets are references). */
+  readonly text: string | undefined;
+  readonly yaml: YamlFile | undefined;
+  /** The data, present only when the file passed every check so far. */
+  readonly data: ConfigData | undefined;
+  readonly secrets: ReadonlyMap<string, Secret>;
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+/** The shape the schema guarantees (names unchecked against each other yet). */
+export interface ConfigData {
+  version?: number;
+  state?: { backend: "local" | "postgres"; url?: string; schema?: string };
+  sources?: Record<string, Record<string, unknown> & { type: "duckdb" | "postgres" }>;
+  destinations?: Record<string, Record<string, unknown>>;
+  models?: Record<string, { source?: string; primary_key?: string; sql?: string; file?: string }>;
+  identifiers?: Record<string, { type: "external_id" | "alias" | "device_id"; column: string; label?: string }>;
+  cohorts?: Record<string, CohortData>;
+  moved?: { from: string; to: string }[];
+  include?: string[];
+}
+
+export interface CohortData {
+  name: string;
+  destination: string;
+  model: string;
+  identifier: string;
+  cohort_id?: string;
+  guards?: { max_removals?: number | string; allow_empty?: boolean };
+  prevent_destroy?: boolean;
+}
+
+export function loadFile(path: string, env: EnvLookup): LoadedFile {
+  const read = readYamlFile(path);
+  if (!read.ok) return { path, text: read.text, yaml: undefined, data: undefined, secrets: new Map(), diagnostics: read.diagnostics };
+  const yaml = read.file;
+  const { secrets, diagnostics } = interpolateDocument(yaml, env);
+  const converted = toData(yaml);
+  if (!converted.ok) return { path, text: yaml.text, yaml, data: undefined, secrets, diagnostics: [...diagnostics, converted.diagnostic] };
+  // An empty file (or one of comments only) is an empty configuration.
+  const data = converted.value ?? {};
+  const schemaDiagnostics = validateSchema(yaml, data);
+  diagnostics.push(...schemaDiagnostics);
+  // Missing variables do not change the shape: later checks still run on the data.
+  const ok = schemaDiagnostics.length === 0;
+  return { path, text: yaml.text, yaml, data: ok ? (data as ConfigData) : undefined, secrets, diagnostics };
+}

@@ -1,0 +1,144 @@
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { globSync } from "tinyglobby";
+import { hasErrors, type Diagnostic } from "../model/diagnostic.js";
+import type { Project, SourceConfig } from "../model/project.js";
+import type { Secret } from "../model/secret.js";
+import { DEFAULT_SOURCE, buildCohort, buildIdentifier, buildModel, buildMoved } from "./build-audiences.js";
+import { buildDestination, buildSource, buildState } from "./build-connections.js";
+import { collectEntries } from "./collect-entries.js";
+import { projectEnv } from "./env.js";
+import { loadFile, type LoadedFile } from "./load-file.js";
+import { locate } from "./locate.js";
+
+export const CONFIG_FILE = "coho.yaml";
+
+export interface LoadOptions {
+  /** The environment to interpolate from; `.env` beside coho.yaml fills the gaps. */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export interface LoadResult {
+  /** Present only when there is no error (warnings allowed). */
+  readonly project: Project | undefined;
+  readonly diagnostics: readonly Diagnostic[];
+  /** Text of every file read, by absolute path, for code frames. */
+  readonly texts: ReadonlyMap<string, string>;
+  /** Every secret resolved, even when the project has errors: callers redact them. */
+  readonly secrets: readonly Secret[];
+}
+
+/**
+ * Loads coho.yaml and its includes into a typed Project. User errors come back as
+ * diagnostics, all of them, never as exceptions.
+ */
+export function loadProject(dir: string, options: LoadOptions = {}): LoadResult {
+  const projectDir = resolve(dir);
+  const configFile = join(projectDir, CONFIG_FILE);
+  if (!existsSync(configFile)) {
+    const message = `no ${CONFIG_FILE} in ${projectDir}; run \`coho init\` to create a project, or pass -C DIR`;
+    return { project: undefined, diagnostics: [{ severity: "error", code: "config.not_found", message }], texts: new Map(), secrets: [] };
+  }
+  const env = projectEnv(join(projectDir, ".env"), options.env ?? process.env);
+  const root = loadFile(configFile, env);
+  const diagnostics: Diagnostic[] = [...root.diagnostics];
+  checkRoot(root, diagnostics);
+  const includes = includedFiles(projectDir, root, diagnostics).map((path) => loadFile(path, env));
+  for (const file of includes) {
+    diagnostics.push(...file.diagnostics);
+    checkInclude(file, diagnostics);
+  }
+  const files = [root, ...includes];
+  const project = assemble(projectDir, configFile, files, diagnostics);
+  const texts = new Map(files.filter((f) => f.text !== undefined).map((f) => [f.path, f.text as string]));
+  const secrets = files.flatMap((f) => [...f.secrets.values()]);
+  return { project: hasErrors(diagnostics) ? undefined : project, diagnostics: sortDiagnostics(diagnostics), texts, secrets };
+}
+
+function assemble(projectDir: string, configFile: string, files: LoadedFile[], diagnostics: Diagnostic[]): Project {
+  const entries = collectEntries(projectDir, files, diagnostics);
+  const sources = new Map<string, SourceConfig>();
+  for (const entry of entries.sources.values()) {
+    const source = buildSource(entry, diagnostics);
+    if (source) sources.set(entry.name, source);
+  }
+  const sourceNames = [...entries.sources.keys()];
+  const destinations = new Map([...entries.destinations.values()].flatMap((e) => {
+    const destination = buildDestination(e, diagnostics);
+    return destination ? [[e.name, destination] as const] : [];
+  }));
+  const models = new Map([...entries.models.values()].flatMap((e) => {
+    const model = buildModel(e, sourceNames, diagnostics);
+    return model ? [[e.name, model] as const] : [];
+  }));
+  if ([...models.values()].some((m) => m.source === DEFAULT_SOURCE) && !sources.has(DEFAULT_SOURCE)) {
+    sources.set(DEFAULT_SOURCE, { type: "duckdb", name: DEFAULT_SOURCE, path: undefined, origin: { file: configFile, line: 1, column: 1 } });
+  }
+  const identifiers = new Map([...entries.identifiers.values()].map((e) => [e.name, buildIdentifier(e)] as const));
+  const known = {
+    models: [...entries.models.keys()],
+    identifiers: [...entries.identifiers.keys()],
+    destinations: [...entries.destinations.keys()],
+  };
+  const cohorts = new Map([...entries.cohorts.values()].flatMap((e) => {
+    const cohort = buildCohort(e, known, diagnostics);
+    return cohort ? [[e.name, cohort] as const] : [];
+  }));
+  const moved = buildMoved(files, [...entries.cohorts.keys()], diagnostics);
+  const state = buildState(files[0]!) ?? { backend: "local" as const };
+  return { dir: projectDir, configFile, files: files.map((f) => f.path), state, sources, destinations, models, identifiers, cohorts, moved };
+}
+
+/** coho.yaml must say which language version it speaks. */
+function checkRoot(root: LoadedFile, diagnostics: Diagnostic[]): void {
+  if (root.data && root.data.version === undefined) {
+    diagnostics.push({
+      severity: "error",
+      code: "config.version_missing",
+      message: `${CONFIG_FILE} must declare \`version: 1\` at the top level`,
+      location: { file: root.path, line: 1, column: 1 },
+    });
+  }
+}
+
+/** Included files carry sections only: state and include belong to coho.yaml. */
+function checkInclude(file: LoadedFile, diagnostics: Diagnostic[]): void {
+  if (!file.data || !file.yaml) return;
+  for (const key of ["state", "include"] as const) {
+    if (file.data[key] === undefined) continue;
+    diagnostics.push({
+      severity: "error",
+      code: "config.include_section",
+      message: `\`${key}\` may only appear in ${CONFIG_FILE}, not in an included file`,
+      location: locate(file.yaml, [key], "key"),
+    });
+  }
+}
+
+function includedFiles(projectDir: string, root: LoadedFile, diagnostics: Diagnostic[]): string[] {
+  const patterns = root.data?.include ?? [];
+  const found = new Set<string>();
+  patterns.forEach((pattern, index) => {
+    const matches = globSync(pattern, { cwd: projectDir, absolute: true, onlyFiles: true, dot: false }).sort();
+    if (matches.length === 0 && root.yaml) {
+      diagnostics.push({
+        severity: "warning",
+        code: "config.include_empty",
+        message: `include pattern \`${pattern}\` matches no file`,
+        location: locate(root.yaml, ["include", index]),
+      });
+    }
+    for (const match of matches) if (resolve(match) !== root.path) found.add(resolve(match));
+  });
+  return [...found].sort();
+}
+
+/** Files in read order, then by position; located before unlocated. */
+function sortDiagnostics(diagnostics: Diagnostic[]): Diagnostic[] {
+  return [...diagnostics].sort((a, b) => {
+    const fa = a.location?.file ?? "";
+    const fb = b.location?.file ?? "";
+    if (fa !== fb) return fa < fb ? -1 : 1;
+    return (a.location?.line ?? 0) - (b.location?.line ?? 0) || (a.location?.column ?? 0) - (b.location?.column ?? 0);
+  });
+}

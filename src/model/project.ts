@@ -1,0 +1,102 @@
+import type { SourceLocation } from "./diagnostic.js";
+import type { Secret } from "./secret.js";
+
+/**
+ * The typed configuration, after YAML, schema, environment and reference checks.
+ * Every entity keeps `origin`, the place it is declared, so later stages (SQL
+ * errors, plan output) can point users back at their YAML.
+ */
+export interface Project {
+  /** Absolute path of the project folder (the one holding coho.yaml). */
+  readonly dir: string;
+  /** Absolute path of coho.yaml. */
+  readonly configFile: string;
+  /** Every config file read, coho.yaml first, then includes in sorted order. */
+  readonly files: readonly string[];
+  readonly state: StateConfig;
+  readonly sources: ReadonlyMap<string, SourceConfig>;
+  readonly destinations: ReadonlyMap<string, DestinationConfig>;
+  readonly models: ReadonlyMap<string, ModelConfig>;
+  readonly identifiers: ReadonlyMap<string, IdentifierConfig>;
+  readonly cohorts: ReadonlyMap<string, CohortConfig>;
+  readonly moved: readonly MovedBlock[];
+}
+
+export type StateConfig =
+  | { readonly backend: "local" }
+  | { readonly backend: "postgres"; readonly url: Secret; readonly schema: string };
+
+export type SourceConfig = DuckDbSourceConfig | PostgresSourceConfig;
+
+export interface DuckDbSourceConfig {
+  readonly type: "duckdb";
+  readonly name: string;
+  /** Absolute path of the database file; undefined means in-memory. */
+  readonly path: string | undefined;
+  readonly origin: SourceLocation;
+}
+
+export type PostgresSslMode = "disable" | "require" | "verify-full";
+
+export interface PostgresSourceConfig {
+  readonly type: "postgres";
+  readonly name: string;
+  /** The connection URL. A Secret when it came from the environment. */
+  readonly url: Secret | string;
+  readonly ssl: { readonly mode: PostgresSslMode; readonly caFile: string | undefined };
+  /** Statement timeout in milliseconds; 0 means none. */
+  readonly statementTimeoutMs: number;
+  readonly origin: SourceLocation;
+}
+
+export interface DestinationConfig {
+  readonly type: "braze_cohorts";
+  readonly name: string;
+  readonly restEndpoint: string;
+  readonly partner: string;
+  readonly partnerApiKey: Secret;
+  readonly dataImportKey: Secret;
+  /** Opt-in for a rest_endpoint outside Braze's published instance list. */
+  readonly allowUnknownEndpoint: boolean;
+  readonly origin: SourceLocation;
+}
+
+export interface ModelConfig {
+  readonly name: string;
+  readonly source: string;
+  readonly primaryKey: string | undefined;
+  readonly sql: string;
+  /** Where the SQL text starts: the `sql:` block in YAML or line 1 of `file:`. */
+  readonly sqlOrigin: SourceLocation;
+  readonly origin: SourceLocation;
+}
+
+export type IdentifierType = "external_id" | "alias" | "device_id";
+
+export type IdentifierConfig =
+  | { readonly name: string; readonly type: "external_id" | "device_id"; readonly column: string; readonly origin: SourceLocation }
+  | { readonly name: string; readonly type: "alias"; readonly column: string; readonly label: string; readonly origin: SourceLocation };
+
+/** A removal limit: an absolute count or a share of the current members. */
+export type RemovalLimit = { readonly kind: "count"; readonly value: number } | { readonly kind: "percent"; readonly value: number };
+
+export interface CohortConfig {
+  /** The key under `cohorts:`; the address is `cohorts.<key>`. */
+  readonly key: string;
+  readonly address: string;
+  readonly name: string;
+  readonly destination: string;
+  readonly model: string;
+  readonly identifier: string;
+  /** Set to adopt an existing Braze cohort instead of creating one. */
+  readonly cohortId: string | undefined;
+  readonly guards: { readonly maxRemovals: RemovalLimit | undefined; readonly allowEmpty: boolean };
+  readonly preventDestroy: boolean;
+  readonly origin: SourceLocation;
+}
+
+export interface MovedBlock {
+  readonly from: string;
+  readonly to: string;
+  readonly origin: SourceLocation;
+}
