@@ -3,10 +3,10 @@ import { dirname, resolve } from "node:path";
 import type { Diagnostic } from "../model/diagnostic.js";
 import type { CohortConfig, IdentifierConfig, ModelConfig, MovedBlock, RemovalLimit } from "../model/project.js";
 import type { Entry } from "./collect-entries.js";
-import { locate } from "./locate.js";
-import type { CohortData, LoadedFile } from "./load-file.js";
+import type { CohortData } from "./config-data.js";
+import type { LoadedFile } from "./load-file.js";
 import { MAX_CONFIG_BYTES } from "./read-yaml.js";
-import { locateScalarText } from "./locate.js";
+import { locate, locateScalarText } from "./locate.js";
 import { didYouMean } from "./suggest.js";
 
 type Raw = Record<string, unknown>;
@@ -30,7 +30,7 @@ export function buildModel(entry: Entry<Raw>, sourceNames: readonly string[], di
   } else {
     const path = resolve(dirname(file.path), String(value.file));
     const at = locate(file.yaml, ["models", name, "file"]);
-    const text = readSqlFile(path);
+    const text = readSqlFile(path, String(value.file));
     if (typeof text !== "string") {
       diagnostics.push({ severity: "error", code: "config.model_file", message: `models.${name}.file: ${text.problem}`, location: at });
       return undefined;
@@ -61,13 +61,14 @@ function resolveSource(entry: Entry<Raw>, sourceNames: readonly string[], diagno
   return undefined;
 }
 
-function readSqlFile(path: string): string | { problem: string } {
+/** `written` is the path as the user wrote it, which is what messages show. */
+function readSqlFile(path: string, written: string): string | { problem: string } {
   try {
     const size = statSync(path).size;
-    if (size > MAX_CONFIG_BYTES) return { problem: `${path} is larger than ${MAX_CONFIG_BYTES} bytes` };
+    if (size > MAX_CONFIG_BYTES) return { problem: `${written} is larger than ${MAX_CONFIG_BYTES} bytes` };
     return readFileSync(path, "utf8");
   } catch {
-    return { problem: `file not found: ${path}` };
+    return { problem: `file not found: ${written}` };
   }
 }
 

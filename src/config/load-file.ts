@@ -1,5 +1,6 @@
 import type { Diagnostic } from "../model/diagnostic.js";
 import type { Secret } from "../model/secret.js";
+import type { ConfigData } from "./config-data.js";
 import type { EnvLookup } from "./env.js";
 import { interpolateDocument } from "./interpolate-document.js";
 import { readYamlFile, toData, type YamlFile } from "./read-yaml.js";
@@ -15,29 +16,6 @@ export interface LoadedFile {
   readonly data: ConfigData | undefined;
   readonly secrets: ReadonlyMap<string, Secret>;
   readonly diagnostics: readonly Diagnostic[];
-}
-
-/** The shape the schema guarantees (names unchecked against each other yet). */
-export interface ConfigData {
-  version?: number;
-  state?: { backend: "local" | "postgres"; url?: string; schema?: string };
-  sources?: Record<string, Record<string, unknown> & { type: "duckdb" | "postgres" }>;
-  destinations?: Record<string, Record<string, unknown>>;
-  models?: Record<string, { source?: string; primary_key?: string; sql?: string; file?: string }>;
-  identifiers?: Record<string, { type: "external_id" | "alias" | "device_id"; column: string; label?: string }>;
-  cohorts?: Record<string, CohortData>;
-  moved?: { from: string; to: string }[];
-  include?: string[];
-}
-
-export interface CohortData {
-  name: string;
-  destination: string;
-  model: string;
-  identifier: string;
-  cohort_id?: string;
-  guards?: { max_removals?: number | string; allow_empty?: boolean };
-  prevent_destroy?: boolean;
 }
 
 export function loadFile(path: string, env: EnvLookup): LoadedFile {

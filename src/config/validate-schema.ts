@@ -66,6 +66,8 @@ function toDiagnostic(file: YamlFile, error: SchemaError): Diagnostic {
       const hint = typeof error.data === "string" ? didYouMean(error.data, allowed) : "";
       return error_(`${where} must be one of ${allowed.map((v) => `\`${v}\``).join(", ")}${hint}`, path);
     }
+    case "const":
+      return error_(`${where} ${custom ?? `must be ${String(params.allowedValue)}`}`, path);
     case "type":
       return error_(`${where} must be ${typeName(String(params.type))}`, path);
     default: {

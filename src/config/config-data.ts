@@ -1,0 +1,103 @@
+/**
+ * The raw shape of a config file as schema/coho.schema.json describes it, keys in
+ * YAML spelling. `*_KEYS` records list every key of each type: the compiler makes
+ * each record match its type exactly, and a test makes it match the schema, so the
+ * two cannot drift apart.
+ */
+export interface ConfigData {
+  version?: number;
+  state?: StateData;
+  sources?: Record<string, SourceData>;
+  destinations?: Record<string, DestinationData>;
+  models?: Record<string, ModelData>;
+  identifiers?: Record<string, IdentifierData>;
+  cohorts?: Record<string, CohortData>;
+  moved?: MovedData[];
+  include?: string[];
+}
+
+export interface StateData {
+  backend: "local" | "postgres";
+  url?: string;
+  schema?: string;
+}
+
+export interface DuckDbSourceData {
+  type: "duckdb";
+  path?: string;
+}
+
+export interface PostgresSourceData {
+  type: "postgres";
+  url: string;
+  ssl?: { mode?: "disable" | "require" | "verify-full"; ca_file?: string };
+  statement_timeout?: string;
+}
+
+export type SourceData = DuckDbSourceData | PostgresSourceData;
+
+export interface DestinationData {
+  type: "braze_cohorts";
+  rest_endpoint: string;
+  partner: string;
+  partner_api_key: string;
+  data_import_key: string;
+  allow_unknown_endpoint?: boolean;
+}
+
+export interface ModelData {
+  source?: string;
+  primary_key?: string;
+  sql?: string;
+  file?: string;
+  description?: string;
+}
+
+export interface IdentifierData {
+  type: "external_id" | "alias" | "device_id";
+  column: string;
+  label?: string;
+}
+
+export interface CohortData {
+  name: string;
+  destination: string;
+  model: string;
+  identifier: string;
+  cohort_id?: string;
+  description?: string;
+  guards?: GuardsData;
+  prevent_destroy?: boolean;
+}
+
+export interface GuardsData {
+  max_removals?: number | string;
+  allow_empty?: boolean;
+}
+
+export interface MovedData {
+  from: string;
+  to: string;
+}
+
+type AllKeys<T> = T extends unknown ? keyof T : never;
+/** A record with exactly the keys of T (of every member, for unions). */
+type KeyRecord<T> = { readonly [K in AllKeys<T>]: true };
+
+export const CONFIG_KEYS: KeyRecord<ConfigData> = {
+  version: true, state: true, sources: true, destinations: true, models: true,
+  identifiers: true, cohorts: true, moved: true, include: true,
+};
+export const STATE_KEYS: KeyRecord<StateData> = { backend: true, url: true, schema: true };
+export const DUCKDB_SOURCE_KEYS: KeyRecord<DuckDbSourceData> = { type: true, path: true };
+export const POSTGRES_SOURCE_KEYS: KeyRecord<PostgresSourceData> = { type: true, url: true, ssl: true, statement_timeout: true };
+export const DESTINATION_KEYS: KeyRecord<DestinationData> = {
+  type: true, rest_endpoint: true, partner: true, partner_api_key: true, data_import_key: true, allow_unknown_endpoint: true,
+};
+export const MODEL_KEYS: KeyRecord<ModelData> = { source: true, primary_key: true, sql: true, file: true, description: true };
+export const IDENTIFIER_KEYS: KeyRecord<IdentifierData> = { type: true, column: true, label: true };
+export const COHORT_KEYS: KeyRecord<CohortData> = {
+  name: true, destination: true, model: true, identifier: true, cohort_id: true, description: true, guards: true, prevent_destroy: true,
+};
+export const GUARDS_KEYS: KeyRecord<GuardsData> = { max_removals: true, allow_empty: true };
+export const MOVED_KEYS: KeyRecord<MovedData> = { from: true, to: true };
