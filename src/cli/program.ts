@@ -2,6 +2,7 @@ import { Command, Option } from "commander";
 import { COHO_VERSION } from "../version.js";
 import type { CommandContext, GlobalOptions } from "./context.js";
 import { parseDurationFlag } from "./flags.js";
+import { registerEmulator } from "./commands/emulator.js";
 import { registerInit } from "./commands/init.js";
 import { registerValidate } from "./commands/validate.js";
 
@@ -17,6 +18,7 @@ Examples:
   $ coho init my-cohorts              scaffold a project that validates at once
   $ coho validate                     check coho.yaml and its includes, offline
   $ coho -C examples/quickstart validate --json
+  $ coho emulator --port 4010         a local Braze Cohort Import API
 
 Docs: README.md; configuration schema: schema/coho.schema.json`;
 
@@ -40,6 +42,7 @@ export function buildProgram(hooks: ProgramHooks): Command {
 
   registerValidate(program, context, hooks.setExitCode);
   registerInit(program, context, hooks.setExitCode);
+  registerEmulator(program, context, hooks.setExitCode);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

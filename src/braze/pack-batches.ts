@@ -1,0 +1,46 @@
+import type { MemberKey } from "../model/member-key.js";
+
+/** Braze's cap, counted across every identifier of every cohort_changes entry. */
+export const MAX_IDENTIFIERS_PER_REQUEST = 1000;
+
+/** One membership request's worth of changes. */
+export interface MembershipBatch {
+  /** 0-based position in the sequence of batches for one cohort. */
+  readonly index: number;
+  readonly add: readonly MemberKey[];
+  readonly remove: readonly MemberKey[];
+}
+
+/**
+ * Packs additions, then removals, into batches of exactly `size` identifiers (the
+ * last may be smaller). Additions and removals share a batch at the seam, so the
+ * number of batches is exactly ceil((adds + removes) / size), and no batch holds
+ * a key twice as long as the inputs are sets.
+ */
+export async function* packBatches(
+  adds: AsyncIterable<MemberKey> | Iterable<MemberKey>,
+  removes: AsyncIterable<MemberKey> | Iterable<MemberKey>,
+  size: number = MAX_IDENTIFIERS_PER_REQUEST,
+): AsyncGenerator<MembershipBatch> {
+  let index = 0;
+  let add: MemberKey[] = [];
+  let remove: MemberKey[] = [];
+  for await (const key of adds) {
+    add.push(key);
+    if (add.length === size) {
+      // Fresh arrays after every yield: a yielded batch is never mutated later.
+      yield { index: index++, add, remove };
+      add = [];
+      remove = [];
+    }
+  }
+  for await (const key of removes) {
+    remove.push(key);
+    if (add.length + remove.length === size) {
+      yield { index: index++, add, remove };
+      add = [];
+      remove = [];
+    }
+  }
+  if (add.length + remove.length > 0) yield { index, add, remove };
+}

@@ -1,0 +1,49 @@
+import type { FaultKind } from "./faults.js";
+import type { WorkspaceUser } from "./workspace.js";
+
+/** Credentials the emulator accepts unless told otherwise (also in quickstart's .env). */
+export const EMULATOR_DEFAULTS = {
+  host: "127.0.0.1",
+  port: 4010,
+  partner: "coho-emulator",
+  partnerApiKey: "emulator-partner-key",
+  dataImportKey: "emulator-data-import-key",
+} as const;
+
+export interface EmulatorOptions {
+  /** Default 127.0.0.1: the emulator is for this machine only. */
+  readonly host?: string;
+  /** 0 picks a free port. Default 4010. */
+  readonly port?: number;
+  readonly partner?: string;
+  readonly partnerApiKey?: string;
+  readonly dataImportKey?: string;
+  /** The workspace's users; without them every identifier is a known user. */
+  readonly users?: readonly WorkspaceUser[];
+  /** Persist cohorts and members here between runs. */
+  readonly statePath?: string;
+  /** Requests allowed per window; 0 = no limit. */
+  readonly rateLimit?: number;
+  /** Window of the rate limit, in ms (at least 1000). Default 1000. */
+  readonly rateWindowMs?: number;
+  /** Share of requests that get a fault, 0 to 1. */
+  readonly faultRate?: number;
+  readonly faultKinds?: readonly FaultKind[];
+  readonly seed?: number;
+  /** How long a "slow" fault holds its answer, ms. Default 3000. */
+  readonly latencyMs?: number;
+  /** Answer every partner request with 423 Resource locked. */
+  readonly locked?: boolean;
+  /** Requests kept for /_emulator/requests. Default 100,000. */
+  readonly logCapacity?: number;
+}
+
+/** What can be changed while running, through POST /_emulator/config. */
+export interface RuntimeSettings {
+  faultRate: number;
+  faultKinds: readonly FaultKind[];
+  seed: number;
+  rateLimit: number;
+  latencyMs: number;
+  locked: boolean;
+}

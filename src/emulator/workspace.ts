@@ -1,0 +1,97 @@
+import { memberKey, type BrazeIdentifier, type MemberKey } from "../model/member-key.js";
+
+/** A user of the emulated workspace: how Braze can find them. */
+export interface WorkspaceUser {
+  readonly externalId?: string;
+  readonly aliases?: readonly { readonly label: string; readonly name: string }[];
+  readonly deviceIds?: readonly string[];
+}
+
+export interface EmulatedCohort {
+  name: string | null;
+  createdAt: string | null;
+  /** Canonical keys of the member users (see canonicalKey). */
+  readonly members: Set<MemberKey>;
+}
+
+/**
+ * What one Braze workspace holds, with Braze's documented membership rules:
+ * unknown users are ignored (never created), a device id of an identified user is
+ * ignored, and adds/removes are idempotent.
+ *
+ * Without a user list every external_id and alias is a known user of its own and
+ * every device id an anonymous device. With one, identifiers resolve to the listed
+ * users, so an alias and an external_id of the same person are one member.
+ */
+export class Workspace {
+  readonly cohorts = new Map<string, EmulatedCohort>();
+  readonly #index: Map<MemberKey, { canonical: MemberKey; identified: boolean }> | undefined;
+
+  constructor(users?: readonly WorkspaceUser[]) {
+    if (!users) return;
+    this.#index = new Map();
+    for (const user of users) {
+      const canonical = canonicalKey(user);
+      if (canonical === undefined) continue;
+      const identified = user.externalId !== undefined;
+      if (user.externalId !== undefined) this.#index.set(memberKey({ kind: "external_id", id: user.externalId }), { canonical, identified });
+      for (const alias of user.aliases ?? []) this.#index.set(memberKey({ kind: "alias", ...alias }), { canonical, identified });
+      for (const id of user.deviceIds ?? []) this.#index.set(memberKey({ kind: "device_id", id }), { canonical, identified });
+    }
+  }
+
+  upsertCohort(cohortId: string, name: string, createdAt: string): void {
+    const cohort = this.cohorts.get(cohortId);
+    if (cohort) {
+      cohort.name = name;
+      cohort.createdAt ??= createdAt;
+    } else {
+      this.cohorts.set(cohortId, { name, createdAt, members: new Set() });
+    }
+  }
+
+  /** Applies one cohort_changes entry; returns how many users it changed. */
+  change(cohortId: string, identifiers: readonly BrazeIdentifier[], remove: boolean): number {
+    let cohort = this.cohorts.get(cohortId);
+    if (!cohort) {
+      // Membership sent before any upsert: kept, but the cohort has no name yet.
+      cohort = { name: null, createdAt: null, members: new Set() };
+      this.cohorts.set(cohortId, cohort);
+    }
+    let changed = 0;
+    for (const identifier of identifiers) {
+      const user = this.resolve(identifier);
+      if (user === undefined) continue;
+      const had = cohort.members.has(user);
+      if (remove && had) cohort.members.delete(user);
+      else if (!remove && !had) cohort.members.add(user);
+      else continue;
+      changed++;
+    }
+    return changed;
+  }
+
+  /** The canonical key of the user an identifier names, or undefined if Braze would ignore it. */
+  resolve(identifier: BrazeIdentifier): MemberKey | undefined {
+    const key = memberKey(identifier);
+    if (!this.#index) return key;
+    const user = this.#index.get(key);
+    if (!user) return undefined;
+    // A device id that belongs to an identified user is ignored by Braze.
+    if (identifier.kind === "device_id" && user.identified) return undefined;
+    return user.canonical;
+  }
+
+  reset(): void {
+    this.cohorts.clear();
+  }
+}
+
+/** A user's key in member lists: external_id if identified, else first alias, else first device. */
+export function canonicalKey(user: WorkspaceUser): MemberKey | undefined {
+  if (user.externalId !== undefined) return memberKey({ kind: "external_id", id: user.externalId });
+  const alias = user.aliases?.[0];
+  if (alias) return memberKey({ kind: "alias", ...alias });
+  const device = user.deviceIds?.[0];
+  return device === undefined ? undefined : memberKey({ kind: "device_id", id: device });
+}

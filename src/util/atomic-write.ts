@@ -1,0 +1,29 @@
+import { closeSync, fsyncSync, openSync, renameSync, writeSync, unlinkSync } from "node:fs";
+import { dirname, basename, join } from "node:path";
+
+/**
+ * Writes a file so that readers see either the old or the new content, never a
+ * mix: write a temporary file in the same folder, fsync it, rename it over the
+ * target, then fsync the folder so the rename itself survives a crash.
+ */
+export function writeFileAtomic(path: string, content: string | Uint8Array): void {
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+  const fd = openSync(temp, "w", 0o644);
+  try {
+    writeSync(fd, typeof content === "string" ? Buffer.from(content, "utf8") : content);
+    fsyncSync(fd);
+  } catch (error) {
+    closeSync(fd);
+    unlinkSync(temp);
+    throw error;
+  }
+  closeSync(fd);
+  renameSync(temp, path);
+  try {
+    const dir = openSync(dirname(path), "r");
+    fsyncSync(dir);
+    closeSync(dir);
+  } catch {
+    // Some platforms cannot fsync a directory; the rename is still atomic.
+  }
+}
