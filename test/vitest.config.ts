@@ -9,6 +9,6 @@ export default defineConfig({
     // shared 2-core machine. No test asserts on time.
     testTimeout: 60_000,
     hookTimeout: 120_000,
-    globalSetup: [],
+    globalSetup: ["test/helpers/global-setup.ts"],
   },
 });

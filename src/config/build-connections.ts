@@ -24,7 +24,7 @@ export function buildSource(entry: Entry<Raw>, diagnostics: Diagnostic[]): Sourc
     type: "postgres",
     name,
     url,
-    ssl: { mode: ssl.mode ?? "verify-full", caFile: ssl.ca_file === undefined ? undefined : resolve(baseDir, ssl.ca_file) },
+    ssl: { mode: ssl.mode, caFile: ssl.ca_file === undefined ? undefined : resolve(baseDir, ssl.ca_file) },
     statementTimeoutMs: parseDuration((value.statement_timeout as string | undefined) ?? "15m"),
     origin,
   };

@@ -43,7 +43,8 @@ export interface PostgresSourceConfig {
   readonly name: string;
   /** The connection URL. A Secret when it came from the environment. */
   readonly url: Secret | string;
-  readonly ssl: { readonly mode: PostgresSslMode; readonly caFile: string | undefined };
+  /** mode undefined: the URL's sslmode if it has one, else verify-full (plain TCP on loopback). */
+  readonly ssl: { readonly mode: PostgresSslMode | undefined; readonly caFile: string | undefined };
   /** Statement timeout in milliseconds; 0 means none. */
   readonly statementTimeoutMs: number;
   readonly origin: SourceLocation;

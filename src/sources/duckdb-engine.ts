@@ -1,0 +1,104 @@
+import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
+import { existsSync } from "node:fs";
+import { CohoError } from "../model/errors.js";
+import type { DuckDbSourceConfig } from "../model/project.js";
+
+export interface EngineOptions {
+  /** Folder that relative file paths in models (read_csv('data/x.csv')) resolve against. */
+  readonly projectDir: string;
+  /** DuckDB's memory_limit, e.g. "1GB". Beyond it DuckDB spills to `tempDirectory`. */
+  readonly memoryLimit?: string;
+  readonly tempDirectory?: string;
+  readonly threads?: number;
+}
+
+/**
+ * The embedded DuckDB that coho computes in: models of DuckDB sources run here,
+ * rows of other sources are loaded here, and membership diffs are set operations
+ * here. In memory; database files of DuckDB sources are attached read-only, so a
+ * model can never change the warehouse.
+ */
+export class DuckDbEngine {
+  readonly connection: DuckDBConnection;
+  readonly #instance: DuckDBInstance;
+  readonly #attached = new Map<string, string>();
+  readonly #projectDir: string;
+  #tables = 0;
+
+  private constructor(instance: DuckDBInstance, connection: DuckDBConnection, projectDir: string) {
+    this.#instance = instance;
+    this.connection = connection;
+    this.#projectDir = projectDir;
+  }
+
+  static async create(options: EngineOptions): Promise<DuckDbEngine> {
+    const config: Record<string, string> = { memory_limit: options.memoryLimit ?? "1GB" };
+    if (options.threads) config.threads = String(options.threads);
+    if (options.tempDirectory) config.temp_directory = options.tempDirectory;
+    const instance = await DuckDBInstance.create(":memory:", config);
+    // Extensions are built in; never download anything at run time.
+    const connection = await instance.connect();
+    await connection.run("SET GLOBAL autoinstall_known_extensions = false");
+    await connection.run("SET GLOBAL autoload_known_extensions = true");
+    await connection.run(`SET file_search_path = ${literal(options.projectDir)}`);
+    return new DuckDbEngine(instance, connection, options.projectDir);
+  }
+
+  /**
+   * A second connection with `catalog` as its default, for reading a streaming
+   * result: a streaming result ends as soon as its connection runs anything else.
+   */
+  async readerConnection(catalog: string): Promise<DuckDBConnection> {
+    const connection = await this.#instance.connect();
+    await connection.run(`SET file_search_path = ${literal(this.#projectDir)}`);
+    await connection.run(`USE ${ident(catalog)}`);
+    return connection;
+  }
+
+  /** The catalog a DuckDB source's models run in (`memory` for in-memory sources). */
+  async catalogFor(source: DuckDbSourceConfig): Promise<string> {
+    if (source.path === undefined) return "memory";
+    const known = this.#attached.get(source.name);
+    if (known) return known;
+    if (!existsSync(source.path)) {
+      throw new CohoError("source.duckdb_missing", `source ${source.name}: database file not found: ${source.path}`, {
+        location: source.origin,
+        hint: "check `path` (relative to the file declaring the source), or omit it for an in-memory database",
+      });
+    }
+    const catalog = `source_${source.name}`;
+    await this.connection.run(`ATTACH ${literal(source.path)} AS ${ident(catalog)} (READ_ONLY)`);
+    this.#attached.set(source.name, catalog);
+    return catalog;
+  }
+
+  /** Runs `work` with `catalog` as the default, so a model's unqualified tables resolve there. */
+  async inCatalog<T>(catalog: string, work: () => Promise<T>): Promise<T> {
+    await this.connection.run(`USE ${ident(catalog)}`);
+    try {
+      return await work();
+    } finally {
+      await this.connection.run("USE memory");
+    }
+  }
+
+  /** A fresh name for a temporary table. */
+  tempTable(prefix: string): string {
+    return `coho_${prefix}_${++this.#tables}`;
+  }
+
+  async close(): Promise<void> {
+    this.connection.closeSync();
+    this.#instance.closeSync();
+  }
+}
+
+/** A SQL string literal. */
+export function literal(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}
+
+/** A quoted SQL identifier. */
+export function ident(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}

@@ -1,0 +1,115 @@
+import { CohoError } from "../model/errors.js";
+import type { IdentifierConfig, ModelConfig } from "../model/project.js";
+import { ident, type DuckDbEngine } from "./duckdb-engine.js";
+import { DuckDbSource } from "./duckdb-source.js";
+import { REJECT_REASONS, candidatesSql, type RejectReason } from "./identifier-sql.js";
+import { modelQuery, type ColumnInfo, type Source } from "./source.js";
+
+export interface ExtractedMembers {
+  /** Engine temp table holding one VARCHAR column `key`: distinct, valid member keys. */
+  readonly table: string;
+  /** Rows the model returned. */
+  readonly rows: number;
+  /** Distinct valid member keys. */
+  readonly members: number;
+  /** Rows that did not become members, by reason (every reason present, 0 when none). */
+  readonly rejected: Readonly<Record<RejectReason, number>>;
+}
+
+/**
+ * Runs a model and turns its rows into member keys inside the engine. DuckDB
+ * models run in place; other sources' rows are streamed into the engine first
+ * (identifier and primary-key columns only). Either way the keys are computed by
+ * the same SQL (identifier-sql.ts), so every source follows the same rules.
+ */
+export async function extractMembers(engine: DuckDbEngine, source: Source, model: ModelConfig, identifier: IdentifierConfig): Promise<ExtractedMembers> {
+  const columns = await source.describe(model);
+  const value = requireColumn(model, columns, identifier.column, `identifier \`${identifier.name}\``);
+  const pk = model.primaryKey === undefined ? undefined : requireColumn(model, columns, model.primaryKey, "primary_key");
+  const candidates = engine.tempTable("candidates");
+  const connection = engine.connection;
+
+  if (source instanceof DuckDbSource) {
+    const pkExpr = pk ? `CAST(${ident(pk.name)} AS VARCHAR)` : "NULL::VARCHAR";
+    const relation = `SELECT ${pkExpr} AS pk, CAST(${ident(value.name)} AS VARCHAR) AS v FROM (${modelQuery(model)}) AS coho_model`;
+    await source.run(model, () => connection.run(`CREATE TEMP TABLE ${candidates} AS ${candidatesSql(relation, identifier)}`));
+  } else {
+    const raw = engine.tempTable("raw");
+    await connection.run(`CREATE TEMP TABLE ${raw} (pk VARCHAR, v VARCHAR)`);
+    await loadColumns(engine, raw, source, model, value.name, pk?.name);
+    await connection.run(`CREATE TEMP TABLE ${candidates} AS ${candidatesSql(`SELECT pk, v FROM temp.main.${raw}`, identifier)}`);
+    await connection.run(`DROP TABLE temp.main.${raw}`);
+  }
+
+  if (pk) await checkPrimaryKey(engine, candidates, model);
+  const table = engine.tempTable("members");
+  await connection.run(`CREATE TEMP TABLE ${table} AS SELECT DISTINCT key FROM temp.main.${candidates} WHERE key IS NOT NULL`);
+  const counts = await connection.runAndReadAll(
+    `SELECT count(*) AS rows, count(key) AS valid, (SELECT count(*) FROM temp.main.${table}) AS members FROM temp.main.${candidates}`,
+  );
+  const [rows, valid, members] = (counts.getRows()[0] ?? [0n, 0n, 0n]).map(Number) as [number, number, number];
+  const rejected = Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as Record<RejectReason, number>;
+  const byReason = await connection.runAndReadAll(`SELECT reason, count(*) FROM temp.main.${candidates} WHERE reason IS NOT NULL GROUP BY reason`);
+  for (const [reason, count] of byReason.getRows()) rejected[reason as RejectReason] = Number(count);
+  rejected.duplicate = valid - members;
+  await connection.run(`DROP TABLE temp.main.${candidates}`);
+  return { table: `temp.main.${table}`, rows, members, rejected };
+}
+
+/** A model column, matched exactly, then ignoring case (PostgreSQL folds unquoted names). */
+function requireColumn(model: ModelConfig, columns: readonly ColumnInfo[], name: string, role: string): ColumnInfo {
+  const found = columns.find((c) => c.name === name) ?? columns.find((c) => c.name.toLowerCase() === name.toLowerCase());
+  if (!found) {
+    throw new CohoError("source.missing_column", `model ${model.name} has no column \`${name}\` (needed by ${role}); its columns are: ${columns.map((c) => c.name).join(", ") || "(none)"}`, {
+      location: model.sqlOrigin,
+      hint: `select a column named ${name} in models.${model.name}, or change the mapping`,
+    });
+  }
+  if (found.kind === "other") {
+    throw new CohoError("source.column_type", `model ${model.name}: column \`${found.name}\` (needed by ${role}) is ${found.typeName}; identifiers must be text, integer or UUID columns`, {
+      location: model.sqlOrigin,
+      hint: `cast it in the SQL, e.g. CAST(${found.name} AS VARCHAR), if that text is what Braze knows`,
+    });
+  }
+  return found;
+}
+
+/** A primary key seen twice is an error naming the model and one such key. */
+async function checkPrimaryKey(engine: DuckDbEngine, candidates: string, model: ModelConfig): Promise<void> {
+  const result = await engine.connection.runAndReadAll(
+    `SELECT pk, count(*) AS n FROM temp.main.${candidates} GROUP BY pk HAVING count(*) > 1 ORDER BY n DESC, pk LIMIT 1`,
+  );
+  const row = result.getRows()[0];
+  if (!row) return;
+  const [key, count] = row;
+  const shown = key === null ? "NULL" : JSON.stringify(String(key));
+  throw new CohoError("source.primary_key_not_unique", `model ${model.name}: primary_key \`${model.primaryKey}\` is not unique: ${shown} appears ${Number(count)} times`, {
+    location: model.origin,
+    hint: "deduplicate in the SQL (e.g. SELECT DISTINCT or GROUP BY), or choose another primary_key",
+  });
+}
+
+/** Streams two columns of a model into an engine table through DuckDB's appender. */
+async function loadColumns(engine: DuckDbEngine, table: string, source: Source, model: ModelConfig, valueColumn: string, pkColumn: string | undefined): Promise<void> {
+  const appender = await engine.connection.createAppender(table, "main", "temp");
+  try {
+    for await (const batch of source.stream(model)) {
+      const vi = batch.columns.indexOf(valueColumn);
+      const pi = pkColumn === undefined ? -1 : batch.columns.indexOf(pkColumn);
+      for (const row of batch.rows) {
+        appendText(appender, pi < 0 ? null : row[pi]);
+        appendText(appender, row[vi]);
+        appender.endRow();
+      }
+      appender.flushSync();
+    }
+  } finally {
+    appender.closeSync();
+  }
+}
+
+/** Integers and UUIDs arrive as numbers or strings; both become their decimal/canonical text. */
+function appendText(appender: { appendVarchar(v: string): void; appendNull(): void }, value: unknown): void {
+  if (value === null || value === undefined) appender.appendNull();
+  else appender.appendVarchar(typeof value === "string" ? value : String(value));
+}

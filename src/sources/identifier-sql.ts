@@ -1,0 +1,36 @@
+import type { IdentifierConfig } from "../model/project.js";
+import { literal } from "./duckdb-engine.js";
+
+/** Longest identifier value coho sends (characters); longer ones are rejected. */
+export const MAX_IDENTIFIER_LENGTH = 512;
+
+/** Why a row does not become a member. `duplicate`: the same member again (kept once). */
+export const REJECT_REASONS = ["null", "empty", "control_characters", "too_long", "duplicate"] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+/** The member-key prefix of an identifier mapping: `external_id:`, `alias:<label>:`, `device_id:`. */
+export function keyPrefix(identifier: IdentifierConfig): string {
+  return identifier.type === "alias" ? `alias:${identifier.label}:` : `${identifier.type}:`;
+}
+
+/**
+ * SQL (DuckDB) turning a relation of identifier text `v` (and primary key `pk`)
+ * into candidate members: `key` for valid values, else a `reason`. The one place
+ * the rules live, for every source:
+ *   - null → `null`; empty or only whitespace → `empty` (values are never trimmed);
+ *   - any control character (U+0000–U+001F, U+007F) → `control_characters`;
+ *   - more than MAX_IDENTIFIER_LENGTH characters → `too_long`.
+ * Pure: builds text, runs nothing.
+ */
+export function candidatesSql(relation: string, identifier: IdentifierConfig): string {
+  return `SELECT pk, CASE WHEN reason IS NULL THEN ${literal(keyPrefix(identifier))} || v END AS key, reason
+FROM (
+  SELECT pk, v, CASE
+    WHEN v IS NULL THEN 'null'
+    WHEN regexp_full_match(v, '[ \\t\\n\\r\\f\\v]*') THEN 'empty'
+    WHEN regexp_matches(v, '[\\x00-\\x1f\\x7f]') THEN 'control_characters'
+    WHEN length(v) > ${MAX_IDENTIFIER_LENGTH} THEN 'too_long'
+  END AS reason
+  FROM (${relation}) AS coho_values
+) AS coho_checked`;
+}

@@ -1,0 +1,40 @@
+import type { ModelConfig } from "../model/project.js";
+
+/**
+ * How coho turns an identifier column into text: it accepts text, integer and
+ * UUID columns only (see README, "Identifier values"). Anything else — floats,
+ * decimals, dates, lists — is refused for the whole column, because a rule for
+ * them would silently differ between databases.
+ */
+export type ColumnKind = "text" | "integer" | "uuid" | "other";
+
+export interface ColumnInfo {
+  readonly name: string;
+  readonly kind: ColumnKind;
+  /** The database's own name for the type, for messages. */
+  readonly typeName: string;
+}
+
+/** Rows as arrays, in column order: far lighter than one object per row. */
+export interface RowBatch {
+  readonly columns: readonly string[];
+  readonly rows: readonly (readonly unknown[])[];
+}
+
+/** A database coho reads models from. */
+export interface Source {
+  readonly name: string;
+  readonly type: "duckdb" | "postgres";
+  /** Column names and kinds of the model's result, without reading its rows. */
+  describe(model: ModelConfig): Promise<ColumnInfo[]>;
+  /** The model's rows in batches; memory stays flat whatever the row count. */
+  stream(model: ModelConfig, batchSize?: number): AsyncIterable<RowBatch>;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_BATCH_SIZE = 10_000;
+
+/** A model's SQL ready to wrap in a subquery: trailing semicolons and blanks dropped. */
+export function modelQuery(model: ModelConfig): string {
+  return model.sql.replace(/[\s;]+$/, "");
+}
