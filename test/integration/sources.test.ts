@@ -1,4 +1,5 @@
 import { DuckDBInstance } from "@duckdb/node-api";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { CohoError } from "../../src/model/errors.js";
@@ -232,6 +233,17 @@ describe("PostgreSQL sources", () => {
       rows += batch.rows.length;
     }
     expect(rows).toBe(10 + 23456);
+  });
+
+  it("run examples/postgres on its seed data", async () => {
+    const exampleUrl = await createDatabase(inject("pgUrl"), "example");
+    await runSql(exampleUrl, readFileSync(join(EXAMPLES, "postgres", "seed.sql"), "utf8"));
+    const example = loadValid(join(EXAMPLES, "postgres"), { WAREHOUSE_URL: exampleUrl });
+    const { result, keys } = await extract(example, "lapsed_pro");
+    // Pro users (g % 3 = 0) last seen before November: 1 Sept + (g % 90) days < 1 Nov.
+    const expected = Array.from({ length: 5000 }, (_, i) => i + 1).filter((g) => g % 3 === 0 && g % 90 < 61);
+    expect(result.members).toBe(expected.length);
+    expect(keys).toEqual(expected.map((g) => `external_id:${g}`).sort());
   });
 
   it("say which server is unreachable, never the password, and which variable to check", async () => {
