@@ -37,6 +37,11 @@ export class Output {
     this.#io.stdout.write(this.#redact(text.endsWith("\n") ? text : `${text}\n`));
   }
 
+  /** Writes to stderr as is (no newline added), for progress redrawn in place. */
+  errRaw(text: string): void {
+    this.#io.stderr.write(this.#redact(text));
+  }
+
   err(text: string): void {
     this.#io.stderr.write(this.#redact(text.endsWith("\n") ? text : `${text}\n`));
   }

@@ -2,8 +2,10 @@ import { Command, Option } from "commander";
 import { COHO_VERSION } from "../version.js";
 import type { CommandContext, GlobalOptions } from "./context.js";
 import { parseDurationFlag } from "./flags.js";
+import { registerApply } from "./commands/apply.js";
 import { registerEmulator } from "./commands/emulator.js";
 import { registerInit } from "./commands/init.js";
+import { registerPlan } from "./commands/plan.js";
 import { registerValidate } from "./commands/validate.js";
 
 export interface ProgramHooks {
@@ -42,6 +44,8 @@ export function buildProgram(hooks: ProgramHooks): Command {
 
   registerValidate(program, context, hooks.setExitCode);
   registerInit(program, context, hooks.setExitCode);
+  registerPlan(program, context, hooks.setExitCode);
+  registerApply(program, context, hooks.setExitCode);
   registerEmulator(program, context, hooks.setExitCode);
   for (const command of program.commands) command.exitOverride();
   return program;

@@ -82,9 +82,40 @@ export class DuckDbEngine {
     }
   }
 
-  /** A fresh name for a temporary table. */
+  /**
+   * A fresh name for a work table. Work tables live in the in-memory catalog
+   * (`memory.main`), not in TEMP, so that a second connection can stream them.
+   */
   tempTable(prefix: string): string {
     return `coho_${prefix}_${++this.#tables}`;
+  }
+
+  /** Every key of a work table (column `key`), in order, streamed on its own connection. */
+  async *keys(table: string, batchSize = 10_000): AsyncGenerator<string[]> {
+    const connection = await this.#instance.connect();
+    try {
+      const result = await connection.stream(`SELECT key FROM ${table} ORDER BY key`);
+      let batch: string[] = [];
+      for (;;) {
+        const chunk = await result.fetchChunk();
+        if (!chunk || chunk.rowCount === 0) break;
+        for (const value of chunk.getColumnValues(0)) {
+          batch.push(String(value));
+          if (batch.length >= batchSize) {
+            yield batch;
+            batch = [];
+          }
+        }
+      }
+      if (batch.length > 0) yield batch;
+    } finally {
+      connection.closeSync();
+    }
+  }
+
+  /** Drops work tables that are no longer needed. */
+  async drop(...tables: readonly string[]): Promise<void> {
+    for (const table of tables) await this.connection.run(`DROP TABLE IF EXISTS ${table}`);
   }
 
   async close(): Promise<void> {

@@ -32,28 +32,28 @@ export async function extractMembers(engine: DuckDbEngine, source: Source, model
   if (source instanceof DuckDbSource) {
     const pkExpr = pk ? `CAST(${ident(pk.name)} AS VARCHAR)` : "NULL::VARCHAR";
     const relation = `SELECT ${pkExpr} AS pk, CAST(${ident(value.name)} AS VARCHAR) AS v FROM (${modelQuery(model)}) AS coho_model`;
-    await source.run(model, () => connection.run(`CREATE TEMP TABLE ${candidates} AS ${candidatesSql(relation, identifier)}`));
+    await source.run(model, () => connection.run(`CREATE TABLE memory.main.${candidates} AS ${candidatesSql(relation, identifier)}`));
   } else {
     const raw = engine.tempTable("raw");
-    await connection.run(`CREATE TEMP TABLE ${raw} (pk VARCHAR, v VARCHAR)`);
+    await connection.run(`CREATE TABLE memory.main.${raw} (pk VARCHAR, v VARCHAR)`);
     await loadColumns(engine, raw, source, model, value.name, pk?.name);
-    await connection.run(`CREATE TEMP TABLE ${candidates} AS ${candidatesSql(`SELECT pk, v FROM temp.main.${raw}`, identifier)}`);
-    await connection.run(`DROP TABLE temp.main.${raw}`);
+    await connection.run(`CREATE TABLE memory.main.${candidates} AS ${candidatesSql(`SELECT pk, v FROM memory.main.${raw}`, identifier)}`);
+    await connection.run(`DROP TABLE memory.main.${raw}`);
   }
 
   if (pk) await checkPrimaryKey(engine, candidates, model);
   const table = engine.tempTable("members");
-  await connection.run(`CREATE TEMP TABLE ${table} AS SELECT DISTINCT key FROM temp.main.${candidates} WHERE key IS NOT NULL`);
+  await connection.run(`CREATE TABLE memory.main.${table} AS SELECT DISTINCT key FROM memory.main.${candidates} WHERE key IS NOT NULL`);
   const counts = await connection.runAndReadAll(
-    `SELECT count(*) AS rows, count(key) AS valid, (SELECT count(*) FROM temp.main.${table}) AS members FROM temp.main.${candidates}`,
+    `SELECT count(*) AS rows, count(key) AS valid, (SELECT count(*) FROM memory.main.${table}) AS members FROM memory.main.${candidates}`,
   );
   const [rows, valid, members] = (counts.getRows()[0] ?? [0n, 0n, 0n]).map(Number) as [number, number, number];
   const rejected = Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as Record<RejectReason, number>;
-  const byReason = await connection.runAndReadAll(`SELECT reason, count(*) FROM temp.main.${candidates} WHERE reason IS NOT NULL GROUP BY reason`);
+  const byReason = await connection.runAndReadAll(`SELECT reason, count(*) FROM memory.main.${candidates} WHERE reason IS NOT NULL GROUP BY reason`);
   for (const [reason, count] of byReason.getRows()) rejected[reason as RejectReason] = Number(count);
   rejected.duplicate = valid - members;
-  await connection.run(`DROP TABLE temp.main.${candidates}`);
-  return { table: `temp.main.${table}`, rows, members, rejected };
+  await connection.run(`DROP TABLE memory.main.${candidates}`);
+  return { table: `memory.main.${table}`, rows, members, rejected };
 }
 
 /** A model column, matched exactly, then ignoring case (PostgreSQL folds unquoted names). */
@@ -77,7 +77,7 @@ function requireColumn(model: ModelConfig, columns: readonly ColumnInfo[], name:
 /** A primary key seen twice is an error naming the model and one such key. */
 async function checkPrimaryKey(engine: DuckDbEngine, candidates: string, model: ModelConfig): Promise<void> {
   const result = await engine.connection.runAndReadAll(
-    `SELECT pk, count(*) AS n FROM temp.main.${candidates} GROUP BY pk HAVING count(*) > 1 ORDER BY n DESC, pk LIMIT 1`,
+    `SELECT pk, count(*) AS n FROM memory.main.${candidates} GROUP BY pk HAVING count(*) > 1 ORDER BY n DESC, pk LIMIT 1`,
   );
   const row = result.getRows()[0];
   if (!row) return;
@@ -91,7 +91,7 @@ async function checkPrimaryKey(engine: DuckDbEngine, candidates: string, model: 
 
 /** Streams two columns of a model into an engine table through DuckDB's appender. */
 async function loadColumns(engine: DuckDbEngine, table: string, source: Source, model: ModelConfig, valueColumn: string, pkColumn: string | undefined): Promise<void> {
-  const appender = await engine.connection.createAppender(table, "main", "temp");
+  const appender = await engine.connection.createAppender(table, "main", "memory");
   try {
     for await (const batch of source.stream(model)) {
       const vi = batch.columns.indexOf(valueColumn);

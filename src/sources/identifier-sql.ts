@@ -4,9 +4,7 @@ import { literal } from "./duckdb-engine.js";
 /** Longest identifier value coho sends (characters); longer ones are rejected. */
 export const MAX_IDENTIFIER_LENGTH = 512;
 
-/** Why a row does not become a member. `duplicate`: the same member again (kept once). */
-export const REJECT_REASONS = ["null", "empty", "control_characters", "too_long", "duplicate"] as const;
-export type RejectReason = (typeof REJECT_REASONS)[number];
+export { REJECT_REASONS, type RejectReason } from "../model/reject-reason.js";
 
 /** The member-key prefix of an identifier mapping: `external_id:`, `alias:<label>:`, `device_id:`. */
 export function keyPrefix(identifier: IdentifierConfig): string {

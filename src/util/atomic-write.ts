@@ -27,3 +27,13 @@ export function writeFileAtomic(path: string, content: string | Uint8Array): voi
     // Some platforms cannot fsync a directory; the rename is still atomic.
   }
 }
+
+/** Flushes a file written by someone else (e.g. DuckDB's COPY) to disk. */
+export function fsyncFile(path: string): void {
+  const fd = openSync(path, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,40 @@
+import { BrazeClient } from "../braze/braze-client.js";
+import type { BrazeEvent } from "../braze/events.js";
+import type { Project } from "../model/project.js";
+
+/** One client per destination, shared by its cohorts so they share its rate limit. */
+export class DestinationClients {
+  readonly #project: Project;
+  readonly #clients = new Map<string, BrazeClient>();
+  readonly #onEvent: ((destination: string, event: BrazeEvent) => void) | undefined;
+  readonly #concurrency: number | undefined;
+
+  constructor(project: Project, options: { onEvent?: (destination: string, event: BrazeEvent) => void; concurrency?: number } = {}) {
+    this.#project = project;
+    this.#onEvent = options.onEvent;
+    this.#concurrency = options.concurrency;
+  }
+
+  get(destination: string): BrazeClient {
+    let client = this.#clients.get(destination);
+    if (client) return client;
+    const config = this.#project.destinations.get(destination);
+    if (!config) throw new Error(`destination ${destination} is not configured`);
+    client = new BrazeClient({
+      endpoint: config.restEndpoint,
+      partner: config.partner,
+      partnerApiKey: config.partnerApiKey,
+      dataImportKey: config.dataImportKey,
+      destination,
+      ...(this.#concurrency ? { concurrency: this.#concurrency } : {}),
+      onEvent: (event) => this.#onEvent?.(destination, event),
+    });
+    this.#clients.set(destination, client);
+    return client;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#clients.values()].map((c) => c.close()));
+    this.#clients.clear();
+  }
+}

@@ -1,0 +1,174 @@
+import type { BrazeClient } from "../braze/braze-client.js";
+import type { MembershipBatch } from "../braze/pack-batches.js";
+import type { CohortPlan, Plan } from "../model/plan.js";
+import type { Project } from "../model/project.js";
+import type { CohortState, StateView } from "../model/state.js";
+import type { MembershipDelta } from "../plan/membership-diff.js";
+import { sqlDigest } from "../plan/config-digest.js";
+import type { DuckDbEngine } from "../sources/duckdb-engine.js";
+import type { DestinationClients } from "./destination-clients.js";
+import type { ApplyEventListener } from "./events.js";
+import type { CohortEntryMeta, Journal } from "./journal.js";
+import type { CohortReport } from "./report.js";
+
+export interface ExecuteContext {
+  readonly project: Project;
+  readonly engine: DuckDbEngine;
+  readonly clients: DestinationClients;
+  readonly journal: Journal;
+  readonly now: () => Date;
+  readonly onEvent?: ApplyEventListener;
+  /** True once SIGINT/SIGTERM asked to stop: no new batch starts. */
+  readonly shouldStop: () => boolean;
+  /** Cohorts worked on at once. Default 4. */
+  readonly cohortConcurrency?: number;
+}
+
+/**
+ * Carries out a plan: per cohort, the cohort upsert, then membership batches,
+ * each journaled before it is sent and acknowledged after. Cohorts proceed
+ * concurrently; one cohort's failure does not stop the others. State is not
+ * written here: the caller folds the journal afterwards.
+ */
+/** A plan with its deltas as engine tables, fresh or loaded from a saved plan file. */
+export interface ExecutablePlan {
+  readonly plan: Plan;
+  readonly state: StateView;
+  readonly deltas: ReadonlyMap<string, Pick<MembershipDelta, "addTable" | "removeTable">>;
+}
+
+export async function executePlan(ctx: ExecuteContext, planned: ExecutablePlan): Promise<CohortReport[]> {
+  const work = planned.plan.cohorts.filter((c) => !(c.actions.length === 1 && c.actions[0] === "no-op"));
+  const reports: CohortReport[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < work.length) {
+      const cohort = work[next++]!;
+      reports.push(await executeCohort(ctx, planned, cohort));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, ctx.cohortConcurrency ?? 4) }, worker));
+  return reports.sort((a, b) => (a.address < b.address ? -1 : 1));
+}
+
+async function executeCohort(ctx: ExecuteContext, planned: ExecutablePlan, cohort: CohortPlan): Promise<CohortReport> {
+  const started = Date.now();
+  const delta = planned.deltas.get(cohort.address)!;
+  const isDelete = cohort.after === null;
+  const prior: CohortState | undefined = planned.state.cohorts[cohort.moved_from ?? cohort.address];
+  const after = cohort.after ?? cohort.before!;
+  const cohortId = after.cohort_id;
+  const rejected = Object.values(cohort.rejected).reduce((a, b) => a + b, 0);
+  let added = 0;
+  let removed = 0;
+  let requests = 0;
+  const retriesBefore = new Map<string, number>();
+  const report = (status: CohortReport["status"], error?: string): CohortReport => ({
+    address: cohort.address,
+    actions: cohort.actions,
+    status,
+    added,
+    removed,
+    rejected,
+    failed: status === "done" ? 0 : cohort.members.add + cohort.members.remove - added - removed,
+    requests,
+    retries: [...retriesBefore].reduce((n, [destination, before]) => n + ctx.clients.get(destination).retries - before, 0),
+    duration_ms: Date.now() - started,
+    ...(error ? { error } : {}),
+  });
+  if (ctx.shouldStop()) return report("skipped");
+  ctx.onEvent?.({ type: "cohort_start", address: cohort.address, total: cohort.members.add + cohort.members.remove });
+
+  const retarget = cohort.changed_attributes.includes("destination");
+  ctx.journal.append({
+    t: "cohort",
+    address: cohort.address,
+    ...(cohort.moved_from ? { moved_from: cohort.moved_from } : {}),
+    retarget,
+    entry: isDelete ? metaFromState(prior!) : metaFromConfig(ctx.project, cohort),
+    prior_name: prior?.name ?? null,
+  });
+  let seq = 0;
+  try {
+    const client = (destination: string): BrazeClient => {
+      if (!ctx.project.destinations.has(destination)) {
+        throw new Error(`destination ${destination} is no longer configured; keep it in the config until this change is applied`);
+      }
+      const c = ctx.clients.get(destination);
+      if (!retriesBefore.has(destination)) retriesBefore.set(destination, c.retries);
+      return c;
+    };
+    const needsUpsert = !isDelete && (cohort.actions.includes("create") || cohort.actions.includes("adopt") || cohort.changed_attributes.includes("name") || retarget);
+    if (needsUpsert) {
+      const createdAt = ctx.now().toISOString();
+      ctx.journal.append({ t: "upsert", address: cohort.address, destination: after.destination, cohort_id: cohortId, name: after.name, created_at: createdAt });
+      await client(after.destination).upsertCohort({ cohortId, name: after.name, createdAt });
+      requests++;
+      ctx.journal.append({ t: "upsert_ack", address: cohort.address });
+    }
+    const send = async (destination: string, adds: string | undefined, removes: string | undefined) => {
+      const seqBase = seq;
+      const result = await client(destination).syncMembership(cohortId, flatten(ctx.engine, adds), flatten(ctx.engine, removes), {
+        beforeSend: (batch: MembershipBatch) => {
+          seq = Math.max(seq, seqBase + batch.index + 1);
+          ctx.journal.append({ t: "batch", address: cohort.address, seq: seqBase + batch.index, destination, cohort_id: cohortId, add: batch.add, remove: batch.remove });
+        },
+        acknowledged: (batch: MembershipBatch) => {
+          ctx.journal.append({ t: "ack", address: cohort.address, seq: seqBase + batch.index });
+          added += batch.add.length;
+          removed += batch.remove.length;
+          requests++;
+          ctx.onEvent?.({ type: "batch_acked", address: cohort.address, identifiers: batch.add.length + batch.remove.length });
+        },
+        shouldStop: ctx.shouldStop,
+      });
+      return result.stopped;
+    };
+    let stopped: boolean;
+    if (retarget) {
+      // Leave the old workspace first, then join the new one.
+      stopped = (await send(cohort.before!.destination, undefined, delta.removeTable)) || (await send(after.destination, delta.addTable, undefined));
+    } else {
+      stopped = await send(after.destination, isDelete ? undefined : delta.addTable, delta.removeTable);
+    }
+    if (stopped) return finish(ctx, report("stopped"));
+    if (isDelete) ctx.journal.append({ t: "forget", address: cohort.address });
+    return finish(ctx, report("done"));
+  } catch (error) {
+    return finish(ctx, report("failed", error instanceof Error ? error.message : String(error)));
+  }
+}
+
+function finish(ctx: ExecuteContext, report: CohortReport): CohortReport {
+  ctx.onEvent?.({ type: "cohort_done", address: report.address, status: report.status });
+  return report;
+}
+
+async function* flatten(engine: DuckDbEngine, table: string | undefined): AsyncGenerator<string> {
+  if (!table) return;
+  for await (const batch of engine.keys(table)) yield* batch;
+}
+
+function metaFromConfig(project: Project, cohort: CohortPlan): CohortEntryMeta {
+  const after = cohort.after!;
+  const model = project.models.get(after.model)!;
+  const identifier = project.identifiers.get(after.identifier)!;
+  return {
+    destination: after.destination,
+    cohort_id: after.cohort_id,
+    name: after.name,
+    identifier: {
+      name: identifier.name,
+      type: identifier.type,
+      column: identifier.column,
+      ...(identifier.type === "alias" ? { label: identifier.label } : {}),
+    },
+    model: { name: model.name, sql_digest: sqlDigest(model.sql), sql: model.sql },
+    prevent_destroy: after.prevent_destroy,
+  };
+}
+
+function metaFromState(entry: CohortState): CohortEntryMeta {
+  const { members: _members, snapshot: _snapshot, applied_at: _applied, ...meta } = entry;
+  return meta;
+}

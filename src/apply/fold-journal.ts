@@ -1,0 +1,105 @@
+import { randomUUID } from "node:crypto";
+import type { CohortState, LockfileDoc, StateView } from "../model/state.js";
+import type { DuckDbEngine } from "../sources/duckdb-engine.js";
+import type { StateBackend } from "../state/backend.js";
+import type { JournalRecord } from "./journal.js";
+import { summarizeJournal } from "./journal-summary.js";
+
+export interface FoldResult {
+  /** The new lockfile document, or undefined when nothing was folded. */
+  readonly doc: LockfileDoc | undefined;
+  /** Records whose fate is still unknown: kept in the journal for the next run. */
+  readonly remaining: JournalRecord[];
+}
+
+/**
+ * Folds the acknowledged work of a journal into state: per cohort, new members =
+ * recorded members ∪ acknowledged additions − acknowledged removals (only batches
+ * sent to the cohort's destination count; on a re-target the recorded members
+ * were in the old workspace). New snapshots are written first, then the lockfile
+ * (serial + 1), then unreferenced snapshots are pruned: a crash anywhere leaves a
+ * lockfile that matches its snapshots, and folding the same journal again gives
+ * the same state.
+ */
+export async function foldJournal(records: readonly JournalRecord[], state: StateView, backend: StateBackend, engine: DuckDbEngine, now: Date): Promise<FoldResult> {
+  const cohorts: Record<string, CohortState> = { ...state.cohorts };
+  const remaining: JournalRecord[] = [];
+  let changed = false;
+  for (const [address, work] of summarizeJournal(records)) {
+    const { cohort } = work;
+    const priorAddress = cohort.moved_from && cohorts[cohort.moved_from] ? cohort.moved_from : address;
+    const prior = cohorts[priorAddress];
+    const unknownUpsert = work.upsert !== undefined && !work.upsertAcked;
+    const keep = (folded: boolean) => {
+      if (!unknownUpsert && work.unknown.length === 0) return;
+      // Once folded, the state already holds this cohort at its new address and destination.
+      const record = folded ? { ...cohort, retarget: false, moved_from: undefined } : cohort;
+      remaining.push(record, ...(unknownUpsert && work.upsert ? [work.upsert] : []), ...work.unknown);
+    };
+    if (unknownUpsert && !prior) {
+      keep(false); // never created for sure: nothing to record yet
+      continue;
+    }
+    keep(!(work.forget && work.unknown.length === 0));
+    if (work.forget && work.unknown.length === 0) {
+      delete cohorts[priorAddress];
+      delete cohorts[address];
+      changed = true;
+      continue;
+    }
+    const destination = cohort.entry.destination;
+    const batches = work.acked.filter((b) => b.destination === destination);
+    const base = prior && !cohort.retarget ? prior : undefined;
+    const members = await foldMembers(engine, backend, address, base, batches);
+    const saved = await backend.saveSnapshot(engine, cohort.entry.cohort_id, `SELECT key FROM ${members}`);
+    await engine.drop(members);
+    delete cohorts[priorAddress];
+    cohorts[address] = {
+      ...cohort.entry,
+      // A rename Braze may not have received keeps the old name, so the next plan sends it again.
+      name: unknownUpsert ? (cohort.prior_name ?? cohort.entry.name) : cohort.entry.name,
+      members: { count: saved.count, digest: saved.digest },
+      snapshot: saved.snapshot,
+      applied_at: now.toISOString(),
+    };
+    changed = true;
+  }
+  if (!changed) return { doc: undefined, remaining };
+  const doc: LockfileDoc = { format: "coho-lock", version: 1, lineage: state.lineage ?? randomUUID(), serial: state.serial + 1, cohorts };
+  await backend.write(doc);
+  await backend.pruneSnapshots(doc);
+  return { doc, remaining };
+}
+
+async function foldMembers(
+  engine: DuckDbEngine,
+  backend: StateBackend,
+  address: string,
+  base: CohortState | undefined,
+  batches: readonly Extract<JournalRecord, { t: "batch" }>[],
+): Promise<string> {
+  const adds = await keysTable(engine, batches.flatMap((b) => b.add));
+  const removes = await keysTable(engine, batches.flatMap((b) => b.remove));
+  const snapshot = base && base.members.count > 0
+    ? await backend.loadSnapshot(engine, address, { snapshot: base.snapshot, count: base.members.count, digest: base.members.digest })
+    : undefined;
+  const result = `memory.main.${engine.tempTable("folded")}`;
+  const baseRelation = snapshot ? `SELECT key FROM ${snapshot} UNION ` : "";
+  await engine.connection.run(
+    `CREATE TABLE ${result} AS SELECT key FROM (${baseRelation}SELECT key FROM ${adds}) AS u ANTI JOIN ${removes} AS r USING (key)`,
+  );
+  await engine.drop(adds, removes, ...(snapshot ? [snapshot] : []));
+  return result;
+}
+
+async function keysTable(engine: DuckDbEngine, keys: readonly string[]): Promise<string> {
+  const name = engine.tempTable("journal_keys");
+  await engine.connection.run(`CREATE TABLE memory.main.${name} (key VARCHAR)`);
+  const appender = await engine.connection.createAppender(name, "main", "memory");
+  for (const key of keys) {
+    appender.appendVarchar(key);
+    appender.endRow();
+  }
+  appender.closeSync();
+  return `memory.main.${name}`;
+}

@@ -1,0 +1,82 @@
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { dirname } from "node:path";
+import type { CohortState } from "../model/state.js";
+
+/**
+ * The write-ahead journal of an apply (`.coho/journal.jsonl`). Every record is
+ * appended and fsynced before the action it announces: a batch is journaled
+ * before it is sent and acknowledged after Braze answered 2xx. State advances
+ * only by folding acknowledged records into it; records whose fate is unknown are
+ * re-sent by the next run (membership changes are idempotent).
+ */
+export type JournalRecord =
+  | { readonly t: "begin"; readonly apply_id: string; readonly started_at: string }
+  /** What state will hold for this address once its work is acknowledged. */
+  | { readonly t: "cohort"; readonly address: string; readonly moved_from?: string; readonly retarget: boolean; readonly entry: CohortEntryMeta; readonly prior_name: string | null }
+  | { readonly t: "upsert"; readonly address: string; readonly destination: string; readonly cohort_id: string; readonly name: string; readonly created_at: string }
+  | { readonly t: "upsert_ack"; readonly address: string }
+  | { readonly t: "batch"; readonly address: string; readonly seq: number; readonly destination: string; readonly cohort_id: string; readonly add: readonly string[]; readonly remove: readonly string[] }
+  | { readonly t: "ack"; readonly address: string; readonly seq: number }
+  /** A delete whose removals are all acknowledged: drop it from state. */
+  | { readonly t: "forget"; readonly address: string };
+
+/** A state entry without its membership, which the fold computes. */
+export type CohortEntryMeta = Omit<CohortState, "members" | "snapshot" | "applied_at">;
+
+export class Journal {
+  readonly path: string;
+  #fd: number | undefined;
+
+  constructor(path: string) {
+    this.path = path;
+  }
+
+  exists(): boolean {
+    return existsSync(this.path);
+  }
+
+  /** Appends a record and forces it to disk before returning. */
+  append(record: JournalRecord): void {
+    if (this.#fd === undefined) {
+      mkdirSync(dirname(this.path), { recursive: true });
+      this.#fd = openSync(this.path, "a");
+    }
+    writeSync(this.#fd, `${JSON.stringify(record)}\n`);
+    fsyncSync(this.#fd);
+  }
+
+  /** Every complete record; a torn last line (a crash mid-write) is ignored: it was never acted on. */
+  read(): JournalRecord[] {
+    if (!existsSync(this.path)) return [];
+    const records: JournalRecord[] = [];
+    for (const line of readFileSync(this.path, "utf8").split("\n")) {
+      if (line.trim() === "") continue;
+      try {
+        records.push(JSON.parse(line) as JournalRecord);
+      } catch {
+        break;
+      }
+    }
+    return records;
+  }
+
+  /** Replaces the journal with `records` (atomically), or removes it when empty. */
+  replace(records: readonly JournalRecord[]): void {
+    this.close();
+    if (records.length === 0) {
+      if (existsSync(this.path)) unlinkSync(this.path);
+      return;
+    }
+    const temp = `${this.path}.tmp`;
+    const fd = openSync(temp, "w");
+    writeSync(fd, records.map((r) => `${JSON.stringify(r)}\n`).join(""));
+    fsyncSync(fd);
+    closeSync(fd);
+    renameSync(temp, this.path);
+  }
+
+  close(): void {
+    if (this.#fd !== undefined) closeSync(this.#fd);
+    this.#fd = undefined;
+  }
+}

@@ -1,0 +1,59 @@
+import type { StateView } from "../model/state.js";
+import type { DuckDbEngine } from "../sources/duckdb-engine.js";
+import type { StateBackend } from "../state/backend.js";
+import type { DestinationClients } from "./destination-clients.js";
+import type { ApplyEventListener } from "./events.js";
+import { foldJournal } from "./fold-journal.js";
+import type { Journal } from "./journal.js";
+import { summarizeJournal } from "./journal-summary.js";
+import { CohoError } from "../model/errors.js";
+
+/**
+ * Finishes an apply that was interrupted (killed, crashed, or failed mid-way):
+ * re-sends every journaled request whose fate is unknown (safe: upserts and
+ * membership changes are idempotent), then folds the journal into state. Runs
+ * under the state lock, before any new plan is made.
+ */
+export async function recoverInterrupted(
+  ctx: { readonly journal: Journal; readonly backend: StateBackend; readonly engine: DuckDbEngine; readonly clients: DestinationClients; readonly now: () => Date; readonly onEvent?: ApplyEventListener },
+): Promise<{ cohorts: number; batches: number } | null> {
+  const records = ctx.journal.read();
+  if (records.length === 0) {
+    if (ctx.journal.exists()) ctx.journal.replace([]);
+    return null;
+  }
+  const work = summarizeJournal(records);
+  const batches = [...work.values()].reduce((n, w) => n + w.unknown.length, 0);
+  ctx.onEvent?.({ type: "resuming", cohorts: work.size, batches });
+  for (const [address, cohort] of work) {
+    try {
+      if (cohort.upsert && !cohort.upsertAcked) {
+        const u = cohort.upsert;
+        await ctx.clients.get(u.destination).upsertCohort({ cohortId: u.cohort_id, name: u.name, createdAt: u.created_at });
+        ctx.journal.append({ t: "upsert_ack", address });
+      }
+      for (const batch of cohort.unknown) {
+        await ctx.clients.get(batch.destination).sendBatch(batch.cohort_id, batch);
+        ctx.journal.append({ t: "ack", address, seq: batch.seq });
+      }
+    } catch (error) {
+      // Fold what is known, keep the rest for the next try.
+      await fold(ctx);
+      throw new CohoError("apply.resume_failed", `could not finish the interrupted apply of ${address}: ${(error as Error).message}`, {
+        hint: "fix the cause and run coho apply again; it resumes where it stopped",
+      });
+    }
+  }
+  await fold(ctx);
+  return { cohorts: work.size, batches };
+}
+
+async function fold(ctx: { readonly journal: Journal; readonly backend: StateBackend; readonly engine: DuckDbEngine; readonly now: () => Date; readonly onEvent?: ApplyEventListener }): Promise<StateView> {
+  const state = await ctx.backend.read();
+  const result = await foldJournal(ctx.journal.read(), state, ctx.backend, ctx.engine, ctx.now());
+  ctx.journal.replace(result.remaining);
+  if (result.doc) ctx.onEvent?.({ type: "state_written", serial: result.doc.serial });
+  return result.doc ?? state;
+}
+
+export { fold as foldIntoState };

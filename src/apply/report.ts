@@ -1,0 +1,47 @@
+import type { Action } from "../model/plan.js";
+
+export type CohortStatus = "done" | "failed" | "stopped" | "skipped";
+
+/** What apply did to one cohort. `failed`: identifiers whose batches were not acknowledged. */
+export interface CohortReport {
+  readonly address: string;
+  readonly actions: readonly Action[];
+  readonly status: CohortStatus;
+  readonly added: number;
+  readonly removed: number;
+  readonly rejected: number;
+  readonly failed: number;
+  readonly requests: number;
+  readonly retries: number;
+  readonly duration_ms: number;
+  readonly error?: string;
+}
+
+/** `coho apply --json` (format coho-apply-report 1.0; schema/coho-apply-report.schema.json). */
+export interface ApplyReport {
+  readonly format: "coho-apply-report";
+  readonly format_version: "1.0";
+  readonly started_at: string;
+  readonly finished_at: string;
+  readonly duration_ms: number;
+  readonly success: boolean;
+  /** True when SIGINT/SIGTERM stopped it early; a new apply resumes. */
+  readonly interrupted: boolean;
+  /** Work of an earlier, interrupted apply that this run finished first. */
+  readonly resumed: { readonly cohorts: number; readonly batches: number } | null;
+  readonly state: { readonly lineage: string | null; readonly serial: number };
+  readonly cohorts: readonly CohortReport[];
+  readonly totals: {
+    readonly added: number;
+    readonly removed: number;
+    readonly rejected: number;
+    readonly failed: number;
+    readonly requests: number;
+    readonly retries: number;
+  };
+}
+
+export function totals(cohorts: readonly CohortReport[]): ApplyReport["totals"] {
+  const sum = (key: "added" | "removed" | "rejected" | "failed" | "requests" | "retries") => cohorts.reduce((n, c) => n + c[key], 0);
+  return { added: sum("added"), removed: sum("removed"), rejected: sum("rejected"), failed: sum("failed"), requests: sum("requests"), retries: sum("retries") };
+}

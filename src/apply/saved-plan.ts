@@ -1,0 +1,57 @@
+import { CohoError } from "../model/errors.js";
+import type { Project } from "../model/project.js";
+import type { StateView } from "../model/state.js";
+import { configDigest } from "../plan/config-digest.js";
+import { readPlanDeltas, readPlanHeader } from "../plan/plan-file.js";
+import type { DuckDbEngine } from "../sources/duckdb-engine.js";
+import type { ExecutablePlan } from "./execute-plan.js";
+
+/**
+ * A saved plan, checked against the present: refused (each case with its own
+ * message) when it was made for another state, the state moved on, the config
+ * changed, or it was blocked. Its exact deltas are loaded into engine tables.
+ */
+export async function loadSavedPlan(path: string, state: StateView, project: Project, engine: DuckDbEngine): Promise<ExecutablePlan> {
+  const plan = await readPlanHeader(path);
+  const remake = "make a new plan with coho plan --out FILE and review it";
+  if (plan.state.lineage !== null && plan.state.lineage !== state.lineage) {
+    throw new CohoError("apply.plan_lineage", `the saved plan was made for another state (lineage ${plan.state.lineage}; this state is ${state.lineage ?? "empty"})`, { hint: "apply it where it was planned, or make a new plan here" });
+  }
+  if (plan.state.serial !== state.serial || (plan.state.lineage === null && state.lineage !== null)) {
+    throw new CohoError("apply.plan_stale", `the state changed since the plan was made (serial ${plan.state.serial} then, ${state.serial} now)`, { hint: remake });
+  }
+  if (plan.config_digest !== configDigest(project)) {
+    throw new CohoError("apply.plan_config_changed", "the configuration changed since the plan was made", { hint: remake });
+  }
+  if (!plan.applyable) {
+    throw new CohoError("apply.plan_blocked", "the saved plan is blocked (a guard or an error) and cannot be applied", { hint: "run coho show on it for the reason" });
+  }
+  const deltas = new Map<string, { addTable: string; removeTable: string }>();
+  for (const cohort of plan.cohorts) {
+    const addTable = `memory.main.${engine.tempTable("saved_add")}`;
+    const removeTable = `memory.main.${engine.tempTable("saved_remove")}`;
+    await engine.connection.run(`CREATE TABLE ${addTable} (key VARCHAR)`);
+    await engine.connection.run(`CREATE TABLE ${removeTable} (key VARCHAR)`);
+    deltas.set(cohort.address, { addTable, removeTable });
+  }
+  const appenders = new Map<string, Awaited<ReturnType<typeof engine.connection.createAppender>>>();
+  try {
+    for await (const chunk of readPlanDeltas(path)) {
+      const tables = deltas.get(chunk.address);
+      if (!tables) throw new CohoError("plan.file_invalid", `${path}: deltas for ${chunk.address}, which the plan does not list`);
+      const table = chunk.op === "add" ? tables.addTable : tables.removeTable;
+      let appender = appenders.get(table);
+      if (!appender) {
+        appender = await engine.connection.createAppender(table.split(".").pop()!, "main", "memory");
+        appenders.set(table, appender);
+      }
+      for (const key of chunk.keys) {
+        appender.appendVarchar(key);
+        appender.endRow();
+      }
+    }
+  } finally {
+    for (const appender of appenders.values()) appender.closeSync();
+  }
+  return { plan, state, deltas };
+}

@@ -1,0 +1,61 @@
+import type { ApplyEvent } from "../apply/events.js";
+import { progressLine } from "../render/apply-progress.js";
+import type { Output } from "./io.js";
+
+/**
+ * Progress on stderr: on a TTY one line redrawn in place; otherwise (CI) a line at
+ * most every 5 seconds. Silent with --json.
+ */
+export class ApplyProgress {
+  readonly #output: Output;
+  readonly #tty: boolean;
+  readonly #started = Date.now();
+  readonly #active = new Set<string>();
+  #sent = 0;
+  #total = 0;
+  #requests = 0;
+  #retries = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #drawn = false;
+
+  constructor(output: Output, tty: boolean, enabled: boolean) {
+    this.#output = output;
+    this.#tty = tty;
+    if (enabled) this.#timer = setInterval(() => this.#draw(), tty ? 200 : 5000);
+  }
+
+  onEvent = (event: ApplyEvent): void => {
+    switch (event.type) {
+      case "cohort_start":
+        this.#active.add(event.address);
+        this.#total += event.total;
+        break;
+      case "batch_acked":
+        this.#sent += event.identifiers;
+        this.#requests++;
+        break;
+      case "retry":
+        this.#retries++;
+        break;
+      case "cohort_done":
+        this.#active.delete(event.address);
+        break;
+      default:
+        break;
+    }
+  };
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    if (this.#tty && this.#drawn) this.#output.errRaw("\r\u001b[2K");
+  }
+
+  #draw(): void {
+    if (this.#total === 0) return;
+    const line = progressLine({ sent: this.#sent, total: this.#total, requests: this.#requests, retries: this.#retries, elapsedMs: Date.now() - this.#started, active: [...this.#active] });
+    if (this.#tty) this.#output.errRaw(`\r\u001b[2K${line}`);
+    else this.#output.err(line);
+    this.#drawn = true;
+  }
+}

@@ -1,0 +1,49 @@
+import type { IdentifierType } from "./project.js";
+
+/**
+ * What coho last applied, as recorded in coho.lock. No identifiers (no PII): member
+ * keys live only in snapshots, which the lockfile references and checks by digest.
+ */
+export interface LockfileDoc {
+  readonly format: "coho-lock";
+  readonly version: 1;
+  /** Set once, when the first state is written; a plan made against another lineage is refused. */
+  readonly lineage: string;
+  /** +1 on every write. */
+  readonly serial: number;
+  /** By cohort address, e.g. `cohorts.recent_buyers`. */
+  readonly cohorts: Readonly<Record<string, CohortState>>;
+}
+
+export interface CohortState {
+  readonly destination: string;
+  readonly cohort_id: string;
+  readonly name: string;
+  readonly identifier: { readonly name: string; readonly type: IdentifierType; readonly column: string; readonly label?: string };
+  readonly model: { readonly name: string; readonly sql_digest: string; readonly sql: string };
+  readonly prevent_destroy: boolean;
+  readonly members: { readonly count: number; readonly digest: string };
+  /** Path of the snapshot, relative to the project folder (local backend). */
+  readonly snapshot: string;
+  readonly applied_at: string;
+}
+
+/** The state before anything was applied. */
+export const EMPTY_STATE: { readonly lineage: null; readonly serial: 0; readonly cohorts: Readonly<Record<string, CohortState>> } = {
+  lineage: null,
+  serial: 0,
+  cohorts: {},
+};
+
+export type StateView = LockfileDoc | typeof EMPTY_STATE;
+
+/** Who holds the state lock. */
+export interface LockInfo {
+  readonly id: string;
+  readonly operation: string;
+  readonly who: string;
+  readonly pid: number;
+  readonly host: string;
+  readonly created: string;
+  readonly version: string;
+}

@@ -1,0 +1,145 @@
+import type { CohortPlan, Plan, PlanSummary } from "../model/plan.js";
+import type { Project } from "../model/project.js";
+import { noRejections } from "../model/reject-reason.js";
+import type { StateView } from "../model/state.js";
+import type { DuckDbEngine } from "../sources/duckdb-engine.js";
+import { extractMembers } from "../sources/extract-members.js";
+import type { Source } from "../sources/source.js";
+import type { StateBackend } from "../state/backend.js";
+import { COHO_VERSION } from "../version.js";
+import { newCohortId as randomCohortId } from "./cohort-id.js";
+import { configDigest } from "./config-digest.js";
+import { evaluateGuards } from "./guards.js";
+import { diffMembership, sampleKeys, type MembershipDelta } from "./membership-diff.js";
+import { planResources, type ResourceDecision } from "./resource-actions.js";
+import { sqlDiff } from "./sql-diff.js";
+
+export interface PlanOptions {
+  readonly targets: readonly string[];
+  readonly allowRemovals: boolean;
+  /** Sample member keys to include per cohort (0: none, the default: no PII). */
+  readonly showMembers: number;
+}
+
+export type PlanEvent = { readonly type: "model"; readonly address: string; readonly model: string } | { readonly type: "snapshot"; readonly address: string };
+
+export interface PlanContext {
+  readonly project: Project;
+  readonly backend: StateBackend;
+  readonly engine: DuckDbEngine;
+  readonly sources: ReadonlyMap<string, Source>;
+  readonly options: PlanOptions;
+  readonly newCohortId?: (key: string) => string;
+  readonly now?: () => Date;
+  readonly onEvent?: (event: PlanEvent) => void;
+}
+
+/** A plan plus what apply needs to carry it out: the exact deltas, as engine tables. */
+export interface PlannedChanges {
+  readonly plan: Plan;
+  readonly state: StateView;
+  readonly decisions: ReadonlyMap<string, ResourceDecision>;
+  readonly deltas: ReadonlyMap<string, MembershipDelta & { readonly desiredTable: string | undefined }>;
+}
+
+/**
+ * config + state → plan. Resource actions come from a pure function; membership
+ * deltas from the engine. Nothing here prints or touches Braze.
+ */
+export async function buildPlan(ctx: PlanContext): Promise<PlannedChanges> {
+  const { project, engine, options } = ctx;
+  const state = await ctx.backend.read();
+  const resources = planResources(project, state, ctx.newCohortId ?? randomCohortId, options.targets);
+  const cohorts: CohortPlan[] = [];
+  const deltas = new Map<string, MembershipDelta & { desiredTable: string | undefined }>();
+  for (const decision of resources.decisions) {
+    const { cohortPlan, delta } = await planCohort(ctx, decision);
+    cohorts.push(cohortPlan);
+    deltas.set(decision.address, delta);
+  }
+  const blocked = cohorts.some((c) => c.guards.some((g) => g.status === "blocked"));
+  const plan: Plan = {
+    format: "coho-plan",
+    format_version: "1.0",
+    coho_version: COHO_VERSION,
+    created_at: (ctx.now?.() ?? new Date()).toISOString(),
+    state: { lineage: state.lineage, serial: state.serial },
+    config_digest: configDigest(project),
+    applyable: !blocked && resources.errors.length === 0,
+    targets: [...options.targets],
+    allow_removals: options.allowRemovals,
+    errors: [...resources.errors],
+    warnings: [...resources.warnings],
+    summary: summarize(cohorts),
+    cohorts,
+  };
+  return { plan, state, decisions: new Map(resources.decisions.map((d) => [d.address, d])), deltas };
+}
+
+async function planCohort(ctx: PlanContext, decision: ResourceDecision): Promise<{ cohortPlan: CohortPlan; delta: MembershipDelta & { desiredTable: string | undefined } }> {
+  const { project, engine } = ctx;
+  const prior = decision.prior;
+  const isDelete = decision.cohort === undefined;
+  // Re-targeted cohorts start empty in the new workspace: every member is an addition there.
+  const retarget = decision.changed.includes("destination");
+  let snapshot: string | undefined;
+  if (prior && prior.members.count > 0) {
+    ctx.onEvent?.({ type: "snapshot", address: decision.address });
+    snapshot = await ctx.backend.loadSnapshot(engine, decision.address, { snapshot: prior.snapshot, count: prior.members.count, digest: prior.members.digest });
+  }
+  let desired: string | undefined;
+  let rows: number | null = null;
+  let rejected = noRejections();
+  let diff: string | undefined;
+  if (decision.cohort) {
+    const cohort = decision.cohort;
+    const model = project.models.get(cohort.model)!;
+    ctx.onEvent?.({ type: "model", address: decision.address, model: model.name });
+    const extracted = await extractMembers(engine, ctx.sources.get(model.source)!, model, project.identifiers.get(cohort.identifier)!);
+    desired = extracted.table;
+    rows = extracted.rows;
+    rejected = { ...extracted.rejected };
+    diff = sqlDiff(model.name, prior?.model.sql, model.sql);
+  }
+  const delta = await diffMembership(engine, desired, retarget ? undefined : snapshot);
+  const before = prior?.members.count ?? 0;
+  const after = isDelete ? 0 : delta.add + (retarget ? 0 : before - delta.remove);
+  // On re-target the old workspace loses every recorded member.
+  const members = { before, after, add: delta.add, remove: retarget ? before : delta.remove };
+  const guards = evaluateGuards({ address: decision.address, isDelete, cohort: decision.cohort, prior, members, allowRemovals: ctx.options.allowRemovals });
+  const membershipChanges = members.add > 0 || members.remove > 0;
+  const actions = decision.actions[0] === "no-op" && membershipChanges ? (["update"] as const) : decision.actions;
+  const changed = membershipChanges && !isDelete ? [...decision.changed, "members" as const] : decision.changed;
+  const show = ctx.options.showMembers;
+  const cohortPlan: CohortPlan = {
+    address: decision.address,
+    actions: [...actions],
+    reason: decision.actions[0] === "no-op" && membershipChanges ? `membership changes: +${members.add} / −${members.remove}` : decision.reason,
+    ...(decision.movedFrom ? { moved_from: decision.movedFrom } : {}),
+    before: decision.before,
+    after: decision.after,
+    changed_attributes: changed,
+    members,
+    rows,
+    rejected,
+    guards,
+    ...(diff ? { sql_diff: diff } : {}),
+    ...(show > 0 ? { samples: { add: await sampleKeys(engine, delta.addTable, show), remove: await sampleKeys(engine, retarget && snapshot ? snapshot : delta.removeTable, show) } } : {}),
+  };
+  const removeTable = retarget && snapshot ? snapshot : delta.removeTable;
+  return { cohortPlan, delta: { ...delta, removeTable, remove: members.remove, desiredTable: desired } };
+}
+
+function summarize(cohorts: readonly CohortPlan[]): PlanSummary {
+  const count = (action: string) => cohorts.filter((c) => c.actions.includes(action as never)).length;
+  return {
+    create: count("create"),
+    adopt: count("adopt"),
+    update: count("update"),
+    delete: count("delete"),
+    move: count("move"),
+    no_op: count("no-op"),
+    members_add: cohorts.reduce((n, c) => n + c.members.add, 0),
+    members_remove: cohorts.reduce((n, c) => n + c.members.remove, 0),
+  };
+}

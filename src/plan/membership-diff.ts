@@ -1,0 +1,34 @@
+import type { DuckDbEngine } from "../sources/duckdb-engine.js";
+
+export interface MembershipDelta {
+  /** Work tables (column `key`) of members to add and to remove. */
+  readonly addTable: string;
+  readonly removeTable: string;
+  readonly add: number;
+  readonly remove: number;
+}
+
+/**
+ * The two set differences, computed in DuckDB on tables that were streamed in:
+ * add = desired − snapshot, remove = snapshot − desired. Either side may be absent
+ * (a new cohort has no snapshot; a deleted one has no desired members).
+ */
+export async function diffMembership(engine: DuckDbEngine, desired: string | undefined, snapshot: string | undefined): Promise<MembershipDelta> {
+  const addTable = `memory.main.${engine.tempTable("add")}`;
+  const removeTable = `memory.main.${engine.tempTable("remove")}`;
+  const empty = "(SELECT NULL::VARCHAR AS key WHERE false)";
+  const d = desired ?? empty;
+  const s = snapshot ?? empty;
+  await engine.connection.run(`CREATE TABLE ${addTable} AS SELECT d.key FROM ${d} AS d ANTI JOIN ${s} AS s ON d.key = s.key`);
+  await engine.connection.run(`CREATE TABLE ${removeTable} AS SELECT s.key FROM ${s} AS s ANTI JOIN ${d} AS d ON s.key = d.key`);
+  const counts = await engine.connection.runAndReadAll(`SELECT (SELECT count(*) FROM ${addTable}), (SELECT count(*) FROM ${removeTable})`);
+  const [add, remove] = (counts.getRows()[0] ?? [0n, 0n]).map(Number) as [number, number];
+  return { addTable, removeTable, add, remove };
+}
+
+/** Up to `n` keys of a table, sorted: samples for --show-members. */
+export async function sampleKeys(engine: DuckDbEngine, table: string, n: number): Promise<string[]> {
+  if (n <= 0) return [];
+  const rows = await engine.connection.runAndReadAll(`SELECT key FROM ${table} ORDER BY key LIMIT ${Math.floor(n)}`);
+  return rows.getRows().map((r) => String(r[0]));
+}

@@ -1,0 +1,88 @@
+import { createReadStream, createWriteStream, renameSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { pipeline } from "node:stream/promises";
+import { Readable } from "node:stream";
+import { createGunzip, createGzip } from "node:zlib";
+import { CohoError } from "../model/errors.js";
+import type { Plan } from "../model/plan.js";
+import type { DuckDbEngine } from "../sources/duckdb-engine.js";
+import { fsyncFile } from "../util/atomic-write.js";
+
+/**
+ * A saved plan (`coho plan --out FILE`): gzip-compressed JSON lines. Line 1 is the
+ * header with the plan (state lineage and serial, config digest, coho version);
+ * then the exact member deltas, `{"address","op":"add"|"remove","keys":[…]}`, in
+ * chunks. Apply sends exactly these keys.
+ */
+export const PLAN_FILE_FORMAT = "coho-plan-file";
+
+interface Header {
+  readonly format: typeof PLAN_FILE_FORMAT;
+  readonly version: 1;
+  readonly plan: Plan;
+}
+
+export interface DeltaChunk {
+  readonly address: string;
+  readonly op: "add" | "remove";
+  readonly keys: readonly string[];
+}
+
+export async function writePlanFile(path: string, plan: Plan, engine: DuckDbEngine, deltas: ReadonlyMap<string, { addTable: string; removeTable: string }>): Promise<void> {
+  async function* lines(): AsyncGenerator<string> {
+    const header: Header = { format: PLAN_FILE_FORMAT, version: 1, plan };
+    yield `${JSON.stringify(header)}\n`;
+    for (const [address, delta] of deltas) {
+      for (const [op, table] of [["add", delta.addTable], ["remove", delta.removeTable]] as const) {
+        for await (const keys of engine.keys(table)) yield `${JSON.stringify({ address, op, keys })}\n`;
+      }
+    }
+  }
+  const temp = `${path}.${process.pid}.tmp`;
+  await pipeline(Readable.from(lines()), createGzip(), createWriteStream(temp));
+  fsyncFile(temp);
+  renameSync(temp, path);
+}
+
+/** The plan of a saved plan file, without reading its deltas. */
+export async function readPlanHeader(path: string): Promise<Plan> {
+  for await (const line of planLines(path)) {
+    let header: Header;
+    try {
+      header = JSON.parse(line) as Header;
+    } catch {
+      break;
+    }
+    if (header.format !== PLAN_FILE_FORMAT) break;
+    if (header.version !== 1) throw new CohoError("plan.file_version", `${path} is a plan file of version ${header.version}; this coho reads version 1`);
+    return header.plan;
+  }
+  throw new CohoError("plan.file_invalid", `${path} is not a coho plan file (expected one written by coho plan --out)`);
+}
+
+/** Every delta chunk of a saved plan file, in order. */
+export async function* readPlanDeltas(path: string): AsyncGenerator<DeltaChunk> {
+  let first = true;
+  for await (const line of planLines(path)) {
+    if (first) {
+      first = false;
+      continue;
+    }
+    yield JSON.parse(line) as DeltaChunk;
+  }
+}
+
+async function* planLines(path: string): AsyncGenerator<string> {
+  const input = createReadStream(path).pipe(createGunzip());
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  try {
+    for await (const line of lines) if (line !== "") yield line;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new CohoError("plan.file_missing", `plan file not found: ${path}`);
+    throw new CohoError("plan.file_invalid", `${path} is not a readable coho plan file (${(error as Error).message})`);
+  } finally {
+    lines.close();
+    input.destroy();
+  }
+}

@@ -1,0 +1,73 @@
+import type { CohortPlan, Plan } from "../model/plan.js";
+import { hasChanges } from "../model/plan.js";
+import { actionLabel, blockedMessages, isChange, rejectedText, summaryLine } from "./plan-text.js";
+
+/** GitHub's comment limit is 65,536 characters; stay well under it. */
+export const MARKDOWN_LIMIT = 60_000;
+/** An invisible marker, so a workflow can find and update its own comment. */
+export const COMMENT_MARKER = "<!-- coho-plan -->";
+
+/**
+ * A pull-request comment: a headline with totals, a table, details folded. No
+ * identifiers unless the plan carries samples (--show-members).
+ */
+export function renderPlanMarkdown(plan: Plan): string {
+  const head: string[] = [COMMENT_MARKER, `### coho plan: ${hasChanges(plan) ? summaryLine(plan).replace(/^Plan: /, "") : "no changes"}`, ""];
+  if (plan.targets.length > 0) head.push(`> [!WARNING]\n> Partial plan (\`--target ${plan.targets.join(" ")}\`): other cohorts were not planned.`, "");
+  const blocked = blockedMessages(plan);
+  if (!plan.applyable) {
+    head.push("> [!CAUTION]\n> This plan cannot be applied:");
+    for (const message of [...plan.errors, ...blocked]) head.push(`> - ${escape(message)}`);
+    head.push("");
+  }
+  for (const warning of plan.warnings) head.push(`> [!NOTE]\n> ${escape(warning)}`, "");
+  const changed = plan.cohorts.filter(isChange);
+  if (changed.length > 0) {
+    head.push("| Cohort | Action | Members | + | − | Guards |", "|---|---|---|---:|---:|---|");
+    for (const c of changed) head.push(`| \`${c.address}\` | ${actionLabel(c)} | ${c.members.before} → ${c.members.after} | ${c.members.add} | ${c.members.remove} | ${guardCell(c)} |`);
+    head.push("");
+  }
+  const details = changed.map(detailsOf).filter((d): d is string => d !== undefined);
+  const footer = `<sub>coho ${plan.coho_version} · state serial ${plan.state.serial} · ${plan.created_at}</sub>`;
+  return fit(head.join("\n"), details, footer);
+}
+
+function guardCell(cohort: CohortPlan): string {
+  if (cohort.guards.length === 0) return "";
+  return cohort.guards.map((g) => `${g.status === "pass" ? "✅" : g.status === "overridden" ? "⚠️" : "⛔"} ${g.guard}`).join("<br>");
+}
+
+function detailsOf(cohort: CohortPlan): string | undefined {
+  const parts: string[] = [];
+  parts.push(`${escape(cohort.reason)}`);
+  const rejected = rejectedText(cohort);
+  if (rejected) parts.push(`Rejected rows: ${rejected}`);
+  for (const g of cohort.guards.filter((g) => g.status !== "pass")) parts.push(`Guard ${g.guard}: ${escape(g.message)}`);
+  if (cohort.samples) {
+    if (cohort.samples.add.length > 0) parts.push(`Adds, e.g.: ${cohort.samples.add.map((k) => `\`${k}\``).join(", ")}`);
+    if (cohort.samples.remove.length > 0) parts.push(`Removes, e.g.: ${cohort.samples.remove.map((k) => `\`${k}\``).join(", ")}`);
+  }
+  if (cohort.sql_diff) parts.push("```diff\n" + cohort.sql_diff.replace(/```/g, "ˋˋˋ") + "\n```");
+  return `<details><summary><code>${cohort.address}</code>: ${actionLabel(cohort)}</summary>\n\n${parts.join("\n\n")}\n\n</details>`;
+}
+
+/** Adds details while they fit; then a notice of what was left out. */
+function fit(head: string, details: readonly string[], footer: string): string {
+  let body = head;
+  let shown = 0;
+  const reserve = footer.length + 200;
+  for (const block of details) {
+    if (body.length + block.length + 2 + reserve > MARKDOWN_LIMIT) break;
+    body += `\n${block}\n`;
+    shown++;
+  }
+  if (shown < details.length) {
+    body += `\n> [!NOTE]\n> Details of ${details.length - shown} more cohort(s) were left out to stay under ${MARKDOWN_LIMIT.toLocaleString("en")} characters; run \`coho plan\` for all of them.\n`;
+  }
+  const text = `${body}\n${footer}\n`;
+  return text.length <= MARKDOWN_LIMIT ? text : `${text.slice(0, MARKDOWN_LIMIT - 200)}\n\n> [!NOTE]\n> Truncated at ${MARKDOWN_LIMIT.toLocaleString("en")} characters.\n`;
+}
+
+function escape(text: string): string {
+  return text.replace(/\|/g, "\\|").replace(/</g, "&lt;");
+}

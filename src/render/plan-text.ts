@@ -1,0 +1,31 @@
+import type { Action, CohortPlan, Plan } from "../model/plan.js";
+import { hasChanges } from "../model/plan.js";
+
+/** Wording shared by the human and markdown views. */
+export const ACTION_SYMBOL: Record<Action, string> = { create: "+", adopt: "+", update: "~", delete: "-", move: "→", "no-op": " " };
+
+export function actionLabel(cohort: CohortPlan): string {
+  return cohort.actions.join(", ");
+}
+
+export function summaryLine(plan: Plan): string {
+  if (!hasChanges(plan)) return "No changes. Braze cohorts match the configuration.";
+  const s = plan.summary;
+  const adopt = s.adopt > 0 ? `${s.adopt} to adopt, ` : "";
+  return `Plan: ${s.create} to create, ${adopt}${s.update} to update, ${s.delete} to delete, ${s.move} to move. Members: +${s.members_add} / −${s.members_remove}.`;
+}
+
+export function rejectedText(cohort: CohortPlan): string | undefined {
+  const parts = Object.entries(cohort.rejected).filter(([, n]) => n > 0).map(([reason, n]) => `${reason}: ${n}`);
+  if (parts.length === 0) return undefined;
+  const total = Object.values(cohort.rejected).reduce((a, b) => a + b, 0);
+  return `${total} (${parts.join(", ")})`;
+}
+
+export function blockedMessages(plan: Plan): string[] {
+  return plan.cohorts.flatMap((c) => c.guards.filter((g) => g.status === "blocked").map((g) => `${c.address}: ${g.message}`));
+}
+
+export function isChange(cohort: CohortPlan): boolean {
+  return !(cohort.actions.length === 1 && cohort.actions[0] === "no-op");
+}

@@ -1,0 +1,31 @@
+import type { LockfileDoc, LockInfo, StateView } from "../model/state.js";
+import type { DuckDbEngine } from "../sources/duckdb-engine.js";
+import type { LockEvents } from "./local-lock.js";
+
+/** A snapshot written for a cohort: where, and what it holds. */
+export interface SavedSnapshot {
+  readonly snapshot: string;
+  readonly count: number;
+  readonly digest: string;
+}
+
+/**
+ * Where state lives. The planner and executor see only this interface, so a
+ * PostgreSQL backend can follow without touching them.
+ */
+export interface StateBackend {
+  /** The recorded state (the empty state when nothing was applied yet). */
+  read(): Promise<StateView>;
+  /** Writes the lockfile document atomically, keeping the previous one as a backup. */
+  write(doc: LockfileDoc): Promise<void>;
+  /** Loads a cohort's snapshot into an engine temp table (column `key`), verified by digest. */
+  loadSnapshot(engine: DuckDbEngine, address: string, expected: { snapshot: string; count: number; digest: string }): Promise<string>;
+  /** Saves the keys of `relation` (a SQL relation with column `key`) as a new snapshot. */
+  saveSnapshot(engine: DuckDbEngine, cohortId: string, relation: string): Promise<SavedSnapshot>;
+  /** Deletes snapshots no cohort of `doc` references. */
+  pruneSnapshots(doc: LockfileDoc): Promise<void>;
+  /** Takes the state lock, waiting up to `timeoutMs`; resolves to its release. */
+  lock(info: LockInfo, timeoutMs: number, events?: LockEvents): Promise<() => void>;
+  currentLock(): Promise<LockInfo | undefined>;
+  forceUnlock(id: string): Promise<LockInfo>;
+}

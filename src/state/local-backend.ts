@@ -1,0 +1,108 @@
+import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, unlinkSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
+import { CohoError } from "../model/errors.js";
+import type { LockfileDoc, LockInfo, StateView } from "../model/state.js";
+import { literal, type DuckDbEngine } from "../sources/duckdb-engine.js";
+import { fsyncFile, writeFileAtomic } from "../util/atomic-write.js";
+import type { SavedSnapshot, StateBackend } from "./backend.js";
+import { LocalLock, type LockEvents } from "./local-lock.js";
+import { LOCKFILE_NAME, readLockfile, serializeLockfile } from "./lockfile.js";
+import { formatDigest, memberDigestSql } from "./member-digest.js";
+
+/** `.coho/`: snapshots, the lock, the journal and the lockfile backup. */
+export const STATE_DIR = ".coho";
+
+/**
+ * The default backend: coho.lock beside coho.yaml, snapshots as Parquet files in
+ * .coho/snapshots/. A snapshot file is never overwritten: each write gets a new
+ * name (cohort id + digest), the lockfile is switched to it, and only then are
+ * files no longer referenced deleted. A crash at any point leaves a lockfile that
+ * points at a complete, matching snapshot.
+ */
+export class LocalBackend implements StateBackend {
+  readonly projectDir: string;
+  readonly lockfilePath: string;
+  readonly stateDir: string;
+  readonly #lock: LocalLock;
+
+  constructor(projectDir: string) {
+    this.projectDir = projectDir;
+    this.lockfilePath = join(projectDir, LOCKFILE_NAME);
+    this.stateDir = join(projectDir, STATE_DIR);
+    this.#lock = new LocalLock(join(this.stateDir, "lock.json"));
+  }
+
+  async read(): Promise<StateView> {
+    return readLockfile(this.lockfilePath);
+  }
+
+  async write(doc: LockfileDoc): Promise<void> {
+    mkdirSync(this.stateDir, { recursive: true });
+    if (existsSync(this.lockfilePath)) copyFileSync(this.lockfilePath, join(this.stateDir, `${LOCKFILE_NAME}.backup`));
+    writeFileAtomic(this.lockfilePath, serializeLockfile(doc));
+  }
+
+  async loadSnapshot(engine: DuckDbEngine, address: string, expected: { snapshot: string; count: number; digest: string }): Promise<string> {
+    const path = resolve(this.projectDir, expected.snapshot);
+    const recover = `restore ${STATE_DIR}/ from where the last apply ran, or forget the cohort with \`coho state rm ${address}\` and adopt it again with its cohort_id`;
+    if (!existsSync(path)) {
+      throw new CohoError("state.snapshot_missing", `the snapshot of ${address} is missing: ${expected.snapshot}`, { hint: recover });
+    }
+    const table = engine.tempTable("snapshot");
+    try {
+      await engine.connection.run(`CREATE TABLE memory.main.${table} AS SELECT CAST(key AS VARCHAR) AS key FROM read_parquet(${literal(path)})`);
+    } catch (error) {
+      throw new CohoError("state.snapshot_corrupt", `the snapshot of ${address} cannot be read (${expected.snapshot}): ${(error as Error).message.split("\n")[0]}`, { hint: recover });
+    }
+    const found = await digestOf(engine, `SELECT key FROM memory.main.${table}`);
+    if (found.digest !== expected.digest) {
+      throw new CohoError(
+        "state.snapshot_mismatch",
+        `the snapshot of ${address} does not match coho.lock: expected ${expected.count} members (digest ${expected.digest}), found ${found.count} (digest ${found.digest})`,
+        { hint: recover },
+      );
+    }
+    return `memory.main.${table}`;
+  }
+
+  async saveSnapshot(engine: DuckDbEngine, cohortId: string, relation: string): Promise<SavedSnapshot> {
+    const dir = join(this.stateDir, "snapshots");
+    mkdirSync(dir, { recursive: true });
+    const { count, digest } = await digestOf(engine, relation);
+    const name = `${cohortId}.${digest.slice(-16)}.parquet`;
+    const path = join(dir, name);
+    const temp = `${path}.${process.pid}.tmp`;
+    await engine.connection.run(`COPY (SELECT key FROM (${relation}) ORDER BY key) TO ${literal(temp)} (FORMAT parquet, COMPRESSION zstd)`);
+    fsyncFile(temp);
+    renameSync(temp, path);
+    return { snapshot: relative(this.projectDir, path).split("\\").join("/"), count, digest };
+  }
+
+  async pruneSnapshots(doc: LockfileDoc): Promise<void> {
+    const dir = join(this.stateDir, "snapshots");
+    if (!existsSync(dir)) return;
+    const keep = new Set(Object.values(doc.cohorts).map((c) => resolve(this.projectDir, c.snapshot)));
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      if (!keep.has(path) && name.endsWith(".parquet")) unlinkSync(path);
+    }
+  }
+
+  lock(info: LockInfo, timeoutMs: number, events?: LockEvents): Promise<() => void> {
+    return this.#lock.acquire(info, timeoutMs, events);
+  }
+
+  async currentLock(): Promise<LockInfo | undefined> {
+    return this.#lock.read();
+  }
+
+  async forceUnlock(id: string): Promise<LockInfo> {
+    return this.#lock.forceUnlock(id);
+  }
+}
+
+async function digestOf(engine: DuckDbEngine, relation: string): Promise<{ count: number; digest: string }> {
+  const row = (await engine.connection.runAndReadAll(memberDigestSql(relation))).getRows()[0] ?? [0n, 0n, 0n];
+  const count = Number(row[0]);
+  return { count, digest: formatDigest(count, BigInt(String(row[1])), BigInt(String(row[2]))) };
+}

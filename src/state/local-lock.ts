@@ -1,0 +1,108 @@
+import { existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { dirname, join } from "node:path";
+import { CohoError } from "../model/errors.js";
+import type { LockInfo } from "../model/state.js";
+import { describeLock } from "./lock-holder.js";
+
+export interface LockEvents {
+  /** A lock left by a dead process on this host was taken over. */
+  readonly staleTakenOver?: (previous: LockInfo) => void;
+  readonly waiting?: (holder: LockInfo) => void;
+}
+
+/**
+ * The local state lock: `.coho/lock.json`, created atomically (written to a temp
+ * file, then hard-linked into place, which fails if the lock exists), so a reader
+ * never sees a half-written lock.
+ */
+export class LocalLock {
+  readonly path: string;
+
+  constructor(path: string) {
+    this.path = path;
+  }
+
+  async acquire(info: LockInfo, timeoutMs: number, events: LockEvents = {}): Promise<() => void> {
+    mkdirSync(dirname(this.path), { recursive: true });
+    const temp = join(dirname(this.path), `.lock.${info.id}.tmp`);
+    writeFileSync(temp, `${JSON.stringify(info, null, 2)}\n`);
+    const deadline = Date.now() + timeoutMs;
+    let warnedWaiting = false;
+    try {
+      for (;;) {
+        try {
+          linkSync(temp, this.path);
+          return () => this.#release(info.id);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+        }
+        const holder = this.read();
+        if (holder && isStale(holder)) {
+          this.#remove();
+          events.staleTakenOver?.(holder);
+          continue;
+        }
+        if (Date.now() >= deadline) throw lockedError(holder, timeoutMs);
+        if (holder && !warnedWaiting) {
+          events.waiting?.(holder);
+          warnedWaiting = true;
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.min(200, Math.max(1, deadline - Date.now()))));
+      }
+    } finally {
+      unlinkSync(temp);
+    }
+  }
+
+  read(): LockInfo | undefined {
+    if (!existsSync(this.path)) return undefined;
+    try {
+      return JSON.parse(readFileSync(this.path, "utf8")) as LockInfo;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Removes the lock only if `id` is exactly its id. */
+  forceUnlock(id: string): LockInfo {
+    const holder = this.read();
+    if (!holder) throw new CohoError("state.not_locked", "the state is not locked");
+    if (holder.id !== id) {
+      throw new CohoError("state.lock_id_mismatch", `lock id ${id} does not match the current lock`, { hint: `the state is locked by ${describeLock(holder)}` });
+    }
+    this.#remove();
+    return holder;
+  }
+
+  #release(id: string): void {
+    if (this.read()?.id === id) this.#remove();
+  }
+
+  #remove(): void {
+    try {
+      unlinkSync(this.path);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** A lock whose process is gone from this very host. Other hosts' locks are never guessed at. */
+function isStale(holder: LockInfo): boolean {
+  if (holder.host !== hostname() || holder.pid === process.pid) return false;
+  try {
+    process.kill(holder.pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "ESRCH";
+  }
+}
+
+function lockedError(holder: LockInfo | undefined, timeoutMs: number): CohoError {
+  const waited = timeoutMs > 0 ? ` (waited ${Math.round(timeoutMs / 1000)}s)` : "";
+  if (!holder) return new CohoError("state.locked", `the state is locked and its lock file is unreadable${waited}`, { hint: "remove .coho/lock.json if no coho is running" });
+  return new CohoError("state.locked", `the state is locked by ${describeLock(holder)}${waited}`, {
+    hint: `wait for it to finish, retry with --lock-timeout 5m, or if it is stuck: coho force-unlock ${holder.id}`,
+  });
+}

@@ -1,0 +1,60 @@
+import { existsSync, readFileSync } from "node:fs";
+import { Ajv } from "ajv";
+import { fileURLToPath } from "node:url";
+import { CohoError } from "../model/errors.js";
+import type { LockfileDoc, StateView } from "../model/state.js";
+import { EMPTY_STATE } from "../model/state.js";
+import { canonicalJson } from "./canonical-json.js";
+
+export const LOCKFILE_NAME = "coho.lock";
+export const LOCKFILE_VERSION = 1;
+
+const schemaPath = fileURLToPath(new URL("../../schema/coho-lock.schema.json", import.meta.url));
+let validate: ReturnType<Ajv["compile"]> | undefined;
+
+/**
+ * Reads coho.lock. A missing file is the empty state; anything unreadable is one
+ * clear error that says how to recover, and nothing is changed.
+ */
+export function readLockfile(path: string): StateView {
+  if (!existsSync(path)) return EMPTY_STATE;
+  const text = readFileSync(path, "utf8");
+  const recover = "restore it from git (git checkout -- coho.lock) or from .coho/coho.lock.backup";
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new CohoError("state.lockfile_corrupt", `${LOCKFILE_NAME} is not valid JSON (${detail}): it may be truncated or edited by hand`, {
+      location: { file: path, line: 1, column: 1 },
+      hint: recover,
+    });
+  }
+  const doc = data as { format?: unknown; version?: unknown };
+  if (typeof data !== "object" || data === null || doc.format !== "coho-lock") {
+    throw new CohoError("state.lockfile_corrupt", `${LOCKFILE_NAME} is not a coho lockfile (format is not "coho-lock")`, {
+      location: { file: path, line: 1, column: 1 },
+      hint: recover,
+    });
+  }
+  if (typeof doc.version === "number" && doc.version > LOCKFILE_VERSION) {
+    throw new CohoError("state.lockfile_future", `${LOCKFILE_NAME} has format version ${doc.version}, written by a newer coho; this coho reads version ${LOCKFILE_VERSION}`, {
+      location: { file: path, line: 1, column: 1 },
+      hint: "upgrade coho (npm install coho@latest)",
+    });
+  }
+  validate ??= new Ajv({ allErrors: false, strict: false }).compile(JSON.parse(readFileSync(schemaPath, "utf8")) as object);
+  if (!validate(data)) {
+    const first = validate.errors?.[0];
+    throw new CohoError("state.lockfile_corrupt", `${LOCKFILE_NAME} is damaged: ${first?.instancePath || "(top level)"} ${first?.message ?? "is invalid"}`, {
+      location: { file: path, line: 1, column: 1 },
+      hint: recover,
+    });
+  }
+  return data as LockfileDoc;
+}
+
+/** The exact bytes of a lockfile: canonical JSON. */
+export function serializeLockfile(doc: LockfileDoc): string {
+  return canonicalJson(doc);
+}

@@ -1,0 +1,40 @@
+import { createHash } from "node:crypto";
+
+/**
+ * The member digest, version 1: order-independent, stable across coho versions and
+ * platforms, and computable both in DuckDB (for millions of members) and in plain
+ * JavaScript (the reference, and for tests).
+ *
+ *   For each member key: MD5 of its UTF-8 bytes, read as two big-endian unsigned
+ *   64-bit integers (hi, lo). Sum each half over all members, modulo 2^64.
+ *   Digest = "v1:" + count + ":" + hex16(sum hi) + hex16(sum lo).
+ *
+ * It detects a snapshot that was truncated, edited or swapped; it is an integrity
+ * check, not a defence against someone forging keys on purpose.
+ */
+export const DIGEST_PREFIX = "v1";
+
+const MOD = 2n ** 64n;
+
+export function memberDigest(keys: Iterable<string>): string {
+  let count = 0;
+  let hi = 0n;
+  let lo = 0n;
+  for (const key of keys) {
+    const hash = createHash("md5").update(key, "utf8").digest();
+    hi = (hi + hash.readBigUInt64BE(0)) % MOD;
+    lo = (lo + hash.readBigUInt64BE(8)) % MOD;
+    count++;
+  }
+  return formatDigest(count, hi, lo);
+}
+
+/** The same digest as SQL over a DuckDB relation with a VARCHAR column `key`. */
+export function memberDigestSql(relation: string): string {
+  const half = (start: number) => `sum(('0x' || substr(md5(key), ${start}, 16))::UBIGINT::HUGEINT) % 18446744073709551616::HUGEINT`;
+  return `SELECT count(*) AS n, coalesce(${half(1)}, 0) AS hi, coalesce(${half(17)}, 0) AS lo FROM (${relation}) AS coho_digest`;
+}
+
+export function formatDigest(count: number, hi: bigint, lo: bigint): string {
+  return `${DIGEST_PREFIX}:${count}:${hi.toString(16).padStart(16, "0")}${lo.toString(16).padStart(16, "0")}`;
+}
