@@ -6,6 +6,8 @@ import { registerApply } from "./commands/apply.js";
 import { registerEmulator } from "./commands/emulator.js";
 import { registerInit } from "./commands/init.js";
 import { registerPlan } from "./commands/plan.js";
+import { registerShow } from "./commands/show.js";
+import { registerState } from "./commands/state.js";
 import { registerValidate } from "./commands/validate.js";
 
 export interface ProgramHooks {
@@ -46,6 +48,8 @@ export function buildProgram(hooks: ProgramHooks): Command {
   registerInit(program, context, hooks.setExitCode);
   registerPlan(program, context, hooks.setExitCode);
   registerApply(program, context, hooks.setExitCode);
+  registerShow(program, context, hooks.setExitCode);
+  registerState(program, context, hooks.setExitCode);
   registerEmulator(program, context, hooks.setExitCode);
   for (const command of program.commands) command.exitOverride();
   return program;

@@ -1,0 +1,82 @@
+import type { Command } from "commander";
+import kleur from "kleur";
+import { CohoError } from "../../model/errors.js";
+import type { LockfileDoc } from "../../model/state.js";
+import { renderStateList } from "../../render/state-view.js";
+import { canonicalJson } from "../../state/canonical-json.js";
+import { describeLock, newLockInfo } from "../../state/lock-holder.js";
+import { openBackend } from "../../state/open-backend.js";
+import type { CommandContext } from "../context.js";
+import { EXIT_ERROR, EXIT_OK } from "../exit-codes.js";
+import { loadConfigOrThrow } from "../load-config.js";
+import { ask } from "../prompt.js";
+
+export function registerState(program: Command, context: () => CommandContext, setExitCode: (code: number) => void): void {
+  const state = program.command("state").description("inspect or edit the recorded state");
+  state
+    .command("list")
+    .description("cohort addresses in state, with their Braze cohort ids and member counts")
+    .action(async () => {
+      const ctx = context();
+      ctx.output.out(renderStateList(await openBackend(loadConfigOrThrow(ctx)).read()));
+      setExitCode(EXIT_OK);
+    });
+  state
+    .command("show")
+    .argument("<address>", "e.g. cohorts.recent_buyers")
+    .description("one cohort's recorded state (no identifiers)")
+    .action(async (address: string) => {
+      const ctx = context();
+      const doc = await openBackend(loadConfigOrThrow(ctx)).read();
+      const entry = doc.cohorts[address];
+      if (!entry) throw notInState(address, Object.keys(doc.cohorts));
+      ctx.output.out(canonicalJson(entry).trimEnd());
+      setExitCode(EXIT_OK);
+    });
+  state
+    .command("rm")
+    .argument("<address>", "e.g. cohorts.recent_buyers")
+    .description("forget a cohort without touching Braze (its members stay there)")
+    .action(async (address: string) => {
+      setExitCode(await runRemove(context(), address));
+    });
+  program
+    .command("force-unlock")
+    .argument("<lock-id>", "the exact id of the lock, as printed by the command that holds it")
+    .description("release a state lock left behind by a process that will not come back")
+    .action(async (id: string) => {
+      const ctx = context();
+      const holder = await openBackend(loadConfigOrThrow(ctx)).forceUnlock(id);
+      ctx.output.out(`Released the lock held by ${describeLock(holder)}.`);
+      setExitCode(EXIT_OK);
+    });
+}
+
+async function runRemove(ctx: CommandContext, address: string): Promise<number> {
+  const backend = openBackend(loadConfigOrThrow(ctx));
+  const release = await backend.lock(newLockInfo("state rm", ctx.io.env), ctx.global.lockTimeoutMs);
+  try {
+    const doc = await backend.read();
+    const entry = doc.cohorts[address];
+    if (!entry || doc.lineage === null) throw notInState(address, Object.keys(doc.cohorts));
+    if (ctx.io.stdin.isTTY) {
+      const answer = await ask(ctx.io, `Forget ${address} (Braze cohort ${entry.cohort_id}, ${entry.members.count} members)? Braze keeps it. Only 'yes' is accepted: `);
+      if (answer !== "yes") {
+        ctx.output.err("Nothing was changed.");
+        return EXIT_ERROR;
+      }
+    }
+    const { [address]: _removed, ...rest } = doc.cohorts;
+    const next: LockfileDoc = { ...(doc as LockfileDoc), serial: doc.serial + 1, cohorts: rest };
+    await backend.write(next);
+    await backend.pruneSnapshots(next);
+    ctx.output.out(`${kleur.green("Removed")} ${address} from state (serial ${next.serial}). Braze cohort ${entry.cohort_id} was not touched.`);
+    return EXIT_OK;
+  } finally {
+    release();
+  }
+}
+
+function notInState(address: string, known: readonly string[]): CohoError {
+  return new CohoError("state.unknown_address", `${address} is not in state`, { hint: known.length > 0 ? `state has: ${known.join(", ")}` : "the state is empty" });
+}
