@@ -1,5 +1,6 @@
 import { BrazeClient } from "../braze/braze-client.js";
 import type { BrazeEvent } from "../braze/events.js";
+import type { RetryPolicy } from "../braze/retry-policy.js";
 import type { Project } from "../model/project.js";
 
 /** One client per destination, shared by its cohorts so they share its rate limit. */
@@ -8,11 +9,13 @@ export class DestinationClients {
   readonly #clients = new Map<string, BrazeClient>();
   readonly #onEvent: ((destination: string, event: BrazeEvent) => void) | undefined;
   readonly #concurrency: number | undefined;
+  readonly #retry: Partial<RetryPolicy> | undefined;
 
-  constructor(project: Project, options: { onEvent?: (destination: string, event: BrazeEvent) => void; concurrency?: number } = {}) {
+  constructor(project: Project, options: { onEvent?: (destination: string, event: BrazeEvent) => void; concurrency?: number; retry?: Partial<RetryPolicy> } = {}) {
     this.#project = project;
     this.#onEvent = options.onEvent;
     this.#concurrency = options.concurrency;
+    this.#retry = options.retry;
   }
 
   get(destination: string): BrazeClient {
@@ -27,6 +30,7 @@ export class DestinationClients {
       dataImportKey: config.dataImportKey,
       destination,
       ...(this.#concurrency ? { concurrency: this.#concurrency } : {}),
+      ...(this.#retry ? { retry: this.#retry } : {}),
       onEvent: (event) => this.#onEvent?.(destination, event),
     });
     this.#clients.set(destination, client);

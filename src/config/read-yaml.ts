@@ -51,7 +51,10 @@ export function readYamlFile(path: string): ReadYamlResult {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, strict: true });
   const diagnostics: Diagnostic[] = [];
-  for (const error of doc.errors) {
+  // After the first syntax error the parser's further complaints are mostly its
+  // consequences: report the first one only (duplicate keys are independent).
+  const firstSyntax = doc.errors.find((e) => e.code !== "DUPLICATE_KEY");
+  for (const error of doc.errors.filter((e) => e.code === "DUPLICATE_KEY" || e === firstSyntax)) {
     const [line, column] = position(lines, error.pos[0]);
     diagnostics.push({
       severity: "error",

@@ -64,6 +64,7 @@ async function runApply(ctx: CommandContext, planFile: string | undefined, flags
   const progress = new ApplyProgress(output, io.stderr.isTTY === true, !flags.json);
   const session = await openSession(project);
   const clients = new DestinationClients(project, {
+    ...tuning(io.env),
     onEvent: (_destination, event) => {
       if (event.type === "retry") progress.onEvent({ type: "retry", address: event.cohortId, reason: event.reason });
     },
@@ -127,6 +128,27 @@ async function runApply(ctx: CommandContext, planFile: string | undefined, flags
     await clients.close();
     await session.close();
   }
+}
+
+/**
+ * Operational knobs from the environment (documented in README): requests in
+ * flight per destination, and the retry budget per request.
+ */
+function tuning(env: NodeJS.ProcessEnv): { concurrency?: number; retry?: { maxAttempts?: number; baseDelayMs?: number } } {
+  const int = (name: string) => {
+    const value = env[name];
+    if (value === undefined || value === "") return undefined;
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new CohoError("cli.env", `${name} must be a whole number of at least 1`);
+    return n;
+  };
+  const concurrency = int("COHO_CONCURRENCY");
+  const maxAttempts = int("COHO_RETRY_MAX_ATTEMPTS");
+  const baseDelayMs = int("COHO_RETRY_BASE_DELAY_MS");
+  return {
+    ...(concurrency ? { concurrency } : {}),
+    ...(maxAttempts || baseDelayMs ? { retry: { ...(maxAttempts ? { maxAttempts } : {}), ...(baseDelayMs ? { baseDelayMs } : {}) } } : {}),
+  };
 }
 
 function report(started: Date, resumed: ApplyReport["resumed"], cohorts: ApplyReport["cohorts"], state: { lineage: string | null; serial: number }, interrupted: boolean): ApplyReport {

@@ -1,0 +1,182 @@
+import { readFileSync, readdirSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import type { RunningEmulator } from "../../src/emulator/server.js";
+import { STACK_FRAME } from "../helpers/cli.js";
+import { emulator, requestLog } from "../helpers/emulator.js";
+import { SECRET_ENV, applyProject, brazeByName, coho, ids, keysOf, writeMembers } from "../helpers/apply-project.js";
+
+let running: RunningEmulator[] = [];
+afterEach(async () => {
+  await Promise.all(running.map((e) => e.close()));
+  running = [];
+});
+async function start(options: Parameters<typeof emulator>[0] = {}) {
+  const emu = await emulator(options);
+  running.push(emu);
+  return emu;
+}
+
+const lockfile = (dir: string) => JSON.parse(readFileSync(join(dir, "coho.lock"), "utf8")) as { serial: number; lineage: string; cohorts: Record<string, { members: { count: number } }> };
+
+describe("coho apply against the emulator", () => {
+  it("creates cohorts with every member, then finds nothing to do, then sends exactly the delta", async () => {
+    const emu = await start();
+    const dir = applyProject(emu);
+    writeMembers(dir, "a", ids(2500));
+    writeMembers(dir, "b", ids(10, 50_000));
+
+    const first = await coho(dir, ["apply", "--auto-approve"]);
+    expect(first.stderr).toBe("");
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain("Apply complete!");
+    expect(await brazeByName(emu)).toEqual({ Alpha: keysOf(ids(2500)), Beta: keysOf(ids(10, 50_000)) });
+    const log1 = await requestLog(emu);
+    // 2 upserts + ceil(2500/1000) + ceil(10/1000) membership requests.
+    expect(log1.filter((r) => r.path.endsWith("/cohorts"))).toHaveLength(2);
+    expect(log1.filter((r) => r.path.endsWith("/cohorts/users")).map((r) => r.identifiers).sort()).toEqual([10, 1000, 1000, 500].sort());
+    expect(lockfile(dir).serial).toBe(1);
+
+    const again = await coho(dir, ["plan", "--detailed-exitcode"]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain("No changes. Braze cohorts match the configuration.");
+
+    // Remove 3 and add 2 in alpha; beta unchanged.
+    const next = [...ids(2500).slice(3), "new-1", "new-2"];
+    writeMembers(dir, "a", next);
+    const planned = await coho(dir, ["plan", "--detailed-exitcode"]);
+    expect(planned.code).toBe(2);
+    expect(planned.stdout).toContain("2500 → 2499  (+2 / −3)");
+    const before = emu.log.total;
+    const second = await coho(dir, ["apply", "--auto-approve"]);
+    expect(second.code).toBe(0);
+    const sent = (await requestLog(emu)).filter((r) => r.seq > before);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.cohort_changes).toEqual([
+      { user_ids: ["new-1", "new-2"] },
+      { user_ids: ["u00000", "u00001", "u00002"], should_remove: true },
+    ]);
+    expect((await brazeByName(emu)).Alpha).toEqual(keysOf(next));
+    expect(lockfile(dir).serial).toBe(2);
+  });
+
+  it("renames a cohort in Braze with one upsert and no membership request", async () => {
+    const emu = await start();
+    const dir = applyProject(emu);
+    writeMembers(dir, "a", ids(5));
+    await coho(dir, ["apply", "--auto-approve"]);
+    const yaml = join(dir, "coho.yaml");
+    const { writeFileSync } = await import("node:fs");
+    writeFileSync(yaml, readFileSync(yaml, "utf8").replace("name: Alpha", "name: Alpha renamed"));
+    const before = emu.log.total;
+    const result = await coho(dir, ["apply", "--auto-approve"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('"Alpha" → "Alpha renamed"');
+    const sent = (await requestLog(emu)).filter((r) => r.seq > before);
+    expect(sent.map((r) => [r.path.split("/").slice(-1)[0], r.name])).toEqual([["cohorts", "Alpha renamed"]]);
+  });
+
+  it("deletes a cohort removed from the config: removes every member, then forgets it", async () => {
+    const emu = await start();
+    const dir = applyProject(emu);
+    writeMembers(dir, "a", ids(1200));
+    writeMembers(dir, "b", ids(3));
+    await coho(dir, ["apply", "--auto-approve"]);
+    const yaml = join(dir, "coho.yaml");
+    const { writeFileSync } = await import("node:fs");
+    writeFileSync(yaml, readFileSync(yaml, "utf8").replace(/  alpha:\n(    .*\n)+/, ""));
+    const plan = await coho(dir, ["plan"]);
+    expect(plan.stdout).toContain("- cohorts.alpha (delete)");
+    expect(plan.stdout).toContain("1200 → 0");
+    const result = await coho(dir, ["apply", "--auto-approve"]);
+    expect(result.code).toBe(0);
+    expect((await brazeByName(emu)).Alpha).toEqual([]);
+    expect(Object.keys(lockfile(dir).cohorts)).toEqual(["cohorts.beta"]);
+    expect(readdirSync(join(dir, ".coho", "snapshots")).filter((f) => f.includes("alpha"))).toEqual([]);
+  });
+
+  it("refuses to run without a terminal unless told, and says how", async () => {
+    const emu = await start();
+    const dir = applyProject(emu);
+    writeMembers(dir, "a", ids(3));
+    const result = await coho(dir, ["apply"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("no terminal to ask for approval");
+    expect(result.stderr).toContain("--auto-approve");
+    expect(emu.log.total).toBe(0);
+    expect(existsSync(join(dir, "coho.lock"))).toBe(false);
+  });
+
+  it("blocks a plan that would empty a cohort, unless --allow-removals", async () => {
+    const emu = await start();
+    const dir = applyProject(emu, { guards: "    guards: { max_removals: 10 }\n" });
+    writeMembers(dir, "a", ids(50));
+    await coho(dir, ["apply", "--auto-approve"]);
+    writeMembers(dir, "a", []);
+    const blocked = await coho(dir, ["apply", "--auto-approve"]);
+    expect(blocked.code).toBe(1);
+    expect(blocked.stdout).toContain("Blocked: cohorts.alpha: the model returned no members");
+    expect(blocked.stdout).toContain("50 removals exceed max_removals (10)");
+    expect(blocked.stdout).toContain("This plan cannot be applied.");
+    expect((await brazeByName(emu)).Alpha).toHaveLength(50);
+    const allowed = await coho(dir, ["apply", "--auto-approve", "--allow-removals"]);
+    expect(allowed.code).toBe(0);
+    expect(allowed.stdout).toContain("overridden");
+    expect((await brazeByName(emu)).Alpha).toEqual([]);
+  });
+
+  it("converges despite 30% faults of every kind, lost answers included", async () => {
+    // Seed 5 draws every fault kind within the first 42 requests (the fewest this apply makes).
+    const emu = await start({ faultRate: 0.3, seed: 5, latencyMs: 200 });
+    const dir = applyProject(emu);
+    writeMembers(dir, "a", ids(30_000));
+    writeMembers(dir, "b", ids(10_000, 50_000));
+    const result = await coho(dir, ["apply", "--auto-approve", "--json"], { COHO_RETRY_BASE_DELAY_MS: "20" });
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as { totals: { retries: number; added: number; requests: number } };
+    expect(report.totals.added).toBe(40_000);
+    // Acknowledged requests are exactly the optimum; faults only add retries.
+    expect(report.totals.requests).toBe(2 + 40);
+    expect(report.totals.retries).toBeGreaterThan(0);
+    const faults = new Set((await requestLog(emu)).map((r) => r.fault).filter(Boolean));
+    expect([...faults].sort()).toEqual(["429", "500", "502", "503", "504", "drop_after", "drop_before", "slow"]);
+    expect(await brazeByName(emu)).toEqual({ Alpha: keysOf(ids(30_000)), Beta: keysOf(ids(10_000, 50_000)) });
+    const plan = await coho(dir, ["plan", "--detailed-exitcode"]);
+    expect(plan.code).toBe(0);
+  });
+
+  it("reports a cohort that keeps failing, carries on with the others, and records only what was acknowledged", async () => {
+    const emu = await start();
+    const dir = applyProject(emu);
+    writeMembers(dir, "a", ids(10));
+    writeMembers(dir, "b", ids(10, 100));
+    await coho(dir, ["apply", "--auto-approve"]);
+    writeMembers(dir, "a", ids(20));
+    writeMembers(dir, "b", ids(20, 100));
+    // Lock the workspace: every request gets 423 until released.
+    await fetch(`${emu.url}/_emulator/config`, { method: "POST", body: JSON.stringify({ locked: true }) });
+    const failed = await coho(dir, ["apply", "--auto-approve"], { COHO_RETRY_MAX_ATTEMPTS: "2" });
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toContain("FAILED");
+    expect(failed.stdout).toContain("Resource locked");
+    expect(failed.stdout).not.toMatch(STACK_FRAME);
+    expect(lockfile(dir).cohorts["cohorts.alpha"]!.members.count).toBe(10);
+    await fetch(`${emu.url}/_emulator/config`, { method: "POST", body: JSON.stringify({ locked: false }) });
+    const plan = await coho(dir, ["plan"]);
+    expect(plan.stdout).toContain("+10 / −0");
+    const fixed = await coho(dir, ["apply", "--auto-approve"]);
+    expect(fixed.code).toBe(0);
+    expect(await brazeByName(emu)).toEqual({ Alpha: keysOf(ids(20)), Beta: keysOf(ids(20, 100)) });
+  });
+
+  it("never writes a secret to output, report, journal, lockfile or snapshots", async () => {
+    const emu = await start({ faultRate: 0.3, seed: 3 });
+    const dir = applyProject(emu);
+    writeMembers(dir, "a", ids(1500));
+    const results = [await coho(dir, ["apply", "--auto-approve", "--json"]), await coho(dir, ["plan", "--json"]), await coho(dir, ["plan", "--markdown"])];
+    const files = [join(dir, "coho.lock"), ...readdirSync(join(dir, ".coho", "snapshots")).map((f) => join(dir, ".coho", "snapshots", f))];
+    if (existsSync(join(dir, ".coho", "journal.jsonl"))) files.push(join(dir, ".coho", "journal.jsonl"));
+    const everything = [...results.flatMap((r) => [r.stdout, r.stderr]), ...files.map((f) => readFileSync(f).toString("latin1"))].join("\n");
+    for (const secret of Object.values(SECRET_ENV)) expect(everything).not.toContain(secret);
+  });
+});
