@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream, renameSync } from "node:fs";
+import { createReadStream, createWriteStream, existsSync, renameSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
@@ -73,7 +73,12 @@ export async function* readPlanDeltas(path: string): AsyncGenerator<DeltaChunk> 
 }
 
 async function* planLines(path: string): AsyncGenerator<string> {
-  const input = createReadStream(path).pipe(createGunzip());
+  if (!existsSync(path)) throw new CohoError("plan.file_missing", `plan file not found: ${path}`);
+  const file = createReadStream(path);
+  const input = createGunzip();
+  // pipe() does not forward errors: a read error must end the gunzip stream, not the process.
+  file.on("error", (error) => input.destroy(error));
+  file.pipe(input);
   const lines = createInterface({ input, crlfDelay: Infinity });
   try {
     for await (const line of lines) if (line !== "") yield line;
@@ -84,5 +89,6 @@ async function* planLines(path: string): AsyncGenerator<string> {
   } finally {
     lines.close();
     input.destroy();
+    file.destroy();
   }
 }
