@@ -114,7 +114,7 @@ async function planCohort(ctx: PlanContext, decision: ResourceDecision): Promise
   const cohortPlan: CohortPlan = {
     address: decision.address,
     actions: [...actions],
-    reason: decision.actions[0] === "no-op" && membershipChanges ? `membership changes: +${members.add} / −${members.remove}` : decision.reason,
+    reason: reasonFor(decision, membershipChanges, members),
     ...(decision.movedFrom ? { moved_from: decision.movedFrom } : {}),
     before: decision.before,
     after: decision.after,
@@ -128,6 +128,13 @@ async function planCohort(ctx: PlanContext, decision: ResourceDecision): Promise
   };
   const removeTable = retarget && snapshot ? snapshot : delta.removeTable;
   return { cohortPlan, delta: { ...delta, removeTable, remove: members.remove, desiredTable: desired } };
+}
+
+function reasonFor(decision: ResourceDecision, membershipChanges: boolean, members: { add: number; remove: number }): string {
+  const membership = `membership changes: +${members.add} / −${members.remove}`;
+  if (decision.actions[0] === "no-op") return membershipChanges ? membership : decision.reason;
+  if (!membershipChanges || decision.cohort === undefined || decision.actions.includes("create") || decision.actions.includes("adopt")) return decision.reason;
+  return `${decision.reason}; ${membership}`;
 }
 
 function summarize(cohorts: readonly CohortPlan[]): PlanSummary {

@@ -1,0 +1,131 @@
+import { describe, expect, it } from "vitest";
+import type { CohortConfig, MovedBlock } from "../../src/model/project.js";
+import type { CohortState, StateView } from "../../src/model/state.js";
+import { EMPTY_STATE } from "../../src/model/state.js";
+import { evaluateGuards } from "../../src/plan/guards.js";
+import { planResources } from "../../src/plan/resource-actions.js";
+
+const origin = { file: "coho.yaml", line: 1, column: 1 };
+function cohort(key: string, overrides: Partial<CohortConfig> = {}): CohortConfig {
+  return {
+    key,
+    address: `cohorts.${key}`,
+    name: key.toUpperCase(),
+    destination: "braze",
+    model: "m",
+    identifier: "user_id",
+    cohortId: undefined,
+    guards: { maxRemovals: undefined, allowEmpty: false },
+    preventDestroy: false,
+    origin,
+    ...overrides,
+  };
+}
+function recorded(key: string, overrides: Partial<CohortState> = {}): CohortState {
+  return {
+    destination: "braze",
+    cohort_id: `id-${key}`,
+    name: key.toUpperCase(),
+    identifier: { name: "user_id", type: "external_id", column: "user_id" },
+    model: { name: "m", sql_digest: `sha256:${"0".repeat(64)}`, sql: "select 1" },
+    prevent_destroy: false,
+    members: { count: 10, digest: `v1:10:${"0".repeat(32)}` },
+    snapshot: `.coho/snapshots/id-${key}.parquet`,
+    applied_at: "2026-01-01T00:00:00Z",
+    ...overrides,
+  };
+}
+function state(entries: Record<string, CohortState>): StateView {
+  return { format: "coho-lock", version: 1, lineage: "L", serial: 3, cohorts: entries };
+}
+function plan(cohorts: CohortConfig[], view: StateView, moved: MovedBlock[] = [], targets: string[] = []) {
+  return planResources({ cohorts: new Map(cohorts.map((c) => [c.key, c])), moved }, view, (key) => `new-${key}`, targets);
+}
+const summary = (p: ReturnType<typeof plan>) => p.decisions.map((d) => [d.address, d.actions.join("+"), d.cohortId, d.changed.join(",")]);
+
+describe("resource actions", () => {
+  it("create: a cohort state does not know gets a new cohort_id", () => {
+    expect(summary(plan([cohort("a")], EMPTY_STATE))).toEqual([["cohorts.a", "create", "new-a", ""]]);
+  });
+
+  it("adopt: the config names a cohort_id state does not know", () => {
+    const p = plan([cohort("a", { cohortId: "existing-123" })], EMPTY_STATE);
+    expect(summary(p)).toEqual([["cohorts.a", "adopt", "existing-123", ""]]);
+    expect(p.decisions[0]!.reason).toContain("takes over that existing Braze cohort");
+  });
+
+  it("no-op: matches state; the recorded cohort_id is kept", () => {
+    expect(summary(plan([cohort("a")], state({ "cohorts.a": recorded("a") })))).toEqual([["cohorts.a", "no-op", "id-a", ""]]);
+  });
+
+  it("update: says which attributes change", () => {
+    const p = plan([cohort("a", { name: "Renamed", destination: "eu", preventDestroy: true })], state({ "cohorts.a": recorded("a") }));
+    expect(summary(p)).toEqual([["cohorts.a", "update", "id-a", "name,destination,prevent_destroy"]]);
+    expect(p.decisions[0]!.reason).toContain('renamed in Braze: "A" → "Renamed"');
+  });
+
+  it("delete: an address gone from the config; Braze has no delete, so members are removed", () => {
+    const p = plan([], state({ "cohorts.gone": recorded("gone") }));
+    expect(summary(p)).toEqual([["cohorts.gone", "delete", "id-gone", ""]]);
+    expect(p.decisions[0]!.reason).toContain("Braze has no delete");
+  });
+
+  it("move: keeps the cohort_id at the new address, and can update at the same time", () => {
+    const moved = [{ from: "cohorts.old", to: "cohorts.new", origin }];
+    expect(summary(plan([cohort("new", { name: "OLD" })], state({ "cohorts.old": recorded("old") }), moved))).toEqual([["cohorts.new", "move", "id-old", ""]]);
+    expect(summary(plan([cohort("new", { name: "Fresh" })], state({ "cohorts.old": recorded("old") }), moved))).toEqual([["cohorts.new", "move+update", "id-old", "name"]]);
+  });
+
+  it("move is a no-op once applied, and is ignored (with a warning) when both addresses exist", () => {
+    const moved = [{ from: "cohorts.old", to: "cohorts.new", origin }];
+    expect(summary(plan([cohort("new")], state({ "cohorts.new": recorded("new") }), moved))).toEqual([["cohorts.new", "no-op", "id-new", ""]]);
+    const both = plan([cohort("new")], state({ "cohorts.new": recorded("new"), "cohorts.old": recorded("old") }), moved);
+    expect(both.warnings).toEqual(["moved: cohorts.old → cohorts.new is ignored because state already has cohorts.new"]);
+    expect(summary(both).map((s) => s[1])).toEqual(["no-op", "delete"]);
+  });
+
+  it("refuses to switch cohort_id under an existing address", () => {
+    const p = plan([cohort("a", { cohortId: "other" })], state({ "cohorts.a": recorded("a") }));
+    expect(p.errors).toEqual(["cohorts.a: cohort_id is other in the config but id-a in state; to switch Braze cohorts, forget this one first with `coho state rm cohorts.a`"]);
+  });
+
+  it("--target limits the plan and rejects unknown addresses", () => {
+    const p = plan([cohort("a"), cohort("b")], EMPTY_STATE, [], ["cohorts.b", "cohorts.zzz"]);
+    expect(p.decisions.map((d) => d.address)).toEqual(["cohorts.b"]);
+    expect(p.errors).toEqual(["--target cohorts.zzz: no such cohort in the configuration or the state"]);
+  });
+});
+
+describe("guards", () => {
+  const members = (before: number, after: number, add: number, remove: number) => ({ before, after, add, remove });
+  const base = { address: "cohorts.a", isDelete: false, prior: recorded("a"), allowRemovals: false };
+
+  it("allow_empty blocks emptying a cohort, and --allow-removals overrides it visibly", () => {
+    const blocked = evaluateGuards({ ...base, cohort: cohort("a"), members: members(10, 0, 0, 10) });
+    expect(blocked).toEqual([{ guard: "allow_empty", status: "blocked", message: "the model returned no members: this would empty the cohort (10 members); set guards.allow_empty: true if intended" }]);
+    const overridden = evaluateGuards({ ...base, allowRemovals: true, cohort: cohort("a"), members: members(10, 0, 0, 10) });
+    expect(overridden[0]).toMatchObject({ status: "overridden", message: expect.stringContaining("(allowed by --allow-removals)") });
+    const allowed = evaluateGuards({ ...base, cohort: cohort("a", { guards: { maxRemovals: undefined, allowEmpty: true } }), members: members(10, 0, 0, 10) });
+    expect(allowed).toEqual([]);
+  });
+
+  it("max_removals as a count and as a share of current members", () => {
+    const count = cohort("a", { guards: { maxRemovals: { kind: "count", value: 5 }, allowEmpty: false } });
+    expect(evaluateGuards({ ...base, cohort: count, members: members(100, 95, 0, 5) }).find((g) => g.guard === "max_removals")?.status).toBe("pass");
+    expect(evaluateGuards({ ...base, cohort: count, members: members(100, 94, 0, 6) }).find((g) => g.guard === "max_removals")).toEqual({
+      guard: "max_removals",
+      status: "blocked",
+      message: "6 removals exceed max_removals (5)",
+    });
+    const pct = cohort("a", { guards: { maxRemovals: { kind: "percent", value: 10 }, allowEmpty: false } });
+    expect(evaluateGuards({ ...base, cohort: pct, members: members(205, 185, 0, 20) }).find((g) => g.guard === "max_removals")?.status).toBe("pass");
+    expect(evaluateGuards({ ...base, cohort: pct, members: members(205, 184, 0, 21) }).find((g) => g.guard === "max_removals")?.message).toBe(
+      "21 removals exceed max_removals (10% of 205 = 20)",
+    );
+  });
+
+  it("prevent_destroy from state blocks a delete, and no flag overrides it", () => {
+    const verdicts = evaluateGuards({ ...base, isDelete: true, cohort: undefined, prior: recorded("a", { prevent_destroy: true }), allowRemovals: true, members: members(10, 0, 0, 10) });
+    expect(verdicts).toEqual([{ guard: "prevent_destroy", status: "blocked", message: "cohorts.a has prevent_destroy in state: set prevent_destroy: false, apply, then remove it" }]);
+  });
+});

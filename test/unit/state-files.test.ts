@@ -1,0 +1,132 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CohoError } from "../../src/model/errors.js";
+import type { LockfileDoc } from "../../src/model/state.js";
+import { DuckDbEngine } from "../../src/sources/duckdb-engine.js";
+import { LocalBackend } from "../../src/state/local-backend.js";
+import { readLockfile, serializeLockfile } from "../../src/state/lockfile.js";
+import { formatDigest, memberDigest, memberDigestSql } from "../../src/state/member-digest.js";
+
+const doc: LockfileDoc = {
+  format: "coho-lock",
+  version: 1,
+  lineage: "7d6f2c1e-0000-4000-8000-000000000000",
+  serial: 4,
+  cohorts: {
+    "cohorts.b": {
+      snapshot: ".coho/snapshots/b.parquet",
+      name: "B",
+      destination: "braze",
+      cohort_id: "coho-b-1",
+      identifier: { type: "alias", name: "email", column: "email", label: "email" },
+      model: { name: "m", sql_digest: `sha256:${"a".repeat(64)}`, sql: "select 1\n" },
+      prevent_destroy: true,
+      members: { count: 2, digest: `v1:2:${"f".repeat(32)}` },
+      applied_at: "2026-11-01T00:00:00.000Z",
+    },
+  },
+};
+
+describe("coho.lock", () => {
+  it("serializes deterministically: sorted keys, two spaces, final newline", () => {
+    const text = serializeLockfile(doc);
+    expect(text.endsWith("}\n")).toBe(true);
+    expect(text).toContain('\n  "cohorts": {\n    "cohorts.b": {\n      "applied_at"');
+    const keys = Object.keys(JSON.parse(text).cohorts["cohorts.b"]);
+    expect(keys).toEqual([...keys].sort());
+    const shuffled = JSON.parse(JSON.stringify({ serial: doc.serial, cohorts: doc.cohorts, version: 1, lineage: doc.lineage, format: "coho-lock" })) as LockfileDoc;
+    expect(serializeLockfile(shuffled)).toBe(text);
+  });
+
+  it("round-trips through a file", () => {
+    const path = join(mkdtempSync(join(tmpdir(), "coho-lock-")), "coho.lock");
+    writeFileSync(path, serializeLockfile(doc));
+    expect(readLockfile(path)).toEqual(doc);
+  });
+
+  const broken: [string, string, string][] = [
+    ["truncated", serializeLockfile(doc).slice(0, 200), "coho.lock is not valid JSON"],
+    ["not a lockfile", '{"hello": 1}', 'coho.lock is not a coho lockfile (format is not "coho-lock")'],
+    ["future version", JSON.stringify({ ...doc, version: 2 }), "coho.lock has format version 2, written by a newer coho; this coho reads version 1"],
+    ["hand-mangled", JSON.stringify({ ...doc, serial: "four" }), "coho.lock is damaged: /serial must be integer"],
+    ["bad digest", JSON.stringify({ ...doc, cohorts: { "cohorts.b": { ...doc.cohorts["cohorts.b"], members: { count: 1, digest: "x" } } } }), "coho.lock is damaged: /cohorts/cohorts.b/members/digest"],
+  ];
+  it.each(broken)("%s: one clear error, file untouched", (_, text, message) => {
+    const path = join(mkdtempSync(join(tmpdir(), "coho-lock-")), "coho.lock");
+    writeFileSync(path, text);
+    let error: unknown;
+    try {
+      readLockfile(path);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(CohoError);
+    expect((error as CohoError).message).toContain(message);
+    expect((error as CohoError).hint ?? "").toMatch(/restore it from git|upgrade coho/);
+    expect(readFileSync(path, "utf8")).toBe(text);
+  });
+});
+
+describe("member digest", () => {
+  it("is order-independent and matches a fixed vector", () => {
+    const keys = ["external_id:u1", "alias:email:a@b.c", "device_id:d-1"];
+    expect(memberDigest(keys)).toBe(memberDigest([...keys].reverse()));
+    expect(memberDigest([])).toBe(`v1:0:${"0".repeat(32)}`);
+    // MD5("external_id:u1") = 9cfe876fba7b6bcc f29583fdb3d292e9
+    expect(memberDigest(["external_id:u1"])).toBe("v1:1:9cfe876fba7b6bccf29583fdb3d292e9");
+    expect(memberDigest(["external_id:u1"])).not.toBe(memberDigest(["external_id:u2"]));
+  });
+
+  it("is computed identically by DuckDB, with wrap-around at 2^64", async () => {
+    const engine = await DuckDbEngine.create({ projectDir: tmpdir() });
+    try {
+      const keys = Array.from({ length: 5000 }, (_, i) => (i % 2 ? `external_id:${i}` : `alias:email:${i}@x.io`)).concat(["device_id:ünï©ødé"]);
+      await engine.connection.run("CREATE TABLE memory.main.k (key VARCHAR)");
+      const appender = await engine.connection.createAppender("k", "main", "memory");
+      for (const key of keys) {
+        appender.appendVarchar(key);
+        appender.endRow();
+      }
+      appender.closeSync();
+      const row = (await engine.connection.runAndReadAll(memberDigestSql("SELECT key FROM memory.main.k"))).getRows()[0]!;
+      expect(formatDigest(Number(row[0]), BigInt(String(row[1])), BigInt(String(row[2])))).toBe(memberDigest(keys));
+    } finally {
+      await engine.close();
+    }
+  });
+});
+
+describe("snapshots", () => {
+  let engine: DuckDbEngine;
+  let dir: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "coho-snap-"));
+    engine = await DuckDbEngine.create({ projectDir: dir });
+    await engine.connection.run("CREATE TABLE memory.main.members AS SELECT 'external_id:' || range AS key FROM range(1000)");
+  });
+  afterAll(async () => engine.close());
+
+  it("are verified by digest when read: a swapped or missing snapshot is an error saying how to recover", async () => {
+    const backend = new LocalBackend(dir);
+    const saved = await backend.saveSnapshot(engine, "c1", "SELECT key FROM memory.main.members");
+    expect(saved.count).toBe(1000);
+    const table = await backend.loadSnapshot(engine, "cohorts.a", saved);
+    expect(Number((await engine.connection.runAndReadAll(`SELECT count(*) FROM ${table}`)).getRows()[0]![0])).toBe(1000);
+
+    await engine.connection.run("CREATE TABLE memory.main.fewer AS SELECT key FROM memory.main.members LIMIT 999");
+    const other = await backend.saveSnapshot(engine, "c1", "SELECT key FROM memory.main.fewer");
+    const mismatch = await backend.loadSnapshot(engine, "cohorts.a", { ...other, digest: saved.digest, count: saved.count }).catch((e: unknown) => e);
+    expect((mismatch as CohoError).message).toContain("the snapshot of cohorts.a does not match coho.lock: expected 1000 members");
+    expect((mismatch as CohoError).message).toContain("found 999");
+    expect((mismatch as CohoError).hint).toContain("coho state rm cohorts.a");
+
+    const missing = await backend.loadSnapshot(engine, "cohorts.a", { ...saved, snapshot: ".coho/snapshots/nope.parquet" }).catch((e: unknown) => e);
+    expect((missing as CohoError).code).toBe("state.snapshot_missing");
+
+    writeFileSync(join(dir, saved.snapshot), "garbage");
+    const corrupt = await backend.loadSnapshot(engine, "cohorts.a", saved).catch((e: unknown) => e);
+    expect((corrupt as CohoError).code).toBe("state.snapshot_corrupt");
+  });
+});
