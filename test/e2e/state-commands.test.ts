@@ -1,0 +1,52 @@
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunningEmulator } from "../../src/emulator/server.js";
+import { emulator } from "../helpers/emulator.js";
+import { applyProject, brazeByName, coho, ids, keysOf, writeMembers } from "../helpers/apply-project.js";
+
+let emu: RunningEmulator;
+let dir: string;
+beforeAll(async () => {
+  emu = await emulator();
+  dir = applyProject(emu);
+  writeMembers(dir, "a", ids(3));
+  writeMembers(dir, "b", ids(2, 10));
+  expect((await coho(dir, ["apply", "--auto-approve"])).code).toBe(0);
+});
+afterAll(async () => emu.close());
+
+describe("coho state", () => {
+  it("lists cohorts with ids and member counts", async () => {
+    const result = await coho(dir, ["state", "list"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/cohorts\.alpha\s+coho-alpha-\w+\s+"Alpha"\s+3 members/);
+    expect(result.stdout).toMatch(/cohorts\.beta\s+coho-beta-\w+\s+"Beta"\s+2 members/);
+  });
+
+  it("shows one cohort without identifiers", async () => {
+    const result = await coho(dir, ["state", "show", "cohorts.alpha"]);
+    expect(JSON.parse(result.stdout)).toMatchObject({ name: "Alpha", members: { count: 3 } });
+    expect(result.stdout).not.toContain("u0000");
+    const missing = await coho(dir, ["state", "show", "cohorts.nope"]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("cohorts.nope is not in state");
+  });
+
+  it("rm forgets a cohort without touching Braze; the next plan creates it anew", async () => {
+    const before = JSON.parse(readFileSync(join(dir, "coho.lock"), "utf8")) as { serial: number };
+    const requests = emu.log.total;
+    const result = await coho(dir, ["state", "rm", "cohorts.beta"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("Removed cohorts.beta from state");
+    expect(emu.log.total).toBe(requests);
+    expect((await brazeByName(emu)).Beta).toEqual(keysOf(ids(2, 10)));
+    const after = JSON.parse(readFileSync(join(dir, "coho.lock"), "utf8")) as { serial: number; cohorts: object };
+    expect(after.serial).toBe(before.serial + 1);
+    expect(Object.keys(after.cohorts)).toEqual(["cohorts.alpha"]);
+    expect(readdirSync(join(dir, ".coho", "snapshots")).some((f) => f.startsWith("coho-beta"))).toBe(false);
+    expect(existsSync(join(dir, ".coho", "coho.lock.backup"))).toBe(true);
+    const plan = await coho(dir, ["plan"]);
+    expect(plan.stdout).toContain("+ cohorts.beta (create)");
+  });
+});
