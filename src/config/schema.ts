@@ -1,22 +1,45 @@
 import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 
 /** schema/coho.schema.json, shipped in the package beside dist/. */
 export const SCHEMA_PATH = fileURLToPath(new URL("../../schema/coho.schema.json", import.meta.url));
 
+/** Written by `npm run build` (write-validator.ts) next to the compiled loader. */
+export const GENERATED_VALIDATOR = "schema-validator.generated.cjs";
+
 let compiled: ValidateFunction | undefined;
 
-/** The compiled config schema (compiled once per process). */
+/**
+ * The config validator. The build precompiles it (ajv standalone code), which
+ * loads in ~5 ms instead of ~150 ms of compiling at every start; without the
+ * generated file (tests run from src/) it is compiled here, from the same options.
+ */
 export function configValidator(): ValidateFunction {
   if (compiled) return compiled;
-  const schema = JSON.parse(readFileSync(SCHEMA_PATH, "utf8")) as object;
-  // `errorMessage` is an annotation (also understood by yaml-language-server):
-  // the message shown when the schema node it sits on fails.
-  const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictRequired: false });
-  ajv.addKeyword({ keyword: "errorMessage", schemaType: "string" });
-  compiled = ajv.compile(schema);
+  try {
+    const loaded = createRequire(import.meta.url)(`./${GENERATED_VALIDATOR}`) as ValidateFunction | { default: ValidateFunction };
+    compiled = typeof loaded === "function" ? loaded : loaded.default;
+  } catch {
+    compiled = newAjv().compile(readSchema());
+  }
   return compiled;
+}
+
+export function readSchema(): object {
+  return JSON.parse(readFileSync(SCHEMA_PATH, "utf8")) as object;
+}
+
+/**
+ * The validator options, shared by the runtime and the build. `errorMessage` is an
+ * annotation (also understood by yaml-language-server): the message shown when the
+ * schema node it sits on fails.
+ */
+export function newAjv(source = false): Ajv {
+  const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictRequired: false, ...(source ? { code: { source: true, esm: false } } : {}) });
+  ajv.addKeyword({ keyword: "errorMessage", schemaType: "string" });
+  return ajv;
 }
 
 export type SchemaError = ErrorObject;

@@ -32,6 +32,8 @@ export interface PlanContext {
   readonly newCohortId?: (key: string) => string;
   readonly now?: () => Date;
   readonly onEvent?: (event: PlanEvent) => void;
+  /** Work an interrupted apply left behind (the next apply finishes it first). */
+  readonly pendingApply?: { readonly cohorts: number; readonly batches: number } | null;
 }
 
 /** A plan plus what apply needs to carry it out: the exact deltas, as engine tables. */
@@ -47,7 +49,7 @@ export interface PlannedChanges {
  * deltas from the engine. Nothing here prints or touches Braze.
  */
 export async function buildPlan(ctx: PlanContext): Promise<PlannedChanges> {
-  const { project, engine, options } = ctx;
+  const { project, options } = ctx;
   const state = await ctx.backend.read();
   const resources = planResources(project, state, ctx.newCohortId ?? randomCohortId, options.targets);
   const cohorts: CohortPlan[] = [];
@@ -69,7 +71,7 @@ export async function buildPlan(ctx: PlanContext): Promise<PlannedChanges> {
     targets: [...options.targets],
     allow_removals: options.allowRemovals,
     errors: [...resources.errors],
-    warnings: [...resources.warnings],
+    warnings: [...pendingWarning(ctx.pendingApply), ...resources.warnings],
     summary: summarize(cohorts),
     cohorts,
   };
@@ -128,6 +130,13 @@ async function planCohort(ctx: PlanContext, decision: ResourceDecision): Promise
   };
   const removeTable = retarget && snapshot ? snapshot : delta.removeTable;
   return { cohortPlan, delta: { ...delta, removeTable, remove: members.remove, desiredTable: desired } };
+}
+
+function pendingWarning(pending: PlanContext["pendingApply"]): string[] {
+  if (!pending) return [];
+  return [
+    `an earlier apply was interrupted: ${pending.batches} request(s) for ${pending.cohorts} cohort(s) have an unknown outcome. The next apply re-sends them first; this plan starts from the last recorded state, so it may show some of those changes again.`,
+  ];
 }
 
 function reasonFor(decision: ResourceDecision, membershipChanges: boolean, members: { add: number; remove: number }): string {

@@ -65,6 +65,11 @@ describe("crash safety", () => {
       await sleep(250 + Math.floor(rnd() * 1500));
       victim.child.kill("SIGKILL");
       await victim.done;
+      if (existsSync(join(dir, ".coho", "journal.jsonl")) && resumed === 0) {
+        // plan sees the interrupted apply too, and says so.
+        const plan = await coho(dir, ["plan"]);
+        expect(plan.stdout).toContain("an earlier apply was interrupted");
+      }
       const after = await coho(dir, ["apply", "--auto-approve"]);
       expect(after.code, `round ${round}: ${after.stdout}${after.stderr}`).toBe(0);
       if (after.stderr.includes("Found an interrupted apply")) resumed++;

@@ -5,7 +5,6 @@ import { renderPlanHuman } from "../../render/plan-human.js";
 import { renderPlanJson } from "../../render/plan-json.js";
 import { renderPlanMarkdown } from "../../render/plan-markdown.js";
 import { renderStateList } from "../../render/state-view.js";
-import { openBackend } from "../../state/open-backend.js";
 import type { CommandContext } from "../context.js";
 import { EXIT_OK } from "../exit-codes.js";
 import { loadConfigOrThrow } from "../load-config.js";
@@ -24,6 +23,8 @@ export function registerShow(program: Command, context: () => CommandContext, se
         ctx.output.out(flags.json ? renderPlanJson(plan) : flags.markdown ? renderPlanMarkdown(plan) : renderPlanHuman(plan));
       } else {
         const project = loadConfigOrThrow(ctx);
+        // Loaded on demand: the state backend pulls in DuckDB, which --help does not need.
+        const { openBackend } = await import("../../state/open-backend.js");
         const state = await openBackend(project).read();
         ctx.output.out(flags.json ? JSON.stringify(state, null, 2) : renderStateList(state));
       }

@@ -5,7 +5,8 @@ import type { LockfileDoc } from "../../model/state.js";
 import { renderStateList } from "../../render/state-view.js";
 import { canonicalJson } from "../../state/canonical-json.js";
 import { describeLock, newLockInfo } from "../../state/lock-holder.js";
-import { openBackend } from "../../state/open-backend.js";
+import type { StateBackend } from "../../state/backend.js";
+import type { Project } from "../../model/project.js";
 import type { CommandContext } from "../context.js";
 import { EXIT_ERROR, EXIT_OK } from "../exit-codes.js";
 import { loadConfigOrThrow } from "../load-config.js";
@@ -18,7 +19,7 @@ export function registerState(program: Command, context: () => CommandContext, s
     .description("cohort addresses in state, with their Braze cohort ids and member counts")
     .action(async () => {
       const ctx = context();
-      ctx.output.out(renderStateList(await openBackend(loadConfigOrThrow(ctx)).read()));
+      ctx.output.out(renderStateList(await (await openBackend(loadConfigOrThrow(ctx))).read()));
       setExitCode(EXIT_OK);
     });
   state
@@ -27,7 +28,7 @@ export function registerState(program: Command, context: () => CommandContext, s
     .description("one cohort's recorded state (no identifiers)")
     .action(async (address: string) => {
       const ctx = context();
-      const doc = await openBackend(loadConfigOrThrow(ctx)).read();
+      const doc = await (await openBackend(loadConfigOrThrow(ctx))).read();
       const entry = doc.cohorts[address];
       if (!entry) throw notInState(address, Object.keys(doc.cohorts));
       ctx.output.out(canonicalJson(entry).trimEnd());
@@ -46,14 +47,14 @@ export function registerState(program: Command, context: () => CommandContext, s
     .description("release a state lock left behind by a process that will not come back")
     .action(async (id: string) => {
       const ctx = context();
-      const holder = await openBackend(loadConfigOrThrow(ctx)).forceUnlock(id);
+      const holder = await (await openBackend(loadConfigOrThrow(ctx))).forceUnlock(id);
       ctx.output.out(`Released the lock held by ${describeLock(holder)}.`);
       setExitCode(EXIT_OK);
     });
 }
 
 async function runRemove(ctx: CommandContext, address: string): Promise<number> {
-  const backend = openBackend(loadConfigOrThrow(ctx));
+  const backend = await openBackend(loadConfigOrThrow(ctx));
   const release = await backend.lock(newLockInfo("state rm", ctx.io.env), ctx.global.lockTimeoutMs);
   try {
     const doc = await backend.read();
@@ -75,6 +76,11 @@ async function runRemove(ctx: CommandContext, address: string): Promise<number> 
   } finally {
     release();
   }
+}
+
+/** Loaded on demand: the state backend pulls in DuckDB, which --help does not need. */
+async function openBackend(project: Project): Promise<StateBackend> {
+  return (await import("../../state/open-backend.js")).openBackend(project);
 }
 
 function notInState(address: string, known: readonly string[]): CohoError {

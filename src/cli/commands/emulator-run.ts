@@ -1,0 +1,83 @@
+import { resolve } from "node:path";
+import kleur from "kleur";
+import { FAULT_KINDS, type FaultKind } from "../../emulator/faults.js";
+import { startEmulator } from "../../emulator/server.js";
+import { readUsersFile } from "../../emulator/users-file.js";
+import { CohoError, UsageError } from "../../model/errors.js";
+import type { CommandContext } from "../context.js";
+import { EXIT_OK } from "../exit-codes.js";
+import { parseDurationFlag } from "../flags.js";
+
+export interface EmulatorFlags {
+  port: string;
+  host: string;
+  state?: string;
+  users?: string;
+  rateLimit: string;
+  rateWindow: string;
+  faultRate: string;
+  faultKinds?: string;
+  seed: string;
+  latency: string;
+  locked?: boolean;
+  partner: string;
+  partnerApiKey: string;
+  dataImportKey: string;
+}
+
+
+export async function runEmulator(ctx: CommandContext, flags: EmulatorFlags): Promise<number> {
+  const number = (name: string, text: string, min = 0, max = Number.MAX_SAFE_INTEGER): number => {
+    const value = Number(text);
+    if (!Number.isFinite(value) || value < min || value > max) throw new UsageError(`--${name} must be a number from ${min} to ${max}`);
+    return value;
+  };
+  const kinds = flags.faultKinds?.split(",").map((k) => k.trim()) ?? [...FAULT_KINDS];
+  const unknown = kinds.filter((k) => !FAULT_KINDS.includes(k as FaultKind));
+  if (unknown.length > 0) throw new UsageError(`unknown fault kind ${unknown.join(", ")}; choose from ${FAULT_KINDS.join(", ")}`);
+  const base = resolve(ctx.io.cwd, ctx.global.dir);
+  let emulator;
+  try {
+    emulator = await startEmulator({
+      host: flags.host,
+      port: number("port", flags.port, 0, 65535),
+      partner: flags.partner,
+      partnerApiKey: flags.partnerApiKey,
+      dataImportKey: flags.dataImportKey,
+      ...(flags.users ? { users: readUsersFile(resolve(base, flags.users)) } : {}),
+      ...(flags.state ? { statePath: resolve(base, flags.state) } : {}),
+      rateLimit: number("rate-limit", flags.rateLimit),
+      rateWindowMs: parseDurationFlag(flags.rateWindow),
+      faultRate: number("fault-rate", flags.faultRate, 0, 1),
+      faultKinds: kinds as FaultKind[],
+      seed: number("seed", flags.seed),
+      latencyMs: number("latency", flags.latency),
+      locked: flags.locked === true,
+    });
+  } catch (error) {
+    if (error instanceof CohoError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE") throw new CohoError("emulator.port_in_use", `port ${flags.port} is already in use`, { hint: "pick another with --port, or --port 0 for any free port" });
+    throw error;
+  }
+  ctx.output.out(
+    [
+      `${kleur.green("Braze Cohort Import emulator")} listening on ${kleur.bold(emulator.url)}`,
+      "",
+      "Point a destination at it:",
+      `  rest_endpoint: ${emulator.url}`,
+      `  partner: ${emulator.credentials.partner}`,
+      `  partner_api_key: \${env:BRAZE_PARTNER_API_KEY}   # = ${emulator.credentials.partnerApiKey}`,
+      `  data_import_key: \${env:BRAZE_DATA_IMPORT_KEY}   # = ${emulator.credentials.dataImportKey}`,
+      "",
+      `Inspect: ${emulator.url}/_emulator/cohorts   Stop: Ctrl-C`,
+    ].join("\n"),
+  );
+  const signal = await new Promise<NodeJS.Signals>((resolveSignal) => {
+    process.once("SIGINT", () => resolveSignal("SIGINT"));
+    process.once("SIGTERM", () => resolveSignal("SIGTERM"));
+  });
+  await emulator.close();
+  ctx.output.err(`Stopped (${signal})${flags.state ? `; state saved to ${flags.state}` : ""}.`);
+  return EXIT_OK;
+}
