@@ -1,6 +1,6 @@
 import kleur from "kleur";
 import { CohoError, DiagnosticsError } from "../model/errors.js";
-import { renderDiagnosticsHuman } from "../render/diagnostics.js";
+import { githubAnnotations, renderDiagnosticsHuman } from "../render/diagnostics.js";
 import type { CliIo, Output } from "./io.js";
 
 export const EXIT_OK = 0;
@@ -16,13 +16,19 @@ export const EXIT_SIGTERM = 143;
  * a bug in coho, reported as such, with the stack only under COHO_DEBUG.
  */
 export function reportError(error: unknown, io: CliIo, output: Output, texts: ReadonlyMap<string, string> = new Map()): number {
+  const annotate = io.env.GITHUB_ACTIONS === "true";
   if (error instanceof DiagnosticsError) {
     output.err(renderDiagnosticsHuman(error.diagnostics, { cwd: io.cwd, texts }));
+    if (annotate) output.err(githubAnnotations(error.diagnostics, io.cwd));
     return EXIT_ERROR;
   }
   if (error instanceof CohoError) {
     output.err(`${kleur.red().bold("error")}: ${error.message}`);
     if (error.hint) output.err(`${kleur.dim("hint")}: ${error.hint}`);
+    if (annotate) {
+      const message = error.hint ? `${error.message} (${error.hint})` : error.message;
+      output.err(githubAnnotations([{ severity: "error", code: error.code, message, ...(error.location ? { location: error.location } : {}) }], io.cwd));
+    }
     return EXIT_ERROR;
   }
   const message = error instanceof Error ? error.message : String(error);

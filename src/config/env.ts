@@ -32,7 +32,8 @@ export function interpolate(text: string, env: EnvLookup): InterpolationResult {
   const value = text.replace(REFERENCE, (whole, name: string, fallback: string | undefined) => {
     if (whole.startsWith("$$")) return whole.slice(1);
     const found = env(name);
-    if (found !== undefined) return found;
+    // As in the shell, `:-default` also replaces a variable that is set but empty.
+    if (found !== undefined && (found !== "" || fallback === undefined)) return found;
     if (fallback !== undefined) return fallback;
     missing ??= { name, reference: whole };
     return "";

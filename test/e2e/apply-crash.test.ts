@@ -1,22 +1,12 @@
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import type { RunningEmulator } from "../../src/emulator/server.js";
+import { describe, expect, it } from "vitest";
 import { COHO_BIN } from "../helpers/cli.js";
-import { emulator, requestLog } from "../helpers/emulator.js";
+import { emulators, requestLog } from "../helpers/emulator.js";
 import { SECRET_ENV, applyProject, brazeByName, coho, ids, keysOf, writeMembers } from "../helpers/apply-project.js";
 
-let running: RunningEmulator[] = [];
-afterEach(async () => {
-  await Promise.all(running.map((e) => e.close()));
-  running = [];
-});
-async function start(options: Parameters<typeof emulator>[0] = {}) {
-  const emu = await emulator(options);
-  running.push(emu);
-  return emu;
-}
+const start = emulators();
 
 /** Starts `coho apply` in the background; resolves its exit once it ends. */
 function spawnApply(dir: string, env: Record<string, string> = {}, args: string[] = []) {

@@ -1,21 +1,11 @@
 import { readFileSync, readdirSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import type { RunningEmulator } from "../../src/emulator/server.js";
+import { describe, expect, it } from "vitest";
 import { STACK_FRAME } from "../helpers/cli.js";
-import { emulator, requestLog } from "../helpers/emulator.js";
+import { emulators, requestLog } from "../helpers/emulator.js";
 import { SECRET_ENV, applyProject, brazeByName, coho, ids, keysOf, writeMembers } from "../helpers/apply-project.js";
 
-let running: RunningEmulator[] = [];
-afterEach(async () => {
-  await Promise.all(running.map((e) => e.close()));
-  running = [];
-});
-async function start(options: Parameters<typeof emulator>[0] = {}) {
-  const emu = await emulator(options);
-  running.push(emu);
-  return emu;
-}
+const start = emulators();
 
 const lockfile = (dir: string) => JSON.parse(readFileSync(join(dir, "coho.lock"), "utf8")) as { serial: number; lineage: string; cohorts: Record<string, { members: { count: number } }> };
 

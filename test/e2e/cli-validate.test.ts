@@ -43,7 +43,8 @@ describe("coho validate, end to end", () => {
   });
 
   for (const dir of fixtureDirs("invalid")) {
-    it(`${basename(dir)}: exit 1, located message, no stack trace, no secret`, async () => {
+    // Concurrent: each case spawns two CLI processes; they do not share anything.
+    it.concurrent(`${basename(dir)}: exit 1, located message, no stack trace, no secret`, async () => {
       const expected = expectedErrors(dir);
       const human = await runCli(["validate"], { cwd: dir });
       const json = await runCli(["validate", "--json"], { cwd: dir });

@@ -1,4 +1,5 @@
 import { request } from "undici";
+import { afterEach } from "vitest";
 import { BrazeClient, type BrazeClientOptions } from "../../src/braze/braze-client.js";
 import type { BrazeEvent } from "../../src/braze/events.js";
 import type { EmulatorOptions } from "../../src/emulator/options.js";
@@ -57,4 +58,21 @@ export function mixedKeys(n: number, prefix = "m"): string[] {
         return `device_id:${prefix}-device-${i}`;
     }
   });
+}
+
+/**
+ * For a test file: `const start = emulators();` gives a starter whose emulators
+ * are all closed after each test.
+ */
+export function emulators(): (options?: EmulatorOptions) => Promise<RunningEmulator> {
+  let running: RunningEmulator[] = [];
+  afterEach(async () => {
+    await Promise.all(running.map((e) => e.close()));
+    running = [];
+  });
+  return async (options = {}) => {
+    const emu = await emulator(options);
+    running.push(emu);
+    return emu;
+  };
 }

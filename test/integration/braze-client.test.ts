@@ -1,19 +1,9 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { BrazeApiError } from "../../src/braze/braze-error.js";
 import type { FaultKind } from "../../src/emulator/faults.js";
-import type { RunningEmulator } from "../../src/emulator/server.js";
-import { clientFor, emulator, members, mixedKeys, postJson, requestLog } from "../helpers/emulator.js";
+import { clientFor, emulators, members, mixedKeys, postJson, requestLog } from "../helpers/emulator.js";
 
-let running: RunningEmulator[] = [];
-afterEach(async () => {
-  await Promise.all(running.map((e) => e.close()));
-  running = [];
-});
-async function start(options: Parameters<typeof emulator>[0] = {}) {
-  const emu = await emulator(options);
-  running.push(emu);
-  return emu;
-}
+const start = emulators();
 
 const SECRETS = ["emulator-partner-key", "emulator-data-import-key"];
 

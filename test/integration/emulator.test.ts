@@ -2,21 +2,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { RunningEmulator } from "../../src/emulator/server.js";
 import { COHO_BIN } from "../helpers/cli.js";
-import { emulator, getJson, members, postJson, requestLog } from "../helpers/emulator.js";
+import { emulator, emulators, getJson, members, postJson, requestLog } from "../helpers/emulator.js";
 
-let running: RunningEmulator[] = [];
-afterEach(async () => {
-  await Promise.all(running.map((e) => e.close()));
-  running = [];
-});
-async function start(options: Parameters<typeof emulator>[0] = {}) {
-  const emu = await emulator(options);
-  running.push(emu);
-  return emu;
-}
+const start = emulators();
 
 const AUTH = { partner_api_key: "emulator-partner-key", client_secret: "emulator-data-import-key" };
 const CREATE = { ...AUTH, cohort_id: "c1", name: "One", created_at: "2021-01-21T19:20:30+05:00" };
