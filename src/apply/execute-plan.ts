@@ -8,14 +8,14 @@ import { sqlDigest } from "../plan/config-digest.js";
 import type { DuckDbEngine } from "../sources/duckdb-engine.js";
 import type { DestinationClients } from "./destination-clients.js";
 import type { ApplyEventListener } from "./events.js";
-import type { CohortEntryMeta, Journal } from "./journal.js";
+import type { CohortEntryMeta, JournalStore } from "../state/journal.js";
 import type { CohortReport } from "./report.js";
 
 export interface ExecuteContext {
   readonly project: Project;
   readonly engine: DuckDbEngine;
   readonly clients: DestinationClients;
-  readonly journal: Journal;
+  readonly journal: JournalStore;
   readonly now: () => Date;
   readonly onEvent?: ApplyEventListener;
   /** True once SIGINT/SIGTERM asked to stop: no new batch starts. */
@@ -80,7 +80,7 @@ async function executeCohort(ctx: ExecuteContext, planned: ExecutablePlan, cohor
   ctx.onEvent?.({ type: "cohort_start", address: cohort.address, total: cohort.members.add + cohort.members.remove });
 
   const retarget = cohort.changed_attributes.includes("destination");
-  ctx.journal.append({
+  await ctx.journal.append({
     t: "cohort",
     address: cohort.address,
     ...(cohort.moved_from ? { moved_from: cohort.moved_from } : {}),
@@ -101,20 +101,20 @@ async function executeCohort(ctx: ExecuteContext, planned: ExecutablePlan, cohor
     const needsUpsert = !isDelete && (cohort.actions.includes("create") || cohort.actions.includes("adopt") || cohort.changed_attributes.includes("name") || retarget);
     if (needsUpsert) {
       const createdAt = ctx.now().toISOString();
-      ctx.journal.append({ t: "upsert", address: cohort.address, destination: after.destination, cohort_id: cohortId, name: after.name, created_at: createdAt });
+      await ctx.journal.append({ t: "upsert", address: cohort.address, destination: after.destination, cohort_id: cohortId, name: after.name, created_at: createdAt });
       await client(after.destination).upsertCohort({ cohortId, name: after.name, createdAt });
       requests++;
-      ctx.journal.append({ t: "upsert_ack", address: cohort.address });
+      await ctx.journal.append({ t: "upsert_ack", address: cohort.address });
     }
     const send = async (destination: string, adds: string | undefined, removes: string | undefined) => {
       const seqBase = seq;
       const result = await client(destination).syncMembership(cohortId, flatten(ctx.engine, adds), flatten(ctx.engine, removes), {
-        beforeSend: (batch: MembershipBatch) => {
+        beforeSend: async (batch: MembershipBatch) => {
           seq = Math.max(seq, seqBase + batch.index + 1);
-          ctx.journal.append({ t: "batch", address: cohort.address, seq: seqBase + batch.index, destination, cohort_id: cohortId, add: batch.add, remove: batch.remove });
+          await ctx.journal.append({ t: "batch", address: cohort.address, seq: seqBase + batch.index, destination, cohort_id: cohortId, add: batch.add, remove: batch.remove });
         },
-        acknowledged: (batch: MembershipBatch) => {
-          ctx.journal.append({ t: "ack", address: cohort.address, seq: seqBase + batch.index });
+        acknowledged: async (batch: MembershipBatch) => {
+          await ctx.journal.append({ t: "ack", address: cohort.address, seq: seqBase + batch.index });
           added += batch.add.length;
           removed += batch.remove.length;
           requests++;
@@ -132,7 +132,7 @@ async function executeCohort(ctx: ExecuteContext, planned: ExecutablePlan, cohor
       stopped = await send(after.destination, isDelete ? undefined : delta.addTable, delta.removeTable);
     }
     if (stopped) return finish(ctx, report("stopped"));
-    if (isDelete) ctx.journal.append({ t: "forget", address: cohort.address });
+    if (isDelete) await ctx.journal.append({ t: "forget", address: cohort.address });
     return finish(ctx, report("done"));
   } catch (error) {
     return finish(ctx, report("failed", error instanceof Error ? error.message : String(error)));

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { CohortState, LockfileDoc, StateView } from "../model/state.js";
 import type { DuckDbEngine } from "../sources/duckdb-engine.js";
 import type { StateBackend } from "../state/backend.js";
-import type { JournalRecord } from "./journal.js";
+import type { JournalRecord } from "../state/journal.js";
 import { summarizeJournal } from "./journal-summary.js";
 
 export interface FoldResult {

@@ -1,4 +1,4 @@
-import type { JournalRecord } from "./journal.js";
+import type { JournalRecord } from "../state/journal.js";
 
 type Batch = Extract<JournalRecord, { t: "batch" }>;
 type Upsert = Extract<JournalRecord, { t: "upsert" }>;

@@ -4,7 +4,7 @@ import type { StateBackend } from "../state/backend.js";
 import type { DestinationClients } from "./destination-clients.js";
 import type { ApplyEventListener } from "./events.js";
 import { foldJournal } from "./fold-journal.js";
-import type { Journal } from "./journal.js";
+import type { JournalStore } from "../state/journal.js";
 import { summarizeJournal } from "./journal-summary.js";
 import { CohoError } from "../model/errors.js";
 
@@ -15,13 +15,10 @@ import { CohoError } from "../model/errors.js";
  * under the state lock, before any new plan is made.
  */
 export async function recoverInterrupted(
-  ctx: { readonly journal: Journal; readonly backend: StateBackend; readonly engine: DuckDbEngine; readonly clients: DestinationClients; readonly now: () => Date; readonly onEvent?: ApplyEventListener },
+  ctx: { readonly journal: JournalStore; readonly backend: StateBackend; readonly engine: DuckDbEngine; readonly clients: DestinationClients; readonly now: () => Date; readonly onEvent?: ApplyEventListener },
 ): Promise<{ cohorts: number; batches: number } | null> {
-  const records = ctx.journal.read();
-  if (records.length === 0) {
-    if (ctx.journal.exists()) ctx.journal.replace([]);
-    return null;
-  }
+  const records = await ctx.journal.read();
+  if (records.length === 0) return null;
   const work = summarizeJournal(records);
   const batches = [...work.values()].reduce((n, w) => n + w.unknown.length, 0);
   ctx.onEvent?.({ type: "resuming", cohorts: work.size, batches });
@@ -30,11 +27,11 @@ export async function recoverInterrupted(
       if (cohort.upsert && !cohort.upsertAcked) {
         const u = cohort.upsert;
         await ctx.clients.get(u.destination).upsertCohort({ cohortId: u.cohort_id, name: u.name, createdAt: u.created_at });
-        ctx.journal.append({ t: "upsert_ack", address });
+        await ctx.journal.append({ t: "upsert_ack", address });
       }
       for (const batch of cohort.unknown) {
         await ctx.clients.get(batch.destination).sendBatch(batch.cohort_id, batch);
-        ctx.journal.append({ t: "ack", address, seq: batch.seq });
+        await ctx.journal.append({ t: "ack", address, seq: batch.seq });
       }
     } catch (error) {
       // Fold what is known, keep the rest for the next try.
@@ -48,10 +45,10 @@ export async function recoverInterrupted(
   return { cohorts: work.size, batches };
 }
 
-async function fold(ctx: { readonly journal: Journal; readonly backend: StateBackend; readonly engine: DuckDbEngine; readonly now: () => Date; readonly onEvent?: ApplyEventListener }): Promise<StateView> {
+async function fold(ctx: { readonly journal: JournalStore; readonly backend: StateBackend; readonly engine: DuckDbEngine; readonly now: () => Date; readonly onEvent?: ApplyEventListener }): Promise<StateView> {
   const state = await ctx.backend.read();
-  const result = await foldJournal(ctx.journal.read(), state, ctx.backend, ctx.engine, ctx.now());
-  ctx.journal.replace(result.remaining);
+  const result = await foldJournal(await ctx.journal.read(), state, ctx.backend, ctx.engine, ctx.now());
+  await ctx.journal.replace(result.remaining);
   if (result.doc) ctx.onEvent?.({ type: "state_written", serial: result.doc.serial });
   return result.doc ?? state;
 }

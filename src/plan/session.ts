@@ -32,6 +32,7 @@ export async function openSession(project: Project, options: { memoryLimit?: str
     close: async () => {
       await closeSources(sources);
       await engine.close();
+      await backend.close();
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { LockfileDoc, LockInfo, StateView } from "../model/state.js";
 import type { DuckDbEngine } from "../sources/duckdb-engine.js";
+import type { JournalStore } from "./journal.js";
 import type { LockEvents } from "./local-lock.js";
 
 /** A snapshot written for a cohort: where, and what it holds. */
@@ -28,4 +29,8 @@ export interface StateBackend {
   lock(info: LockInfo, timeoutMs: number, events?: LockEvents): Promise<() => void>;
   currentLock(): Promise<LockInfo | undefined>;
   forceUnlock(id: string): Promise<LockInfo>;
+  /** The write-ahead journal of applies, stored with this state. */
+  journal(): JournalStore;
+  /** Releases connections. */
+  close(): Promise<void>;
 }

@@ -5,6 +5,7 @@ import type { LockfileDoc, LockInfo, StateView } from "../model/state.js";
 import { literal, type DuckDbEngine } from "../sources/duckdb-engine.js";
 import { fsyncFile, writeFileAtomic } from "../util/atomic-write.js";
 import type { SavedSnapshot, StateBackend } from "./backend.js";
+import { FileJournal, type JournalStore } from "./journal.js";
 import { LocalLock, type LockEvents } from "./local-lock.js";
 import { LOCKFILE_NAME, readLockfile, serializeLockfile } from "./lockfile.js";
 import { formatDigest, memberDigestSql } from "./member-digest.js";
@@ -98,6 +99,14 @@ export class LocalBackend implements StateBackend {
 
   async forceUnlock(id: string): Promise<LockInfo> {
     return this.#lock.forceUnlock(id);
+  }
+
+  journal(): JournalStore {
+    return new FileJournal(join(this.stateDir, "journal.jsonl"));
+  }
+
+  async close(): Promise<void> {
+    // Nothing held open.
   }
 }
 

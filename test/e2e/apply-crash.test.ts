@@ -4,14 +4,15 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { COHO_BIN } from "../helpers/cli.js";
 import { emulators, requestLog } from "../helpers/emulator.js";
-import { SECRET_ENV, applyProject, brazeByName, coho, ids, keysOf, writeMembers } from "../helpers/apply-project.js";
+import { BACKENDS, SECRET_ENV, applyProject, applyProjectFor, brazeByName, coho, ids, journalPending, keysOf, lockHeld, stateUrl, writeMembers } from "../helpers/apply-project.js";
 
 const start = emulators();
 
 /** Starts `coho apply` in the background; resolves its exit once it ends. */
 function spawnApply(dir: string, env: Record<string, string> = {}, args: string[] = []) {
+  const url = stateUrl(dir);
   const child = spawn(process.execPath, [COHO_BIN, "-C", dir, "apply", "--auto-approve", ...args], {
-    env: { PATH: process.env.PATH ?? "", ...SECRET_ENV, NO_COLOR: "1", ...env },
+    env: { PATH: process.env.PATH ?? "", ...SECRET_ENV, NO_COLOR: "1", ...(url ? { COHO_STATE_URL: url } : {}), ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";
@@ -38,12 +39,12 @@ function random(seed: number): () => number {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const lockfile = (dir: string) => JSON.parse(readFileSync(join(dir, "coho.lock"), "utf8")) as { serial: number; lineage: string; cohorts: Record<string, { members: { count: number } }> };
 
-describe("crash safety", () => {
+describe.each(BACKENDS)("crash safety (%s state)", (backend) => {
   it("after SIGKILL at random moments, the next apply converges exactly (20 rounds, the desired set changing each round)", async () => {
     // Every answer comes 40 ms late, and the killed run sends one request at a time,
     // so kills land before, during and after the membership requests.
     const emu = await start({ faultRate: 1, faultKinds: ["slow"], latencyMs: 40 });
-    const dir = applyProject(emu);
+    const dir = await applyProjectFor(backend, emu);
     const rnd = random(20261128);
     let resumed = 0;
     for (let round = 0; round < 20; round++) {
@@ -55,7 +56,7 @@ describe("crash safety", () => {
       await sleep(250 + Math.floor(rnd() * 1500));
       victim.child.kill("SIGKILL");
       await victim.done;
-      if (existsSync(join(dir, ".coho", "journal.jsonl")) && resumed === 0) {
+      if (resumed === 0 && (await journalPending(dir))) {
         // plan sees the interrupted apply too, and says so.
         const plan = await coho(dir, ["plan"]);
         expect(plan.stdout).toContain("an earlier apply was interrupted");
@@ -64,7 +65,7 @@ describe("crash safety", () => {
       expect(after.code, `round ${round}: ${after.stdout}${after.stderr}`).toBe(0);
       if (after.stderr.includes("Found an interrupted apply")) resumed++;
       expect(await brazeByName(emu), `round ${round}`).toEqual({ Alpha: keysOf(a), Beta: keysOf(b) });
-      expect(existsSync(join(dir, ".coho", "lock.json")), `round ${round}: lock left behind`).toBe(false);
+      expect(await lockHeld(dir), `round ${round}: lock left behind`).toBe(false);
     }
     // The kills really interrupted applies mid-way (not only before or after them).
     expect(resumed).toBeGreaterThanOrEqual(3);
@@ -74,7 +75,7 @@ describe("crash safety", () => {
 
   it("on SIGINT stops starting requests, saves what was acknowledged, exits 130; the next apply resumes", async () => {
     const emu = await start({ faultRate: 1, faultKinds: ["slow"], latencyMs: 100 });
-    const dir = applyProject(emu);
+    const dir = await applyProjectFor(backend, emu);
     writeMembers(dir, "a", ids(20_000));
     const run = spawnApply(dir, { COHO_CONCURRENCY: "1" });
     for (;;) {
@@ -99,16 +100,13 @@ describe("crash safety", () => {
   }, 120_000);
 });
 
-describe("the state lock", () => {
+describe.each(BACKENDS)("the state lock (%s state)", (backend) => {
   it("lets one of two concurrent applies proceed; the other fails naming the holder", async () => {
     const emu = await start({ faultRate: 1, faultKinds: ["slow"], latencyMs: 150 });
-    const dir = applyProject(emu);
+    const dir = await applyProjectFor(backend, emu);
     writeMembers(dir, "a", ids(5000));
     const first = spawnApply(dir, { COHO_CONCURRENCY: "1" });
-    for (;;) {
-      if (existsSync(join(dir, ".coho", "lock.json"))) break;
-      await sleep(20);
-    }
+    while (!(await lockHeld(dir))) await sleep(20);
     const second = await coho(dir, ["apply", "--auto-approve"]);
     expect(second.code).toBe(1);
     expect(second.stderr).toMatch(/the state is locked by \S+@\S+ \(apply, pid \d+ on \S+, since .*\); lock id [0-9a-f-]{36}/);
@@ -118,10 +116,7 @@ describe("the state lock", () => {
     // With --lock-timeout the second waits, finds nothing to do, and writes nothing.
     writeMembers(dir, "a", ids(5000, 4000));
     const third = spawnApply(dir, { COHO_CONCURRENCY: "1" });
-    for (;;) {
-      if (existsSync(join(dir, ".coho", "lock.json"))) break;
-      await sleep(20);
-    }
+    while (!(await lockHeld(dir))) await sleep(20);
     const fourth = await coho(dir, ["--lock-timeout", "60s", "apply", "--auto-approve"]);
     expect(fourth.stderr).toContain("Waiting for the state lock held by");
     expect(fourth.code).toBe(0);
@@ -130,7 +125,7 @@ describe("the state lock", () => {
     expect(lockfile(dir).serial).toBe(2);
   }, 120_000);
 
-  it("takes over a lock left by a dead process, and force-unlock needs the exact id", async () => {
+  it.runIf(backend === "local")("takes over a lock left by a dead process, and force-unlock needs the exact id", async () => {
     const emu = await start();
     const dir = applyProject(emu);
     writeMembers(dir, "a", ids(3));
@@ -154,10 +149,10 @@ describe("the state lock", () => {
   });
 });
 
-describe("saved plans", () => {
+describe.each(BACKENDS)("saved plans (%s state)", (backend) => {
   it("apply exactly their deltas when fresh, and are refused with distinct messages when not", async () => {
     const emu = await start();
-    const dir = applyProject(emu);
+    const dir = await applyProjectFor(backend, emu);
     writeMembers(dir, "a", ids(1500));
     writeMembers(dir, "b", ids(2, 900));
     const planned = await coho(dir, ["plan", "--out", join(dir, "first.plan")]);
@@ -186,7 +181,7 @@ describe("saved plans", () => {
     expect(changed.code).toBe(1);
     expect(changed.stderr).toContain("the configuration changed since the plan was made");
 
-    const other = applyProject(emu);
+    const other = await applyProjectFor(backend, emu);
     writeMembers(other, "a", ids(1));
     expect((await coho(other, ["apply", "--auto-approve"])).code).toBe(0);
     const foreign = await coho(other, ["apply", join(dir, "second.plan")]);
@@ -196,7 +191,7 @@ describe("saved plans", () => {
 
   it("refuses a saved plan that a guard blocked", async () => {
     const emu = await start();
-    const dir = applyProject(emu, { guards: "    guards: { max_removals: 1 }\n" });
+    const dir = await applyProjectFor(backend, emu, { guards: "    guards: { max_removals: 1 }\n" });
     writeMembers(dir, "a", ids(10));
     await coho(dir, ["apply", "--auto-approve"]);
     writeMembers(dir, "a", ids(3));

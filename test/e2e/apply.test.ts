@@ -3,16 +3,16 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { STACK_FRAME } from "../helpers/cli.js";
 import { emulators, requestLog } from "../helpers/emulator.js";
-import { SECRET_ENV, applyProject, brazeByName, coho, ids, keysOf, writeMembers } from "../helpers/apply-project.js";
+import { BACKENDS, SECRET_ENV, applyProjectFor, brazeByName, coho, ids, keysOf, queryState, stateUrl, writeMembers } from "../helpers/apply-project.js";
 
 const start = emulators();
 
 const lockfile = (dir: string) => JSON.parse(readFileSync(join(dir, "coho.lock"), "utf8")) as { serial: number; lineage: string; cohorts: Record<string, { members: { count: number } }> };
 
-describe("coho apply against the emulator", () => {
+describe.each(BACKENDS)("coho apply against the emulator (%s state)", (backend) => {
   it("creates cohorts with every member, then finds nothing to do, then sends exactly the delta", async () => {
     const emu = await start();
-    const dir = applyProject(emu);
+    const dir = await applyProjectFor(backend, emu);
     writeMembers(dir, "a", ids(2500));
     writeMembers(dir, "b", ids(10, 50_000));
 
@@ -52,7 +52,7 @@ describe("coho apply against the emulator", () => {
 
   it("renames a cohort in Braze with one upsert and no membership request", async () => {
     const emu = await start();
-    const dir = applyProject(emu);
+    const dir = await applyProjectFor(backend, emu);
     writeMembers(dir, "a", ids(5));
     await coho(dir, ["apply", "--auto-approve"]);
     const yaml = join(dir, "coho.yaml");
@@ -68,7 +68,7 @@ describe("coho apply against the emulator", () => {
 
   it("deletes a cohort removed from the config: removes every member, then forgets it", async () => {
     const emu = await start();
-    const dir = applyProject(emu);
+    const dir = await applyProjectFor(backend, emu);
     writeMembers(dir, "a", ids(1200));
     writeMembers(dir, "b", ids(3));
     await coho(dir, ["apply", "--auto-approve"]);
@@ -82,12 +82,14 @@ describe("coho apply against the emulator", () => {
     expect(result.code).toBe(0);
     expect((await brazeByName(emu)).Alpha).toEqual([]);
     expect(Object.keys(lockfile(dir).cohorts)).toEqual(["cohorts.beta"]);
-    expect(readdirSync(join(dir, ".coho", "snapshots")).filter((f) => f.includes("alpha"))).toEqual([]);
+    const url = stateUrl(dir);
+    if (url) expect(await queryState(url, "SELECT count(*)::int AS n FROM coho.snapshot_keys WHERE snapshot LIKE 'pg:coho-alpha%'")).toEqual([{ n: 0 }]);
+    else expect(readdirSync(join(dir, ".coho", "snapshots")).filter((f) => f.includes("alpha"))).toEqual([]);
   });
 
   it("refuses to run without a terminal unless told, and says how", async () => {
     const emu = await start();
-    const dir = applyProject(emu);
+    const dir = await applyProjectFor(backend, emu);
     writeMembers(dir, "a", ids(3));
     const result = await coho(dir, ["apply"]);
     expect(result.code).toBe(1);
@@ -99,7 +101,7 @@ describe("coho apply against the emulator", () => {
 
   it("blocks a plan that would empty a cohort, unless --allow-removals", async () => {
     const emu = await start();
-    const dir = applyProject(emu, { guards: "    guards: { max_removals: 10 }\n" });
+    const dir = await applyProjectFor(backend, emu, { guards: "    guards: { max_removals: 10 }\n" });
     writeMembers(dir, "a", ids(50));
     await coho(dir, ["apply", "--auto-approve"]);
     writeMembers(dir, "a", []);
@@ -118,7 +120,7 @@ describe("coho apply against the emulator", () => {
   it("converges despite 30% faults of every kind, lost answers included", async () => {
     // Seed 5 draws every fault kind within the first 42 requests (the fewest this apply makes).
     const emu = await start({ faultRate: 0.3, seed: 5, latencyMs: 200 });
-    const dir = applyProject(emu);
+    const dir = await applyProjectFor(backend, emu);
     writeMembers(dir, "a", ids(30_000));
     writeMembers(dir, "b", ids(10_000, 50_000));
     const result = await coho(dir, ["apply", "--auto-approve", "--json"], { COHO_RETRY_BASE_DELAY_MS: "20" });
@@ -137,7 +139,7 @@ describe("coho apply against the emulator", () => {
 
   it("reports a cohort that keeps failing, carries on with the others, and records only what was acknowledged", async () => {
     const emu = await start();
-    const dir = applyProject(emu);
+    const dir = await applyProjectFor(backend, emu);
     writeMembers(dir, "a", ids(10));
     writeMembers(dir, "b", ids(10, 100));
     await coho(dir, ["apply", "--auto-approve"]);
@@ -159,14 +161,43 @@ describe("coho apply against the emulator", () => {
     expect(await brazeByName(emu)).toEqual({ Alpha: keysOf(ids(20)), Beta: keysOf(ids(20, 100)) });
   });
 
+  it.runIf(backend === "postgres")("keeps coho.lock as the database's mirror, and refuses when they disagree", async () => {
+    const emu = await start();
+    const dir = await applyProjectFor(backend, emu);
+    writeMembers(dir, "a", ids(5));
+    expect((await coho(dir, ["apply", "--auto-approve"])).code).toBe(0);
+    const mirror = lockfile(dir);
+    const stored = (await queryState(stateUrl(dir)!, "SELECT doc FROM coho.state"))[0].doc as { serial: number; lineage: string };
+    expect([mirror.serial, mirror.lineage]).toEqual([stored.serial, stored.lineage]);
+    // A fresh runner without .coho/ plans fine: everything is in the database.
+    const { rmSync, writeFileSync } = await import("node:fs");
+    rmSync(join(dir, ".coho"), { recursive: true, force: true });
+    expect((await coho(dir, ["plan", "--detailed-exitcode"])).code).toBe(0);
+    writeFileSync(join(dir, "coho.lock"), readFileSync(join(dir, "coho.lock"), "utf8").replace(mirror.lineage, "00000000-0000-4000-8000-000000000000"));
+    const refused = await coho(dir, ["plan"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("disagrees with the state database");
+  });
+
   it("never writes a secret to output, report, journal, lockfile or snapshots", async () => {
     const emu = await start({ faultRate: 0.3, seed: 3 });
-    const dir = applyProject(emu);
+    const dir = await applyProjectFor(backend, emu);
     writeMembers(dir, "a", ids(1500));
     const results = [await coho(dir, ["apply", "--auto-approve", "--json"]), await coho(dir, ["plan", "--json"]), await coho(dir, ["plan", "--markdown"])];
-    const files = [join(dir, "coho.lock"), ...readdirSync(join(dir, ".coho", "snapshots")).map((f) => join(dir, ".coho", "snapshots", f))];
+    const url = stateUrl(dir);
+    const files = [join(dir, "coho.lock")];
+    if (!url) files.push(...readdirSync(join(dir, ".coho", "snapshots")).map((f) => join(dir, ".coho", "snapshots", f)));
     if (existsSync(join(dir, ".coho", "journal.jsonl"))) files.push(join(dir, ".coho", "journal.jsonl"));
-    const everything = [...results.flatMap((r) => [r.stdout, r.stderr]), ...files.map((f) => readFileSync(f).toString("latin1"))].join("\n");
+    const stored = url
+      ? JSON.stringify([
+          await queryState(url, "SELECT doc FROM coho.state"),
+          await queryState(url, "SELECT record FROM coho.journal"),
+          await queryState(url, "SELECT info FROM coho.lock_holder"),
+          (await queryState(url, "SELECT count(*)::int AS n FROM coho.snapshot_keys WHERE key LIKE '%emulator-%'"))[0],
+        ])
+      : "";
+    if (url) expect(stored).toContain('{"n":0}');
+    const everything = [stored, ...results.flatMap((r) => [r.stdout, r.stderr]), ...files.map((f) => readFileSync(f).toString("latin1"))].join("\n");
     for (const secret of Object.values(SECRET_ENV)) expect(everything).not.toContain(secret);
   });
 });

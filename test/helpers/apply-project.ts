@@ -1,9 +1,17 @@
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import pg from "pg";
+import { inject } from "vitest";
 import type { RunningEmulator } from "../../src/emulator/server.js";
 import { runCli, type CliResult } from "./cli.js";
 import { getJson } from "./emulator.js";
-import { writeProject } from "./project.js";
+import { createDatabase, writeProject } from "./project.js";
+
+export type Backend = "local" | "postgres";
+export const BACKENDS: readonly Backend[] = ["local", "postgres"];
+
+/** Extra environment per project folder (the state database URL of postgres projects). */
+const projectEnv = new Map<string, Record<string, string>>();
 
 export const SECRET_ENV = { BRAZE_PARTNER_API_KEY: "emulator-partner-key", BRAZE_DATA_IMPORT_KEY: "emulator-data-import-key" };
 
@@ -11,11 +19,11 @@ export const SECRET_ENV = { BRAZE_PARTNER_API_KEY: "emulator-partner-key", BRAZE
  * A project with two cohorts over two CSV files (members_a.csv, members_b.csv,
  * column user_id), aimed at `emu`. Secrets come from the environment the CLI gets.
  */
-export function applyProject(emu: RunningEmulator, options: { guards?: string } = {}): string {
+export function applyProject(emu: RunningEmulator, options: { guards?: string; state?: string } = {}): string {
   const guards = options.guards ?? "    guards: { max_removals: 100%, allow_empty: true }\n";
   return writeProject({
     "coho.yaml": `version: 1
-destinations:
+${options.state ?? ""}destinations:
   braze:
     type: braze_cohorts
     rest_endpoint: ${emu.url}
@@ -48,12 +56,51 @@ ${guards}`,
   });
 }
 
+/** The same project on either state backend; postgres gets a fresh database of its own. */
+export async function applyProjectFor(backend: Backend, emu: RunningEmulator, options: { guards?: string } = {}): Promise<string> {
+  if (backend === "local") return applyProject(emu, options);
+  const url = await createDatabase(inject("pgUrl"), "state");
+  const dir = applyProject(emu, { ...options, state: "state:\n  backend: postgres\n  url: ${env:COHO_STATE_URL}\n" });
+  projectEnv.set(dir, { COHO_STATE_URL: url });
+  return dir;
+}
+
+/** The state database URL of a postgres project (undefined for local ones). */
+export function stateUrl(dir: string): string | undefined {
+  return projectEnv.get(dir)?.COHO_STATE_URL;
+}
+
+/** Whether an interrupted apply left work in the journal, whichever the backend. */
+export async function journalPending(dir: string): Promise<boolean> {
+  const url = stateUrl(dir);
+  if (!url) return existsSync(join(dir, ".coho", "journal.jsonl")) && readFileSync(join(dir, ".coho", "journal.jsonl"), "utf8").trim() !== "";
+  return (await queryState(url, "SELECT count(*)::int AS n FROM coho.journal"))[0]?.n > 0;
+}
+
+/** Whether some process holds the state lock, whichever the backend. */
+export async function lockHeld(dir: string): Promise<boolean> {
+  const url = stateUrl(dir);
+  if (!url) return existsSync(join(dir, ".coho", "lock.json"));
+  const rows = await queryState(url, "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted").catch(() => [{ n: 0 }]);
+  return rows[0]?.n > 0;
+}
+
+export async function queryState(url: string, sql: string): Promise<any[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
 export function writeMembers(dir: string, file: "a" | "b", ids: readonly string[]): void {
   writeFileSync(join(dir, `members_${file}.csv`), `user_id\n${ids.join("\n")}${ids.length > 0 ? "\n" : ""}`);
 }
 
 export function coho(dir: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  return runCli(["-C", dir, ...args], { env: { ...SECRET_ENV, NO_COLOR: "1", ...env }, timeoutMs: 120_000 });
+  return runCli(["-C", dir, ...args], { env: { ...SECRET_ENV, NO_COLOR: "1", ...projectEnv.get(dir), ...env }, timeoutMs: 120_000 });
 }
 
 /** Members of every cohort the emulator holds, by cohort name. */

@@ -3,7 +3,6 @@ import kleur from "kleur";
 import { DestinationClients } from "../../apply/destination-clients.js";
 import type { ApplyEvent } from "../../apply/events.js";
 import { executePlan, type ExecutablePlan } from "../../apply/execute-plan.js";
-import { Journal } from "../../apply/journal.js";
 import { foldIntoState, recoverInterrupted } from "../../apply/recover.js";
 import { totals, type ApplyReport } from "../../apply/report.js";
 import { loadSavedPlan } from "../../apply/saved-plan.js";
@@ -20,8 +19,6 @@ import { EXIT_ERROR, EXIT_OK } from "../exit-codes.js";
 import { loadConfigOrThrow } from "../load-config.js";
 import { ask } from "../prompt.js";
 import { StopSignal } from "../signals.js";
-import { join } from "node:path";
-import { STATE_DIR } from "../../state/local-backend.js";
 
 export interface ApplyFlags {
   autoApprove?: boolean;
@@ -60,7 +57,7 @@ export async function runApply(ctx: CommandContext, planFile: string | undefined
   stop.onStop = (signal) => {
     if (!flags.json) output.err(kleur.yellow(`\n${signal}: finishing requests in flight and saving state; no new requests start.`));
   };
-  const journal = new Journal(join(project.dir, STATE_DIR, "journal.jsonl"));
+  const journal = session.backend.journal();
   const now = () => new Date();
   let release: (() => void) | undefined;
   try {

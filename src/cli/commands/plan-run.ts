@@ -10,14 +10,14 @@ import { renderPlanMarkdown } from "../../render/plan-markdown.js";
 import type { CommandContext } from "../context.js";
 import { EXIT_CHANGES, EXIT_ERROR, EXIT_OK } from "../exit-codes.js";
 import { loadConfigOrThrow } from "../load-config.js";
-import { Journal } from "../../apply/journal.js";
 import { summarizeJournal } from "../../apply/journal-summary.js";
-import { STATE_DIR } from "../../state/local-backend.js";
-import { join } from "node:path";
+import type { StateBackend } from "../../state/backend.js";
 
 /** What an interrupted apply left in the journal, if anything. */
-function pendingApply(dir: string): { cohorts: number; batches: number } | null {
-  const records = new Journal(join(dir, STATE_DIR, "journal.jsonl")).read();
+async function pendingApply(backend: StateBackend): Promise<{ cohorts: number; batches: number } | null> {
+  const journal = backend.journal();
+  const records = await journal.read();
+  journal.close();
   if (records.length === 0) return null;
   const work = summarizeJournal(records);
   return { cohorts: work.size, batches: [...work.values()].reduce((n, w) => n + w.unknown.length + (w.upsert && !w.upsertAcked ? 1 : 0), 0) };
@@ -44,7 +44,7 @@ export async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<nu
       engine: session.engine,
       sources: session.sources,
       options: { targets: flags.target, allowRemovals: flags.allowRemovals === true, showMembers: flags.showMembers ?? 0 },
-      pendingApply: pendingApply(project.dir),
+      pendingApply: await pendingApply(session.backend),
     });
     if (flags.out) await writePlanFile(resolve(ctx.io.cwd, flags.out), plan, session.engine, deltas);
     if (flags.json) ctx.output.out(renderPlanJson(plan));

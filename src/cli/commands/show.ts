@@ -7,7 +7,7 @@ import { renderPlanMarkdown } from "../../render/plan-markdown.js";
 import { renderStateList } from "../../render/state-view.js";
 import type { CommandContext } from "../context.js";
 import { EXIT_OK } from "../exit-codes.js";
-import { loadConfigOrThrow } from "../load-config.js";
+import { withBackend } from "./state.js";
 
 export function registerShow(program: Command, context: () => CommandContext, setExitCode: (code: number) => void): void {
   program
@@ -22,10 +22,7 @@ export function registerShow(program: Command, context: () => CommandContext, se
         const plan = await readPlanHeader(resolve(ctx.io.cwd, planFile));
         ctx.output.out(flags.json ? renderPlanJson(plan) : flags.markdown ? renderPlanMarkdown(plan) : renderPlanHuman(plan));
       } else {
-        const project = loadConfigOrThrow(ctx);
-        // Loaded on demand: the state backend pulls in DuckDB, which --help does not need.
-        const { openBackend } = await import("../../state/open-backend.js");
-        const state = await openBackend(project).read();
+        const state = await withBackend(ctx, (backend) => backend.read());
         ctx.output.out(flags.json ? JSON.stringify(state, null, 2) : renderStateList(state));
       }
       setExitCode(EXIT_OK);

@@ -6,7 +6,6 @@ import { renderStateList } from "../../render/state-view.js";
 import { canonicalJson } from "../../state/canonical-json.js";
 import { describeLock, newLockInfo } from "../../state/lock-holder.js";
 import type { StateBackend } from "../../state/backend.js";
-import type { Project } from "../../model/project.js";
 import type { CommandContext } from "../context.js";
 import { EXIT_ERROR, EXIT_OK } from "../exit-codes.js";
 import { loadConfigOrThrow } from "../load-config.js";
@@ -19,7 +18,8 @@ export function registerState(program: Command, context: () => CommandContext, s
     .description("cohort addresses in state, with their Braze cohort ids and member counts")
     .action(async () => {
       const ctx = context();
-      ctx.output.out(renderStateList(await (await openBackend(loadConfigOrThrow(ctx))).read()));
+      const state = await withBackend(ctx, (backend) => backend.read());
+      ctx.output.out(renderStateList(state));
       setExitCode(EXIT_OK);
     });
   state
@@ -28,7 +28,7 @@ export function registerState(program: Command, context: () => CommandContext, s
     .description("one cohort's recorded state (no identifiers)")
     .action(async (address: string) => {
       const ctx = context();
-      const doc = await (await openBackend(loadConfigOrThrow(ctx))).read();
+      const doc = await withBackend(ctx, (backend) => backend.read());
       const entry = doc.cohorts[address];
       if (!entry) throw notInState(address, Object.keys(doc.cohorts));
       ctx.output.out(canonicalJson(entry).trimEnd());
@@ -47,14 +47,17 @@ export function registerState(program: Command, context: () => CommandContext, s
     .description("release a state lock left behind by a process that will not come back")
     .action(async (id: string) => {
       const ctx = context();
-      const holder = await (await openBackend(loadConfigOrThrow(ctx))).forceUnlock(id);
+      const holder = await withBackend(ctx, (backend) => backend.forceUnlock(id));
       ctx.output.out(`Released the lock held by ${describeLock(holder)}.`);
       setExitCode(EXIT_OK);
     });
 }
 
 async function runRemove(ctx: CommandContext, address: string): Promise<number> {
-  const backend = await openBackend(loadConfigOrThrow(ctx));
+  return withBackend(ctx, (backend) => removeAddress(ctx, backend, address));
+}
+
+async function removeAddress(ctx: CommandContext, backend: StateBackend, address: string): Promise<number> {
   const release = await backend.lock(newLockInfo("state rm", ctx.io.env), ctx.global.lockTimeoutMs);
   try {
     const doc = await backend.read();
@@ -78,9 +81,18 @@ async function runRemove(ctx: CommandContext, address: string): Promise<number> 
   }
 }
 
-/** Loaded on demand: the state backend pulls in DuckDB, which --help does not need. */
-async function openBackend(project: Project): Promise<StateBackend> {
-  return (await import("../../state/open-backend.js")).openBackend(project);
+/**
+ * Runs `work` with the project's state backend, closing it after. Loaded on
+ * demand: the backends pull in DuckDB and pg, which --help does not need.
+ */
+export async function withBackend<T>(ctx: CommandContext, work: (backend: StateBackend) => Promise<T>): Promise<T> {
+  const { openBackend } = await import("../../state/open-backend.js");
+  const backend = openBackend(loadConfigOrThrow(ctx));
+  try {
+    return await work(backend);
+  } finally {
+    await backend.close();
+  }
 }
 
 function notInState(address: string, known: readonly string[]): CohoError {

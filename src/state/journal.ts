@@ -23,7 +23,21 @@ export type JournalRecord =
 /** A state entry without its membership, which the fold computes. */
 export type CohortEntryMeta = Omit<CohortState, "members" | "snapshot" | "applied_at">;
 
-export class Journal {
+/**
+ * Where the journal lives: a file beside local state, or a table beside
+ * PostgreSQL state. `append` resolves only once the record is durable.
+ */
+export interface JournalStore {
+  append(record: JournalRecord): Promise<void>;
+  /** Every complete record, in order. */
+  read(): Promise<JournalRecord[]>;
+  /** Replaces the journal with `records` atomically (empty: the journal is gone). */
+  replace(records: readonly JournalRecord[]): Promise<void>;
+  close(): void;
+}
+
+/** The local journal, `.coho/journal.jsonl`: appended and fsynced record by record. */
+export class FileJournal implements JournalStore {
   readonly path: string;
   #fd: number | undefined;
 
@@ -31,12 +45,20 @@ export class Journal {
     this.path = path;
   }
 
-  exists(): boolean {
-    return existsSync(this.path);
+  async append(record: JournalRecord): Promise<void> {
+    this.appendSync(record);
+  }
+
+  async read(): Promise<JournalRecord[]> {
+    return this.readSync();
+  }
+
+  async replace(records: readonly JournalRecord[]): Promise<void> {
+    this.replaceSync(records);
   }
 
   /** Appends a record and forces it to disk before returning. */
-  append(record: JournalRecord): void {
+  appendSync(record: JournalRecord): void {
     if (this.#fd === undefined) {
       mkdirSync(dirname(this.path), { recursive: true });
       this.#fd = openSync(this.path, "a");
@@ -46,7 +68,7 @@ export class Journal {
   }
 
   /** Every complete record; a torn last line (a crash mid-write) is ignored: it was never acted on. */
-  read(): JournalRecord[] {
+  readSync(): JournalRecord[] {
     if (!existsSync(this.path)) return [];
     const records: JournalRecord[] = [];
     for (const line of readFileSync(this.path, "utf8").split("\n")) {
@@ -61,7 +83,7 @@ export class Journal {
   }
 
   /** Replaces the journal with `records` (atomically), or removes it when empty. */
-  replace(records: readonly JournalRecord[]): void {
+  replaceSync(records: readonly JournalRecord[]): void {
     this.close();
     if (records.length === 0) {
       if (existsSync(this.path)) unlinkSync(this.path);

@@ -1,0 +1,205 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import pg from "pg";
+import Cursor from "pg-cursor";
+import { CohoError } from "../model/errors.js";
+import type { LockfileDoc, LockInfo, StateView } from "../model/state.js";
+import { EMPTY_STATE } from "../model/state.js";
+import type { Secret } from "../model/secret.js";
+import type { DuckDbEngine } from "../sources/duckdb-engine.js";
+import { describeTarget } from "../sources/postgres-source.js";
+import { writeFileAtomic } from "../util/atomic-write.js";
+import type { SavedSnapshot, StateBackend } from "./backend.js";
+import type { JournalStore } from "./journal.js";
+import type { LockEvents } from "./local-lock.js";
+import { LOCKFILE_NAME, readLockfile, serializeLockfile } from "./lockfile.js";
+import { formatDigest, memberDigestSql } from "./member-digest.js";
+import { PostgresJournal } from "./postgres-journal.js";
+import { PostgresLock } from "./postgres-lock.js";
+import { migrate, table } from "./postgres-schema.js";
+
+const BATCH = 10_000;
+
+/**
+ * State in PostgreSQL: the lockfile document, snapshots and the journal live in
+ * tables of one schema, so every machine that runs coho (CI runners included)
+ * shares them. The database is authoritative; coho.lock beside coho.yaml is its
+ * readable mirror, rewritten after every write. A coho.lock that names another
+ * lineage, or is ahead of the database, means coho is pointed at the wrong
+ * database: reading refuses.
+ */
+export class PostgresBackend implements StateBackend {
+  readonly #projectDir: string;
+  readonly #schema: string;
+  readonly #config: pg.ClientConfig;
+  readonly #url: Secret;
+  readonly #pool: pg.Pool;
+  readonly #lock: PostgresLock;
+  #ready: Promise<void> | undefined;
+  readonly #releases: Promise<void>[] = [];
+
+  constructor(projectDir: string, url: Secret, schema: string) {
+    this.#projectDir = projectDir;
+    this.#schema = schema;
+    this.#url = url;
+    this.#config = { connectionString: url.reveal(), application_name: "coho-state", connectionTimeoutMillis: 10_000 };
+    this.#pool = new pg.Pool({ ...this.#config, max: 4 });
+    this.#pool.on("error", () => undefined);
+    this.#lock = new PostgresLock(this.#config, this.#pool, schema);
+  }
+
+  async read(): Promise<StateView> {
+    await this.#prepare();
+    const { rows } = await this.#pool.query<{ doc: LockfileDoc }>(`SELECT doc FROM ${this.#t("state")} WHERE id = 1`);
+    const doc = rows[0]?.doc ?? EMPTY_STATE;
+    this.#checkMirror(doc);
+    return doc;
+  }
+
+  async write(doc: LockfileDoc): Promise<void> {
+    await this.#prepare();
+    // Serial must move by one from what is stored: a concurrent writer would fail here.
+    const { rowCount } = await this.#pool.query(
+      `INSERT INTO ${this.#t("state")} (id, lineage, serial, doc, written_at) VALUES (1, $1, $2, $3, now())
+       ON CONFLICT (id) DO UPDATE SET lineage = EXCLUDED.lineage, serial = EXCLUDED.serial, doc = EXCLUDED.doc, written_at = now()
+       WHERE ${this.#t("state")}.serial = $2 - 1 AND ${this.#t("state")}.lineage = $1`,
+      [doc.lineage, doc.serial, JSON.stringify(doc)],
+    );
+    if (rowCount !== 1) throw new CohoError("state.write_conflict", `the state database changed while coho worked (expected serial ${doc.serial - 1})`, { hint: "run the command again" });
+    writeFileAtomic(join(this.#projectDir, LOCKFILE_NAME), serializeLockfile(doc));
+  }
+
+  async loadSnapshot(engine: DuckDbEngine, address: string, expected: { snapshot: string; count: number; digest: string }): Promise<string> {
+    await this.#prepare();
+    const name = engine.tempTable("snapshot");
+    await engine.connection.run(`CREATE TABLE memory.main.${name} (key VARCHAR)`);
+    const appender = await engine.connection.createAppender(name, "main", "memory");
+    const client = await this.#pool.connect();
+    try {
+      const cursor = client.query(new Cursor(`SELECT key FROM ${this.#t("snapshot_keys")} WHERE snapshot = $1`, [expected.snapshot], { rowMode: "array" }));
+      for (;;) {
+        const rows = (await cursor.read(BATCH)) as string[][];
+        if (rows.length === 0) break;
+        for (const [key] of rows) {
+          appender.appendVarchar(key!);
+          appender.endRow();
+        }
+      }
+      await cursor.close();
+    } finally {
+      client.release();
+      appender.closeSync();
+    }
+    const found = await digestOf(engine, `SELECT key FROM memory.main.${name}`);
+    if (found.digest !== expected.digest) {
+      throw new CohoError(
+        "state.snapshot_mismatch",
+        `the snapshot of ${address} in the state database does not match its state: expected ${expected.count} members (digest ${expected.digest}), found ${found.count} (digest ${found.digest})`,
+        { hint: `forget the cohort with \`coho state rm ${address}\` and adopt it again with its cohort_id` },
+      );
+    }
+    return `memory.main.${name}`;
+  }
+
+  async saveSnapshot(engine: DuckDbEngine, cohortId: string, relation: string): Promise<SavedSnapshot> {
+    await this.#prepare();
+    const { count, digest } = await digestOf(engine, relation);
+    const snapshot = `pg:${cohortId}.${digest.slice(-16)}`;
+    const staging = `memory.main.${engine.tempTable("to_save")}`;
+    await engine.connection.run(`CREATE TABLE ${staging} AS SELECT key FROM (${relation})`);
+    const client = await this.#pool.connect();
+    try {
+      await client.query("BEGIN");
+      await client.query(`DELETE FROM ${this.#t("snapshot_keys")} WHERE snapshot = $1`, [snapshot]);
+      for await (const keys of engine.keys(staging, BATCH)) {
+        await client.query(`INSERT INTO ${this.#t("snapshot_keys")} (snapshot, key) SELECT $1, unnest($2::text[])`, [snapshot, keys]);
+      }
+      await client.query("COMMIT");
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+      await engine.drop(staging);
+    }
+    return { snapshot, count, digest };
+  }
+
+  async pruneSnapshots(doc: LockfileDoc): Promise<void> {
+    const keep = Object.values(doc.cohorts).map((c) => c.snapshot);
+    await this.#pool.query(`DELETE FROM ${this.#t("snapshot_keys")} WHERE NOT (snapshot = ANY($1::text[]))`, [keep]);
+  }
+
+  async lock(info: LockInfo, timeoutMs: number, events?: LockEvents): Promise<() => void> {
+    await this.#prepare();
+    const release = await this.#lock.acquire(info, timeoutMs, events);
+    return () => {
+      this.#releases.push(release());
+    };
+  }
+
+  async currentLock(): Promise<LockInfo | undefined> {
+    await this.#prepare();
+    return this.#lock.current();
+  }
+
+  async forceUnlock(id: string): Promise<LockInfo> {
+    await this.#prepare();
+    return this.#lock.forceUnlock(id);
+  }
+
+  journal(): JournalStore {
+    return new PostgresJournal(this.#pool, this.#schema);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#releases);
+    await this.#pool.end().catch(() => undefined);
+  }
+
+  #t(name: string): string {
+    return table(this.#schema, name);
+  }
+
+  /** Connects once and creates or migrates the tables. */
+  #prepare(): Promise<void> {
+    this.#ready ??= (async () => {
+      let client: pg.PoolClient;
+      try {
+        client = await this.#pool.connect();
+      } catch (error) {
+        const reason = (error instanceof Error ? error.message : String(error)).split(this.#url.reveal()).join("***");
+        throw new CohoError("state.postgres_unreachable", `cannot connect to the state database at ${describeTarget(this.#url.reveal())}: ${reason}`, {
+          hint: `check the URL in environment variable ${this.#url.source}, and that the server is running`,
+        });
+      }
+      try {
+        await migrate(client, this.#schema);
+      } finally {
+        client.release();
+      }
+    })();
+    return this.#ready;
+  }
+
+  /** coho.lock must mirror this database: same lineage, never ahead of it. */
+  #checkMirror(doc: StateView): void {
+    const path = join(this.#projectDir, LOCKFILE_NAME);
+    if (!existsSync(path)) return;
+    const mirror = readLockfile(path);
+    if (mirror.lineage === null) return;
+    if (mirror.lineage !== doc.lineage || mirror.serial > doc.serial) {
+      throw new CohoError(
+        "state.mirror_mismatch",
+        `coho.lock (lineage ${mirror.lineage}, serial ${mirror.serial}) disagrees with the state database (lineage ${doc.lineage ?? "none"}, serial ${doc.serial}): coho is pointed at another database than the one that wrote coho.lock`,
+        { hint: "check COHO_STATE_URL and state.schema; if the database is right, delete coho.lock and it is rewritten by the next apply" },
+      );
+    }
+  }
+}
+
+async function digestOf(engine: DuckDbEngine, relation: string): Promise<{ count: number; digest: string }> {
+  const row = (await engine.connection.runAndReadAll(memberDigestSql(relation))).getRows()[0] ?? [0n, 0n, 0n];
+  const count = Number(row[0]);
+  return { count, digest: formatDigest(count, BigInt(String(row[1])), BigInt(String(row[2]))) };
+}

@@ -1,0 +1,42 @@
+import type pg from "pg";
+import type { JournalRecord, JournalStore } from "./journal.js";
+import { table } from "./postgres-schema.js";
+
+/** The apply journal as a table: each append is its own committed INSERT. */
+export class PostgresJournal implements JournalStore {
+  readonly #pool: pg.Pool;
+  readonly #table: string;
+
+  constructor(pool: pg.Pool, schema: string) {
+    this.#pool = pool;
+    this.#table = table(schema, "journal");
+  }
+
+  async append(record: JournalRecord): Promise<void> {
+    await this.#pool.query(`INSERT INTO ${this.#table} (record) VALUES ($1)`, [JSON.stringify(record)]);
+  }
+
+  async read(): Promise<JournalRecord[]> {
+    const { rows } = await this.#pool.query<{ record: JournalRecord }>(`SELECT record FROM ${this.#table} ORDER BY seq`);
+    return rows.map((r) => r.record);
+  }
+
+  async replace(records: readonly JournalRecord[]): Promise<void> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query("BEGIN");
+      await client.query(`DELETE FROM ${this.#table}`);
+      for (const record of records) await client.query(`INSERT INTO ${this.#table} (record) VALUES ($1)`, [JSON.stringify(record)]);
+      await client.query("COMMIT");
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  close(): void {
+    // The backend owns the pool.
+  }
+}

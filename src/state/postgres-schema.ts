@@ -1,0 +1,51 @@
+import type pg from "pg";
+import { CohoError } from "../model/errors.js";
+
+/** The version of coho's tables; raised with every migration below. */
+export const STATE_SCHEMA_VERSION = 1;
+
+/** Quoted schema-qualified name of one of coho's tables. */
+export function table(schema: string, name: string): string {
+  return `"${schema.replace(/"/g, '""')}".${name}`;
+}
+
+/**
+ * Creates (or migrates) coho's tables in `schema`, once, under a transaction-level
+ * advisory lock so that two processes starting together do not race.
+ */
+export async function migrate(client: pg.ClientBase, schema: string): Promise<void> {
+  const t = (name: string) => table(schema, name);
+  await client.query("BEGIN");
+  try {
+    await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`coho-migrate:${schema}`]);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema.replace(/"/g, '""')}"`);
+    await client.query(`CREATE TABLE IF NOT EXISTS ${t("schema_version")} (version integer NOT NULL)`);
+    const { rows } = await client.query<{ version: number }>(`SELECT max(version) AS version FROM ${t("schema_version")}`);
+    const current = rows[0]?.version ?? 0;
+    if (current > STATE_SCHEMA_VERSION) {
+      throw new CohoError("state.schema_future", `the state tables in schema ${schema} are version ${current}, made by a newer coho; this coho knows version ${STATE_SCHEMA_VERSION}`, {
+        hint: "upgrade coho",
+      });
+    }
+    if (current < 1) {
+      await client.query(`
+        CREATE TABLE ${t("state")} (
+          id integer PRIMARY KEY CHECK (id = 1),
+          lineage text NOT NULL,
+          serial integer NOT NULL,
+          doc jsonb NOT NULL,
+          written_at timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE TABLE ${t("snapshot_keys")} (snapshot text NOT NULL, key text NOT NULL);
+        CREATE INDEX ON ${t("snapshot_keys")} (snapshot);
+        CREATE TABLE ${t("journal")} (seq bigserial PRIMARY KEY, record jsonb NOT NULL);
+        CREATE TABLE ${t("lock_holder")} (id integer PRIMARY KEY CHECK (id = 1), info jsonb NOT NULL, backend_pid integer NOT NULL);
+        INSERT INTO ${t("schema_version")} VALUES (1);
+      `);
+    }
+    await client.query("COMMIT");
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw error;
+  }
+}
