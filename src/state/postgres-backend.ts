@@ -149,7 +149,7 @@ export class PostgresBackend implements StateBackend {
   }
 
   journal(): JournalStore {
-    return new PostgresJournal(this.#pool, this.#schema);
+    return new PostgresJournal(this.#pool, this.#schema, () => this.#prepare());
   }
 
   async close(): Promise<void> {

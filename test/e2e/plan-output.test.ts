@@ -6,7 +6,7 @@ import type { RunningEmulator } from "../../src/emulator/server.js";
 import { MARKDOWN_LIMIT } from "../../src/render/plan-markdown.js";
 import { emulator } from "../helpers/emulator.js";
 import { FIXTURES, REPO_ROOT } from "../helpers/fixtures.js";
-import { applyProject, coho, ids, writeMembers } from "../helpers/apply-project.js";
+import { BACKENDS, applyProjectFor, coho, ids, writeMembers } from "../helpers/apply-project.js";
 
 /**
  * Golden files for the three plan views. Ids, times, digests and paths are
@@ -34,9 +34,10 @@ function golden(name: string, actual: string): void {
   expect(text).toBe(readFileSync(path, "utf8"));
 }
 
+describe.each(BACKENDS)("plan views (%s state), identical for both", (backend) => {
 beforeAll(async () => {
   emu = await emulator();
-  dir = applyProject(emu, { guards: "    guards: { max_removals: 2 }\n" });
+  dir = await applyProjectFor(backend, emu, { guards: "    guards: { max_removals: 2 }\n" });
   writeMembers(dir, "a", ids(10));
   writeMembers(dir, "b", ids(5, 100));
   const first = await coho(dir, ["apply", "--auto-approve"]);
@@ -52,7 +53,6 @@ beforeAll(async () => {
 });
 afterAll(async () => emu.close());
 
-describe("plan views", () => {
   it("human", async () => {
     const result = await coho(dir, ["plan"]);
     expect(result.code).toBe(1); // alpha's removals exceed its guard

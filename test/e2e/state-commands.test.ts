@@ -3,20 +3,20 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningEmulator } from "../../src/emulator/server.js";
 import { emulator } from "../helpers/emulator.js";
-import { applyProject, brazeByName, coho, ids, keysOf, writeMembers } from "../helpers/apply-project.js";
+import { BACKENDS, applyProjectFor, brazeByName, coho, ids, keysOf, queryState, stateUrl, writeMembers } from "../helpers/apply-project.js";
 
+describe.each(BACKENDS)("coho state (%s state)", (backend) => {
 let emu: RunningEmulator;
 let dir: string;
 beforeAll(async () => {
   emu = await emulator();
-  dir = applyProject(emu);
+  dir = await applyProjectFor(backend, emu);
   writeMembers(dir, "a", ids(3));
   writeMembers(dir, "b", ids(2, 10));
   expect((await coho(dir, ["apply", "--auto-approve"])).code).toBe(0);
 });
 afterAll(async () => emu.close());
 
-describe("coho state", () => {
   it("lists cohorts with ids and member counts", async () => {
     const result = await coho(dir, ["state", "list"]);
     expect(result.code).toBe(0);
@@ -44,8 +44,13 @@ describe("coho state", () => {
     const after = JSON.parse(readFileSync(join(dir, "coho.lock"), "utf8")) as { serial: number; cohorts: object };
     expect(after.serial).toBe(before.serial + 1);
     expect(Object.keys(after.cohorts)).toEqual(["cohorts.alpha"]);
-    expect(readdirSync(join(dir, ".coho", "snapshots")).some((f) => f.startsWith("coho-beta"))).toBe(false);
-    expect(existsSync(join(dir, ".coho", "coho.lock.backup"))).toBe(true);
+    const url = stateUrl(dir);
+    if (url) {
+      expect(await queryState(url, "SELECT count(*)::int AS n FROM coho.snapshot_keys WHERE snapshot LIKE 'pg:coho-beta%'")).toEqual([{ n: 0 }]);
+    } else {
+      expect(readdirSync(join(dir, ".coho", "snapshots")).some((f) => f.startsWith("coho-beta"))).toBe(false);
+      expect(existsSync(join(dir, ".coho", "coho.lock.backup"))).toBe(true);
+    }
     const plan = await coho(dir, ["plan"]);
     expect(plan.stdout).toContain("+ cohorts.beta (create)");
   });
