@@ -11,6 +11,7 @@ import { newCohortId as randomCohortId } from "./cohort-id.js";
 import { configDigest } from "./config-digest.js";
 import { evaluateGuards } from "./guards.js";
 import { diffMembership, sampleKeys, type MembershipDelta } from "./membership-diff.js";
+import { tryPushDown } from "./pushdown.js";
 import { planResources, type ResourceDecision } from "./resource-actions.js";
 import { sqlDiff } from "./sql-diff.js";
 
@@ -19,9 +20,15 @@ export interface PlanOptions {
   readonly allowRemovals: boolean;
   /** Sample member keys to include per cohort (0: none, the default: no PII). */
   readonly showMembers: number;
+  /** Diff inside PostgreSQL when model and state share a database (default true). */
+  readonly pushDown?: boolean;
 }
 
-export type PlanEvent = { readonly type: "model"; readonly address: string; readonly model: string } | { readonly type: "snapshot"; readonly address: string };
+export type PlanEvent =
+  | { readonly type: "model"; readonly address: string; readonly model: string }
+  | { readonly type: "snapshot"; readonly address: string }
+  /** The diff ran inside PostgreSQL; only the deltas were read out. */
+  | { readonly type: "pushed_down"; readonly address: string };
 
 export interface PlanContext {
   readonly project: Project;
@@ -78,12 +85,15 @@ export async function buildPlan(ctx: PlanContext): Promise<PlannedChanges> {
   return { plan, state, decisions: new Map(resources.decisions.map((d) => [d.address, d])), deltas };
 }
 
-async function planCohort(ctx: PlanContext, decision: ResourceDecision): Promise<{ cohortPlan: CohortPlan; delta: MembershipDelta & { desiredTable: string | undefined } }> {
+async function planCohort(ctx: PlanContext, decision: ResourceDecision): Promise<PlannedCohort> {
   const { project, engine } = ctx;
   const prior = decision.prior;
-  const isDelete = decision.cohort === undefined;
   // Re-targeted cohorts start empty in the new workspace: every member is an addition there.
   const retarget = decision.changed.includes("destination");
+  if (decision.cohort && !retarget && ctx.options.pushDown !== false) {
+    const pushed = await planPushedDown(ctx, decision);
+    if (pushed) return pushed;
+  }
   let snapshot: string | undefined;
   if (prior && prior.members.count > 0) {
     ctx.onEvent?.({ type: "snapshot", address: decision.address });
@@ -104,6 +114,34 @@ async function planCohort(ctx: PlanContext, decision: ResourceDecision): Promise
     diff = sqlDiff(model.name, prior?.model.sql, model.sql);
   }
   const delta = await diffMembership(engine, desired, retarget ? undefined : snapshot);
+  const retargetRemovals = retarget && snapshot ? snapshot : undefined;
+  return finishCohort(ctx, decision, { rows, rejected, diff, delta, retargetRemovals, desired });
+}
+
+/** The diff pushed down into PostgreSQL, when model and state share a database. */
+async function planPushedDown(ctx: PlanContext, decision: ResourceDecision): Promise<PlannedCohort | undefined> {
+  const cohort = decision.cohort!;
+  const model = ctx.project.models.get(cohort.model)!;
+  const pushed = await tryPushDown(ctx.engine, ctx.backend, ctx.sources.get(model.source)!, model, ctx.project.identifiers.get(cohort.identifier)!, decision.prior);
+  if (!pushed) return undefined;
+  ctx.onEvent?.({ type: "pushed_down", address: decision.address });
+  const diff = sqlDiff(model.name, decision.prior?.model.sql, model.sql);
+  return finishCohort(ctx, decision, { rows: pushed.rows, rejected: pushed.rejected, diff, delta: pushed.delta, retargetRemovals: undefined, desired: undefined });
+}
+
+type PlannedCohort = { cohortPlan: CohortPlan; delta: MembershipDelta & { desiredTable: string | undefined } };
+
+/** Counts, guards and samples from a computed delta: shared by the embedded and pushed-down paths. */
+async function finishCohort(
+  ctx: PlanContext,
+  decision: ResourceDecision,
+  computed: { rows: number | null; rejected: CohortPlan["rejected"]; diff: string | undefined; delta: MembershipDelta; retargetRemovals: string | undefined; desired: string | undefined },
+): Promise<PlannedCohort> {
+  const { engine } = ctx;
+  const { rows, rejected, diff, delta, retargetRemovals, desired } = computed;
+  const prior = decision.prior;
+  const isDelete = decision.cohort === undefined;
+  const retarget = decision.changed.includes("destination");
   const before = prior?.members.count ?? 0;
   const after = isDelete ? 0 : delta.add + (retarget ? 0 : before - delta.remove);
   // On re-target the old workspace loses every recorded member.
@@ -113,6 +151,7 @@ async function planCohort(ctx: PlanContext, decision: ResourceDecision): Promise
   const actions = decision.actions[0] === "no-op" && membershipChanges ? (["update"] as const) : decision.actions;
   const changed = membershipChanges && !isDelete ? [...decision.changed, "members" as const] : decision.changed;
   const show = ctx.options.showMembers;
+  const removeTable = retargetRemovals ?? delta.removeTable;
   const cohortPlan: CohortPlan = {
     address: decision.address,
     actions: [...actions],
@@ -126,9 +165,8 @@ async function planCohort(ctx: PlanContext, decision: ResourceDecision): Promise
     rejected,
     guards,
     ...(diff ? { sql_diff: diff } : {}),
-    ...(show > 0 ? { samples: { add: await sampleKeys(engine, delta.addTable, show), remove: await sampleKeys(engine, retarget && snapshot ? snapshot : delta.removeTable, show) } } : {}),
+    ...(show > 0 ? { samples: { add: await sampleKeys(engine, delta.addTable, show), remove: await sampleKeys(engine, removeTable, show) } } : {}),
   };
-  const removeTable = retarget && snapshot ? snapshot : delta.removeTable;
   return { cohortPlan, delta: { ...delta, removeTable, remove: members.remove, desiredTable: desired } };
 }
 

@@ -73,6 +73,35 @@ export class PostgresSource implements Source {
     await client?.end().catch(() => undefined);
   }
 
+  /** The connection URL, revealed (only for the driver and for comparing databases). */
+  revealUrl(): string {
+    return typeof this.config.url === "string" ? this.config.url : this.config.url.reveal();
+  }
+
+  /** A connection of its own (for work that needs session temp tables), with this source's settings. */
+  async openClient(): Promise<pg.Client> {
+    const url = this.revealUrl();
+    const client = new pg.Client({
+      connectionString: url,
+      ...sslOption(this.config, url),
+      statement_timeout: this.config.statementTimeoutMs || undefined,
+      connectionTimeoutMillis: 10_000,
+      application_name: "coho",
+    } as pg.ClientConfig);
+    client.on("error", () => undefined);
+    try {
+      await client.connect();
+    } catch (error) {
+      throw this.#connectError(url, error);
+    }
+    return client;
+  }
+
+  /** Turns a database error about a model's SQL into a located error. */
+  queryError(model: ModelConfig, error: unknown, prefixLength: number): Error {
+    return this.#queryError(model, error, prefixLength);
+  }
+
   async #connect(): Promise<pg.Client> {
     if (this.#client) return this.#client;
     const url = typeof this.config.url === "string" ? this.config.url : this.config.url.reveal();

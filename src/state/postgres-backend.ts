@@ -148,6 +148,12 @@ export class PostgresBackend implements StateBackend {
     return this.#lock.forceUnlock(id);
   }
 
+  /** Where snapshots live, for diffs pushed down into the same database. */
+  async pushDownTarget(): Promise<{ url: string; snapshots: string }> {
+    await this.#prepare();
+    return { url: this.#url.reveal(), snapshots: this.#t("snapshot_keys") };
+  }
+
   journal(): JournalStore {
     return new PostgresJournal(this.#pool, this.#schema, () => this.#prepare());
   }
