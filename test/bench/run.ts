@@ -91,7 +91,22 @@ async function planBench(): Promise<void> {
       floor_s: floor.floor_s!,
       ratio: Number((coho.coho_s! / floor.floor_s!).toFixed(2)),
       peak_rss_mb: coho.peak_rss_mb!,
-      target: "(push-down: not built yet)",
+      target: "",
+    });
+    const pushDir = mkdtempSync(join(tmpdir(), "coho-bench-plan-"));
+    const stateDb = new pg.Client({ connectionString: cluster.url });
+    await stateDb.connect();
+    await stateDb.query("DROP SCHEMA IF EXISTS coho CASCADE");
+    await stateDb.end();
+    planStep("setup", n, "pushdown", pushDir, cluster.url);
+    const pushed = planStep("coho", n, "pushdown", pushDir, cluster.url);
+    results.push({
+      scenario: `plan ${n.toLocaleString("en")} members, 1% churn (postgres, pushed down)`,
+      coho_s: pushed.coho_s!,
+      floor_s: floor.floor_s!,
+      ratio: Number((pushed.coho_s! / floor.floor_s!).toFixed(2)),
+      peak_rss_mb: pushed.peak_rss_mb!,
+      target: "",
     });
   } finally {
     cluster.stop();

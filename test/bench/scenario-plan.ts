@@ -26,12 +26,14 @@ const dir = dirArg ?? mkdtempSync(join(tmpdir(), "coho-bench-plan-"));
 
 // Desired members: ids churn..n+churn-1; recorded snapshot: ids 0..n-1.
 const sql = kind === "duckdb" ? "select user_id from read_parquet('desired.parquet')" : "select user_id from bench_desired";
+// pushdown: a PostgreSQL source whose database also holds the state.
+const stateBlock = kind === "pushdown" ? "state:\n  backend: postgres\n  url: ${env:PG_URL}\n" : "";
 const env = { K1: "k1-bench", K2: "k2-bench", ...(pgUrl ? { PG_URL: pgUrl } : {}) };
 if (step === "setup") {
 writeFileSync(
   join(dir, "coho.yaml"),
   `version: 1
-${kind === "postgres" ? "sources:\n  pg:\n    type: postgres\n    url: ${env:PG_URL}\n" : ""}destinations:
+${stateBlock}${kind !== "duckdb" ? "sources:\n  pg:\n    type: postgres\n    url: ${env:PG_URL}\n" : ""}destinations:
   braze:
     type: braze_cohorts
     rest_endpoint: http://127.0.0.1:4010
@@ -63,7 +65,7 @@ const project = loadProject(dir, { env }).project!;
   // The recorded state: a snapshot of ids 0..n-1 and its lockfile.
   const session = await openSession(project);
   await session.engine.connection.run(`CREATE TABLE memory.main.recorded AS SELECT 'external_id:u' || range AS key FROM range(0, ${n})`);
-  const backend = new LocalBackend(dir);
+  const backend = session.backend;
   const saved = await backend.saveSnapshot(session.engine, "bench-cohort", "SELECT key FROM memory.main.recorded");
   const doc: LockfileDoc = {
     format: "coho-lock", version: 1, lineage: "bench", serial: 1,
