@@ -42,7 +42,9 @@ export async function runApply(ctx: CommandContext, planFile: string | undefined
   }
   const started = new Date();
   const stop = new StopSignal();
-  const progress = new ApplyProgress(output, io.stderr.isTTY === true, !flags.json);
+  // In CI (CI=true) never animate, even when a pseudo-terminal is attached.
+  const animate = io.stderr.isTTY === true && !io.env.CI;
+  const progress = new ApplyProgress(output, animate, !flags.json);
   const session = await openSession(project);
   const clients = new DestinationClients(project, {
     ...tuning(io.env),
