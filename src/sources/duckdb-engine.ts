@@ -6,7 +6,7 @@ import type { DuckDbSourceConfig } from "../model/project.js";
 export interface EngineOptions {
   /** Folder that relative file paths in models (read_csv('data/x.csv')) resolve against. */
   readonly projectDir: string;
-  /** DuckDB's memory_limit, e.g. "1GB". Beyond it DuckDB spills to `tempDirectory`. */
+  /** DuckDB's memory_limit, e.g. "512MB" (the default). Beyond it DuckDB spills to `tempDirectory`. */
   readonly memoryLimit?: string;
   readonly tempDirectory?: string;
   readonly threads?: number;
@@ -32,7 +32,9 @@ export class DuckDbEngine {
   }
 
   static async create(options: EngineOptions): Promise<DuckDbEngine> {
-    const config: Record<string, string> = { memory_limit: options.memoryLimit ?? "1GB" };
+    // 512MB keeps a 10M-member plan near 1 GB of RSS (DuckDB allocates some memory
+    // outside its buffer manager); COHO_MEMORY_LIMIT raises it for bigger machines.
+    const config: Record<string, string> = { memory_limit: options.memoryLimit ?? "512MB" };
     if (options.threads) config.threads = String(options.threads);
     if (options.tempDirectory) config.temp_directory = options.tempDirectory;
     const instance = await DuckDBInstance.create(":memory:", config);

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
-import { Ajv } from "ajv";
+import { createRequire } from "node:module";
+import { Ajv, type ValidateFunction } from "ajv";
 import { fileURLToPath } from "node:url";
 import { CohoError } from "../model/errors.js";
 import type { LockfileDoc, StateView } from "../model/state.js";
@@ -10,7 +11,29 @@ export const LOCKFILE_NAME = "coho.lock";
 export const LOCKFILE_VERSION = 1;
 
 const schemaPath = fileURLToPath(new URL("../../schema/coho-lock.schema.json", import.meta.url));
-let validate: ReturnType<Ajv["compile"]> | undefined;
+/** Written by `npm run build` beside this module (see config/write-validator.ts). */
+export const GENERATED_LOCKFILE_VALIDATOR = "lockfile-validator.generated.cjs";
+let validate: ValidateFunction | undefined;
+
+export function readLockfileSchema(): object {
+  return JSON.parse(readFileSync(schemaPath, "utf8")) as object;
+}
+
+export function lockfileAjv(source = false): Ajv {
+  return new Ajv({ allErrors: false, strict: false, ...(source ? { code: { source: true, esm: false } } : {}) });
+}
+
+/** The precompiled validator when built, else compiled here (tests run from src/). */
+function lockfileValidator(): ValidateFunction {
+  if (validate) return validate;
+  try {
+    const loaded = createRequire(import.meta.url)(`./${GENERATED_LOCKFILE_VALIDATOR}`) as ValidateFunction | { default: ValidateFunction };
+    validate = typeof loaded === "function" ? loaded : loaded.default;
+  } catch {
+    validate = lockfileAjv().compile(readLockfileSchema());
+  }
+  return validate;
+}
 
 /**
  * Reads coho.lock. A missing file is the empty state; anything unreadable is one
@@ -43,9 +66,9 @@ export function readLockfile(path: string): StateView {
       hint: "upgrade coho (npm install coho@latest)",
     });
   }
-  validate ??= new Ajv({ allErrors: false, strict: false }).compile(JSON.parse(readFileSync(schemaPath, "utf8")) as object);
-  if (!validate(data)) {
-    const first = validate.errors?.[0];
+  const check = lockfileValidator();
+  if (!check(data)) {
+    const first = check.errors?.[0];
     throw new CohoError("state.lockfile_corrupt", `${LOCKFILE_NAME} is damaged: ${first?.instancePath || "(top level)"} ${first?.message ?? "is invalid"}`, {
       location: { file: path, line: 1, column: 1 },
       hint: recover,

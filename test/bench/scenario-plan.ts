@@ -12,12 +12,16 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { loadProject } from "../../src/config/load-project.js";
 import type { LockfileDoc } from "../../src/model/state.js";
-import { buildPlan } from "../../src/plan/build-plan.js";
-import { sqlDigest } from "../../src/plan/config-digest.js";
-import { openSession } from "../../src/plan/session.js";
-import { LocalBackend } from "../../src/state/local-backend.js";
+
+// coho as shipped: the built modules (with their build-time precompiled validators),
+// typed by their sources.
+const dist = (path: string) => new URL(`../../dist/${path}`, import.meta.url).href;
+const { loadProject } = (await import(dist("config/load-project.js"))) as typeof import("../../src/config/load-project.js");
+const { buildPlan } = (await import(dist("plan/build-plan.js"))) as typeof import("../../src/plan/build-plan.js");
+const { sqlDigest } = (await import(dist("plan/config-digest.js"))) as typeof import("../../src/plan/config-digest.js");
+const { openSession } = (await import(dist("plan/session.js"))) as typeof import("../../src/plan/session.js");
+const { LocalBackend } = (await import(dist("state/local-backend.js"))) as typeof import("../../src/state/local-backend.js");
 
 const [step, nText, kind, dirArg, pgUrl] = process.argv.slice(2);
 const n = Number(nText);

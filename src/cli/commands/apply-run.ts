@@ -45,7 +45,7 @@ export async function runApply(ctx: CommandContext, planFile: string | undefined
   // In CI (CI=true) never animate, even when a pseudo-terminal is attached.
   const animate = io.stderr.isTTY === true && !io.env.CI;
   const progress = new ApplyProgress(output, animate, !flags.json);
-  const session = await openSession(project);
+  const session = await openSession(project, ctx.io.env.COHO_MEMORY_LIMIT ? { memoryLimit: ctx.io.env.COHO_MEMORY_LIMIT } : {});
   const clients = new DestinationClients(project, {
     ...tuning(io.env),
     onEvent: (_destination, event) => {

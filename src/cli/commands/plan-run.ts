@@ -36,7 +36,7 @@ export interface PlanFlags {
 
 export async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<number> {
   const project = loadConfigOrThrow(ctx);
-  const session = await openSession(project);
+  const session = await openSession(project, ctx.io.env.COHO_MEMORY_LIMIT ? { memoryLimit: ctx.io.env.COHO_MEMORY_LIMIT } : {});
   try {
     const { plan, deltas } = await buildPlan({
       project,
