@@ -15,7 +15,8 @@ export function keyPrefix(identifier: IdentifierConfig): string {
  * SQL (DuckDB) turning a relation of identifier text `v` (and primary key `pk`)
  * into candidate members: `key` for valid values, else a `reason`. The one place
  * the rules live, for every source:
- *   - null → `null`; empty or only whitespace → `empty` (values are never trimmed);
+ *   - null → `null`; empty or only whitespace (space, tab, LF, CR, FF, VT) →
+ *     `empty` (values are never trimmed);
  *   - any control character (U+0000–U+001F, U+007F) → `control_characters`;
  *   - more than MAX_IDENTIFIER_LENGTH characters → `too_long`.
  * Pure: builds text, runs nothing.
@@ -25,7 +26,7 @@ export function candidatesSql(relation: string, identifier: IdentifierConfig): s
 FROM (
   SELECT pk, v, CASE
     WHEN v IS NULL THEN 'null'
-    WHEN regexp_full_match(v, '[ \\t\\n\\r\\f\\v]*') THEN 'empty'
+    WHEN trim(v, chr(32) || chr(9) || chr(10) || chr(13) || chr(12) || chr(11)) = '' THEN 'empty'
     WHEN regexp_matches(v, '[\\x00-\\x1f\\x7f]') THEN 'control_characters'
     WHEN length(v) > ${MAX_IDENTIFIER_LENGTH} THEN 'too_long'
   END AS reason
