@@ -103,24 +103,8 @@ export class PostgresSource implements Source {
   }
 
   async #connect(): Promise<pg.Client> {
-    if (this.#client) return this.#client;
-    const url = typeof this.config.url === "string" ? this.config.url : this.config.url.reveal();
-    const client = new pg.Client({
-      connectionString: url,
-      ...sslOption(this.config, url),
-      statement_timeout: this.config.statementTimeoutMs || undefined,
-      connectionTimeoutMillis: 10_000,
-      application_name: "coho",
-    } as pg.ClientConfig);
-    // A dropped connection must not crash the process; the next query reports it.
-    client.on("error", () => undefined);
-    try {
-      await client.connect();
-    } catch (error) {
-      throw this.#connectError(url, error);
-    }
-    this.#client = client;
-    return client;
+    this.#client ??= await this.openClient();
+    return this.#client;
   }
 
   #connectError(url: string, error: unknown): CohoError {

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { seededRandom } from "../helpers/random.js";
 import { COHO_BIN } from "../helpers/cli.js";
 import { emulators, requestLog } from "../helpers/emulator.js";
 import { BACKENDS, SECRET_ENV, applyProject, applyProjectFor, brazeByName, coho, ids, journalPending, keysOf, lockHeld, stateUrl, writeMembers } from "../helpers/apply-project.js";
@@ -25,16 +26,6 @@ function spawnApply(dir: string, env: Record<string, string> = {}, args: string[
   return { child, done };
 }
 
-/** Small seeded PRNG so a failing round can be replayed. */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const lockfile = (dir: string) => JSON.parse(readFileSync(join(dir, "coho.lock"), "utf8")) as { serial: number; lineage: string; cohorts: Record<string, { members: { count: number } }> };
@@ -45,7 +36,7 @@ describe.each(BACKENDS)("crash safety (%s state)", (backend) => {
     // so kills land before, during and after the membership requests.
     const emu = await start({ faultRate: 1, faultKinds: ["slow"], latencyMs: 40 });
     const dir = await applyProjectFor(backend, emu);
-    const rnd = random(20261128);
+    const rnd = seededRandom(20261128);
     let resumed = 0;
     for (let round = 0; round < 20; round++) {
       const a = ids(9000).filter(() => rnd() < 0.6);

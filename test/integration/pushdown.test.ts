@@ -1,4 +1,5 @@
 import { inject, describe, expect, it } from "vitest";
+import { seededRandom } from "../helpers/random.js";
 import type { PlanEvent } from "../../src/plan/build-plan.js";
 import { buildPlan } from "../../src/plan/build-plan.js";
 import { openSession } from "../../src/plan/session.js";
@@ -8,16 +9,6 @@ import { createDatabase, loadValid, runSql, writeProject } from "../helpers/proj
 
 const start = emulators();
 
-/** Seeded PRNG: a failing trial can be replayed. */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const EDGE = ["", "   ", "\t", "tab\tinside", "x".repeat(513), "y".repeat(512), " padded ", "ünïcødé@x.io", "emoji-🙂@x.io", "a'quote", "back\\slash"];
 
@@ -67,7 +58,7 @@ cohorts:
 `,
     });
     const env = { ...SECRET_ENV, COHO_STATE_URL: url, WAREHOUSE_URL: url.replace("127.0.0.1", "localhost") };
-    const rnd = random(7);
+    const rnd = seededRandom(7);
     for (let trial = 0; trial < 6; trial++) {
       const rows = randomRows(rnd, 500 + Math.floor(rnd() * 4000));
       const values = rows.map((v) => (v === null ? "(NULL)" : `('${v.replace(/'/g, "''")}')`)).join(",");
