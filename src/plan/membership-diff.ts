@@ -10,7 +10,8 @@ export interface MembershipDelta {
 
 /**
  * The two set differences, computed in DuckDB on tables that were streamed in:
- * add = desired − snapshot, remove = snapshot − desired. Either side may be absent
+ * add = desired − snapshot, remove = snapshot − desired. Both inputs hold each
+ * key at most once (desired is DISTINCT, snapshots are sets). Either side may be absent
  * (a new cohort has no snapshot; a deleted one has no desired members).
  */
 export async function diffMembership(engine: DuckDbEngine, desired: string | undefined, snapshot: string | undefined): Promise<MembershipDelta> {
@@ -19,9 +20,17 @@ export async function diffMembership(engine: DuckDbEngine, desired: string | und
   const empty = "(SELECT NULL::VARCHAR AS key WHERE false)";
   const d = desired ?? empty;
   const s = snapshot ?? empty;
-  await engine.connection.run(`CREATE TABLE ${addTable} AS SELECT d.key FROM ${d} AS d ANTI JOIN ${s} AS s ON d.key = s.key`);
-  await engine.connection.run(`CREATE TABLE ${removeTable} AS SELECT s.key FROM ${s} AS s ANTI JOIN ${d} AS d ON s.key = d.key`);
-  const counts = await engine.connection.runAndReadAll(`SELECT (SELECT count(*) FROM ${addTable}), (SELECT count(*) FROM ${removeTable})`);
+  // One full outer join finds both sides at once (a single hash join instead of two);
+  // the result holds only the changes, which are then split.
+  const changes = `memory.main.${engine.tempTable("changes")}`;
+  await engine.connection.run(
+    `CREATE TABLE ${changes} AS SELECT coalesce(d.key, s.key) AS key, d.key IS NULL AS removed
+     FROM ${d} AS d FULL OUTER JOIN ${s} AS s ON d.key = s.key WHERE d.key IS NULL OR s.key IS NULL`,
+  );
+  await engine.connection.run(`CREATE TABLE ${addTable} AS SELECT key FROM ${changes} WHERE NOT removed`);
+  await engine.connection.run(`CREATE TABLE ${removeTable} AS SELECT key FROM ${changes} WHERE removed`);
+  const counts = await engine.connection.runAndReadAll(`SELECT count(*) FILTER (WHERE NOT removed), count(*) FILTER (WHERE removed) FROM ${changes}`);
+  await engine.drop(changes);
   const [add, remove] = (counts.getRows()[0] ?? [0n, 0n]).map(Number) as [number, number];
   return { addTable, removeTable, add, remove };
 }
