@@ -16,7 +16,7 @@ import { LOCKFILE_NAME, readLockfile, serializeLockfile } from "./lockfile.js";
 import { formatDigest, memberDigestSql } from "./member-digest.js";
 import { PostgresJournal } from "./postgres-journal.js";
 import { PostgresLock } from "./postgres-lock.js";
-import { migrate, table } from "./postgres-schema.js";
+import { inTransaction, migrate, table } from "./postgres-schema.js";
 
 const BATCH = 10_000;
 
@@ -107,19 +107,14 @@ export class PostgresBackend implements StateBackend {
     const snapshot = `pg:${cohortId}.${digest.slice(-16)}`;
     const staging = `memory.main.${engine.tempTable("to_save")}`;
     await engine.connection.run(`CREATE TABLE ${staging} AS SELECT key FROM (${relation})`);
-    const client = await this.#pool.connect();
     try {
-      await client.query("BEGIN");
-      await client.query(`DELETE FROM ${this.#t("snapshot_keys")} WHERE snapshot = $1`, [snapshot]);
-      for await (const keys of engine.keys(staging, BATCH)) {
-        await client.query(`INSERT INTO ${this.#t("snapshot_keys")} (snapshot, key) SELECT $1, unnest($2::text[])`, [snapshot, keys]);
-      }
-      await client.query("COMMIT");
-    } catch (error) {
-      await client.query("ROLLBACK").catch(() => undefined);
-      throw error;
+      await inTransaction(this.#pool, async (client) => {
+        await client.query(`DELETE FROM ${this.#t("snapshot_keys")} WHERE snapshot = $1`, [snapshot]);
+        for await (const keys of engine.keys(staging, BATCH)) {
+          await client.query(`INSERT INTO ${this.#t("snapshot_keys")} (snapshot, key) SELECT $1, unnest($2::text[])`, [snapshot, keys]);
+        }
+      });
     } finally {
-      client.release();
       await engine.drop(staging);
     }
     return { snapshot, count, digest };

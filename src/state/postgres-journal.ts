@@ -1,6 +1,6 @@
 import type pg from "pg";
 import type { JournalRecord, JournalStore } from "./journal.js";
-import { table } from "./postgres-schema.js";
+import { inTransaction, table } from "./postgres-schema.js";
 
 /** The apply journal as a table: each append is its own committed INSERT. */
 export class PostgresJournal implements JournalStore {
@@ -28,18 +28,10 @@ export class PostgresJournal implements JournalStore {
 
   async replace(records: readonly JournalRecord[]): Promise<void> {
     await this.#ready();
-    const client = await this.#pool.connect();
-    try {
-      await client.query("BEGIN");
+    await inTransaction(this.#pool, async (client) => {
       await client.query(`DELETE FROM ${this.#table}`);
       for (const record of records) await client.query(`INSERT INTO ${this.#table} (record) VALUES ($1)`, [JSON.stringify(record)]);
-      await client.query("COMMIT");
-    } catch (error) {
-      await client.query("ROLLBACK").catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   close(): void {

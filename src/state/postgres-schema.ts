@@ -49,3 +49,19 @@ export async function migrate(client: pg.ClientBase, schema: string): Promise<vo
     throw error;
   }
 }
+
+/** Runs `work` in a transaction on a pooled connection: committed, or rolled back on error. */
+export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    const result = await work(client);
+    await client.query("COMMIT");
+    return result;
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { brazeByName, coho, ids, keysOf, writeMembers } from "../helpers/apply-project.js";
 import { emulators } from "../helpers/emulator.js";
-import { writeProject } from "../helpers/project.js";
+import { destinationEntry, writeProject } from "../helpers/project.js";
 
 const start = emulators();
 
@@ -11,17 +11,10 @@ describe("re-targeting a cohort to another destination", () => {
   it("removes every member from the old workspace's cohort and adds every member in the new one", async () => {
     const us = await start();
     const eu = await start();
-    const destination = (name: string, url: string) => `  ${name}:
-    type: braze_cohorts
-    rest_endpoint: ${url}
-    partner: coho-emulator
-    partner_api_key: \${env:BRAZE_PARTNER_API_KEY}
-    data_import_key: \${env:BRAZE_DATA_IMPORT_KEY}
-`;
     const dir = writeProject({
       "coho.yaml": `version: 1
 destinations:
-${destination("us", us.url)}${destination("eu", eu.url)}models:
+${destinationEntry("us", us.url)}${destinationEntry("eu", eu.url)}models:
   a:
     sql: |
       select user_id from read_csv('members_a.csv', columns = {'user_id': 'VARCHAR'})

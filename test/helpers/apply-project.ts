@@ -5,7 +5,7 @@ import { inject } from "vitest";
 import type { RunningEmulator } from "../../src/emulator/server.js";
 import { runCli, type CliResult } from "./cli.js";
 import { getJson } from "./emulator.js";
-import { createDatabase, writeProject } from "./project.js";
+import { createDatabase, destinationEntry, writeProject } from "./project.js";
 
 export type Backend = "local" | "postgres";
 export const BACKENDS: readonly Backend[] = ["local", "postgres"];
@@ -24,13 +24,7 @@ export function applyProject(emu: RunningEmulator, options: { guards?: string; s
   return writeProject({
     "coho.yaml": `version: 1
 ${options.state ?? ""}destinations:
-  braze:
-    type: braze_cohorts
-    rest_endpoint: ${emu.url}
-    partner: coho-emulator
-    partner_api_key: \${env:BRAZE_PARTNER_API_KEY}
-    data_import_key: \${env:BRAZE_DATA_IMPORT_KEY}
-models:
+${destinationEntry("braze", emu.url)}models:
   a:
     sql: |
       select user_id from read_csv('members_a.csv', columns = {'user_id': 'VARCHAR'})

@@ -22,14 +22,18 @@ export function loadValid(dir: string, env: Record<string, string> = {}): Projec
   return result.project;
 }
 
-export const DESTINATION_YAML = `destinations:
-  braze:
+/** One braze_cohorts destination entry (under `destinations:`), secrets from the environment. */
+export function destinationEntry(name: string, restEndpoint: string): string {
+  return `  ${name}:
     type: braze_cohorts
-    rest_endpoint: http://127.0.0.1:4010
+    rest_endpoint: ${restEndpoint}
     partner: coho-emulator
     partner_api_key: \${env:BRAZE_PARTNER_API_KEY}
     data_import_key: \${env:BRAZE_DATA_IMPORT_KEY}
 `;
+}
+
+export const DESTINATION_YAML = `destinations:\n${destinationEntry("braze", "http://127.0.0.1:4010")}`;
 
 export const EMULATOR_ENV = { BRAZE_PARTNER_API_KEY: "emulator-partner-key", BRAZE_DATA_IMPORT_KEY: "emulator-data-import-key" };
 

@@ -5,7 +5,7 @@ import { buildPlan } from "../../src/plan/build-plan.js";
 import { openSession } from "../../src/plan/session.js";
 import { coho, SECRET_ENV } from "../helpers/apply-project.js";
 import { emulators } from "../helpers/emulator.js";
-import { createDatabase, loadValid, runSql, writeProject } from "../helpers/project.js";
+import { createDatabase, destinationEntry, loadValid, runSql, writeProject } from "../helpers/project.js";
 
 const start = emulators();
 
@@ -37,13 +37,7 @@ sources:
     type: postgres
     url: \${env:WAREHOUSE_URL}
 destinations:
-  braze:
-    type: braze_cohorts
-    rest_endpoint: ${emu.url}
-    partner: coho-emulator
-    partner_api_key: \${env:BRAZE_PARTNER_API_KEY}
-    data_import_key: \${env:BRAZE_DATA_IMPORT_KEY}
-models:
+${destinationEntry("braze", emu.url)}models:
   m:
     sql: select email from people
 identifiers:
