@@ -2,6 +2,7 @@
  * coho's programmatic API. The CLI is built on the same pieces; everything here
  * returns data and never prints.
  */
+import { OFFLINE_SECRETS } from "./config/interpolate-document.js";
 import { loadProject, type LoadResult } from "./config/load-project.js";
 import { DiagnosticsError } from "./model/errors.js";
 import type { Plan } from "./model/plan.js";
@@ -16,9 +17,9 @@ export { BrazeClient } from "./braze/braze-client.js";
 export { startEmulator, type RunningEmulator } from "./emulator/server.js";
 export { memberDigest } from "./state/member-digest.js";
 
-/** Checks the project in `dir` (coho.yaml and its includes), offline. */
+/** Checks the project in `dir` (coho.yaml and its includes), offline: unset Braze credentials are warnings. */
 export function validate(dir: string, env: NodeJS.ProcessEnv = process.env): LoadResult {
-  return loadProject(dir, { env });
+  return loadProject(dir, { env, secrets: OFFLINE_SECRETS });
 }
 
 /**
@@ -26,7 +27,7 @@ export function validate(dir: string, env: NodeJS.ProcessEnv = process.env): Loa
  * does. Throws DiagnosticsError for an invalid configuration.
  */
 export async function plan(dir: string, options: Partial<PlanOptions> & { env?: NodeJS.ProcessEnv } = {}): Promise<Plan> {
-  const loaded = loadProject(dir, { env: options.env ?? process.env });
+  const loaded = loadProject(dir, { env: options.env ?? process.env, secrets: OFFLINE_SECRETS });
   if (!loaded.project) throw new DiagnosticsError(loaded.diagnostics);
   const session = await openSession(loaded.project);
   try {

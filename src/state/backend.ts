@@ -15,6 +15,11 @@ export interface SavedSnapshot {
  * PostgreSQL backend can follow without touching them.
  */
 export interface StateBackend {
+  /**
+   * Set when this backend knows cohorts but not their members (the coho.lock
+   * mirror of PostgreSQL state, read without the database URL): says why.
+   */
+  readonly membersUnavailable?: string;
   /** The recorded state (the empty state when nothing was applied yet). */
   read(): Promise<StateView>;
   /** Writes the lockfile document atomically, keeping the previous one as a backup. */

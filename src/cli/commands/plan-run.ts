@@ -1,4 +1,5 @@
 import { appendFileSync } from "node:fs";
+import { OFFLINE_SECRETS } from "../../config/interpolate-document.js";
 import { resolve } from "node:path";
 import { hasChanges } from "../../model/plan.js";
 import { buildPlan } from "../../plan/build-plan.js";
@@ -35,7 +36,8 @@ export interface PlanFlags {
 
 
 export async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<number> {
-  const project = loadConfigOrThrow(ctx);
+  // Plan never calls Braze: it runs without destination credentials (fork pull requests).
+  const project = loadConfigOrThrow(ctx, OFFLINE_SECRETS);
   const session = await openSession(project, ctx.io.env.COHO_MEMORY_LIMIT ? { memoryLimit: ctx.io.env.COHO_MEMORY_LIMIT } : {});
   try {
     const { plan, deltas } = await buildPlan({
