@@ -4,6 +4,7 @@ import type { CommandContext, GlobalOptions } from "./context.js";
 import { parseDurationFlag } from "./flags.js";
 import { registerApply } from "./commands/apply.js";
 import { registerEmulator } from "./commands/emulator.js";
+import { registerHistory } from "./commands/history.js";
 import { registerInit } from "./commands/init.js";
 import { registerPlan } from "./commands/plan.js";
 import { registerShow } from "./commands/show.js";
@@ -50,6 +51,7 @@ export function buildProgram(hooks: ProgramHooks): Command {
   registerApply(program, context, hooks.setExitCode);
   registerShow(program, context, hooks.setExitCode);
   registerState(program, context, hooks.setExitCode);
+  registerHistory(program, context, hooks.setExitCode);
   registerEmulator(program, context, hooks.setExitCode);
   for (const command of program.commands) command.exitOverride();
   return program;

@@ -1,3 +1,4 @@
+import type { HistoryStore } from "../model/history.js";
 import type { LockfileDoc, LockInfo, StateView } from "../model/state.js";
 import type { DuckDbEngine } from "../sources/duckdb-engine.js";
 import type { JournalStore } from "./journal.js";
@@ -36,6 +37,8 @@ export interface StateBackend {
   forceUnlock(id: string): Promise<LockInfo>;
   /** The write-ahead journal of applies, stored with this state. */
   journal(): JournalStore;
+  /** The record of past applies, stored with this state. */
+  history(): HistoryStore;
   /** Releases connections. */
   close(): Promise<void>;
 }

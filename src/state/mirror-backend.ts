@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { CohoError } from "../model/errors.js";
+import type { HistoryStore } from "../model/history.js";
 import type { LockfileDoc, LockInfo, StateView } from "../model/state.js";
 import type { DuckDbEngine } from "../sources/duckdb-engine.js";
 import type { SavedSnapshot, StateBackend } from "./backend.js";
@@ -62,6 +63,13 @@ export class MirrorBackend implements StateBackend {
       read: async (): Promise<JournalRecord[]> => [],
       replace: async () => { throw this.#refuse("write the journal"); },
       close: () => undefined,
+    };
+  }
+
+  history(): HistoryStore {
+    return {
+      append: async () => { throw this.#refuse("record the apply history"); },
+      list: async () => { throw this.#refuse("read the apply history"); },
     };
   }
 

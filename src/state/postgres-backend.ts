@@ -3,6 +3,7 @@ import { join } from "node:path";
 import pg from "pg";
 import Cursor from "pg-cursor";
 import { CohoError } from "../model/errors.js";
+import type { HistoryStore } from "../model/history.js";
 import type { LockfileDoc, LockInfo, StateView } from "../model/state.js";
 import { EMPTY_STATE } from "../model/state.js";
 import type { Secret } from "../model/secret.js";
@@ -14,6 +15,7 @@ import type { JournalStore } from "./journal.js";
 import type { LockEvents } from "./local-lock.js";
 import { LOCKFILE_NAME, readLockfile, serializeLockfile } from "./lockfile.js";
 import { formatDigest, memberDigestSql } from "./member-digest.js";
+import { PostgresHistory } from "./postgres-history.js";
 import { PostgresJournal } from "./postgres-journal.js";
 import { PostgresLock } from "./postgres-lock.js";
 import { inTransaction, migrate, table } from "./postgres-schema.js";
@@ -151,6 +153,10 @@ export class PostgresBackend implements StateBackend {
 
   journal(): JournalStore {
     return new PostgresJournal(this.#pool, this.#schema, () => this.#prepare());
+  }
+
+  history(): HistoryStore {
+    return new PostgresHistory(this.#pool, this.#schema, () => this.#prepare());
   }
 
   async close(): Promise<void> {

@@ -4,6 +4,8 @@ import { DestinationClients } from "../../apply/destination-clients.js";
 import type { ApplyEvent } from "../../apply/events.js";
 import { executePlan, type ExecutablePlan } from "../../apply/execute-plan.js";
 import { foldIntoState, recoverInterrupted } from "../../apply/recover.js";
+import { ApplyHistory } from "../../apply/apply-history.js";
+import { outcomeOf } from "../../apply/history-record.js";
 import { totals, type ApplyReport } from "../../apply/report.js";
 import { loadSavedPlan } from "../../apply/saved-plan.js";
 import { CohoError } from "../../model/errors.js";
@@ -62,11 +64,13 @@ export async function runApply(ctx: CommandContext, planFile: string | undefined
   const journal = session.backend.journal();
   const now = () => new Date();
   let release: (() => void) | undefined;
+  let history: ApplyHistory | undefined;
   try {
     release = await session.backend.lock(newLockInfo("apply", io.env), ctx.global.lockTimeoutMs, {
       staleTakenOver: (previous) => output.err(kleur.yellow(`warning: took over a lock left by a process that no longer runs: ${describeLock(previous)}`)),
       waiting: (holder) => output.err(`Waiting for the state lock held by ${describeLock(holder)}…`),
     });
+    history = new ApplyHistory(session.backend, started, io.env, await session.backend.read());
     const base = { journal, backend: session.backend, engine: session.engine, clients, now, onEvent };
     const resumed = await recoverInterrupted(base);
     const state = await session.backend.read();
@@ -83,15 +87,22 @@ export async function runApply(ctx: CommandContext, planFile: string | undefined
       });
     }
     const { plan } = executable;
+    history.plan = plan;
     if (!flags.json) output.out(renderPlanHuman(plan));
-    if (!plan.applyable) return EXIT_ERROR;
+    if (!plan.applyable) {
+      await history.record("blocked", null);
+      return EXIT_ERROR;
+    }
     if (!hasChanges(plan)) {
-      if (flags.json) output.out(JSON.stringify(report(started, resumed, [], state, false), null, 2));
+      const unchanged = report(started, resumed, [], state, false);
+      await history.record("no_changes", unchanged);
+      if (flags.json) output.out(JSON.stringify(unchanged, null, 2));
       return EXIT_OK;
     }
     if (!planFile && !flags.autoApprove) {
       const answer = await ask(io, `\nDo you want to apply these changes to Braze? Only 'yes' is accepted: `);
       if (answer !== "yes") {
+        await history.record("cancelled", null);
         output.err("Apply cancelled; nothing was sent.");
         return EXIT_ERROR;
       }
@@ -100,9 +111,13 @@ export async function runApply(ctx: CommandContext, planFile: string | undefined
     const after = await foldIntoState(base);
     progress.stop();
     const result = report(started, resumed, reports, after, stop.stopped);
+    await history.record(outcomeOf(result), result);
     output.out(flags.json ? JSON.stringify(result, null, 2) : `\n${renderApplyReport(result)}`);
     if (stop.exitCode !== undefined) return stop.exitCode;
     return result.success ? EXIT_OK : EXIT_ERROR;
+  } catch (error) {
+    await history?.recordError(error);
+    throw error;
   } finally {
     progress.stop();
     stop.dispose();
