@@ -3,6 +3,7 @@ import { COHO_VERSION } from "../version.js";
 import type { CommandContext, GlobalOptions } from "./context.js";
 import { parseDurationFlag } from "./flags.js";
 import { registerApply } from "./commands/apply.js";
+import { registerCheck } from "./commands/check.js";
 import { registerEmulator } from "./commands/emulator.js";
 import { registerHistory } from "./commands/history.js";
 import { registerInit } from "./commands/init.js";
@@ -52,6 +53,7 @@ export function buildProgram(hooks: ProgramHooks): Command {
   registerShow(program, context, hooks.setExitCode);
   registerState(program, context, hooks.setExitCode);
   registerHistory(program, context, hooks.setExitCode);
+  registerCheck(program, context, hooks.setExitCode);
   registerEmulator(program, context, hooks.setExitCode);
   for (const command of program.commands) command.exitOverride();
   return program;
