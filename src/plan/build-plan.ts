@@ -74,12 +74,13 @@ export async function buildPlan(ctx: PlanContext): Promise<PlannedChanges> {
     created_at: (ctx.now?.() ?? new Date()).toISOString(),
     state: { lineage: state.lineage, serial: state.serial },
     config_digest: configDigest(project),
-    // Net counts are enough for review, never for sending.
-    applyable: !blocked && resources.errors.length === 0 && ctx.backend.membersUnavailable === undefined,
+    // A plan on net counts is never sent: it cannot be saved (plan --out refuses) and
+    // apply always reads the state database.
+    applyable: !blocked && resources.errors.length === 0,
     targets: [...options.targets],
     allow_removals: options.allowRemovals,
     errors: [...resources.errors],
-    warnings: [...pendingWarning(ctx.pendingApply), ...netCountsWarning(ctx.backend), ...resources.warnings],
+    warnings: [...pendingWarning(ctx.pendingApply), ...netCountsWarning(ctx.backend, state.serial), ...resources.warnings],
     summary: summarize(cohorts),
     cohorts,
   };
@@ -182,10 +183,10 @@ function netDelta(delta: MembershipDelta, before: number): MembershipDelta {
   return { ...delta, add: Math.max(0, desired - before), remove: Math.max(0, before - desired) };
 }
 
-function netCountsWarning(backend: StateBackend): string[] {
+function netCountsWarning(backend: StateBackend, serial: number): string[] {
   if (backend.membersUnavailable === undefined) return [];
   return [
-    `${backend.membersUnavailable}: this plan reads the committed coho.lock, which records member counts but no members, so membership changes are net counts (a member swapped for another shows as no change). It cannot be applied.`,
+    `${backend.membersUnavailable}: this plan reads the committed coho.lock (serial ${serial}), which records member counts but no members, so membership changes are net counts (a member swapped for another shows as no change) and cohorts applied since that coho.lock was committed are not seen. It is for review only: apply plans again against the state database.`,
   ];
 }
 

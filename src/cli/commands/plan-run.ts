@@ -1,6 +1,7 @@
 import { appendFileSync } from "node:fs";
 import { OFFLINE_SECRETS } from "../../config/interpolate-document.js";
 import { resolve } from "node:path";
+import { CohoError } from "../../model/errors.js";
 import { hasChanges } from "../../model/plan.js";
 import { buildPlan } from "../../plan/build-plan.js";
 import { writePlanFile } from "../../plan/plan-file.js";
@@ -48,6 +49,9 @@ export async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<nu
       options: { targets: flags.target, allowRemovals: flags.allowRemovals === true, showMembers: flags.showMembers ?? 0 },
       pendingApply: await pendingApply(session.backend),
     });
+    if (flags.out && session.backend.membersUnavailable) {
+      throw new CohoError("plan.not_saveable", `cannot save a plan made without member snapshots: ${session.backend.membersUnavailable}`, { hint: "set the state URL's variable to plan against the state database, or drop --out" });
+    }
     if (flags.out) await writePlanFile(resolve(ctx.io.cwd, flags.out), plan, session.engine, deltas);
     if (flags.json) ctx.output.out(renderPlanJson(plan));
     else if (flags.markdown) ctx.output.out(renderPlanMarkdown(plan));
