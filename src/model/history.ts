@@ -55,7 +55,7 @@ export interface HistoryRecord {
 export interface HistoryQuery {
   /** Only the newest `last` records (after the address filter). */
   readonly last?: number;
-  /** Only applies that touched this cohort address. */
+  /** Only applies that changed (or tried to change) this cohort address. */
   readonly address?: string;
 }
 
@@ -68,6 +68,11 @@ export interface HistoryStore {
 
 /** Applies the query to records held oldest first. */
 export function selectHistory(records: readonly HistoryRecord[], query: HistoryQuery = {}): HistoryRecord[] {
-  const matching = query.address === undefined ? [...records] : records.filter((r) => r.cohorts.some((c) => c.address === query.address));
+  const matching = query.address === undefined ? [...records] : records.filter((r) => r.cohorts.some((c) => c.address === query.address && touched(c)));
   return query.last === undefined ? matching : matching.slice(Math.max(0, matching.length - query.last));
+}
+
+/** A cohort an apply had something to do for (a no-op one was only looked at). */
+export function touched(cohort: HistoryCohort): boolean {
+  return cohort.actions.some((a) => a !== "no-op") || cohort.added + cohort.removed + cohort.failed > 0;
 }

@@ -1,5 +1,5 @@
 import kleur from "kleur";
-import type { HistoryCohort, HistoryOutcome, HistoryRecord } from "../model/history.js";
+import { touched, type HistoryCohort, type HistoryOutcome, type HistoryRecord } from "../model/history.js";
 
 /** `coho history`: newest apply first, one headline each, then its cohorts. */
 export function renderHistoryHuman(records: readonly HistoryRecord[], address?: string): string {
@@ -8,7 +8,7 @@ export function renderHistoryHuman(records: readonly HistoryRecord[], address?: 
     const t = record.totals;
     const serial = record.serial_before === record.serial_after ? `serial ${record.serial_after}` : `serial ${record.serial_before}→${record.serial_after}`;
     const head = `${record.started_at}  ${outcome(record.outcome)}  ${serial}  +${t.added} / −${t.removed}  ${t.requests} req, ${t.retries} retries  by ${record.who}`;
-    const cohorts = record.cohorts.filter((c) => address === undefined || c.address === address).map(renderCohort);
+    const cohorts = record.cohorts.filter((c) => (address === undefined || c.address === address) && touched(c)).map(renderCohort);
     const errors = record.errors.map((e) => `    ${kleur.red(e)}`);
     return [head, ...cohorts, ...errors].join("\n");
   });
