@@ -55,7 +55,8 @@ export async function apply(request: ApplyRequest): Promise<ApplyResult> {
     },
   });
   const onAbort = () => emit({ type: "stopping", reason: abortReason(request.signal) });
-  request.signal?.addEventListener("abort", onAbort, { once: true });
+  if (request.signal?.aborted) onAbort();
+  else request.signal?.addEventListener("abort", onAbort, { once: true });
   const journal = session.backend.journal();
   let release: (() => void) | undefined;
   try {

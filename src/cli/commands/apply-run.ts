@@ -5,11 +5,12 @@ import type { Plan } from "../../model/plan.js";
 import { apply, type ApplyResult } from "../../operations/apply.js";
 import type { OperationEvent } from "../../operations/events.js";
 import { renderApplyReport } from "../../render/apply-report.js";
-import { renderPlanHuman } from "../../render/plan-human.js";
+import { renderApplyEvent } from "../../render/apply-events.js";
 import { ApplyProgress } from "../apply-progress.js";
 import type { CommandContext } from "../context.js";
 import { EXIT_ERROR, EXIT_OK } from "../exit-codes.js";
 import { loadConfigOrThrow } from "../load-config.js";
+import { chooseFormat, withEventStream, type OutputFormat } from "../output-format.js";
 import { ask } from "../prompt.js";
 import { StopSignal } from "../signals.js";
 import { tuningFromEnv } from "../tuning.js";
@@ -17,75 +18,60 @@ import { tuningFromEnv } from "../tuning.js";
 export interface ApplyFlags {
   autoApprove?: boolean;
   json?: boolean;
+  output?: OutputFormat;
   target: string[];
   allowRemovals?: boolean;
 }
 
 export async function runApply(ctx: CommandContext, planFile: string | undefined, flags: ApplyFlags): Promise<number> {
-  const { io, output } = ctx;
-  const project = loadConfigOrThrow(ctx);
-  if (planFile && (flags.target.length > 0 || flags.allowRemovals)) {
-    throw new CohoError("cli.usage", "--target and --allow-removals belong to the plan: give them to coho plan --out, not to apply PLAN_FILE");
-  }
-  const interactive = io.stdin.isTTY === true;
-  if (!planFile && !flags.autoApprove && !interactive) {
-    throw new CohoError("apply.needs_approval", "no terminal to ask for approval (stdin is not a TTY)", {
-      hint: "add --auto-approve, or apply a reviewed plan: coho plan --out plan.coho && coho apply plan.coho",
-    });
-  }
-  const text = !flags.json;
-  const stop = new StopSignal();
-  // In CI (CI=true) never animate, even when a pseudo-terminal is attached.
-  const progress = new ApplyProgress(output, io.stderr.isTTY === true && !io.env.CI, text);
-  const onEvent = (event: OperationEvent) => {
-    progress.onEvent(event);
-    if (text) renderEvent(ctx, event);
-  };
-  stop.onStop = (signal) => {
-    if (text) output.err(kleur.yellow(`\n${signal}: finishing requests in flight and saving state; no new requests start.`));
-  };
-  const approve = planFile || flags.autoApprove ? undefined : (_plan: Plan) => confirmApply(ctx);
-  try {
-    const result = await apply({
-      project,
-      ...(planFile ? { planFile: resolve(io.cwd, planFile) } : {}),
-      targets: flags.target,
-      allowRemovals: flags.allowRemovals === true,
-      ...(approve ? { approve } : {}),
-      signal: stop.signal,
-      lockTimeoutMs: ctx.global.lockTimeoutMs,
-      env: io.env,
-      tuning: tuningFromEnv(io.env),
-      onEvent,
-    });
-    progress.stop();
-    printResult(ctx, result, flags.json === true);
-    return exitCode(result, stop);
-  } finally {
-    progress.stop();
-    stop.dispose();
-  }
-}
-
-/** Human lines for the events that need one; progress counts the rest. */
-function renderEvent(ctx: CommandContext, event: OperationEvent): void {
-  const { output } = ctx;
-  switch (event.type) {
-    case "lock_waiting":
-      output.err(`Waiting for the state lock held by ${event.holder}…`);
-      break;
-    case "lock_taken_over":
-      output.err(kleur.yellow(`warning: took over a lock left by a process that no longer runs: ${event.previous}`));
-      break;
-    case "resuming":
-      output.err(kleur.yellow(`Found an interrupted apply: finishing it first (${event.batches} request(s) of unknown fate for ${event.cohorts} cohort(s)).`));
-      break;
-    case "planned":
-      output.out(renderPlanHuman(event.plan));
-      break;
-    default:
-      break;
-  }
+  const format = chooseFormat(flags);
+  return withEventStream(ctx, format, async (sink) => {
+    const { io, output } = ctx;
+    const project = loadConfigOrThrow(ctx);
+    if (planFile && (flags.target.length > 0 || flags.allowRemovals)) {
+      throw new CohoError("cli.usage", "--target and --allow-removals belong to the plan: give them to coho plan --out, not to apply PLAN_FILE");
+    }
+    const interactive = io.stdin.isTTY === true;
+    if (!planFile && !flags.autoApprove && !interactive) {
+      throw new CohoError("apply.needs_approval", "no terminal to ask for approval (stdin is not a TTY)", {
+        hint: "add --auto-approve, or apply a reviewed plan: coho plan --out plan.coho && coho apply plan.coho",
+      });
+    }
+    const text = format === "text";
+    const stop = new StopSignal();
+    // In CI (CI=true) never animate, even when a pseudo-terminal is attached.
+    const progress = new ApplyProgress(output, io.stderr.isTTY === true && !io.env.CI, text);
+    const onEvent = (event: OperationEvent) => {
+      progress.onEvent(event);
+      sink?.(event);
+      const line = text ? renderApplyEvent(event) : undefined;
+      if (line) output[line.stream](line.text);
+    };
+    stop.onStop = (signal) => {
+      if (text) output.err(kleur.yellow(`\n${signal}: finishing requests in flight and saving state; no new requests start.`));
+    };
+    const approve = planFile || flags.autoApprove ? undefined : (_plan: Plan) => confirmApply(ctx);
+    try {
+      const result = await apply({
+        project,
+        ...(planFile ? { planFile: resolve(io.cwd, planFile) } : {}),
+        targets: flags.target,
+        allowRemovals: flags.allowRemovals === true,
+        ...(approve ? { approve } : {}),
+        signal: stop.signal,
+        lockTimeoutMs: ctx.global.lockTimeoutMs,
+        env: io.env,
+        tuning: tuningFromEnv(io.env),
+        onEvent,
+      });
+      progress.stop();
+      printResult(ctx, result, format);
+      return exitCode(result, stop);
+    } finally {
+      progress.stop();
+      stop.dispose();
+    }
+  });
 }
 
 async function confirmApply(ctx: CommandContext): Promise<boolean> {
@@ -95,9 +81,9 @@ async function confirmApply(ctx: CommandContext): Promise<boolean> {
   return false;
 }
 
-function printResult(ctx: CommandContext, result: ApplyResult, json: boolean): void {
-  if (!result.report) return;
-  if (json) ctx.output.out(JSON.stringify(result.report, null, 2));
+function printResult(ctx: CommandContext, result: ApplyResult, format: OutputFormat): void {
+  if (!result.report || format === "ndjson") return;
+  if (format === "json") ctx.output.out(JSON.stringify(result.report, null, 2));
   else if (result.outcome !== "no_changes") ctx.output.out(`\n${renderApplyReport(result.report)}`);
 }
 
