@@ -51,7 +51,7 @@ export async function runEmulator(ctx: CommandContext, flags: EmulatorFlags): Pr
       faultRate: number("fault-rate", flags.faultRate, 0, 1),
       faultKinds: kinds as FaultKind[],
       seed: number("seed", flags.seed),
-      latencyMs: number("latency", flags.latency),
+      latencyMs: parseDurationFlag(flags.latency),
       locked: flags.locked === true,
     });
   } catch (error) {
