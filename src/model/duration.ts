@@ -9,7 +9,7 @@ const UNIT_MS = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 } as const;
 const ORDER = ["h", "m", "s", "ms"] as const;
 
 /** The pattern the JSON schema uses for config durations; keep it equal to parseDuration. */
-export const DURATION_PATTERN = "^(0|([0-9]+(\\.[0-9]+)?h)?([0-9]+(\\.[0-9]+)?m)?([0-9]+(\\.[0-9]+)?s)?([0-9]+(\\.[0-9]+)?ms)?)$";
+export const DURATION_PATTERN = "^(0|(?=[0-9])([0-9]+(\\.[0-9]+)?h)?([0-9]+(\\.[0-9]+)?m)?([0-9]+(\\.[0-9]+)?s)?([0-9]+(\\.[0-9]+)?ms)?)$";
 
 export const DURATION_HINT = "write a duration with a unit: 500ms, 30s, 10m, 1h30m (or 0)";
 

@@ -23,11 +23,10 @@ export function checkPostgresUrl(text: string): PostgresUrlCheck {
   try {
     url = new URL(text);
   } catch {
-    const port = /:(\d{6,}|6[6-9]\d{3}|65[6-9]\d{2}|655[4-9]\d|6553[6-9])(\/|$)/.test(text);
+    const port = Number(/:(\d+)(?:[/?]|$)/.exec(text)?.[1] ?? 0) > 65535;
     return { ok: false, problem: port ? "has a port outside 1–65535" : "is not a URL such as postgres://user@host:5432/db" };
   }
   if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") return { ok: false, problem: "must start with postgres:// or postgresql://" };
-  if (url.hostname === "" && !url.searchParams.has("host")) return { ok: false, problem: "names no host (postgres://user@HOST:5432/db)" };
   if (url.port === "0") return { ok: false, problem: "has a port outside 1–65535" };
   const sslmode = url.searchParams.get("sslmode");
   if (sslmode !== null && !(sslmode in SSLMODES)) {

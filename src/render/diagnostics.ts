@@ -79,7 +79,7 @@ function codeFrame(location: SourceLocation, text: string | undefined): string {
   // Very long lines (minified or hostile YAML) are shown as a window around the column.
   const long = (lines[index]?.length ?? 0) > 2 * FRAME_CONTEXT;
   const start = long ? Math.max(0, location.column - 1 - FRAME_CONTEXT) : 0;
-  const clip = (line: string) => (start > 0 ? "…" : "") + line.slice(start, start + 2 * FRAME_CONTEXT) + (line.length > start + 2 * FRAME_CONTEXT ? "…" : "");
+  const clip = (line: string) => line.length <= 2 * FRAME_CONTEXT ? line : (start > 0 ? "…" : "") + line.slice(start, start + 2 * FRAME_CONTEXT) + (line.length > start + 2 * FRAME_CONTEXT ? "…" : "");
   const out: string[] = [];
   for (let i = first; i <= index; i++) {
     const marker = i === index ? kleur.red(">") : " ";

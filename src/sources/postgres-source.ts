@@ -65,7 +65,9 @@ export class PostgresSource implements Source {
         yield { columns: page.columns, rows: page.rows };
       }
     } finally {
-      await cursor.close().catch(() => undefined);
+      // On a dead connection close() never calls back: do not wait for it then.
+      const lost = LOST.get(client);
+      await (lost ? Promise.race([cursor.close(), lost]) : cursor.close()).catch(() => undefined);
     }
   }
 
@@ -94,8 +96,9 @@ export class PostgresSource implements Source {
       connectionTimeoutMillis: 10_000,
       application_name: "coho",
     } as pg.ClientConfig);
-    // A connection lost while no query runs surfaces on the next query; never crash on the event.
+    // A connection lost while no query runs surfaces on the next read (see readPage); never crash on the event.
     client.on("error", () => undefined);
+    watchConnection(client);
     try {
       await client.connect();
     } catch (error) {
@@ -160,20 +163,29 @@ export class PostgresSource implements Source {
  * own end/error events reject the page instead.
  */
 function readPage(client: pg.Client, cursor: Cursor, size: number): Promise<{ rows: unknown[][]; columns: string[] }> {
-  return new Promise((resolve, reject) => {
-    const lost = (error?: Error) => reject(error ?? new ConnectionLostError("Connection terminated unexpectedly"));
-    client.once("end", lost);
-    client.once("error", lost);
+  const page = new Promise<{ rows: unknown[][]; columns: string[] }>((resolve, reject) => {
     cursor.read(size, (error, rows, result) => {
-      client.off("end", lost);
-      client.off("error", lost);
       if (error) reject(error);
       else resolve({ rows: rows as unknown[][], columns: (result?.fields ?? []).map((f) => f.name) });
     });
   });
+  const lost = LOST.get(client);
+  return lost ? Promise.race([page, lost]) : page;
 }
 
 class ConnectionLostError extends Error {}
+
+/** Per connection, a promise that rejects once it ends or fails, whenever that happens. */
+const LOST = new WeakMap<pg.Client, Promise<never>>();
+
+function watchConnection(client: pg.Client): void {
+  const lost = new Promise<never>((_, reject) => {
+    client.once("end", () => reject(new ConnectionLostError("Connection terminated unexpectedly")));
+    client.once("error", (error: Error) => reject(error));
+  });
+  lost.catch(() => undefined); // observed only when a read is pending
+  LOST.set(client, lost);
+}
 
 /** Which kind of failure a driver error is: each gets its own message and hint. */
 export function classifyPgFailure(error: Error): "connection_lost" | "timeout" | "cancelled" | "sql" {
