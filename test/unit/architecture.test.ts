@@ -28,7 +28,7 @@ const layer = (srcPath: string) => srcPath.split("/")[0]!;
 const files = sourceFiles(SRC).map((path) => ({ path, name: relative(SRC, path).split(sep).join("/") }));
 
 /** Pure formatting helpers outside render/ and operations/ that commands may use. */
-const CLI_MAY_ALSO_IMPORT = new Set(["config/scaffold.js", "state/canonical-json.js", "state/lock-holder.js", "version.js"]);
+const CLI_MAY_ALSO_IMPORT = new Set(["config/scaffold.js", "state/canonical-json.js", "state/lock-holder.js", "version.js", "build-info.js"]);
 const CLI_LAYERS = new Set(["cli", "operations", "render", "model", "emulator"]);
 
 describe("dependency rule", () => {

@@ -14,7 +14,7 @@ export function registerApply(program: Command, context: () => CommandContext, s
     .addOption(outputOption(["text", "json", "ndjson"]))
     .option("--target <address>", "apply only this cohort (repeatable)", collectTargets, [])
     .option("--allow-removals", "override the removal guards (allow_empty, max_removals)")
-    .addHelpText("after", "\nExamples:\n  $ coho apply                       plan, show, ask for 'yes', apply\n  $ coho apply --auto-approve        in a pipeline\n  $ coho apply plan.coho             exactly the reviewed plan\n  $ coho apply --auto-approve --output ndjson   events for an orchestrator\n\nAn interrupted apply (Ctrl-C, a crash, a kill) is finished by the next one.")
+    .addHelpText("after", "\nAn interrupted apply (Ctrl-C, a crash, a kill) is finished by the next one.")
     .action(async (planFile: string | undefined, flags: ApplyFlags) => {
       setExitCode(await (await import("./apply-run.js")).runApply(context(), planFile, flags));
     });
