@@ -38,7 +38,7 @@ export class LocalBackend implements StateBackend {
   }
 
   async read(): Promise<StateView> {
-    return readLockfile(this.lockfilePath);
+    return readLockfile(this.lockfilePath, { snapshotsIn: { projectDir: this.projectDir, stateDir: this.stateDir } });
   }
 
   async write(doc: LockfileDoc): Promise<void> {

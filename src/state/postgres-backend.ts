@@ -14,6 +14,7 @@ import type { JournalStore } from "./journal.js";
 import type { LockEvents } from "./local-lock.js";
 import { LOCKFILE_NAME, readLockfile, serializeLockfile } from "./lockfile.js";
 import { formatDigest, memberDigestSql } from "./member-digest.js";
+import { memberCountProblems } from "./lockfile-checks.js";
 import { PostgresJournal } from "./postgres-journal.js";
 import { PostgresLock } from "./postgres-lock.js";
 import { inTransaction, migrate, table } from "./postgres-schema.js";
@@ -54,6 +55,8 @@ export class PostgresBackend implements StateBackend {
     await this.#prepare();
     const { rows } = await this.#pool.query<{ doc: LockfileDoc }>(`SELECT doc FROM ${this.#t("state")} WHERE id = 1`);
     const doc = rows[0]?.doc ?? EMPTY_STATE;
+    const problem = doc.lineage === null ? undefined : memberCountProblems(doc as LockfileDoc)[0];
+    if (problem) throw new CohoError("state.lockfile_edited", `the state database (${this.#t("state")}): ${problem.message}`, { hint: "restore the state table from a backup" });
     this.#checkMirror(doc);
     return doc;
   }
