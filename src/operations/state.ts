@@ -49,9 +49,12 @@ export function removeFromState(request: RemoveFromStateRequest): Promise<Remove
   });
 }
 
-/** Releases a state lock left by a process that will not come back; needs its exact id. */
-export function forceUnlock(request: { readonly project: Project; readonly id: string }): Promise<LockInfo> {
-  return withBackend(request.project, (backend) => backend.forceUnlock(request.id));
+/**
+ * Releases a state lock left by a process that will not come back; needs its exact
+ * id. `force` also takes it from a holder still alive on this host (it stops at its next write).
+ */
+export function forceUnlock(request: { readonly project: Project; readonly id: string; readonly force?: boolean }): Promise<LockInfo> {
+  return withBackend(request.project, (backend) => backend.forceUnlock(request.id, { force: request.force === true }));
 }
 
 function notInState(address: string, known: readonly string[]): CohoError {
