@@ -13,7 +13,7 @@ import type { SavedSnapshot, StateBackend } from "./backend.js";
 import type { JournalStore } from "./journal.js";
 import type { LockEvents } from "./local-lock.js";
 import { LOCKFILE_NAME, readLockfile, serializeLockfile } from "./lockfile.js";
-import { formatDigest, memberDigestSql } from "./member-digest.js";
+import { digestFromRow, memberDigestSql } from "./member-digest.js";
 import { PostgresJournal } from "./postgres-journal.js";
 import { PostgresLock } from "./postgres-lock.js";
 import { inTransaction, migrate, table } from "./postgres-schema.js";
@@ -200,7 +200,6 @@ export class PostgresBackend implements StateBackend {
 }
 
 async function digestOf(engine: DuckDbEngine, relation: string): Promise<{ count: number; digest: string }> {
-  const row = (await engine.connection.runAndReadAll(memberDigestSql(relation))).getRows()[0] ?? [0n, 0n, 0n];
-  const count = Number(row[0]);
-  return { count, digest: formatDigest(count, BigInt(String(row[1])), BigInt(String(row[2]))) };
+  const row = (await engine.connection.runAndReadAll(memberDigestSql(relation))).getRows()[0] ?? [0n];
+  return { count: Number(row[0] ?? 0), digest: digestFromRow(row) };
 }
