@@ -1,5 +1,4 @@
 import type pg from "pg";
-import Cursor from "pg-cursor";
 import { CohoError } from "../model/errors.js";
 import type { IdentifierConfig, ModelConfig } from "../model/project.js";
 import { noRejections, type RejectReason } from "../model/reject-reason.js";
@@ -12,6 +11,7 @@ import { modelQuery } from "../sources/source.js";
 import type { StateBackend } from "../state/backend.js";
 import { formatDigest } from "../state/member-digest.js";
 import type { MembershipDelta } from "./membership-diff.js";
+import { pgCursorClass } from "../sources/pg-driver.js";
 
 /** A backend that can tell where its snapshots live in PostgreSQL. */
 interface PushDownBackend extends StateBackend {
@@ -113,7 +113,7 @@ async function pull(engine: DuckDbEngine, client: pg.Client, sql: string, params
   await engine.connection.run(`CREATE TABLE memory.main.${name} (key VARCHAR)`);
   const appender = await engine.connection.createAppender(name, "main", "memory");
   let count = 0;
-  const cursor = client.query(new Cursor(sql, params, { rowMode: "array" }));
+  const cursor = client.query(new (pgCursorClass())(sql, params, { rowMode: "array" }));
   try {
     for (;;) {
       const rows = (await cursor.read(10_000)) as string[][];

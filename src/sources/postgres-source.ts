@@ -1,11 +1,12 @@
 import { readFileSync } from "node:fs";
-import pg from "pg";
-import Cursor from "pg-cursor";
+import type pg from "pg";
+import type Cursor from "pg-cursor";
 import { isLoopbackHost } from "../model/braze-instances.js";
 import { CohoError } from "../model/errors.js";
 import type { ModelConfig, PostgresSourceConfig } from "../model/project.js";
 import { modelSqlError, offsetToPosition } from "./source-error.js";
 import { DEFAULT_BATCH_SIZE, modelQuery, type ColumnInfo, type ColumnKind, type RowBatch, type Source } from "./source.js";
+import { pgDriver, pgCursorClass } from "./pg-driver.js";
 
 /** PostgreSQL type OIDs coho accepts for identifier columns (pg_type.oid). */
 const OID_KINDS: ReadonlyMap<number, ColumnKind> = new Map([
@@ -50,7 +51,7 @@ export class PostgresSource implements Source {
 
   async *stream(model: ModelConfig, batchSize = DEFAULT_BATCH_SIZE): AsyncIterable<RowBatch> {
     const client = await this.#connect();
-    const cursor = client.query(new Cursor(modelQuery(model), [], { rowMode: "array" }));
+    const cursor = client.query(new (pgCursorClass())(modelQuery(model), [], { rowMode: "array" }));
     try {
       for (;;) {
         let page: { rows: unknown[][]; columns: string[] };
@@ -81,7 +82,7 @@ export class PostgresSource implements Source {
   /** A connection of its own (for work that needs session temp tables), with this source's settings. */
   async openClient(): Promise<pg.Client> {
     const url = this.revealUrl();
-    const client = new pg.Client({
+    const client = new (pgDriver().Client)({
       connectionString: url,
       ...sslOption(this.config, url),
       statement_timeout: this.config.statementTimeoutMs || undefined,

@@ -1,7 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import pg from "pg";
-import Cursor from "pg-cursor";
+import type pg from "pg";
 import { CohoError } from "../model/errors.js";
 import type { LockfileDoc, LockInfo, StateView } from "../model/state.js";
 import { EMPTY_STATE } from "../model/state.js";
@@ -17,6 +16,7 @@ import { digestFromRow, memberDigestSql } from "./member-digest.js";
 import { PostgresJournal } from "./postgres-journal.js";
 import { PostgresLock } from "./postgres-lock.js";
 import { inTransaction, migrate, table } from "./postgres-schema.js";
+import { pgDriver, pgCursorClass } from "../sources/pg-driver.js";
 
 const BATCH = 10_000;
 
@@ -43,7 +43,7 @@ export class PostgresBackend implements StateBackend {
     this.#schema = schema;
     this.#url = url;
     this.#config = { connectionString: url.reveal(), application_name: "coho-state", connectionTimeoutMillis: 10_000 };
-    this.#pool = new pg.Pool({ ...this.#config, max: 4 });
+    this.#pool = new (pgDriver().Pool)({ ...this.#config, max: 4 });
     this.#pool.on("error", () => undefined);
     this.#lock = new PostgresLock(this.#config, this.#pool, schema);
   }
@@ -76,7 +76,7 @@ export class PostgresBackend implements StateBackend {
     const appender = await engine.connection.createAppender(name, "main", "memory");
     const client = await this.#pool.connect();
     try {
-      const cursor = client.query(new Cursor(`SELECT key FROM ${this.#t("snapshot_keys")} WHERE snapshot = $1`, [expected.snapshot], { rowMode: "array" }));
+      const cursor = client.query(new (pgCursorClass())(`SELECT key FROM ${this.#t("snapshot_keys")} WHERE snapshot = $1`, [expected.snapshot], { rowMode: "array" }));
       for (;;) {
         const rows = (await cursor.read(BATCH)) as string[][];
         if (rows.length === 0) break;
