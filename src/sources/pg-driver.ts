@@ -15,3 +15,7 @@ export function pgDriver(): typeof pg {
 export function pgCursorClass(): typeof Cursor {
   return require("pg-cursor") as typeof Cursor;
 }
+
+export function pgCopyFrom(): typeof import("pg-copy-streams").from {
+  return (require("pg-copy-streams") as typeof import("pg-copy-streams")).from;
+}

@@ -13,6 +13,7 @@ import type { JournalStore } from "./journal.js";
 import type { LockEvents } from "./local-lock.js";
 import { LOCKFILE_NAME, readLockfile, serializeLockfile } from "./lockfile.js";
 import { digestFromRow, memberDigestSql } from "./member-digest.js";
+import { copySnapshotKeys } from "./postgres-copy.js";
 import { PostgresJournal } from "./postgres-journal.js";
 import { PostgresLock } from "./postgres-lock.js";
 import { inTransaction, migrate, table } from "./postgres-schema.js";
@@ -110,9 +111,7 @@ export class PostgresBackend implements StateBackend {
     try {
       await inTransaction(this.#pool, async (client) => {
         await client.query(`DELETE FROM ${this.#t("snapshot_keys")} WHERE snapshot = $1`, [snapshot]);
-        for await (const keys of engine.keys(staging, BATCH)) {
-          await client.query(`INSERT INTO ${this.#t("snapshot_keys")} (snapshot, key) SELECT $1, unnest($2::text[])`, [snapshot, keys]);
-        }
+        await copySnapshotKeys(client, this.#t("snapshot_keys"), snapshot, engine.keys(staging, BATCH));
       });
     } finally {
       await engine.drop(staging);
