@@ -68,10 +68,3 @@ export function buildHistoryRecord(input: ApplyHistoryInput): HistoryRecord {
     errors,
   };
 }
-
-/** The outcome of an apply that finished, from its report. */
-export function outcomeOf(report: ApplyReport): HistoryOutcome {
-  if (report.interrupted) return "interrupted";
-  if (!report.success) return "failed";
-  return report.cohorts.length === 0 ? "no_changes" : "applied";
-}

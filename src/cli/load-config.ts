@@ -1,7 +1,7 @@
 import type { SecretNeeds } from "../config/interpolate-document.js";
-import { loadProject } from "../config/load-project.js";
 import { DiagnosticsError } from "../model/errors.js";
 import type { Project } from "../model/project.js";
+import { validate } from "../operations/validate.js";
 import { renderDiagnosticsHuman } from "../render/diagnostics.js";
 import { registerSecrets } from "./commands/validate.js";
 import { projectDir, type CommandContext } from "./context.js";
@@ -11,7 +11,7 @@ import { projectDir, type CommandContext } from "./context.js";
  * for redaction, warnings go to stderr, errors abort with every diagnostic.
  */
 export function loadConfigOrThrow(ctx: CommandContext, secrets?: SecretNeeds): Project {
-  const result = loadProject(projectDir(ctx), { env: ctx.io.env, ...(secrets ? { secrets } : {}) });
+  const result = validate({ dir: projectDir(ctx), env: ctx.io.env, ...(secrets ? { secrets } : {}) });
   registerSecrets(ctx, result.secrets);
   ctx.texts = result.texts;
   if (!result.project) throw new DiagnosticsError(result.diagnostics);

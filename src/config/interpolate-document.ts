@@ -90,13 +90,13 @@ export function interpolateDocument(file: YamlFile, env: EnvLookup, needs: Secre
     if (!text.includes("${env:")) return; // a literal: the schema and secret checks report it
     const result = interpolate(text, env);
     const names = [...text.matchAll(/\$\{env:([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]).join(", ");
-    const unset = !result.ok && "missing" in result ? { name: result.missing, reference: result.reference } : result.ok && result.value === "" ? { name: wholeReference(text) ?? names, reference: text } : undefined;
+    const unset = !result.ok && "missing" in result ? { name: result.missing, reference: result.reference, empty: false } : result.ok && result.value === "" ? { name: wholeReference(text) ?? names, reference: text, empty: true } : undefined;
     if (unset) {
       if (optionalSecret(path, needs)) {
         diagnostics.push(optionalSecretUnset(file, path, unset.name, unset.reference));
         secrets.set(path.join("."), Secret.unresolved(unset.name, path.join(".")));
       } else {
-        diagnostics.push(missingVariable(file, path, unset.name, unset.reference));
+        diagnostics.push(missingVariable(file, path, unset.name, unset.reference, unset.empty));
       }
       return;
     }
@@ -126,11 +126,12 @@ function optionalSecretUnset(file: YamlFile, path: DataPath, name: string, refer
   };
 }
 
-function missingVariable(file: YamlFile, path: DataPath, name: string, reference: string): Diagnostic {
+function missingVariable(file: YamlFile, path: DataPath, name: string, reference: string, empty = false): Diagnostic {
+  const state = empty ? "is set but empty" : "is not set";
   return {
     severity: "error",
-    code: "config.env_missing",
-    message: `environment variable ${name} is not set (needed by ${formatPath(path)}); set it, or add it to .env beside coho.yaml`,
+    code: empty ? "config.env_empty" : "config.env_missing",
+    message: `environment variable ${name} ${state} (needed by ${formatPath(path)}); set it, or add it to .env beside coho.yaml`,
     location: locateWithin(file, path, reference),
   };
 }

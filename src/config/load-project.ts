@@ -1,6 +1,6 @@
+import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { globSync } from "tinyglobby";
 import { hasErrors, type Diagnostic } from "../model/diagnostic.js";
 import type { Project, SourceConfig } from "../model/project.js";
 import type { Secret } from "../model/secret.js";
@@ -69,7 +69,7 @@ function assemble(projectDir: string, configFile: string, files: LoadedFile[], d
     const source = buildSource(entry, diagnostics);
     if (source) sources.set(entry.name, source);
   }
-  const sourceNames = [...entries.sources.keys()];
+  const sourceNames = [...entries.sources.keys(), ...entries.broken.sources];
   const destinations = new Map([...entries.destinations.values()].flatMap((e) => {
     const destination = buildDestination(e, diagnostics);
     return destination ? [[e.name, destination] as const] : [];
@@ -82,18 +82,19 @@ function assemble(projectDir: string, configFile: string, files: LoadedFile[], d
     sources.set(DEFAULT_SOURCE, { type: "duckdb", name: DEFAULT_SOURCE, path: undefined, origin: { file: configFile, line: 1, column: 1 } });
   }
   const identifiers = new Map([...entries.identifiers.values()].map((e) => [e.name, buildIdentifier(e)] as const));
+  // Entries with schema errors of their own are reported already; references to them are not errors too.
   const known = {
-    models: [...entries.models.keys()],
-    identifiers: [...entries.identifiers.keys()],
-    destinations: [...entries.destinations.keys()],
+    models: [...entries.models.keys(), ...entries.broken.models],
+    identifiers: [...entries.identifiers.keys(), ...entries.broken.identifiers],
+    destinations: [...entries.destinations.keys(), ...entries.broken.destinations],
   };
   const cohorts = new Map([...entries.cohorts.values()].flatMap((e) => {
     const cohort = buildCohort(e, known, diagnostics);
     return cohort ? [[e.name, cohort] as const] : [];
   }));
   checkSharedCohortIds(projectDir, [...cohorts.values()].sort((a, b) => compareOrigins(a.origin, b.origin, files)), diagnostics);
-  const moved = buildMoved(files, [...entries.cohorts.keys()], diagnostics);
-  const state = buildState(files[0]!) ?? { backend: "local" as const };
+  const moved = buildMoved(files, [...entries.cohorts.keys(), ...entries.broken.cohorts], diagnostics);
+  const state = buildState(files[0]!, diagnostics) ?? { backend: "local" as const };
   return { dir: projectDir, configFile, files: files.map((f) => f.path), state, sources, destinations, models, identifiers, cohorts, moved };
 }
 
@@ -133,6 +134,8 @@ function includedFiles(projectDir: string, root: LoadedFile, diagnostics: Diagno
   const patterns = root.data?.include ?? [];
   const found = new Set<string>();
   patterns.forEach((pattern, index) => {
+    // tinyglobby loads only for projects that have includes (start-up cost otherwise).
+    const { globSync } = createRequire(import.meta.url)("tinyglobby") as typeof import("tinyglobby");
     const matches = globSync(pattern, { cwd: projectDir, absolute: true, onlyFiles: true, dot: false }).sort();
     if (matches.length === 0 && root.yaml) {
       diagnostics.push({

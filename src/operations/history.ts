@@ -1,6 +1,6 @@
 import type { HistoryRecord } from "../model/history.js";
 import type { Project } from "../model/project.js";
-import { openBackend } from "../state/open-backend.js";
+import { withBackend } from "./with-backend.js";
 
 export interface HistoryRequest {
   readonly project: Project;
@@ -17,14 +17,11 @@ export interface HistoryResult {
 
 /** The applies recorded in state (newest 1,000 kept). Reads only; takes no lock. */
 export async function history(request: HistoryRequest): Promise<HistoryResult> {
-  const backend = openBackend(request.project);
-  try {
-    const records = await backend.history().list({
+  const records = await withBackend(request.project, (backend) =>
+    backend.history().list({
       ...(request.last === undefined ? {} : { last: request.last }),
       ...(request.address === undefined ? {} : { address: request.address }),
-    });
-    return { records };
-  } finally {
-    await backend.close();
-  }
+    }),
+  );
+  return { records };
 }

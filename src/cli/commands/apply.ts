@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import type { CommandContext } from "../context.js";
 import type { ApplyFlags } from "./apply-run.js";
 import { collectTargets } from "../flags.js";
+import { outputOption } from "../output-format.js";
 
 export function registerApply(program: Command, context: () => CommandContext, setExitCode: (code: number) => void): void {
   program
@@ -9,10 +10,11 @@ export function registerApply(program: Command, context: () => CommandContext, s
     .argument("[plan-file]", "a plan saved by coho plan --out; applied exactly, without asking")
     .description("make the planned changes in Braze and record the new state")
     .option("--auto-approve", "apply without asking (pipelines)")
-    .option("--json", "print a machine-readable report instead of progress and text")
+    .option("--json", "print a machine-readable report instead of progress and text (= --output json)")
+    .addOption(outputOption(["text", "json", "ndjson"]))
     .option("--target <address>", "apply only this cohort (repeatable)", collectTargets, [])
     .option("--allow-removals", "override the removal guards (allow_empty, max_removals)")
-    .addHelpText("after", "\nExamples:\n  $ coho apply                       plan, show, ask for 'yes', apply\n  $ coho apply --auto-approve        in a pipeline\n  $ coho apply plan.coho             exactly the reviewed plan\n\nAn interrupted apply (Ctrl-C, a crash, a kill) is finished by the next one.")
+    .addHelpText("after", "\nAn interrupted apply (Ctrl-C, a crash, a kill) is finished by the next one.")
     .action(async (planFile: string | undefined, flags: ApplyFlags) => {
       setExitCode(await (await import("./apply-run.js")).runApply(context(), planFile, flags));
     });

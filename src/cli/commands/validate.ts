@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { OFFLINE_SECRETS } from "../../config/interpolate-document.js";
-import { loadProject } from "../../config/load-project.js";
+import { validate } from "../../operations/validate.js";
 import type { Secret } from "../../model/secret.js";
 import {
   diagnosticsJson,
@@ -23,7 +23,8 @@ export function registerValidate(program: Command, context: () => CommandContext
 }
 
 function runValidate(ctx: CommandContext, json: boolean): number {
-  const result = loadProject(projectDir(ctx), { env: ctx.io.env, secrets: OFFLINE_SECRETS });
+  // Offline: unset Braze keys are warnings (validate never calls Braze; apply and check need them).
+  const result = validate({ dir: projectDir(ctx), env: ctx.io.env, secrets: OFFLINE_SECRETS });
   registerSecrets(ctx, result.secrets);
   ctx.texts = result.texts;
   const { output, io } = ctx;
