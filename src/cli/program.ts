@@ -3,6 +3,7 @@ import { COHO_VERSION } from "../version.js";
 import type { CommandContext, GlobalOptions } from "./context.js";
 import { parseDurationFlag } from "./flags.js";
 import { registerApply } from "./commands/apply.js";
+import { registerDbt } from "./commands/dbt.js";
 import { registerEmulator } from "./commands/emulator.js";
 import { registerInit } from "./commands/init.js";
 import { registerPlan } from "./commands/plan.js";
@@ -51,6 +52,7 @@ export function buildProgram(hooks: ProgramHooks): Command {
   registerShow(program, context, hooks.setExitCode);
   registerState(program, context, hooks.setExitCode);
   registerEmulator(program, context, hooks.setExitCode);
+  registerDbt(program, context, hooks.setExitCode);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

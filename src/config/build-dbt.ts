@@ -45,14 +45,14 @@ export function loadDbt(root: LoadedFile, projectDir: string, env: EnvLookup, so
     source = undefined;
   } else if (source === undefined && sourceNames.length === 1) source = sourceNames[0];
   const path = resolve(projectDir, written);
-  const settings: DbtSettings = { manifestPath: path, source, owner: data.owner, origin: locate(yaml, ["dbt"], "key") };
+  const settings: DbtSettings = { manifestPath: path, source, owner: data.owner, projectName: undefined, origin: locate(yaml, ["dbt"], "key") };
   const inside = relative(projectDir, path);
   if ((inside.startsWith("..") || isAbsolute(inside)) && data.allow_outside_project !== true) {
     error("dbt.manifest_outside_project", `dbt manifest ${shown} is outside the project folder; set \`dbt.allow_outside_project: true\` to read it there`);
     return { settings, manifest: undefined };
   }
   const manifest = readManifest(path, shown);
-  if (!isManifestProblem(manifest)) return { settings, manifest };
+  if (!isManifestProblem(manifest)) return { settings: { ...settings, projectName: manifest.projectName }, manifest };
   const location = manifest.position ? { file: path, line: manifest.position.line, column: manifest.position.column } : at;
   diagnostics.push({ severity: "error", code: manifest.code, message: manifest.message, location, ...(manifest.position ? { related: at } : {}) });
   return { settings, manifest: undefined };

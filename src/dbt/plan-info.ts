@@ -13,16 +13,21 @@ export function dbtModelPlan(model: ModelConfig, prior: CohortState | undefined)
   if (!node) return undefined;
   const then = prior?.model.dbt;
   const current = { unique_id: node.uniqueId, checksum: node.checksum, relation: node.relation };
-  if (!then || !dbtModelChanged(model, then)) return current;
+  if (!then || (then.unique_id === node.uniqueId && then.checksum === node.checksum)) return current;
   const diff = node.compiledCode !== undefined ? sqlDiff(`${node.name} compiled`, then.compiled_code, node.compiledCode) : undefined;
   return { ...current, previous: { unique_id: then.unique_id, checksum: then.checksum }, ...(diff ? { compiled_diff: diff } : {}) };
 }
 
-/** True when the dbt node behind a model is another, or its file changed, since `then`. */
-export function dbtModelChanged(model: Pick<ModelConfig, "dbt">, then: DbtModelState | undefined): boolean {
+/**
+ * True when the dbt node behind a model is another, its file changed, or dbt
+ * now builds it as another relation (a new alias or schema: the SQL coho runs
+ * differs), since the last apply. Apply then records the node as it is now.
+ */
+export function dbtModelChanged(model: Pick<ModelConfig, "dbt" | "sql">, then: CohortState["model"]): boolean {
   const node = model.dbt?.model;
   if (!node) return false;
-  return then === undefined || then.unique_id !== node.uniqueId || then.checksum !== node.checksum;
+  const recorded = then.dbt;
+  return recorded === undefined || recorded.unique_id !== node.uniqueId || recorded.checksum !== node.checksum || then.sql !== model.sql;
 }
 
 /** The lockfile record of a dbt model: followed by unique_id, compared by checksum. */

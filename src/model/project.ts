@@ -82,6 +82,8 @@ export interface DbtSettings {
   /** The coho source holding the relations dbt built. */
   readonly source: string | undefined;
   readonly owner: { readonly name?: string; readonly email?: string } | undefined;
+  /** The dbt project the manifest was written for (its metadata.project_name). */
+  readonly projectName: string | undefined;
   readonly origin: SourceLocation;
 }
 

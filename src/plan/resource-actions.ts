@@ -113,7 +113,7 @@ function existing(cohort: CohortConfig, prior: CohortState, movedFrom: string | 
   // A dbt model is followed by unique_id (a rename of its relation is an update, never a destroy);
   // a new checksum is recorded by apply even when no member changes.
   const model = models?.get(cohort.model);
-  if (model && dbtModelChanged(model, prior.model.dbt)) changed.push("dbt_model");
+  if (model && dbtModelChanged(model, prior.model)) changed.push("dbt_model");
   const actions: Action[] = [];
   if (movedFrom) actions.push("move");
   if (changed.length > 0) actions.push("update");
@@ -144,7 +144,8 @@ function dbtReason(prior: CohortState, model: ModelConfig): string {
   const then = prior.model.dbt;
   if (!then) return `now reads dbt model ${node.uniqueId}`;
   if (then.unique_id !== node.uniqueId) return `dbt model ${then.unique_id} → ${node.uniqueId}`;
-  return `dbt model changed: ${node.uniqueId} checksum ${short(then.checksum)} → ${short(node.checksum)}`;
+  if (then.checksum !== node.checksum) return `dbt model changed: ${node.uniqueId} checksum ${short(then.checksum)} → ${short(node.checksum)}`;
+  return `dbt model ${node.uniqueId} is now built as ${node.relation}: same unique_id, so the cohort follows it`;
 }
 
 /** `sha256:0123456789ab`: enough of a checksum to tell two apart in a sentence. */
