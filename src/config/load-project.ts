@@ -7,6 +7,7 @@ import type { Secret } from "../model/secret.js";
 import { DEFAULT_SOURCE, buildCohort, buildIdentifier, buildModel, buildMoved } from "./build-audiences.js";
 import { buildDestination, buildSource, buildState } from "./build-connections.js";
 import { loadDbt } from "./build-dbt.js";
+import { checkSharedCohortIds } from "./check-cohort-ids.js";
 import { collectEntries } from "./collect-entries.js";
 import { projectEnv, type EnvLookup } from "./env.js";
 import { loadFile, type LoadedFile } from "./load-file.js";
@@ -87,12 +88,19 @@ function assemble(projectDir: string, configFile: string, files: LoadedFile[], e
     const cohort = buildCohort(e, known, diagnostics);
     return cohort ? [[e.name, cohort] as const] : [];
   }));
+  checkSharedCohortIds(projectDir, [...cohorts.values()].sort((a, b) => compareOrigins(a.origin, b.origin, files)), diagnostics);
   const moved = buildMoved(files, [...entries.cohorts.keys()], diagnostics);
   const state = buildState(files[0]!) ?? { backend: "local" as const };
   return {
     dir: projectDir, configFile, files: files.map((f) => f.path), state, ...(dbt ? { dbt: dbt.settings } : {}),
     sources, destinations, models, identifiers, cohorts, moved,
   };
+}
+
+/** Read order: coho.yaml, then includes in sorted order; then by line. */
+function compareOrigins(a: { file: string; line: number }, b: { file: string; line: number }, files: readonly LoadedFile[]): number {
+  const index = (file: string) => files.findIndex((f) => f.path === file);
+  return index(a.file) - index(b.file) || a.line - b.line;
 }
 
 /** coho.yaml must say which language version it speaks. */
