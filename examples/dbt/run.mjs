@@ -52,7 +52,7 @@ try {
   if (code === 0) code = await run(["dbt", "exposures", "--out", join(here, "dbt_project", "models", "coho_exposures.yml")]);
   console.log("\nWhat Braze holds now (from the emulator):");
   for (const [id, cohort] of emulator.workspace.cohorts) {
-    const members = [...cohort.members].sort();
+    const members = cohort.members.displayKeys();
     console.log(`  ${cohort.name} (${id}): ${members.length} members${members.length ? `, e.g. ${members.slice(0, 3).join(", ")}` : ""}`);
   }
 } finally {
