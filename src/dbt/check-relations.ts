@@ -29,6 +29,9 @@ async function probe(source: Source, model: ModelConfig, ref: DbtNodeRef): Promi
   try {
     await source.describe(probeModel);
   } catch (error) {
+    // Only the database refusing the query means "no such relation"; a missing
+    // database file or a refused connection keeps its own message.
+    if (!(error instanceof CohoError) || error.code !== "source.sql_error") throw error;
     const detail = error instanceof Error ? (error.message.split("\n").find((l) => l.trim() !== "" && !l.includes("refused its SQL")) ?? "").trim() : "";
     throw new CohoError(
       "dbt.relation_missing",

@@ -172,6 +172,19 @@ describe("cohorts on dbt models, against the emulator", () => {
     expect((await coho(dir, ["dbt", "exposures", "--out", out])).code).toBe(0);
   });
 
+  it("coho validate checks dbt references offline, each error located", async () => {
+    const dir = dbtProject(`${dbtHeader()}models:\n  vip: { dbt: users_vipp }\n  gone:\n    sql: select * from {{ ref('churned_users') }}\n`);
+    const result = await coho(dir, ["validate", "--json"]);
+    expect(result.code).toBe(1);
+    const report = JSON.parse(result.stdout) as { diagnostics: { code: string; message: string; file: string; line: number; column: number }[] };
+    expect(report.diagnostics.map((d) => [d.code, d.line, d.column])).toEqual([
+      ["dbt.model_not_found", 8, 15],
+      ["dbt.model_disabled", 10, 24],
+    ]);
+    expect(report.diagnostics[0]!.message).toContain("did you mean `users_vip`?");
+    expect(report.diagnostics.every((d) => d.file.endsWith("coho.yaml"))).toBe(true);
+  });
+
   it("needs an owner for exposures, located at the dbt setting", async () => {
     const dir = dbtProject(`${dbtHeader()}models:\n  vip: { dbt: users_vip }\n`);
     const result = await coho(dir, ["dbt", "exposures"]);
