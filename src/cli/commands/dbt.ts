@@ -1,6 +1,5 @@
 import { relative, resolve } from "node:path";
 import type { Command } from "commander";
-import { dbtExposures } from "../../operations/dbt-exposures.js";
 import type { CommandContext } from "../context.js";
 import { EXIT_OK } from "../exit-codes.js";
 import { loadConfigOrThrow } from "../load-config.js";
@@ -13,8 +12,10 @@ export function registerDbt(program: Command, context: () => CommandContext, set
     .option("--out <file>", "write to this file (relative to the current folder) instead of stdout")
     .option("--force", "replace --out even when it was not written by coho")
     .addHelpText("after", "\nPut the file in the dbt project (e.g. models/coho_exposures.yml) so `dbt docs` shows the Braze cohorts each model feeds.")
-    .action((flags: { out?: string; force?: boolean }) => {
+    .action(async (flags: { out?: string; force?: boolean }) => {
       const ctx = context();
+      // Loaded on demand, like every command's operation: --help needs none of it.
+      const { dbtExposures } = await import("../../operations/dbt-exposures.js");
       const project = loadConfigOrThrow(ctx);
       const out = flags.out === undefined ? undefined : resolve(ctx.io.cwd, flags.out);
       const result = dbtExposures({ project, out, force: flags.force === true });
