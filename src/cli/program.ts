@@ -4,6 +4,7 @@ import type { CommandContext, GlobalOptions } from "./context.js";
 import { parseDurationFlag } from "./flags.js";
 import { registerApply } from "./commands/apply.js";
 import { registerCheck } from "./commands/check.js";
+import { registerDbt } from "./commands/dbt.js";
 import { registerEmulator } from "./commands/emulator.js";
 import { registerHistory } from "./commands/history.js";
 import { registerMeta } from "./commands/meta.js";
@@ -60,6 +61,7 @@ export function buildProgram(hooks: ProgramHooks): Command {
   registerHistory(program, context, hooks.setExitCode);
   registerCheck(program, context, hooks.setExitCode);
   registerEmulator(program, context, hooks.setExitCode);
+  registerDbt(program, context, hooks.setExitCode);
   registerMeta(program, context, hooks.setExitCode);
   attachHelp(program);
   for (const command of program.commands) command.exitOverride();
