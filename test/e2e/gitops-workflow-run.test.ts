@@ -87,7 +87,7 @@ describe("examples/gitops workflow, run step by step", () => {
     // 120 comments by people (ours will be on page 2), one of them imitating ours.
     github.seedComments(PR, Array.from({ length: 120 }, (_, i) => ({ login: i === 5 ? "mallory" : `reviewer${i}`, body: i === 5 ? "<!-- coho-plan -->\nfake" : `looks good ${i}` })));
     const first = await pullRequest(false);
-    expect(first.steps.map((s) => [s.name, s.status])).toEqual([
+    expect(first.steps.map((s) => [s.name, s.status]), first.steps.map((s) => s.stdout + s.stderr).join("\n")).toEqual([
       ["actions/checkout@v4", "skipped"],
       ["actions/setup-node@v4", "skipped"],
       ["Install coho (pinned)", "success"],

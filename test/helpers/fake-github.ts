@@ -168,7 +168,8 @@ for arg in "$@"; do
 done
 [ "$global" = true ] || { echo "npm stand-in: expected --global" >&2; exit 1; }
 [ -f "$tarball" ] || { echo "npm stand-in: $tarball is not a file (an unpinned package name would go to the registry)" >&2; exit 1; }
-tar -xzOf "$tarball" package/package.json | grep -q '"name": "coho"' || { echo "npm stand-in: $tarball is not a coho package" >&2; exit 1; }
+manifest=$(tar -xzOf "$tarball" package/package.json) || { echo "npm stand-in: $tarball is not a package tarball" >&2; exit 1; }
+case "$manifest" in *'"name": "coho"'*) ;; *) echo "npm stand-in: $tarball is not a coho package" >&2; exit 1 ;; esac
 printf '#!/usr/bin/env bash\\nexec node "%s" "$@"\\n' "$FAKE_COHO_BIN" > "$FAKE_GLOBAL_BIN/coho"
 chmod +x "$FAKE_GLOBAL_BIN/coho"
 echo "added 1 package (harness stand-in for the registry)"
