@@ -11,7 +11,7 @@
  *   BENCH_QUICK=1 npm run bench   smaller sizes, for a smoke run
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -187,4 +187,14 @@ for (const [name, rows] of groups) {
   const table = [columns.join(" | "), columns.map(() => "---").join(" | "), ...rows.map((r) => columns.map((c) => String(r[c] ?? "")).join(" | "))];
   console.log(`\n${name}\n${table.map((l) => `| ${l} |`).join("\n")}`);
 }
-writeFileSync(join(here, "results.json"), `${JSON.stringify({ machine, quick, results }, null, 2)}\n`);
+// One group at a time (npm run bench -- plan) replaces only that group's results.
+const resultsPath = join(here, "results.json");
+const previous = (() => {
+  try {
+    return JSON.parse(readFileSync(resultsPath, "utf8")) as { groups?: Record<string, { machine: string; quick: boolean; rows: Row[] }> };
+  } catch {
+    return {};
+  }
+})();
+const merged = { ...(previous.groups ?? {}), ...Object.fromEntries([...groups].map(([name, rows]) => [name, { machine, quick, rows }])) };
+writeFileSync(resultsPath, `${JSON.stringify({ groups: merged }, null, 2)}\n`);
