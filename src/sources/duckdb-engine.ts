@@ -1,5 +1,6 @@
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
+import { dirname } from "node:path";
 import { CohoError } from "../model/errors.js";
 import type { DuckDbSourceConfig } from "../model/project.js";
 
@@ -36,7 +37,13 @@ export class DuckDbEngine {
     // outside its buffer manager); COHO_MEMORY_LIMIT raises it for bigger machines.
     const config: Record<string, string> = { memory_limit: options.memoryLimit ?? "512MB" };
     if (options.threads) config.threads = String(options.threads);
-    if (options.tempDirectory) config.temp_directory = options.tempDirectory;
+    if (options.tempDirectory) {
+      // DuckDB creates the spill folder itself, but not its parents: a project whose
+      // state lives in PostgreSQL has no .coho/ yet, and a plan big enough to spill
+      // would fail.
+      mkdirSync(dirname(options.tempDirectory), { recursive: true });
+      config.temp_directory = options.tempDirectory;
+    }
     const instance = await DuckDBInstance.create(":memory:", config);
     // Extensions are built in; never download anything at run time.
     const connection = await instance.connect();
