@@ -16,8 +16,8 @@ const README = "README.md";
 export const HELP: Readonly<Record<string, HelpEntry>> = {
   init: { examples: ["coho init my-cohorts               a project that validates at once", "coho -C my-cohorts validate"], docs: "first-commands" },
   validate: { examples: ["coho validate", "coho validate --json | jq '.diagnostics[].message'", "coho -C examples/quickstart validate"], docs: "configuration" },
-  plan: { examples: ["coho plan", "coho plan --markdown --detailed-exitcode > plan.md", "coho plan --out plan.coho && coho apply plan.coho", "coho plan --target cohorts.recent_buyers"], docs: "commands" },
-  apply: { examples: ["coho apply                          plan, show, ask for 'yes', apply", "coho apply --auto-approve           in a pipeline", "coho apply plan.coho                exactly the reviewed plan"], docs: "commands" },
+  plan: { examples: ["coho plan", "coho plan --markdown --detailed-exitcode > plan.md", "coho plan --out plan.coho && coho apply plan.coho", "coho plan --target cohorts.recent_buyers", "coho plan --output ndjson             events for an orchestrator, the plan last"], docs: "commands" },
+  apply: { examples: ["coho apply                          plan, show, ask for 'yes', apply", "coho apply --auto-approve           in a pipeline", "coho apply plan.coho                exactly the reviewed plan", "coho apply --auto-approve --output ndjson   events for an orchestrator"], docs: "commands" },
   show: { examples: ["coho show                           the recorded state", "coho show plan.coho --markdown       a saved plan as a PR comment"], docs: "commands" },
   state: { examples: ["coho state list", "coho state show cohorts.recent_buyers", "coho state rm cohorts.old_list"], docs: "state" },
   "state list": { examples: ["coho state list"], docs: "state" },
