@@ -1,10 +1,12 @@
 import type { Command } from "commander";
 import kleur from "kleur";
-import { discardEntry, pendingEntries, type PendingEntry } from "../../apply/journal-entries.js";
-import { newLockInfo } from "../../state/lock-holder.js";
+import type { PendingEntry } from "../../operations/state-journal.js";
 import type { CommandContext } from "../context.js";
 import { EXIT_OK } from "../exit-codes.js";
-import { withBackend } from "./state.js";
+import { loadConfigOrThrow } from "../load-config.js";
+
+/** Loaded on demand: the state backends pull in DuckDB and pg, which --help does not need. */
+const journalOperations = () => import("../../operations/state-journal.js");
 
 /** `coho state journal [discard --entry ID [--force]]`: the way out of a journal entry that can never be sent. */
 export function registerStateJournal(state: Command, context: () => CommandContext, setExitCode: (code: number) => void): void {
@@ -13,8 +15,8 @@ export function registerStateJournal(state: Command, context: () => CommandConte
     .description("list the requests of an interrupted apply whose fate is unknown")
     .action(async () => {
       const ctx = context();
-      const records = await withBackend(ctx, (backend) => backend.journal().read());
-      ctx.output.out(renderPending(pendingEntries(records)));
+      const entries = await (await journalOperations()).listJournal({ project: loadConfigOrThrow(ctx) });
+      ctx.output.out(renderPending(entries));
       setExitCode(EXIT_OK);
     });
   journal
@@ -24,17 +26,12 @@ export function registerStateJournal(state: Command, context: () => CommandConte
     .description("drop one journal entry that can never be sent, so that apply can go on")
     .action(async (options: { entry: string; force?: boolean }) => {
       const ctx = context();
-      const entry = await withBackend(ctx, async (backend) => {
-        const release = await backend.lock(newLockInfo("state journal discard", ctx.io.env), ctx.global.lockTimeoutMs);
-        try {
-          const store = backend.journal();
-          const result = discardEntry(await store.read(), options.entry, { force: options.force === true });
-          await store.replace(result.records);
-          store.close();
-          return result.entry;
-        } finally {
-          release();
-        }
+      const entry = await (await journalOperations()).discardJournalEntry({
+        project: loadConfigOrThrow(ctx),
+        entry: options.entry,
+        force: options.force === true,
+        lockTimeoutMs: ctx.global.lockTimeoutMs,
+        env: ctx.io.env,
       });
       ctx.output.out(`${kleur.green("Discarded")} ${entry.id} (${describe(entry)}). Run coho apply to finish the rest of the interrupted apply.`);
       setExitCode(EXIT_OK);
