@@ -1,4 +1,5 @@
 import kleur from "kleur";
+import { boundText } from "../util/bound-text.js";
 import { CohoError, DiagnosticsError } from "../model/errors.js";
 import { githubAnnotations, renderDiagnosticsHuman } from "../render/diagnostics.js";
 import type { CliIo, Output } from "./io.js";
@@ -32,7 +33,7 @@ export function reportError(error: unknown, io: CliIo, output: Output, texts: Re
     return EXIT_ERROR;
   }
   const message = error instanceof Error ? error.message : String(error);
-  output.err(`${kleur.red().bold("internal error")}: ${message}`);
+  output.err(`${kleur.red().bold("internal error")}: ${boundText(message)}`);
   if (io.env.COHO_DEBUG && error instanceof Error && error.stack) output.err(error.stack);
   else output.err("This is a bug in coho. Run again with COHO_DEBUG=1 for details, and please report it.");
   return EXIT_ERROR;

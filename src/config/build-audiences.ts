@@ -6,6 +6,7 @@ import type { Entry } from "./collect-entries.js";
 import type { CohortData } from "./config-data.js";
 import type { LoadedFile } from "./load-file.js";
 import { MAX_CONFIG_BYTES } from "./read-yaml.js";
+import { hiddenWithin, insideReal, shown } from "../util/inside.js";
 import { locate, locateScalarText } from "./locate.js";
 import { didYouMean } from "./suggest.js";
 
@@ -19,7 +20,7 @@ export const DEFAULT_SOURCE = "duckdb";
  * source may be omitted when the project has exactly one (or none: the embedded
  * in-memory DuckDB).
  */
-export function buildModel(entry: Entry<Raw>, sourceNames: readonly string[], diagnostics: Diagnostic[]): ModelConfig | undefined {
+export function buildModel(entry: Entry<Raw>, projectDir: string, sourceNames: readonly string[], diagnostics: Diagnostic[]): ModelConfig | undefined {
   const { name, value, file, origin } = entry;
   const source = resolveSource(entry, sourceNames, diagnostics);
   let sql: string;
@@ -30,6 +31,12 @@ export function buildModel(entry: Entry<Raw>, sourceNames: readonly string[], di
   } else {
     const path = resolve(dirname(file.path), String(value.file));
     const at = locate(file.yaml, ["models", name, "file"]);
+    // Model files are part of the project under review: never read one from elsewhere.
+    if (!insideReal(projectDir, path) || hiddenWithin(projectDir, path)) {
+      const message = `models.${name}.file: ${shown(projectDir, path)} is outside the project folder or hidden; model files must be inside it, not under a hidden entry such as .git/`;
+      diagnostics.push({ severity: "error", code: "config.path_outside_project", message, location: at });
+      return undefined;
+    }
     const text = readSqlFile(path, String(value.file));
     if (typeof text !== "string") {
       diagnostics.push({ severity: "error", code: "config.model_file", message: `models.${name}.file: ${text.problem}`, location: at });

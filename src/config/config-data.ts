@@ -25,6 +25,7 @@ export interface StateData {
 export interface DuckDbSourceData {
   type: "duckdb";
   path?: string;
+  allowed_paths?: string[];
 }
 
 export interface PostgresSourceData {
@@ -89,7 +90,7 @@ export const CONFIG_KEYS: KeyRecord<ConfigData> = {
   identifiers: true, cohorts: true, moved: true, include: true,
 };
 export const STATE_KEYS: KeyRecord<StateData> = { backend: true, url: true, schema: true };
-export const DUCKDB_SOURCE_KEYS: KeyRecord<DuckDbSourceData> = { type: true, path: true };
+export const DUCKDB_SOURCE_KEYS: KeyRecord<DuckDbSourceData> = { type: true, path: true, allowed_paths: true };
 export const POSTGRES_SOURCE_KEYS: KeyRecord<PostgresSourceData> = { type: true, url: true, ssl: true, statement_timeout: true };
 export const DESTINATION_KEYS: KeyRecord<DestinationData> = {
   type: true, rest_endpoint: true, partner: true, partner_api_key: true, data_import_key: true, allow_unknown_endpoint: true,
