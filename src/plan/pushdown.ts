@@ -5,7 +5,7 @@ import type { IdentifierConfig, ModelConfig } from "../model/project.js";
 import { noRejections, type RejectReason } from "../model/reject-reason.js";
 import type { CohortState } from "../model/state.js";
 import type { DuckDbEngine } from "../sources/duckdb-engine.js";
-import { MAX_IDENTIFIER_LENGTH, keyPrefix } from "../sources/identifier-sql.js";
+import { MAX_IDENTIFIER_LENGTH, keyPrefix, onlyWhiteSpaceSql } from "../sources/identifier-sql.js";
 import { PostgresSource } from "../sources/postgres-source.js";
 import type { Source } from "../sources/source.js";
 import { modelQuery } from "../sources/source.js";
@@ -54,7 +54,7 @@ export async function tryPushDown(
   const client = await source.openClient();
   try {
     const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
-    const prefix = "CREATE TEMP TABLE coho_candidates AS\nSELECT pk, CASE WHEN reason IS NULL THEN $1 || v END AS key, reason FROM (\n  SELECT pk, v, CASE\n    WHEN v IS NULL THEN 'null'\n    WHEN v ~ '^[ \\t\\n\\r\\f\\v]*$' THEN 'empty'\n    WHEN v ~ '[\\x01-\\x1f\\x7f]' THEN 'control_characters'\n    WHEN char_length(v) > " + MAX_IDENTIFIER_LENGTH + " THEN 'too_long'\n  END AS reason\n  FROM (SELECT " + (pk ? `${q(pk.name)}::text` : "NULL::text") + ` AS pk, ${q(value.name)}::text AS v FROM (\n`;
+    const prefix = "CREATE TEMP TABLE coho_candidates AS\nSELECT pk, CASE WHEN reason IS NULL THEN $1 || v END AS key, reason FROM (\n  SELECT pk, v, CASE\n    WHEN v IS NULL THEN 'null'\n" + `    WHEN ${onlyWhiteSpaceSql("v", "btrim")} THEN 'empty'\n` + "    WHEN v ~ '[\\x01-\\x1f\\x7f]' THEN 'control_characters'\n    WHEN char_length(v) > " + MAX_IDENTIFIER_LENGTH + " THEN 'too_long'\n  END AS reason\n  FROM (SELECT " + (pk ? `${q(pk.name)}::text` : "NULL::text") + ` AS pk, ${q(value.name)}::text AS v FROM (\n`;
     try {
       await client.query(`${prefix}${modelQuery(model)}\n) AS coho_model) AS coho_values) AS coho_checked`, [keyPrefix(identifier)]);
     } catch (error) {

@@ -117,6 +117,15 @@ describe("DuckDB sources", () => {
     expect(result.members).toBe(4);
   });
 
+  it("count values of only Unicode White_Space (NBSP, U+3000, NEL…) as empty, and keep look-alikes", async () => {
+    const p = project(
+      "select * from (values (chr(160)), (chr(12288)), (' ' || chr(8195) || chr(133) || chr(8232)), ('a' || chr(160) || 'b'), (chr(8203)), (chr(65279))) t(user_id)",
+    );
+    const { result, keys } = await extract(p, "c");
+    expect(result.rejected.empty).toBe(3);
+    expect(keys).toEqual(["external_id:a\u00a0b", "external_id:\u200b", "external_id:\ufeff"].sort());
+  });
+
   it("refuse a primary key that is not unique, naming the model and a key", async () => {
     const p = project("select * from (values ('a', 'u1'), ('b', 'u2'), ('b', 'u3')) t(order_id, user_id)", { primaryKey: "order_id" });
     const error = await extractError(p, "c");
