@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
@@ -58,6 +58,15 @@ describe("the embedded engine's sandbox", () => {
     const lifted = await plan(sandboxProject(sql("SET enable_external_access = true; select content as user_id from read_text('/etc/passwd')")));
     expect(lifted.code).toBe(1);
     expect(lifted.stderr).toContain("Cannot prepare multiple statements at once");
+  });
+
+  it("never runs a model as anything but a query: a COPY cannot write into the project", async () => {
+    const dir = sandboxProject(sql("COPY (select 'u1' as user_id) TO 'data/planted.csv'"));
+    writeFileSync(join(dir, "coho.yaml"), readFileSync(join(dir, "coho.yaml"), "utf8").replace("column: user_id", "column: Count"));
+    const result = await plan(dir);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("error: model m: the database refused its SQL:");
+    expect(existsSync(join(dir, "data", "planted.csv"))).toBe(false);
   });
 
   it("still reads the project's own CSV files (relative and absolute paths) and its snapshots in .coho/ after apply", async () => {
