@@ -27,7 +27,11 @@ export class DuckDbEngine {
   readonly #attached = new Map<string, string>();
   #tables = 0;
 
-  private constructor(instance: DuckDBInstance, connection: DuckDBConnection) {
+  /** What models may open (fixed for the engine's life: the configuration is locked). */
+  readonly sandbox: EngineSandbox;
+
+  private constructor(instance: DuckDBInstance, connection: DuckDBConnection, sandbox: EngineSandbox) {
+    this.sandbox = sandbox;
     this.#instance = instance;
     this.connection = connection;
   }
@@ -46,8 +50,9 @@ export class DuckDbEngine {
     if (options.tempDirectory) config.temp_directory = options.tempDirectory;
     const instance = await DuckDBInstance.create(":memory:", config);
     const connection = await instance.connect();
-    await lockDown(connection, options.projectDir, options.sandbox ?? projectSandbox({ projectDir: options.projectDir }));
-    return new DuckDbEngine(instance, connection);
+    const sandbox = options.sandbox ?? projectSandbox({ projectDir: options.projectDir });
+    await lockDown(connection, options.projectDir, sandbox);
+    return new DuckDbEngine(instance, connection, sandbox);
   }
 
   /**

@@ -30,6 +30,16 @@ export function onlyWhiteSpaceSql(value: string, trim: "trim" | "btrim"): string
 }
 
 /**
+ * A regex bracket-expression fragment of the White_Space characters above
+ * U+0020 (the ASCII ones are controls or the space, which the fast tests exclude
+ * by range): `\x{a0}` for RE2 (DuckDB), `\u00a0` for PostgreSQL's ARE.
+ */
+export function otherWhiteSpaceClass(dialect: "re2" | "postgres"): string {
+  const escape = (c: number) => (dialect === "re2" ? `\\x{${c.toString(16)}}` : `\\u${c.toString(16).padStart(4, "0")}`);
+  return UNICODE_WHITE_SPACE.filter((c) => c > 0x20).map(escape).join("");
+}
+
+/**
  * SQL (DuckDB) turning a relation of identifier text `v` (and primary key `pk`)
  * into candidate members: `key` for valid values, else a `reason`. The one place
  * the rules live, for every source:
@@ -37,6 +47,10 @@ export function onlyWhiteSpaceSql(value: string, trim: "trim" | "btrim"): string
  *     tab, LF, space, NBSP, U+3000…) → `empty` (values are never trimmed);
  *   - any control character (U+0000–U+001F, U+007F) → `control_characters`;
  *   - more than MAX_IDENTIFIER_LENGTH characters → `too_long`.
+ * Valid values take one cheap test first, exact for them: no control character,
+ * at least one character that is neither a control character nor White_Space,
+ * and at most MAX_IDENTIFIER_LENGTH bytes (so at most as many characters). Only values
+ * failing it go through the per-reason tests, in order, so each gets its reason.
  * Pure: builds text, runs nothing.
  */
 export function candidatesSql(relation: string, identifier: IdentifierConfig): string {
@@ -44,6 +58,7 @@ export function candidatesSql(relation: string, identifier: IdentifierConfig): s
 FROM (
   SELECT pk, v, CASE
     WHEN v IS NULL THEN 'null'
+    WHEN strlen(v) <= ${MAX_IDENTIFIER_LENGTH} AND regexp_full_match(v, '[^\\x00-\\x1f\\x7f]*[^\\x00-\\x20\\x7f${otherWhiteSpaceClass("re2")}][^\\x00-\\x1f\\x7f]*') THEN NULL
     WHEN ${onlyWhiteSpaceSql("v", "trim")} THEN 'empty'
     WHEN regexp_matches(v, '[\\x00-\\x1f\\x7f]') THEN 'control_characters'
     WHEN length(v) > ${MAX_IDENTIFIER_LENGTH} THEN 'too_long'

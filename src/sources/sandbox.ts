@@ -21,6 +21,8 @@ import { realOrSelf, within } from "../util/inside.js";
 export interface EngineSandbox {
   readonly directories: readonly string[];
   readonly paths: readonly string[];
+  /** Top-level folders left out because they hold a link leading out, described for hints. */
+  readonly excluded?: readonly string[];
 }
 
 export interface SandboxRequest {
@@ -44,6 +46,7 @@ export function projectSandbox(request: SandboxRequest): EngineSandbox {
   const { projectDir } = request;
   const directories: string[] = ENGINE_STATE_DIRS.map((d) => withSlash(join(projectDir, d)));
   const paths: string[] = [];
+  const excluded: string[] = [];
   const realProject = realOrSelf(projectDir);
   const allowedReal = (request.allowed ?? []).map(realOrSelf);
   for (const entry of topEntries(projectDir)) {
@@ -52,21 +55,26 @@ export function projectSandbox(request: SandboxRequest): EngineSandbox {
     // A top-level link out of the project is only followed when an opt-in covers its target.
     if (!readable(realProject, allowedReal, real)) continue;
     const isDir = entry.isDirectory() || (entry.isSymbolicLink() && isDirectory(absolute));
-    if (isDir) directories.push(...forms(projectDir, absolute).map(withSlash));
-    else paths.push(...forms(projectDir, absolute));
-    if (isDir) refuseLinksOut(projectDir, absolute, realProject, allowedReal);
+    if (!isDir) {
+      paths.push(...forms(projectDir, absolute));
+      continue;
+    }
+    const leak = linkOut(projectDir, absolute, realProject, allowedReal);
+    if (leak) excluded.push(`${entry.name}/ (${leak})`);
+    else directories.push(...forms(projectDir, absolute).map(withSlash));
   }
   for (const file of request.files ?? []) paths.push(...forms(projectDir, file), ...forms(projectDir, `${file}.wal`));
   for (const opt of request.allowed ?? []) {
     if (isDirectory(opt)) directories.push(...forms(projectDir, opt).map(withSlash));
     else paths.push(...forms(projectDir, opt));
   }
-  return { directories: [...new Set(directories)], paths: [...new Set(paths)] };
+  return { directories: [...new Set(directories)], paths: [...new Set(paths)], excluded };
 }
 
 function topEntries(projectDir: string): Dirent[] {
   try {
-    return readdirSync(projectDir, { withFileTypes: true }).filter((e) => !e.name.startsWith(".") && !NEVER_ALLOWED.has(e.name));
+    const entries = readdirSync(projectDir, { withFileTypes: true }).filter((e) => !e.name.startsWith(".") && !NEVER_ALLOWED.has(e.name));
+    return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   } catch {
     return [];
   }
@@ -74,10 +82,12 @@ function topEntries(projectDir: string): Dirent[] {
 
 /**
  * DuckDB checks the path as written, so a symbolic link inside an allowed folder
- * would lead anywhere (`data/x -> /proc/self/environ`). Such a link is refused
- * unless an opt-in covers its target. The walk stops after SYMLINK_SCAN_LIMIT entries.
+ * would lead anywhere (`data/x -> /proc/self/environ`). A folder holding such a
+ * link (one no opt-in covers) is left out of the sandbox whole: its files are not
+ * readable, and the hint on a refused read names the link. Returns that link, or
+ * undefined. The walk stops after SYMLINK_SCAN_LIMIT entries.
  */
-function refuseLinksOut(projectDir: string, dir: string, realProject: string, allowedReal: readonly string[]): void {
+function linkOut(projectDir: string, dir: string, realProject: string, allowedReal: readonly string[]): string | undefined {
   const stack = [dir];
   let seen = 0;
   while (stack.length > 0 && seen < SYMLINK_SCAN_LIMIT) {
@@ -94,13 +104,10 @@ function refuseLinksOut(projectDir: string, dir: string, realProject: string, al
       if (entry.isDirectory()) stack.push(path);
       if (!entry.isSymbolicLink()) continue;
       const real = realOrSelf(path);
-      if (readable(realProject, allowedReal, real)) continue;
-      throw new CohoError("sandbox.link_outside", `${relative(projectDir, path)} is a symbolic link to ${real}, outside the project folder: models may only read files inside it`, {
-        location: { file: path, line: 1, column: 1 },
-        hint: "remove the link, copy the data into the project, or list the target under sources.<name>.allowed_paths (see README, \"Running plan on pull requests safely\")",
-      });
+      if (!readable(realProject, allowedReal, real)) return `${relative(projectDir, path)} links to ${real}`;
     }
   }
+  return undefined;
 }
 
 /**
@@ -136,3 +143,17 @@ function withSlash(path: string): string {
   return path.endsWith(sep) ? path : path + sep;
 }
 
+
+/** DuckDB's words when the sandbox refuses a file. */
+const REFUSED = "file system operations are disabled by configuration";
+
+/**
+ * A model error caused by the sandbox gets a hint saying what models may read,
+ * how to widen it, and which folders were left out for holding a link.
+ */
+export function withSandboxHint(error: Error, sandbox: EngineSandbox, sourceName: string): Error {
+  if (!(error instanceof CohoError) || !error.message.includes(REFUSED)) return error;
+  const excluded = sandbox.excluded?.length ? `; left out for holding a link out of the project: ${sandbox.excluded.join(", ")}` : "";
+  const hint = `models read only the project's own files (not hidden ones like .git/ or .env, nothing outside it)${excluded}. To read more, list it under sources.${sourceName}.allowed_paths (README: "Running plan on pull requests safely")`;
+  return new CohoError(error.code, error.message, { ...(error.location ? { location: error.location } : {}), hint: `${error.hint ? `${error.hint}; ` : ""}${hint}` });
+}

@@ -19,13 +19,19 @@ describe("projectSandbox", () => {
     expect([...sandbox.paths].sort()).toEqual([join(dir, "orders.csv"), "orders.csv"].sort());
   });
 
-  it("does not follow a top-level link into a hidden entry, and refuses one nested in an allowed folder", () => {
-    const dir = writeProject({ "data/a.csv": "x\n", ".git/config": "x" });
+  it("does not follow a top-level link into a hidden entry, and leaves out a folder holding a link out", () => {
+    const dir = writeProject({ "data/a.csv": "x\n", "venv/lib/x.py": "", ".git/config": "x" });
     symlinkSync(join(dir, ".git"), join(dir, "gitlink"));
     expect(projectSandbox({ projectDir: dir }).directories).not.toContain(join(dir, "gitlink/"));
-    mkdirSync(join(dir, "data", "deep"));
-    symlinkSync(join(dir, ".git", "config"), join(dir, "data", "deep", "cfg"));
-    expect(() => projectSandbox({ projectDir: dir })).toThrow(/data\/deep\/cfg is a symbolic link to .*\.git\/config, outside the project folder/);
+    mkdirSync(join(dir, "venv", "bin"));
+    symlinkSync("/usr/bin/env", join(dir, "venv", "bin", "python"));
+    symlinkSync(join(dir, ".git", "config"), join(dir, "data", "cfg"));
+    const sandbox = projectSandbox({ projectDir: dir });
+    expect(sandbox.directories).not.toContain(join(dir, "data/"));
+    expect(sandbox.directories).not.toContain("venv/");
+    expect(sandbox.excluded).toEqual([expect.stringMatching(/^data\/ \(data\/cfg links to .*\.git\/config\)$/), expect.stringMatching(/^venv\/ \(venv\/bin\/python links to \//)]);
+    // An opt-in covering the target lets the folder back in.
+    expect(projectSandbox({ projectDir: dir, allowed: ["/usr/bin"] }).directories).toContain("venv/");
   });
 });
 
