@@ -1,10 +1,11 @@
 import type { BrazeClient } from "../braze/braze-client.js";
 import type { MembershipBatch } from "../braze/pack-batches.js";
 import type { CohortPlan, Plan } from "../model/plan.js";
-import type { Project } from "../model/project.js";
+import type { ModelConfig, Project } from "../model/project.js";
 import type { CohortState, StateView } from "../model/state.js";
 import type { MembershipDelta } from "../plan/membership-diff.js";
 import { sqlDigest } from "../plan/config-digest.js";
+import { dbtModelState } from "../dbt/plan-info.js";
 import type { DuckDbEngine } from "../sources/duckdb-engine.js";
 import type { DestinationClients } from "./destination-clients.js";
 import type { ApplyEventListener } from "./events.js";
@@ -176,9 +177,14 @@ function metaFromConfig(project: Project, cohort: CohortPlan): CohortEntryMeta {
       column: identifier.column,
       ...(identifier.type === "alias" ? { label: identifier.label } : {}),
     },
-    model: { name: model.name, sql_digest: sqlDigest(model.sql), sql: model.sql },
+    model: { name: model.name, sql_digest: sqlDigest(model.sql), sql: model.sql, ...dbtEntry(model) },
     prevent_destroy: after.prevent_destroy,
   };
+}
+
+function dbtEntry(model: ModelConfig): { dbt?: CohortState["model"]["dbt"] } {
+  const dbt = dbtModelState(model);
+  return dbt ? { dbt } : {};
 }
 
 function metaFromState(entry: CohortState): CohortEntryMeta {

@@ -1,8 +1,8 @@
 import kleur from "kleur";
 import { visibleLines } from "../render/escape.js";
-import { boundText } from "../util/bound-text.js";
+import { boundText } from "../model/bound-text.js";
 import { CohoError, DiagnosticsError } from "../model/errors.js";
-import { githubAnnotations, renderDiagnosticsHuman } from "../render/diagnostics.js";
+import { formatLocation, githubAnnotations, renderDiagnosticsHuman } from "../render/diagnostics.js";
 import type { CliIo, Output } from "./io.js";
 import { describeSystemFailure } from "./system-errors.js";
 
@@ -26,7 +26,10 @@ export function reportError(error: unknown, io: CliIo, output: Output, texts: Re
     return EXIT_ERROR;
   }
   if (error instanceof CohoError) {
-    output.err(`${kleur.red().bold("error")}: ${visibleLines(error.message)}`);
+    // Located errors name their file, line and column first, as diagnostics do.
+    const where = error.location ? `${kleur.bold(formatLocation(error.location, io.cwd))}: ` : "";
+    const code = error.location ? ` ${kleur.dim(`[${error.code}]`)}` : "";
+    output.err(`${where}${kleur.red().bold("error")}: ${visibleLines(error.message)}${code}`);
     if (error.hint) output.err(`${kleur.dim("hint")}: ${visibleLines(error.hint)}`);
     if (annotate) {
       const message = error.hint ? `${error.message} (${error.hint})` : error.message;

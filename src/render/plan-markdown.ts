@@ -1,7 +1,7 @@
 import type { CohortPlan, Plan } from "../model/plan.js";
 import { hasChanges } from "../model/plan.js";
 import { codeSpan, markdownText, visibleLines } from "./escape.js";
-import { actionLabel, blockedMessages, isChange, rejectedText, summaryLine } from "./plan-text.js";
+import { actionLabel, blockedMessages, dbtChangeText, isChange, rejectedText, summaryLine } from "./plan-text.js";
 
 /** GitHub's comment limit is 65,536 characters; stay well under it. */
 export const MARKDOWN_LIMIT = 60_000;
@@ -48,8 +48,11 @@ function detailsOf(cohort: CohortPlan): string | undefined {
     if (cohort.samples.add.length > 0) parts.push(`Adds, e.g.: ${cohort.samples.add.map(codeSpan).join(", ")}`);
     if (cohort.samples.remove.length > 0) parts.push(`Removes, e.g.: ${cohort.samples.remove.map(codeSpan).join(", ")}`);
   }
+  const dbtChange = dbtChangeText(cohort);
+  if (dbtChange) parts.push(escape(dbtChange));
   // A fence longer than any backtick run inside cannot be closed by the SQL.
   if (cohort.sql_diff) parts.push(fenced(visibleLines(cohort.sql_diff)));
+  if (cohort.dbt?.compiled_diff) parts.push(`dbt compiled SQL:\n\n${fenced(visibleLines(cohort.dbt.compiled_diff))}`);
   return `<details><summary><code>${markdownText(cohort.address)}</code>: ${actionLabel(cohort)}</summary>\n\n${parts.join("\n\n")}\n\n</details>`;
 }
 

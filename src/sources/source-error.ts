@@ -1,7 +1,7 @@
 import type { SourceLocation } from "../model/diagnostic.js";
 import { CohoError } from "../model/errors.js";
 import type { ModelConfig } from "../model/project.js";
-import { boundText } from "../util/bound-text.js";
+import { boundText } from "../model/bound-text.js";
 
 /**
  * An error about a model's SQL, located where the SQL is written: `line` and
