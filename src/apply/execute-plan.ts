@@ -1,16 +1,18 @@
 import type { BrazeClient } from "../braze/braze-client.js";
 import type { MembershipBatch } from "../braze/pack-batches.js";
 import type { CohortPlan, Plan } from "../model/plan.js";
-import type { Project } from "../model/project.js";
+import type { ModelConfig, Project } from "../model/project.js";
 import type { CohortState, StateView } from "../model/state.js";
 import type { MembershipDelta } from "../plan/membership-diff.js";
 import { sqlDigest } from "../plan/config-digest.js";
+import { dbtModelState } from "../dbt/plan-info.js";
 import type { DuckDbEngine } from "../sources/duckdb-engine.js";
 import type { DestinationClients } from "./destination-clients.js";
 import type { ApplyEventListener } from "./events.js";
 import type { CohortEntryMeta, JournalStore } from "../state/journal.js";
 import type { CohortReport } from "./report.js";
 import { isStateFailure } from "../state/storage-error.js";
+import { destinationIdentity } from "../destinations/identity.js";
 
 export interface ExecuteContext {
   readonly project: Project;
@@ -137,7 +139,7 @@ async function executeCohort(ctx: ExecuteContext, planned: ExecutablePlan, cohor
       return result.stopped;
     };
     let stopped: boolean;
-    if (retarget) {
+    if (retarget && cohort.before!.destination !== after.destination) {
       // Leave the old workspace first, then join the new one.
       stopped = (await send(cohort.before!.destination, undefined, delta.removeTable)) || (await send(after.destination, delta.addTable, undefined));
     } else {
@@ -166,8 +168,10 @@ function metaFromConfig(project: Project, cohort: CohortPlan): CohortEntryMeta {
   const after = cohort.after!;
   const model = project.models.get(after.model)!;
   const identifier = project.identifiers.get(after.identifier)!;
+  const destination = project.destinations.get(after.destination);
   return {
     destination: after.destination,
+    ...(destination ? { destination_identity: destinationIdentity(destination) } : {}),
     cohort_id: after.cohort_id,
     name: after.name,
     identifier: {
@@ -176,9 +180,14 @@ function metaFromConfig(project: Project, cohort: CohortPlan): CohortEntryMeta {
       column: identifier.column,
       ...(identifier.type === "alias" ? { label: identifier.label } : {}),
     },
-    model: { name: model.name, sql_digest: sqlDigest(model.sql), sql: model.sql },
+    model: { name: model.name, sql_digest: sqlDigest(model.sql), sql: model.sql, ...dbtEntry(model) },
     prevent_destroy: after.prevent_destroy,
   };
+}
+
+function dbtEntry(model: ModelConfig): { dbt?: CohortState["model"]["dbt"] } {
+  const dbt = dbtModelState(model);
+  return dbt ? { dbt } : {};
 }
 
 function metaFromState(entry: CohortState): CohortEntryMeta {

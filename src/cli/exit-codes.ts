@@ -1,6 +1,8 @@
 import kleur from "kleur";
+import { visibleLines } from "../render/escape.js";
+import { boundText } from "../model/bound-text.js";
 import { CohoError, DiagnosticsError } from "../model/errors.js";
-import { githubAnnotations, renderDiagnosticsHuman } from "../render/diagnostics.js";
+import { formatLocation, githubAnnotations, renderDiagnosticsHuman } from "../render/diagnostics.js";
 import type { CliIo, Output } from "./io.js";
 import { describeSystemFailure } from "./system-errors.js";
 
@@ -24,8 +26,11 @@ export function reportError(error: unknown, io: CliIo, output: Output, texts: Re
     return EXIT_ERROR;
   }
   if (error instanceof CohoError) {
-    output.err(`${kleur.red().bold("error")}: ${error.message}`);
-    if (error.hint) output.err(`${kleur.dim("hint")}: ${error.hint}`);
+    // Located errors name their file, line and column first, as diagnostics do.
+    const where = error.location ? `${kleur.bold(formatLocation(error.location, io.cwd))}: ` : "";
+    const code = error.location ? ` ${kleur.dim(`[${error.code}]`)}` : "";
+    output.err(`${where}${kleur.red().bold("error")}: ${visibleLines(error.message)}${code}`);
+    if (error.hint) output.err(`${kleur.dim("hint")}: ${visibleLines(error.hint)}`);
     if (annotate) {
       const message = error.hint ? `${error.message} (${error.hint})` : error.message;
       output.err(githubAnnotations([{ severity: "error", code: error.code, message, ...(error.location ? { location: error.location } : {}) }], io.cwd));
@@ -40,7 +45,7 @@ export function reportError(error: unknown, io: CliIo, output: Output, texts: Re
     return EXIT_ERROR;
   }
   const message = error instanceof Error ? error.message : String(error);
-  output.err(`${kleur.red().bold("internal error")}: ${message}`);
+  output.err(`${kleur.red().bold("internal error")}: ${visibleLines(boundText(message))}`);
   if (io.env.COHO_DEBUG && error instanceof Error && error.stack) output.err(error.stack);
   else output.err("This is a bug in coho. Run again with COHO_DEBUG=1 for details, and please report it.");
   return EXIT_ERROR;

@@ -17,15 +17,29 @@ export interface LockfileDoc {
 
 export interface CohortState {
   readonly destination: string;
+  /**
+   * The workspace the destination reached when applied (endpoint, and partner on
+   * the cohort road; never a secret). Absent in lockfiles written before it was
+   * recorded: then no re-target is inferred, and the next write records it.
+   */
+  readonly destination_identity?: string;
   readonly cohort_id: string;
   readonly name: string;
   readonly identifier: { readonly name: string; readonly type: IdentifierType; readonly column: string; readonly label?: string };
-  readonly model: { readonly name: string; readonly sql_digest: string; readonly sql: string };
+  readonly model: { readonly name: string; readonly sql_digest: string; readonly sql: string; readonly dbt?: DbtModelState };
   readonly prevent_destroy: boolean;
   readonly members: { readonly count: number; readonly digest: string };
   /** Path of the snapshot, relative to the project folder (local backend). */
   readonly snapshot: string;
   readonly applied_at: string;
+}
+
+/** The dbt model a cohort's model was, when applied: followed by unique_id, changes seen by checksum. */
+export interface DbtModelState {
+  readonly unique_id: string;
+  readonly checksum: string;
+  /** dbt's compiled SQL when the manifest had it, for the plan's diff. */
+  readonly compiled_code?: string;
 }
 
 /** The state before anything was applied. */

@@ -14,6 +14,8 @@ import { diffMembership, sampleKeys, type MembershipDelta } from "./membership-d
 import { tryPushDown } from "./pushdown.js";
 import { planResources, type ResourceDecision } from "./resource-actions.js";
 import { sqlDiff } from "./sql-diff.js";
+import { checkDbtRelations } from "../dbt/check-relations.js";
+import { dbtModelPlan } from "../dbt/plan-info.js";
 
 export interface PlanOptions {
   readonly targets: readonly string[];
@@ -59,6 +61,7 @@ export async function buildPlan(ctx: PlanContext): Promise<PlannedChanges> {
   const { project, options } = ctx;
   const state = await ctx.backend.read();
   const resources = planResources(project, state, ctx.newCohortId ?? randomCohortId, options.targets);
+  await checkDbtRelations(project, ctx.sources, resources.decisions.flatMap((d) => (d.cohort ? [d.cohort.model] : [])));
   const cohorts: CohortPlan[] = [];
   const deltas = new Map<string, MembershipDelta & { desiredTable: string | undefined }>();
   for (const decision of resources.decisions) {
@@ -114,8 +117,18 @@ async function planCohort(ctx: PlanContext, decision: ResourceDecision): Promise
     diff = sqlDiff(model.name, prior?.model.sql, model.sql);
   }
   const delta = await diffMembership(engine, desired, retarget ? undefined : snapshot);
-  const retargetRemovals = retarget && snapshot ? snapshot : undefined;
+  // Removals go to the workspace being left, when the config still reaches it (another destination name).
+  const retargetRemovals = leavesReachableWorkspace(decision) && snapshot ? snapshot : undefined;
   return finishCohort(ctx, decision, { rows, rejected, diff, delta, retargetRemovals, desired });
+}
+
+/**
+ * A re-target to another destination name: the old one is still configured and
+ * its members are removed there. A re-target under the same name (its endpoint or
+ * partner changed) cannot reach the old workspace any more.
+ */
+function leavesReachableWorkspace(decision: ResourceDecision): boolean {
+  return decision.changed.includes("destination") && decision.before !== null && decision.after !== null && decision.before.destination !== decision.after.destination;
 }
 
 /** The diff pushed down into PostgreSQL, when model and state share a database. */
@@ -144,8 +157,8 @@ async function finishCohort(
   const retarget = decision.changed.includes("destination");
   const before = prior?.members.count ?? 0;
   const after = isDelete ? 0 : delta.add + (retarget ? 0 : before - delta.remove);
-  // On re-target the old workspace loses every recorded member.
-  const members = { before, after, add: delta.add, remove: retarget ? before : delta.remove };
+  // On re-target the old workspace loses every recorded member — if coho can still reach it.
+  const members = { before, after, add: delta.add, remove: retarget ? (leavesReachableWorkspace(decision) ? before : 0) : delta.remove };
   const guards = evaluateGuards({ address: decision.address, isDelete, cohort: decision.cohort, prior, members, allowRemovals: ctx.options.allowRemovals });
   const membershipChanges = members.add > 0 || members.remove > 0;
   const actions = decision.actions[0] === "no-op" && membershipChanges ? (["update"] as const) : decision.actions;
@@ -165,9 +178,16 @@ async function finishCohort(
     rejected,
     guards,
     ...(diff ? { sql_diff: diff } : {}),
+    ...dbtPart(ctx, decision),
     ...(show > 0 ? { samples: { add: await sampleKeys(engine, delta.addTable, show), remove: await sampleKeys(engine, removeTable, show) } } : {}),
   };
   return { cohortPlan, delta: { ...delta, removeTable, remove: members.remove, desiredTable: desired } };
+}
+
+function dbtPart(ctx: PlanContext, decision: ResourceDecision): { dbt?: CohortPlan["dbt"] } {
+  const model = decision.cohort ? ctx.project.models.get(decision.cohort.model) : undefined;
+  const dbt = model ? dbtModelPlan(model, decision.prior) : undefined;
+  return dbt ? { dbt } : {};
 }
 
 function pendingWarning(pending: PlanContext["pendingApply"]): string[] {

@@ -1,7 +1,9 @@
 import type { Action, ChangedAttribute, CohortAttributes } from "../model/plan.js";
 import type { SourceLocation } from "../model/diagnostic.js";
-import type { CohortConfig, Project } from "../model/project.js";
+import type { CohortConfig, ModelConfig, Project } from "../model/project.js";
 import type { CohortState, StateView } from "../model/state.js";
+import { destinationIdentity } from "../destinations/identity.js";
+import { dbtModelChanged } from "../dbt/plan-info.js";
 
 /** What happens to one cohort address, before membership is known. */
 export interface ResourceDecision {
@@ -63,7 +65,7 @@ export function planResources(project: PlannedProject, state: StateView, newCoho
         `${cohort.address}: cohort_id is ${cohort.cohortId} in the config but ${prior.entry.cohort_id} in state; to switch Braze cohorts, forget this one first with \`coho state rm ${cohort.address}\``,
       );
     }
-    decisions.push(existing(cohort, prior.entry, prior.movedFrom));
+    decisions.push(existing(cohort, prior.entry, prior.movedFrom, project.models, identityOf(project, cohort.destination)));
   }
   for (const [address, { entry, movedFrom }] of [...recorded].sort(([a], [b]) => compare(a, b))) {
     decisions.push({
@@ -80,11 +82,12 @@ export function planResources(project: PlannedProject, state: StateView, newCoho
     });
   }
 
-  errors.push(...missingOldDestinations(project, decisions));
-  if (targets.length === 0) return { decisions, errors, warnings };
   const known = new Set(decisions.map((d) => d.address));
   for (const target of targets) if (!known.has(target)) errors.push(`--target ${target}: no such cohort in the configuration or the state`);
-  return { decisions: decisions.filter((d) => targets.includes(d.address)), errors, warnings };
+  const planned = targets.length === 0 ? decisions : decisions.filter((d) => targets.includes(d.address));
+  // Only the changes this plan makes need their old destination.
+  errors.push(...missingOldDestinations(project, planned));
+  return { decisions: planned, errors, warnings };
 }
 
 /**
@@ -100,7 +103,7 @@ export const ADOPT_UNKNOWN_MEMBERS =
  * changes that need a destination the config no longer has; `dir` makes locations
  * in messages relative to the project.
  */
-export type PlannedProject = Pick<Project, "cohorts" | "moved"> & Partial<Pick<Project, "destinations" | "dir">>;
+export type PlannedProject = Pick<Project, "cohorts" | "moved"> & Partial<Pick<Project, "destinations" | "dir" | "models">>;
 
 type Recorded = ReadonlyMap<string, { readonly entry: CohortState; readonly movedFrom?: string }>;
 
@@ -169,25 +172,51 @@ function createOrAdopt(cohort: CohortConfig, newCohortId: (key: string) => strin
   };
 }
 
-function existing(cohort: CohortConfig, prior: CohortState, movedFrom: string | undefined): ResourceDecision {
+/** The workspace a configured destination reaches now, when the config's destinations are known. */
+function identityOf(project: PlannedProject, destination: string): string | undefined {
+  const config = project.destinations?.get(destination);
+  return config && "type" in config ? destinationIdentity(config) : undefined;
+}
+
+function existing(
+  cohort: CohortConfig,
+  prior: CohortState,
+  movedFrom: string | undefined,
+  models: Project["models"] | undefined,
+  identity: string | undefined,
+): ResourceDecision {
   const after = fromConfig(cohort, prior.cohort_id);
   const before = fromState(prior);
   const changed: ChangedAttribute[] = [];
+  // Same destination name, another workspace behind it (rest_endpoint or partner changed).
+  const sameNameRetarget = before.destination === after.destination && prior.destination_identity !== undefined && identity !== undefined && prior.destination_identity !== identity;
   if (before.name !== after.name) changed.push("name");
-  if (before.destination !== after.destination) changed.push("destination");
+  if (before.destination !== after.destination || sameNameRetarget) changed.push("destination");
   if (before.prevent_destroy !== after.prevent_destroy) changed.push("prevent_destroy");
   if (before.model !== after.model) changed.push("model");
   if (before.identifier !== after.identifier) changed.push("identifier");
+  // A dbt model is followed by unique_id (a rename of its relation is an update, never a destroy);
+  // a new checksum is recorded by apply even when no member changes.
+  const model = models?.get(cohort.model);
+  if (model && dbtModelChanged(model, prior.model)) changed.push("dbt_model");
   const actions: Action[] = [];
   if (movedFrom) actions.push("move");
   if (changed.length > 0) actions.push("update");
   const reasons: string[] = [];
   if (movedFrom) reasons.push(`moved from ${movedFrom}: same Braze cohort, new address`);
   if (changed.includes("name")) reasons.push(`renamed in Braze: "${before.name}" → "${after.name}"`);
-  if (changed.includes("destination")) reasons.push(`destination ${before.destination} → ${after.destination}: members leave the old workspace's cohort and join the new one`);
+  if (sameNameRetarget) {
+    reasons.push(
+      `destination ${after.destination} now reaches ${identity} (state: ${prior.destination_identity}): re-target — the cohort is created there and every member sent; ` +
+        "the workspace it leaves is no longer configured, so coho cannot remove the members it holds there (remove them in that workspace, or keep it configured under another name and re-target in two steps)",
+    );
+  } else if (changed.includes("destination")) {
+    reasons.push(`destination ${before.destination} → ${after.destination}: members leave the old workspace's cohort and join the new one`);
+  }
   if (changed.includes("prevent_destroy")) reasons.push(`prevent_destroy ${before.prevent_destroy} → ${after.prevent_destroy} (recorded in state only)`);
   if (changed.includes("model")) reasons.push(`model ${before.model} → ${after.model}`);
   if (changed.includes("identifier")) reasons.push(`identifier ${before.identifier} → ${after.identifier}`);
+  if (changed.includes("dbt_model")) reasons.push(dbtReason(prior, model!));
   return {
     address: cohort.address,
     actions: actions.length === 0 ? ["no-op"] : actions,
@@ -200,6 +229,21 @@ function existing(cohort: CohortConfig, prior: CohortState, movedFrom: string | 
     after,
     changed,
   };
+}
+
+function dbtReason(prior: CohortState, model: ModelConfig): string {
+  const node = model.dbt!.model!;
+  const then = prior.model.dbt;
+  if (!then) return `now reads dbt model ${node.uniqueId}`;
+  if (then.unique_id !== node.uniqueId) return `dbt model ${then.unique_id} → ${node.uniqueId}`;
+  if (then.checksum !== node.checksum) return `dbt model changed: ${node.uniqueId} checksum ${short(then.checksum)} → ${short(node.checksum)}`;
+  return `dbt model ${node.uniqueId} is now built as ${node.relation}: same unique_id, so the cohort follows it`;
+}
+
+/** `sha256:0123456789ab`: enough of a checksum to tell two apart in a sentence. */
+function short(checksum: string): string {
+  const [name, hex = ""] = checksum.split(":");
+  return `${name}:${hex.slice(0, 12)}`;
 }
 
 function fromConfig(cohort: CohortConfig, cohortId: string): CohortAttributes {
