@@ -8,16 +8,18 @@ import { seededRandom } from "../helpers/random.js";
 /** README's rules, written plainly in JavaScript: the reference the SQL must agree with. */
 function expectedReason(value: string | null): string | null {
   if (value === null) return "null";
-  if (/^[ \t\n\r\f\v]*$/.test(value)) return "empty";
+  // Unicode White_Space (PropList.txt), written out: JavaScript's \s differs (it has U+FEFF, lacks U+0085).
+  if (/^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$/.test(value)) return "empty";
   if (/[\x00-\x1f\x7f]/.test(value)) return "control_characters";
   if ([...value].length > MAX_IDENTIFIER_LENGTH) return "too_long";
   return null;
 }
 
 // Characters at every edge of the rules: each whitespace kind, control characters
-// at both ends of the range, DEL, a non-breaking space (not whitespace here), and
+// at both ends of the range, DEL, Unicode White_Space beyond ASCII (NBSP, NEL,
+// U+3000) and a look-alike that is not White_Space (U+200B), and
 // multi-byte characters (so byte and character lengths differ).
-const ALPHABET = [" ", "\t", "\n", "\r", "\f", "\v", "\x00", "\x01", "\x1f", "\x7f", "\u00a0", "a", "Z", "9", "é", "€", "😀", ":", "'"];
+const ALPHABET = [" ", "\t", "\n", "\r", "\f", "\v", "\x00", "\x01", "\x1f", "\x7f", "\u00a0", "\u0085", "\u3000", "\u200b", "a", "Z", "9", "é", "€", "😀", ":", "'"];
 
 function randomValue(random: () => number): string | null {
   const shape = random();
