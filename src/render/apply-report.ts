@@ -23,5 +23,6 @@ function renderCohort(c: CohortReport): string {
   if (c.rejected > 0) parts.push(`${c.rejected} rejected rows`);
   if (c.failed > 0) parts.push(`${c.failed} not sent`);
   const line = `  ${c.address} (${c.actions.join(", ")}): ${status}  ${parts.join(", ")}  ${(c.duration_ms / 1000).toFixed(1)}s`;
-  return c.error ? `${line}\n    ${kleur.red(c.error)}` : line;
+  if (!c.error) return line;
+  return c.hint ? `${line}\n    ${kleur.red(c.error)}\n    ${kleur.dim("hint")}: ${c.hint}` : `${line}\n    ${kleur.red(c.error)}`;
 }
