@@ -1,5 +1,6 @@
 import kleur from "kleur";
 import type { ApplyReport, CohortReport } from "../apply/report.js";
+import { visible } from "./escape.js";
 
 /** The human summary printed after an apply. */
 export function renderApplyReport(report: ApplyReport): string {
@@ -22,7 +23,10 @@ function renderCohort(c: CohortReport): string {
   if (c.retries > 0) parts.push(`${c.retries} retries`);
   if (c.rejected > 0) parts.push(`${c.rejected} rejected rows`);
   if (c.failed > 0) parts.push(`${c.failed} not sent`);
-  const line = `  ${c.address} (${c.actions.join(", ")}): ${status}  ${parts.join(", ")}  ${(c.duration_ms / 1000).toFixed(1)}s`;
+  const line = `  ${visible(c.address)} (${c.actions.join(", ")}): ${status}  ${parts.join(", ")}  ${(c.duration_ms / 1000).toFixed(1)}s`;
   if (!c.error) return line;
-  return c.hint ? `${line}\n    ${kleur.red(c.error)}\n    ${kleur.dim("hint")}: ${c.hint}` : `${line}\n    ${kleur.red(c.error)}`;
+  const error = `${line}
+    ${kleur.red(visible(c.error))}`;
+  return c.hint ? `${error}
+    ${kleur.dim("hint")}: ${visible(c.hint)}` : error;
 }
