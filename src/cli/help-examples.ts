@@ -23,6 +23,8 @@ export const HELP: Readonly<Record<string, HelpEntry>> = {
   "state list": { examples: ["coho state list"], docs: "state" },
   "state show": { examples: ["coho state show cohorts.recent_buyers"], docs: "state" },
   "state rm": { examples: ["coho state rm cohorts.old_list       forget it; its Braze members stay"], docs: "state" },
+  "state journal": { examples: ["coho state journal                  what an interrupted apply left, entry by entry"], docs: "state" },
+  "state journal discard": { examples: ["coho state journal discard --entry cohorts.a#3", "coho state journal discard --entry cohorts.a#3 --force   even a request of unknown fate"], docs: "state" },
   "force-unlock": { examples: ["coho force-unlock 5f1c…              the id the blocked command printed"], docs: "state" },
   check: { examples: ["coho check                          prove keys, sources and state; nothing changes in Braze", "coho check --json", "coho check --timeout 5s"], docs: "check-credentials-coho-check" },
   history: { examples: ["coho history                        past applies, newest first", "coho history cohorts.recent_buyers --last 5", "coho history --last 1 --markdown    the latest apply as a PR comment", "coho history --json"], docs: "state" },
