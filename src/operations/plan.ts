@@ -1,4 +1,3 @@
-import { CohoError } from "../model/errors.js";
 import { summarizeJournal } from "../apply/journal-summary.js";
 import type { Plan } from "../model/plan.js";
 import type { Project } from "../model/project.js";
