@@ -1,4 +1,6 @@
 import type { SecretNeeds } from "../config/interpolate-document.js";
+
+export { OFFLINE_SECRETS, type SecretNeeds } from "../config/interpolate-document.js";
 import { loadProject, type LoadResult } from "../config/load-project.js";
 
 export interface ValidateRequest {
