@@ -12,7 +12,9 @@ export type { Diagnostic, SourceLocation } from "./model/diagnostic.js";
 export { CohoError, DiagnosticsError } from "./model/errors.js";
 export type { Plan, CohortPlan } from "./model/plan.js";
 export type { Project } from "./model/project.js";
-export { BrazeClient } from "./braze/braze-client.js";
+export { BrazeClient } from "./destinations/braze-cohorts/cohorts-client.js";
+export { AttributesClient } from "./destinations/braze-attributes/attributes-client.js";
+export type { DestinationClient } from "./destinations/destination.js";
 export { startEmulator, type RunningEmulator } from "./emulator/server.js";
 export { memberDigest } from "./state/member-digest.js";
 

@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { Diagnostic } from "../model/diagnostic.js";
-import type { CohortConfig, IdentifierConfig, ModelConfig, MovedBlock, RemovalLimit } from "../model/project.js";
+import type { AttributeBinding, CohortConfig, IdentifierConfig, ModelConfig, MovedBlock, RemovalLimit } from "../model/project.js";
 import type { Entry } from "./collect-entries.js";
 import type { CohortData } from "./config-data.js";
 import type { LoadedFile } from "./load-file.js";
@@ -107,10 +107,19 @@ export function buildCohort(entry: Entry<Raw>, known: KnownNames, diagnostics: D
     model: value.model,
     identifier: value.identifier,
     cohortId: value.cohort_id,
+    ...attributeBinding(value),
     guards: { maxRemovals: removalLimit(value.guards?.max_removals), allowEmpty: value.guards?.allow_empty ?? false },
     preventDestroy: value.prevent_destroy ?? false,
     origin,
   };
+}
+
+/** The attribute road's binding; whether the destination takes one is the road's check. */
+function attributeBinding(value: CohortData): { attribute?: AttributeBinding } {
+  const raw = value.attribute;
+  if (raw === undefined) return {};
+  if (typeof raw === "string") return { attribute: { kind: "boolean", name: raw, onLeave: value.on_leave ?? "false" } };
+  return { attribute: { kind: "array", name: raw.name, value: raw.value } };
 }
 
 function removalLimit(raw: number | string | undefined): RemovalLimit | undefined {

@@ -7,7 +7,7 @@ import type { RejectReason } from "./reject-reason.js";
 export type Action = "create" | "adopt" | "update" | "delete" | "move" | "no-op";
 
 /** Attributes an `update` can change. `members` only: a membership sync. */
-export type ChangedAttribute = "name" | "destination" | "prevent_destroy" | "members" | "model" | "identifier";
+export type ChangedAttribute = "name" | "destination" | "target" | "prevent_destroy" | "members" | "model" | "identifier";
 
 export interface CohortAttributes {
   readonly name: string;
@@ -16,9 +16,11 @@ export interface CohortAttributes {
   readonly prevent_destroy: boolean;
   readonly model: string;
   readonly identifier: string;
+  /** Where membership is written inside the destination (attribute road: the attribute), when the road has such a binding. */
+  readonly target?: string;
 }
 
-export type GuardName = "allow_empty" | "max_removals" | "prevent_destroy";
+export type GuardName = "allow_empty" | "max_removals" | "prevent_destroy" | "max_array_values";
 
 export interface GuardVerdict {
   readonly guard: GuardName;
@@ -32,6 +34,17 @@ export interface MemberCounts {
   readonly after: number;
   readonly add: number;
   readonly remove: number;
+}
+
+/**
+ * What applying costs at the destination: requests, attribute updates (data
+ * points on Braze's legacy billing: one per attribute update) and the time the
+ * requests take at the destination's rate limit. Equal to what apply sends.
+ */
+export interface CostEstimate {
+  readonly requests: number;
+  readonly attribute_updates: number;
+  readonly seconds: number;
 }
 
 export interface CohortPlan {
@@ -50,6 +63,10 @@ export interface CohortPlan {
   readonly guards: readonly GuardVerdict[];
   /** Unified diff of the model SQL since the last apply, when it changed. */
   readonly sql_diff?: string;
+  /** What applying this cohort costs (absent in plans before format 1.1). */
+  readonly cost?: CostEstimate;
+  /** Members Braze refused in the last apply: still pending, sent again. */
+  readonly refused_last_apply?: number;
   /** Sample member keys, only with --show-members. */
   readonly samples?: { readonly add: readonly string[]; readonly remove: readonly string[] };
 }
@@ -67,7 +84,7 @@ export interface PlanSummary {
 
 export interface Plan {
   readonly format: "coho-plan";
-  readonly format_version: "1.0";
+  readonly format_version: "1.0" | "1.1";
   readonly coho_version: string;
   readonly created_at: string;
   readonly state: { readonly lineage: string | null; readonly serial: number };
@@ -80,7 +97,20 @@ export interface Plan {
   readonly errors: readonly string[];
   readonly warnings: readonly string[];
   readonly summary: PlanSummary;
+  /** Total cost over all cohorts (absent in plans before format 1.1). */
+  readonly cost?: CostEstimate;
   readonly cohorts: readonly CohortPlan[];
+}
+
+/** A cohort whose members move: to another destination, or to another binding inside it. */
+export function isRetarget(changed: readonly ChangedAttribute[]): boolean {
+  return changed.includes("destination") || changed.includes("target");
+}
+
+/** Whether apply readies the cohort's container first (create, adopt, rename, re-target). */
+export function needsPrepare(cohort: Pick<CohortPlan, "actions" | "changed_attributes" | "after">): boolean {
+  if (cohort.after === null) return false;
+  return cohort.actions.includes("create") || cohort.actions.includes("adopt") || cohort.changed_attributes.includes("name") || isRetarget(cohort.changed_attributes);
 }
 
 export function hasChanges(plan: Plan): boolean {

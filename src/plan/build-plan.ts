@@ -1,4 +1,6 @@
-import type { CohortPlan, Plan, PlanSummary } from "../model/plan.js";
+import { isRetarget, type CohortPlan, type Plan, type PlanSummary } from "../model/plan.js";
+import { addCosts } from "../destinations/roads.js";
+import { cohortCost } from "./cost.js";
 import type { Project } from "../model/project.js";
 import { noRejections } from "../model/reject-reason.js";
 import type { StateView } from "../model/state.js";
@@ -69,7 +71,7 @@ export async function buildPlan(ctx: PlanContext): Promise<PlannedChanges> {
   const blocked = cohorts.some((c) => c.guards.some((g) => g.status === "blocked"));
   const plan: Plan = {
     format: "coho-plan",
-    format_version: "1.0",
+    format_version: "1.1",
     coho_version: COHO_VERSION,
     created_at: (ctx.now?.() ?? new Date()).toISOString(),
     state: { lineage: state.lineage, serial: state.serial },
@@ -80,6 +82,7 @@ export async function buildPlan(ctx: PlanContext): Promise<PlannedChanges> {
     errors: [...resources.errors],
     warnings: [...pendingWarning(ctx.pendingApply), ...resources.warnings],
     summary: summarize(cohorts),
+    cost: addCosts(cohorts.map((c) => c.cost!)),
     cohorts,
   };
   return { plan, state, decisions: new Map(resources.decisions.map((d) => [d.address, d])), deltas };
@@ -89,7 +92,7 @@ async function planCohort(ctx: PlanContext, decision: ResourceDecision): Promise
   const { project, engine } = ctx;
   const prior = decision.prior;
   // Re-targeted cohorts start empty in the new workspace: every member is an addition there.
-  const retarget = decision.changed.includes("destination");
+  const retarget = isRetarget(decision.changed);
   if (decision.cohort && !retarget && ctx.options.pushDown !== false) {
     const pushed = await planPushedDown(ctx, decision);
     if (pushed) return pushed;
@@ -141,7 +144,7 @@ async function finishCohort(
   const { rows, rejected, diff, delta, retargetRemovals, desired } = computed;
   const prior = decision.prior;
   const isDelete = decision.cohort === undefined;
-  const retarget = decision.changed.includes("destination");
+  const retarget = isRetarget(decision.changed);
   const before = prior?.members.count ?? 0;
   const after = isDelete ? 0 : delta.add + (retarget ? 0 : before - delta.remove);
   // On re-target the old workspace loses every recorded member.
@@ -152,10 +155,12 @@ async function finishCohort(
   const changed = membershipChanges && !isDelete ? [...decision.changed, "members" as const] : decision.changed;
   const show = ctx.options.showMembers;
   const removeTable = retargetRemovals ?? delta.removeTable;
+  const planned = { actions: [...actions], changed_attributes: changed, before: decision.before, after: decision.after, members };
+  const refused = prior?.refused;
   const cohortPlan: CohortPlan = {
     address: decision.address,
     actions: [...actions],
-    reason: reasonFor(decision, membershipChanges, members),
+    reason: reasonFor(decision, membershipChanges, members) + (refused ? `; Braze refused ${refused} member(s) last time: sent again` : ""),
     ...(decision.movedFrom ? { moved_from: decision.movedFrom } : {}),
     before: decision.before,
     after: decision.after,
@@ -164,6 +169,8 @@ async function finishCohort(
     rows,
     rejected,
     guards,
+    cost: cohortCost(ctx.project.destinations, planned),
+    ...(refused ? { refused_last_apply: refused } : {}),
     ...(diff ? { sql_diff: diff } : {}),
     ...(show > 0 ? { samples: { add: await sampleKeys(engine, delta.addTable, show), remove: await sampleKeys(engine, removeTable, show) } } : {}),
   };

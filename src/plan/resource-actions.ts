@@ -106,6 +106,7 @@ function existing(cohort: CohortConfig, prior: CohortState, movedFrom: string | 
   const changed: ChangedAttribute[] = [];
   if (before.name !== after.name) changed.push("name");
   if (before.destination !== after.destination) changed.push("destination");
+  else if (before.target !== after.target) changed.push("target");
   if (before.prevent_destroy !== after.prevent_destroy) changed.push("prevent_destroy");
   if (before.model !== after.model) changed.push("model");
   if (before.identifier !== after.identifier) changed.push("identifier");
@@ -116,6 +117,7 @@ function existing(cohort: CohortConfig, prior: CohortState, movedFrom: string | 
   if (movedFrom) reasons.push(`moved from ${movedFrom}: same Braze cohort, new address`);
   if (changed.includes("name")) reasons.push(`renamed in Braze: "${before.name}" → "${after.name}"`);
   if (changed.includes("destination")) reasons.push(`destination ${before.destination} → ${after.destination}: members leave the old workspace's cohort and join the new one`);
+  if (changed.includes("target")) reasons.push(`re-target ${before.target ?? "(none)"} → ${after.target ?? "(none)"}: every member is removed from the old and added to the new`);
   if (changed.includes("prevent_destroy")) reasons.push(`prevent_destroy ${before.prevent_destroy} → ${after.prevent_destroy} (recorded in state only)`);
   if (changed.includes("model")) reasons.push(`model ${before.model} → ${after.model}`);
   if (changed.includes("identifier")) reasons.push(`identifier ${before.identifier} → ${after.identifier}`);
@@ -134,11 +136,11 @@ function existing(cohort: CohortConfig, prior: CohortState, movedFrom: string | 
 }
 
 function fromConfig(cohort: CohortConfig, cohortId: string): CohortAttributes {
-  return { name: cohort.name, destination: cohort.destination, cohort_id: cohortId, prevent_destroy: cohort.preventDestroy, model: cohort.model, identifier: cohort.identifier };
+  return { name: cohort.name, destination: cohort.destination, cohort_id: cohortId, prevent_destroy: cohort.preventDestroy, model: cohort.model, identifier: cohort.identifier, ...(cohort.target === undefined ? {} : { target: cohort.target }) };
 }
 
 function fromState(entry: CohortState): CohortAttributes {
-  return { name: entry.name, destination: entry.destination, cohort_id: entry.cohort_id, prevent_destroy: entry.prevent_destroy, model: entry.model.name, identifier: entry.identifier.name };
+  return { name: entry.name, destination: entry.destination, cohort_id: entry.cohort_id, prevent_destroy: entry.prevent_destroy, model: entry.model.name, identifier: entry.identifier.name, ...(entry.target === undefined ? {} : { target: entry.target }) };
 }
 
 function compare(a: string, b: string): number {

@@ -1,6 +1,7 @@
 import kleur from "kleur";
 import type { Action, CohortPlan, Plan } from "../model/plan.js";
-import { ACTION_SYMBOL, actionLabel, blockedMessages, isChange, rejectedText, summaryLine } from "./plan-text.js";
+import { hasChanges } from "../model/plan.js";
+import { ACTION_SYMBOL, actionLabel, blockedMessages, costText, isChange, rejectedText, summaryLine } from "./plan-text.js";
 
 const COLOR: Record<Action, (text: string) => string> = {
   create: kleur.green,
@@ -30,6 +31,7 @@ export function renderPlanHuman(plan: Plan): string {
   for (const message of blocked) out.push(kleur.red(`Blocked: ${message}`));
   if (plan.warnings.length + plan.errors.length + blocked.length > 0) out.push("");
   out.push(kleur.bold(summaryLine(plan)));
+  if (plan.cost && hasChanges(plan)) out.push(`Cost: ${costText(plan.cost)}.`);
   if (!plan.applyable) out.push(kleur.red().bold("This plan cannot be applied."));
   return out.join("\n");
 }
@@ -46,11 +48,15 @@ function renderCohort(cohort: CohortPlan): string {
   row("cohort_id:", (after ?? before)?.cohort_id ?? "");
   const destination = before && after && before.destination !== after.destination ? `${before.destination} → ${after.destination}` : (after ?? before)?.destination ?? "";
   row("destination:", destination);
+  const target = before && after && before.target !== after.target ? `${before.target ?? "(none)"} → ${after.target ?? "(none)"}` : (after ?? before)?.target;
+  if (target !== undefined) row("attribute:", target);
   if (before && after && before.prevent_destroy !== after.prevent_destroy) row("prevent_destroy:", `${before.prevent_destroy} → ${after.prevent_destroy}`);
   row("members:", `${members.before} → ${members.after}  (${kleur.green(`+${members.add}`)} / ${kleur.red(`−${members.remove}`)})`);
   if (cohort.rows !== null && after) row("rows:", `${cohort.rows} from model ${after.model}`);
   const rejected = rejectedText(cohort);
   if (rejected) row("rejected:", kleur.yellow(rejected));
+  if (cohort.refused_last_apply) row("refused:", kleur.yellow(`${cohort.refused_last_apply} member(s) refused by Braze last apply, sent again`));
+  if (cohort.cost) row("cost:", costText(cohort.cost));
   for (const guard of cohort.guards) {
     const mark = guard.status === "pass" ? kleur.green("ok") : guard.status === "overridden" ? kleur.yellow("overridden") : kleur.red("BLOCKED");
     row("guard:", `${guard.guard} ${mark}: ${guard.message}`);

@@ -1,6 +1,6 @@
 import type { CohortPlan, Plan } from "../model/plan.js";
 import { hasChanges } from "../model/plan.js";
-import { actionLabel, blockedMessages, isChange, rejectedText, summaryLine } from "./plan-text.js";
+import { actionLabel, blockedMessages, costText, isChange, rejectedText, summaryLine } from "./plan-text.js";
 
 /** GitHub's comment limit is 65,536 characters; stay well under it. */
 export const MARKDOWN_LIMIT = 60_000;
@@ -23,9 +23,12 @@ export function renderPlanMarkdown(plan: Plan): string {
   for (const warning of plan.warnings) head.push(`> [!NOTE]\n> ${escape(warning)}`, "");
   const changed = plan.cohorts.filter(isChange);
   if (changed.length > 0) {
-    head.push("| Cohort | Action | Members | + | − | Guards |", "|---|---|---|---:|---:|---|");
-    for (const c of changed) head.push(`| \`${c.address}\` | ${actionLabel(c)} | ${c.members.before} → ${c.members.after} | ${c.members.add} | ${c.members.remove} | ${guardCell(c)} |`);
+    head.push("| Cohort | Action | Members | + | − | Requests | Attribute updates | Guards |", "|---|---|---|---:|---:|---:|---:|---|");
+    for (const c of changed) {
+      head.push(`| \`${c.address}\` | ${actionLabel(c)} | ${c.members.before} → ${c.members.after} | ${c.members.add} | ${c.members.remove} | ${c.cost?.requests ?? ""} | ${c.cost?.attribute_updates ?? ""} | ${guardCell(c)} |`);
+    }
     head.push("");
+    if (plan.cost) head.push(`**Cost:** ${costText(plan.cost)}.`, "");
   }
   const details = changed.map(detailsOf).filter((d): d is string => d !== undefined);
   const footer = `<sub>coho ${plan.coho_version} · state serial ${plan.state.serial} · ${plan.created_at}</sub>`;
@@ -42,6 +45,8 @@ function detailsOf(cohort: CohortPlan): string | undefined {
   parts.push(`${escape(cohort.reason)}`);
   const rejected = rejectedText(cohort);
   if (rejected) parts.push(`Rejected rows: ${rejected}`);
+  if (cohort.refused_last_apply) parts.push(`Braze refused ${cohort.refused_last_apply} member(s) last apply; they are sent again.`);
+  if (cohort.after?.target !== cohort.before?.target) parts.push(`Attribute: ${cohort.before?.target ?? "(none)"} → ${cohort.after?.target ?? "(none)"}`);
   for (const g of cohort.guards.filter((g) => g.status !== "pass")) parts.push(`Guard ${g.guard}: ${escape(g.message)}`);
   if (cohort.samples) {
     if (cohort.samples.add.length > 0) parts.push(`Adds, e.g.: ${cohort.samples.add.map((k) => `\`${k}\``).join(", ")}`);

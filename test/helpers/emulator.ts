@@ -1,7 +1,7 @@
 import { request } from "undici";
 import { afterEach } from "vitest";
-import { BrazeClient, type BrazeClientOptions } from "../../src/braze/braze-client.js";
-import type { BrazeEvent } from "../../src/braze/events.js";
+import { BrazeClient, type BrazeClientOptions } from "../../src/destinations/braze-cohorts/cohorts-client.js";
+import type { BrazeEvent } from "../../src/destinations/shared/events.js";
 import type { EmulatorOptions } from "../../src/emulator/options.js";
 import type { LoggedRequest } from "../../src/emulator/request-log.js";
 import { startEmulator, type RunningEmulator } from "../../src/emulator/server.js";

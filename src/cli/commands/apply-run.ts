@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import kleur from "kleur";
-import { DestinationClients } from "../../apply/destination-clients.js";
+import { DestinationClients } from "../../destinations/clients.js";
 import type { ApplyEvent } from "../../apply/events.js";
 import { executePlan, type ExecutablePlan } from "../../apply/execute-plan.js";
 import { foldIntoState, recoverInterrupted } from "../../apply/recover.js";
