@@ -7,6 +7,8 @@ interface StateFile {
   format: "coho-emulator-state";
   version: 1;
   cohorts: Record<string, { name: string | null; created_at: string | null; members: string[] }>;
+  /** The /users/track road: custom attributes per user key, and users deleted or created. */
+  users?: { attributes: Record<string, Record<string, unknown>>; deleted: string[]; created: string[] };
 }
 
 /** Loads cohorts saved by an earlier run (--state FILE); a missing file is an empty workspace. */
@@ -26,6 +28,9 @@ export function loadEmulatorState(path: string, workspace: Workspace): void {
   for (const [id, cohort] of Object.entries(data.cohorts)) {
     workspace.cohorts.set(id, { name: cohort.name, createdAt: cohort.created_at, members: new Set(cohort.members) });
   }
+  for (const [key, attributes] of Object.entries(data.users?.attributes ?? {})) workspace.profiles.attributes.set(key, attributes);
+  for (const key of data.users?.deleted ?? []) workspace.profiles.deleted.add(key);
+  for (const key of data.users?.created ?? []) workspace.profiles.created.add(key);
 }
 
 export function saveEmulatorState(path: string, workspace: Workspace): void {
@@ -33,6 +38,12 @@ export function saveEmulatorState(path: string, workspace: Workspace): void {
   for (const [id, cohort] of [...workspace.cohorts].sort(([a], [b]) => (a < b ? -1 : 1))) {
     cohorts[id] = { name: cohort.name, created_at: cohort.createdAt, members: [...cohort.members].sort() };
   }
-  const data: StateFile = { format: "coho-emulator-state", version: 1, cohorts };
+  const { profiles } = workspace;
+  const users = {
+    attributes: Object.fromEntries([...profiles.attributes].sort(([a], [b]) => (a < b ? -1 : 1))),
+    deleted: [...profiles.deleted].sort(),
+    created: [...profiles.created].sort(),
+  };
+  const data: StateFile = { format: "coho-emulator-state", version: 1, cohorts, users };
   writeFileAtomic(path, `${JSON.stringify(data, null, 2)}\n`);
 }

@@ -1,4 +1,5 @@
 import { memberKey, type BrazeIdentifier, type MemberKey } from "../model/member-key.js";
+import { Profiles } from "./profiles.js";
 
 /** A user of the emulated workspace: how Braze can find them. */
 export interface WorkspaceUser {
@@ -25,9 +26,12 @@ export interface EmulatedCohort {
  */
 export class Workspace {
   readonly cohorts = new Map<string, EmulatedCohort>();
+  /** Custom attributes, for the /users/track road. */
+  readonly profiles: Profiles;
   readonly #index: Map<MemberKey, { canonical: MemberKey; identified: boolean }> | undefined;
 
-  constructor(users?: readonly WorkspaceUser[]) {
+  constructor(users?: readonly WorkspaceUser[], arrayCap = 500) {
+    this.profiles = new Profiles(arrayCap);
     if (!users) return;
     this.#index = new Map();
     for (const user of users) {
@@ -82,8 +86,21 @@ export class Workspace {
     return user.canonical;
   }
 
+  /**
+   * The user an external_id or alias names on the /users/track road: its key, and
+   * whether the profile exists (known from --users, or every id without a list;
+   * not after a deletion through the inspection API; yes once /users/track created it).
+   */
+  user(identifier: BrazeIdentifier): { key: MemberKey; exists: boolean } {
+    const resolved = this.resolve(identifier);
+    const key = resolved ?? memberKey(identifier);
+    const exists = (resolved !== undefined && !this.profiles.deleted.has(key)) || this.profiles.created.has(key);
+    return { key, exists };
+  }
+
   reset(): void {
     this.cohorts.clear();
+    this.profiles.clear();
   }
 }
 
