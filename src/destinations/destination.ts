@@ -53,6 +53,9 @@ export interface ProbeResult {
   readonly hint?: string;
 }
 
+/** Why a read-back member no longer holds what coho wrote: the value changed, the user is gone, or a full array evicted it. */
+export type DriftReason = "changed" | "deleted" | "evicted";
+
 /** What one member's attribute holds in Braze, read back; `absent` when the user does not exist. */
 export type ReadBackValue = { readonly kind: "absent" } | { readonly kind: "value"; readonly value: unknown };
 
@@ -110,4 +113,6 @@ export interface DestinationRoad<C extends DestinationConfig = DestinationConfig
   /** Requests, attribute updates and time at the rate limit: exactly what apply will send. */
   estimate(config: C, work: MembershipWork): CostEstimate;
   open(config: C, options: ClientOptions): DestinationClient;
+  /** For roads that read back: whether a member's read-back value still says what coho wrote (undefined: it does). */
+  drift?(config: C, target: string | undefined, value: ReadBackValue): DriftReason | undefined;
 }

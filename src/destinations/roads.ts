@@ -3,7 +3,9 @@ import type { CostEstimate } from "../model/plan.js";
 import type { CohortConfig, DestinationConfig, IdentifierConfig } from "../model/project.js";
 import { BRAZE_ATTRIBUTES } from "./braze-attributes/road.js";
 import { BRAZE_COHORTS } from "./braze-cohorts/road.js";
-import type { ClientOptions, DestinationClient, DestinationRoad, MembershipWork } from "./destination.js";
+import type { ClientOptions, DestinationClient, DestinationRoad, DriftReason, MembershipWork, ReadBackValue } from "./destination.js";
+
+export type { DriftReason } from "./destination.js";
 
 /**
  * Every road coho knows, by destination `type`. A new road is a folder under
@@ -54,4 +56,9 @@ export function addCosts(costs: readonly CostEstimate[]): CostEstimate {
     attribute_updates: costs.reduce((n, c) => n + c.attribute_updates, 0),
     seconds: Math.round(costs.reduce((n, c) => n + c.seconds, 0) * 1000) / 1000,
   };
+}
+
+/** Whether a read-back value still says "member" for this binding; undefined when it does (or the road cannot tell). */
+export function driftOf(config: DestinationConfig, target: string | undefined, value: ReadBackValue): DriftReason | undefined {
+  return roadOf(config).drift?.(config, target, value);
 }

@@ -3,7 +3,7 @@ import type { BrazeAttributesConfig, CohortConfig } from "../../model/project.js
 import type { DestinationRoad } from "../destination.js";
 import { roundSeconds } from "../braze-cohorts/road.js";
 import { AttributesClient } from "./attributes-client.js";
-import { bindingTarget } from "./binding.js";
+import { bindingTarget, holdsMembership, parseBindingTarget } from "./binding.js";
 
 /** The public /users/track road (`type: braze_attributes`). */
 export const BRAZE_ATTRIBUTES: DestinationRoad<BrazeAttributesConfig> = {
@@ -54,6 +54,15 @@ export const BRAZE_ATTRIBUTES: DestinationRoad<BrazeAttributesConfig> = {
     return { requests, attribute_updates: updates, seconds: roundSeconds((requests * config.rateLimit.windowSeconds) / config.rateLimit.requests) };
   },
   open: (config, options) => new AttributesClient(config, options),
+  drift(config, target, value) {
+    const binding = parseBindingTarget(target);
+    if (!binding) return undefined;
+    if (value.kind === "absent") return "deleted";
+    if (holdsMembership(binding, value.value)) return undefined;
+    // A full array that lost coho's value: Braze evicted the oldest to make room.
+    if (binding.kind === "array" && Array.isArray(value.value) && value.value.length >= config.maxArrayValues) return "evicted";
+    return "changed";
+  },
 };
 
 function located(location: Diagnostic["location"]): { location?: NonNullable<Diagnostic["location"]> } {
