@@ -9,6 +9,7 @@ import type { DestinationClients } from "../destinations/clients.js";
 import type { ApplyEventListener } from "./events.js";
 import type { CohortEntryMeta, JournalStore } from "../state/journal.js";
 import type { CohortReport } from "./report.js";
+import { isStateFailure } from "../state/storage-error.js";
 
 export interface ExecuteContext {
   readonly project: Project;
@@ -19,6 +20,8 @@ export interface ExecuteContext {
   readonly onEvent?: ApplyEventListener;
   /** True once SIGINT/SIGTERM asked to stop: no new batch starts. */
   readonly shouldStop: () => boolean;
+  /** Told of an error after which no state can be recorded (set by executePlan itself). */
+  readonly onStateFailure?: (error: unknown) => void;
   /** Cohorts worked on at once. Default 4. */
   readonly cohortConcurrency?: number;
 }
@@ -36,7 +39,15 @@ export interface ExecutablePlan {
   readonly deltas: ReadonlyMap<string, Pick<MembershipDelta, "addTable" | "removeTable">>;
 }
 
-export async function executePlan(ctx: ExecuteContext, planned: ExecutablePlan): Promise<CohortReport[]> {
+export async function executePlan(outer: ExecuteContext, planned: ExecutablePlan): Promise<CohortReport[]> {
+  // A state failure (journal not writable, lock lost) stops every cohort at once:
+  // nothing may be sent that cannot be recorded. It is thrown once all in-flight work ended.
+  let fatal: unknown;
+  const ctx: ExecuteContext = {
+    ...outer,
+    shouldStop: () => fatal !== undefined || outer.shouldStop(),
+    onStateFailure: (error: unknown) => (fatal ??= error),
+  };
   const work = planned.plan.cohorts.filter((c) => !(c.actions.length === 1 && c.actions[0] === "no-op"));
   const reports: CohortReport[] = [];
   let next = 0;
@@ -47,6 +58,7 @@ export async function executePlan(ctx: ExecuteContext, planned: ExecutablePlan):
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, ctx.cohortConcurrency ?? 4) }, worker));
+  if (fatal !== undefined) throw fatal;
   return reports.sort((a, b) => (a.address < b.address ? -1 : 1));
 }
 
@@ -83,16 +95,16 @@ async function executeCohort(ctx: ExecuteContext, planned: ExecutablePlan, cohor
 
   // A new destination or a new binding inside it (e.g. another attribute): leave the old, join the new.
   const retarget = isRetarget(cohort.changed_attributes);
-  await ctx.journal.append({
-    t: "cohort",
-    address: cohort.address,
-    ...(cohort.moved_from ? { moved_from: cohort.moved_from } : {}),
-    retarget,
-    entry: isDelete ? metaFromState(prior!) : metaFromConfig(ctx.project, cohort),
-    prior_name: prior?.name ?? null,
-  });
   let seq = 0;
   try {
+    await ctx.journal.append({
+      t: "cohort",
+      address: cohort.address,
+      ...(cohort.moved_from ? { moved_from: cohort.moved_from } : {}),
+      retarget,
+      entry: isDelete ? metaFromState(prior!) : metaFromConfig(ctx.project, cohort),
+      prior_name: prior?.name ?? null,
+    });
     const client = (destination: string): DestinationClient => {
       if (!ctx.project.destinations.has(destination)) {
         throw new Error(`destination ${destination} is no longer configured; keep it in the config until this change is applied`);
@@ -140,6 +152,7 @@ async function executeCohort(ctx: ExecuteContext, planned: ExecutablePlan, cohor
     if (isDelete && refusals.length === 0) await ctx.journal.append({ t: "forget", address: cohort.address });
     return finish(ctx, report(refusals.length > 0 ? "partial" : "done"));
   } catch (error) {
+    if (isStateFailure(error)) ctx.onStateFailure?.(error);
     return finish(ctx, report("failed", error instanceof Error ? error.message : String(error)));
   }
 }

@@ -107,6 +107,7 @@ export function buildCohort(entry: Entry<Raw>, known: KnownNames, diagnostics: D
     model: value.model,
     identifier: value.identifier,
     cohortId: value.cohort_id,
+    ...(value.cohort_id === undefined ? {} : { cohortIdOrigin: locate(file.yaml, ["cohorts", key, "cohort_id"]) }),
     ...attributeBinding(value),
     guards: { maxRemovals: removalLimit(value.guards?.max_removals), allowEmpty: value.guards?.allow_empty ?? false },
     preventDestroy: value.prevent_destroy ?? false,

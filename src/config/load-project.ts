@@ -7,6 +7,7 @@ import type { Secret } from "../model/secret.js";
 import { DEFAULT_SOURCE, buildCohort, buildIdentifier, buildModel, buildMoved } from "./build-audiences.js";
 import { buildDestination, buildSource, buildState } from "./build-connections.js";
 import { targetOf, validateCohortsByRoad } from "../destinations/roads.js";
+import { checkSharedCohortIds } from "./check-cohort-ids.js";
 import { collectEntries } from "./collect-entries.js";
 import { projectEnv } from "./env.js";
 import { loadFile, type LoadedFile } from "./load-file.js";
@@ -63,7 +64,7 @@ function assemble(projectDir: string, configFile: string, files: LoadedFile[], d
     const source = buildSource(entry, diagnostics);
     if (source) sources.set(entry.name, source);
   }
-  const sourceNames = [...entries.sources.keys()];
+  const sourceNames = [...entries.sources.keys(), ...entries.broken.sources];
   const destinations = new Map([...entries.destinations.values()].flatMap((e) => {
     const destination = buildDestination(e, diagnostics);
     return destination ? [[e.name, destination] as const] : [];
@@ -76,10 +77,11 @@ function assemble(projectDir: string, configFile: string, files: LoadedFile[], d
     sources.set(DEFAULT_SOURCE, { type: "duckdb", name: DEFAULT_SOURCE, path: undefined, origin: { file: configFile, line: 1, column: 1 } });
   }
   const identifiers = new Map([...entries.identifiers.values()].map((e) => [e.name, buildIdentifier(e)] as const));
+  // Entries with schema errors of their own are reported already; references to them are not errors too.
   const known = {
-    models: [...entries.models.keys()],
-    identifiers: [...entries.identifiers.keys()],
-    destinations: [...entries.destinations.keys()],
+    models: [...entries.models.keys(), ...entries.broken.models],
+    identifiers: [...entries.identifiers.keys(), ...entries.broken.identifiers],
+    destinations: [...entries.destinations.keys(), ...entries.broken.destinations],
   };
   const cohorts = new Map([...entries.cohorts.values()].flatMap((e) => {
     const cohort = buildCohort(e, known, diagnostics);
@@ -96,9 +98,16 @@ function assemble(projectDir: string, configFile: string, files: LoadedFile[], d
     const target = destination ? targetOf(destination, cohort) : undefined;
     if (target !== undefined) cohorts.set(key, { ...cohort, target });
   }
-  const moved = buildMoved(files, [...entries.cohorts.keys()], diagnostics);
-  const state = buildState(files[0]!) ?? { backend: "local" as const };
+  checkSharedCohortIds(projectDir, [...cohorts.values()].sort((a, b) => compareOrigins(a.origin, b.origin, files)), diagnostics);
+  const moved = buildMoved(files, [...entries.cohorts.keys(), ...entries.broken.cohorts], diagnostics);
+  const state = buildState(files[0]!, diagnostics) ?? { backend: "local" as const };
   return { dir: projectDir, configFile, files: files.map((f) => f.path), state, sources, destinations, models, identifiers, cohorts, moved };
+}
+
+/** Read order: coho.yaml, then includes in sorted order; then by line. */
+function compareOrigins(a: { file: string; line: number }, b: { file: string; line: number }, files: readonly LoadedFile[]): number {
+  const index = (file: string) => files.findIndex((f) => f.path === file);
+  return index(a.file) - index(b.file) || a.line - b.line;
 }
 
 /** coho.yaml must say which language version it speaks. */

@@ -51,7 +51,7 @@ export function handleInspection(ctx: InspectionContext): void {
     const id = decodeURIComponent(members[1]!);
     const cohort = workspace.cohorts.get(id);
     if (!cohort) return json(404, { message: `no cohort ${id}` });
-    return json(200, { cohort_id: id, name: cohort.name, members: [...cohort.members].sort() });
+    return json(200, { cohort_id: id, name: cohort.name, members: cohort.members.displayKeys() });
   }
   if (path === "/_emulator/users" || path.startsWith("/_emulator/users/") || path === "/_emulator/refuse") {
     const answer = handleUsersInspection(req.method ?? "GET", path, ctx.body, workspace);

@@ -117,6 +117,8 @@ export interface CohortConfig {
   readonly identifier: string;
   /** Set to adopt an existing Braze cohort instead of creating one. */
   readonly cohortId: string | undefined;
+  /** Where `cohort_id` is written, when it is. */
+  readonly cohortIdOrigin?: SourceLocation;
   readonly guards: { readonly maxRemovals: RemovalLimit | undefined; readonly allowEmpty: boolean };
   readonly preventDestroy: boolean;
   /** Attribute road only: which attribute (and value) says a user is a member. */

@@ -44,10 +44,11 @@ export function registerState(program: Command, context: () => CommandContext, s
   program
     .command("force-unlock")
     .argument("<lock-id>", "the exact id of the lock, as printed by the command that holds it")
+    .option("--force", "also take the lock from a coho that still runs on this host (it stops at its next write)")
     .description("release a state lock left behind by a process that will not come back")
-    .action(async (id: string) => {
+    .action(async (id: string, options: { force?: boolean }) => {
       const ctx = context();
-      const holder = await withBackend(ctx, (backend) => backend.forceUnlock(id));
+      const holder = await withBackend(ctx, (backend) => backend.forceUnlock(id, { force: options.force === true }));
       ctx.output.out(`Released the lock held by ${describeLock(holder)}.`);
       setExitCode(EXIT_OK);
     });
