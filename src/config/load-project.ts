@@ -1,6 +1,6 @@
+import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { globSync } from "tinyglobby";
 import { hasErrors, type Diagnostic } from "../model/diagnostic.js";
 import type { Project, SourceConfig } from "../model/project.js";
 import type { Secret } from "../model/secret.js";
@@ -140,6 +140,8 @@ function includedFiles(projectDir: string, root: LoadedFile, diagnostics: Diagno
   const patterns = root.data?.include ?? [];
   const found = new Set<string>();
   patterns.forEach((pattern, index) => {
+    // tinyglobby loads only for projects that have includes (start-up cost otherwise).
+    const { globSync } = createRequire(import.meta.url)("tinyglobby") as typeof import("tinyglobby");
     const matches = globSync(pattern, { cwd: projectDir, absolute: true, onlyFiles: true, dot: false }).sort();
     if (matches.length === 0 && root.yaml) {
       diagnostics.push({

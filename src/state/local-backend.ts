@@ -9,7 +9,7 @@ import { FileJournal, type JournalStore } from "./journal.js";
 import { LocalLock, type LockEvents } from "./local-lock.js";
 import { lockLostError } from "./lock-holder.js";
 import { LOCKFILE_NAME, readLockfile, serializeLockfile } from "./lockfile.js";
-import { formatDigest, memberDigestSql } from "./member-digest.js";
+import { digestFromRow, memberDigestSql } from "./member-digest.js";
 import { stateWriteError } from "./storage-error.js";
 
 /** `.coho/`: snapshots, the lock, the journal and the lockfile backup. */
@@ -156,7 +156,6 @@ function sweepTemporaryFiles(projectDir: string, stateDir: string): void {
 }
 
 async function digestOf(engine: DuckDbEngine, relation: string): Promise<{ count: number; digest: string }> {
-  const row = (await engine.connection.runAndReadAll(memberDigestSql(relation))).getRows()[0] ?? [0n, 0n, 0n];
-  const count = Number(row[0]);
-  return { count, digest: formatDigest(count, BigInt(String(row[1])), BigInt(String(row[2]))) };
+  const row = (await engine.connection.runAndReadAll(memberDigestSql(relation))).getRows()[0] ?? [0n];
+  return { count: Number(row[0] ?? 0), digest: digestFromRow(row) };
 }

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { Ajv, type ValidateFunction } from "ajv";
+import type { Ajv, ValidateFunction } from "ajv";
 import { fileURLToPath } from "node:url";
 import { CohoError } from "../model/errors.js";
 import type { LockfileDoc, StateView } from "../model/state.js";
@@ -24,7 +24,9 @@ export function readLockfileSchema(): object {
 }
 
 export function lockfileAjv(source = false): Ajv {
-  return new Ajv({ allErrors: false, strict: false, ...(source ? { code: { source: true, esm: false } } : {}) });
+  // Loaded only here: a built coho uses the precompiled validator and never loads ajv.
+  const { Ajv: AjvClass } = createRequire(import.meta.url)("ajv") as typeof import("ajv");
+  return new AjvClass({ allErrors: false, strict: false, ...(source ? { code: { source: true, esm: false } } : {}) });
 }
 
 /** The precompiled validator when built, else compiled here (tests run from src/). */

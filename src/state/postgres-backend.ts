@@ -1,7 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import pg from "pg";
-import Cursor from "pg-cursor";
+import type pg from "pg";
 import { CohoError } from "../model/errors.js";
 import type { LockfileDoc, LockInfo, StateView } from "../model/state.js";
 import { EMPTY_STATE } from "../model/state.js";
@@ -13,11 +12,13 @@ import type { SavedSnapshot, StateBackend } from "./backend.js";
 import type { JournalStore } from "./journal.js";
 import type { LockEvents } from "./local-lock.js";
 import { LOCKFILE_NAME, readLockfile, serializeLockfile } from "./lockfile.js";
-import { formatDigest, memberDigestSql } from "./member-digest.js";
+import { digestFromRow, memberDigestSql } from "./member-digest.js";
 import { memberCountProblems } from "./lockfile-checks.js";
+import { copySnapshotKeys } from "./postgres-copy.js";
 import { PostgresJournal } from "./postgres-journal.js";
 import { PostgresLock } from "./postgres-lock.js";
 import { inTransaction, migrate, table } from "./postgres-schema.js";
+import { pgDriver, pgCursorClass } from "../sources/pg-driver.js";
 
 const BATCH = 10_000;
 
@@ -46,7 +47,7 @@ export class PostgresBackend implements StateBackend {
     this.#schema = schema;
     this.#url = url;
     this.#config = { connectionString: url.reveal(), application_name: "coho-state", connectionTimeoutMillis: 10_000 };
-    this.#pool = new pg.Pool({ ...this.#config, max: 4 });
+    this.#pool = new (pgDriver().Pool)({ ...this.#config, max: 4 });
     this.#pool.on("error", () => undefined);
     this.#lock = new PostgresLock(this.#config, this.#pool, schema);
   }
@@ -81,7 +82,7 @@ export class PostgresBackend implements StateBackend {
     const appender = await engine.connection.createAppender(name, "main", "memory");
     const client = await this.#pool.connect();
     try {
-      const cursor = client.query(new Cursor(`SELECT key FROM ${this.#t("snapshot_keys")} WHERE snapshot = $1`, [expected.snapshot], { rowMode: "array" }));
+      const cursor = client.query(new (pgCursorClass())(`SELECT key FROM ${this.#t("snapshot_keys")} WHERE snapshot = $1`, [expected.snapshot], { rowMode: "array" }));
       for (;;) {
         const rows = (await cursor.read(BATCH)) as string[][];
         if (rows.length === 0) break;
@@ -115,9 +116,7 @@ export class PostgresBackend implements StateBackend {
     try {
       await this.#fenced(async (client) => {
         await client.query(`DELETE FROM ${this.#t("snapshot_keys")} WHERE snapshot = $1`, [snapshot]);
-        for await (const keys of engine.keys(staging, BATCH)) {
-          await client.query(`INSERT INTO ${this.#t("snapshot_keys")} (snapshot, key) SELECT $1, unnest($2::text[])`, [snapshot, keys]);
-        }
+        await copySnapshotKeys(client, this.#t("snapshot_keys"), snapshot, engine.keys(staging, BATCH));
       });
     } finally {
       await engine.drop(staging);
@@ -221,7 +220,6 @@ export class PostgresBackend implements StateBackend {
 }
 
 async function digestOf(engine: DuckDbEngine, relation: string): Promise<{ count: number; digest: string }> {
-  const row = (await engine.connection.runAndReadAll(memberDigestSql(relation))).getRows()[0] ?? [0n, 0n, 0n];
-  const count = Number(row[0]);
-  return { count, digest: formatDigest(count, BigInt(String(row[1])), BigInt(String(row[2]))) };
+  const row = (await engine.connection.runAndReadAll(memberDigestSql(relation))).getRows()[0] ?? [0n];
+  return { count: Number(row[0] ?? 0), digest: digestFromRow(row) };
 }

@@ -1,9 +1,10 @@
-import pg from "pg";
+import type pg from "pg";
 import { CohoError } from "../model/errors.js";
 import type { LockInfo } from "../model/state.js";
 import { describeLock, lockLostError } from "./lock-holder.js";
 import type { LockEvents } from "./local-lock.js";
 import { table } from "./postgres-schema.js";
+import { pgDriver } from "../sources/pg-driver.js";
 
 /**
  * The state lock as a PostgreSQL session advisory lock, held on a connection of
@@ -23,7 +24,7 @@ export class PostgresLock {
 
   /** Resolves to a release function; the returned promise of release is awaited by close(). */
   async acquire(info: LockInfo, timeoutMs: number, events: LockEvents = {}): Promise<() => Promise<void>> {
-    const client = new pg.Client(this.#config);
+    const client = new (pgDriver().Client)(this.#config);
     client.on("error", () => undefined);
     await client.connect();
     const holders = table(this.#schema, "lock_holder");

@@ -7,7 +7,7 @@ import type { LockfileDoc } from "../../src/model/state.js";
 import { DuckDbEngine } from "../../src/sources/duckdb-engine.js";
 import { LocalBackend } from "../../src/state/local-backend.js";
 import { readLockfile, serializeLockfile } from "../../src/state/lockfile.js";
-import { formatDigest, memberDigest, memberDigestSql } from "../../src/state/member-digest.js";
+import { digestFromRow, memberDigest, memberDigestSql } from "../../src/state/member-digest.js";
 
 const doc: LockfileDoc = {
   format: "coho-lock",
@@ -139,7 +139,10 @@ describe("member digest", () => {
       }
       appender.closeSync();
       const row = (await engine.connection.runAndReadAll(memberDigestSql("SELECT key FROM memory.main.k"))).getRows()[0]!;
-      expect(formatDigest(Number(row[0]), BigInt(String(row[1])), BigInt(String(row[2])))).toBe(memberDigest(keys));
+      expect(digestFromRow(row)).toBe(memberDigest(keys));
+      // The empty set, through the same SQL.
+      const none = (await engine.connection.runAndReadAll(memberDigestSql("SELECT key FROM memory.main.k WHERE false"))).getRows()[0]!;
+      expect(digestFromRow(none)).toBe(memberDigest([]));
     } finally {
       await engine.close();
     }
