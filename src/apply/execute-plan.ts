@@ -1,9 +1,10 @@
 import type { DestinationClient, MemberRefusal, MembershipBatch } from "../destinations/destination.js";
 import { isRetarget, needsPrepare, type CohortAttributes, type CohortPlan, type Plan } from "../model/plan.js";
-import type { Project } from "../model/project.js";
+import type { ModelConfig, Project } from "../model/project.js";
 import type { CohortState, StateView } from "../model/state.js";
 import type { MembershipDelta } from "../plan/membership-diff.js";
 import { sqlDigest } from "../plan/config-digest.js";
+import { dbtModelState } from "../dbt/plan-info.js";
 import type { DuckDbEngine } from "../sources/duckdb-engine.js";
 import type { DestinationClients } from "../destinations/clients.js";
 import type { ApplyEventListener } from "./events.js";
@@ -181,7 +182,7 @@ function metaFromConfig(project: Project, cohort: CohortPlan): CohortEntryMeta {
       column: identifier.column,
       ...(identifier.type === "alias" ? { label: identifier.label } : {}),
     },
-    model: { name: model.name, sql_digest: sqlDigest(model.sql), sql: model.sql },
+    model: { name: model.name, sql_digest: sqlDigest(model.sql), sql: model.sql, ...dbtEntry(model) },
     prevent_destroy: after.prevent_destroy,
     ...(after.target === undefined ? {} : { target: after.target }),
   };
@@ -192,6 +193,11 @@ function countByMessage(refusals: readonly MemberRefusal[]): Record<string, numb
   const counts: Record<string, number> = {};
   for (const { message } of refusals) counts[message] = (counts[message] ?? 0) + 1;
   return counts;
+}
+
+function dbtEntry(model: ModelConfig): { dbt?: CohortState["model"]["dbt"] } {
+  const dbt = dbtModelState(model);
+  return dbt ? { dbt } : {};
 }
 
 function metaFromState(entry: CohortState): CohortEntryMeta {

@@ -7,9 +7,10 @@ import type { Secret } from "../model/secret.js";
 import { DEFAULT_SOURCE, buildCohort, buildIdentifier, buildModel, buildMoved } from "./build-audiences.js";
 import { buildDestination, buildSource, buildState } from "./build-connections.js";
 import { targetOf, validateCohortsByRoad } from "../destinations/roads.js";
+import { loadDbt } from "./build-dbt.js";
 import { checkSharedCohortIds } from "./check-cohort-ids.js";
 import { collectEntries } from "./collect-entries.js";
-import { projectEnv } from "./env.js";
+import { projectEnv, type EnvLookup } from "./env.js";
 import { loadFile, type LoadedFile } from "./load-file.js";
 import { locate } from "./locate.js";
 
@@ -51,13 +52,13 @@ export function loadProject(dir: string, options: LoadOptions = {}): LoadResult 
     checkInclude(file, diagnostics);
   }
   const files = [root, ...includes];
-  const project = assemble(projectDir, configFile, files, diagnostics);
+  const project = assemble(projectDir, configFile, files, env, diagnostics);
   const texts = new Map(files.filter((f) => f.text !== undefined).map((f) => [f.path, f.text as string]));
   const secrets = files.flatMap((f) => [...f.secrets.values()]);
   return { project: hasErrors(diagnostics) ? undefined : project, diagnostics: sortDiagnostics(diagnostics), texts, secrets };
 }
 
-function assemble(projectDir: string, configFile: string, files: LoadedFile[], diagnostics: Diagnostic[]): Project {
+function assemble(projectDir: string, configFile: string, files: LoadedFile[], env: EnvLookup, diagnostics: Diagnostic[]): Project {
   const entries = collectEntries(projectDir, files, diagnostics);
   const sources = new Map<string, SourceConfig>();
   for (const entry of entries.sources.values()) {
@@ -69,8 +70,10 @@ function assemble(projectDir: string, configFile: string, files: LoadedFile[], d
     const destination = buildDestination(e, diagnostics);
     return destination ? [[e.name, destination] as const] : [];
   }));
+  const dbt = loadDbt(files[0]!, projectDir, env, sourceNames, diagnostics);
+  const modelContext = { sourceNames, sourceType: (name: string) => sources.get(name)?.type, dbt };
   const models = new Map([...entries.models.values()].flatMap((e) => {
-    const model = buildModel(e, sourceNames, diagnostics);
+    const model = buildModel(e, modelContext, diagnostics);
     return model ? [[e.name, model] as const] : [];
   }));
   if ([...models.values()].some((m) => m.source === DEFAULT_SOURCE) && !sources.has(DEFAULT_SOURCE)) {
@@ -101,7 +104,10 @@ function assemble(projectDir: string, configFile: string, files: LoadedFile[], d
   checkSharedCohortIds(projectDir, [...cohorts.values()].sort((a, b) => compareOrigins(a.origin, b.origin, files)), diagnostics);
   const moved = buildMoved(files, [...entries.cohorts.keys(), ...entries.broken.cohorts], diagnostics);
   const state = buildState(files[0]!, diagnostics) ?? { backend: "local" as const };
-  return { dir: projectDir, configFile, files: files.map((f) => f.path), state, sources, destinations, models, identifiers, cohorts, moved };
+  return {
+    dir: projectDir, configFile, files: files.map((f) => f.path), state, ...(dbt ? { dbt: dbt.settings } : {}),
+    sources, destinations, models, identifiers, cohorts, moved,
+  };
 }
 
 /** Read order: coho.yaml, then includes in sorted order; then by line. */
@@ -122,10 +128,10 @@ function checkRoot(root: LoadedFile, diagnostics: Diagnostic[]): void {
   }
 }
 
-/** Included files carry sections only: state and include belong to coho.yaml. */
+/** Included files carry sections only: state, include and dbt belong to coho.yaml. */
 function checkInclude(file: LoadedFile, diagnostics: Diagnostic[]): void {
   if (!file.data || !file.yaml) return;
-  for (const key of ["state", "include"] as const) {
+  for (const key of ["state", "include", "dbt"] as const) {
     if (file.data[key] === undefined) continue;
     diagnostics.push({
       severity: "error",

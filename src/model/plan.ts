@@ -7,7 +7,7 @@ import type { RejectReason } from "./reject-reason.js";
 export type Action = "create" | "adopt" | "update" | "delete" | "move" | "no-op";
 
 /** Attributes an `update` can change. `members` only: a membership sync. */
-export type ChangedAttribute = "name" | "destination" | "target" | "prevent_destroy" | "members" | "model" | "identifier";
+export type ChangedAttribute = "name" | "destination" | "target" | "prevent_destroy" | "members" | "model" | "identifier" | "dbt_model";
 
 export interface CohortAttributes {
   readonly name: string;
@@ -67,8 +67,20 @@ export interface CohortPlan {
   readonly cost?: CostEstimate;
   /** Members Braze refused in the last apply: still pending, sent again. */
   readonly refused_last_apply?: number;
+  /** The dbt model behind the cohort's model, when it is one (`dbt:`). */
+  readonly dbt?: DbtModelPlan;
   /** Sample member keys, only with --show-members. */
   readonly samples?: { readonly add: readonly string[]; readonly remove: readonly string[] };
+}
+
+export interface DbtModelPlan {
+  readonly unique_id: string;
+  readonly checksum: string;
+  readonly relation: string;
+  /** The node as last applied; present only when it changed (checksum or unique_id). */
+  readonly previous?: { readonly unique_id: string; readonly checksum: string };
+  /** Unified diff of dbt's compiled_code since the last apply, when both manifests had it. */
+  readonly compiled_diff?: string;
 }
 
 export interface PlanSummary {

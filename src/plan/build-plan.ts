@@ -16,6 +16,8 @@ import { diffMembership, sampleKeys, type MembershipDelta } from "./membership-d
 import { tryPushDown } from "./pushdown.js";
 import { planResources, type ResourceDecision } from "./resource-actions.js";
 import { sqlDiff } from "./sql-diff.js";
+import { checkDbtRelations } from "../dbt/check-relations.js";
+import { dbtModelPlan } from "../dbt/plan-info.js";
 
 export interface PlanOptions {
   readonly targets: readonly string[];
@@ -61,6 +63,7 @@ export async function buildPlan(ctx: PlanContext): Promise<PlannedChanges> {
   const { project, options } = ctx;
   const state = await ctx.backend.read();
   const resources = planResources(project, state, ctx.newCohortId ?? randomCohortId, options.targets);
+  await checkDbtRelations(project, ctx.sources, resources.decisions.flatMap((d) => (d.cohort ? [d.cohort.model] : [])));
   const cohorts: CohortPlan[] = [];
   const deltas = new Map<string, MembershipDelta & { desiredTable: string | undefined }>();
   for (const decision of resources.decisions) {
@@ -172,9 +175,16 @@ async function finishCohort(
     cost: cohortCost(ctx.project.destinations, planned),
     ...(refused ? { refused_last_apply: refused } : {}),
     ...(diff ? { sql_diff: diff } : {}),
+    ...dbtPart(ctx, decision),
     ...(show > 0 ? { samples: { add: await sampleKeys(engine, delta.addTable, show), remove: await sampleKeys(engine, removeTable, show) } } : {}),
   };
   return { cohortPlan, delta: { ...delta, removeTable, remove: members.remove, desiredTable: desired } };
+}
+
+function dbtPart(ctx: PlanContext, decision: ResourceDecision): { dbt?: CohortPlan["dbt"] } {
+  const model = decision.cohort ? ctx.project.models.get(decision.cohort.model) : undefined;
+  const dbt = model ? dbtModelPlan(model, decision.prior) : undefined;
+  return dbt ? { dbt } : {};
 }
 
 function pendingWarning(pending: PlanContext["pendingApply"]): string[] {

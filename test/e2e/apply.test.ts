@@ -3,13 +3,16 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { STACK_FRAME } from "../helpers/cli.js";
 import { emulators, requestLog } from "../helpers/emulator.js";
-import { BACKEND_ROADS, ROAD_BATCH, ROAD_PREPARE, SECRET_ENV, applyProjectFor, brazeByName, coho, ids, isMembershipRequest, keysOf, queryState, stateUrl, writeMembers } from "../helpers/apply-project.js";
+import { ROAD_BATCH, ROAD_PREPARE, SECRET_ENV, SUITE_CASES, applyProjectFor, brazeByName, cohoVia, ids, isMembershipRequest, keysOf, queryState, stateUrl, writeMembers } from "../helpers/apply-project.js";
 
 const start = emulators();
 
 const lockfile = (dir: string) => JSON.parse(readFileSync(join(dir, "coho.lock"), "utf8")) as { serial: number; lineage: string; cohorts: Record<string, { members: { count: number } }> };
 
-describe.each(BACKEND_ROADS)("coho apply against the emulator (%s state, %s road)", (backend, road) => {
+// Every test runs apply through the binary and through the library's apply(), on the
+// Cohort Import road; and through the binary on the /users/track road.
+describe.each(SUITE_CASES)("coho apply against the emulator (%s state, through the %s, %s road)", (backend, driver, road) => {
+  const coho = cohoVia(driver);
   const batch = ROAD_BATCH[road];
   it("creates cohorts with every member, then finds nothing to do, then sends exactly the delta", async () => {
     const emu = await start();
@@ -96,14 +99,15 @@ describe.each(BACKEND_ROADS)("coho apply against the emulator (%s state, %s road
     else expect(readdirSync(join(dir, ".coho", "snapshots")).filter((f) => f.includes("alpha"))).toEqual([]);
   });
 
-  it("refuses to run without a terminal unless told, and says how", async () => {
+  it("refuses to run without approval unless told, and says how", async () => {
     const emu = await start();
     const dir = await applyProjectFor(backend, emu, { road });
     writeMembers(dir, "a", ids(3));
     const result = await coho(dir, ["apply"]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain("no terminal to ask for approval");
-    expect(result.stderr).toContain("--auto-approve");
+    // The binary has no terminal to ask; the library has no approve callback.
+    expect(result.stderr).toContain(driver === "binary" ? "no terminal to ask for approval" : "apply() needs approve, autoApprove: true, or a planFile");
+    expect(result.stderr).toContain(driver === "binary" ? "--auto-approve" : "autoApprove: true");
     expect(emu.log.total).toBe(0);
     expect(existsSync(join(dir, "coho.lock"))).toBe(false);
   });

@@ -3,18 +3,37 @@ import { join } from "node:path";
 import pg from "pg";
 import { inject } from "vitest";
 import type { RunningEmulator } from "../../src/emulator/server.js";
-import { runCli, type CliResult } from "./cli.js";
+import { COHO_BIN, runCli, type CliResult } from "./cli.js";
 import { getJson } from "./emulator.js";
+import { REPO_ROOT } from "./fixtures.js";
 import { createDatabase, destinationEntry, writeProject } from "./project.js";
 
 export type Backend = "local" | "postgres";
 export const BACKENDS: readonly Backend[] = ["local", "postgres"];
 
+/**
+ * How a suite runs apply: the `coho` binary, or `apply()` of the library behind a
+ * tiny front end (test/helpers/api-apply.mjs, taking the same arguments).
+ */
+export type Driver = "binary" | "api";
+export const DRIVERS: readonly Driver[] = ["binary", "api"];
+export const API_APPLY = join(REPO_ROOT, "test", "helpers", "api-apply.mjs");
+
+/** Every backend with every driver, for describe.each. */
+export const BACKENDS_AND_DRIVERS: readonly (readonly [Backend, Driver])[] = BACKENDS.flatMap((b) => DRIVERS.map((d) => [b, d] as const));
+
 /** The two Braze roads: partner Cohort Import, and the public /users/track. */
 export type Road = "cohorts" | "attributes";
 export const ROADS: readonly Road[] = ["cohorts", "attributes"];
-/** Every (state backend, road) pair, for suites that must hold on all of them. */
-export const BACKEND_ROADS: readonly [Backend, Road][] = BACKENDS.flatMap((b) => ROADS.map((r) => [b, r] as [Backend, Road]));
+/**
+ * The apply suites' matrix: the cohort road with every backend and driver, the
+ * attribute road with every backend through the binary (the driver is
+ * road-independent: one front end proves the road; this keeps the suite's time in check).
+ */
+export const SUITE_CASES: readonly (readonly [Backend, Driver, Road])[] = [
+  ...BACKENDS_AND_DRIVERS.map(([b, d]) => [b, d, "cohorts"] as const),
+  ...BACKENDS.map((b) => [b, "binary", "attributes"] as const),
+];
 /** Member changes per request on each road (defaults). */
 export const ROAD_BATCH: Readonly<Record<Road, number>> = { cohorts: 1000, attributes: 75 };
 /** Requests that ready a new cohort: a cohort upsert, or nothing for an attribute. */
@@ -23,6 +42,11 @@ export const ROAD_PREPARE: Readonly<Record<Road, number>> = { cohorts: 1, attrib
 /** A request that carries membership changes, on either road. */
 export function isMembershipRequest(request: { path: string }): boolean {
   return request.path.endsWith("/cohorts/users") || request.path === "/users/track";
+}
+
+/** The script that runs `apply` under `driver`. */
+export function applyScript(driver: Driver): string {
+  return driver === "api" ? API_APPLY : COHO_BIN;
 }
 
 /** Extra environment per project folder (the state database URL of postgres projects). */
@@ -114,8 +138,13 @@ export function writeMembers(dir: string, file: "a" | "b", ids: readonly string[
   writeFileSync(join(dir, `members_${file}.csv`), `user_id\n${ids.join("\n")}${ids.length > 0 ? "\n" : ""}`);
 }
 
-export function coho(dir: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  return runCli(["-C", dir, ...args], { env: { ...SECRET_ENV, NO_COLOR: "1", ...projectEnv.get(dir), ...env }, timeoutMs: 120_000 });
+export function coho(dir: string, args: string[], env: Record<string, string> = {}, script: string = COHO_BIN): Promise<CliResult> {
+  return runCli(["-C", dir, ...args], { env: { ...SECRET_ENV, NO_COLOR: "1", ...projectEnv.get(dir), ...env }, timeoutMs: 120_000, script });
+}
+
+/** `coho` whose `apply` runs through `driver`; every other command runs the binary. */
+export function cohoVia(driver: Driver): typeof coho {
+  return (dir, args, env = {}) => coho(dir, args, env, args.includes("apply") ? applyScript(driver) : COHO_BIN);
 }
 
 /**
