@@ -1,6 +1,7 @@
 import type { Diagnostic, SourceLocation } from "../model/diagnostic.js";
 import type { MemberKey } from "../model/member-key.js";
-import type { CostEstimate } from "../model/plan.js";
+import type { CostEstimate, GuardVerdict } from "../model/plan.js";
+import type { DuckDbEngine } from "../sources/duckdb-engine.js";
 import type { CohortConfig, DestinationConfig, IdentifierConfig } from "../model/project.js";
 import type { DestinationEventListener } from "./shared/events.js";
 import type { MembershipBatch } from "./shared/pack-batches.js";
@@ -113,6 +114,8 @@ export interface DestinationRoad<C extends DestinationConfig = DestinationConfig
   /** Requests, attribute updates and time at the rate limit: exactly what apply will send. */
   estimate(config: C, work: MembershipWork): CostEstimate;
   open(config: C, options: ClientOptions): DestinationClient;
+  /** Guards only this road knows, per cohort address (e.g. the array cap of braze_attributes). */
+  planGuards?(config: C, cohorts: readonly CohortConfig[], desiredTable: (address: string) => string | undefined, engine: DuckDbEngine): Promise<Map<string, GuardVerdict>>;
   /** For roads that read back: whether a member's read-back value still says what coho wrote (undefined: it does). */
   drift?(config: C, target: string | undefined, value: ReadBackValue): DriftReason | undefined;
 }

@@ -1,6 +1,7 @@
 import type { Diagnostic, SourceLocation } from "../model/diagnostic.js";
-import type { CostEstimate } from "../model/plan.js";
-import type { CohortConfig, DestinationConfig, IdentifierConfig } from "../model/project.js";
+import type { CostEstimate, GuardVerdict } from "../model/plan.js";
+import type { CohortConfig, DestinationConfig, IdentifierConfig, Project } from "../model/project.js";
+import type { DuckDbEngine } from "../sources/duckdb-engine.js";
 import { BRAZE_ATTRIBUTES } from "./braze-attributes/road.js";
 import { BRAZE_COHORTS } from "./braze-cohorts/road.js";
 import type { ClientOptions, DestinationClient, DestinationRoad, DriftReason, MembershipWork, ReadBackValue } from "./destination.js";
@@ -47,6 +48,22 @@ export function validateCohortsByRoad(
     diagnostics.push(...road.validateCohorts(config, mine, (cohort, field) => at(cohort, field)));
   }
   return diagnostics;
+}
+
+/** Every road's own guard verdicts, by cohort address (cohorts of the project, desired tables from the plan). */
+export async function roadGuards(
+  project: Pick<Project, "destinations" | "cohorts">,
+  desiredTable: (address: string) => string | undefined,
+  engine: DuckDbEngine,
+): Promise<Map<string, GuardVerdict>> {
+  const verdicts = new Map<string, GuardVerdict>();
+  for (const config of project.destinations.values()) {
+    const road = roadOf(config);
+    if (!road.planGuards) continue;
+    const cohorts = [...project.cohorts.values()].filter((c) => c.destination === config.name);
+    for (const [address, verdict] of await road.planGuards(config, cohorts, desiredTable, engine)) verdicts.set(address, verdict);
+  }
+  return verdicts;
 }
 
 /** Sum of estimates (time adds up: cohorts of one destination share its rate limit). */

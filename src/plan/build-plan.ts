@@ -1,5 +1,5 @@
 import { isRetarget, type CohortPlan, type Plan, type PlanSummary } from "../model/plan.js";
-import { addCosts } from "../destinations/roads.js";
+import { addCosts, roadGuards } from "../destinations/roads.js";
 import { cohortCost } from "./cost.js";
 import type { Project } from "../model/project.js";
 import { noRejections } from "../model/reject-reason.js";
@@ -70,6 +70,12 @@ export async function buildPlan(ctx: PlanContext): Promise<PlannedChanges> {
     const { cohortPlan, delta } = await planCohort(ctx, decision);
     cohorts.push(cohortPlan);
     deltas.set(decision.address, delta);
+  }
+  // Guards a road adds across its cohorts (the attribute road's array cap).
+  const roadVerdicts = await roadGuards(project, (address) => deltas.get(address)?.desiredTable, ctx.engine);
+  for (const [i, cohort] of cohorts.entries()) {
+    const verdict = roadVerdicts.get(cohort.address);
+    if (verdict && cohort.after) cohorts[i] = { ...cohort, guards: [...cohort.guards, verdict] };
   }
   const blocked = cohorts.some((c) => c.guards.some((g) => g.status === "blocked"));
   const plan: Plan = {

@@ -144,3 +144,29 @@ describe("coho verify", () => {
     expect(result.stdout).toContain("Braze offers no read-back for Cohort Import");
   });
 });
+
+describe("the array-cap guard", () => {
+  it("blocks a plan when a user would hold more coho values in one array attribute than max_array_values", async () => {
+    const emu = await start();
+    const dir = await applyProjectFor("local", emu, { road: "attributes" });
+    const yaml = join(dir, "coho.yaml");
+    // alpha joins beta on the shared array attribute; the cap allows one value per user.
+    writeFileSync(yaml, readFileSync(yaml, "utf8")
+      .replace("attribute: coho_alpha", "attribute: { name: coho_cohorts, value: alpha }")
+      .replace("api_key: ${env:BRAZE_REST_API_KEY}", "api_key: ${env:BRAZE_REST_API_KEY}\n    max_array_values: 1"));
+    writeMembers(dir, "a", ids(10));
+    writeMembers(dir, "b", ids(5, 100));
+    const apart = await coho(dir, ["plan", "--json"]);
+    expect(apart.code).toBe(0);
+    expect((JSON.parse(apart.stdout) as { applyable: boolean }).applyable).toBe(true);
+    // u00003 now in both cohorts: two values, over the cap of one.
+    writeMembers(dir, "b", [...ids(5, 100), "u00003"]);
+    const blocked = await coho(dir, ["plan"]);
+    expect(blocked.code).toBe(1);
+    expect(blocked.stdout).toContain("max_array_values BLOCKED: array attribute coho_cohorts of destination braze would hold up to 2 coho values for one user, over max_array_values 1");
+    expect(blocked.stdout).toContain("This plan cannot be applied.");
+    const applied = await coho(dir, ["apply", "--auto-approve"]);
+    expect(applied.code).toBe(1);
+    expect(emu.log.total).toBe(0);
+  });
+});

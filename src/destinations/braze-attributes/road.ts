@@ -2,6 +2,7 @@ import type { Diagnostic } from "../../model/diagnostic.js";
 import type { BrazeAttributesConfig, CohortConfig } from "../../model/project.js";
 import type { DestinationRoad } from "../destination.js";
 import { roundSeconds } from "../braze-cohorts/road.js";
+import { arrayCapVerdicts } from "./array-cap.js";
 import { AttributesClient } from "./attributes-client.js";
 import { bindingTarget, holdsMembership, parseBindingTarget } from "./binding.js";
 
@@ -54,6 +55,7 @@ export const BRAZE_ATTRIBUTES: DestinationRoad<BrazeAttributesConfig> = {
     return { requests, attribute_updates: updates, seconds: roundSeconds((requests * config.rateLimit.windowSeconds) / config.rateLimit.requests) };
   },
   open: (config, options) => new AttributesClient(config, options),
+  planGuards: arrayCapVerdicts,
   drift(config, target, value) {
     const binding = parseBindingTarget(target);
     if (!binding) return undefined;
