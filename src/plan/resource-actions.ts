@@ -81,11 +81,12 @@ export function planResources(project: PlannedProject, state: StateView, newCoho
     });
   }
 
-  errors.push(...missingOldDestinations(project, decisions));
-  if (targets.length === 0) return { decisions, errors, warnings };
   const known = new Set(decisions.map((d) => d.address));
   for (const target of targets) if (!known.has(target)) errors.push(`--target ${target}: no such cohort in the configuration or the state`);
-  return { decisions: decisions.filter((d) => targets.includes(d.address)), errors, warnings };
+  const planned = targets.length === 0 ? decisions : decisions.filter((d) => targets.includes(d.address));
+  // Only the changes this plan makes need their old destination.
+  errors.push(...missingOldDestinations(project, planned));
+  return { decisions: planned, errors, warnings };
 }
 
 /**

@@ -1,5 +1,6 @@
 import kleur from "kleur";
 import type { ApplyReport, CohortReport } from "../apply/report.js";
+import { visible } from "./escape.js";
 
 /** The human summary printed after an apply. */
 export function renderApplyReport(report: ApplyReport): string {
@@ -24,8 +25,8 @@ function renderCohort(c: CohortReport): string {
   if (c.rejected > 0) parts.push(`${c.rejected} rejected rows`);
   if (c.failed > 0) parts.push(`${c.failed} not sent`);
   if (c.refused > 0) parts.push(`${c.refused} refused by Braze`);
-  const lines = [`  ${c.address} (${c.actions.join(", ")}): ${status}  ${parts.join(", ")}  ${(c.duration_ms / 1000).toFixed(1)}s`];
-  if (c.error) lines.push(`    ${kleur.red(c.error)}`);
-  for (const [message, count] of Object.entries(c.refusals ?? {})) lines.push(`    ${kleur.red(`refused ${count}×: ${message}`)}`);
+  const lines = [`  ${visible(c.address)} (${c.actions.join(", ")}): ${status}  ${parts.join(", ")}  ${(c.duration_ms / 1000).toFixed(1)}s`];
+  if (c.error) lines.push(`    ${kleur.red(visible(c.error))}`);
+  for (const [message, count] of Object.entries(c.refusals ?? {})) lines.push(`    ${kleur.red(`refused ${count}×: ${visible(message)}`)}`);
   return lines.join("\n");
 }

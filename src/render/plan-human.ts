@@ -1,6 +1,7 @@
 import kleur from "kleur";
 import type { Action, CohortPlan, Plan } from "../model/plan.js";
 import { hasChanges } from "../model/plan.js";
+import { visible, visibleLines } from "./escape.js";
 import { ACTION_SYMBOL, actionLabel, blockedMessages, costText, dbtChangeText, isChange, rejectedText, summaryLine } from "./plan-text.js";
 
 const COLOR: Record<Action, (text: string) => string> = {
@@ -16,7 +17,7 @@ const COLOR: Record<Action, (text: string) => string> = {
 export function renderPlanHuman(plan: Plan): string {
   const out: string[] = [];
   if (plan.targets.length > 0) {
-    out.push(kleur.yellow().bold(`Warning: this plan is partial: only ${plan.targets.join(", ")} (--target). Other cohorts were not planned.`), "");
+    out.push(kleur.yellow().bold(`Warning: this plan is partial: only ${visible(plan.targets.join(", "))} (--target). Other cohorts were not planned.`), "");
   }
   const changed = plan.cohorts.filter(isChange);
   if (changed.length > 0) {
@@ -25,10 +26,10 @@ export function renderPlanHuman(plan: Plan): string {
     out.push(`coho will perform these actions:  ${legend.join("   ")}`, "");
     for (const cohort of changed) out.push(renderCohort(cohort), "");
   }
-  for (const warning of plan.warnings) out.push(kleur.yellow(`Warning: ${warning}`));
-  for (const error of plan.errors) out.push(kleur.red(`Error: ${error}`));
+  for (const warning of plan.warnings) out.push(kleur.yellow(`Warning: ${visible(warning)}`));
+  for (const error of plan.errors) out.push(kleur.red(`Error: ${visible(error)}`));
   const blocked = blockedMessages(plan);
-  for (const message of blocked) out.push(kleur.red(`Blocked: ${message}`));
+  for (const message of blocked) out.push(kleur.red(`Blocked: ${visible(message)}`));
   if (plan.warnings.length + plan.errors.length + blocked.length > 0) out.push("");
   out.push(kleur.bold(summaryLine(plan)));
   if (plan.cost && hasChanges(plan)) out.push(`Cost: ${costText(plan.cost)}.`);
@@ -39,36 +40,38 @@ export function renderPlanHuman(plan: Plan): string {
 function renderCohort(cohort: CohortPlan): string {
   const primary = cohort.actions[0] ?? "no-op";
   const color = COLOR[primary];
-  const lines = [color(kleur.bold(`${ACTION_SYMBOL[primary]} ${cohort.address}`)) + kleur.dim(` (${actionLabel(cohort)})`)];
+  const lines = [color(kleur.bold(`${ACTION_SYMBOL[primary]} ${visible(cohort.address)}`)) + kleur.dim(` (${actionLabel(cohort)})`)];
+  // Every value comes from config, state or data: shown escaped, never acted on.
   const row = (label: string, value: string) => lines.push(`    ${label.padEnd(15)}${value}`);
+  const v = visible;
   const { before, after, members } = cohort;
-  if (cohort.moved_from) row("moved from:", cohort.moved_from);
-  const name = before && after && before.name !== after.name ? `"${before.name}" → "${after.name}"` : `"${(after ?? before)?.name ?? ""}"`;
+  if (cohort.moved_from) row("moved from:", v(cohort.moved_from));
+  const name = before && after && before.name !== after.name ? `"${v(before.name)}" → "${v(after.name)}"` : `"${v((after ?? before)?.name ?? "")}"`;
   row("name:", name);
-  row("cohort_id:", (after ?? before)?.cohort_id ?? "");
-  const destination = before && after && before.destination !== after.destination ? `${before.destination} → ${after.destination}` : (after ?? before)?.destination ?? "";
+  row("cohort_id:", v((after ?? before)?.cohort_id ?? ""));
+  const destination = before && after && before.destination !== after.destination ? `${v(before.destination)} → ${v(after.destination)}` : v((after ?? before)?.destination ?? "");
   row("destination:", destination);
   const target = before && after && before.target !== after.target ? `${before.target ?? "(none)"} → ${after.target ?? "(none)"}` : (after ?? before)?.target;
-  if (target !== undefined) row("attribute:", target);
+  if (target !== undefined) row("attribute:", visible(target));
   if (before && after && before.prevent_destroy !== after.prevent_destroy) row("prevent_destroy:", `${before.prevent_destroy} → ${after.prevent_destroy}`);
   row("members:", `${members.before} → ${members.after}  (${kleur.green(`+${members.add}`)} / ${kleur.red(`−${members.remove}`)})`);
-  if (cohort.rows !== null && after) row("rows:", `${cohort.rows} from model ${after.model}`);
+  if (cohort.rows !== null && after) row("rows:", `${cohort.rows} from model ${v(after.model)}`);
   const rejected = rejectedText(cohort);
   if (rejected) row("rejected:", kleur.yellow(rejected));
   if (cohort.refused_last_apply) row("refused:", kleur.yellow(`${cohort.refused_last_apply} member(s) refused by Braze last apply, sent again`));
   if (cohort.cost) row("cost:", costText(cohort.cost));
   for (const guard of cohort.guards) {
     const mark = guard.status === "pass" ? kleur.green("ok") : guard.status === "overridden" ? kleur.yellow("overridden") : kleur.red("BLOCKED");
-    row("guard:", `${guard.guard} ${mark}: ${guard.message}`);
+    row("guard:", `${guard.guard} ${mark}: ${v(guard.message)}`);
   }
   if (cohort.samples) {
-    if (cohort.samples.add.length > 0) row("adds e.g.:", cohort.samples.add.join(", "));
-    if (cohort.samples.remove.length > 0) row("removes e.g.:", cohort.samples.remove.join(", "));
+    if (cohort.samples.add.length > 0) row("adds e.g.:", cohort.samples.add.map((k) => v(k)).join(", "));
+    if (cohort.samples.remove.length > 0) row("removes e.g.:", cohort.samples.remove.map((k) => v(k)).join(", "));
   }
-  row("why:", kleur.dim(cohort.reason));
-  if (cohort.dbt) row("dbt model:", `${cohort.dbt.unique_id} as ${cohort.dbt.relation}`);
+  row("why:", kleur.dim(v(cohort.reason)));
+  if (cohort.dbt) row("dbt model:", `${v(cohort.dbt.unique_id)} as ${v(cohort.dbt.relation)}`);
   const dbtChange = dbtChangeText(cohort);
-  if (dbtChange) lines.push(`    ${kleur.yellow(dbtChange)}`);
+  if (dbtChange) lines.push(`    ${kleur.yellow(v(dbtChange))}`);
   if (cohort.sql_diff) pushDiff(lines, "sql:", cohort.sql_diff);
   if (cohort.dbt?.compiled_diff) pushDiff(lines, "dbt compiled sql:", cohort.dbt.compiled_diff);
   return lines.join("\n");
@@ -76,7 +79,7 @@ function renderCohort(cohort: CohortPlan): string {
 
 function pushDiff(lines: string[], title: string, diff: string): void {
   lines.push(`    ${title}`);
-  for (const line of diff.split("\n")) {
+  for (const line of visibleLines(diff).split("\n")) {
     const styled = line.startsWith("+") && !line.startsWith("+++") ? kleur.green(line) : line.startsWith("-") && !line.startsWith("---") ? kleur.red(line) : kleur.dim(line);
     lines.push(`      ${styled}`);
   }

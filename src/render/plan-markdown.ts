@@ -1,5 +1,6 @@
 import type { CohortPlan, Plan } from "../model/plan.js";
 import { hasChanges } from "../model/plan.js";
+import { codeSpan, markdownText, visibleLines } from "./escape.js";
 import { actionLabel, blockedMessages, costText, dbtChangeText, isChange, rejectedText, summaryLine } from "./plan-text.js";
 
 /** GitHub's comment limit is 65,536 characters; stay well under it. */
@@ -13,7 +14,7 @@ export const COMMENT_MARKER = "<!-- coho-plan -->";
  */
 export function renderPlanMarkdown(plan: Plan): string {
   const head: string[] = [COMMENT_MARKER, `### coho plan: ${hasChanges(plan) ? summaryLine(plan).replace(/^Plan: /, "") : "no changes"}`, ""];
-  if (plan.targets.length > 0) head.push(`> [!WARNING]\n> Partial plan (\`--target ${plan.targets.join(" ")}\`): other cohorts were not planned.`, "");
+  if (plan.targets.length > 0) head.push(`> [!WARNING]\n> Partial plan (${codeSpan(`--target ${plan.targets.join(" ")}`)}): other cohorts were not planned.`, "");
   const blocked = blockedMessages(plan);
   if (!plan.applyable) {
     head.push("> [!CAUTION]\n> This plan cannot be applied:");
@@ -25,7 +26,7 @@ export function renderPlanMarkdown(plan: Plan): string {
   if (changed.length > 0) {
     head.push("| Cohort | Action | Members | + | − | Requests | Attribute updates | Guards |", "|---|---|---|---:|---:|---:|---:|---|");
     for (const c of changed) {
-      head.push(`| \`${c.address}\` | ${actionLabel(c)} | ${c.members.before} → ${c.members.after} | ${c.members.add} | ${c.members.remove} | ${c.cost?.requests ?? ""} | ${c.cost?.attribute_updates ?? ""} | ${guardCell(c)} |`);
+      head.push(`| ${codeSpan(c.address)} | ${actionLabel(c)} | ${c.members.before} → ${c.members.after} | ${c.members.add} | ${c.members.remove} | ${c.cost?.requests ?? ""} | ${c.cost?.attribute_updates ?? ""} | ${guardCell(c)} |`);
     }
     head.push("");
     if (plan.cost) head.push(`**Cost:** ${costText(plan.cost)}.`, "");
@@ -46,17 +47,18 @@ function detailsOf(cohort: CohortPlan): string | undefined {
   const rejected = rejectedText(cohort);
   if (rejected) parts.push(`Rejected rows: ${rejected}`);
   if (cohort.refused_last_apply) parts.push(`Braze refused ${cohort.refused_last_apply} member(s) last apply; they are sent again.`);
-  if (cohort.after?.target !== cohort.before?.target) parts.push(`Attribute: ${cohort.before?.target ?? "(none)"} → ${cohort.after?.target ?? "(none)"}`);
+  if (cohort.after?.target !== cohort.before?.target) parts.push(`Attribute: ${codeSpan(cohort.before?.target ?? "(none)")} → ${codeSpan(cohort.after?.target ?? "(none)")}`);
   for (const g of cohort.guards.filter((g) => g.status !== "pass")) parts.push(`Guard ${g.guard}: ${escape(g.message)}`);
   if (cohort.samples) {
-    if (cohort.samples.add.length > 0) parts.push(`Adds, e.g.: ${cohort.samples.add.map((k) => `\`${k}\``).join(", ")}`);
-    if (cohort.samples.remove.length > 0) parts.push(`Removes, e.g.: ${cohort.samples.remove.map((k) => `\`${k}\``).join(", ")}`);
+    if (cohort.samples.add.length > 0) parts.push(`Adds, e.g.: ${cohort.samples.add.map(codeSpan).join(", ")}`);
+    if (cohort.samples.remove.length > 0) parts.push(`Removes, e.g.: ${cohort.samples.remove.map(codeSpan).join(", ")}`);
   }
   const dbtChange = dbtChangeText(cohort);
   if (dbtChange) parts.push(escape(dbtChange));
-  if (cohort.sql_diff) parts.push("```diff\n" + cohort.sql_diff.replace(/```/g, "ˋˋˋ") + "\n```");
-  if (cohort.dbt?.compiled_diff) parts.push("dbt compiled SQL:\n\n```diff\n" + cohort.dbt.compiled_diff.replace(/```/g, "ˋˋˋ") + "\n```");
-  return `<details><summary><code>${cohort.address}</code>: ${actionLabel(cohort)}</summary>\n\n${parts.join("\n\n")}\n\n</details>`;
+  // A fence longer than any backtick run inside cannot be closed by the SQL.
+  if (cohort.sql_diff) parts.push(fenced(visibleLines(cohort.sql_diff)));
+  if (cohort.dbt?.compiled_diff) parts.push(`dbt compiled SQL:\n\n${fenced(visibleLines(cohort.dbt.compiled_diff))}`);
+  return `<details><summary><code>${markdownText(cohort.address)}</code>: ${actionLabel(cohort)}</summary>\n\n${parts.join("\n\n")}\n\n</details>`;
 }
 
 /** Adds details while they fit; then a notice of what was left out. */
@@ -76,6 +78,10 @@ function fit(head: string, details: readonly string[], footer: string): string {
   return text.length <= MARKDOWN_LIMIT ? text : `${text.slice(0, MARKDOWN_LIMIT - 200)}\n\n> [!NOTE]\n> Truncated at ${MARKDOWN_LIMIT.toLocaleString("en")} characters.\n`;
 }
 
-function escape(text: string): string {
-  return text.replace(/\|/g, "\\|").replace(/</g, "&lt;");
+const escape = markdownText;
+
+function fenced(diff: string): string {
+  const longest = Math.max(2, ...(diff.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = "`".repeat(longest + 1);
+  return `${fence}diff\n${diff}\n${fence}`;
 }
