@@ -27,6 +27,7 @@ export const HELP: Readonly<Record<string, HelpEntry>> = {
   emulator: { examples: ["coho emulator --port 4010", "coho emulator --rate-limit 50 --fault-rate 0.3 --seed 7", "coho emulator --state braze.json --users users.json"], docs: "the-braze-emulator" },
   dbt: { examples: ["coho dbt exposures --out ../analytics/models/coho_exposures.yml"], docs: "cohorts-on-dbt-models" },
   "dbt exposures": { examples: ["coho dbt exposures                  print the exposures YAML", "coho dbt exposures --out models/coho_exposures.yml", "coho dbt exposures --out models/exposures.yml --force   replace a hand-written file"], docs: "cohorts-on-dbt-models" },
+  verify: { examples: ["coho verify                         a sample of 200 members per cohort", "coho verify cohorts.vip --sample 1000 --json", "coho verify --show-members 10       name drifted members (PII)"], docs: "which-braze-road" },
   version: { examples: ["coho version", "coho version --json"], docs: "commands" },
   completion: { examples: ["coho completion bash > /etc/bash_completion.d/coho", "coho completion zsh > \"${fpath[1]}/_coho\"", "coho completion fish > ~/.config/fish/completions/coho.fish"], docs: "shell-completion" },
 };
