@@ -10,7 +10,9 @@ import type { DestinationClients } from "../destinations/clients.js";
 import type { ApplyEventListener } from "./events.js";
 import type { CohortEntryMeta, JournalStore } from "../state/journal.js";
 import type { CohortReport } from "./report.js";
+import { CohoError } from "../model/errors.js";
 import { isStateFailure } from "../state/storage-error.js";
+import { destinationIdentity } from "../destinations/identity.js";
 
 export interface ExecuteContext {
   readonly project: Project;
@@ -76,7 +78,7 @@ async function executeCohort(ctx: ExecuteContext, planned: ExecutablePlan, cohor
   let requests = 0;
   const refusals: MemberRefusal[] = [];
   const retriesBefore = new Map<string, number>();
-  const report = (status: CohortReport["status"], error?: string): CohortReport => ({
+  const report = (status: CohortReport["status"], error?: string, hint?: string): CohortReport => ({
     address: cohort.address,
     actions: cohort.actions,
     status,
@@ -90,6 +92,7 @@ async function executeCohort(ctx: ExecuteContext, planned: ExecutablePlan, cohor
     retries: [...retriesBefore].reduce((n, [destination, before]) => n + ctx.clients.get(destination).retries - before, 0),
     duration_ms: Date.now() - started,
     ...(error ? { error } : {}),
+    ...(hint ? { hint } : {}),
   });
   if (ctx.shouldStop()) return report("skipped");
   ctx.onEvent?.({ type: "cohort_start", address: cohort.address, total: cohort.members.add + cohort.members.remove });
@@ -142,7 +145,7 @@ async function executeCohort(ctx: ExecuteContext, planned: ExecutablePlan, cohor
       return result.stopped;
     };
     let stopped: boolean;
-    if (retarget) {
+    if (retarget && cohort.before!.destination !== after.destination) {
       // Leave the old workspace first, then join the new one.
       stopped = (await send(cohort.before!, undefined, delta.removeTable)) || (await send(after, delta.addTable, undefined));
     } else {
@@ -154,7 +157,10 @@ async function executeCohort(ctx: ExecuteContext, planned: ExecutablePlan, cohor
     return finish(ctx, report(refusals.length > 0 ? "partial" : "done"));
   } catch (error) {
     if (isStateFailure(error)) ctx.onStateFailure?.(error);
-    return finish(ctx, report("failed", error instanceof Error ? error.message : String(error)));
+    // A request Braze answered (with a refusal) was still a request: count it.
+    if (typeof (error as { status?: unknown }).status === "number") requests++;
+    const hint = error instanceof CohoError ? error.hint : undefined;
+    return finish(ctx, report("failed", error instanceof Error ? error.message : String(error), hint));
   }
 }
 
@@ -172,8 +178,10 @@ function metaFromConfig(project: Project, cohort: CohortPlan): CohortEntryMeta {
   const after = cohort.after!;
   const model = project.models.get(after.model)!;
   const identifier = project.identifiers.get(after.identifier)!;
+  const destination = project.destinations.get(after.destination);
   return {
     destination: after.destination,
+    ...(destination ? { destination_identity: destinationIdentity(destination) } : {}),
     cohort_id: after.cohort_id,
     name: after.name,
     identifier: {

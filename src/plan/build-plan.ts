@@ -44,7 +44,7 @@ export interface PlanContext {
   readonly now?: () => Date;
   readonly onEvent?: (event: PlanEvent) => void;
   /** Work an interrupted apply left behind (the next apply finishes it first). */
-  readonly pendingApply?: { readonly cohorts: number; readonly batches: number } | null;
+  readonly pendingApply?: PendingApply | null;
 }
 
 /** A plan plus what apply needs to carry it out: the exact deltas, as engine tables. */
@@ -126,8 +126,18 @@ async function planCohort(ctx: PlanContext, decision: ResourceDecision): Promise
     diff = sqlDiff(model.name, prior?.model.sql, model.sql);
   }
   const delta = await diffMembership(engine, desired, retarget ? undefined : snapshot);
-  const retargetRemovals = retarget && snapshot ? snapshot : undefined;
+  // Removals go to the workspace being left, when the config still reaches it (another destination name).
+  const retargetRemovals = leavesReachableWorkspace(decision) && snapshot ? snapshot : undefined;
   return finishCohort(ctx, decision, { rows, rejected, diff, delta, retargetRemovals, desired });
+}
+
+/**
+ * A re-target to another destination name: the old one is still configured and
+ * its members are removed there. A re-target under the same name (its endpoint or
+ * partner changed) cannot reach the old workspace any more.
+ */
+function leavesReachableWorkspace(decision: ResourceDecision): boolean {
+  return decision.changed.includes("destination") && decision.before !== null && decision.after !== null && decision.before.destination !== decision.after.destination;
 }
 
 /** The diff pushed down into PostgreSQL, when model and state share a database. */
@@ -156,8 +166,8 @@ async function finishCohort(
   const retarget = isRetarget(decision.changed);
   const before = prior?.members.count ?? 0;
   const after = isDelete ? 0 : delta.add + (retarget ? 0 : before - delta.remove);
-  // On re-target the old workspace loses every recorded member.
-  const members = { before, after, add: delta.add, remove: retarget ? before : delta.remove };
+  // On re-target the old workspace loses every recorded member — if coho can still reach it.
+  const members = { before, after, add: delta.add, remove: retarget ? (leavesReachableWorkspace(decision) ? before : 0) : delta.remove };
   const guards = evaluateGuards({ address: decision.address, isDelete, cohort: decision.cohort, prior, members, allowRemovals: ctx.options.allowRemovals });
   const membershipChanges = members.add > 0 || members.remove > 0;
   const actions = decision.actions[0] === "no-op" && membershipChanges ? (["update"] as const) : decision.actions;
@@ -193,8 +203,19 @@ function dbtPart(ctx: PlanContext, decision: ResourceDecision): { dbt?: CohortPl
   return dbt ? { dbt } : {};
 }
 
+/** Work in the journal, and who holds the state lock for an apply right now (if anyone). */
+export interface PendingApply {
+  readonly cohorts: number;
+  readonly batches: number;
+  /** Set when an apply holds the lock now: its journal is work in progress, not an interruption. */
+  readonly runningBy?: string;
+}
+
 function pendingWarning(pending: PlanContext["pendingApply"]): string[] {
   if (!pending) return [];
+  if (pending.runningBy) {
+    return [`an apply is running now, by ${pending.runningBy}: this plan starts from the last recorded state, so it may show changes that apply is making at this moment. Plan again once it has finished.`];
+  }
   return [
     `an earlier apply was interrupted: ${pending.batches} request(s) for ${pending.cohorts} cohort(s) have an unknown outcome. The next apply re-sends them first; this plan starts from the last recorded state, so it may show some of those changes again.`,
   ];

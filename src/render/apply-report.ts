@@ -27,6 +27,7 @@ function renderCohort(c: CohortReport): string {
   if (c.refused > 0) parts.push(`${c.refused} refused by Braze`);
   const lines = [`  ${visible(c.address)} (${c.actions.join(", ")}): ${status}  ${parts.join(", ")}  ${(c.duration_ms / 1000).toFixed(1)}s`];
   if (c.error) lines.push(`    ${kleur.red(visible(c.error))}`);
+  if (c.error && c.hint) lines.push(`    ${kleur.dim("hint")}: ${visible(c.hint)}`);
   for (const [message, count] of Object.entries(c.refusals ?? {})) lines.push(`    ${kleur.red(`refused ${count}×: ${visible(message)}`)}`);
   return lines.join("\n");
 }
