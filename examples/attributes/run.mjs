@@ -30,10 +30,10 @@ if (process.argv.includes("--reset")) {
 let emulator;
 try {
   // Braze's state lives in .coho/ beside coho.lock, so later runs continue where this one ends.
-  emulator = await startEmulator({ port: 4011, statePath: join(here, ".coho", "emulator-state.json") });
+  emulator = await startEmulator({ port: 4012, statePath: join(here, ".coho", "emulator-state.json") });
 } catch (error) {
   if (error.code === "EADDRINUSE") {
-    console.error("Port 4011 is taken. Stop whatever listens there and run again.");
+    console.error("Port 4012 is taken. Stop whatever listens there and run again.");
     process.exit(1);
   }
   throw error;

@@ -137,7 +137,10 @@ async function planCohort(ctx: PlanContext, decision: ResourceDecision): Promise
  * partner changed) cannot reach the old workspace any more.
  */
 function leavesReachableWorkspace(decision: ResourceDecision): boolean {
-  return decision.changed.includes("destination") && decision.before !== null && decision.after !== null && decision.before.destination !== decision.after.destination;
+  if (decision.before === null || decision.after === null) return false;
+  // A new binding inside the same destination (another attribute): the old one is reachable.
+  if (decision.changed.includes("target")) return true;
+  return decision.changed.includes("destination") && decision.before.destination !== decision.after.destination;
 }
 
 /** The diff pushed down into PostgreSQL, when model and state share a database. */
