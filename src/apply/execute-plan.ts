@@ -145,8 +145,8 @@ async function executeCohort(ctx: ExecuteContext, planned: ExecutablePlan, cohor
       return result.stopped;
     };
     let stopped: boolean;
-    if (retarget && cohort.before!.destination !== after.destination) {
-      // Leave the old workspace first, then join the new one.
+    if (retarget && (cohort.before!.destination !== after.destination || cohort.before!.target !== after.target)) {
+      // Leave the old workspace (or the old attribute binding) first, then join the new one.
       stopped = (await send(cohort.before!, undefined, delta.removeTable)) || (await send(after, delta.addTable, undefined));
     } else {
       stopped = await send(after, isDelete ? undefined : delta.addTable, delta.removeTable);
