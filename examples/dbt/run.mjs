@@ -5,7 +5,7 @@
 // after editing warehouse.sql or the manifest to see coho send only the difference.
 // Nothing outside this machine is contacted.
 import { spawn } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DuckDBInstance } from "@duckdb/node-api";
@@ -32,8 +32,15 @@ connection.closeSync();
 db.closeSync();
 console.log("Built warehouse.duckdb from warehouse.sql.");
 
-// A free port; Braze's state lives in .coho/ so later runs continue where this one ends.
-const emulator = await startEmulator({ port: 0, statePath: join(here, ".coho", "emulator-state.json") });
+// Braze's state lives in .coho/ so later runs continue where this one ends. The
+// endpoint is part of a destination's identity in coho.lock (another URL is
+// another workspace: a re-target), so reuse the last run's port when it is free.
+const portFile = join(here, ".coho", "emulator-port");
+const lastPort = existsSync(portFile) ? Number(readFileSync(portFile, "utf8")) : 0;
+const statePath = join(here, ".coho", "emulator-state.json");
+const emulator = await startEmulator({ port: lastPort, statePath }).catch(() => startEmulator({ port: 0, statePath }));
+mkdirSync(join(here, ".coho"), { recursive: true });
+writeFileSync(portFile, String(new URL(emulator.url).port));
 console.log(`Local Braze emulator on ${emulator.url}`);
 
 function run(args) {

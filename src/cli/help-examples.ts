@@ -23,7 +23,12 @@ export const HELP: Readonly<Record<string, HelpEntry>> = {
   "state list": { examples: ["coho state list"], docs: "state" },
   "state show": { examples: ["coho state show cohorts.recent_buyers"], docs: "state" },
   "state rm": { examples: ["coho state rm cohorts.old_list       forget it; its Braze members stay"], docs: "state" },
-  "force-unlock": { examples: ["coho force-unlock 5f1c…              the id the blocked command printed"], docs: "state" },
+  "state journal": { examples: ["coho state journal                  pending requests of an interrupted apply, with entry ids"], docs: "a-journal-entry-that-can-never-be-sent" },
+  "state journal discard": {
+    examples: ["coho state journal discard --entry cohorts.a#3            drop a request that can never be sent", "coho state journal discard --entry cohorts.a#4 --force    also one of unknown fate"],
+    docs: "a-journal-entry-that-can-never-be-sent",
+  },
+  "force-unlock": { examples: ["coho force-unlock 5f1c…              the id the blocked command printed", "coho force-unlock --force 5f1c…      also from a coho still running on this host"], docs: "state" },
   emulator: { examples: ["coho emulator --port 4010", "coho emulator --rate-limit 50 --fault-rate 0.3 --seed 7", "coho emulator --state braze.json --users users.json"], docs: "the-braze-emulator" },
   dbt: { examples: ["coho dbt exposures --out ../analytics/models/coho_exposures.yml"], docs: "cohorts-on-dbt-models" },
   "dbt exposures": { examples: ["coho dbt exposures                  print the exposures YAML", "coho dbt exposures --out models/coho_exposures.yml", "coho dbt exposures --out models/exposures.yml --force   replace a hand-written file"], docs: "cohorts-on-dbt-models" },
