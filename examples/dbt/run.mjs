@@ -5,7 +5,7 @@
 // after editing warehouse.sql or the manifest to see coho send only the difference.
 // Nothing outside this machine is contacted.
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DuckDBInstance } from "@duckdb/node-api";
@@ -32,21 +32,24 @@ connection.closeSync();
 db.closeSync();
 console.log("Built warehouse.duckdb from warehouse.sql.");
 
-// Braze's state lives in .coho/ so later runs continue where this one ends. The
-// endpoint is part of a destination's identity in coho.lock (another URL is
-// another workspace: a re-target), so reuse the last run's port when it is free.
-const portFile = join(here, ".coho", "emulator-port");
-const lastPort = existsSync(portFile) ? Number(readFileSync(portFile, "utf8")) : 0;
-const statePath = join(here, ".coho", "emulator-state.json");
-const emulator = await startEmulator({ port: lastPort, statePath }).catch(() => startEmulator({ port: 0, statePath }));
-mkdirSync(join(here, ".coho"), { recursive: true });
-writeFileSync(portFile, String(new URL(emulator.url).port));
+// A fixed port (coho.lock records which endpoint each cohort lives at), and Braze's
+// state in .coho/, so later runs continue where this one ends.
+let emulator;
+try {
+  emulator = await startEmulator({ port: 4011, statePath: join(here, ".coho", "emulator-state.json") });
+} catch (error) {
+  if (error.code === "EADDRINUSE") {
+    console.error("Port 4011 is taken. Stop whatever listens there (another run of this example?) and run again.");
+    process.exit(1);
+  }
+  throw error;
+}
 console.log(`Local Braze emulator on ${emulator.url}`);
 
 function run(args) {
   console.log(`\n$ coho ${args.join(" ")}`);
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [coho, "-C", here, ...args], { stdio: "inherit", env: { ...process.env, BRAZE_REST_ENDPOINT: emulator.url } });
+    const child = spawn(process.execPath, [coho, "-C", here, ...args], { stdio: "inherit" });
     child.on("close", (code) => resolve(code ?? 1));
   });
 }
