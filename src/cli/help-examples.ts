@@ -29,6 +29,8 @@ export const HELP: Readonly<Record<string, HelpEntry>> = {
     docs: "a-journal-entry-that-can-never-be-sent",
   },
   "force-unlock": { examples: ["coho force-unlock 5f1c…              the id the blocked command printed", "coho force-unlock --force 5f1c…      also from a coho still running on this host"], docs: "state" },
+  check: { examples: ["coho check                          prove keys, sources and state; nothing changes in Braze", "coho check --json", "coho check --timeout 5s"], docs: "check-credentials-coho-check" },
+  history: { examples: ["coho history                        past applies, newest first", "coho history cohorts.recent_buyers --last 5", "coho history --last 1 --markdown    the latest apply as a PR comment", "coho history --json"], docs: "state" },
   emulator: { examples: ["coho emulator --port 4010", "coho emulator --rate-limit 50 --fault-rate 0.3 --seed 7", "coho emulator --state braze.json --users users.json"], docs: "the-braze-emulator" },
   dbt: { examples: ["coho dbt exposures --out ../analytics/models/coho_exposures.yml"], docs: "cohorts-on-dbt-models" },
   "dbt exposures": { examples: ["coho dbt exposures                  print the exposures YAML", "coho dbt exposures --out models/coho_exposures.yml", "coho dbt exposures --out models/exposures.yml --force   replace a hand-written file"], docs: "cohorts-on-dbt-models" },

@@ -77,11 +77,13 @@ export async function buildPlan(ctx: PlanContext): Promise<PlannedChanges> {
     created_at: (ctx.now?.() ?? new Date()).toISOString(),
     state: { lineage: state.lineage, serial: state.serial },
     config_digest: configDigest(project),
+    // A plan on net counts is never sent: it cannot be saved (plan --out refuses) and
+    // apply always reads the state database.
     applyable: !blocked && resources.errors.length === 0,
     targets: [...options.targets],
     allow_removals: options.allowRemovals,
     errors: [...resources.errors],
-    warnings: [...pendingWarning(ctx.pendingApply), ...resources.warnings],
+    warnings: [...pendingWarning(ctx.pendingApply), ...netCountsWarning(ctx.backend, state.serial), ...resources.warnings],
     summary: summarize(cohorts),
     cohorts,
   };
@@ -98,7 +100,8 @@ async function planCohort(ctx: PlanContext, decision: ResourceDecision): Promise
     if (pushed) return pushed;
   }
   let snapshot: string | undefined;
-  if (prior && prior.members.count > 0) {
+  const membersKnown = ctx.backend.membersUnavailable === undefined;
+  if (prior && prior.members.count > 0 && membersKnown) {
     ctx.onEvent?.({ type: "snapshot", address: decision.address });
     snapshot = await ctx.backend.loadSnapshot(engine, decision.address, { snapshot: prior.snapshot, count: prior.members.count, digest: prior.members.digest });
   }
@@ -116,7 +119,8 @@ async function planCohort(ctx: PlanContext, decision: ResourceDecision): Promise
     rejected = { ...extracted.rejected };
     diff = sqlDiff(model.name, prior?.model.sql, model.sql);
   }
-  const delta = await diffMembership(engine, desired, retarget ? undefined : snapshot);
+  const computed = await diffMembership(engine, desired, retarget ? undefined : snapshot);
+  const delta = membersKnown || retarget ? computed : netDelta(computed, prior?.members.count ?? 0);
   // Removals go to the workspace being left, when the config still reaches it (another destination name).
   const retargetRemovals = leavesReachableWorkspace(decision) && snapshot ? snapshot : undefined;
   return finishCohort(ctx, decision, { rows, rejected, diff, delta, retargetRemovals, desired });
@@ -182,6 +186,22 @@ async function finishCohort(
     ...(show > 0 ? { samples: { add: await sampleKeys(engine, delta.addTable, show), remove: await sampleKeys(engine, removeTable, show) } } : {}),
   };
   return { cohortPlan, delta: { ...delta, removeTable, remove: members.remove, desiredTable: desired } };
+}
+
+/**
+ * Without the recorded members only the net change is known: desired members
+ * against the recorded count. Shown as adds or removes so guards still judge it.
+ */
+function netDelta(delta: MembershipDelta, before: number): MembershipDelta {
+  const desired = delta.add;
+  return { ...delta, add: Math.max(0, desired - before), remove: Math.max(0, before - desired) };
+}
+
+function netCountsWarning(backend: StateBackend, serial: number): string[] {
+  if (backend.membersUnavailable === undefined) return [];
+  return [
+    `${backend.membersUnavailable}: this plan reads the committed coho.lock (serial ${serial}), which records member counts but no members, so membership changes are net counts (a member swapped for another shows as no change) and cohorts applied since that coho.lock was committed are not seen. It is for review only: apply plans again against the state database.`,
+  ];
 }
 
 function dbtPart(ctx: PlanContext, decision: ResourceDecision): { dbt?: CohortPlan["dbt"] } {
