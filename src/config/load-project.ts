@@ -84,7 +84,8 @@ function assemble(projectDir: string, configFile: string, files: LoadedFile[], d
     const cohort = buildCohort(e, known, diagnostics);
     return cohort ? [[e.name, cohort] as const] : [];
   }));
-  const moved = buildMoved(files, [...entries.cohorts.keys()], diagnostics);
+  const setKeys = [...cohorts.values()].filter((c) => c.forEach).map((c) => c.key);
+  const moved = buildMoved(files, [...entries.cohorts.keys()], setKeys, diagnostics);
   const state = buildState(files[0]!) ?? { backend: "local" as const };
   return { dir: projectDir, configFile, files: files.map((f) => f.path), state, sources, destinations, models, identifiers, cohorts, moved };
 }

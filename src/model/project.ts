@@ -94,6 +94,22 @@ export interface CohortConfig {
   readonly guards: { readonly maxRemovals: RemovalLimit | undefined; readonly allowEmpty: boolean };
   readonly preventDestroy: boolean;
   readonly origin: SourceLocation;
+  /** A cohort set (`for_each`): name and cohort_id are templates, one instance per key value. */
+  readonly forEach?: CohortSetConfig;
+  /** For an instance of a set: which set and key value it comes from. */
+  readonly instanceOf?: { readonly set: string; readonly key: string; readonly label: string | undefined };
+}
+
+export interface CohortSetConfig {
+  /** The model column whose distinct values are the instances. */
+  readonly keyColumn: string;
+  /** When given, only these key values become instances; others are reported as ignored. */
+  readonly keys: readonly string[] | undefined;
+  /** Most instances one plan may delete (default 10%). */
+  readonly maxDeletedInstances: RemovalLimit;
+  /** Where `name` and `cohort_id` are written, for errors about rendered values. */
+  readonly nameOrigin: SourceLocation;
+  readonly cohortIdOrigin: SourceLocation | undefined;
 }
 
 export interface MovedBlock {

@@ -8,7 +8,11 @@ import type { Source } from "../sources/source.js";
 import type { StateBackend } from "../state/backend.js";
 import { COHO_VERSION } from "../version.js";
 import { newCohortId as randomCohortId } from "./cohort-id.js";
+import { parseAddress } from "../model/address.js";
 import { configDigest } from "./config-digest.js";
+import { expandSets } from "./expand-sets.js";
+import { planGroupedMemberships } from "./plan-memberships.js";
+import { setGuards } from "./set-guards.js";
 import { evaluateGuards } from "./guards.js";
 import { diffMembership, sampleKeys, type MembershipDelta } from "./membership-diff.js";
 import { tryPushDown } from "./pushdown.js";
@@ -58,18 +62,23 @@ export interface PlannedChanges {
 export async function buildPlan(ctx: PlanContext): Promise<PlannedChanges> {
   const { project, options } = ctx;
   const state = await ctx.backend.read();
-  const resources = planResources(project, state, ctx.newCohortId ?? randomCohortId, options.targets);
+  const expanded = await expandSets(project, state, ctx.engine, ctx.sources, options.targets);
+  const setAddresses = [...project.cohorts.values()].filter((c) => c.forEach).map((c) => c.address);
+  const resources = planResources(expanded, state, ctx.newCohortId ?? randomCohortId, options.targets, setAddresses);
+  const grouped = await planGroupedMemberships({ ...ctx, pushDown: options.pushDown !== false }, resources.decisions, expanded.runs);
   const cohorts: CohortPlan[] = [];
   const deltas = new Map<string, MembershipDelta & { desiredTable: string | undefined }>();
   for (const decision of resources.decisions) {
-    const { cohortPlan, delta } = await planCohort(ctx, decision);
+    const membership = grouped.get(decision.address);
+    const { cohortPlan, delta } = membership ? await finishCohort(ctx, decision, { ...membership, diff: modelDiff(project, decision) }) : await planCohort(ctx, decision);
     cohorts.push(cohortPlan);
     deltas.set(decision.address, delta);
   }
-  const blocked = cohorts.some((c) => c.guards.some((g) => g.status === "blocked"));
+  const sets = [...expanded.sets.values()].map((set) => ({ ...set, guards: setGuards(project.cohorts.get(set.address.slice("cohorts.".length))!, cohorts, options.allowRemovals) }));
+  const blocked = cohorts.some((c) => c.guards.some((g) => g.status === "blocked")) || sets.some((s) => s.guards.some((g) => g.status === "blocked"));
   const plan: Plan = {
     format: "coho-plan",
-    format_version: "1.0",
+    format_version: "1.1",
     coho_version: COHO_VERSION,
     created_at: (ctx.now?.() ?? new Date()).toISOString(),
     state: { lineage: state.lineage, serial: state.serial },
@@ -81,6 +90,7 @@ export async function buildPlan(ctx: PlanContext): Promise<PlannedChanges> {
     warnings: [...pendingWarning(ctx.pendingApply), ...resources.warnings],
     summary: summarize(cohorts),
     cohorts,
+    ...(sets.length > 0 ? { sets } : {}),
   };
   return { plan, state, decisions: new Map(resources.decisions.map((d) => [d.address, d])), deltas };
 }
@@ -111,7 +121,7 @@ async function planCohort(ctx: PlanContext, decision: ResourceDecision): Promise
     desired = extracted.table;
     rows = extracted.rows;
     rejected = { ...extracted.rejected };
-    diff = sqlDiff(model.name, prior?.model.sql, model.sql);
+    diff = modelDiff(project, decision);
   }
   const delta = await diffMembership(engine, desired, retarget ? undefined : snapshot);
   const retargetRemovals = retarget && snapshot ? snapshot : undefined;
@@ -166,8 +176,23 @@ async function finishCohort(
     guards,
     ...(diff ? { sql_diff: diff } : {}),
     ...(show > 0 ? { samples: { add: await sampleKeys(engine, delta.addTable, show), remove: await sampleKeys(engine, removeTable, show) } } : {}),
+    ...setOf(decision),
   };
   return { cohortPlan, delta: { ...delta, removeTable, remove: members.remove, desiredTable: desired } };
+}
+
+/** The model's SQL diff since the last apply, for cohorts that still exist. */
+function modelDiff(project: Project, decision: ResourceDecision): string | undefined {
+  if (!decision.cohort) return undefined;
+  const model = project.models.get(decision.cohort.model)!;
+  return sqlDiff(model.name, decision.prior?.model.sql, model.sql);
+}
+
+/** An instance names its set (also when deleted: the set is read from its address). */
+function setOf(decision: ResourceDecision): Pick<CohortPlan, "set"> {
+  const parsed = parseAddress(decision.address);
+  if (parsed?.instance === undefined) return {};
+  return { set: { address: `cohorts.${parsed.cohort}`, key: parsed.instance } };
 }
 
 function pendingWarning(pending: PlanContext["pendingApply"]): string[] {

@@ -1,3 +1,4 @@
+import { addressMatches } from "../model/address.js";
 import type { Action, ChangedAttribute, CohortAttributes } from "../model/plan.js";
 import type { CohortConfig, Project } from "../model/project.js";
 import type { CohortState, StateView } from "../model/state.js";
@@ -30,7 +31,14 @@ export interface ResourcePlan {
  * Resource actions per cohort address: a pure function of config and state.
  * `newCohortId` is injected so tests (and saved plans) are deterministic.
  */
-export function planResources(project: Pick<Project, "cohorts" | "moved">, state: StateView, newCohortId: (key: string) => string, targets: readonly string[] = []): ResourcePlan {
+export function planResources(
+  project: Pick<Project, "cohorts" | "moved">,
+  state: StateView,
+  newCohortId: (key: string) => string,
+  targets: readonly string[] = [],
+  /** Addresses a target may name besides the decisions' (cohort sets, which have no decision of their own). */
+  setAddresses: readonly string[] = [],
+): ResourcePlan {
   const errors: string[] = [];
   const warnings: string[] = [];
   const recorded = new Map<string, { entry: CohortState; movedFrom?: string }>(Object.entries(state.cohorts).map(([a, entry]) => [a, { entry }]));
@@ -77,9 +85,10 @@ export function planResources(project: Pick<Project, "cohorts" | "moved">, state
   }
 
   if (targets.length === 0) return { decisions, errors, warnings };
-  const known = new Set(decisions.map((d) => d.address));
-  for (const target of targets) if (!known.has(target)) errors.push(`--target ${target}: no such cohort in the configuration or the state`);
-  return { decisions: decisions.filter((d) => targets.includes(d.address)), errors, warnings };
+  // A set's address targets all its instances.
+  const matched = (target: string) => setAddresses.includes(target) || decisions.some((d) => addressMatches(target, d.address));
+  for (const target of targets) if (!matched(target)) errors.push(`--target ${target}: no such cohort in the configuration or the state`);
+  return { decisions: decisions.filter((d) => targets.some((t) => addressMatches(t, d.address))), errors, warnings };
 }
 
 function createOrAdopt(cohort: CohortConfig, newCohortId: (key: string) => string): ResourceDecision {

@@ -19,12 +19,14 @@ export function keyPrefix(identifier: IdentifierConfig): string {
  *     `empty` (values are never trimmed);
  *   - any control character (U+0000–U+001F, U+007F) → `control_characters`;
  *   - more than MAX_IDENTIFIER_LENGTH characters → `too_long`.
+ * `passThrough` columns of the relation are carried along (a cohort set's key).
  * Pure: builds text, runs nothing.
  */
-export function candidatesSql(relation: string, identifier: IdentifierConfig): string {
-  return `SELECT pk, CASE WHEN reason IS NULL THEN ${literal(keyPrefix(identifier))} || v END AS key, reason
+export function candidatesSql(relation: string, identifier: IdentifierConfig, passThrough: readonly string[] = []): string {
+  const extra = passThrough.map((column) => `, ${column}`).join("");
+  return `SELECT pk${extra}, CASE WHEN reason IS NULL THEN ${literal(keyPrefix(identifier))} || v END AS key, reason
 FROM (
-  SELECT pk, v, CASE
+  SELECT pk, v${extra}, CASE
     WHEN v IS NULL THEN 'null'
     WHEN trim(v, chr(32) || chr(9) || chr(10) || chr(13) || chr(12) || chr(11)) = '' THEN 'empty'
     WHEN regexp_matches(v, '[\\x00-\\x1f\\x7f]') THEN 'control_characters'
