@@ -29,7 +29,8 @@ export interface PlanOptions {
 }
 
 export type PlanEvent =
-  | { readonly type: "model"; readonly address: string; readonly model: string }
+  /** A model runs; `cohorts` (when several) share this one run, `address` is the first of them or the set. */
+  | { readonly type: "model"; readonly address: string; readonly model: string; readonly cohorts?: number }
   | { readonly type: "snapshot"; readonly address: string }
   /** The diff ran inside PostgreSQL; only the deltas were read out. */
   | { readonly type: "pushed_down"; readonly address: string };
@@ -62,10 +63,11 @@ export interface PlannedChanges {
 export async function buildPlan(ctx: PlanContext): Promise<PlannedChanges> {
   const { project, options } = ctx;
   const state = await ctx.backend.read();
-  const expanded = await expandSets(project, state, ctx.engine, ctx.sources, options.targets);
+  const onModelRun = (model: string, addresses: readonly string[]) => ctx.onEvent?.({ type: "model", address: addresses[0]!, model, cohorts: addresses.length });
+  const expanded = await expandSets(project, state, ctx.engine, ctx.sources, options.targets, onModelRun);
   const setAddresses = [...project.cohorts.values()].filter((c) => c.forEach).map((c) => c.address);
   const resources = planResources(expanded, state, ctx.newCohortId ?? randomCohortId, options.targets, setAddresses);
-  const grouped = await planGroupedMemberships({ ...ctx, pushDown: options.pushDown !== false }, resources.decisions, expanded.runs);
+  const grouped = await planGroupedMemberships({ ...ctx, pushDown: options.pushDown !== false, onModelRun }, resources.decisions, expanded.runs);
   const cohorts: CohortPlan[] = [];
   const deltas = new Map<string, MembershipDelta & { desiredTable: string | undefined }>();
   for (const decision of resources.decisions) {

@@ -39,6 +39,7 @@ export async function expandSets(
   engine: DuckDbEngine,
   sources: ReadonlyMap<string, Source>,
   targets: readonly string[],
+  onModelRun?: (model: string, addresses: readonly string[]) => void,
 ): Promise<ExpandedProject> {
   const cohorts = new Map<string, CohortConfig>();
   const runs = new Map<string, SetRun>();
@@ -50,6 +51,7 @@ export async function expandSets(
     }
     if (targets.length > 0 && !targets.some((t) => parseAddress(t)?.cohort === cohort.key)) continue;
     const model = project.models.get(cohort.model)!;
+    onModelRun?.(model.name, [cohort.address]);
     const extracted = await extractGroupedMembers(engine, sources.get(model.source)!, model, project.identifiers.get(cohort.identifier)!, cohort.forEach.keyColumn);
     runs.set(cohort.key, { set: cohort, extracted });
     const { instances, report } = instancesOf(cohort, extracted);

@@ -27,6 +27,8 @@ export interface GroupingContext {
   readonly backend: StateBackend;
   readonly sources: ReadonlyMap<string, Source>;
   readonly pushDown: boolean;
+  /** Told once per model run, naming the cohorts that share it. */
+  readonly onModelRun?: (model: string, addresses: readonly string[]) => void;
 }
 
 /** Slot numbers of a re-target's old-workspace side: far above any cohort's own slot. */
@@ -55,6 +57,7 @@ export async function planGroupedMemberships(ctx: GroupingContext, decisions: re
     if (group.length < 2) continue;
     const cohort = group[0]!.cohort!;
     const model = ctx.project.models.get(cohort.model)!;
+    ctx.onModelRun?.(model.name, group.map((d) => d.address));
     const extracted = await extractGroupedMembers(ctx.engine, ctx.sources.get(model.source)!, model, ctx.project.identifiers.get(cohort.identifier)!, undefined);
     await planGroup(ctx, extracted, group, out);
   }
