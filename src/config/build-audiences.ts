@@ -110,6 +110,7 @@ export function buildCohort(entry: Entry<Raw>, known: KnownNames, diagnostics: D
     model: value.model,
     identifier: value.identifier,
     cohortId: value.cohort_id,
+    ...(value.cohort_id === undefined ? {} : { cohortIdOrigin: locate(file.yaml, ["cohorts", key, "cohort_id"]) }),
     guards: { maxRemovals: removalLimit(value.guards?.max_removals), allowEmpty: value.guards?.allow_empty ?? false },
     preventDestroy: value.prevent_destroy ?? false,
     origin,
@@ -145,7 +146,6 @@ function buildForEach(entry: Entry<Raw>, diagnostics: Diagnostic[]): CohortSetCo
     keys: value.for_each.keys,
     maxDeletedInstances: removalLimit(value.guards?.max_deleted_instances) ?? { kind: "percent", value: 10 },
     nameOrigin: at("name"),
-    cohortIdOrigin: value.cohort_id === undefined ? undefined : at("cohort_id"),
   };
 }
 

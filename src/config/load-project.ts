@@ -6,6 +6,7 @@ import type { Project, SourceConfig } from "../model/project.js";
 import type { Secret } from "../model/secret.js";
 import { DEFAULT_SOURCE, buildCohort, buildIdentifier, buildModel, buildMoved } from "./build-audiences.js";
 import { buildDestination, buildSource, buildState } from "./build-connections.js";
+import { checkSharedCohortIds } from "./check-cohort-ids.js";
 import { collectEntries } from "./collect-entries.js";
 import { projectEnv } from "./env.js";
 import { loadFile, type LoadedFile } from "./load-file.js";
@@ -84,10 +85,17 @@ function assemble(projectDir: string, configFile: string, files: LoadedFile[], d
     const cohort = buildCohort(e, known, diagnostics);
     return cohort ? [[e.name, cohort] as const] : [];
   }));
+  checkSharedCohortIds(projectDir, [...cohorts.values()].sort((a, b) => compareOrigins(a.origin, b.origin, files)), diagnostics);
   const setKeys = [...cohorts.values()].filter((c) => c.forEach).map((c) => c.key);
   const moved = buildMoved(files, [...entries.cohorts.keys()], setKeys, diagnostics);
   const state = buildState(files[0]!) ?? { backend: "local" as const };
   return { dir: projectDir, configFile, files: files.map((f) => f.path), state, sources, destinations, models, identifiers, cohorts, moved };
+}
+
+/** Read order: coho.yaml, then includes in sorted order; then by line. */
+function compareOrigins(a: { file: string; line: number }, b: { file: string; line: number }, files: readonly LoadedFile[]): number {
+  const index = (file: string) => files.findIndex((f) => f.path === file);
+  return index(a.file) - index(b.file) || a.line - b.line;
 }
 
 /** coho.yaml must say which language version it speaks. */

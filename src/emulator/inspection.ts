@@ -45,7 +45,7 @@ export function handleInspection(ctx: InspectionContext): void {
     const id = decodeURIComponent(members[1]!);
     const cohort = workspace.cohorts.get(id);
     if (!cohort) return json(404, { message: `no cohort ${id}` });
-    return json(200, { cohort_id: id, name: cohort.name, members: [...cohort.members].sort() });
+    return json(200, { cohort_id: id, name: cohort.name, members: cohort.members.displayKeys() });
   }
   if (req.method === "GET" && path === "/_emulator/requests") {
     const since = Number(url.searchParams.get("since") ?? "0");

@@ -1,4 +1,5 @@
-import { memberKey, type BrazeIdentifier, type MemberKey } from "../model/member-key.js";
+import type { BrazeIdentifier } from "../model/member-key.js";
+import { MemberSet, structuralKey } from "./member-set.js";
 
 /** A user of the emulated workspace: how Braze can find them. */
 export interface WorkspaceUser {
@@ -10,8 +11,8 @@ export interface WorkspaceUser {
 export interface EmulatedCohort {
   name: string | null;
   createdAt: string | null;
-  /** Canonical keys of the member users (see canonicalKey). */
-  readonly members: Set<MemberKey>;
+  /** The member users, each by its canonical identifier (see canonicalIdentifier). */
+  readonly members: MemberSet;
 }
 
 /**
@@ -25,18 +26,19 @@ export interface EmulatedCohort {
  */
 export class Workspace {
   readonly cohorts = new Map<string, EmulatedCohort>();
-  readonly #index: Map<MemberKey, { canonical: MemberKey; identified: boolean }> | undefined;
+  /** By structural key of every identifier a listed user has. */
+  readonly #index: Map<string, { canonical: BrazeIdentifier; identified: boolean }> | undefined;
 
   constructor(users?: readonly WorkspaceUser[]) {
     if (!users) return;
     this.#index = new Map();
     for (const user of users) {
-      const canonical = canonicalKey(user);
+      const canonical = canonicalIdentifier(user);
       if (canonical === undefined) continue;
       const identified = user.externalId !== undefined;
-      if (user.externalId !== undefined) this.#index.set(memberKey({ kind: "external_id", id: user.externalId }), { canonical, identified });
-      for (const alias of user.aliases ?? []) this.#index.set(memberKey({ kind: "alias", ...alias }), { canonical, identified });
-      for (const id of user.deviceIds ?? []) this.#index.set(memberKey({ kind: "device_id", id }), { canonical, identified });
+      if (user.externalId !== undefined) this.#index.set(structuralKey({ kind: "external_id", id: user.externalId }), { canonical, identified });
+      for (const alias of user.aliases ?? []) this.#index.set(structuralKey({ kind: "alias", ...alias }), { canonical, identified });
+      for (const id of user.deviceIds ?? []) this.#index.set(structuralKey({ kind: "device_id", id }), { canonical, identified });
     }
   }
 
@@ -46,7 +48,7 @@ export class Workspace {
       cohort.name = name;
       cohort.createdAt ??= createdAt;
     } else {
-      this.cohorts.set(cohortId, { name, createdAt, members: new Set() });
+      this.cohorts.set(cohortId, { name, createdAt, members: new MemberSet() });
     }
   }
 
@@ -55,7 +57,7 @@ export class Workspace {
     let cohort = this.cohorts.get(cohortId);
     if (!cohort) {
       // Membership sent before any upsert: kept, but the cohort has no name yet.
-      cohort = { name: null, createdAt: null, members: new Set() };
+      cohort = { name: null, createdAt: null, members: new MemberSet() };
       this.cohorts.set(cohortId, cohort);
     }
     let changed = 0;
@@ -71,11 +73,10 @@ export class Workspace {
     return changed;
   }
 
-  /** The canonical key of the user an identifier names, or undefined if Braze would ignore it. */
-  resolve(identifier: BrazeIdentifier): MemberKey | undefined {
-    const key = memberKey(identifier);
-    if (!this.#index) return key;
-    const user = this.#index.get(key);
+  /** The canonical identifier of the user an identifier names, or undefined if Braze would ignore it. */
+  resolve(identifier: BrazeIdentifier): BrazeIdentifier | undefined {
+    if (!this.#index) return identifier;
+    const user = this.#index.get(structuralKey(identifier));
     if (!user) return undefined;
     // A device id that belongs to an identified user is ignored by Braze.
     if (identifier.kind === "device_id" && user.identified) return undefined;
@@ -87,11 +88,11 @@ export class Workspace {
   }
 }
 
-/** A user's key in member lists: external_id if identified, else first alias, else first device. */
-export function canonicalKey(user: WorkspaceUser): MemberKey | undefined {
-  if (user.externalId !== undefined) return memberKey({ kind: "external_id", id: user.externalId });
+/** How a user is listed among members: external_id if identified, else first alias, else first device. */
+export function canonicalIdentifier(user: WorkspaceUser): BrazeIdentifier | undefined {
+  if (user.externalId !== undefined) return { kind: "external_id", id: user.externalId };
   const alias = user.aliases?.[0];
-  if (alias) return memberKey({ kind: "alias", ...alias });
+  if (alias) return { kind: "alias", ...alias };
   const device = user.deviceIds?.[0];
-  return device === undefined ? undefined : memberKey({ kind: "device_id", id: device });
+  return device === undefined ? undefined : { kind: "device_id", id: device };
 }

@@ -91,6 +91,8 @@ export interface CohortConfig {
   readonly identifier: string;
   /** Set to adopt an existing Braze cohort instead of creating one. */
   readonly cohortId: string | undefined;
+  /** Where `cohort_id` is written, when it is. */
+  readonly cohortIdOrigin?: SourceLocation;
   readonly guards: { readonly maxRemovals: RemovalLimit | undefined; readonly allowEmpty: boolean };
   readonly preventDestroy: boolean;
   readonly origin: SourceLocation;
@@ -107,9 +109,8 @@ export interface CohortSetConfig {
   readonly keys: readonly string[] | undefined;
   /** Most instances one plan may delete (default 10%). */
   readonly maxDeletedInstances: RemovalLimit;
-  /** Where `name` and `cohort_id` are written, for errors about rendered values. */
+  /** Where `name` is written, for errors about rendered values. */
   readonly nameOrigin: SourceLocation;
-  readonly cohortIdOrigin: SourceLocation | undefined;
 }
 
 export interface MovedBlock {

@@ -66,7 +66,7 @@ export async function buildPlan(ctx: PlanContext): Promise<PlannedChanges> {
   const onModelRun = (model: string, addresses: readonly string[]) => ctx.onEvent?.({ type: "model", address: addresses[0]!, model, cohorts: addresses.length });
   const expanded = await expandSets(project, state, ctx.engine, ctx.sources, options.targets, onModelRun);
   const setAddresses = [...project.cohorts.values()].filter((c) => c.forEach).map((c) => c.address);
-  const resources = planResources(expanded, state, ctx.newCohortId ?? randomCohortId, options.targets, setAddresses);
+  const resources = planResources({ ...expanded, destinations: project.destinations, dir: project.dir }, state, ctx.newCohortId ?? randomCohortId, options.targets, setAddresses);
   const grouped = await planGroupedMemberships({ ...ctx, pushDown: options.pushDown !== false, onModelRun }, resources.decisions, expanded.runs);
   const cohorts: CohortPlan[] = [];
   const deltas = new Map<string, MembershipDelta & { desiredTable: string | undefined }>();

@@ -99,7 +99,7 @@ function instanceOf(set: CohortConfig, key: string, label: string | undefined): 
   }
   const cohortId = set.cohortId === undefined ? undefined : renderTemplate(set.cohortId, { key, label });
   if (cohortId !== undefined && !COHORT_ID.test(cohortId)) {
-    throw setError("config.set_cohort_id", `${set.address}: the cohort_id of ${address} would be ${JSON.stringify(cohortId)}, which is not 1 to 128 letters, digits, dots, colons, underscores or dashes`, forEach.cohortIdOrigin);
+    throw setError("config.set_cohort_id", `${set.address}: the cohort_id of ${address} would be ${JSON.stringify(cohortId)}, which is not 1 to 128 letters, digits, dots, colons, underscores or dashes`, set.cohortIdOrigin);
   }
   const { forEach: _forEach, ...rest } = set;
   return { ...rest, key: `${set.key}_${slug(key)}`, address, name, cohortId, instanceOf: { set: set.key, key, label } };

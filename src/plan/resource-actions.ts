@@ -1,5 +1,6 @@
 import { addressMatches } from "../model/address.js";
 import type { Action, ChangedAttribute, CohortAttributes } from "../model/plan.js";
+import type { SourceLocation } from "../model/diagnostic.js";
 import type { CohortConfig, Project } from "../model/project.js";
 import type { CohortState, StateView } from "../model/state.js";
 
@@ -32,7 +33,7 @@ export interface ResourcePlan {
  * `newCohortId` is injected so tests (and saved plans) are deterministic.
  */
 export function planResources(
-  project: Pick<Project, "cohorts" | "moved">,
+  project: PlannedProject,
   state: StateView,
   newCohortId: (key: string) => string,
   targets: readonly string[] = [],
@@ -54,11 +55,14 @@ export function planResources(
     recorded.set(block.to, { entry: from.entry, movedFrom: block.from });
   }
 
+  errors.push(...cohortIdConflicts(project, recorded));
   const decisions: ResourceDecision[] = [];
   for (const cohort of [...project.cohorts.values()].sort((a, b) => compare(a.address, b.address))) {
     const prior = recorded.get(cohort.address);
     if (!prior) {
-      decisions.push(createOrAdopt(cohort, newCohortId));
+      const decision = createOrAdopt(cohort, newCohortId);
+      if (decision.actions[0] === "adopt") warnings.push(`${cohort.address} adopts Braze cohort ${decision.cohortId}: ${ADOPT_UNKNOWN_MEMBERS}`);
+      decisions.push(decision);
       continue;
     }
     recorded.delete(cohort.address);
@@ -84,11 +88,76 @@ export function planResources(
     });
   }
 
+  errors.push(...missingOldDestinations(project, decisions));
   if (targets.length === 0) return { decisions, errors, warnings };
   // A set's address targets all its instances.
   const matched = (target: string) => setAddresses.includes(target) || decisions.some((d) => addressMatches(target, d.address));
   for (const target of targets) if (!matched(target)) errors.push(`--target ${target}: no such cohort in the configuration or the state`);
   return { decisions: decisions.filter((d) => targets.some((t) => addressMatches(t, d.address))), errors, warnings };
+}
+
+/**
+ * Braze cannot list a cohort's members, so an adopted cohort's earlier members are
+ * invisible to coho: the member counts start from what coho sends, not from what
+ * Braze holds. Said in every view of the plan, because later plans cannot show it.
+ */
+export const ADOPT_UNKNOWN_MEMBERS =
+  "members the cohort already holds in Braze are unknown to coho (Braze cannot list them): they stay in the cohort until removed, and member counts here cover only what coho sends. To start clean, see README \"Adopting an existing Braze cohort\"";
+
+/**
+ * The config's view planResources needs. `destinations` (when given) lets it refuse
+ * changes that need a destination the config no longer has; `dir` makes locations
+ * in messages relative to the project.
+ */
+export type PlannedProject = Pick<Project, "cohorts" | "moved"> & Partial<Pick<Project, "destinations" | "dir">>;
+
+type Recorded = ReadonlyMap<string, { readonly entry: CohortState; readonly movedFrom?: string }>;
+
+/**
+ * A cohort_id written in the config that state already records under another
+ * address (after `moved` blocks): both addresses would drive one Braze cohort,
+ * the second renaming it and removing the first's members.
+ */
+function cohortIdConflicts(project: PlannedProject, recorded: Recorded): string[] {
+  const errors: string[] = [];
+  for (const cohort of [...project.cohorts.values()].sort((a, b) => compare(a.address, b.address))) {
+    if (cohort.cohortId === undefined) continue;
+    for (const [address, { entry }] of recorded) {
+      if (address === cohort.address || entry.cohort_id !== cohort.cohortId) continue;
+      errors.push(
+        `${where(project.dir, cohort.cohortIdOrigin ?? cohort.origin)}${cohort.address}: cohort_id ${cohort.cohortId} is already held in state by ${address}; ` +
+          `one Braze cohort may belong to one address only. To give it to ${cohort.address}, use a \`moved\` block (${address} → ${cohort.address}) or \`coho state rm ${address}\` first`,
+      );
+    }
+  }
+  return errors;
+}
+
+/**
+ * Deleting a cohort removes its members through the destination state recorded,
+ * and a re-target removes them from the old one: with that destination gone from
+ * the config, the plan could never be applied. Refuse it now, before apply.
+ */
+function missingOldDestinations(project: PlannedProject, decisions: readonly ResourceDecision[]): string[] {
+  if (!project.destinations) return [];
+  const errors: string[] = [];
+  for (const decision of decisions) {
+    const prior = decision.prior;
+    const leaving = decision.cohort === undefined || decision.changed.includes("destination");
+    if (!prior || !leaving || project.destinations.has(prior.destination)) continue;
+    const what = decision.cohort === undefined ? "is deleted (not in the configuration)" : `moves to destination ${decision.cohort.destination}`;
+    errors.push(
+      `${decision.address} (in state) ${what}, but its members must first be removed through destination ${prior.destination}, which is no longer configured; ` +
+        `keep destinations.${prior.destination} in the configuration until this change is applied, then remove it`,
+    );
+  }
+  return errors;
+}
+
+/** `coho.yaml:12:16: ` — a location prefix for plan messages, relative to the project. */
+function where(dir: string | undefined, location: SourceLocation): string {
+  const file = dir !== undefined && location.file.startsWith(`${dir}/`) ? location.file.slice(dir.length + 1) : location.file;
+  return `${file}:${location.line}:${location.column}: `;
 }
 
 function createOrAdopt(cohort: CohortConfig, newCohortId: (key: string) => string): ResourceDecision {
@@ -98,7 +167,7 @@ function createOrAdopt(cohort: CohortConfig, newCohortId: (key: string) => strin
     address: cohort.address,
     actions: [adopt ? "adopt" : "create"],
     reason: adopt
-      ? `cohort_id ${cohortId} is not in state: coho takes over that existing Braze cohort and sends the members it lacks (Braze cannot be asked what it holds, so every member is sent)`
+      ? `cohort_id ${cohortId} is not in state: coho takes over that existing Braze cohort and sends every member the model selects (Braze cannot be asked what it holds); ${ADOPT_UNKNOWN_MEMBERS}`
       : "not in state: a new Braze cohort is created",
     prior: undefined,
     cohort,

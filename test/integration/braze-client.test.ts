@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { BrazeApiError } from "../../src/braze/braze-error.js";
+import { parseMemberKey } from "../../src/model/member-key.js";
 import type { FaultKind } from "../../src/emulator/faults.js";
 import { clientFor, emulators, members, mixedKeys, postJson, requestLog } from "../helpers/emulator.js";
 
@@ -15,7 +16,7 @@ describe("membership requests", () => {
     const removes = mixedKeys(Math.floor(n / 3), "old");
     const adds = mixedKeys(n - removes.length, "new");
     await client.upsertCohort({ cohortId: "c1", name: "Cohort one", createdAt: new Date() });
-    for (const key of removes) emu.workspace.cohorts.get("c1")!.members.add(key);
+    for (const key of removes) emu.workspace.cohorts.get("c1")!.members.add(parseMemberKey(key)!);
     const before = emu.log.total;
 
     const result = await client.syncMembership("c1", adds, removes);
@@ -38,7 +39,7 @@ describe("membership requests", () => {
     const emu = await start();
     const { client } = clientFor(emu);
     emu.workspace.upsertCohort("c2", "Two", "2026-01-01T00:00:00Z");
-    emu.workspace.cohorts.get("c2")!.members.add("external_id:gone");
+    emu.workspace.cohorts.get("c2")!.members.add({ kind: "external_id", id: "gone" });
     await client.sendBatch("c2", { add: ["external_id:u1", "alias:email:a@b.c", "device_id:d1"], remove: ["external_id:gone"] });
     const [request] = await requestLog(emu);
     expect(request?.cohort_changes).toEqual([

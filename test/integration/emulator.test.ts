@@ -105,13 +105,30 @@ describe("membership semantics", () => {
     expect(await members(emu, "c1")).toEqual(["device_id:anon-1", "external_id:u2"]);
   });
 
+  it("keeps aliases whose label holds a colon apart: {a:b, c} and {a, b:c} are two members", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), "coho-emu-")), "state.json");
+    const first = await emulator({ statePath: path });
+    await change(first, { aliases: [{ alias_label: "a:b", alias_name: "c" }, { alias_label: "a", alias_name: "b:c" }] });
+    const count = async (emu: typeof first) => (await getJson<{ cohorts: { member_count: number }[] }>(`${emu.url}/_emulator/cohorts`)).cohorts[0]?.member_count;
+    expect(await count(first)).toBe(2);
+    // Removing one leaves the other.
+    await change(first, { aliases: [{ alias_label: "a", alias_name: "b:c" }], should_remove: true });
+    expect(await count(first)).toBe(1);
+    await change(first, { aliases: [{ alias_label: "a", alias_name: "b:c" }] });
+    await first.close();
+    const second = await start({ statePath: path });
+    expect(await count(second)).toBe(2);
+    await change(second, { aliases: [{ alias_label: "a:b", alias_name: "c" }], should_remove: true });
+    expect(await count(second)).toBe(1);
+  });
+
   it("keeps cohorts across restarts with --state, written atomically", async () => {
     const path = join(mkdtempSync(join(tmpdir(), "coho-emu-")), "state.json");
     const first = await emulator({ statePath: path });
     await postJson(`${first.url}/partners/coho-emulator/cohorts`, CREATE);
     await change(first, { user_ids: ["a"], device_ids: ["d"] });
     await first.close();
-    expect(JSON.parse(readFileSync(path, "utf8"))).toMatchObject({ format: "coho-emulator-state", cohorts: { c1: { name: "One", members: ["device_id:d", "external_id:a"] } } });
+    expect(JSON.parse(readFileSync(path, "utf8"))).toMatchObject({ format: "coho-emulator-state", cohorts: { c1: { name: "One", members: [{ device_id: "d" }, { external_id: "a" }] } } });
     const second = await start({ statePath: path });
     expect(await members(second, "c1")).toEqual(["device_id:d", "external_id:a"]);
   });
@@ -146,7 +163,7 @@ describe("coho emulator (the command)", () => {
     });
     expect(code).toBe(0);
     expect(stderr).toContain("Stopped (SIGINT)");
-    expect(JSON.parse(readFileSync(join(dir, "state.json"), "utf8")).cohorts.c.members).toEqual(["external_id:known"]);
+    expect(JSON.parse(readFileSync(join(dir, "state.json"), "utf8")).cohorts.c.members).toEqual([{ external_id: "known" }]);
   });
 });
 

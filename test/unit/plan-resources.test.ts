@@ -89,6 +89,39 @@ describe("resource actions", () => {
     expect(p.errors).toEqual(["cohorts.a: cohort_id is other in the config but id-a in state; to switch Braze cohorts, forget this one first with `coho state rm cohorts.a`"]);
   });
 
+  it("refuses a cohort_id that state already holds under another address, naming both", () => {
+    const at = { file: "/p/cohorts/b.yaml", line: 7, column: 16 };
+    const p = planResources(
+      { dir: "/p", cohorts: new Map([["a", cohort("a")], ["b", cohort("b", { cohortId: "id-a", cohortIdOrigin: at })]]), moved: [] },
+      state({ "cohorts.a": recorded("a") }),
+      (key) => `new-${key}`,
+    );
+    expect(p.errors).toEqual([
+      "cohorts/b.yaml:7:16: cohorts.b: cohort_id id-a is already held in state by cohorts.a; one Braze cohort may belong to one address only. To give it to cohorts.b, use a `moved` block (cohorts.a → cohorts.b) or `coho state rm cohorts.a` first",
+    ]);
+    // Also when the holder is being deleted: its removals would hit the cohort being adopted.
+    expect(plan([cohort("b", { cohortId: "id-a" })], state({ "cohorts.a": recorded("a") })).errors).toHaveLength(1);
+    // A moved block hands the cohort over: no conflict.
+    const moved = [{ from: "cohorts.a", to: "cohorts.b", origin }];
+    expect(plan([cohort("b", { cohortId: "id-a" })], state({ "cohorts.a": recorded("a") }), moved).errors).toEqual([]);
+  });
+
+  it("refuses, at plan time, a delete or re-target whose recorded destination is gone from the config", () => {
+    const withDestinations = (cohorts: CohortConfig[], names: string[]) =>
+      planResources({ cohorts: new Map(cohorts.map((c) => [c.key, c])), moved: [], destinations: new Map(names.map((n) => [n, {} as never])) }, state({ "cohorts.gone": recorded("gone", { destination: "eu" }) }), (k) => `new-${k}`);
+    expect(withDestinations([], ["braze"]).errors).toEqual([
+      "cohorts.gone (in state) is deleted (not in the configuration), but its members must first be removed through destination eu, which is no longer configured; keep destinations.eu in the configuration until this change is applied, then remove it",
+    ]);
+    expect(withDestinations([cohort("gone", { destination: "braze" })], ["braze"]).errors[0]).toContain("cohorts.gone (in state) moves to destination braze, but");
+    expect(withDestinations([], ["braze", "eu"]).errors).toEqual([]);
+  });
+
+  it("adopt: every view is told that members already in the Braze cohort are unknown to coho", () => {
+    const p = plan([cohort("a", { cohortId: "existing-123" })], EMPTY_STATE);
+    expect(p.warnings).toEqual([expect.stringMatching(/^cohorts\.a adopts Braze cohort existing-123: members the cohort already holds in Braze are unknown to coho/)]);
+    expect(p.decisions[0]!.reason).toContain("they stay in the cohort until removed");
+  });
+
   it("--target limits the plan and rejects unknown addresses", () => {
     const p = plan([cohort("a"), cohort("b")], EMPTY_STATE, [], ["cohorts.b", "cohorts.zzz"]);
     expect(p.decisions.map((d) => d.address)).toEqual(["cohorts.b"]);
