@@ -55,7 +55,7 @@ export async function extractGroupedMembers(
   const connection = engine.connection;
   const keyText = key ? text(key) : "''";
   const checked = (relation: string) =>
-    `SELECT *, ${keyReasonSql("k")} AS key_reason FROM (${candidatesSql(relation, identifier, ["k", "label"])}) AS coho_candidates`;
+    `SELECT *, ${key ? keyReasonSql("k") : "NULL::VARCHAR"} AS key_reason FROM (${candidatesSql(relation, identifier, ["k", "label"])}) AS coho_candidates`;
 
   if (source instanceof DuckDbSource) {
     const relation = `SELECT ${text(pk)} AS pk, ${text(value)} AS v, ${keyText} AS k, ${text(label)} AS label FROM (${modelQuery(model)}) AS coho_model`;
