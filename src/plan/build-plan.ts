@@ -70,7 +70,8 @@ export async function buildPlan(ctx: PlanContext): Promise<PlannedChanges> {
   const grouped = await planGroupedMemberships({ ...ctx, pushDown: options.pushDown !== false, onModelRun }, resources.decisions, expanded.runs);
   const cohorts: CohortPlan[] = [];
   const deltas = new Map<string, MembershipDelta & { desiredTable: string | undefined }>();
-  for (const decision of resources.decisions) {
+  for (const planned of resources.decisions) {
+    const decision = explainInstanceDelete(project, planned);
     const membership = grouped.get(decision.address);
     const { cohortPlan, delta } = membership ? await finishCohort(ctx, decision, { ...membership, diff: modelDiff(project, decision) }) : await planCohort(ctx, decision);
     cohorts.push(cohortPlan);
@@ -188,6 +189,14 @@ function modelDiff(project: Project, decision: ResourceDecision): string | undef
   if (!decision.cohort) return undefined;
   const model = project.models.get(decision.cohort.model)!;
   return sqlDiff(model.name, decision.prior?.model.sql, model.sql);
+}
+
+/** An instance whose set is still declared is deleted because its key value vanished: say so. */
+function explainInstanceDelete(project: Project, decision: ResourceDecision): ResourceDecision {
+  const parsed = parseAddress(decision.address);
+  if (decision.cohort || parsed?.instance === undefined || !project.cohorts.get(parsed.cohort)?.forEach) return decision;
+  const reason = `key value ${JSON.stringify(parsed.instance)} is no longer among the set's key values (the model stopped returning it, or keys: leaves it out): every member is removed, then the cohort is forgotten (Braze has no delete; the empty cohort stays listed in Braze)`;
+  return { ...decision, reason };
 }
 
 /** An instance names its set (also when deleted: the set is read from its address). */

@@ -1,10 +1,11 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Plan } from "../../src/model/plan.js";
 import { STACK_FRAME } from "../helpers/cli.js";
 import { emulators, requestLog } from "../helpers/emulator.js";
 import { BACKENDS, brazeByName, coho } from "../helpers/apply-project.js";
+import { destinationEntry } from "../helpers/project.js";
 import { countryRows, rewriteSetYaml, setProjectFor, writeRows } from "../helpers/set-project.js";
 
 const start = emulators();
@@ -166,5 +167,42 @@ describe("cohort sets: templates, key values, targets", () => {
     const bad = await coho(dir, ["plan", "--target", "cohorts.by_country[DE]"]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain("expected a cohort address");
+  });
+
+  it("renames every instance when the name template changes, keeps prevent_destroy per instance, and re-targets a whole set", async () => {
+    const us = await start();
+    const eu = await start();
+    const dir = await setProjectFor("local", us, { extra: "    prevent_destroy: true\n    guards: { max_deleted_instances: 100%, max_removals: 100% }\n" });
+    writeRows(dir, [...countryRows("DE", 2), ...countryRows("FR", 1200)]);
+    expect((await coho(dir, ["apply", "--auto-approve"])).code).toBe(0);
+
+    // A new template renames each instance in Braze: one upsert each, no membership request.
+    const yaml = join(dir, "coho.yaml");
+    writeFileSync(yaml, readFileSync(yaml, "utf8").replace('name: "Country: {key}"', 'name: "Market {key}"'));
+    const renamed = await planJson(dir);
+    expect(renamed.plan.cohorts.map((c) => [c.address, c.actions, c.changed_attributes])).toEqual([[DE, ["update"], ["name"]], [FR, ["update"], ["name"]]]);
+    expect((await coho(dir, ["apply", "--auto-approve"])).code).toBe(0);
+    expect(Object.keys(await brazeByName(us)).sort()).toEqual(["Market DE", "Market FR"]);
+
+    // prevent_destroy holds for each instance whose key vanishes.
+    writeRows(dir, countryRows("DE", 2));
+    const blocked = await coho(dir, ["plan"]);
+    expect(blocked.code).toBe(1);
+    expect(blocked.stdout).toContain(`Blocked: ${FR}: ${FR} has prevent_destroy in state`);
+    expect(blocked.stdout).toContain('why:           key value "FR" is no longer among the set\'s key values');
+
+    // Re-target: every instance leaves the old workspace and joins the new one.
+    writeRows(dir, [...countryRows("DE", 2), ...countryRows("FR", 1200)]);
+    writeFileSync(yaml, readFileSync(yaml, "utf8").replace("destinations:\n", `destinations:\n${destinationEntry("eu", eu.url)}`).replace("destination: braze", "destination: eu"));
+    const moved = await planJson(dir);
+    expect(moved.plan.cohorts.map((c) => [c.address, c.members])).toEqual([
+      [DE, { before: 2, after: 2, add: 2, remove: 2 }],
+      [FR, { before: 1200, after: 1200, add: 1200, remove: 1200 }],
+    ]);
+    const applied = await coho(dir, ["apply", "--auto-approve"]);
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(await brazeByName(us)).toEqual({ "Market DE": [], "Market FR": [] });
+    expect(await brazeByName(eu)).toEqual({ "Market DE": keys(countryRows("DE", 2)), "Market FR": keys(countryRows("FR", 1200)) });
+    expect((await coho(dir, ["plan", "--detailed-exitcode"])).code).toBe(0);
   });
 });
