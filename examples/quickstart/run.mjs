@@ -44,7 +44,7 @@ try {
   if (code === 0) code = await run(["apply", "--auto-approve"]);
   console.log("\nWhat Braze holds now (from the emulator):");
   for (const [id, cohort] of emulator.workspace.cohorts) {
-    const members = [...cohort.members].sort();
+    const members = cohort.members.displayKeys();
     const sample = members.slice(0, 4).join(", ");
     console.log(`  ${cohort.name} (${id}): ${members.length} members${sample ? `, e.g. ${sample}` : ""}`);
   }

@@ -20,7 +20,8 @@ export class ApplyProgress {
 
   constructor(output: Output, tty: boolean, enabled: boolean) {
     this.#output = output;
-    this.#tty = tty;
+    // TERM=dumb cannot redraw a line in place: print lines as in CI instead.
+    this.#tty = tty && output.stderrIsInteractive;
     if (enabled) this.#timer = setInterval(() => this.#draw(), tty ? 200 : 5000);
   }
 
@@ -53,7 +54,7 @@ export class ApplyProgress {
 
   #draw(): void {
     if (this.#total === 0) return;
-    const line = progressLine({ sent: this.#sent, total: this.#total, requests: this.#requests, retries: this.#retries, elapsedMs: Date.now() - this.#started, active: [...this.#active] });
+    const line = progressLine({ sent: this.#sent, total: this.#total, requests: this.#requests, retries: this.#retries, elapsedMs: Date.now() - this.#started, active: [...this.#active] }, this.#tty ? this.#output.stderrColumns : undefined);
     if (this.#tty) this.#output.errRaw(`\r\u001b[2K${line}`);
     else this.#output.err(line);
     this.#drawn = true;

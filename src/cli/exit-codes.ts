@@ -2,6 +2,7 @@ import kleur from "kleur";
 import { CohoError, DiagnosticsError } from "../model/errors.js";
 import { githubAnnotations, renderDiagnosticsHuman } from "../render/diagnostics.js";
 import type { CliIo, Output } from "./io.js";
+import { describeSystemFailure } from "./system-errors.js";
 
 export const EXIT_OK = 0;
 export const EXIT_ERROR = 1;
@@ -29,6 +30,13 @@ export function reportError(error: unknown, io: CliIo, output: Output, texts: Re
       const message = error.hint ? `${error.message} (${error.hint})` : error.message;
       output.err(githubAnnotations([{ severity: "error", code: error.code, message, ...(error.location ? { location: error.location } : {}) }], io.cwd));
     }
+    return EXIT_ERROR;
+  }
+  const failure = describeSystemFailure(error);
+  if (failure) {
+    output.err(`${kleur.red().bold("error")}: ${failure.message}`);
+    output.err(`${kleur.dim("hint")}: ${failure.hint}`);
+    if (annotate) output.err(githubAnnotations([{ severity: "error", code: "system", message: `${failure.message} (${failure.hint})` }], io.cwd));
     return EXIT_ERROR;
   }
   const message = error instanceof Error ? error.message : String(error);

@@ -1,12 +1,12 @@
 import { InvalidArgumentError } from "commander";
 import { parseAddress } from "../model/address.js";
+import { parseDuration } from "../model/duration.js";
 
-/** "30s", "5m", "1h", "500ms" or a bare number of seconds → milliseconds. */
+/** Any duration flag → milliseconds, in coho's one grammar (model/duration.ts). */
 export function parseDurationFlag(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!match) throw new InvalidArgumentError("expected a duration such as 30s, 5m or 1h");
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] ?? "s"] ?? 1000;
-  return Math.round(Number(match[1]) * unit);
+  const result = parseDuration(text);
+  if (!result.ok) throw new InvalidArgumentError(result.message);
+  return result.ms;
 }
 
 /** Repeatable --target ADDR; a bare key is taken as cohorts.KEY. */

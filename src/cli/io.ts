@@ -16,13 +16,19 @@ export function processIo(): CliIo {
   return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() };
 }
 
+/** SGR colour sequences as kleur writes them; user text never holds a raw ESC (renderers escape it). */
+const SGR = /\u001b\[[0-9;]*m/g;
+
 /**
  * Output with a last line of defence: any secret value registered here is replaced
- * by `***` before it reaches a stream, whatever code produced the text.
+ * by `***` before it reaches a stream, whatever code produced the text. Colour is
+ * decided per stream: renderers style with kleur, and a stream that must stay
+ * plain (a pipe, a file, TERM=dumb) gets the text with its colour stripped.
  */
 export class Output {
   readonly #io: CliIo;
   readonly #secrets = new Set<string>();
+  #color: StreamColors = { stdout: false, stderr: false };
 
   constructor(io: CliIo) {
     this.#io = io;
@@ -33,35 +39,72 @@ export class Output {
     if (value.length >= 4) this.#secrets.add(value);
   }
 
+  setColors(colors: StreamColors): void {
+    this.#color = colors;
+  }
+
+  /** Whether stderr is a terminal that can redraw a line in place. */
+  get stderrIsInteractive(): boolean {
+    return this.#io.stderr.isTTY === true && this.#io.env.TERM !== "dumb";
+  }
+
+  /** Columns of the terminal on stderr, for lines that must not wrap. */
+  get stderrColumns(): number {
+    const columns = (this.#io.stderr as { columns?: number }).columns;
+    return typeof columns === "number" && columns > 0 ? columns : 80;
+  }
+
   out(text: string): void {
-    this.#io.stdout.write(this.#redact(text.endsWith("\n") ? text : `${text}\n`));
+    this.#io.stdout.write(this.#prepare(text.endsWith("\n") ? text : `${text}\n`, this.#color.stdout));
   }
 
   /** Writes to stderr as is (no newline added), for progress redrawn in place. */
   errRaw(text: string): void {
-    this.#io.stderr.write(this.#redact(text));
+    this.#io.stderr.write(this.#prepare(text, this.#color.stderr));
   }
 
   err(text: string): void {
-    this.#io.stderr.write(this.#redact(text.endsWith("\n") ? text : `${text}\n`));
+    this.#io.stderr.write(this.#prepare(text.endsWith("\n") ? text : `${text}\n`, this.#color.stderr));
   }
 
-  #redact(text: string): string {
-    let result = text;
+  #prepare(text: string, color: boolean): string {
+    let result = color ? text : text.replace(SGR, "");
     for (const secret of this.#secrets) result = result.split(secret).join("***");
     return result;
   }
 }
 
+export interface StreamColors {
+  readonly stdout: boolean;
+  readonly stderr: boolean;
+}
+
 /**
- * Colour on a TTY unless --no-color or NO_COLOR; FORCE_COLOR (not "0") forces it.
- * kleur is the only styling library; setting it here styles every renderer.
+ * Colour per stream: on a TTY unless --no-color, NO_COLOR or TERM=dumb;
+ * FORCE_COLOR (not "0") forces it on both. kleur is the only styling library and
+ * stays on when either stream wants colour; Output strips it from the other.
  */
-export function configureColor(io: CliIo, noColorFlag: boolean): void {
+export function decideColors(io: CliIo, noColorFlag: boolean): StreamColors {
   const force = io.env.FORCE_COLOR;
-  let enabled = io.stdout.isTTY === true;
-  if (force !== undefined && force !== "" && force !== "0") enabled = true;
-  if (io.env.NO_COLOR !== undefined && io.env.NO_COLOR !== "") enabled = false;
-  if (noColorFlag || force === "0") enabled = false;
-  kleur.enabled = enabled;
+  const forced = force !== undefined && force !== "" && force !== "0";
+  const off = noColorFlag || force === "0" || (io.env.NO_COLOR !== undefined && io.env.NO_COLOR !== "");
+  const decide = (stream: { isTTY?: boolean }): boolean => !off && (forced || (stream.isTTY === true && io.env.TERM !== "dumb"));
+  return { stdout: decide(io.stdout), stderr: decide(io.stderr) };
+}
+
+export function configureColor(io: CliIo, output: Output, noColorFlag: boolean): void {
+  const colors = decideColors(io, noColorFlag);
+  output.setColors(colors);
+  kleur.enabled = colors.stdout || colors.stderr;
+}
+
+/**
+ * A reader that closed the pipe (`coho --help | head -1`) is not an error: stop
+ * quietly, as Unix tools do, instead of dying on EPIPE with a stack trace.
+ */
+export function exitQuietlyOnBrokenPipe(stream: NodeJS.WritableStream): void {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw error;
+  });
 }

@@ -4,6 +4,8 @@ import type { CommandContext, GlobalOptions } from "./context.js";
 import { parseDurationFlag } from "./flags.js";
 import { registerApply } from "./commands/apply.js";
 import { registerEmulator } from "./commands/emulator.js";
+import { registerMeta } from "./commands/meta.js";
+import { attachHelp } from "./help-examples.js";
 import { registerInit } from "./commands/init.js";
 import { registerPlan } from "./commands/plan.js";
 import { registerShow } from "./commands/show.js";
@@ -24,7 +26,10 @@ Examples:
   $ coho -C examples/quickstart validate --json
   $ coho emulator --port 4010         a local Braze Cohort Import API
 
-Docs: README.md; configuration schema: schema/coho.schema.json`;
+  $ coho completion bash > /etc/bash_completion.d/coho
+
+Docs: README.md#commands (every command and exit code), README.md#configuration;
+configuration schema: schema/coho.schema.json`;
 
 export function buildProgram(hooks: ProgramHooks): Command {
   const program = new Command("coho")
@@ -51,6 +56,8 @@ export function buildProgram(hooks: ProgramHooks): Command {
   registerShow(program, context, hooks.setExitCode);
   registerState(program, context, hooks.setExitCode);
   registerEmulator(program, context, hooks.setExitCode);
+  registerMeta(program, context, hooks.setExitCode);
+  attachHelp(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

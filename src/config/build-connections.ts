@@ -1,3 +1,4 @@
+import { parseDuration } from "../model/duration.js";
 import { dirname, resolve } from "node:path";
 import { BRAZE_REST_HOSTS, isLoopbackHost } from "../model/braze-instances.js";
 import type { Diagnostic } from "../model/diagnostic.js";
@@ -6,6 +7,7 @@ import { Secret } from "../model/secret.js";
 import type { Entry } from "./collect-entries.js";
 import type { LoadedFile } from "./load-file.js";
 import { locate } from "./locate.js";
+import { checkPostgresUrl } from "../model/postgres-url.js";
 
 type Raw = Record<string, unknown>;
 
@@ -20,12 +22,13 @@ export function buildSource(entry: Entry<Raw>, diagnostics: Diagnostic[]): Sourc
   const url = secretOrLiteralUrl(file, ["sources", name, "url"], value.url as string, diagnostics);
   if (url === undefined) return undefined;
   const ssl = (value.ssl ?? {}) as { mode?: PostgresSslMode; ca_file?: string };
+  if (!sslModesAgree(url, ssl.mode, file, name, diagnostics)) return undefined;
   return {
     type: "postgres",
     name,
     url,
     ssl: { mode: ssl.mode, caFile: ssl.ca_file === undefined ? undefined : resolve(baseDir, ssl.ca_file) },
-    statementTimeoutMs: parseDuration((value.statement_timeout as string | undefined) ?? "15m"),
+    statementTimeoutMs: durationMs((value.statement_timeout as string | undefined) ?? "15m"),
     origin,
   };
 }
@@ -68,35 +71,53 @@ export function buildDestination(entry: Entry<Raw>, diagnostics: Diagnostic[]): 
 }
 
 /** The state backend; a postgres URL is a secret (the schema refuses literals). */
-export function buildState(root: LoadedFile): StateConfig | undefined {
+export function buildState(root: LoadedFile, diagnostics: Diagnostic[] = []): StateConfig | undefined {
   const state = root.data?.state;
   if (!state || state.backend === "local") return { backend: "local" };
   const url = root.secrets.get("state.url");
   if (!url) return undefined; // its missing variable was reported
+  const check = checkPostgresUrl(url.reveal());
+  if (!check.ok) {
+    diagnostics.push({ severity: "error", code: "config.url_invalid", message: `state.url: the URL in environment variable ${url.source} ${check.problem}`, ...(root.yaml ? { location: locate(root.yaml, ["state", "url"]) } : {}) });
+    return undefined;
+  }
   return { backend: "postgres", url, schema: state.schema ?? "coho" };
 }
 
 function secretOrLiteralUrl(file: Entry<Raw>["file"], path: string[], text: string, diagnostics: Diagnostic[]): Secret | string | undefined {
   const secret = file.secrets.get(path.join("."));
-  if (secret) return secret;
-  if (text.includes("${env:")) return undefined; // its missing variable was reported
   const at = locate(file.yaml, path);
-  let parsed: URL;
-  try {
-    parsed = new URL(text);
-  } catch {
-    diagnostics.push({ severity: "error", code: "config.url_invalid", message: `${path.join(".")} is not a URL such as postgres://user@host:5432/db`, location: at });
+  if (secret) {
+    const check = checkPostgresUrl(secret.reveal());
+    if (check.ok) return secret;
+    // The message names the variable, never its value (it may hold a password).
+    diagnostics.push({ severity: "error", code: "config.url_invalid", message: `${path.join(".")}: the URL in environment variable ${secret.source} ${check.problem}`, location: at });
     return undefined;
   }
-  if (parsed.protocol !== "postgres:" && parsed.protocol !== "postgresql:") {
-    diagnostics.push({ severity: "error", code: "config.url_invalid", message: `${path.join(".")} must be a postgres:// or postgresql:// URL`, location: at });
+  if (text.includes("${env:")) return undefined; // its missing variable was reported
+  const check = checkPostgresUrl(text);
+  if (!check.ok) {
+    diagnostics.push({ severity: "error", code: "config.url_invalid", message: `${path.join(".")} ${check.problem}`, location: at });
     return undefined;
   }
-  if (parsed.password !== "") {
+  if (new URL(text).password !== "") {
     diagnostics.push(literalSecret(at, path.join(".")));
     return undefined;
   }
   return text;
+}
+
+/** `ssl.mode` and a `?sslmode=` in the URL must not contradict each other: neither silently wins. */
+function sslModesAgree(url: Secret | string, mode: PostgresSslMode | undefined, file: Entry<Raw>["file"], name: string, diagnostics: Diagnostic[]): boolean {
+  const check = checkPostgresUrl(typeof url === "string" ? url : url.reveal());
+  if (!check.ok || mode === undefined || check.sslMode === undefined || check.sslMode === mode) return true;
+  diagnostics.push({
+    severity: "error",
+    code: "config.ssl_conflict",
+    message: `sources.${name}.ssl.mode is ${mode} but the URL's sslmode means ${check.sslMode}; keep one of them`,
+    location: locate(file.yaml, ["sources", name, "ssl", "mode"]),
+  });
+  return false;
 }
 
 function literalSecret(location: Diagnostic["location"], where: string): Diagnostic {
@@ -108,10 +129,8 @@ function literalSecret(location: Diagnostic["location"], where: string): Diagnos
   };
 }
 
-/** "30s" → 30000. The schema guarantees the shape. */
-export function parseDuration(text: string): number {
-  const match = /^(\d+)(ms|s|m|h)?$/.exec(text);
-  if (!match) return 0;
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] ?? "ms"] ?? 1;
-  return Number(match[1]) * unit;
+/** "30s" → 30000. The schema guarantees the shape (DURATION_PATTERN). */
+function durationMs(text: string): number {
+  const result = parseDuration(text);
+  return result.ok ? result.ms : 0;
 }

@@ -4,8 +4,9 @@ import type { LoadedFile } from "./load-file.js";
 import { locate } from "./locate.js";
 import type { YamlFile } from "./read-yaml.js";
 
-export const SECTIONS = ["sources", "destinations", "models", "identifiers", "cohorts"] as const;
-export type Section = (typeof SECTIONS)[number];
+import { SECTIONS, type Section } from "./sections.js";
+
+export { SECTIONS, type Section };
 
 /** One named entry of a section, with the file it came from. */
 export interface Entry<T> {
@@ -16,7 +17,10 @@ export interface Entry<T> {
   readonly origin: SourceLocation;
 }
 
-export type Entries = { [S in Section]: Map<string, Entry<Record<string, unknown>>> };
+export type Entries = { [S in Section]: Map<string, Entry<Record<string, unknown>>> } & {
+  /** Names declared with schema errors of their own: not built, but known to references. */
+  readonly broken: { [S in Section]: Set<string> };
+};
 
 const SINGULAR: Record<Section, string> = {
   sources: "source",
@@ -28,12 +32,18 @@ const SINGULAR: Record<Section, string> = {
 
 /** Merges the sections of every file; a name defined twice names both places. */
 export function collectEntries(projectDir: string, files: readonly LoadedFile[], diagnostics: Diagnostic[]): Entries {
-  const entries = Object.fromEntries(SECTIONS.map((s) => [s, new Map()])) as Entries;
+  const broken = Object.fromEntries(SECTIONS.map((s) => [s, new Set<string>()])) as Entries["broken"];
+  const entries = { ...Object.fromEntries(SECTIONS.map((s) => [s, new Map()])), broken } as Entries;
   for (const file of files) {
-    if (!file.data || !file.yaml) continue;
+    const data = file.data ?? file.partial?.data;
+    if (!data || !file.yaml) continue;
+    for (const key of file.partial?.broken ?? []) {
+      const [section, name] = key.split(".") as [Section, string];
+      broken[section].add(name);
+    }
     const withYaml = file as LoadedFile & { yaml: YamlFile };
     for (const section of SECTIONS) {
-      const values = (file.data[section] ?? {}) as Record<string, Record<string, unknown>>;
+      const values = (data[section] ?? {}) as Record<string, Record<string, unknown>>;
       for (const [name, value] of Object.entries(values)) {
         const origin = locate(file.yaml, [section, name], "key");
         const first = entries[section].get(name);

@@ -71,7 +71,7 @@ export function interpolateDocument(file: YamlFile, env: EnvLookup): Interpolate
     }
     if (result.value === "") {
       const name = wholeReference(text) ?? "the referenced variable";
-      diagnostics.push(missingVariable(file, path, name, text));
+      diagnostics.push(missingVariable(file, path, name, text, true));
       return;
     }
     const names = [...text.matchAll(/\$\{env:([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]).join(", ");
@@ -82,11 +82,12 @@ export function interpolateDocument(file: YamlFile, env: EnvLookup): Interpolate
   return { secrets, diagnostics };
 }
 
-function missingVariable(file: YamlFile, path: DataPath, name: string, reference: string): Diagnostic {
+function missingVariable(file: YamlFile, path: DataPath, name: string, reference: string, empty = false): Diagnostic {
+  const state = empty ? "is set but empty" : "is not set";
   return {
     severity: "error",
-    code: "config.env_missing",
-    message: `environment variable ${name} is not set (needed by ${formatPath(path)}); set it, or add it to .env beside coho.yaml`,
+    code: empty ? "config.env_empty" : "config.env_missing",
+    message: `environment variable ${name} ${state} (needed by ${formatPath(path)}); set it, or add it to .env beside coho.yaml`,
     location: locateWithin(file, path, reference),
   };
 }

@@ -4,7 +4,8 @@ import type { ConfigData } from "./config-data.js";
 import type { EnvLookup } from "./env.js";
 import { interpolateDocument } from "./interpolate-document.js";
 import { readYamlFile, toData, type YamlFile } from "./read-yaml.js";
-import { validateSchema } from "./validate-schema.js";
+import { SECTIONS } from "./sections.js";
+import { invalidEntries, validateSchema } from "./validate-schema.js";
 
 /** What one config file contributes, once read, interpolated and schema-checked. */
 export interface LoadedFile {
@@ -14,6 +15,12 @@ export interface LoadedFile {
   readonly yaml: YamlFile | undefined;
   /** The data, present only when the file passed every check so far. */
   readonly data: ConfigData | undefined;
+  /**
+   * With schema errors: the sections' entries that are valid on their own, so
+   * their references are still checked in this pass; `broken` names the entries
+   * (`section.name`) left out, which still count as declared.
+   */
+  readonly partial?: { readonly data: ConfigData; readonly broken: ReadonlySet<string> };
   readonly secrets: ReadonlyMap<string, Secret>;
   readonly diagnostics: readonly Diagnostic[];
 }
@@ -30,6 +37,24 @@ export function loadFile(path: string, env: EnvLookup): LoadedFile {
   const schemaDiagnostics = validateSchema(yaml, data);
   diagnostics.push(...schemaDiagnostics);
   // Missing variables do not change the shape: later checks still run on the data.
-  const ok = schemaDiagnostics.length === 0;
-  return { path, text: yaml.text, yaml, data: ok ? (data as ConfigData) : undefined, secrets, diagnostics };
+  if (schemaDiagnostics.length === 0) return { path, text: yaml.text, yaml, data: data as ConfigData, secrets, diagnostics };
+  return { path, text: yaml.text, yaml, data: undefined, partial: validPart(data), secrets, diagnostics };
+}
+
+/** The entries of each section that hold no schema error themselves. */
+function validPart(data: unknown): LoadedFile["partial"] {
+  if (typeof data !== "object" || data === null || Array.isArray(data)) return undefined;
+  const invalid = invalidEntries(data, SECTIONS);
+  const part: Record<string, Record<string, unknown>> = {};
+  const broken = new Set<string>();
+  for (const section of SECTIONS) {
+    const values = (data as Record<string, unknown>)[section];
+    if (invalid.sections.has(section) || typeof values !== "object" || values === null || Array.isArray(values)) continue;
+    part[section] = {};
+    for (const [name, value] of Object.entries(values)) {
+      if (invalid.entries.has(`${section}.${name}`)) broken.add(`${section}.${name}`);
+      else part[section][name] = value;
+    }
+  }
+  return { data: part as ConfigData, broken };
 }

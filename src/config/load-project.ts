@@ -63,7 +63,7 @@ function assemble(projectDir: string, configFile: string, files: LoadedFile[], d
     const source = buildSource(entry, diagnostics);
     if (source) sources.set(entry.name, source);
   }
-  const sourceNames = [...entries.sources.keys()];
+  const sourceNames = [...entries.sources.keys(), ...entries.broken.sources];
   const destinations = new Map([...entries.destinations.values()].flatMap((e) => {
     const destination = buildDestination(e, diagnostics);
     return destination ? [[e.name, destination] as const] : [];
@@ -76,10 +76,11 @@ function assemble(projectDir: string, configFile: string, files: LoadedFile[], d
     sources.set(DEFAULT_SOURCE, { type: "duckdb", name: DEFAULT_SOURCE, path: undefined, origin: { file: configFile, line: 1, column: 1 } });
   }
   const identifiers = new Map([...entries.identifiers.values()].map((e) => [e.name, buildIdentifier(e)] as const));
+  // Entries with schema errors of their own are reported already; references to them are not errors too.
   const known = {
-    models: [...entries.models.keys()],
-    identifiers: [...entries.identifiers.keys()],
-    destinations: [...entries.destinations.keys()],
+    models: [...entries.models.keys(), ...entries.broken.models],
+    identifiers: [...entries.identifiers.keys(), ...entries.broken.identifiers],
+    destinations: [...entries.destinations.keys(), ...entries.broken.destinations],
   };
   const cohorts = new Map([...entries.cohorts.values()].flatMap((e) => {
     const cohort = buildCohort(e, known, diagnostics);
@@ -87,8 +88,8 @@ function assemble(projectDir: string, configFile: string, files: LoadedFile[], d
   }));
   checkSharedCohortIds(projectDir, [...cohorts.values()].sort((a, b) => compareOrigins(a.origin, b.origin, files)), diagnostics);
   const setKeys = [...cohorts.values()].filter((c) => c.forEach).map((c) => c.key);
-  const moved = buildMoved(files, [...entries.cohorts.keys()], setKeys, diagnostics);
-  const state = buildState(files[0]!) ?? { backend: "local" as const };
+  const moved = buildMoved(files, [...entries.cohorts.keys(), ...entries.broken.cohorts], setKeys, diagnostics);
+  const state = buildState(files[0]!, diagnostics) ?? { backend: "local" as const };
   return { dir: projectDir, configFile, files: files.map((f) => f.path), state, sources, destinations, models, identifiers, cohorts, moved };
 }
 

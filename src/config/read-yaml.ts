@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from "node:fs";
-import { LineCounter, parseDocument, type Document } from "yaml";
+import { LineCounter, isScalar, parseDocument, visit, type Document } from "yaml";
 import type { Diagnostic } from "../model/diagnostic.js";
 
 /** Config files are small; anything larger is refused before parsing (hostile input). */
@@ -48,6 +48,10 @@ export function readYamlFile(path: string): ReadYamlResult {
     return fail("config.encoding", "file is not valid UTF-8 text");
   }
 
+  const deep = nestingTooDeep(text);
+  if (deep) {
+    return { ok: false, text, diagnostics: [{ severity: "error", code: "config.yaml_depth", message: `YAML nested deeper than ${MAX_DEPTH} levels (refused as hostile input)`, location: at(deep.line, deep.column) }] };
+  }
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, strict: true });
   const diagnostics: Diagnostic[] = [];
@@ -68,8 +72,70 @@ export function readYamlFile(path: string): ReadYamlResult {
     // Unknown tags (e.g. !!js/function) would silently become strings: refuse them.
     diagnostics.push({ severity: "error", code: "config.yaml_tag", message: yamlMessage(warning.code, warning.message), location: { file: path, line, column } });
   }
+  diagnostics.push(...mergeKeys(doc, lines, path));
   if (diagnostics.length > 0) return { ok: false, text, diagnostics };
   return { ok: true, file: { path, text, doc, lines }, diagnostics };
+}
+
+/**
+ * YAML 1.1 merge keys (`<<: *base`) are refused with one clear message: merged
+ * values would bypass where coho resolves secrets and locates errors, and under
+ * YAML 1.2 `<<` is an ordinary key that would only confuse the schema check.
+ */
+function mergeKeys(doc: Document.Parsed, lines: LineCounter, path: string): Diagnostic[] {
+  const found: Diagnostic[] = [];
+  visit(doc, {
+    Pair(_key, pair) {
+      if (!isScalar(pair.key) || pair.key.value !== "<<" || !pair.key.range) return;
+      const [line, column] = position(lines, pair.key.range[0]);
+      found.push({
+        severity: "error",
+        code: "config.yaml_merge_key",
+        message: "YAML merge keys (`<<: *anchor`) are not supported: write the keys out, or share whole entries through `include:` files",
+        location: { file: path, line, column, length: 2 },
+      });
+    },
+  });
+  return found;
+}
+
+/** Deeper nesting than any config needs; the parser would overflow its stack long before a real limit. */
+export const MAX_DEPTH = 64;
+
+/**
+ * Where flow nesting (`[`/`{`) or block indentation first passes MAX_DEPTH.
+ * Quoted strings and comments are skipped; block depth is approximated by
+ * indentation steps, which is enough to refuse hostile input early.
+ */
+function nestingTooDeep(text: string): { line: number; column: number } | undefined {
+  let depth = 0;
+  let line = 1;
+  let column = 0;
+  let quote: string | undefined;
+  let comment = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    column++;
+    if (ch === "\n") {
+      line++;
+      column = 0;
+      comment = false;
+      const indent = /^ */.exec(text.slice(i + 1, i + 1 + 4 * MAX_DEPTH + 8))![0].length;
+      if (indent > 2 * MAX_DEPTH && depth === 0) return { line, column: 1 };
+      continue;
+    }
+    if (comment) continue;
+    if (quote) {
+      if (ch === quote && text[i - 1] !== "\\") quote = undefined;
+      continue;
+    }
+    if (ch === "#" && (i === 0 || /\s/.test(text[i - 1]!))) comment = true;
+    else if ((ch === '"' || ch === "'") && depth > 0) quote = ch;
+    else if (ch === "[" || ch === "{") {
+      if (++depth > MAX_DEPTH) return { line, column };
+    } else if ((ch === "]" || ch === "}") && depth > 0) depth--;
+  }
+  return undefined;
 }
 
 /** Converts a parsed document to plain data, refusing alias bombs. */

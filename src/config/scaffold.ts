@@ -1,4 +1,5 @@
-import { relative } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { SCHEMA_PATH } from "./schema.js";
 
 /** A file `coho init` writes, path relative to the new project folder. */
@@ -13,14 +14,31 @@ export interface ScaffoldFile {
  * workspace needs.
  */
 export function scaffoldFiles(targetDir: string): ScaffoldFile[] {
-  const schema = relative(targetDir, SCHEMA_PATH).split("\\").join("/");
+  const schema = schemaReference(targetDir);
   return [
-    { path: "coho.yaml", content: cohoYaml(schema) },
+    { path: "coho.yaml", content: cohoYaml(schema.modeline) },
+    ...(schema.copy ? [{ path: SCHEMA_COPY, content: readFileSync(SCHEMA_PATH, "utf8") }] : []),
     { path: "models/active_users.sql", content: ACTIVE_USERS_SQL },
     { path: "data/users.csv", content: USERS_CSV },
     { path: ".env.example", content: ENV_EXAMPLE },
     { path: ".env", content: ENV_LOCAL },
   ];
+}
+
+/** The schema copy `coho init` writes when the project has no coho in node_modules. */
+export const SCHEMA_COPY = "coho.schema.json";
+const INSTALLED_SCHEMA = "node_modules/coho/schema/coho.schema.json";
+
+/**
+ * The `$schema` modeline must work for every teammate and CI, so it never points
+ * at wherever this coho happens to be installed: the project's own
+ * node_modules/coho when coho is a dependency there, else a copy committed with
+ * the project (refreshed by running `coho init` in an empty folder, or copying
+ * schema/coho.schema.json from the coho package).
+ */
+function schemaReference(targetDir: string): { modeline: string; copy: boolean } {
+  if (existsSync(join(targetDir, INSTALLED_SCHEMA))) return { modeline: `./${INSTALLED_SCHEMA}`, copy: false };
+  return { modeline: `./${SCHEMA_COPY}`, copy: true };
 }
 
 /** Lines `coho init` makes sure .gitignore has. */

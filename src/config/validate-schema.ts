@@ -22,6 +22,29 @@ export function validateSchema(file: YamlFile, data: unknown): Diagnostic[] {
 }
 
 /**
+ * The entries (`section.name`) and whole sections that hold a schema error, so
+ * that the rest of a file can still be reference-checked in the same pass: every
+ * error at once, not schema errors first and reference errors on the next run.
+ */
+export function invalidEntries(data: unknown, sections: readonly string[]): { entries: Set<string>; sections: Set<string> } {
+  const validate = configValidator();
+  const entries = new Set<string>();
+  const broken = new Set<string>();
+  if (validate(data)) return { entries, sections: broken };
+  for (const error of validate.errors ?? []) {
+    const [section, name] = pointerToPath(error.instancePath);
+    if (section === undefined || !sections.includes(section)) continue;
+    if (name === undefined) {
+      // A bad key *name* in a section is reported at the section; only that entry is broken.
+      const property = (error.params as { propertyName?: string }).propertyName;
+      if (property !== undefined) entries.add(`${section}.${property}`);
+      else broken.add(section);
+    } else entries.add(`${section}.${name}`);
+  }
+  return { entries, sections: broken };
+}
+
+/**
  * Drops errors that only echo others: `if` (its `then` error says it better),
  * `propertyNames` (its inner pattern error names the key), and anything inside a
  * `oneOf` whose schema carries its own errorMessage.
@@ -69,6 +92,8 @@ function toDiagnostic(file: YamlFile, error: SchemaError): Diagnostic {
     case "const":
       return error_(`${where} ${custom ?? `must be ${String(params.allowedValue)}`}`, path);
     case "type":
+      // `cohorts:` with nothing under it parses as null: say so, not "must be a mapping".
+      if (error.data === null) return error_(`${where} is empty: give it ${emptyHint(String(params.type))}, or remove the key`, path, "key");
       return error_(`${where} must be ${typeName(String(params.type))}`, path);
     default: {
       // A mapping is pointed at by its key: its value's first line is some other key.
@@ -76,6 +101,12 @@ function toDiagnostic(file: YamlFile, error: SchemaError): Diagnostic {
       return error_(`${where} ${custom ?? error.message ?? "is not valid"}`, path, isMapping ? "key" : "value");
     }
   }
+}
+
+function emptyHint(type: string): string {
+  if (type === "object") return "at least one entry";
+  if (type === "array") return "at least one item";
+  return `a value (${typeName(type)})`;
 }
 
 function typeName(type: string): string {

@@ -76,15 +76,23 @@ function codeFrame(location: SourceLocation, text: string | undefined): string {
   if (index < 0 || index >= lines.length) return "";
   const first = Math.max(0, index - 1);
   const width = String(location.line).length;
+  // Very long lines (minified or hostile YAML) are shown as a window around the column.
+  const long = (lines[index]?.length ?? 0) > 2 * FRAME_CONTEXT;
+  const start = long ? Math.max(0, location.column - 1 - FRAME_CONTEXT) : 0;
+  const clip = (line: string) => line.length <= 2 * FRAME_CONTEXT ? line : (start > 0 ? "…" : "") + line.slice(start, start + 2 * FRAME_CONTEXT) + (line.length > start + 2 * FRAME_CONTEXT ? "…" : "");
   const out: string[] = [];
   for (let i = first; i <= index; i++) {
     const marker = i === index ? kleur.red(">") : " ";
-    out.push(`${marker} ${kleur.dim(`${String(i + 1).padStart(width)} |`)} ${lines[i]}`);
+    out.push(`${marker} ${kleur.dim(`${String(i + 1).padStart(width)} |`)} ${clip(lines[i] ?? "")}`);
   }
-  const caret = "^".repeat(Math.max(1, Math.min(location.length ?? 1, (lines[index]?.length ?? 0) - location.column + 1)));
-  out.push(`  ${" ".repeat(width)} ${kleur.dim("|")} ${" ".repeat(location.column - 1)}${kleur.red(caret)}`);
+  const column = location.column - start + (start > 0 ? 1 : 0);
+  const caret = "^".repeat(Math.max(1, Math.min(location.length ?? 1, FRAME_CONTEXT, (lines[index]?.length ?? 0) - location.column + 1)));
+  out.push(`  ${" ".repeat(width)} ${kleur.dim("|")} ${" ".repeat(column - 1)}${kleur.red(caret)}`);
   return out.join("\n");
 }
+
+/** Characters shown on each side of the error's column in a code frame. */
+const FRAME_CONTEXT = 60;
 
 function escapeData(text: string): string {
   return text.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");

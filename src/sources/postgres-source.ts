@@ -3,7 +3,9 @@ import pg from "pg";
 import Cursor from "pg-cursor";
 import { isLoopbackHost } from "../model/braze-instances.js";
 import { CohoError } from "../model/errors.js";
-import type { ModelConfig, PostgresSourceConfig } from "../model/project.js";
+import { formatDuration } from "../model/duration.js";
+import { checkPostgresUrl } from "../model/postgres-url.js";
+import type { ModelConfig, PostgresSourceConfig, PostgresSslMode } from "../model/project.js";
 import { modelSqlError, offsetToPosition } from "./source-error.js";
 import { DEFAULT_BATCH_SIZE, modelQuery, type ColumnInfo, type ColumnKind, type RowBatch, type Source } from "./source.js";
 
@@ -55,7 +57,7 @@ export class PostgresSource implements Source {
       for (;;) {
         let page: { rows: unknown[][]; columns: string[] };
         try {
-          page = await readPage(cursor, batchSize);
+          page = await readPage(client, cursor, batchSize);
         } catch (error) {
           throw this.#queryError(model, error, 0);
         }
@@ -63,7 +65,9 @@ export class PostgresSource implements Source {
         yield { columns: page.columns, rows: page.rows };
       }
     } finally {
-      await cursor.close().catch(() => undefined);
+      // On a dead connection close() never calls back: do not wait for it then.
+      const lost = LOST.get(client);
+      await (lost ? Promise.race([cursor.close(), lost]) : cursor.close()).catch(() => undefined);
     }
   }
 
@@ -81,14 +85,20 @@ export class PostgresSource implements Source {
   /** A connection of its own (for work that needs session temp tables), with this source's settings. */
   async openClient(): Promise<pg.Client> {
     const url = this.revealUrl();
+    const checked = checkPostgresUrl(url);
+    if (!checked.ok) throw this.#connectError(url, new Error(`the URL ${checked.problem}`));
+    // sslmode is taken out of the URL and applied here, so the driver never lets the
+    // URL silently override ssl.mode (config validation refuses a contradiction).
     const client = new pg.Client({
-      connectionString: url,
-      ...sslOption(this.config, url),
+      connectionString: checked.stripped,
+      ...sslOption(this.config.ssl.mode ?? checked.sslMode, this.config.ssl.caFile, url),
       statement_timeout: this.config.statementTimeoutMs || undefined,
       connectionTimeoutMillis: 10_000,
       application_name: "coho",
     } as pg.ClientConfig);
+    // A connection lost while no query runs surfaces on the next read (see readPage); never crash on the event.
     client.on("error", () => undefined);
+    watchConnection(client);
     try {
       await client.connect();
     } catch (error) {
@@ -121,29 +131,78 @@ export class PostgresSource implements Source {
     if (!(error instanceof Error) || error.name === "CohoError") return error as Error;
     const url = typeof this.config.url === "string" ? this.config.url : this.config.url.reveal();
     const message = redact(error.message, url);
+    const failure = classifyPgFailure(error);
+    if (failure === "connection_lost") {
+      return new CohoError("source.connection_lost", `source ${this.name}: the connection to PostgreSQL at ${describeTarget(url)} was lost while models.${model.name} ran: ${message}`, {
+        location: model.sqlOrigin,
+        hint: "the server restarted, dropped the connection or went away; the plan changed nothing — run it again once the database is back",
+      });
+    }
+    if (failure === "timeout") {
+      return new CohoError("source.statement_timeout", `source ${this.name}: models.${model.name} ran longer than statement_timeout (${formatDuration(this.config.statementTimeoutMs)}) and PostgreSQL cancelled it`, {
+        location: model.sqlOrigin,
+        hint: `raise sources.${this.name}.statement_timeout, or make the query cheaper (an index, fewer rows)`,
+      });
+    }
+    if (failure === "cancelled") {
+      return new CohoError("source.query_cancelled", `source ${this.name}: PostgreSQL cancelled models.${model.name}: ${message}`, {
+        location: model.sqlOrigin,
+        hint: "someone cancelled the query or the server is shutting down; run the plan again",
+      });
+    }
     const position = Number((error as { position?: string }).position);
     if (!Number.isFinite(position) || position <= prefixLength) return modelSqlError(model, message);
     return modelSqlError(model, message, offsetToPosition(modelQuery(model), position - 1 - prefixLength));
   }
 }
 
-/** One cursor page, with the result's column names (only the callback form gives them). */
-function readPage(cursor: Cursor, size: number): Promise<{ rows: unknown[][]; columns: string[] }> {
-  return new Promise((resolve, reject) => {
+/**
+ * One cursor page, with the result's column names (only the callback form gives
+ * them). pg-cursor may never call back when the connection dies mid-read, which
+ * left the process with nothing pending (exit 13, no output): the connection's
+ * own end/error events reject the page instead.
+ */
+function readPage(client: pg.Client, cursor: Cursor, size: number): Promise<{ rows: unknown[][]; columns: string[] }> {
+  const page = new Promise<{ rows: unknown[][]; columns: string[] }>((resolve, reject) => {
     cursor.read(size, (error, rows, result) => {
       if (error) reject(error);
       else resolve({ rows: rows as unknown[][], columns: (result?.fields ?? []).map((f) => f.name) });
     });
   });
+  const lost = LOST.get(client);
+  return lost ? Promise.race([page, lost]) : page;
 }
 
-function sslOption(config: PostgresSourceConfig, url: string): { ssl?: pg.ClientConfig["ssl"] } {
-  const mode = config.ssl.mode;
-  const ca = config.ssl.caFile ? readFileSync(config.ssl.caFile, "utf8") : undefined;
+class ConnectionLostError extends Error {}
+
+/** Per connection, a promise that rejects once it ends or fails, whenever that happens. */
+const LOST = new WeakMap<pg.Client, Promise<never>>();
+
+function watchConnection(client: pg.Client): void {
+  const lost = new Promise<never>((_, reject) => {
+    client.once("end", () => reject(new ConnectionLostError("Connection terminated unexpectedly")));
+    client.once("error", (error: Error) => reject(error));
+  });
+  lost.catch(() => undefined); // observed only when a read is pending
+  LOST.set(client, lost);
+}
+
+/** Which kind of failure a driver error is: each gets its own message and hint. */
+export function classifyPgFailure(error: Error): "connection_lost" | "timeout" | "cancelled" | "sql" {
+  const code = (error as { code?: string }).code ?? "";
+  if (code === "57014") return /statement timeout/i.test(error.message) ? "timeout" : "cancelled";
+  // Class 08 (connection exception), 57P01–57P03 (admin shutdown, crash, cannot connect now).
+  if (code.startsWith("08") || /^57P0[1-3]$/.test(code)) return "connection_lost";
+  if (error instanceof ConnectionLostError || ["ECONNRESET", "EPIPE", "ECONNREFUSED", "ETIMEDOUT"].includes(code)) return "connection_lost";
+  if (/Connection terminated|connection .*closed|Client has encountered a connection error/i.test(error.message)) return "connection_lost";
+  return "sql";
+}
+
+function sslOption(mode: PostgresSslMode | undefined, caFile: string | undefined, url: string): { ssl?: pg.ClientConfig["ssl"] } {
+  const ca = caFile ? readFileSync(caFile, "utf8") : undefined;
   if (mode === "disable") return { ssl: false };
   if (mode === "require") return { ssl: { rejectUnauthorized: false, ...(ca ? { ca } : {}) } };
   if (mode === "verify-full") return { ssl: { rejectUnauthorized: true, ...(ca ? { ca } : {}) } };
-  if (/[?&]sslmode=/.test(url)) return {}; // the URL decides
   return isLoopbackHost(hostOf(url)) ? { ssl: false } : { ssl: { rejectUnauthorized: true, ...(ca ? { ca } : {}) } };
 }
 

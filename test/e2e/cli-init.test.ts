@@ -3,8 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
+import { REPO_ROOT } from "../helpers/fixtures.js";
 
-const SCAFFOLD = ["coho.yaml", "models/active_users.sql", "data/users.csv", ".env.example", ".env"];
+const SCAFFOLD = ["coho.yaml", "coho.schema.json", "models/active_users.sql", "data/users.csv", ".env.example", ".env"];
 
 describe("coho init", () => {
   it("scaffolds a project that validates at once", async () => {
@@ -14,9 +15,10 @@ describe("coho init", () => {
     const dir = join(parent, "my-cohorts");
     for (const file of SCAFFOLD) expect(existsSync(join(dir, file)), file).toBe(true);
     expect(readFileSync(join(dir, ".gitignore"), "utf8")).toBe(".env\n.coho/\n");
-    // The schema hint points at the real schema file, so editors find it.
+    // The schema hint points inside the project (a committed copy), so every teammate's editor finds it.
     const hint = /\$schema=(\S+)/.exec(readFileSync(join(dir, "coho.yaml"), "utf8"))?.[1];
-    expect(hint && existsSync(join(dir, hint))).toBe(true);
+    expect(hint).toBe("./coho.schema.json");
+    expect(readFileSync(join(dir, hint!), "utf8")).toBe(readFileSync(join(REPO_ROOT, "schema", "coho.schema.json"), "utf8"));
     const validate = await runCli(["validate"], { cwd: dir });
     expect(validate.code).toBe(0);
     expect(validate.stdout).toContain("The configuration is valid.");

@@ -12,7 +12,7 @@ export function registerApply(program: Command, context: () => CommandContext, s
     .option("--json", "print a machine-readable report instead of progress and text")
     .option("--target <address>", "apply only this cohort (repeatable)", collectTargets, [])
     .option("--allow-removals", "override the removal guards (allow_empty, max_removals)")
-    .addHelpText("after", "\nExamples:\n  $ coho apply                       plan, show, ask for 'yes', apply\n  $ coho apply --auto-approve        in a pipeline\n  $ coho apply plan.coho             exactly the reviewed plan\n\nAn interrupted apply (Ctrl-C, a crash, a kill) is finished by the next one.")
+    .addHelpText("after", "\nAn interrupted apply (Ctrl-C, a crash, a kill) is finished by the next one.")
     .action(async (planFile: string | undefined, flags: ApplyFlags) => {
       setExitCode(await (await import("./apply-run.js")).runApply(context(), planFile, flags));
     });

@@ -6,7 +6,7 @@ import { readUsersFile } from "../../emulator/users-file.js";
 import { CohoError, UsageError } from "../../model/errors.js";
 import type { CommandContext } from "../context.js";
 import { EXIT_OK } from "../exit-codes.js";
-import { parseDurationFlag } from "../flags.js";
+import { parseDuration } from "../../model/duration.js";
 
 export interface EmulatorFlags {
   port: string;
@@ -32,6 +32,11 @@ export async function runEmulator(ctx: CommandContext, flags: EmulatorFlags): Pr
     if (!Number.isFinite(value) || value < min || value > max) throw new UsageError(`--${name} must be a number from ${min} to ${max}`);
     return value;
   };
+  const duration = (name: string, text: string): number => {
+    const result = parseDuration(text);
+    if (!result.ok) throw new UsageError(`--${name}: ${result.message}`);
+    return result.ms;
+  };
   const kinds = flags.faultKinds?.split(",").map((k) => k.trim()) ?? [...FAULT_KINDS];
   const unknown = kinds.filter((k) => !FAULT_KINDS.includes(k as FaultKind));
   if (unknown.length > 0) throw new UsageError(`unknown fault kind ${unknown.join(", ")}; choose from ${FAULT_KINDS.join(", ")}`);
@@ -47,11 +52,11 @@ export async function runEmulator(ctx: CommandContext, flags: EmulatorFlags): Pr
       ...(flags.users ? { users: readUsersFile(resolve(base, flags.users)) } : {}),
       ...(flags.state ? { statePath: resolve(base, flags.state) } : {}),
       rateLimit: number("rate-limit", flags.rateLimit),
-      rateWindowMs: parseDurationFlag(flags.rateWindow),
+      rateWindowMs: duration("rate-window", flags.rateWindow),
       faultRate: number("fault-rate", flags.faultRate, 0, 1),
       faultKinds: kinds as FaultKind[],
       seed: number("seed", flags.seed),
-      latencyMs: number("latency", flags.latency),
+      latencyMs: duration("latency", flags.latency),
       locked: flags.locked === true,
     });
   } catch (error) {

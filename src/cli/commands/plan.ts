@@ -14,7 +14,6 @@ export function registerPlan(program: Command, context: () => CommandContext, se
     .option("--target <address>", "plan only this cohort (repeatable); the plan is partial", collectTargets, [])
     .option("--show-members <n>", "include up to N sample identifiers per cohort (PII!)", parseCount)
     .option("--allow-removals", "override the removal guards (allow_empty, max_removals)")
-    .addHelpText("after", "\nExamples:\n  $ coho plan\n  $ coho plan --markdown --detailed-exitcode > plan.md\n  $ coho plan --out plan.coho && coho apply plan.coho")
     .action(async (flags: PlanFlags) => {
       setExitCode(await (await import("./plan-run.js")).runPlan(context(), flags));
     });
