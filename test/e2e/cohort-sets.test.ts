@@ -164,6 +164,11 @@ describe("cohort sets: templates, key values, targets", () => {
     const applied = await coho(dir, ["apply", "--auto-approve", "--target", DE]);
     expect(applied.code).toBe(0);
     expect(Object.keys(await brazeByName(emu))).toEqual(["Country: DE"]);
+    // A saved plan carries every instance's exact delta.
+    const saved = join(dir, "plan.coho");
+    expect((await coho(dir, ["plan", "--out", saved])).code).toBe(0);
+    expect((await coho(dir, ["apply", saved])).code).toBe(0);
+    expect((await brazeByName(emu))["Country: FR"]).toEqual(keys(countryRows("FR", 2)));
     const bad = await coho(dir, ["plan", "--target", "cohorts.by_country[DE]"]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain("expected a cohort address");
