@@ -1,44 +1,118 @@
 /**
- * coho's programmatic API. The CLI is built on the same pieces; everything here
- * returns data and never prints.
+ * coho's programmatic API: the operations the CLI runs, without the CLI. Nothing
+ * here prints, exits, or reads stdin; progress arrives as events (`onEvent`),
+ * results come back as data, and expected failures throw CohoError (stable `code`).
  */
-import { loadProject, type LoadResult } from "./config/load-project.js";
-import { DiagnosticsError } from "./model/errors.js";
+import { resolve } from "node:path";
+import type { LoadResult } from "./config/load-project.js";
+import { CohoError, DiagnosticsError } from "./model/errors.js";
 import type { Plan } from "./model/plan.js";
-import { buildPlan, type PlanOptions } from "./plan/build-plan.js";
-import { openSession } from "./plan/session.js";
+import type { Project } from "./model/project.js";
+import { apply as applyOperation, type Approval, type ApplyResult } from "./operations/apply.js";
+import type { EventSink, Tuning } from "./operations/events.js";
+import { plan as planOperation } from "./operations/plan.js";
+import { validate as validateOperation } from "./operations/validate.js";
 
 export type { Diagnostic, SourceLocation } from "./model/diagnostic.js";
 export { CohoError, DiagnosticsError } from "./model/errors.js";
-export type { Plan, CohortPlan } from "./model/plan.js";
+export type { Plan, CohortPlan, PlanSummary, Action } from "./model/plan.js";
 export type { Project } from "./model/project.js";
+export type { ApplyReport, CohortReport, CohortStatus } from "./apply/report.js";
+export type { ApplyEvent } from "./apply/events.js";
+export type { ApplyOutcome, EventSink, OperationEvent, Tuning } from "./operations/events.js";
+export type { Approval, ApplyResult } from "./operations/apply.js";
+export type { LoadResult } from "./config/load-project.js";
 export { BrazeClient } from "./braze/braze-client.js";
 export { startEmulator, type RunningEmulator } from "./emulator/server.js";
 export { memberDigest } from "./state/member-digest.js";
 
+type Env = Readonly<Record<string, string | undefined>>;
+
 /** Checks the project in `dir` (coho.yaml and its includes), offline. */
-export function validate(dir: string, env: NodeJS.ProcessEnv = process.env): LoadResult {
-  return loadProject(dir, { env });
+export function validate(dir: string, env: Env = process.env): LoadResult {
+  return validateOperation({ dir, env });
+}
+
+export interface PlanOptions {
+  /** Where `${env:…}` comes from (default: process.env). */
+  readonly env?: Env;
+  readonly targets?: readonly string[];
+  readonly allowRemovals?: boolean;
+  /** Sample member keys per cohort (PII); default 0. */
+  readonly showMembers?: number;
+  readonly pushDown?: boolean;
+  /** Save the plan (absolute path, or relative to the process's cwd) for apply({ planFile }). */
+  readonly out?: string;
+  readonly onEvent?: EventSink;
+  readonly tuning?: Pick<Tuning, "memoryLimit">;
 }
 
 /**
  * Plans the project in `dir` against its recorded state, as `coho plan --json`
  * does. Throws DiagnosticsError for an invalid configuration.
  */
-export async function plan(dir: string, options: Partial<PlanOptions> & { env?: NodeJS.ProcessEnv } = {}): Promise<Plan> {
-  const loaded = loadProject(dir, { env: options.env ?? process.env });
-  if (!loaded.project) throw new DiagnosticsError(loaded.diagnostics);
-  const session = await openSession(loaded.project);
-  try {
-    const planned = await buildPlan({
-      project: loaded.project,
-      backend: session.backend,
-      engine: session.engine,
-      sources: session.sources,
-      options: { targets: options.targets ?? [], allowRemovals: options.allowRemovals ?? false, showMembers: options.showMembers ?? 0, ...(options.pushDown === undefined ? {} : { pushDown: options.pushDown }) },
+export async function plan(dir: string, options: PlanOptions = {}): Promise<Plan> {
+  const project = loadOrThrow(dir, options.env);
+  const { out, tuning, onEvent, env: _env, ...rest } = options;
+  const result = await planOperation({
+    project,
+    ...rest,
+    ...(out ? { out: resolvePath(out) } : {}),
+    ...(tuning?.memoryLimit ? { memoryLimit: tuning.memoryLimit } : {}),
+    ...(onEvent ? { onEvent } : {}),
+  });
+  return result.plan;
+}
+
+export interface ApplyOptions {
+  readonly env?: Env;
+  /** A plan saved by plan({ out }) or `coho plan --out`: applied exactly, no approval asked. */
+  readonly planFile?: string;
+  readonly targets?: readonly string[];
+  readonly allowRemovals?: boolean;
+  /** Decides on a fresh plan with changes. Required unless autoApprove or planFile. */
+  readonly approve?: Approval;
+  readonly autoApprove?: boolean;
+  /** Abort to stop: requests in flight finish, state keeps what Braze acknowledged. */
+  readonly signal?: AbortSignal;
+  readonly lockTimeoutMs?: number;
+  readonly tuning?: Tuning;
+  readonly onEvent?: EventSink;
+}
+
+/**
+ * Applies the project in `dir`: lock, finish an interrupted apply, plan (or load
+ * `planFile`), approve, execute, record. Resolves to the outcome, the plan and the
+ * report (as `coho apply --json` prints it); throws CohoError when it cannot run.
+ */
+export async function apply(dir: string, options: ApplyOptions = {}): Promise<ApplyResult> {
+  if (!options.planFile && !options.approve && options.autoApprove !== true) {
+    throw new CohoError("apply.needs_approval", "apply() needs approve, autoApprove: true, or a planFile", {
+      hint: "pass approve: (plan) => boolean to decide, or autoApprove: true in a pipeline",
     });
-    return planned.plan;
-  } finally {
-    await session.close();
   }
+  if (options.planFile && ((options.targets?.length ?? 0) > 0 || options.allowRemovals)) {
+    throw new CohoError("apply.plan_file_options", "targets and allowRemovals belong to the plan: give them to plan({ out }), not to apply({ planFile })");
+  }
+  const env = options.env ?? process.env;
+  const project = loadOrThrow(dir, env);
+  const { planFile, autoApprove: _auto, approve, env: _env, ...rest } = options;
+  return applyOperation({
+    project,
+    env,
+    ...rest,
+    ...(planFile ? { planFile: resolvePath(planFile) } : {}),
+    ...(approve && !options.autoApprove ? { approve } : {}),
+  });
+}
+
+function loadOrThrow(dir: string, env: Env = process.env): Project {
+  const loaded = validateOperation({ dir, env });
+  if (!loaded.project) throw new DiagnosticsError(loaded.diagnostics);
+  return loaded.project;
+}
+
+/** Relative paths are taken from the process's working directory, as Node's fs does. */
+function resolvePath(path: string): string {
+  return resolve(path);
 }

@@ -1,15 +1,17 @@
 import type { BrazeClient } from "../braze/braze-client.js";
 import type { MembershipBatch } from "../braze/pack-batches.js";
 import type { CohortPlan, Plan } from "../model/plan.js";
-import type { Project } from "../model/project.js";
+import type { ModelConfig, Project } from "../model/project.js";
 import type { CohortState, StateView } from "../model/state.js";
 import type { MembershipDelta } from "../plan/membership-diff.js";
 import { sqlDigest } from "../plan/config-digest.js";
+import { dbtModelState } from "../dbt/plan-info.js";
 import type { DuckDbEngine } from "../sources/duckdb-engine.js";
 import type { DestinationClients } from "./destination-clients.js";
 import type { ApplyEventListener } from "./events.js";
 import type { CohortEntryMeta, JournalStore } from "../state/journal.js";
 import type { CohortReport } from "./report.js";
+import { isStateFailure } from "../state/storage-error.js";
 
 export interface ExecuteContext {
   readonly project: Project;
@@ -20,6 +22,8 @@ export interface ExecuteContext {
   readonly onEvent?: ApplyEventListener;
   /** True once SIGINT/SIGTERM asked to stop: no new batch starts. */
   readonly shouldStop: () => boolean;
+  /** Told of an error after which no state can be recorded (set by executePlan itself). */
+  readonly onStateFailure?: (error: unknown) => void;
   /** Cohorts worked on at once. Default 4. */
   readonly cohortConcurrency?: number;
 }
@@ -37,7 +41,15 @@ export interface ExecutablePlan {
   readonly deltas: ReadonlyMap<string, Pick<MembershipDelta, "addTable" | "removeTable">>;
 }
 
-export async function executePlan(ctx: ExecuteContext, planned: ExecutablePlan): Promise<CohortReport[]> {
+export async function executePlan(outer: ExecuteContext, planned: ExecutablePlan): Promise<CohortReport[]> {
+  // A state failure (journal not writable, lock lost) stops every cohort at once:
+  // nothing may be sent that cannot be recorded. It is thrown once all in-flight work ended.
+  let fatal: unknown;
+  const ctx: ExecuteContext = {
+    ...outer,
+    shouldStop: () => fatal !== undefined || outer.shouldStop(),
+    onStateFailure: (error: unknown) => (fatal ??= error),
+  };
   const work = planned.plan.cohorts.filter((c) => !(c.actions.length === 1 && c.actions[0] === "no-op"));
   const reports: CohortReport[] = [];
   let next = 0;
@@ -48,6 +60,7 @@ export async function executePlan(ctx: ExecuteContext, planned: ExecutablePlan):
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, ctx.cohortConcurrency ?? 4) }, worker));
+  if (fatal !== undefined) throw fatal;
   return reports.sort((a, b) => (a.address < b.address ? -1 : 1));
 }
 
@@ -80,16 +93,16 @@ async function executeCohort(ctx: ExecuteContext, planned: ExecutablePlan, cohor
   ctx.onEvent?.({ type: "cohort_start", address: cohort.address, total: cohort.members.add + cohort.members.remove });
 
   const retarget = cohort.changed_attributes.includes("destination");
-  await ctx.journal.append({
-    t: "cohort",
-    address: cohort.address,
-    ...(cohort.moved_from ? { moved_from: cohort.moved_from } : {}),
-    retarget,
-    entry: isDelete ? metaFromState(prior!) : metaFromConfig(ctx.project, cohort),
-    prior_name: prior?.name ?? null,
-  });
   let seq = 0;
   try {
+    await ctx.journal.append({
+      t: "cohort",
+      address: cohort.address,
+      ...(cohort.moved_from ? { moved_from: cohort.moved_from } : {}),
+      retarget,
+      entry: isDelete ? metaFromState(prior!) : metaFromConfig(ctx.project, cohort),
+      prior_name: prior?.name ?? null,
+    });
     const client = (destination: string): BrazeClient => {
       if (!ctx.project.destinations.has(destination)) {
         throw new Error(`destination ${destination} is no longer configured; keep it in the config until this change is applied`);
@@ -135,6 +148,7 @@ async function executeCohort(ctx: ExecuteContext, planned: ExecutablePlan, cohor
     if (isDelete) await ctx.journal.append({ t: "forget", address: cohort.address });
     return finish(ctx, report("done"));
   } catch (error) {
+    if (isStateFailure(error)) ctx.onStateFailure?.(error);
     return finish(ctx, report("failed", error instanceof Error ? error.message : String(error)));
   }
 }
@@ -163,9 +177,14 @@ function metaFromConfig(project: Project, cohort: CohortPlan): CohortEntryMeta {
       column: identifier.column,
       ...(identifier.type === "alias" ? { label: identifier.label } : {}),
     },
-    model: { name: model.name, sql_digest: sqlDigest(model.sql), sql: model.sql },
+    model: { name: model.name, sql_digest: sqlDigest(model.sql), sql: model.sql, ...dbtEntry(model) },
     prevent_destroy: after.prevent_destroy,
   };
+}
+
+function dbtEntry(model: ModelConfig): { dbt?: CohortState["model"]["dbt"] } {
+  const dbt = dbtModelState(model);
+  return dbt ? { dbt } : {};
 }
 
 function metaFromState(entry: CohortState): CohortEntryMeta {

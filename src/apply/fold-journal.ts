@@ -3,6 +3,7 @@ import type { CohortState, LockfileDoc, StateView } from "../model/state.js";
 import type { DuckDbEngine } from "../sources/duckdb-engine.js";
 import type { StateBackend } from "../state/backend.js";
 import type { JournalRecord } from "../state/journal.js";
+import { canonicalJson } from "../state/canonical-json.js";
 import { summarizeJournal } from "./journal-summary.js";
 
 export interface FoldResult {
@@ -53,8 +54,7 @@ export async function foldJournal(records: readonly JournalRecord[], state: Stat
     const members = await foldMembers(engine, backend, address, base, batches);
     const saved = await backend.saveSnapshot(engine, cohort.entry.cohort_id, `SELECT key FROM ${members}`);
     await engine.drop(members);
-    delete cohorts[priorAddress];
-    cohorts[address] = {
+    const next: CohortState = {
       ...cohort.entry,
       // A rename Braze may not have received keeps the old name, so the next plan sends it again.
       name: unknownUpsert ? (cohort.prior_name ?? cohort.entry.name) : cohort.entry.name,
@@ -62,6 +62,11 @@ export async function foldJournal(records: readonly JournalRecord[], state: Stat
       snapshot: saved.snapshot,
       applied_at: now.toISOString(),
     };
+    // Nothing acknowledged changed this cohort (e.g. the apply failed before Braze took anything):
+    // its entry stays as it was, so an apply that changed nothing does not bump the serial.
+    if (prior && priorAddress === address && sameEntry(prior, next)) continue;
+    delete cohorts[priorAddress];
+    cohorts[address] = next;
     changed = true;
   }
   if (!changed) return { doc: undefined, remaining };
@@ -69,6 +74,13 @@ export async function foldJournal(records: readonly JournalRecord[], state: Stat
   await backend.write(doc);
   await backend.pruneSnapshots(doc);
   return { doc, remaining };
+}
+
+/** Equal in everything but the time it was applied. */
+function sameEntry(a: CohortState, b: CohortState): boolean {
+  const { applied_at: _a, ...left } = a;
+  const { applied_at: _b, ...right } = b;
+  return canonicalJson(left) === canonicalJson(right);
 }
 
 async function foldMembers(

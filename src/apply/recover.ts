@@ -7,6 +7,7 @@ import { foldJournal } from "./fold-journal.js";
 import type { JournalStore } from "../state/journal.js";
 import { summarizeJournal } from "./journal-summary.js";
 import { CohoError } from "../model/errors.js";
+import { isStateFailure } from "../state/storage-error.js";
 
 /**
  * Finishes an apply that was interrupted (killed, crashed, or failed mid-way):
@@ -34,6 +35,8 @@ export async function recoverInterrupted(
         await ctx.journal.append({ t: "ack", address, seq: batch.seq });
       }
     } catch (error) {
+      // State cannot be recorded: write nothing more; the journal still holds every complete record.
+      if (isStateFailure(error)) throw error;
       // Fold what is known, keep the rest for the next try.
       await fold(ctx);
       throw new CohoError("apply.resume_failed", `could not finish the interrupted apply of ${address}: ${(error as Error).message}`, {

@@ -45,3 +45,27 @@ export function totals(cohorts: readonly CohortReport[]): ApplyReport["totals"] 
   const sum = (key: "added" | "removed" | "rejected" | "failed" | "requests" | "retries") => cohorts.reduce((n, c) => n + c[key], 0);
   return { added: sum("added"), removed: sum("removed"), rejected: sum("rejected"), failed: sum("failed"), requests: sum("requests"), retries: sum("retries") };
 }
+
+/** The report of one apply run, from its start time, the cohorts it carried out and the state it left. */
+export function buildApplyReport(
+  started: Date,
+  resumed: ApplyReport["resumed"],
+  cohorts: ApplyReport["cohorts"],
+  state: { readonly lineage: string | null; readonly serial: number },
+  interrupted: boolean,
+  finished: Date = new Date(),
+): ApplyReport {
+  return {
+    format: "coho-apply-report",
+    format_version: "1.0",
+    started_at: started.toISOString(),
+    finished_at: finished.toISOString(),
+    duration_ms: finished.getTime() - started.getTime(),
+    success: cohorts.every((c) => c.status === "done") && !interrupted,
+    interrupted,
+    resumed,
+    state: { lineage: state.lineage, serial: state.serial },
+    cohorts,
+    totals: totals(cohorts),
+  };
+}

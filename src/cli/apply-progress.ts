@@ -1,4 +1,4 @@
-import type { ApplyEvent } from "../apply/events.js";
+import type { OperationEvent } from "../operations/events.js";
 import { progressLine } from "../render/apply-progress.js";
 import type { Output } from "./io.js";
 
@@ -25,7 +25,7 @@ export class ApplyProgress {
     if (enabled) this.#timer = setInterval(() => this.#draw(), tty ? 200 : 5000);
   }
 
-  onEvent = (event: ApplyEvent): void => {
+  onEvent = (event: OperationEvent): void => {
     switch (event.type) {
       case "cohort_start":
         this.#active.add(event.address);

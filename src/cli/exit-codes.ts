@@ -1,6 +1,6 @@
 import kleur from "kleur";
 import { CohoError, DiagnosticsError } from "../model/errors.js";
-import { githubAnnotations, renderDiagnosticsHuman } from "../render/diagnostics.js";
+import { formatLocation, githubAnnotations, renderDiagnosticsHuman } from "../render/diagnostics.js";
 import type { CliIo, Output } from "./io.js";
 import { describeSystemFailure } from "./system-errors.js";
 
@@ -24,7 +24,10 @@ export function reportError(error: unknown, io: CliIo, output: Output, texts: Re
     return EXIT_ERROR;
   }
   if (error instanceof CohoError) {
-    output.err(`${kleur.red().bold("error")}: ${error.message}`);
+    // Located errors name their file, line and column first, as diagnostics do.
+    const where = error.location ? `${kleur.bold(formatLocation(error.location, io.cwd))}: ` : "";
+    const code = error.location ? ` ${kleur.dim(`[${error.code}]`)}` : "";
+    output.err(`${where}${kleur.red().bold("error")}: ${error.message}${code}`);
     if (error.hint) output.err(`${kleur.dim("hint")}: ${error.hint}`);
     if (annotate) {
       const message = error.hint ? `${error.message} (${error.hint})` : error.message;

@@ -16,8 +16,8 @@ const README = "README.md";
 export const HELP: Readonly<Record<string, HelpEntry>> = {
   init: { examples: ["coho init my-cohorts               a project that validates at once", "coho -C my-cohorts validate"], docs: "first-commands" },
   validate: { examples: ["coho validate", "coho validate --json | jq '.diagnostics[].message'", "coho -C examples/quickstart validate"], docs: "configuration" },
-  plan: { examples: ["coho plan", "coho plan --markdown --detailed-exitcode > plan.md", "coho plan --out plan.coho && coho apply plan.coho", "coho plan --target cohorts.recent_buyers"], docs: "commands" },
-  apply: { examples: ["coho apply                          plan, show, ask for 'yes', apply", "coho apply --auto-approve           in a pipeline", "coho apply plan.coho                exactly the reviewed plan"], docs: "commands" },
+  plan: { examples: ["coho plan", "coho plan --markdown --detailed-exitcode > plan.md", "coho plan --out plan.coho && coho apply plan.coho", "coho plan --target cohorts.recent_buyers", "coho plan --output ndjson             events for an orchestrator, the plan last"], docs: "commands" },
+  apply: { examples: ["coho apply                          plan, show, ask for 'yes', apply", "coho apply --auto-approve           in a pipeline", "coho apply plan.coho                exactly the reviewed plan", "coho apply --auto-approve --output ndjson   events for an orchestrator"], docs: "commands" },
   show: { examples: ["coho show                           the recorded state", "coho show plan.coho --markdown       a saved plan as a PR comment"], docs: "commands" },
   state: { examples: ["coho state list", "coho state show cohorts.recent_buyers", "coho state rm cohorts.old_list"], docs: "state" },
   "state list": { examples: ["coho state list"], docs: "state" },
@@ -25,6 +25,8 @@ export const HELP: Readonly<Record<string, HelpEntry>> = {
   "state rm": { examples: ["coho state rm cohorts.old_list       forget it; its Braze members stay"], docs: "state" },
   "force-unlock": { examples: ["coho force-unlock 5f1c…              the id the blocked command printed"], docs: "state" },
   emulator: { examples: ["coho emulator --port 4010", "coho emulator --rate-limit 50 --fault-rate 0.3 --seed 7", "coho emulator --state braze.json --users users.json"], docs: "the-braze-emulator" },
+  dbt: { examples: ["coho dbt exposures --out ../analytics/models/coho_exposures.yml"], docs: "cohorts-on-dbt-models" },
+  "dbt exposures": { examples: ["coho dbt exposures                  print the exposures YAML", "coho dbt exposures --out models/coho_exposures.yml", "coho dbt exposures --out models/exposures.yml --force   replace a hand-written file"], docs: "cohorts-on-dbt-models" },
   version: { examples: ["coho version", "coho version --json"], docs: "commands" },
   completion: { examples: ["coho completion bash > /etc/bash_completion.d/coho", "coho completion zsh > \"${fpath[1]}/_coho\"", "coho completion fish > ~/.config/fish/completions/coho.fish"], docs: "shell-completion" },
 };

@@ -1,6 +1,6 @@
-import { loadProject } from "../config/load-project.js";
 import { DiagnosticsError } from "../model/errors.js";
 import type { Project } from "../model/project.js";
+import { validate } from "../operations/validate.js";
 import { renderDiagnosticsHuman } from "../render/diagnostics.js";
 import { registerSecrets } from "./commands/validate.js";
 import { projectDir, type CommandContext } from "./context.js";
@@ -10,7 +10,7 @@ import { projectDir, type CommandContext } from "./context.js";
  * for redaction, warnings go to stderr, errors abort with every diagnostic.
  */
 export function loadConfigOrThrow(ctx: CommandContext): Project {
-  const result = loadProject(projectDir(ctx), { env: ctx.io.env });
+  const result = validate({ dir: projectDir(ctx), env: ctx.io.env });
   registerSecrets(ctx, result.secrets);
   ctx.texts = result.texts;
   if (!result.project) throw new DiagnosticsError(result.diagnostics);

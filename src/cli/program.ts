@@ -3,6 +3,7 @@ import { COHO_VERSION } from "../version.js";
 import type { CommandContext, GlobalOptions } from "./context.js";
 import { parseDurationFlag } from "./flags.js";
 import { registerApply } from "./commands/apply.js";
+import { registerDbt } from "./commands/dbt.js";
 import { registerEmulator } from "./commands/emulator.js";
 import { registerMeta } from "./commands/meta.js";
 import { attachHelp } from "./help-examples.js";
@@ -56,6 +57,7 @@ export function buildProgram(hooks: ProgramHooks): Command {
   registerShow(program, context, hooks.setExitCode);
   registerState(program, context, hooks.setExitCode);
   registerEmulator(program, context, hooks.setExitCode);
+  registerDbt(program, context, hooks.setExitCode);
   registerMeta(program, context, hooks.setExitCode);
   attachHelp(program);
   for (const command of program.commands) command.exitOverride();

@@ -8,6 +8,7 @@ import { EXIT_SIGINT, EXIT_SIGTERM } from "./exit-codes.js";
 export class StopSignal {
   #signal: NodeJS.Signals | undefined;
   readonly #handlers: [NodeJS.Signals, () => void][] = [];
+  readonly #controller = new AbortController();
   onStop: ((signal: NodeJS.Signals) => void) | undefined;
 
   constructor() {
@@ -16,10 +17,16 @@ export class StopSignal {
         if (this.#signal) return;
         this.#signal = signal;
         this.onStop?.(signal);
+        this.#controller.abort(signal);
       };
       process.on(signal, handler);
       this.#handlers.push([signal, handler]);
     }
+  }
+
+  /** Aborted (reason: the signal's name) on the first SIGINT/SIGTERM; what operations watch. */
+  get signal(): AbortSignal {
+    return this.#controller.signal;
   }
 
   get stopped(): boolean {

@@ -2,8 +2,9 @@ import { readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { Diagnostic } from "../model/diagnostic.js";
 import { parseAddress } from "../model/address.js";
-import type { CohortConfig, CohortSetConfig, IdentifierConfig, ModelConfig, MovedBlock, RemovalLimit } from "../model/project.js";
+import type { CohortConfig, CohortSetConfig, IdentifierConfig, ModelConfig, MovedBlock, RemovalLimit, SourceConfig } from "../model/project.js";
 import { templateVariables } from "../model/template.js";
+import { buildDbtModel, resolveModelTemplate, type DbtContext } from "./build-dbt.js";
 import type { Entry } from "./collect-entries.js";
 import type { CohortData } from "./config-data.js";
 import type { LoadedFile } from "./load-file.js";
@@ -16,14 +17,27 @@ type Raw = Record<string, unknown>;
 /** Name of the in-memory DuckDB source used when a project declares no source. */
 export const DEFAULT_SOURCE = "duckdb";
 
+/** What model building needs to know about sources and dbt. */
+export interface ModelContext {
+  readonly sourceNames: readonly string[];
+  /** A declared source's type; undefined for the implicit in-memory DuckDB. */
+  readonly sourceType: (name: string) => SourceConfig["type"] | undefined;
+  readonly dbt: DbtContext | undefined;
+}
+
 /**
- * A model's SQL comes inline or from a file relative to the declaring file. Its
- * source may be omitted when the project has exactly one (or none: the embedded
- * in-memory DuckDB).
+ * A model's SQL comes inline, from a file relative to the declaring file, or
+ * from a dbt model (`dbt:`). Its source may be omitted when the project has
+ * exactly one (or none: the embedded in-memory DuckDB); a dbt model's defaults
+ * to `dbt.source`. ref()/source() in SQL resolve from the dbt manifest.
  */
-export function buildModel(entry: Entry<Raw>, sourceNames: readonly string[], diagnostics: Diagnostic[]): ModelConfig | undefined {
+export function buildModel(entry: Entry<Raw>, context: ModelContext, diagnostics: Diagnostic[]): ModelConfig | undefined {
   const { name, value, file, origin } = entry;
-  const source = resolveSource(entry, sourceNames, diagnostics);
+  const { sourceNames, dbt } = context;
+  const dbtSource = typeof value.dbt === "string" && value.source === undefined ? dbt?.settings.source : undefined;
+  const source = dbtSource ?? resolveSource(entry, sourceNames, diagnostics);
+  const sourceType = (source === undefined ? undefined : context.sourceType(source)) ?? "duckdb";
+  if (typeof value.dbt === "string") return buildDbtModel(entry, source, sourceType, dbt, diagnostics);
   let sql: string;
   let sqlOrigin;
   if (typeof value.sql === "string") {
@@ -42,7 +56,7 @@ export function buildModel(entry: Entry<Raw>, sourceNames: readonly string[], di
   }
   if (source === undefined) return undefined;
   const primaryKey = typeof value.primary_key === "string" ? value.primary_key : undefined;
-  return { name, source, primaryKey, sql, sqlOrigin, origin };
+  return resolveModelTemplate({ name, source, primaryKey, sql, sqlOrigin, origin }, sourceType, dbt, diagnostics);
 }
 
 function resolveSource(entry: Entry<Raw>, sourceNames: readonly string[], diagnostics: Diagnostic[]): string | undefined {

@@ -7,6 +7,7 @@
 export interface ConfigData {
   version?: number;
   state?: StateData;
+  dbt?: DbtData;
   sources?: Record<string, SourceData>;
   destinations?: Record<string, DestinationData>;
   models?: Record<string, ModelData>;
@@ -20,6 +21,18 @@ export interface StateData {
   backend: "local" | "postgres";
   url?: string;
   schema?: string;
+}
+
+export interface DbtData {
+  manifest: string;
+  source?: string;
+  allow_outside_project?: boolean;
+  owner?: DbtOwnerData;
+}
+
+export interface DbtOwnerData {
+  name?: string;
+  email?: string;
 }
 
 export interface DuckDbSourceData {
@@ -50,6 +63,7 @@ export interface ModelData {
   primary_key?: string;
   sql?: string;
   file?: string;
+  dbt?: string;
   description?: string;
 }
 
@@ -92,16 +106,18 @@ type AllKeys<T> = T extends unknown ? keyof T : never;
 type KeyRecord<T> = { readonly [K in AllKeys<T>]: true };
 
 export const CONFIG_KEYS: KeyRecord<ConfigData> = {
-  version: true, state: true, sources: true, destinations: true, models: true,
+  version: true, state: true, dbt: true, sources: true, destinations: true, models: true,
   identifiers: true, cohorts: true, moved: true, include: true,
 };
+export const DBT_KEYS: KeyRecord<DbtData> = { manifest: true, source: true, allow_outside_project: true, owner: true };
+export const DBT_OWNER_KEYS: KeyRecord<DbtOwnerData> = { name: true, email: true };
 export const STATE_KEYS: KeyRecord<StateData> = { backend: true, url: true, schema: true };
 export const DUCKDB_SOURCE_KEYS: KeyRecord<DuckDbSourceData> = { type: true, path: true };
 export const POSTGRES_SOURCE_KEYS: KeyRecord<PostgresSourceData> = { type: true, url: true, ssl: true, statement_timeout: true };
 export const DESTINATION_KEYS: KeyRecord<DestinationData> = {
   type: true, rest_endpoint: true, partner: true, partner_api_key: true, data_import_key: true, allow_unknown_endpoint: true,
 };
-export const MODEL_KEYS: KeyRecord<ModelData> = { source: true, primary_key: true, sql: true, file: true, description: true };
+export const MODEL_KEYS: KeyRecord<ModelData> = { source: true, primary_key: true, sql: true, file: true, dbt: true, description: true };
 export const IDENTIFIER_KEYS: KeyRecord<IdentifierData> = { type: true, column: true, label: true };
 export const COHORT_KEYS: KeyRecord<CohortData> = {
   name: true, destination: true, model: true, identifier: true, cohort_id: true, description: true, guards: true, prevent_destroy: true, for_each: true,

@@ -1,14 +1,15 @@
+import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { globSync } from "tinyglobby";
 import { hasErrors, type Diagnostic } from "../model/diagnostic.js";
 import type { Project, SourceConfig } from "../model/project.js";
 import type { Secret } from "../model/secret.js";
 import { DEFAULT_SOURCE, buildCohort, buildIdentifier, buildModel, buildMoved } from "./build-audiences.js";
 import { buildDestination, buildSource, buildState } from "./build-connections.js";
+import { loadDbt } from "./build-dbt.js";
 import { checkSharedCohortIds } from "./check-cohort-ids.js";
 import { collectEntries } from "./collect-entries.js";
-import { projectEnv } from "./env.js";
+import { projectEnv, type EnvLookup } from "./env.js";
 import { loadFile, type LoadedFile } from "./load-file.js";
 import { locate } from "./locate.js";
 
@@ -50,13 +51,13 @@ export function loadProject(dir: string, options: LoadOptions = {}): LoadResult 
     checkInclude(file, diagnostics);
   }
   const files = [root, ...includes];
-  const project = assemble(projectDir, configFile, files, diagnostics);
+  const project = assemble(projectDir, configFile, files, env, diagnostics);
   const texts = new Map(files.filter((f) => f.text !== undefined).map((f) => [f.path, f.text as string]));
   const secrets = files.flatMap((f) => [...f.secrets.values()]);
   return { project: hasErrors(diagnostics) ? undefined : project, diagnostics: sortDiagnostics(diagnostics), texts, secrets };
 }
 
-function assemble(projectDir: string, configFile: string, files: LoadedFile[], diagnostics: Diagnostic[]): Project {
+function assemble(projectDir: string, configFile: string, files: LoadedFile[], env: EnvLookup, diagnostics: Diagnostic[]): Project {
   const entries = collectEntries(projectDir, files, diagnostics);
   const sources = new Map<string, SourceConfig>();
   for (const entry of entries.sources.values()) {
@@ -68,8 +69,10 @@ function assemble(projectDir: string, configFile: string, files: LoadedFile[], d
     const destination = buildDestination(e, diagnostics);
     return destination ? [[e.name, destination] as const] : [];
   }));
+  const dbt = loadDbt(files[0]!, projectDir, env, sourceNames, diagnostics);
+  const modelContext = { sourceNames, sourceType: (name: string) => sources.get(name)?.type, dbt };
   const models = new Map([...entries.models.values()].flatMap((e) => {
-    const model = buildModel(e, sourceNames, diagnostics);
+    const model = buildModel(e, modelContext, diagnostics);
     return model ? [[e.name, model] as const] : [];
   }));
   if ([...models.values()].some((m) => m.source === DEFAULT_SOURCE) && !sources.has(DEFAULT_SOURCE)) {
@@ -90,7 +93,10 @@ function assemble(projectDir: string, configFile: string, files: LoadedFile[], d
   const setKeys = [...cohorts.values()].filter((c) => c.forEach).map((c) => c.key);
   const moved = buildMoved(files, [...entries.cohorts.keys(), ...entries.broken.cohorts], setKeys, diagnostics);
   const state = buildState(files[0]!, diagnostics) ?? { backend: "local" as const };
-  return { dir: projectDir, configFile, files: files.map((f) => f.path), state, sources, destinations, models, identifiers, cohorts, moved };
+  return {
+    dir: projectDir, configFile, files: files.map((f) => f.path), state, ...(dbt ? { dbt: dbt.settings } : {}),
+    sources, destinations, models, identifiers, cohorts, moved,
+  };
 }
 
 /** Read order: coho.yaml, then includes in sorted order; then by line. */
@@ -111,10 +117,10 @@ function checkRoot(root: LoadedFile, diagnostics: Diagnostic[]): void {
   }
 }
 
-/** Included files carry sections only: state and include belong to coho.yaml. */
+/** Included files carry sections only: state, include and dbt belong to coho.yaml. */
 function checkInclude(file: LoadedFile, diagnostics: Diagnostic[]): void {
   if (!file.data || !file.yaml) return;
-  for (const key of ["state", "include"] as const) {
+  for (const key of ["state", "include", "dbt"] as const) {
     if (file.data[key] === undefined) continue;
     diagnostics.push({
       severity: "error",
@@ -129,6 +135,8 @@ function includedFiles(projectDir: string, root: LoadedFile, diagnostics: Diagno
   const patterns = root.data?.include ?? [];
   const found = new Set<string>();
   patterns.forEach((pattern, index) => {
+    // tinyglobby loads only for projects that have includes (start-up cost otherwise).
+    const { globSync } = createRequire(import.meta.url)("tinyglobby") as typeof import("tinyglobby");
     const matches = globSync(pattern, { cwd: projectDir, absolute: true, onlyFiles: true, dot: false }).sort();
     if (matches.length === 0 && root.yaml) {
       diagnostics.push({

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import type { Ajv, ErrorObject, ValidateFunction } from "ajv";
 
 /** schema/coho.schema.json, shipped in the package beside dist/. */
 export const SCHEMA_PATH = fileURLToPath(new URL("../../schema/coho.schema.json", import.meta.url));
@@ -37,7 +37,9 @@ export function readSchema(): object {
  * schema node it sits on fails.
  */
 export function newAjv(source = false): Ajv {
-  const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictRequired: false, ...(source ? { code: { source: true, esm: false } } : {}) });
+  // Loaded only here: a built coho validates with the precompiled code and never loads ajv.
+  const { Ajv: AjvClass } = createRequire(import.meta.url)("ajv") as typeof import("ajv");
+  const ajv = new AjvClass({ allErrors: true, verbose: true, strict: true, strictRequired: false, ...(source ? { code: { source: true, esm: false } } : {}) });
   ajv.addKeyword({ keyword: "errorMessage", schemaType: "string" });
   return ajv;
 }

@@ -7,7 +7,7 @@ import type { RejectReason } from "./reject-reason.js";
 export type Action = "create" | "adopt" | "update" | "delete" | "move" | "no-op";
 
 /** Attributes an `update` can change. `members` only: a membership sync. */
-export type ChangedAttribute = "name" | "destination" | "prevent_destroy" | "members" | "model" | "identifier";
+export type ChangedAttribute = "name" | "destination" | "prevent_destroy" | "members" | "model" | "identifier" | "dbt_model";
 
 export interface CohortAttributes {
   readonly name: string;
@@ -50,6 +50,8 @@ export interface CohortPlan {
   readonly guards: readonly GuardVerdict[];
   /** Unified diff of the model SQL since the last apply, when it changed. */
   readonly sql_diff?: string;
+  /** The dbt model behind the cohort's model, when it is one (`dbt:`). */
+  readonly dbt?: DbtModelPlan;
   /** Sample member keys, only with --show-members. */
   readonly samples?: { readonly add: readonly string[]; readonly remove: readonly string[] };
   /** For an instance of a cohort set: the set's address and this instance's key value. */
@@ -74,6 +76,16 @@ export interface SetPlan {
   /** Key values listed in `keys:` that the model did not return. */
   readonly missing_keys: readonly string[];
   readonly guards: readonly GuardVerdict[];
+}
+
+export interface DbtModelPlan {
+  readonly unique_id: string;
+  readonly checksum: string;
+  readonly relation: string;
+  /** The node as last applied; present only when it changed (checksum or unique_id). */
+  readonly previous?: { readonly unique_id: string; readonly checksum: string };
+  /** Unified diff of dbt's compiled_code since the last apply, when both manifests had it. */
+  readonly compiled_diff?: string;
 }
 
 export interface PlanSummary {

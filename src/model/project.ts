@@ -14,6 +14,8 @@ export interface Project {
   /** Every config file read, coho.yaml first, then includes in sorted order. */
   readonly files: readonly string[];
   readonly state: StateConfig;
+  /** The `dbt:` setting, with its manifest read; undefined when the project does not use dbt. */
+  readonly dbt?: DbtSettings;
   readonly sources: ReadonlyMap<string, SourceConfig>;
   readonly destinations: ReadonlyMap<string, DestinationConfig>;
   readonly models: ReadonlyMap<string, ModelConfig>;
@@ -67,8 +69,45 @@ export interface ModelConfig {
   readonly source: string;
   readonly primaryKey: string | undefined;
   readonly sql: string;
-  /** Where the SQL text starts: the `sql:` block in YAML or line 1 of `file:`. */
+  /** Where the SQL text starts: the `sql:` block in YAML or line 1 of `file:` (for `dbt:` models, its value). */
   readonly sqlOrigin: SourceLocation;
+  readonly origin: SourceLocation;
+  /** The dbt nodes the model reads; undefined for plain SQL. */
+  readonly dbt?: ModelDbt;
+}
+
+export interface DbtSettings {
+  /** Absolute path of the manifest read. */
+  readonly manifestPath: string;
+  /** The coho source holding the relations dbt built. */
+  readonly source: string | undefined;
+  readonly owner: { readonly name?: string; readonly email?: string } | undefined;
+  /** The dbt project the manifest was written for (its metadata.project_name). */
+  readonly projectName: string | undefined;
+  readonly origin: SourceLocation;
+}
+
+export interface ModelDbt {
+  /** For `dbt:` models: the node whose relation the model selects from. */
+  readonly model: DbtNodeRef | undefined;
+  /** Every node read: the `dbt:` node, or each ref()/source() in the SQL. */
+  readonly dependsOn: readonly DbtNodeRef[];
+}
+
+/** A dbt node as a model uses it: enough to track changes and to write exposures. */
+export interface DbtNodeRef {
+  readonly kind: "ref" | "source";
+  readonly uniqueId: string;
+  readonly name: string;
+  readonly packageName: string;
+  /** For sources: the source's name, as in source('source_name', 'table'). */
+  readonly sourceName?: string;
+  /** dbt's checksum of the node's file, `sha256:<hex>`. */
+  readonly checksum: string;
+  /** The quoted relation coho reads. */
+  readonly relation: string;
+  readonly compiledCode: string | undefined;
+  /** Where the reference is written. */
   readonly origin: SourceLocation;
 }
 

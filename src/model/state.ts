@@ -20,12 +20,20 @@ export interface CohortState {
   readonly cohort_id: string;
   readonly name: string;
   readonly identifier: { readonly name: string; readonly type: IdentifierType; readonly column: string; readonly label?: string };
-  readonly model: { readonly name: string; readonly sql_digest: string; readonly sql: string };
+  readonly model: { readonly name: string; readonly sql_digest: string; readonly sql: string; readonly dbt?: DbtModelState };
   readonly prevent_destroy: boolean;
   readonly members: { readonly count: number; readonly digest: string };
   /** Path of the snapshot, relative to the project folder (local backend). */
   readonly snapshot: string;
   readonly applied_at: string;
+}
+
+/** The dbt model a cohort's model was, when applied: followed by unique_id, changes seen by checksum. */
+export interface DbtModelState {
+  readonly unique_id: string;
+  readonly checksum: string;
+  /** dbt's compiled SQL when the manifest had it, for the plan's diff. */
+  readonly compiled_code?: string;
 }
 
 /** The state before anything was applied. */

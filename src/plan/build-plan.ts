@@ -18,6 +18,8 @@ import { diffMembership, sampleKeys, type MembershipDelta } from "./membership-d
 import { tryPushDown } from "./pushdown.js";
 import { planResources, type ResourceDecision } from "./resource-actions.js";
 import { sqlDiff } from "./sql-diff.js";
+import { checkDbtRelations } from "../dbt/check-relations.js";
+import { dbtModelPlan } from "../dbt/plan-info.js";
 
 export interface PlanOptions {
   readonly targets: readonly string[];
@@ -64,9 +66,12 @@ export async function buildPlan(ctx: PlanContext): Promise<PlannedChanges> {
   const { project, options } = ctx;
   const state = await ctx.backend.read();
   const onModelRun = (model: string, addresses: readonly string[]) => ctx.onEvent?.({ type: "model", address: addresses[0]!, model, cohorts: addresses.length });
+  const setConfigs = [...project.cohorts.values()].filter((c) => c.forEach);
+  // dbt relations are probed before any model runs, so a missing one gets its own message.
+  await checkDbtRelations(project, ctx.sources, setConfigs.map((c) => c.model));
   const expanded = await expandSets(project, state, ctx.engine, ctx.sources, options.targets, onModelRun);
-  const setAddresses = [...project.cohorts.values()].filter((c) => c.forEach).map((c) => c.address);
-  const resources = planResources({ ...expanded, destinations: project.destinations, dir: project.dir }, state, ctx.newCohortId ?? randomCohortId, options.targets, setAddresses);
+  const resources = planResources({ ...expanded, destinations: project.destinations, dir: project.dir }, state, ctx.newCohortId ?? randomCohortId, options.targets, setConfigs.map((c) => c.address));
+  await checkDbtRelations(project, ctx.sources, resources.decisions.flatMap((d) => (d.cohort && !d.cohort.instanceOf ? [d.cohort.model] : [])));
   const grouped = await planGroupedMemberships({ ...ctx, pushDown: options.pushDown !== false, onModelRun }, resources.decisions, expanded.runs);
   const cohorts: CohortPlan[] = [];
   const deltas = new Map<string, MembershipDelta & { desiredTable: string | undefined }>();
@@ -178,6 +183,7 @@ async function finishCohort(
     rejected,
     guards,
     ...(diff ? { sql_diff: diff } : {}),
+    ...dbtPart(ctx, decision),
     ...(show > 0 ? { samples: { add: await sampleKeys(engine, delta.addTable, show), remove: await sampleKeys(engine, removeTable, show) } } : {}),
     ...setOf(decision),
   };
@@ -204,6 +210,12 @@ function setOf(decision: ResourceDecision): Pick<CohortPlan, "set"> {
   const parsed = parseAddress(decision.address);
   if (parsed?.instance === undefined) return {};
   return { set: { address: `cohorts.${parsed.cohort}`, key: parsed.instance } };
+}
+
+function dbtPart(ctx: PlanContext, decision: ResourceDecision): { dbt?: CohortPlan["dbt"] } {
+  const model = decision.cohort ? ctx.project.models.get(decision.cohort.model) : undefined;
+  const dbt = model ? dbtModelPlan(model, decision.prior) : undefined;
+  return dbt ? { dbt } : {};
 }
 
 function pendingWarning(pending: PlanContext["pendingApply"]): string[] {

@@ -1,8 +1,9 @@
 import { addressMatches } from "../model/address.js";
 import type { Action, ChangedAttribute, CohortAttributes } from "../model/plan.js";
 import type { SourceLocation } from "../model/diagnostic.js";
-import type { CohortConfig, Project } from "../model/project.js";
+import type { CohortConfig, ModelConfig, Project } from "../model/project.js";
 import type { CohortState, StateView } from "../model/state.js";
+import { dbtModelChanged } from "../dbt/plan-info.js";
 
 /** What happens to one cohort address, before membership is known. */
 export interface ResourceDecision {
@@ -71,7 +72,7 @@ export function planResources(
         `${cohort.address}: cohort_id is ${cohort.cohortId} in the config but ${prior.entry.cohort_id} in state; to switch Braze cohorts, forget this one first with \`coho state rm ${cohort.address}\``,
       );
     }
-    decisions.push(existing(cohort, prior.entry, prior.movedFrom));
+    decisions.push(existing(cohort, prior.entry, prior.movedFrom, project.models));
   }
   for (const [address, { entry, movedFrom }] of [...recorded].sort(([a], [b]) => compare(a, b))) {
     decisions.push({
@@ -109,7 +110,7 @@ export const ADOPT_UNKNOWN_MEMBERS =
  * changes that need a destination the config no longer has; `dir` makes locations
  * in messages relative to the project.
  */
-export type PlannedProject = Pick<Project, "cohorts" | "moved"> & Partial<Pick<Project, "destinations" | "dir">>;
+export type PlannedProject = Pick<Project, "cohorts" | "moved"> & Partial<Pick<Project, "destinations" | "dir" | "models">>;
 
 type Recorded = ReadonlyMap<string, { readonly entry: CohortState; readonly movedFrom?: string }>;
 
@@ -178,7 +179,7 @@ function createOrAdopt(cohort: CohortConfig, newCohortId: (key: string) => strin
   };
 }
 
-function existing(cohort: CohortConfig, prior: CohortState, movedFrom: string | undefined): ResourceDecision {
+function existing(cohort: CohortConfig, prior: CohortState, movedFrom: string | undefined, models: Project["models"] | undefined): ResourceDecision {
   const after = fromConfig(cohort, prior.cohort_id);
   const before = fromState(prior);
   const changed: ChangedAttribute[] = [];
@@ -187,6 +188,10 @@ function existing(cohort: CohortConfig, prior: CohortState, movedFrom: string | 
   if (before.prevent_destroy !== after.prevent_destroy) changed.push("prevent_destroy");
   if (before.model !== after.model) changed.push("model");
   if (before.identifier !== after.identifier) changed.push("identifier");
+  // A dbt model is followed by unique_id (a rename of its relation is an update, never a destroy);
+  // a new checksum is recorded by apply even when no member changes.
+  const model = models?.get(cohort.model);
+  if (model && dbtModelChanged(model, prior.model)) changed.push("dbt_model");
   const actions: Action[] = [];
   if (movedFrom) actions.push("move");
   if (changed.length > 0) actions.push("update");
@@ -197,6 +202,7 @@ function existing(cohort: CohortConfig, prior: CohortState, movedFrom: string | 
   if (changed.includes("prevent_destroy")) reasons.push(`prevent_destroy ${before.prevent_destroy} → ${after.prevent_destroy} (recorded in state only)`);
   if (changed.includes("model")) reasons.push(`model ${before.model} → ${after.model}`);
   if (changed.includes("identifier")) reasons.push(`identifier ${before.identifier} → ${after.identifier}`);
+  if (changed.includes("dbt_model")) reasons.push(dbtReason(prior, model!));
   return {
     address: cohort.address,
     actions: actions.length === 0 ? ["no-op"] : actions,
@@ -209,6 +215,21 @@ function existing(cohort: CohortConfig, prior: CohortState, movedFrom: string | 
     after,
     changed,
   };
+}
+
+function dbtReason(prior: CohortState, model: ModelConfig): string {
+  const node = model.dbt!.model!;
+  const then = prior.model.dbt;
+  if (!then) return `now reads dbt model ${node.uniqueId}`;
+  if (then.unique_id !== node.uniqueId) return `dbt model ${then.unique_id} → ${node.uniqueId}`;
+  if (then.checksum !== node.checksum) return `dbt model changed: ${node.uniqueId} checksum ${short(then.checksum)} → ${short(node.checksum)}`;
+  return `dbt model ${node.uniqueId} is now built as ${node.relation}: same unique_id, so the cohort follows it`;
+}
+
+/** `sha256:0123456789ab`: enough of a checksum to tell two apart in a sentence. */
+function short(checksum: string): string {
+  const [name, hex = ""] = checksum.split(":");
+  return `${name}:${hex.slice(0, 12)}`;
 }
 
 function fromConfig(cohort: CohortConfig, cohortId: string): CohortAttributes {

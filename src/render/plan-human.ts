@@ -1,7 +1,7 @@
 import kleur from "kleur";
 import type { Action, CohortPlan, GuardVerdict, Plan } from "../model/plan.js";
 import { groupBySet, setKeyNotes, setSummary, type SetGroup } from "./plan-sets.js";
-import { ACTION_SYMBOL, actionLabel, blockedMessages, isChange, rejectedText, summaryLine } from "./plan-text.js";
+import { ACTION_SYMBOL, actionLabel, blockedMessages, dbtChangeText, isChange, rejectedText, summaryLine } from "./plan-text.js";
 
 const COLOR: Record<Action, (text: string) => string> = {
   create: kleur.green,
@@ -80,12 +80,18 @@ function renderCohort(cohort: CohortPlan): string {
     if (cohort.samples.remove.length > 0) row("removes e.g.:", cohort.samples.remove.join(", "));
   }
   row("why:", kleur.dim(cohort.reason));
-  if (cohort.sql_diff) {
-    lines.push("    sql:");
-    for (const line of cohort.sql_diff.split("\n")) {
-      const styled = line.startsWith("+") && !line.startsWith("+++") ? kleur.green(line) : line.startsWith("-") && !line.startsWith("---") ? kleur.red(line) : kleur.dim(line);
-      lines.push(`      ${styled}`);
-    }
-  }
+  if (cohort.dbt) row("dbt model:", `${cohort.dbt.unique_id} as ${cohort.dbt.relation}`);
+  const dbtChange = dbtChangeText(cohort);
+  if (dbtChange) lines.push(`    ${kleur.yellow(dbtChange)}`);
+  if (cohort.sql_diff) pushDiff(lines, "sql:", cohort.sql_diff);
+  if (cohort.dbt?.compiled_diff) pushDiff(lines, "dbt compiled sql:", cohort.dbt.compiled_diff);
   return lines.join("\n");
+}
+
+function pushDiff(lines: string[], title: string, diff: string): void {
+  lines.push(`    ${title}`);
+  for (const line of diff.split("\n")) {
+    const styled = line.startsWith("+") && !line.startsWith("+++") ? kleur.green(line) : line.startsWith("-") && !line.startsWith("---") ? kleur.red(line) : kleur.dim(line);
+    lines.push(`      ${styled}`);
+  }
 }

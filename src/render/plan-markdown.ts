@@ -1,7 +1,7 @@
 import type { CohortPlan, GuardVerdict, Plan } from "../model/plan.js";
 import { groupBySet, setKeyNotes, setSummary, type SetGroup } from "./plan-sets.js";
 import { hasChanges } from "../model/plan.js";
-import { actionLabel, blockedMessages, isChange, rejectedText, summaryLine } from "./plan-text.js";
+import { actionLabel, blockedMessages, dbtChangeText, isChange, rejectedText, summaryLine } from "./plan-text.js";
 
 /** GitHub's comment limit is 65,536 characters; stay well under it. */
 export const MARKDOWN_LIMIT = 60_000;
@@ -79,7 +79,10 @@ function detailsOf(cohort: CohortPlan): string | undefined {
     if (cohort.samples.add.length > 0) parts.push(`Adds, e.g.: ${cohort.samples.add.map((k) => `\`${k}\``).join(", ")}`);
     if (cohort.samples.remove.length > 0) parts.push(`Removes, e.g.: ${cohort.samples.remove.map((k) => `\`${k}\``).join(", ")}`);
   }
+  const dbtChange = dbtChangeText(cohort);
+  if (dbtChange) parts.push(escape(dbtChange));
   if (cohort.sql_diff) parts.push("```diff\n" + cohort.sql_diff.replace(/```/g, "ˋˋˋ") + "\n```");
+  if (cohort.dbt?.compiled_diff) parts.push("dbt compiled SQL:\n\n```diff\n" + cohort.dbt.compiled_diff.replace(/```/g, "ˋˋˋ") + "\n```");
   return `<details><summary><code>${cohort.address}</code>: ${actionLabel(cohort)}</summary>\n\n${parts.join("\n\n")}\n\n</details>`;
 }
 

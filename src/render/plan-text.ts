@@ -30,3 +30,11 @@ export function blockedMessages(plan: Plan): string[] {
 export function isChange(cohort: CohortPlan): boolean {
   return !(cohort.actions.length === 1 && cohort.actions[0] === "no-op");
 }
+
+/** "dbt model changed: sha256:… → sha256:…" (or the node it now reads), when the dbt model changed. */
+export function dbtChangeText(cohort: CohortPlan): string | undefined {
+  const dbt = cohort.dbt;
+  if (!dbt?.previous) return undefined;
+  if (dbt.previous.unique_id !== dbt.unique_id) return `dbt model changed: ${dbt.previous.unique_id} → ${dbt.unique_id}`;
+  return `dbt model changed: checksum ${dbt.previous.checksum} → ${dbt.checksum}`;
+}

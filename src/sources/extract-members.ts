@@ -6,7 +6,10 @@ import { REJECT_REASONS, candidatesSql, type RejectReason } from "./identifier-s
 import { modelQuery, type ColumnInfo, type Source } from "./source.js";
 
 export interface ExtractedMembers {
-  /** Engine temp table holding one VARCHAR column `key`: distinct, valid member keys. */
+  /**
+   * A relation (parenthesised subquery over an engine work table) with one VARCHAR
+   * column `key`: the distinct, valid member keys.
+   */
   readonly table: string;
   /** Rows the model returned. */
   readonly rows: number;
@@ -26,34 +29,51 @@ export async function extractMembers(engine: DuckDbEngine, source: Source, model
   const columns = await source.describe(model);
   const value = requireColumn(model, columns, identifier.column, `identifier \`${identifier.name}\``);
   const pk = model.primaryKey === undefined ? undefined : requireColumn(model, columns, model.primaryKey, "primary_key");
-  const candidates = engine.tempTable("candidates");
   const connection = engine.connection;
+  const table = engine.tempTable("members");
+  // One hash aggregation over the checked rows gives both the members (one group
+  // per valid key, `n` rows each) and the rejections (key NULL, one group per reason).
+  const groupInto = (relation: string) =>
+    `CREATE TABLE memory.main.${table} AS SELECT key, reason, count(*) AS n FROM (${candidatesSql(relation, identifier)}) AS coho_candidates GROUP BY key, reason`;
 
   if (source instanceof DuckDbSource) {
     const pkExpr = pk ? `CAST(${ident(pk.name)} AS VARCHAR)` : "NULL::VARCHAR";
     const relation = `SELECT ${pkExpr} AS pk, CAST(${ident(value.name)} AS VARCHAR) AS v FROM (${modelQuery(model)}) AS coho_model`;
-    await source.run(model, () => connection.run(`CREATE TABLE memory.main.${candidates} AS ${candidatesSql(relation, identifier)}`));
+    if (pk) {
+      // The primary-key check needs the rows themselves: keep them once, check, group.
+      const raw = engine.tempTable("raw");
+      await source.run(model, () => connection.run(`CREATE TABLE memory.main.${raw} AS ${relation}`));
+      await checkPrimaryKey(engine, raw, model);
+      await connection.run(groupInto(`SELECT pk, v FROM memory.main.${raw}`));
+      await connection.run(`DROP TABLE memory.main.${raw}`);
+    } else {
+      await source.run(model, () => connection.run(groupInto(relation)));
+    }
   } else {
     const raw = engine.tempTable("raw");
     await connection.run(`CREATE TABLE memory.main.${raw} (pk VARCHAR, v VARCHAR)`);
     await loadColumns(engine, raw, source, model, value.name, pk?.name);
-    await connection.run(`CREATE TABLE memory.main.${candidates} AS ${candidatesSql(`SELECT pk, v FROM memory.main.${raw}`, identifier)}`);
+    if (pk) await checkPrimaryKey(engine, raw, model);
+    await connection.run(groupInto(`SELECT pk, v FROM memory.main.${raw}`));
     await connection.run(`DROP TABLE memory.main.${raw}`);
   }
 
-  if (pk) await checkPrimaryKey(engine, candidates, model);
-  const table = engine.tempTable("members");
-  await connection.run(`CREATE TABLE memory.main.${table} AS SELECT DISTINCT key FROM memory.main.${candidates} WHERE key IS NOT NULL`);
-  const counts = await connection.runAndReadAll(
-    `SELECT count(*) AS rows, count(key) AS valid, (SELECT count(*) FROM memory.main.${table}) AS members FROM memory.main.${candidates}`,
-  );
-  const [rows, valid, members] = (counts.getRows()[0] ?? [0n, 0n, 0n]).map(Number) as [number, number, number];
   const rejected = Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as Record<RejectReason, number>;
-  const byReason = await connection.runAndReadAll(`SELECT reason, count(*) FROM memory.main.${candidates} WHERE reason IS NOT NULL GROUP BY reason`);
-  for (const [reason, count] of byReason.getRows()) rejected[reason as RejectReason] = Number(count);
-  rejected.duplicate = valid - members;
-  await connection.run(`DROP TABLE memory.main.${candidates}`);
-  return { table: `memory.main.${table}`, rows, members, rejected };
+  let rows = 0;
+  let members = 0;
+  const groups = await connection.runAndReadAll(
+    `SELECT reason, sum(n)::BIGINT AS n, count(*) AS groups FROM memory.main.${table} GROUP BY reason`,
+  );
+  for (const [reason, n, groupCount] of groups.getRows()) {
+    rows += Number(n);
+    if (reason === null) {
+      members = Number(groupCount);
+      rejected.duplicate = Number(n) - members;
+    } else {
+      rejected[reason as RejectReason] = Number(n);
+    }
+  }
+  return { table: `(SELECT key FROM memory.main.${table} WHERE key IS NOT NULL)`, rows, members, rejected };
 }
 
 /** A model column, matched exactly, then ignoring case (PostgreSQL folds unquoted names). */
@@ -75,9 +95,9 @@ export function requireColumn(model: ModelConfig, columns: readonly ColumnInfo[]
 }
 
 /** A primary key seen twice is an error naming the model and one such key. */
-export async function checkPrimaryKey(engine: DuckDbEngine, candidates: string, model: ModelConfig): Promise<void> {
+export async function checkPrimaryKey(engine: DuckDbEngine, rows: string, model: ModelConfig): Promise<void> {
   const result = await engine.connection.runAndReadAll(
-    `SELECT pk, count(*) AS n FROM memory.main.${candidates} GROUP BY pk HAVING count(*) > 1 ORDER BY n DESC, pk LIMIT 1`,
+    `SELECT pk, count(*) AS n FROM memory.main.${rows} GROUP BY pk HAVING count(*) > 1 ORDER BY n DESC, pk LIMIT 1`,
   );
   const row = result.getRows()[0];
   if (!row) return;

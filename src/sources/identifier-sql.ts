@@ -19,6 +19,11 @@ export function keyPrefix(identifier: IdentifierConfig): string {
  *     `empty` (values are never trimmed);
  *   - any control character (U+0000–U+001F, U+007F) → `control_characters`;
  *   - more than MAX_IDENTIFIER_LENGTH characters → `too_long`.
+ * Valid values take one cheap test first, exact for them: no control character,
+ * at least one character that is neither a space nor a control character (every
+ * other whitespace character counted as empty is a control character), and at
+ * most MAX_IDENTIFIER_LENGTH bytes (so at most as many characters). Only values
+ * failing it go through the per-reason tests, in order, so each gets its reason.
  * `passThrough` columns of the relation are carried along (a cohort set's key).
  * Pure: builds text, runs nothing.
  */
@@ -28,6 +33,7 @@ export function candidatesSql(relation: string, identifier: IdentifierConfig, pa
 FROM (
   SELECT pk, v${extra}, CASE
     WHEN v IS NULL THEN 'null'
+    WHEN strlen(v) <= ${MAX_IDENTIFIER_LENGTH} AND regexp_full_match(v, '[^\\x00-\\x1f\\x7f]*[^\\x00-\\x20\\x7f][^\\x00-\\x1f\\x7f]*') THEN NULL
     WHEN trim(v, chr(32) || chr(9) || chr(10) || chr(13) || chr(12) || chr(11)) = '' THEN 'empty'
     WHEN regexp_matches(v, '[\\x00-\\x1f\\x7f]') THEN 'control_characters'
     WHEN length(v) > ${MAX_IDENTIFIER_LENGTH} THEN 'too_long'

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
-import pg from "pg";
-import Cursor from "pg-cursor";
+import type pg from "pg";
+import type Cursor from "pg-cursor";
 import { isLoopbackHost } from "../model/braze-instances.js";
 import { CohoError } from "../model/errors.js";
 import { formatDuration } from "../model/duration.js";
@@ -8,6 +8,7 @@ import { checkPostgresUrl } from "../model/postgres-url.js";
 import type { ModelConfig, PostgresSourceConfig, PostgresSslMode } from "../model/project.js";
 import { modelSqlError, offsetToPosition } from "./source-error.js";
 import { DEFAULT_BATCH_SIZE, modelQuery, type ColumnInfo, type ColumnKind, type RowBatch, type Source } from "./source.js";
+import { pgDriver, pgCursorClass } from "./pg-driver.js";
 
 /** PostgreSQL type OIDs coho accepts for identifier columns (pg_type.oid). */
 const OID_KINDS: ReadonlyMap<number, ColumnKind> = new Map([
@@ -52,7 +53,7 @@ export class PostgresSource implements Source {
 
   async *stream(model: ModelConfig, batchSize = DEFAULT_BATCH_SIZE): AsyncIterable<RowBatch> {
     const client = await this.#connect();
-    const cursor = client.query(new Cursor(modelQuery(model), [], { rowMode: "array" }));
+    const cursor = client.query(new (pgCursorClass())(modelQuery(model), [], { rowMode: "array" }));
     try {
       for (;;) {
         let page: { rows: unknown[][]; columns: string[] };
@@ -89,7 +90,7 @@ export class PostgresSource implements Source {
     if (!checked.ok) throw this.#connectError(url, new Error(`the URL ${checked.problem}`));
     // sslmode is taken out of the URL and applied here, so the driver never lets the
     // URL silently override ssl.mode (config validation refuses a contradiction).
-    const client = new pg.Client({
+    const client = new (pgDriver().Client)({
       connectionString: checked.stripped,
       ...sslOption(this.config.ssl.mode ?? checked.sslMode, this.config.ssl.caFile, url),
       statement_timeout: this.config.statementTimeoutMs || undefined,

@@ -28,7 +28,8 @@ export interface StateBackend {
   /** Takes the state lock, waiting up to `timeoutMs`; resolves to its release. */
   lock(info: LockInfo, timeoutMs: number, events?: LockEvents): Promise<() => void>;
   currentLock(): Promise<LockInfo | undefined>;
-  forceUnlock(id: string): Promise<LockInfo>;
+  /** Releases the lock of id `id`; `force` also takes it from a holder that is still alive. */
+  forceUnlock(id: string, options?: { force?: boolean }): Promise<LockInfo>;
   /** The write-ahead journal of applies, stored with this state. */
   journal(): JournalStore;
   /** Releases connections. */

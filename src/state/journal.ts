@@ -1,6 +1,8 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import type { CohortState } from "../model/state.js";
+import { writeFileAtomic } from "../util/atomic-write.js";
+import { stateWriteError } from "./storage-error.js";
 
 /**
  * The write-ahead journal of an apply (`.coho/journal.jsonl`). Every record is
@@ -36,13 +38,33 @@ export interface JournalStore {
   close(): void;
 }
 
-/** The local journal, `.coho/journal.jsonl`: appended and fsynced record by record. */
+/** Writes bytes at the end of a file; returns how many were written (a short write is possible). */
+export type WriteChunk = (fd: number, buffer: Buffer, offset: number, length: number) => number;
+
+export interface FileJournalOptions {
+  /** Called before every write; throws when this writer no longer holds the state lock. */
+  readonly fence?: () => void;
+  /** For tests on machines where no size-limited file system can be mounted: injects short writes. */
+  readonly writeChunk?: WriteChunk;
+}
+
+/**
+ * The local journal, `.coho/journal.jsonl`: appended and fsynced record by record.
+ * Invariant: the file is a sequence of complete lines. A record is either wholly
+ * on disk (written and fsynced) before `append` returns, or the file is truncated
+ * back to where it was and `append` throws a typed error, so the caller never
+ * acts on a record the journal does not hold. A torn trailing line (a crash
+ * mid-write) is the end of the file, and is cut off before the next append.
+ */
 export class FileJournal implements JournalStore {
   readonly path: string;
+  readonly #options: FileJournalOptions;
   #fd: number | undefined;
+  #size = 0;
 
-  constructor(path: string) {
+  constructor(path: string, options: FileJournalOptions = {}) {
     this.path = path;
+    this.#options = options;
   }
 
   async append(record: JournalRecord): Promise<void> {
@@ -57,48 +79,101 @@ export class FileJournal implements JournalStore {
     this.replaceSync(records);
   }
 
-  /** Appends a record and forces it to disk before returning. */
+  /** Appends a record and forces it to disk before returning; on any failure the file is as before. */
   appendSync(record: JournalRecord): void {
-    if (this.#fd === undefined) {
-      mkdirSync(dirname(this.path), { recursive: true });
-      this.#fd = openSync(this.path, "a");
+    this.#options.fence?.();
+    const bytes = Buffer.from(`${JSON.stringify(record)}\n`, "utf8");
+    try {
+      const fd = this.#open();
+      this.#writeAll(fd, bytes);
+      fsyncSync(fd);
+      this.#size += bytes.length;
+    } catch (error) {
+      this.#rollBack();
+      throw stateWriteError("the apply journal", this.path, error);
     }
-    writeSync(this.#fd, `${JSON.stringify(record)}\n`);
-    fsyncSync(this.#fd);
   }
 
-  /** Every complete record; a torn last line (a crash mid-write) is ignored: it was never acted on. */
+  /** Every complete record; reading stops at the first torn or unreadable line: it was never acted on. */
   readSync(): JournalRecord[] {
-    if (!existsSync(this.path)) return [];
-    const records: JournalRecord[] = [];
-    for (const line of readFileSync(this.path, "utf8").split("\n")) {
-      if (line.trim() === "") continue;
-      try {
-        records.push(JSON.parse(line) as JournalRecord);
-      } catch {
-        break;
-      }
-    }
-    return records;
+    return scanJournal(this.path).records;
   }
 
   /** Replaces the journal with `records` (atomically), or removes it when empty. */
   replaceSync(records: readonly JournalRecord[]): void {
+    this.#options.fence?.();
     this.close();
     if (records.length === 0) {
       if (existsSync(this.path)) unlinkSync(this.path);
       return;
     }
-    const temp = `${this.path}.tmp`;
-    const fd = openSync(temp, "w");
-    writeSync(fd, records.map((r) => `${JSON.stringify(r)}\n`).join(""));
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(temp, this.path);
+    try {
+      writeFileAtomic(this.path, records.map((r) => `${JSON.stringify(r)}\n`).join(""));
+    } catch (error) {
+      throw stateWriteError("the apply journal", this.path, error, "the journal keeps its previous content");
+    }
   }
 
   close(): void {
     if (this.#fd !== undefined) closeSync(this.#fd);
     this.#fd = undefined;
   }
+
+  /** Opens for appending, first cutting off anything after the last complete record. */
+  #open(): number {
+    if (this.#fd !== undefined) return this.#fd;
+    mkdirSync(dirname(this.path), { recursive: true });
+    const { validBytes } = scanJournal(this.path);
+    const fd = openSync(this.path, "a");
+    if (fstatSync(fd).size > validBytes) {
+      ftruncateSync(fd, validBytes);
+      fsyncSync(fd);
+    }
+    this.#fd = fd;
+    this.#size = validBytes;
+    return fd;
+  }
+
+  #writeAll(fd: number, bytes: Buffer): void {
+    const write = this.#options.writeChunk ?? ((f: number, b: Buffer, o: number, l: number) => writeSync(f, b, o, l));
+    let written = 0;
+    while (written < bytes.length) {
+      const n = write(fd, bytes, written, bytes.length - written);
+      if (n <= 0) throw Object.assign(new Error("no space left on device"), { code: "ENOSPC" });
+      written += n;
+    }
+  }
+
+  /** Cuts a partly written record off again (truncating frees space, so it works on a full disk). */
+  #rollBack(): void {
+    if (this.#fd === undefined) return;
+    try {
+      ftruncateSync(this.#fd, this.#size);
+      fsyncSync(this.#fd);
+    } catch {
+      // The torn line stays, but it is the last one: reading ends before it and the next open cuts it.
+    }
+  }
+}
+
+/** The complete records of a journal file and the byte length they take up. */
+export function scanJournal(path: string): { records: JournalRecord[]; validBytes: number } {
+  if (!existsSync(path)) return { records: [], validBytes: 0 };
+  const bytes = readFileSync(path);
+  const records: JournalRecord[] = [];
+  let start = 0;
+  for (;;) {
+    const end = bytes.indexOf(0x0a, start);
+    if (end < 0) break;
+    const line = bytes.subarray(start, end).toString("utf8");
+    if (line.trim() !== "") {
+      try {
+        records.push(JSON.parse(line) as JournalRecord);
+      } catch {
+        break;
+      }
+    }
+    start = end + 1;
+  }
+  return { records, validBytes: start };
 }

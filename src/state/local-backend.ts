@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, unlinkSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { CohoError } from "../model/errors.js";
 import type { LockfileDoc, LockInfo, StateView } from "../model/state.js";
@@ -7,8 +7,10 @@ import { fsyncFile, writeFileAtomic } from "../util/atomic-write.js";
 import type { SavedSnapshot, StateBackend } from "./backend.js";
 import { FileJournal, type JournalStore } from "./journal.js";
 import { LocalLock, type LockEvents } from "./local-lock.js";
+import { lockLostError } from "./lock-holder.js";
 import { LOCKFILE_NAME, readLockfile, serializeLockfile } from "./lockfile.js";
-import { formatDigest, memberDigestSql } from "./member-digest.js";
+import { digestFromRow, memberDigestSql } from "./member-digest.js";
+import { stateWriteError } from "./storage-error.js";
 
 /** `.coho/`: snapshots, the lock, the journal and the lockfile backup. */
 export const STATE_DIR = ".coho";
@@ -25,6 +27,8 @@ export class LocalBackend implements StateBackend {
   readonly lockfilePath: string;
   readonly stateDir: string;
   readonly #lock: LocalLock;
+  /** The lock this backend took, if any: the fencing token every write checks. */
+  #held: LockInfo | undefined;
 
   constructor(projectDir: string) {
     this.projectDir = projectDir;
@@ -34,13 +38,18 @@ export class LocalBackend implements StateBackend {
   }
 
   async read(): Promise<StateView> {
-    return readLockfile(this.lockfilePath);
+    return readLockfile(this.lockfilePath, { snapshotsIn: { projectDir: this.projectDir, stateDir: this.stateDir } });
   }
 
   async write(doc: LockfileDoc): Promise<void> {
-    mkdirSync(this.stateDir, { recursive: true });
-    if (existsSync(this.lockfilePath)) copyFileSync(this.lockfilePath, join(this.stateDir, `${LOCKFILE_NAME}.backup`));
-    writeFileAtomic(this.lockfilePath, serializeLockfile(doc));
+    this.#fence();
+    try {
+      mkdirSync(this.stateDir, { recursive: true });
+      if (existsSync(this.lockfilePath)) writeFileAtomic(join(this.stateDir, `${LOCKFILE_NAME}.backup`), readFileSync(this.lockfilePath));
+      writeFileAtomic(this.lockfilePath, serializeLockfile(doc));
+    } catch (error) {
+      throw stateWriteError(LOCKFILE_NAME, this.lockfilePath, error, "the state is as before; acknowledged work stays in the journal");
+    }
   }
 
   async loadSnapshot(engine: DuckDbEngine, address: string, expected: { snapshot: string; count: number; digest: string }): Promise<string> {
@@ -68,50 +77,85 @@ export class LocalBackend implements StateBackend {
 
   async saveSnapshot(engine: DuckDbEngine, cohortId: string, relation: string): Promise<SavedSnapshot> {
     const dir = join(this.stateDir, "snapshots");
-    mkdirSync(dir, { recursive: true });
     const { count, digest } = await digestOf(engine, relation);
     const name = `${cohortId}.${digest.slice(-16)}.parquet`;
     const path = join(dir, name);
     const temp = `${path}.${process.pid}.tmp`;
-    await engine.connection.run(`COPY (SELECT key FROM (${relation}) ORDER BY key) TO ${literal(temp)} (FORMAT parquet, COMPRESSION zstd)`);
-    fsyncFile(temp);
-    renameSync(temp, path);
+    this.#fence();
+    try {
+      mkdirSync(dir, { recursive: true });
+      await engine.connection.run(`COPY (SELECT key FROM (${relation}) ORDER BY key) TO ${literal(temp)} (FORMAT parquet, COMPRESSION zstd)`);
+      fsyncFile(temp);
+      renameSync(temp, path);
+    } catch (error) {
+      rmSync(temp, { force: true });
+      throw stateWriteError("a membership snapshot", relative(this.projectDir, temp), error, "the state is as before; acknowledged work stays in the journal");
+    }
     return { snapshot: relative(this.projectDir, path).split("\\").join("/"), count, digest };
   }
 
+  /**
+   * Deletes snapshots no cohort references, and temporary files a killed or
+   * failed writer left behind (run under the state lock: no writer is active).
+   */
   async pruneSnapshots(doc: LockfileDoc): Promise<void> {
+    this.#fence();
+    sweepTemporaryFiles(this.projectDir, this.stateDir);
     const dir = join(this.stateDir, "snapshots");
     if (!existsSync(dir)) return;
     const keep = new Set(Object.values(doc.cohorts).map((c) => resolve(this.projectDir, c.snapshot)));
     for (const name of readdirSync(dir)) {
       const path = join(dir, name);
-      if (!keep.has(path) && name.endsWith(".parquet")) unlinkSync(path);
+      if (!keep.has(path) && (name.endsWith(".parquet") || name.endsWith(".tmp"))) unlinkSync(path);
     }
   }
 
-  lock(info: LockInfo, timeoutMs: number, events?: LockEvents): Promise<() => void> {
-    return this.#lock.acquire(info, timeoutMs, events);
+  async lock(info: LockInfo, timeoutMs: number, events?: LockEvents): Promise<() => void> {
+    const release = await this.#lock.acquire(info, timeoutMs, events);
+    this.#held = info;
+    return () => {
+      this.#held = undefined;
+      release();
+    };
   }
 
   async currentLock(): Promise<LockInfo | undefined> {
     return this.#lock.read();
   }
 
-  async forceUnlock(id: string): Promise<LockInfo> {
-    return this.#lock.forceUnlock(id);
+  async forceUnlock(id: string, options: { force?: boolean } = {}): Promise<LockInfo> {
+    return this.#lock.forceUnlock(id, options);
   }
 
   journal(): JournalStore {
-    return new FileJournal(join(this.stateDir, "journal.jsonl"));
+    return new FileJournal(join(this.stateDir, "journal.jsonl"), { fence: () => this.#fence() });
   }
 
   async close(): Promise<void> {
     // Nothing held open.
   }
+
+  /**
+   * Fencing: a writer that took the lock writes only while lock.json still holds
+   * its lock id. After a force-unlock the old holder fails here, before writing.
+   * (A check, then a write: the window between them is one file read long.)
+   */
+  #fence(): void {
+    if (!this.#held) return;
+    const current = this.#lock.read();
+    if (current?.id !== this.#held.id) throw lockLostError(this.#held, current);
+  }
+}
+
+/** Temporary files of atomic writes (`.coho.lock.<pid>.<time>.tmp`, `.coho/*.tmp`) that never got renamed; lock files of waiting processes (`.lock.<id>.tmp`) are theirs and stay. */
+function sweepTemporaryFiles(projectDir: string, stateDir: string): void {
+  for (const [dir, pattern] of [[projectDir, /^\.coho\.lock\..*\.tmp$/], [stateDir, /^\..*\.tmp$|^journal\.jsonl\.tmp$/]] as const) {
+    if (!existsSync(dir)) continue;
+    for (const name of readdirSync(dir)) if (pattern.test(name) && !/^\.{1,2}lock\./.test(name)) rmSync(join(dir, name), { force: true });
+  }
 }
 
 async function digestOf(engine: DuckDbEngine, relation: string): Promise<{ count: number; digest: string }> {
-  const row = (await engine.connection.runAndReadAll(memberDigestSql(relation))).getRows()[0] ?? [0n, 0n, 0n];
-  const count = Number(row[0]);
-  return { count, digest: formatDigest(count, BigInt(String(row[1])), BigInt(String(row[2]))) };
+  const row = (await engine.connection.runAndReadAll(memberDigestSql(relation))).getRows()[0] ?? [0n];
+  return { count: Number(row[0] ?? 0), digest: digestFromRow(row) };
 }

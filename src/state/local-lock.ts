@@ -1,9 +1,11 @@
-import { existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, unlinkSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { CohoError } from "../model/errors.js";
 import type { LockInfo } from "../model/state.js";
+import { writeFileAtomic } from "../util/atomic-write.js";
 import { describeLock } from "./lock-holder.js";
+import { stateWriteError } from "./storage-error.js";
 
 export interface LockEvents {
   /** A lock left by a dead process on this host was taken over. */
@@ -24,9 +26,14 @@ export class LocalLock {
   }
 
   async acquire(info: LockInfo, timeoutMs: number, events: LockEvents = {}): Promise<() => void> {
-    mkdirSync(dirname(this.path), { recursive: true });
     const temp = join(dirname(this.path), `.lock.${info.id}.tmp`);
-    writeFileSync(temp, `${JSON.stringify(info, null, 2)}\n`);
+    try {
+      mkdirSync(dirname(this.path), { recursive: true });
+      writeFileAtomic(temp, `${JSON.stringify(info, null, 2)}\n`);
+    } catch (error) {
+      rmSync(temp, { force: true });
+      throw stateWriteError("the state lock", this.path, error, "nothing was sent and the state is untouched");
+    }
     const deadline = Date.now() + timeoutMs;
     let warnedWaiting = false;
     try {
@@ -64,12 +71,21 @@ export class LocalLock {
     }
   }
 
-  /** Removes the lock only if `id` is exactly its id. */
-  forceUnlock(id: string): LockInfo {
+  /**
+   * Removes the lock only if `id` is exactly its id. A lock whose process still
+   * runs on this host is refused unless `force`: that coho is alive and would
+   * stop (fenced) at its next write.
+   */
+  forceUnlock(id: string, options: { force?: boolean } = {}): LockInfo {
     const holder = this.read();
     if (!holder) throw new CohoError("state.not_locked", "the state is not locked");
     if (holder.id !== id) {
       throw new CohoError("state.lock_id_mismatch", `lock id ${id} does not match the current lock`, { hint: `the state is locked by ${describeLock(holder)}` });
+    }
+    if (!options.force && isAliveHere(holder)) {
+      throw new CohoError("state.lock_alive", `the state is locked by a coho that is still running: ${describeLock(holder)}`, {
+        hint: `wait for it to finish or stop it; to take the lock from it anyway (it then stops at its next write): coho force-unlock --force ${holder.id}`,
+      });
     }
     this.#remove();
     return holder;
@@ -85,6 +101,17 @@ export class LocalLock {
     } catch {
       // already gone
     }
+  }
+}
+
+/** A lock whose process runs on this very host right now. */
+function isAliveHere(holder: LockInfo): boolean {
+  if (holder.host !== hostname()) return false;
+  try {
+    process.kill(holder.pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

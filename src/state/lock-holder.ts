@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { hostname, userInfo } from "node:os";
+import { CohoError } from "../model/errors.js";
 import type { LockInfo } from "../model/state.js";
 import { COHO_VERSION } from "../version.js";
 
@@ -34,4 +35,12 @@ export function newLockInfo(operation: string, env: NodeJS.ProcessEnv): LockInfo
 
 export function describeLock(lock: LockInfo): string {
   return `${lock.who} (${lock.operation}, pid ${lock.pid} on ${lock.host}, since ${lock.created}, coho ${lock.version}); lock id ${lock.id}`;
+}
+
+/** A writer found that the lock it took is no longer its own (force-unlocked, or its session ended). */
+export function lockLostError(held: LockInfo, current: LockInfo | undefined): CohoError {
+  const now = current ? `; the state is now locked by ${describeLock(current)}` : "";
+  return new CohoError("state.lock_lost", `this coho lost the state lock it held (lock id ${held.id}): someone ran coho force-unlock${now}. It stopped: no further request was sent and no state was written after that`, {
+    hint: "requests of unknown fate stay in the journal; the next coho apply (once no other one runs) resends them and records the result",
+  });
 }

@@ -1,11 +1,15 @@
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { Ajv, type ValidateFunction } from "ajv";
+import type { Ajv, ValidateFunction } from "ajv";
 import { fileURLToPath } from "node:url";
 import { CohoError } from "../model/errors.js";
 import type { LockfileDoc, StateView } from "../model/state.js";
 import { EMPTY_STATE } from "../model/state.js";
+import { LineCounter, parseDocument } from "yaml";
+import { locate } from "../config/locate.js";
+import type { SourceLocation } from "../model/diagnostic.js";
 import { canonicalJson } from "./canonical-json.js";
+import { memberCountProblems, snapshotPathProblems } from "./lockfile-checks.js";
 
 export const LOCKFILE_NAME = "coho.lock";
 export const LOCKFILE_VERSION = 1;
@@ -20,7 +24,9 @@ export function readLockfileSchema(): object {
 }
 
 export function lockfileAjv(source = false): Ajv {
-  return new Ajv({ allErrors: false, strict: false, ...(source ? { code: { source: true, esm: false } } : {}) });
+  // Loaded only here: a built coho uses the precompiled validator and never loads ajv.
+  const { Ajv: AjvClass } = createRequire(import.meta.url)("ajv") as typeof import("ajv");
+  return new AjvClass({ allErrors: false, strict: false, ...(source ? { code: { source: true, esm: false } } : {}) });
 }
 
 /** The precompiled validator when built, else compiled here (tests run from src/). */
@@ -39,7 +45,7 @@ function lockfileValidator(): ValidateFunction {
  * Reads coho.lock. A missing file is the empty state; anything unreadable is one
  * clear error that says how to recover, and nothing is changed.
  */
-export function readLockfile(path: string): StateView {
+export function readLockfile(path: string, options: { snapshotsIn?: { projectDir: string; stateDir: string } } = {}): StateView {
   if (!existsSync(path)) return EMPTY_STATE;
   const text = readFileSync(path, "utf8");
   const recover = "restore it from git (git checkout -- coho.lock) or from .coho/coho.lock.backup";
@@ -69,12 +75,27 @@ export function readLockfile(path: string): StateView {
   const check = lockfileValidator();
   if (!check(data)) {
     const first = check.errors?.[0];
-    throw new CohoError("state.lockfile_corrupt", `${LOCKFILE_NAME} is damaged: ${first?.instancePath || "(top level)"} ${first?.message ?? "is invalid"}`, {
-      location: { file: path, line: 1, column: 1 },
+    const location = locateInJson(path, text, (first?.instancePath ?? "").split("/").slice(1).map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~")));
+    throw new CohoError("state.lockfile_corrupt", `${LOCKFILE_NAME} is damaged: ${first?.instancePath || "(top level)"} ${first?.message ?? "is invalid"} (line ${location.line}, column ${location.column})`, {
+      location,
       hint: recover,
     });
   }
-  return data as LockfileDoc;
+  const doc_ = data as LockfileDoc;
+  const problems = [...memberCountProblems(doc_), ...(options.snapshotsIn ? snapshotPathProblems(doc_, options.snapshotsIn.projectDir, options.snapshotsIn.stateDir) : [])];
+  const problem = problems[0];
+  if (problem) {
+    const location = locateInJson(path, text, problem.path);
+    throw new CohoError("state.lockfile_edited", `${LOCKFILE_NAME}:${location.line}:${location.column}: ${problem.message}`, { location, hint: recover });
+  }
+  return doc_;
+}
+
+/** Line and column of a data path in a JSON text (JSON is YAML, whose parser keeps positions). */
+function locateInJson(path: string, text: string, dataPath: readonly string[]): SourceLocation {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false });
+  return locate({ path, text, doc, lines }, dataPath);
 }
 
 /** The exact bytes of a lockfile: canonical JSON. */

@@ -1,7 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import pg from "pg";
-import Cursor from "pg-cursor";
+import type pg from "pg";
 import { CohoError } from "../model/errors.js";
 import type { LockfileDoc, LockInfo, StateView } from "../model/state.js";
 import { EMPTY_STATE } from "../model/state.js";
@@ -13,10 +12,13 @@ import type { SavedSnapshot, StateBackend } from "./backend.js";
 import type { JournalStore } from "./journal.js";
 import type { LockEvents } from "./local-lock.js";
 import { LOCKFILE_NAME, readLockfile, serializeLockfile } from "./lockfile.js";
-import { formatDigest, memberDigestSql } from "./member-digest.js";
+import { digestFromRow, memberDigestSql } from "./member-digest.js";
+import { memberCountProblems } from "./lockfile-checks.js";
+import { copySnapshotKeys } from "./postgres-copy.js";
 import { PostgresJournal } from "./postgres-journal.js";
 import { PostgresLock } from "./postgres-lock.js";
 import { inTransaction, migrate, table } from "./postgres-schema.js";
+import { pgDriver, pgCursorClass } from "../sources/pg-driver.js";
 
 const BATCH = 10_000;
 
@@ -37,13 +39,15 @@ export class PostgresBackend implements StateBackend {
   readonly #lock: PostgresLock;
   #ready: Promise<void> | undefined;
   readonly #releases: Promise<void>[] = [];
+  /** The lock this backend took, if any: the fencing token every write checks. */
+  #held: LockInfo | undefined;
 
   constructor(projectDir: string, url: Secret, schema: string) {
     this.#projectDir = projectDir;
     this.#schema = schema;
     this.#url = url;
     this.#config = { connectionString: url.reveal(), application_name: "coho-state", connectionTimeoutMillis: 10_000 };
-    this.#pool = new pg.Pool({ ...this.#config, max: 4 });
+    this.#pool = new (pgDriver().Pool)({ ...this.#config, max: 4 });
     this.#pool.on("error", () => undefined);
     this.#lock = new PostgresLock(this.#config, this.#pool, schema);
   }
@@ -52,6 +56,8 @@ export class PostgresBackend implements StateBackend {
     await this.#prepare();
     const { rows } = await this.#pool.query<{ doc: LockfileDoc }>(`SELECT doc FROM ${this.#t("state")} WHERE id = 1`);
     const doc = rows[0]?.doc ?? EMPTY_STATE;
+    const problem = doc.lineage === null ? undefined : memberCountProblems(doc as LockfileDoc)[0];
+    if (problem) throw new CohoError("state.lockfile_edited", `the state database (${this.#t("state")}): ${problem.message}`, { hint: "restore the state table from a backup" });
     this.#checkMirror(doc);
     return doc;
   }
@@ -59,12 +65,12 @@ export class PostgresBackend implements StateBackend {
   async write(doc: LockfileDoc): Promise<void> {
     await this.#prepare();
     // Serial must move by one from what is stored: a concurrent writer would fail here.
-    const { rowCount } = await this.#pool.query(
+    const { rowCount } = await this.#fenced((client) => client.query(
       `INSERT INTO ${this.#t("state")} (id, lineage, serial, doc, written_at) VALUES (1, $1, $2, $3, now())
        ON CONFLICT (id) DO UPDATE SET lineage = EXCLUDED.lineage, serial = EXCLUDED.serial, doc = EXCLUDED.doc, written_at = now()
        WHERE ${this.#t("state")}.serial = $2 - 1 AND ${this.#t("state")}.lineage = $1`,
       [doc.lineage, doc.serial, JSON.stringify(doc)],
-    );
+    ));
     if (rowCount !== 1) throw new CohoError("state.write_conflict", `the state database changed while coho worked (expected serial ${doc.serial - 1})`, { hint: "run the command again" });
     writeFileAtomic(join(this.#projectDir, LOCKFILE_NAME), serializeLockfile(doc));
   }
@@ -76,7 +82,7 @@ export class PostgresBackend implements StateBackend {
     const appender = await engine.connection.createAppender(name, "main", "memory");
     const client = await this.#pool.connect();
     try {
-      const cursor = client.query(new Cursor(`SELECT key FROM ${this.#t("snapshot_keys")} WHERE snapshot = $1`, [expected.snapshot], { rowMode: "array" }));
+      const cursor = client.query(new (pgCursorClass())(`SELECT key FROM ${this.#t("snapshot_keys")} WHERE snapshot = $1`, [expected.snapshot], { rowMode: "array" }));
       for (;;) {
         const rows = (await cursor.read(BATCH)) as string[][];
         if (rows.length === 0) break;
@@ -108,11 +114,9 @@ export class PostgresBackend implements StateBackend {
     const staging = `memory.main.${engine.tempTable("to_save")}`;
     await engine.connection.run(`CREATE TABLE ${staging} AS SELECT key FROM (${relation})`);
     try {
-      await inTransaction(this.#pool, async (client) => {
+      await this.#fenced(async (client) => {
         await client.query(`DELETE FROM ${this.#t("snapshot_keys")} WHERE snapshot = $1`, [snapshot]);
-        for await (const keys of engine.keys(staging, BATCH)) {
-          await client.query(`INSERT INTO ${this.#t("snapshot_keys")} (snapshot, key) SELECT $1, unnest($2::text[])`, [snapshot, keys]);
-        }
+        await copySnapshotKeys(client, this.#t("snapshot_keys"), snapshot, engine.keys(staging, BATCH));
       });
     } finally {
       await engine.drop(staging);
@@ -122,13 +126,15 @@ export class PostgresBackend implements StateBackend {
 
   async pruneSnapshots(doc: LockfileDoc): Promise<void> {
     const keep = Object.values(doc.cohorts).map((c) => c.snapshot);
-    await this.#pool.query(`DELETE FROM ${this.#t("snapshot_keys")} WHERE NOT (snapshot = ANY($1::text[]))`, [keep]);
+    await this.#fenced((client) => client.query(`DELETE FROM ${this.#t("snapshot_keys")} WHERE NOT (snapshot = ANY($1::text[]))`, [keep]));
   }
 
   async lock(info: LockInfo, timeoutMs: number, events?: LockEvents): Promise<() => void> {
     await this.#prepare();
     const release = await this.#lock.acquire(info, timeoutMs, events);
+    this.#held = info;
     return () => {
+      this.#held = undefined;
       this.#releases.push(release());
     };
   }
@@ -138,7 +144,8 @@ export class PostgresBackend implements StateBackend {
     return this.#lock.current();
   }
 
-  async forceUnlock(id: string): Promise<LockInfo> {
+  /** `force` changes nothing here: the holder may run on any host, so no liveness can be judged; it is fenced either way. */
+  async forceUnlock(id: string, _options: { force?: boolean } = {}): Promise<LockInfo> {
     await this.#prepare();
     return this.#lock.forceUnlock(id);
   }
@@ -150,12 +157,25 @@ export class PostgresBackend implements StateBackend {
   }
 
   journal(): JournalStore {
-    return new PostgresJournal(this.#pool, this.#schema, () => this.#prepare());
+    return new PostgresJournal(this.#pool, this.#schema, () => this.#prepare(), (work) => this.#fenced(work), {
+      condition: (param) => this.#lock.fenceCondition(param),
+      lockId: () => this.#held?.id,
+      lost: () => this.#lock.lostError(this.#held!),
+    });
   }
 
   async close(): Promise<void> {
     await Promise.all(this.#releases);
     await this.#pool.end().catch(() => undefined);
+  }
+
+  /** A transaction that first checks (fencing) that the lock this backend took is still its own. */
+  #fenced<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const held = this.#held;
+    return inTransaction(this.#pool, async (client) => {
+      if (held) await this.#lock.fence(client, held);
+      return work(client);
+    });
   }
 
   #t(name: string): string {
@@ -200,7 +220,6 @@ export class PostgresBackend implements StateBackend {
 }
 
 async function digestOf(engine: DuckDbEngine, relation: string): Promise<{ count: number; digest: string }> {
-  const row = (await engine.connection.runAndReadAll(memberDigestSql(relation))).getRows()[0] ?? [0n, 0n, 0n];
-  const count = Number(row[0]);
-  return { count, digest: formatDigest(count, BigInt(String(row[1])), BigInt(String(row[2]))) };
+  const row = (await engine.connection.runAndReadAll(memberDigestSql(relation))).getRows()[0] ?? [0n];
+  return { count: Number(row[0] ?? 0), digest: digestFromRow(row) };
 }

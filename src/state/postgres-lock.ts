@@ -1,9 +1,10 @@
-import pg from "pg";
+import type pg from "pg";
 import { CohoError } from "../model/errors.js";
 import type { LockInfo } from "../model/state.js";
-import { describeLock } from "./lock-holder.js";
+import { describeLock, lockLostError } from "./lock-holder.js";
 import type { LockEvents } from "./local-lock.js";
 import { table } from "./postgres-schema.js";
+import { pgDriver } from "../sources/pg-driver.js";
 
 /**
  * The state lock as a PostgreSQL session advisory lock, held on a connection of
@@ -23,7 +24,7 @@ export class PostgresLock {
 
   /** Resolves to a release function; the returned promise of release is awaited by close(). */
   async acquire(info: LockInfo, timeoutMs: number, events: LockEvents = {}): Promise<() => Promise<void>> {
-    const client = new pg.Client(this.#config);
+    const client = new (pgDriver().Client)(this.#config);
     client.on("error", () => undefined);
     await client.connect();
     const holders = table(this.#schema, "lock_holder");
@@ -82,6 +83,29 @@ export class PostgresLock {
     await this.#pool.query(`SELECT pg_terminate_backend(backend_pid) FROM ${holders} WHERE id = 1`);
     await this.#pool.query(`DELETE FROM ${holders} WHERE id = 1`);
     return holder;
+  }
+
+  /**
+   * Fencing: inside the caller's transaction, checks that the lock of id `id` is
+   * still held by a live session, and share-locks its holder row so that a
+   * concurrent force-unlock (which deletes that row) waits until the write has
+   * committed. Throws `state.lock_lost` otherwise.
+   */
+  async fence(client: pg.ClientBase, held: LockInfo): Promise<void> {
+    const { rowCount } = await client.query(`SELECT 1 WHERE ${this.fenceCondition(1)}`, [held.id]);
+    if (rowCount !== 1) throw await this.lostError(held);
+  }
+
+  /** The fencing check as a SQL condition on parameter `$param` (the lock id), for one-statement writes. */
+  fenceCondition(param: number): string {
+    return `EXISTS (SELECT 1 FROM ${table(this.#schema, "lock_holder")} h
+       WHERE h.id = 1 AND h.info->>'id' = $${param}
+         AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.pid = h.backend_pid)
+       FOR SHARE OF h)`;
+  }
+
+  async lostError(held: LockInfo): Promise<Error> {
+    return lockLostError(held, await this.current().catch(() => undefined));
   }
 
   #key(): string {

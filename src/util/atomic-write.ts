@@ -10,7 +10,13 @@ export function writeFileAtomic(path: string, content: string | Uint8Array): voi
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
   const fd = openSync(temp, "w", 0o644);
   try {
-    writeSync(fd, typeof content === "string" ? Buffer.from(content, "utf8") : content);
+    const bytes = typeof content === "string" ? Buffer.from(content, "utf8") : content;
+    // writeSync may write less than asked (a full disk): loop, and fail on no progress.
+    for (let written = 0; written < bytes.length; ) {
+      const n = writeSync(fd, bytes, written, bytes.length - written);
+      if (n <= 0) throw Object.assign(new Error("no space left on device"), { code: "ENOSPC" });
+      written += n;
+    }
     fsyncSync(fd);
   } catch (error) {
     closeSync(fd);

@@ -3,13 +3,15 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { STACK_FRAME } from "../helpers/cli.js";
 import { emulators, requestLog } from "../helpers/emulator.js";
-import { BACKENDS, SECRET_ENV, applyProjectFor, brazeByName, coho, ids, keysOf, queryState, stateUrl, writeMembers } from "../helpers/apply-project.js";
+import { BACKENDS_AND_DRIVERS, SECRET_ENV, applyProjectFor, brazeByName, cohoVia, ids, keysOf, queryState, stateUrl, writeMembers } from "../helpers/apply-project.js";
 
 const start = emulators();
 
 const lockfile = (dir: string) => JSON.parse(readFileSync(join(dir, "coho.lock"), "utf8")) as { serial: number; lineage: string; cohorts: Record<string, { members: { count: number } }> };
 
-describe.each(BACKENDS)("coho apply against the emulator (%s state)", (backend) => {
+// Every test runs apply twice over: through the binary, and through the library's apply().
+describe.each(BACKENDS_AND_DRIVERS)("coho apply against the emulator (%s state, through the %s)", (backend, driver) => {
+  const coho = cohoVia(driver);
   it("creates cohorts with every member, then finds nothing to do, then sends exactly the delta", async () => {
     const emu = await start();
     const dir = await applyProjectFor(backend, emu);
@@ -87,14 +89,15 @@ describe.each(BACKENDS)("coho apply against the emulator (%s state)", (backend) 
     else expect(readdirSync(join(dir, ".coho", "snapshots")).filter((f) => f.includes("alpha"))).toEqual([]);
   });
 
-  it("refuses to run without a terminal unless told, and says how", async () => {
+  it("refuses to run without approval unless told, and says how", async () => {
     const emu = await start();
     const dir = await applyProjectFor(backend, emu);
     writeMembers(dir, "a", ids(3));
     const result = await coho(dir, ["apply"]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain("no terminal to ask for approval");
-    expect(result.stderr).toContain("--auto-approve");
+    // The binary has no terminal to ask; the library has no approve callback.
+    expect(result.stderr).toContain(driver === "binary" ? "no terminal to ask for approval" : "apply() needs approve, autoApprove: true, or a planFile");
+    expect(result.stderr).toContain(driver === "binary" ? "--auto-approve" : "autoApprove: true");
     expect(emu.log.total).toBe(0);
     expect(existsSync(join(dir, "coho.lock"))).toBe(false);
   });

@@ -3,12 +3,29 @@ import { join } from "node:path";
 import pg from "pg";
 import { inject } from "vitest";
 import type { RunningEmulator } from "../../src/emulator/server.js";
-import { runCli, type CliResult } from "./cli.js";
+import { COHO_BIN, runCli, type CliResult } from "./cli.js";
 import { getJson } from "./emulator.js";
+import { REPO_ROOT } from "./fixtures.js";
 import { createDatabase, destinationEntry, writeProject } from "./project.js";
 
 export type Backend = "local" | "postgres";
 export const BACKENDS: readonly Backend[] = ["local", "postgres"];
+
+/**
+ * How a suite runs apply: the `coho` binary, or `apply()` of the library behind a
+ * tiny front end (test/helpers/api-apply.mjs, taking the same arguments).
+ */
+export type Driver = "binary" | "api";
+export const DRIVERS: readonly Driver[] = ["binary", "api"];
+export const API_APPLY = join(REPO_ROOT, "test", "helpers", "api-apply.mjs");
+
+/** Every backend with every driver, for describe.each. */
+export const BACKENDS_AND_DRIVERS: readonly (readonly [Backend, Driver])[] = BACKENDS.flatMap((b) => DRIVERS.map((d) => [b, d] as const));
+
+/** The script that runs `apply` under `driver`. */
+export function applyScript(driver: Driver): string {
+  return driver === "api" ? API_APPLY : COHO_BIN;
+}
 
 /** Extra environment per project folder (the state database URL of postgres projects). */
 const projectEnv = new Map<string, Record<string, string>>();
@@ -73,7 +90,9 @@ export function stateUrl(dir: string): string | undefined {
 export async function journalPending(dir: string): Promise<boolean> {
   const url = stateUrl(dir);
   if (!url) return existsSync(join(dir, ".coho", "journal.jsonl")) && readFileSync(join(dir, ".coho", "journal.jsonl"), "utf8").trim() !== "";
-  return (await queryState(url, "SELECT count(*)::int AS n FROM coho.journal"))[0]?.n > 0;
+  // A run killed before it created its tables left no journal.
+  const rows = await queryState(url, "SELECT count(*)::int AS n FROM coho.journal").catch(() => [{ n: 0 }]);
+  return rows[0]?.n > 0;
 }
 
 /** Whether some process holds the state lock, whichever the backend. */
@@ -98,8 +117,13 @@ export function writeMembers(dir: string, file: "a" | "b", ids: readonly string[
   writeFileSync(join(dir, `members_${file}.csv`), `user_id\n${ids.join("\n")}${ids.length > 0 ? "\n" : ""}`);
 }
 
-export function coho(dir: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  return runCli(["-C", dir, ...args], { env: { ...SECRET_ENV, NO_COLOR: "1", ...projectEnv.get(dir), ...env }, timeoutMs: 120_000 });
+export function coho(dir: string, args: string[], env: Record<string, string> = {}, script: string = COHO_BIN): Promise<CliResult> {
+  return runCli(["-C", dir, ...args], { env: { ...SECRET_ENV, NO_COLOR: "1", ...projectEnv.get(dir), ...env }, timeoutMs: 120_000, script });
+}
+
+/** `coho` whose `apply` runs through `driver`; every other command runs the binary. */
+export function cohoVia(driver: Driver): typeof coho {
+  return (dir, args, env = {}) => coho(dir, args, env, args.includes("apply") ? applyScript(driver) : COHO_BIN);
 }
 
 /** Members of every cohort the emulator holds, by cohort name. */

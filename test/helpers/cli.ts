@@ -17,12 +17,14 @@ export interface CliOptions {
   readonly env?: Record<string, string>;
   readonly input?: string;
   readonly timeoutMs?: number;
+  /** The script to run instead of bin/coho.js (another front end taking the same arguments). */
+  readonly script?: string;
 }
 
 /** Runs the built `coho` binary as a user would, in a child process. */
 export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [COHO_BIN, ...args], {
+    const child = spawn(process.execPath, [options.script ?? COHO_BIN, ...args], {
       cwd: options.cwd ?? REPO_ROOT,
       env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...options.env },
       stdio: ["pipe", "pipe", "pipe"],

@@ -10,7 +10,11 @@ import { createDatabase, destinationEntry, loadValid, runSql, writeProject } fro
 const start = emulators();
 
 
-const EDGE = ["", "   ", "\t", "tab\tinside", "x".repeat(513), "y".repeat(512), " padded ", "ünïcødé@x.io", "emoji-🙂@x.io", "a'quote", "back\\slash"];
+const EDGE = [
+  "", "   ", "\t", " \n ", "\r", "\v\f", "tab\tinside", "ctrl\x01", "del\x7f", "\u00a0",
+  "x".repeat(513), "y".repeat(512), "é".repeat(512), "é".repeat(513), "🙂".repeat(300),
+  " padded ", "ünïcødé@x.io", "emoji-🙂@x.io", "a'quote", "back\\slash",
+];
 
 /** Random email values: a small universe (so duplicates and overlaps happen), nulls and edge cases. */
 function randomRows(rnd: () => number, n: number): (string | null)[] {
@@ -85,4 +89,54 @@ cohorts:
       expect(applied.code, applied.stdout + applied.stderr).toBe(0);
     }
   }, 180_000);
+
+  it("checks a primary key inside PostgreSQL: the embedded planner's members when unique, its error when not", async () => {
+    const url = await createDatabase(inject("pgUrl"), "pushdown_pk");
+    await runSql(url, "CREATE TABLE orders (id text, email text); INSERT INTO orders VALUES ('1', 'a@x.io'), ('2', 'a@x.io'), ('3', NULL), ('4', 'b@x.io')");
+    const emu = await start();
+    const dir = writeProject({
+      "coho.yaml": `version: 1
+state:
+  backend: postgres
+  url: \${env:COHO_STATE_URL}
+sources:
+  pg:
+    type: postgres
+    url: \${env:COHO_STATE_URL}
+destinations:
+${destinationEntry("braze", emu.url)}models:
+  m:
+    primary_key: id
+    sql: select id, email from orders
+identifiers:
+  email: { type: alias, column: email, label: email }
+cohorts:
+  c: { name: C, destination: braze, model: m, identifier: email }
+`,
+    });
+    const env = { ...SECRET_ENV, COHO_STATE_URL: url };
+    const plan = async (pushDown: boolean) => {
+      const session = await openSession(loadValid(dir, env));
+      const events: PlanEvent[] = [];
+      try {
+        const planned = await buildPlan({
+          project: session.project, backend: session.backend, engine: session.engine, sources: session.sources,
+          options: { targets: [], allowRemovals: false, showMembers: 0, pushDown }, newCohortId: () => "fixed", onEvent: (e) => events.push(e),
+        });
+        return { pushed: events.some((e) => e.type === "pushed_down"), cohort: planned.plan.cohorts[0] };
+      } catch (error) {
+        return { pushed: events.some((e) => e.type === "pushed_down"), error: (error as Error).message };
+      } finally {
+        await session.close();
+      }
+    };
+    const [pushed, embedded] = [await plan(true), await plan(false)];
+    expect(pushed.pushed).toBe(true);
+    expect(pushed.cohort!.members).toEqual({ before: 0, after: 2, add: 2, remove: 0 });
+    expect({ ...pushed, pushed: undefined }).toEqual({ ...embedded, pushed: undefined });
+    await runSql(url, "INSERT INTO orders VALUES ('4', 'c@x.io')");
+    const [pushedError, embeddedError] = [await plan(true), await plan(false)];
+    expect(pushedError.error).toMatch(/primary_key `id` is not unique: "4" appears 2 times/);
+    expect(pushedError.error).toBe(embeddedError.error);
+  }, 60_000);
 });

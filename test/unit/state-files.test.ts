@@ -7,7 +7,7 @@ import type { LockfileDoc } from "../../src/model/state.js";
 import { DuckDbEngine } from "../../src/sources/duckdb-engine.js";
 import { LocalBackend } from "../../src/state/local-backend.js";
 import { readLockfile, serializeLockfile } from "../../src/state/lockfile.js";
-import { formatDigest, memberDigest, memberDigestSql } from "../../src/state/member-digest.js";
+import { digestFromRow, memberDigest, memberDigestSql } from "../../src/state/member-digest.js";
 
 const doc: LockfileDoc = {
   format: "coho-lock",
@@ -69,6 +69,54 @@ describe("coho.lock", () => {
   });
 });
 
+describe("coho.lock edited by hand", () => {
+  const write = (edit: (d: any) => void): { dir: string; path: string; text: string } => {
+    const dir = mkdtempSync(join(tmpdir(), "coho-lock-"));
+    const copy = JSON.parse(JSON.stringify(doc));
+    edit(copy);
+    const text = serializeLockfile(copy);
+    writeFileSync(join(dir, "coho.lock"), text);
+    return { dir, path: join(dir, "coho.lock"), text };
+  };
+  const failure = async (work: () => unknown): Promise<CohoError> => {
+    try {
+      await work();
+    } catch (error) {
+      return error as CohoError;
+    }
+    throw new Error("expected a failure");
+  };
+
+  it("refuses a members.count that disagrees with the digest, pointing at the count", async () => {
+    const { path, text } = write((d) => (d.cohorts["cohorts.b"].members.count = 3));
+    const error = await failure(() => readLockfile(path));
+    expect(error).toBeInstanceOf(CohoError);
+    expect(error.code).toBe("state.lockfile_edited");
+    const line = text.split("\n").findIndex((l) => l.includes('"count": 3')) + 1;
+    expect(error.message).toBe(`coho.lock:${line}:18: cohorts.b: members.count is 3 but its digest was computed over 2 members: the lockfile was edited by hand`);
+    expect(error.location).toMatchObject({ file: path, line, column: 18 });
+    expect(readFileSync(path, "utf8")).toBe(text);
+  });
+
+  it.each([
+    ["a parent folder", "../../etc/passwd"],
+    ["an absolute path", "/etc/passwd"],
+    ["another project folder", "data/members.parquet"],
+    ["the .coho folder itself", ".coho"],
+  ])("refuses a snapshot path leading to %s (local state)", async (_, snapshot) => {
+    const { dir, path } = write((d) => (d.cohorts["cohorts.b"].snapshot = snapshot));
+    const error = await failure(() => new LocalBackend(dir).read());
+    expect(error.code).toBe("state.lockfile_edited");
+    expect(error.message).toMatch(new RegExp(`^coho\\.lock:\\d+:\\d+: cohorts\\.b: snapshot ".*" is outside \\.coho/`));
+    expect(error.location?.file).toBe(path);
+  });
+
+  it("accepts the snapshot paths coho writes", async () => {
+    const { dir } = write(() => undefined);
+    expect((await new LocalBackend(dir).read()).serial).toBe(4);
+  });
+});
+
 describe("member digest", () => {
   it("is order-independent and matches a fixed vector", () => {
     const keys = ["external_id:u1", "alias:email:a@b.c", "device_id:d-1"];
@@ -91,7 +139,10 @@ describe("member digest", () => {
       }
       appender.closeSync();
       const row = (await engine.connection.runAndReadAll(memberDigestSql("SELECT key FROM memory.main.k"))).getRows()[0]!;
-      expect(formatDigest(Number(row[0]), BigInt(String(row[1])), BigInt(String(row[2])))).toBe(memberDigest(keys));
+      expect(digestFromRow(row)).toBe(memberDigest(keys));
+      // The empty set, through the same SQL.
+      const none = (await engine.connection.runAndReadAll(memberDigestSql("SELECT key FROM memory.main.k WHERE false"))).getRows()[0]!;
+      expect(digestFromRow(none)).toBe(memberDigest([]));
     } finally {
       await engine.close();
     }

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import type { CommandContext } from "../context.js";
 import type { ApplyFlags } from "./apply-run.js";
 import { collectTargets } from "../flags.js";
+import { outputOption } from "../output-format.js";
 
 export function registerApply(program: Command, context: () => CommandContext, setExitCode: (code: number) => void): void {
   program
@@ -9,7 +10,8 @@ export function registerApply(program: Command, context: () => CommandContext, s
     .argument("[plan-file]", "a plan saved by coho plan --out; applied exactly, without asking")
     .description("make the planned changes in Braze and record the new state")
     .option("--auto-approve", "apply without asking (pipelines)")
-    .option("--json", "print a machine-readable report instead of progress and text")
+    .option("--json", "print a machine-readable report instead of progress and text (= --output json)")
+    .addOption(outputOption(["text", "json", "ndjson"]))
     .option("--target <address>", "apply only this cohort (repeatable)", collectTargets, [])
     .option("--allow-removals", "override the removal guards (allow_empty, max_removals)")
     .addHelpText("after", "\nAn interrupted apply (Ctrl-C, a crash, a kill) is finished by the next one.")

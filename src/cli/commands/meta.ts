@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { buildInfo } from "../../build-info.js";
-import { loadProject } from "../../config/load-project.js";
+import { validate } from "../../operations/validate.js";
 import { UsageError } from "../../model/errors.js";
 import { COMPLETION_SHELLS, completeWords, completionScript, type CompletionShell } from "../completion.js";
 import type { CommandContext } from "../context.js";
@@ -48,7 +48,7 @@ export function printVersion(ctx: CommandContext, json: boolean): void {
 /** Addresses of the project's cohorts; none when it does not load (completion must never fail). */
 function projectAddresses(dir: string, env: NodeJS.ProcessEnv): string[] {
   try {
-    const project = loadProject(dir, { env }).project;
+    const project = validate({ dir, env }).project;
     return project ? [...project.cohorts.keys()].map((key) => `cohorts.${key}`) : [];
   } catch {
     return [];

@@ -1,61 +1,60 @@
 import { appendFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { hasChanges } from "../../model/plan.js";
-import { buildPlan } from "../../plan/build-plan.js";
-import { writePlanFile } from "../../plan/plan-file.js";
-import { openSession } from "../../plan/session.js";
+import { hasChanges, type Plan } from "../../model/plan.js";
+import { plan } from "../../operations/plan.js";
 import { renderPlanHuman } from "../../render/plan-human.js";
 import { renderPlanJson } from "../../render/plan-json.js";
 import { renderPlanMarkdown } from "../../render/plan-markdown.js";
 import type { CommandContext } from "../context.js";
 import { EXIT_CHANGES, EXIT_ERROR, EXIT_OK } from "../exit-codes.js";
 import { loadConfigOrThrow } from "../load-config.js";
-import { summarizeJournal } from "../../apply/journal-summary.js";
-import type { StateBackend } from "../../state/backend.js";
-
-/** What an interrupted apply left in the journal, if anything. */
-async function pendingApply(backend: StateBackend): Promise<{ cohorts: number; batches: number } | null> {
-  const journal = backend.journal();
-  const records = await journal.read();
-  journal.close();
-  if (records.length === 0) return null;
-  const work = summarizeJournal(records);
-  return { cohorts: work.size, batches: [...work.values()].reduce((n, w) => n + w.unknown.length + (w.upsert && !w.upsertAcked ? 1 : 0), 0) };
-}
+import { chooseFormat, withEventStream, type OutputFormat } from "../output-format.js";
 
 export interface PlanFlags {
   out?: string;
   json?: boolean;
   markdown?: boolean;
+  output?: OutputFormat;
   detailedExitcode?: boolean;
   target: string[];
   showMembers?: number;
   allowRemovals?: boolean;
 }
 
-
 export async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<number> {
-  const project = loadConfigOrThrow(ctx);
-  const session = await openSession(project, ctx.io.env.COHO_MEMORY_LIMIT ? { memoryLimit: ctx.io.env.COHO_MEMORY_LIMIT } : {});
-  try {
-    const { plan, deltas } = await buildPlan({
-      project,
-      backend: session.backend,
-      engine: session.engine,
-      sources: session.sources,
-      options: { targets: flags.target, allowRemovals: flags.allowRemovals === true, showMembers: flags.showMembers ?? 0 },
-      pendingApply: await pendingApply(session.backend),
+  const format = chooseFormat(flags);
+  const planned = await withEventStream(ctx, format, async (sink) => {
+    const memoryLimit = ctx.io.env.COHO_MEMORY_LIMIT;
+    const result = await plan({
+      project: loadConfigOrThrow(ctx),
+      targets: flags.target,
+      allowRemovals: flags.allowRemovals === true,
+      showMembers: flags.showMembers ?? 0,
+      ...(flags.out ? { out: resolve(ctx.io.cwd, flags.out) } : {}),
+      ...(memoryLimit ? { memoryLimit } : {}),
+      ...(sink ? { onEvent: sink } : {}),
     });
-    if (flags.out) await writePlanFile(resolve(ctx.io.cwd, flags.out), plan, session.engine, deltas);
-    if (flags.json) ctx.output.out(renderPlanJson(plan));
-    else if (flags.markdown) ctx.output.out(renderPlanMarkdown(plan));
-    else ctx.output.out(renderPlanHuman(plan));
-    const summary = ctx.io.env.GITHUB_STEP_SUMMARY;
-    if (summary) appendFileSync(summary, `${renderPlanMarkdown(plan)}\n`);
-    if (flags.out && !flags.json) ctx.output.err(`Saved the plan to ${flags.out}; apply exactly it with: coho apply ${flags.out}`);
-    if (!plan.applyable) return EXIT_ERROR;
-    return flags.detailedExitcode && hasChanges(plan) ? EXIT_CHANGES : EXIT_OK;
-  } finally {
-    await session.close();
+    return result.plan;
+  });
+  const rendered = renderPlan(planned, format);
+  if (rendered !== undefined) ctx.output.out(rendered);
+  const summary = ctx.io.env.GITHUB_STEP_SUMMARY;
+  if (summary) appendFileSync(summary, `${renderPlanMarkdown(planned)}\n`);
+  if (flags.out && (format === "text" || format === "markdown")) ctx.output.err(`Saved the plan to ${flags.out}; apply exactly it with: coho apply ${flags.out}`);
+  if (!planned.applyable) return EXIT_ERROR;
+  return flags.detailedExitcode && hasChanges(planned) ? EXIT_CHANGES : EXIT_OK;
+}
+
+/** The plan as the chosen format prints it; with ndjson the stream already ended with it. */
+function renderPlan(planned: Plan, format: OutputFormat): string | undefined {
+  switch (format) {
+    case "json":
+      return renderPlanJson(planned);
+    case "markdown":
+      return renderPlanMarkdown(planned);
+    case "ndjson":
+      return undefined;
+    case "text":
+      return renderPlanHuman(planned);
   }
 }

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import type { CommandContext } from "../context.js";
 import type { PlanFlags } from "./plan-run.js";
 import { collectTargets, parseCount } from "../flags.js";
+import { outputOption } from "../output-format.js";
 
 export function registerPlan(program: Command, context: () => CommandContext, setExitCode: (code: number) => void): void {
   program
@@ -9,7 +10,8 @@ export function registerPlan(program: Command, context: () => CommandContext, se
     .description("show what apply would change in Braze: cohorts and members")
     .option("--out <file>", "save the plan (with its exact member deltas) for `coho apply FILE`")
     .option("--json", "print the plan as JSON (format coho-plan 1.0)")
-    .option("--markdown", "print the plan as a pull-request comment")
+    .option("--markdown", "print the plan as a pull-request comment (= --output markdown)")
+    .addOption(outputOption(["text", "json", "markdown", "ndjson"]))
     .option("--detailed-exitcode", "exit 0 with no changes, 2 with changes, 1 on error or block")
     .option("--target <address>", "plan only this cohort (repeatable); the plan is partial", collectTargets, [])
     .option("--show-members <n>", "include up to N sample identifiers per cohort (PII!)", parseCount)

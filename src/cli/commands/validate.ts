@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { loadProject } from "../../config/load-project.js";
+import { validate } from "../../operations/validate.js";
 import type { Secret } from "../../model/secret.js";
 import {
   diagnosticsJson,
@@ -22,7 +22,7 @@ export function registerValidate(program: Command, context: () => CommandContext
 }
 
 function runValidate(ctx: CommandContext, json: boolean): number {
-  const result = loadProject(projectDir(ctx), { env: ctx.io.env });
+  const result = validate({ dir: projectDir(ctx), env: ctx.io.env });
   registerSecrets(ctx, result.secrets);
   ctx.texts = result.texts;
   const { output, io } = ctx;

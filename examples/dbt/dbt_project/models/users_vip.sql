@@ -1,0 +1,1 @@
+select user_id, email from {{ source('app', 'customers') }} where lifetime_value >= 1000

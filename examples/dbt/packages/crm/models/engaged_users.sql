@@ -1,0 +1,1 @@
+select user_id from {{ ref('customers') }} where last_seen > current_date - 30

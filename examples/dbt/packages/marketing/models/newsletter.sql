@@ -1,0 +1,1 @@
+select user_id, email from {{ ref('customers') }} where opted_in

@@ -1,0 +1,17 @@
+import { loadProject, type LoadResult } from "../config/load-project.js";
+
+export interface ValidateRequest {
+  /** The project folder (holding coho.yaml). */
+  readonly dir: string;
+  /** The environment to interpolate `${env:…}` from; `.env` beside coho.yaml fills the gaps. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * Loads and checks the configuration, offline. Diagnostics, never exceptions, for
+ * user errors; `secrets` lists every secret resolved so that a front end can
+ * redact them from whatever it prints.
+ */
+export function validate(request: ValidateRequest): LoadResult {
+  return loadProject(request.dir, { env: { ...request.env } });
+}

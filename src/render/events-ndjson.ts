@@ -1,0 +1,27 @@
+import { CohoError, DiagnosticsError } from "../model/errors.js";
+import type { OperationEvent } from "../operations/events.js";
+import { diagnosticsJson } from "./diagnostics.js";
+
+/** The line that ends a stream when the command could not run (schema/coho-events.schema.json). */
+export interface ErrorEvent {
+  readonly type: "error";
+  readonly code: string;
+  readonly message: string;
+  readonly hint?: string;
+  readonly diagnostics?: readonly object[];
+}
+
+/** One event as one line of NDJSON (no newline inside: JSON.stringify never emits one). */
+export function eventLine(event: OperationEvent | ErrorEvent): string {
+  return JSON.stringify(event);
+}
+
+/** The `error` event for a thrown error; messages of CohoError never carry secrets. */
+export function errorEvent(error: unknown, cwd: string): ErrorEvent {
+  if (error instanceof DiagnosticsError) {
+    const { diagnostics } = diagnosticsJson(error.diagnostics, cwd) as { diagnostics: object[] };
+    return { type: "error", code: error.code, message: error.message, diagnostics };
+  }
+  if (error instanceof CohoError) return { type: "error", code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) };
+  return { type: "error", code: "internal", message: error instanceof Error ? error.message : String(error) };
+}

@@ -1,0 +1,76 @@
+/**
+ * Whole-process measurements for the benchmarks: wall time from spawn to exit and
+ * peak RSS (reported by the preloaded peak-rss.mjs), plus medians with their spread.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const preload = pathToFileURL(join(here, "peak-rss.mjs")).href;
+
+export interface ProcessRun {
+  readonly seconds: number;
+  readonly peakRssMb: number;
+  readonly stdout: string;
+}
+
+/** Runs `node ARGS` to completion; throws with its stderr when it fails. */
+export function runNode(args: readonly string[], env: Record<string, string> = {}): ProcessRun {
+  const dir = mkdtempSync(join(tmpdir(), "coho-bench-rss-"));
+  const rssFile = join(dir, "rss");
+  try {
+    const start = process.hrtime.bigint();
+    const result = spawnSync(process.execPath, args, {
+      encoding: "utf8",
+      maxBuffer: 1 << 26,
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env, NODE_OPTIONS: `--import=${preload}`, COHO_BENCH_RSS_FILE: rssFile },
+    });
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    if (result.status !== 0 && result.status !== 2) throw new Error(`node ${args.join(" ")} exited ${result.status}: ${result.stderr}`);
+    const peaks = readFileSync(rssFile, "utf8").trim().split("\n").map(Number);
+    return { seconds, peakRssMb: Math.max(...peaks), stdout: result.stdout };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export interface Spread {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+  readonly runs: number;
+}
+
+export function spread(samples: readonly number[]): Spread {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return { median, min: sorted[0]!, max: sorted.at(-1)!, runs: sorted.length };
+}
+
+/** "0.91 (0.85–1.02)": the median and the range, at `digits` decimals. */
+export function formatSpread(s: Spread, digits = 2): string {
+  return `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;
+}
+
+/**
+ * Runs `a` and `b` alternately `runs` times (a, b, b, a, a, b, …) so that drift in
+ * the machine's load falls on both; returns the samples of each and the per-run ratios a/b.
+ */
+export function paired<T extends { seconds: number }>(runs: number, a: () => T, b: () => T): { a: T[]; b: T[]; ratios: number[] } {
+  const as: T[] = [];
+  const bs: T[] = [];
+  for (let i = 0; i < runs; i++) {
+    if (i % 2 === 0) {
+      as.push(a());
+      bs.push(b());
+    } else {
+      bs.push(b());
+      as.push(a());
+    }
+  }
+  return { a: as, b: bs, ratios: as.map((x, i) => x.seconds / bs[i]!.seconds) };
+}

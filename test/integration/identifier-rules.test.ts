@@ -1,0 +1,68 @@
+import { tmpdir } from "node:os";
+import { describe, expect, it } from "vitest";
+import type { IdentifierConfig } from "../../src/model/project.js";
+import { DuckDbEngine } from "../../src/sources/duckdb-engine.js";
+import { MAX_IDENTIFIER_LENGTH, candidatesSql } from "../../src/sources/identifier-sql.js";
+import { seededRandom } from "../helpers/random.js";
+
+/** README's rules, written plainly in JavaScript: the reference the SQL must agree with. */
+function expectedReason(value: string | null): string | null {
+  if (value === null) return "null";
+  if (/^[ \t\n\r\f\v]*$/.test(value)) return "empty";
+  if (/[\x00-\x1f\x7f]/.test(value)) return "control_characters";
+  if ([...value].length > MAX_IDENTIFIER_LENGTH) return "too_long";
+  return null;
+}
+
+// Characters at every edge of the rules: each whitespace kind, control characters
+// at both ends of the range, DEL, a non-breaking space (not whitespace here), and
+// multi-byte characters (so byte and character lengths differ).
+const ALPHABET = [" ", "\t", "\n", "\r", "\f", "\v", "\x00", "\x01", "\x1f", "\x7f", "\u00a0", "a", "Z", "9", "é", "€", "😀", ":", "'"];
+
+function randomValue(random: () => number): string | null {
+  const shape = random();
+  if (shape < 0.05) return null;
+  const pick = () => ALPHABET[Math.floor(random() * ALPHABET.length)]!;
+  if (shape < 0.25) {
+    // Near the length limit, in one- to four-byte characters.
+    const char = ["x", "é", "€", "😀"][Math.floor(random() * 4)]!;
+    const body = char.repeat(MAX_IDENTIFIER_LENGTH - 2 + Math.floor(random() * 4));
+    return random() < 0.3 ? body + pick() : body;
+  }
+  if (shape < 0.4) return Array.from({ length: Math.floor(random() * 4) }, () => [" ", "\t", "\n", "\r", "\f", "\v"][Math.floor(random() * 6)]!).join("");
+  return Array.from({ length: Math.floor(random() * 8) }, pick).join("");
+}
+
+describe("identifier rules in SQL", () => {
+  it("classify random values exactly as the written rules do, including the fast path's edges", async () => {
+    const random = seededRandom(1717);
+    const values = Array.from({ length: 4000 }, () => randomValue(random));
+    const engine = await DuckDbEngine.create({ projectDir: tmpdir() });
+    try {
+      await engine.connection.run("CREATE TABLE memory.main.vals (i INTEGER, v VARCHAR)");
+      const appender = await engine.connection.createAppender("vals", "main", "memory");
+      values.forEach((value, i) => {
+        appender.appendInteger(i);
+        if (value === null) appender.appendNull();
+        else appender.appendVarchar(value);
+        appender.endRow();
+      });
+      appender.closeSync();
+      const identifier: IdentifierConfig = { name: "email", type: "alias", column: "email", label: "email", origin: { file: "coho.yaml", line: 1, column: 1 } };
+      const rows = (await engine.connection.runAndReadAll(`SELECT pk, key, reason FROM (${candidatesSql("SELECT i::VARCHAR AS pk, v FROM memory.main.vals", identifier)}) ORDER BY pk::INTEGER`)).getRows();
+      expect(rows).toHaveLength(values.length);
+      const reasons = new Map<string | null, number>();
+      for (const [pk, key, reason] of rows) {
+        const value = values[Number(pk)]!;
+        const expected = expectedReason(value);
+        expect({ value, reason }).toEqual({ value, reason: expected });
+        expect(key).toBe(expected === null ? `alias:email:${value}` : null);
+        reasons.set(expected, (reasons.get(expected) ?? 0) + 1);
+      }
+      // The sample reaches every outcome, so the agreement above means something.
+      for (const outcome of [null, "null", "empty", "control_characters", "too_long"]) expect(reasons.get(outcome) ?? 0).toBeGreaterThan(20);
+    } finally {
+      await engine.close();
+    }
+  });
+});
