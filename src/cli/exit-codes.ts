@@ -1,4 +1,6 @@
 import kleur from "kleur";
+import { visibleLines } from "../render/escape.js";
+import { boundText } from "../model/bound-text.js";
 import { CohoError, DiagnosticsError } from "../model/errors.js";
 import { formatLocation, githubAnnotations, renderDiagnosticsHuman } from "../render/diagnostics.js";
 import type { CliIo, Output } from "./io.js";
@@ -27,8 +29,8 @@ export function reportError(error: unknown, io: CliIo, output: Output, texts: Re
     // Located errors name their file, line and column first, as diagnostics do.
     const where = error.location ? `${kleur.bold(formatLocation(error.location, io.cwd))}: ` : "";
     const code = error.location ? ` ${kleur.dim(`[${error.code}]`)}` : "";
-    output.err(`${where}${kleur.red().bold("error")}: ${error.message}${code}`);
-    if (error.hint) output.err(`${kleur.dim("hint")}: ${error.hint}`);
+    output.err(`${where}${kleur.red().bold("error")}: ${visibleLines(error.message)}${code}`);
+    if (error.hint) output.err(`${kleur.dim("hint")}: ${visibleLines(error.hint)}`);
     if (annotate) {
       const message = error.hint ? `${error.message} (${error.hint})` : error.message;
       output.err(githubAnnotations([{ severity: "error", code: error.code, message, ...(error.location ? { location: error.location } : {}) }], io.cwd));
@@ -43,7 +45,7 @@ export function reportError(error: unknown, io: CliIo, output: Output, texts: Re
     return EXIT_ERROR;
   }
   const message = error instanceof Error ? error.message : String(error);
-  output.err(`${kleur.red().bold("internal error")}: ${message}`);
+  output.err(`${kleur.red().bold("internal error")}: ${visibleLines(boundText(message))}`);
   if (io.env.COHO_DEBUG && error instanceof Error && error.stack) output.err(error.stack);
   else output.err("This is a bug in coho. Run again with COHO_DEBUG=1 for details, and please report it.");
   return EXIT_ERROR;

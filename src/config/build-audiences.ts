@@ -9,6 +9,7 @@ import type { Entry } from "./collect-entries.js";
 import type { CohortData } from "./config-data.js";
 import type { LoadedFile } from "./load-file.js";
 import { MAX_CONFIG_BYTES } from "./read-yaml.js";
+import { hiddenWithin, insideReal, shown } from "../util/inside.js";
 import { locate, locateScalarText } from "./locate.js";
 import { didYouMean } from "./suggest.js";
 
@@ -19,6 +20,8 @@ export const DEFAULT_SOURCE = "duckdb";
 
 /** What model building needs to know about sources and dbt. */
 export interface ModelContext {
+  /** Model files must be inside it. */
+  readonly projectDir: string;
   readonly sourceNames: readonly string[];
   /** A declared source's type; undefined for the implicit in-memory DuckDB. */
   readonly sourceType: (name: string) => SourceConfig["type"] | undefined;
@@ -33,7 +36,7 @@ export interface ModelContext {
  */
 export function buildModel(entry: Entry<Raw>, context: ModelContext, diagnostics: Diagnostic[]): ModelConfig | undefined {
   const { name, value, file, origin } = entry;
-  const { sourceNames, dbt } = context;
+  const { projectDir, sourceNames, dbt } = context;
   const dbtSource = typeof value.dbt === "string" && value.source === undefined ? dbt?.settings.source : undefined;
   const source = dbtSource ?? resolveSource(entry, sourceNames, diagnostics);
   const sourceType = (source === undefined ? undefined : context.sourceType(source)) ?? "duckdb";
@@ -46,6 +49,12 @@ export function buildModel(entry: Entry<Raw>, context: ModelContext, diagnostics
   } else {
     const path = resolve(dirname(file.path), String(value.file));
     const at = locate(file.yaml, ["models", name, "file"]);
+    // Model files are part of the project under review: never read one from elsewhere.
+    if (!insideReal(projectDir, path) || hiddenWithin(projectDir, path)) {
+      const message = `models.${name}.file: ${shown(projectDir, path)} is outside the project folder or hidden; model files must be inside it, not under a hidden entry such as .git/`;
+      diagnostics.push({ severity: "error", code: "config.path_outside_project", message, location: at });
+      return undefined;
+    }
     const text = readSqlFile(path, String(value.file));
     if (typeof text !== "string") {
       diagnostics.push({ severity: "error", code: "config.model_file", message: `models.${name}.file: ${text.problem}`, location: at });

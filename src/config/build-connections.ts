@@ -6,18 +6,29 @@ import type { DestinationConfig, PostgresSslMode, SourceConfig, StateConfig } fr
 import { Secret } from "../model/secret.js";
 import type { Entry } from "./collect-entries.js";
 import type { LoadedFile } from "./load-file.js";
+import { insideReal, shown } from "../util/inside.js";
 import { locate } from "./locate.js";
 import { checkPostgresUrl } from "../model/postgres-url.js";
 
 type Raw = Record<string, unknown>;
 
 /** Builds a typed source; a literal postgres URL holding a password is an error. */
-export function buildSource(entry: Entry<Raw>, diagnostics: Diagnostic[]): SourceConfig | undefined {
+export function buildSource(entry: Entry<Raw>, projectDir: string, diagnostics: Diagnostic[]): SourceConfig | undefined {
   const { name, value, file, origin } = entry;
   const baseDir = dirname(file.path);
   if (value.type === "duckdb") {
     const path = typeof value.path === "string" ? resolve(baseDir, value.path) : undefined;
-    return { type: "duckdb", name, path, origin };
+    const allowedPaths = ((value.allowed_paths as string[] | undefined) ?? []).map((p) => resolve(baseDir, p));
+    if (path !== undefined && !insideReal(projectDir, path) && !allowedPaths.some((a) => insideReal(a, path))) {
+      diagnostics.push({
+        severity: "error",
+        code: "config.path_outside_project",
+        message: `sources.${name}.path: ${shown(projectDir, path)} is outside the project folder; list it (or its folder) under sources.${name}.allowed_paths to read it`,
+        location: locate(file.yaml, ["sources", name, "path"]),
+      });
+      return undefined;
+    }
+    return { type: "duckdb", name, path, ...(allowedPaths.length > 0 ? { allowedPaths } : {}), origin };
   }
   const url = secretOrLiteralUrl(file, ["sources", name, "url"], value.url as string, diagnostics);
   if (url === undefined) return undefined;

@@ -38,6 +38,7 @@ export interface DbtOwnerData {
 export interface DuckDbSourceData {
   type: "duckdb";
   path?: string;
+  allowed_paths?: string[];
 }
 
 export interface PostgresSourceData {
@@ -112,7 +113,7 @@ export const CONFIG_KEYS: KeyRecord<ConfigData> = {
 export const DBT_KEYS: KeyRecord<DbtData> = { manifest: true, source: true, allow_outside_project: true, owner: true };
 export const DBT_OWNER_KEYS: KeyRecord<DbtOwnerData> = { name: true, email: true };
 export const STATE_KEYS: KeyRecord<StateData> = { backend: true, url: true, schema: true };
-export const DUCKDB_SOURCE_KEYS: KeyRecord<DuckDbSourceData> = { type: true, path: true };
+export const DUCKDB_SOURCE_KEYS: KeyRecord<DuckDbSourceData> = { type: true, path: true, allowed_paths: true };
 export const POSTGRES_SOURCE_KEYS: KeyRecord<PostgresSourceData> = { type: true, url: true, ssl: true, statement_timeout: true };
 export const DESTINATION_KEYS: KeyRecord<DestinationData> = {
   type: true, rest_endpoint: true, partner: true, partner_api_key: true, data_import_key: true, allow_unknown_endpoint: true,

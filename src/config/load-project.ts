@@ -11,6 +11,7 @@ import { checkSharedCohortIds } from "./check-cohort-ids.js";
 import { collectEntries } from "./collect-entries.js";
 import { projectEnv, type EnvLookup } from "./env.js";
 import { loadFile, type LoadedFile } from "./load-file.js";
+import { hiddenWithin, insideReal, shown } from "../util/inside.js";
 import { locate } from "./locate.js";
 
 export const CONFIG_FILE = "coho.yaml";
@@ -61,7 +62,7 @@ function assemble(projectDir: string, configFile: string, files: LoadedFile[], e
   const entries = collectEntries(projectDir, files, diagnostics);
   const sources = new Map<string, SourceConfig>();
   for (const entry of entries.sources.values()) {
-    const source = buildSource(entry, diagnostics);
+    const source = buildSource(entry, projectDir, diagnostics);
     if (source) sources.set(entry.name, source);
   }
   const sourceNames = [...entries.sources.keys(), ...entries.broken.sources];
@@ -70,7 +71,7 @@ function assemble(projectDir: string, configFile: string, files: LoadedFile[], e
     return destination ? [[e.name, destination] as const] : [];
   }));
   const dbt = loadDbt(files[0]!, projectDir, env, sourceNames, diagnostics);
-  const modelContext = { sourceNames, sourceType: (name: string) => sources.get(name)?.type, dbt };
+  const modelContext = { projectDir, sourceNames, sourceType: (name: string) => sources.get(name)?.type, dbt };
   const models = new Map([...entries.models.values()].flatMap((e) => {
     const model = buildModel(e, modelContext, diagnostics);
     return model ? [[e.name, model] as const] : [];
@@ -146,7 +147,16 @@ function includedFiles(projectDir: string, root: LoadedFile, diagnostics: Diagno
         location: locate(root.yaml, ["include", index]),
       });
     }
-    for (const match of matches) if (resolve(match) !== root.path) found.add(resolve(match));
+    const outside = matches.filter((match) => !insideReal(projectDir, match) || hiddenWithin(projectDir, match));
+    if (outside.length > 0 && root.yaml) {
+      diagnostics.push({
+        severity: "error",
+        code: "config.path_outside_project",
+        message: `include pattern \`${pattern}\` matches ${shown(projectDir, outside[0]!)}, outside the project folder or hidden; included files must be inside it, not under a hidden entry such as .git/`,
+        location: locate(root.yaml, ["include", index]),
+      });
+    }
+    for (const match of matches) if (resolve(match) !== root.path && !outside.includes(match)) found.add(resolve(match));
   });
   return [...found].sort();
 }

@@ -35,6 +35,12 @@ export interface DuckDbSourceConfig {
   readonly name: string;
   /** Absolute path of the database file; undefined means in-memory. */
   readonly path: string | undefined;
+  /**
+   * Absolute folders and files outside the project that models may read (the
+   * opt-in `allowed_paths`). The embedded engine is shared, so this widens it
+   * for every DuckDB model of the project.
+   */
+  readonly allowedPaths?: readonly string[];
   readonly origin: SourceLocation;
 }
 

@@ -11,6 +11,8 @@ import type { Source } from "../sources/source.js";
 
 const COHORT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const MAX_NAME_LENGTH = 255;
+/** What a cohort name may not hold (as in the config schema): control and bidirectional-text characters. */
+const UNSAFE_NAME = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
 
 /** A set's one model run: the members of every key value. */
 export interface SetRun {
@@ -96,6 +98,9 @@ function instanceOf(set: CohortConfig, key: string, label: string | undefined): 
   if (name.length > MAX_NAME_LENGTH || name.trim() === "") {
     const what = name.trim() === "" ? "blank" : `${name.length} characters long (Braze allows ${MAX_NAME_LENGTH}); shorten the template or filter long key values in the model`;
     throw setError("config.set_name", `${set.address}: the name of ${address} would be ${what}`, forEach.nameOrigin);
+  }
+  if (UNSAFE_NAME.test(name)) {
+    throw setError("config.set_name", `${set.address}: the name of ${address} would hold a control or bidirectional-text character (from its key value or label), which could forge or hide text in plan output; clean the values in the model`, forEach.nameOrigin);
   }
   const cohortId = set.cohortId === undefined ? undefined : renderTemplate(set.cohortId, { key, label });
   if (cohortId !== undefined && !COHORT_ID.test(cohortId)) {

@@ -4,7 +4,7 @@ import type { IdentifierConfig, ModelConfig } from "../model/project.js";
 import { noRejections, type RejectReason } from "../model/reject-reason.js";
 import type { CohortState } from "../model/state.js";
 import type { DuckDbEngine } from "../sources/duckdb-engine.js";
-import { MAX_IDENTIFIER_LENGTH, keyPrefix } from "../sources/identifier-sql.js";
+import { MAX_IDENTIFIER_LENGTH, keyPrefix, onlyWhiteSpaceSql, otherWhiteSpaceClass } from "../sources/identifier-sql.js";
 import { PostgresSource } from "../sources/postgres-source.js";
 import type { Source } from "../sources/source.js";
 import { modelQuery } from "../sources/source.js";
@@ -110,8 +110,8 @@ function groupedSql(): { head: string; tail: string } {
 SELECT CASE WHEN reason IS NULL THEN $1 || v END AS key, reason FROM (
   SELECT v, CASE
     WHEN v IS NULL THEN 'null'
-    WHEN octet_length(v) <= ${MAX_IDENTIFIER_LENGTH} AND v ~ '^[^\\x01-\\x1f\\x7f]*[^\\x01-\\x20\\x7f][^\\x01-\\x1f\\x7f]*$' THEN NULL
-    WHEN v ~ '^[ \\t\\n\\r\\f\\v]*$' THEN 'empty'
+    WHEN octet_length(v) <= ${MAX_IDENTIFIER_LENGTH} AND v ~ '^[^\\x01-\\x1f\\x7f]*[^\\x01-\\x20\\x7f${otherWhiteSpaceClass("postgres")}][^\\x01-\\x1f\\x7f]*$' THEN NULL
+    WHEN ${onlyWhiteSpaceSql("v", "btrim")} THEN 'empty'
     WHEN v ~ '[\\x01-\\x1f\\x7f]' THEN 'control_characters'
     WHEN char_length(v) > ${MAX_IDENTIFIER_LENGTH} THEN 'too_long'
   END AS reason

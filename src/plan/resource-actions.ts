@@ -89,12 +89,13 @@ export function planResources(
     });
   }
 
-  errors.push(...missingOldDestinations(project, decisions));
-  if (targets.length === 0) return { decisions, errors, warnings };
   // A set's address targets all its instances.
   const matched = (target: string) => setAddresses.includes(target) || decisions.some((d) => addressMatches(target, d.address));
   for (const target of targets) if (!matched(target)) errors.push(`--target ${target}: no such cohort in the configuration or the state`);
-  return { decisions: decisions.filter((d) => targets.some((t) => addressMatches(t, d.address))), errors, warnings };
+  const planned = targets.length === 0 ? decisions : decisions.filter((d) => targets.some((t) => addressMatches(t, d.address)));
+  // Only the changes this plan makes need their old destination.
+  errors.push(...missingOldDestinations(project, planned));
+  return { decisions: planned, errors, warnings };
 }
 
 /**

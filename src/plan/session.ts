@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import type { Project } from "../model/project.js";
 import { DuckDbEngine } from "../sources/duckdb-engine.js";
+import { projectSandbox, type EngineSandbox } from "../sources/sandbox.js";
 import { closeSources, openSources } from "../sources/open-sources.js";
 import type { Source } from "../sources/source.js";
 import type { StateBackend } from "../state/backend.js";
@@ -21,6 +22,7 @@ export async function openSession(project: Project, options: { memoryLimit?: str
   const engine = await DuckDbEngine.create({
     projectDir: project.dir,
     tempDirectory: join(project.dir, STATE_DIR, "tmp"),
+    sandbox: sandboxFor(project),
     ...(options.memoryLimit ? { memoryLimit: options.memoryLimit } : {}),
   });
   const sources = openSources(project, engine);
@@ -35,4 +37,14 @@ export async function openSession(project: Project, options: { memoryLimit?: str
       await backend.close();
     },
   };
+}
+
+/** The engine's sandbox: the project, the DuckDB database files, and every source's opt-ins. */
+export function sandboxFor(project: Project): EngineSandbox {
+  const duckdb = [...project.sources.values()].flatMap((s) => (s.type === "duckdb" ? [s] : []));
+  return projectSandbox({
+    projectDir: project.dir,
+    files: duckdb.flatMap((s) => (s.path === undefined ? [] : [s.path])),
+    allowed: duckdb.flatMap((s) => s.allowedPaths ?? []),
+  });
 }

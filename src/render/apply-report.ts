@@ -1,5 +1,6 @@
 import kleur from "kleur";
 import type { ApplyReport, CohortReport } from "../apply/report.js";
+import { visible } from "./escape.js";
 
 /** The human summary printed after an apply. */
 export function renderApplyReport(report: ApplyReport): string {
@@ -22,6 +23,6 @@ function renderCohort(c: CohortReport): string {
   if (c.retries > 0) parts.push(`${c.retries} retries`);
   if (c.rejected > 0) parts.push(`${c.rejected} rejected rows`);
   if (c.failed > 0) parts.push(`${c.failed} not sent`);
-  const line = `  ${c.address} (${c.actions.join(", ")}): ${status}  ${parts.join(", ")}  ${(c.duration_ms / 1000).toFixed(1)}s`;
-  return c.error ? `${line}\n    ${kleur.red(c.error)}` : line;
+  const line = `  ${visible(c.address)} (${c.actions.join(", ")}): ${status}  ${parts.join(", ")}  ${(c.duration_ms / 1000).toFixed(1)}s`;
+  return c.error ? `${line}\n    ${kleur.red(visible(c.error))}` : line;
 }

@@ -1,5 +1,6 @@
 import kleur from "kleur";
 import type { Diagnostic, SourceLocation } from "../model/diagnostic.js";
+import { visible, visibleLines } from "./escape.js";
 import { displayPath } from "./paths.js";
 
 export interface DiagnosticView {
@@ -16,7 +17,7 @@ export function renderDiagnosticsHuman(diagnostics: readonly Diagnostic[], view:
   const blocks = diagnostics.map((d) => {
     const severity = d.severity === "error" ? kleur.red().bold("error") : kleur.yellow().bold("warning");
     const where = d.location ? `${kleur.bold(formatLocation(d.location, view.cwd))}: ` : "";
-    const head = `${where}${severity}: ${d.message} ${kleur.dim(`[${d.code}]`)}`;
+    const head = `${where}${severity}: ${visibleLines(d.message)} ${kleur.dim(`[${d.code}]`)}`;
     const frame = d.location ? codeFrame(d.location, view.texts.get(d.location.file)) : "";
     return frame === "" ? head : `${head}\n${frame}`;
   });
@@ -60,7 +61,7 @@ export function githubAnnotations(diagnostics: readonly Diagnostic[], cwd: strin
       const where = d.location
         ? ` file=${escapeProperty(displayPath(d.location.file, cwd))},line=${d.location.line},col=${d.location.column}`
         : "";
-      return `::${kind}${where}::${escapeData(d.message)}`;
+      return `::${kind}${where}::${escapeData(visibleLines(d.message))}`;
     })
     .join("\n");
 }
@@ -83,7 +84,8 @@ function codeFrame(location: SourceLocation, text: string | undefined): string {
   const out: string[] = [];
   for (let i = first; i <= index; i++) {
     const marker = i === index ? kleur.red(">") : " ";
-    out.push(`${marker} ${kleur.dim(`${String(i + 1).padStart(width)} |`)} ${clip(lines[i] ?? "")}`);
+    // Tabs keep the caret under the right spot; other controls are shown escaped.
+    out.push(`${marker} ${kleur.dim(`${String(i + 1).padStart(width)} |`)} ${visible(clip(lines[i] ?? ""), { keepTabs: true })}`);
   }
   const column = location.column - start + (start > 0 ? 1 : 0);
   const caret = "^".repeat(Math.max(1, Math.min(location.length ?? 1, FRAME_CONTEXT, (lines[index]?.length ?? 0) - location.column + 1)));

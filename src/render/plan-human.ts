@@ -1,5 +1,6 @@
 import kleur from "kleur";
 import type { Action, CohortPlan, GuardVerdict, Plan } from "../model/plan.js";
+import { visible, visibleLines } from "./escape.js";
 import { groupBySet, setKeyNotes, setSummary, type SetGroup } from "./plan-sets.js";
 import { ACTION_SYMBOL, actionLabel, blockedMessages, dbtChangeText, isChange, rejectedText, summaryLine } from "./plan-text.js";
 
@@ -16,7 +17,7 @@ const COLOR: Record<Action, (text: string) => string> = {
 export function renderPlanHuman(plan: Plan): string {
   const out: string[] = [];
   if (plan.targets.length > 0) {
-    out.push(kleur.yellow().bold(`Warning: this plan is partial: only ${plan.targets.join(", ")} (--target). Other cohorts were not planned.`), "");
+    out.push(kleur.yellow().bold(`Warning: this plan is partial: only ${visible(plan.targets.join(", "))} (--target). Other cohorts were not planned.`), "");
   }
   const changed = plan.cohorts.filter(isChange);
   if (changed.length > 0) {
@@ -27,10 +28,10 @@ export function renderPlanHuman(plan: Plan): string {
   const { plain, sets } = groupBySet(plan);
   for (const cohort of plain.filter(isChange)) out.push(renderCohort(cohort), "");
   for (const group of sets) out.push(renderSet(group), "");
-  for (const warning of plan.warnings) out.push(kleur.yellow(`Warning: ${warning}`));
-  for (const error of plan.errors) out.push(kleur.red(`Error: ${error}`));
+  for (const warning of plan.warnings) out.push(kleur.yellow(`Warning: ${visible(warning)}`));
+  for (const error of plan.errors) out.push(kleur.red(`Error: ${visible(error)}`));
   const blocked = blockedMessages(plan);
-  for (const message of blocked) out.push(kleur.red(`Blocked: ${message}`));
+  for (const message of blocked) out.push(kleur.red(`Blocked: ${visible(message)}`));
   if (plan.warnings.length + plan.errors.length + blocked.length > 0) out.push("");
   out.push(kleur.bold(summaryLine(plan)));
   if (!plan.applyable) out.push(kleur.red().bold("This plan cannot be applied."));
@@ -40,9 +41,9 @@ export function renderPlanHuman(plan: Plan): string {
 /** A set: one summary line, notes about its key values, its guard, then only the instances that change. */
 function renderSet(group: SetGroup): string {
   const about = group.set ? kleur.dim(` (set: model ${group.set.model}, one cohort per ${group.set.key_column})`) : kleur.dim(" (set)");
-  const lines = [`${kleur.bold(group.address)}${about}`, `    ${setSummary(group)}`];
-  for (const note of setKeyNotes(group.set)) lines.push(`    ${kleur.yellow(note)}`);
-  for (const guard of group.set?.guards ?? []) lines.push(`    guard: ${guard.guard} ${guardMark(guard.status)}: ${guard.message}`);
+  const lines = [`${kleur.bold(visible(group.address))}${about}`, `    ${setSummary(group)}`];
+  for (const note of setKeyNotes(group.set)) lines.push(`    ${kleur.yellow(visible(note))}`);
+  for (const guard of group.set?.guards ?? []) lines.push(`    guard: ${guard.guard} ${guardMark(guard.status)}: ${visible(guard.message)}`);
   for (const cohort of group.instances.filter(isChange)) lines.push("", indent(renderCohort(cohort), "  "));
   return lines.join("\n");
 }
@@ -58,31 +59,33 @@ function guardMark(status: GuardVerdict["status"]): string {
 function renderCohort(cohort: CohortPlan): string {
   const primary = cohort.actions[0] ?? "no-op";
   const color = COLOR[primary];
-  const lines = [color(kleur.bold(`${ACTION_SYMBOL[primary]} ${cohort.address}`)) + kleur.dim(` (${actionLabel(cohort)})`)];
+  const lines = [color(kleur.bold(`${ACTION_SYMBOL[primary]} ${visible(cohort.address)}`)) + kleur.dim(` (${actionLabel(cohort)})`)];
+  // Every value comes from config, state or data: shown escaped, never acted on.
   const row = (label: string, value: string) => lines.push(`    ${label.padEnd(15)}${value}`);
+  const v = visible;
   const { before, after, members } = cohort;
-  if (cohort.moved_from) row("moved from:", cohort.moved_from);
-  const name = before && after && before.name !== after.name ? `"${before.name}" → "${after.name}"` : `"${(after ?? before)?.name ?? ""}"`;
+  if (cohort.moved_from) row("moved from:", v(cohort.moved_from));
+  const name = before && after && before.name !== after.name ? `"${v(before.name)}" → "${v(after.name)}"` : `"${v((after ?? before)?.name ?? "")}"`;
   row("name:", name);
-  row("cohort_id:", (after ?? before)?.cohort_id ?? "");
-  const destination = before && after && before.destination !== after.destination ? `${before.destination} → ${after.destination}` : (after ?? before)?.destination ?? "";
+  row("cohort_id:", v((after ?? before)?.cohort_id ?? ""));
+  const destination = before && after && before.destination !== after.destination ? `${v(before.destination)} → ${v(after.destination)}` : v((after ?? before)?.destination ?? "");
   row("destination:", destination);
   if (before && after && before.prevent_destroy !== after.prevent_destroy) row("prevent_destroy:", `${before.prevent_destroy} → ${after.prevent_destroy}`);
   row("members:", `${members.before} → ${members.after}  (${kleur.green(`+${members.add}`)} / ${kleur.red(`−${members.remove}`)})`);
-  if (cohort.rows !== null && after) row("rows:", `${cohort.rows} from model ${after.model}`);
+  if (cohort.rows !== null && after) row("rows:", `${cohort.rows} from model ${v(after.model)}`);
   const rejected = rejectedText(cohort);
   if (rejected) row("rejected:", kleur.yellow(rejected));
   for (const guard of cohort.guards) {
-    row("guard:", `${guard.guard} ${guardMark(guard.status)}: ${guard.message}`);
+    row("guard:", `${guard.guard} ${guardMark(guard.status)}: ${v(guard.message)}`);
   }
   if (cohort.samples) {
-    if (cohort.samples.add.length > 0) row("adds e.g.:", cohort.samples.add.join(", "));
-    if (cohort.samples.remove.length > 0) row("removes e.g.:", cohort.samples.remove.join(", "));
+    if (cohort.samples.add.length > 0) row("adds e.g.:", cohort.samples.add.map((k) => v(k)).join(", "));
+    if (cohort.samples.remove.length > 0) row("removes e.g.:", cohort.samples.remove.map((k) => v(k)).join(", "));
   }
-  row("why:", kleur.dim(cohort.reason));
-  if (cohort.dbt) row("dbt model:", `${cohort.dbt.unique_id} as ${cohort.dbt.relation}`);
+  row("why:", kleur.dim(v(cohort.reason)));
+  if (cohort.dbt) row("dbt model:", `${v(cohort.dbt.unique_id)} as ${v(cohort.dbt.relation)}`);
   const dbtChange = dbtChangeText(cohort);
-  if (dbtChange) lines.push(`    ${kleur.yellow(dbtChange)}`);
+  if (dbtChange) lines.push(`    ${kleur.yellow(v(dbtChange))}`);
   if (cohort.sql_diff) pushDiff(lines, "sql:", cohort.sql_diff);
   if (cohort.dbt?.compiled_diff) pushDiff(lines, "dbt compiled sql:", cohort.dbt.compiled_diff);
   return lines.join("\n");
@@ -90,7 +93,7 @@ function renderCohort(cohort: CohortPlan): string {
 
 function pushDiff(lines: string[], title: string, diff: string): void {
   lines.push(`    ${title}`);
-  for (const line of diff.split("\n")) {
+  for (const line of visibleLines(diff).split("\n")) {
     const styled = line.startsWith("+") && !line.startsWith("+++") ? kleur.green(line) : line.startsWith("-") && !line.startsWith("---") ? kleur.red(line) : kleur.dim(line);
     lines.push(`      ${styled}`);
   }

@@ -1,6 +1,7 @@
 import type { CohortPlan, GuardVerdict, Plan } from "../model/plan.js";
 import { groupBySet, setKeyNotes, setSummary, type SetGroup } from "./plan-sets.js";
 import { hasChanges } from "../model/plan.js";
+import { codeSpan, markdownText, visibleLines } from "./escape.js";
 import { actionLabel, blockedMessages, dbtChangeText, isChange, rejectedText, summaryLine } from "./plan-text.js";
 
 /** GitHub's comment limit is 65,536 characters; stay well under it. */
@@ -14,7 +15,7 @@ export const COMMENT_MARKER = "<!-- coho-plan -->";
  */
 export function renderPlanMarkdown(plan: Plan): string {
   const head: string[] = [COMMENT_MARKER, `### coho plan: ${hasChanges(plan) ? summaryLine(plan).replace(/^Plan: /, "") : "no changes"}`, ""];
-  if (plan.targets.length > 0) head.push(`> [!WARNING]\n> Partial plan (\`--target ${plan.targets.join(" ")}\`): other cohorts were not planned.`, "");
+  if (plan.targets.length > 0) head.push(`> [!WARNING]\n> Partial plan (${codeSpan(`--target ${plan.targets.join(" ")}`)}): other cohorts were not planned.`, "");
   const blocked = blockedMessages(plan);
   if (!plan.applyable) {
     head.push("> [!CAUTION]\n> This plan cannot be applied:");
@@ -27,7 +28,7 @@ export function renderPlanMarkdown(plan: Plan): string {
   const changedSets = sets.filter((g) => g.instances.some(isChange) || g.set?.guards.some((guard) => guard.status !== "pass"));
   if (changed.length + changedSets.length > 0) {
     head.push("| Cohort | Action | Members | + | − | Guards |", "|---|---|---|---:|---:|---|");
-    for (const c of changed) head.push(`| \`${c.address}\` | ${actionLabel(c)} | ${c.members.before} → ${c.members.after} | ${c.members.add} | ${c.members.remove} | ${guardCell(c.guards)} |`);
+    for (const c of changed) head.push(`| ${codeSpan(c.address)} | ${actionLabel(c)} | ${c.members.before} → ${c.members.after} | ${c.members.add} | ${c.members.remove} | ${guardCell(c.guards)} |`);
     for (const g of changedSets) head.push(setRow(g));
     head.push("");
   }
@@ -40,7 +41,7 @@ export function renderPlanMarkdown(plan: Plan): string {
 function setRow(group: SetGroup): string {
   const sum = (f: (c: CohortPlan) => number) => group.instances.reduce((n, c) => n + f(c), 0);
   const instanceGuards = group.instances.flatMap((c) => c.guards.filter((g) => g.status !== "pass"));
-  return `| \`${group.address}\` (set) | ${escape(setSummary(group).split(";")[0]!)} | ${sum((c) => c.members.before)} → ${sum((c) => c.members.after)} | ${sum((c) => c.members.add)} | ${sum((c) => c.members.remove)} | ${guardCell([...(group.set?.guards ?? []), ...instanceGuards])} |`;
+  return `| ${codeSpan(group.address)} (set) | ${escape(setSummary(group).split(";")[0]!)} | ${sum((c) => c.members.before)} → ${sum((c) => c.members.after)} | ${sum((c) => c.members.add)} | ${sum((c) => c.members.remove)} | ${guardCell([...(group.set?.guards ?? []), ...instanceGuards])} |`;
 }
 
 /** Instance rows shown per set: enough for hundreds, bounded so one set cannot crowd out the rest. */
@@ -52,14 +53,14 @@ function setDetails(group: SetGroup): string {
   const parts = setKeyNotes(group.set).map(escape);
   for (const g of group.set?.guards.filter((g) => g.status !== "pass") ?? []) parts.push(`Guard ${g.guard}: ${escape(g.message)}`);
   const diff = group.instances.find((c) => c.sql_diff)?.sql_diff;
-  if (diff) parts.push("```diff\n" + diff.replace(/```/g, "ˋˋˋ") + "\n```");
+  if (diff) parts.push("```diff\n" + visibleLines(diff).replace(/```/g, "ˋˋˋ") + "\n```");
   const rows = changed.slice(0, MAX_INSTANCE_ROWS).map((c) => {
     const name = c.after && c.before && c.after.name !== c.before.name ? ` (rename to "${escape(c.after.name)}")` : "";
-    return `| \`${escape(JSON.stringify(c.set!.key))}\`${name} | ${actionLabel(c)} | ${c.members.before} → ${c.members.after} | ${c.members.add} | ${c.members.remove} | ${guardCell(c.guards.filter((g) => g.status !== "pass"))} |`;
+    return `| ${codeSpan(JSON.stringify(c.set!.key))}${name} | ${actionLabel(c)} | ${c.members.before} → ${c.members.after} | ${c.members.add} | ${c.members.remove} | ${guardCell(c.guards.filter((g) => g.status !== "pass"))} |`;
   });
   if (rows.length > 0) parts.push(["| Key | Action | Members | + | − | Guards |", "|---|---|---|---:|---:|---|", ...rows].join("\n"));
   if (changed.length > MAX_INSTANCE_ROWS) parts.push(`…and ${changed.length - MAX_INSTANCE_ROWS} more changed instances; run \`coho plan --target ${group.address}\` for all of them.`);
-  return `<details><summary><code>${group.address}</code>: ${escape(setSummary(group))}</summary>\n\n${parts.join("\n\n")}\n\n</details>`;
+  return `<details><summary><code>${markdownText(group.address)}</code>: ${escape(setSummary(group))}</summary>\n\n${parts.join("\n\n")}\n\n</details>`;
 }
 
 function guardCell(all: readonly GuardVerdict[]): string {
@@ -76,14 +77,15 @@ function detailsOf(cohort: CohortPlan): string | undefined {
   if (rejected) parts.push(`Rejected rows: ${rejected}`);
   for (const g of cohort.guards.filter((g) => g.status !== "pass")) parts.push(`Guard ${g.guard}: ${escape(g.message)}`);
   if (cohort.samples) {
-    if (cohort.samples.add.length > 0) parts.push(`Adds, e.g.: ${cohort.samples.add.map((k) => `\`${k}\``).join(", ")}`);
-    if (cohort.samples.remove.length > 0) parts.push(`Removes, e.g.: ${cohort.samples.remove.map((k) => `\`${k}\``).join(", ")}`);
+    if (cohort.samples.add.length > 0) parts.push(`Adds, e.g.: ${cohort.samples.add.map(codeSpan).join(", ")}`);
+    if (cohort.samples.remove.length > 0) parts.push(`Removes, e.g.: ${cohort.samples.remove.map(codeSpan).join(", ")}`);
   }
   const dbtChange = dbtChangeText(cohort);
   if (dbtChange) parts.push(escape(dbtChange));
-  if (cohort.sql_diff) parts.push("```diff\n" + cohort.sql_diff.replace(/```/g, "ˋˋˋ") + "\n```");
-  if (cohort.dbt?.compiled_diff) parts.push("dbt compiled SQL:\n\n```diff\n" + cohort.dbt.compiled_diff.replace(/```/g, "ˋˋˋ") + "\n```");
-  return `<details><summary><code>${cohort.address}</code>: ${actionLabel(cohort)}</summary>\n\n${parts.join("\n\n")}\n\n</details>`;
+  // A fence longer than any backtick run inside cannot be closed by the SQL.
+  if (cohort.sql_diff) parts.push(fenced(visibleLines(cohort.sql_diff)));
+  if (cohort.dbt?.compiled_diff) parts.push(`dbt compiled SQL:\n\n${fenced(visibleLines(cohort.dbt.compiled_diff))}`);
+  return `<details><summary><code>${markdownText(cohort.address)}</code>: ${actionLabel(cohort)}</summary>\n\n${parts.join("\n\n")}\n\n</details>`;
 }
 
 /** Adds details while they fit; then a notice of what was left out. */
@@ -103,6 +105,10 @@ function fit(head: string, details: readonly string[], footer: string): string {
   return text.length <= MARKDOWN_LIMIT ? text : `${text.slice(0, MARKDOWN_LIMIT - 200)}\n\n> [!NOTE]\n> Truncated at ${MARKDOWN_LIMIT.toLocaleString("en")} characters.\n`;
 }
 
-function escape(text: string): string {
-  return text.replace(/\|/g, "\\|").replace(/</g, "&lt;");
+const escape = markdownText;
+
+function fenced(diff: string): string {
+  const longest = Math.max(2, ...(diff.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = "`".repeat(longest + 1);
+  return `${fence}diff\n${diff}\n${fence}`;
 }

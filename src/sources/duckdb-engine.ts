@@ -2,6 +2,7 @@ import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { existsSync } from "node:fs";
 import { CohoError } from "../model/errors.js";
 import type { DuckDbSourceConfig } from "../model/project.js";
+import { projectSandbox, type EngineSandbox } from "./sandbox.js";
 
 export interface EngineOptions {
   /** Folder that relative file paths in models (read_csv('data/x.csv')) resolve against. */
@@ -10,6 +11,8 @@ export interface EngineOptions {
   readonly memoryLimit?: string;
   readonly tempDirectory?: string;
   readonly threads?: number;
+  /** What models may open; by default the project's own entries (see projectSandbox). */
+  readonly sandbox?: EngineSandbox;
 }
 
 /**
@@ -22,37 +25,43 @@ export class DuckDbEngine {
   readonly connection: DuckDBConnection;
   readonly #instance: DuckDBInstance;
   readonly #attached = new Map<string, string>();
-  readonly #projectDir: string;
   #tables = 0;
 
-  private constructor(instance: DuckDBInstance, connection: DuckDBConnection, projectDir: string) {
+  /** What models may open (fixed for the engine's life: the configuration is locked). */
+  readonly sandbox: EngineSandbox;
+
+  private constructor(instance: DuckDBInstance, connection: DuckDBConnection, sandbox: EngineSandbox) {
+    this.sandbox = sandbox;
     this.#instance = instance;
     this.connection = connection;
-    this.#projectDir = projectDir;
   }
 
   static async create(options: EngineOptions): Promise<DuckDbEngine> {
     // 512MB keeps a 10M-member plan near 1 GB of RSS (DuckDB allocates some memory
     // outside its buffer manager); COHO_MEMORY_LIMIT raises it for bigger machines.
-    const config: Record<string, string> = { memory_limit: options.memoryLimit ?? "512MB" };
+    const config: Record<string, string> = {
+      memory_limit: options.memoryLimit ?? "512MB",
+      // Extensions coho needs (parquet, json, icu) are built in: never download or load one at run time.
+      autoinstall_known_extensions: "false",
+      autoload_known_extensions: "false",
+      allow_community_extensions: "false",
+    };
     if (options.threads) config.threads = String(options.threads);
     if (options.tempDirectory) config.temp_directory = options.tempDirectory;
     const instance = await DuckDBInstance.create(":memory:", config);
-    // Extensions are built in; never download anything at run time.
     const connection = await instance.connect();
-    await connection.run("SET GLOBAL autoinstall_known_extensions = false");
-    await connection.run("SET GLOBAL autoload_known_extensions = true");
-    await connection.run(`SET file_search_path = ${literal(options.projectDir)}`);
-    return new DuckDbEngine(instance, connection, options.projectDir);
+    const sandbox = options.sandbox ?? projectSandbox({ projectDir: options.projectDir });
+    await lockDown(connection, options.projectDir, sandbox);
+    return new DuckDbEngine(instance, connection, sandbox);
   }
 
   /**
    * A second connection with `catalog` as its default, for reading a streaming
    * result: a streaming result ends as soon as its connection runs anything else.
+   * It inherits the global settings, sandbox included.
    */
   async readerConnection(catalog: string): Promise<DuckDBConnection> {
     const connection = await this.#instance.connect();
-    await connection.run(`SET file_search_path = ${literal(this.#projectDir)}`);
     await connection.run(`USE ${ident(catalog)}`);
     return connection;
   }
@@ -124,6 +133,21 @@ export class DuckDbEngine {
     this.connection.closeSync();
     this.#instance.closeSync();
   }
+}
+
+/**
+ * Model SQL may open only what the sandbox lists, and cannot change that: with
+ * external access off DuckDB opens nothing outside the allowed directories and
+ * paths (no other file, no URL, no extension), and the locked configuration
+ * refuses any later SET, including one that would undo this.
+ */
+async function lockDown(connection: DuckDBConnection, projectDir: string, sandbox: EngineSandbox): Promise<void> {
+  const list = (items: readonly string[]) => `[${items.map(literal).join(", ")}]`;
+  await connection.run(`SET GLOBAL file_search_path = ${literal(projectDir)}`);
+  await connection.run(`SET GLOBAL allowed_directories = ${list(sandbox.directories)}`);
+  await connection.run(`SET GLOBAL allowed_paths = ${list(sandbox.paths)}`);
+  await connection.run("SET GLOBAL enable_external_access = false");
+  await connection.run("SET GLOBAL lock_configuration = true");
 }
 
 /** A SQL string literal. */

@@ -1,6 +1,7 @@
 import { DuckDBTypeId, JSDuckDBValueConverter } from "@duckdb/node-api";
 import type { DuckDbSourceConfig, ModelConfig } from "../model/project.js";
 import type { DuckDbEngine } from "./duckdb-engine.js";
+import { withSandboxHint } from "./sandbox.js";
 import { modelSqlError } from "./source-error.js";
 import { DEFAULT_BATCH_SIZE, modelQuery, type ColumnInfo, type ColumnKind, type RowBatch, type Source } from "./source.js";
 
@@ -49,7 +50,7 @@ export class DuckDbSource implements Source {
       try {
         result = await connection.stream(modelQuery(model));
       } catch (error) {
-        throw duckdbModelError(model, error);
+        throw withSandboxHint(duckdbModelError(model, error), this.engine.sandbox, this.name);
       }
       const columns = result.columnNames();
       let rows: unknown[][] = [];
@@ -76,7 +77,7 @@ export class DuckDbSource implements Source {
     try {
       return await this.engine.inCatalog(catalog, work);
     } catch (error) {
-      throw duckdbModelError(model, error);
+      throw withSandboxHint(duckdbModelError(model, error), this.engine.sandbox, this.name);
     }
   }
 

@@ -12,17 +12,44 @@ export function keyPrefix(identifier: IdentifierConfig): string {
 }
 
 /**
+ * Unicode's White_Space property (PropList.txt): a value made only of these is
+ * `empty`. Both dialects build the same expression from this one list.
+ */
+export const UNICODE_WHITE_SPACE: readonly number[] = [
+  0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20, 0x85, 0xa0, 0x1680,
+  0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200a,
+  0x2028, 0x2029, 0x202f, 0x205f, 0x3000,
+];
+
+/**
+ * `<trim>(v, chr(9) || … ) = ''`: true when `v` holds only White_Space. `trim` is
+ * DuckDB's name, `btrim` PostgreSQL's; both take code points through chr().
+ */
+export function onlyWhiteSpaceSql(value: string, trim: "trim" | "btrim"): string {
+  return `${trim}(${value}, ${UNICODE_WHITE_SPACE.map((c) => `chr(${c})`).join(" || ")}) = ''`;
+}
+
+/**
+ * A regex bracket-expression fragment of the White_Space characters above
+ * U+0020 (the ASCII ones are controls or the space, which the fast tests exclude
+ * by range): `\x{a0}` for RE2 (DuckDB), `\u00a0` for PostgreSQL's ARE.
+ */
+export function otherWhiteSpaceClass(dialect: "re2" | "postgres"): string {
+  const escape = (c: number) => (dialect === "re2" ? `\\x{${c.toString(16)}}` : `\\u${c.toString(16).padStart(4, "0")}`);
+  return UNICODE_WHITE_SPACE.filter((c) => c > 0x20).map(escape).join("");
+}
+
+/**
  * SQL (DuckDB) turning a relation of identifier text `v` (and primary key `pk`)
  * into candidate members: `key` for valid values, else a `reason`. The one place
  * the rules live, for every source:
- *   - null → `null`; empty or only whitespace (space, tab, LF, CR, FF, VT) →
- *     `empty` (values are never trimmed);
+ *   - null → `null`; empty or only Unicode White_Space (UNICODE_WHITE_SPACE:
+ *     tab, LF, space, NBSP, U+3000…) → `empty` (values are never trimmed);
  *   - any control character (U+0000–U+001F, U+007F) → `control_characters`;
  *   - more than MAX_IDENTIFIER_LENGTH characters → `too_long`.
  * Valid values take one cheap test first, exact for them: no control character,
- * at least one character that is neither a space nor a control character (every
- * other whitespace character counted as empty is a control character), and at
- * most MAX_IDENTIFIER_LENGTH bytes (so at most as many characters). Only values
+ * at least one character that is neither a control character nor White_Space,
+ * and at most MAX_IDENTIFIER_LENGTH bytes (so at most as many characters). Only values
  * failing it go through the per-reason tests, in order, so each gets its reason.
  * `passThrough` columns of the relation are carried along (a cohort set's key).
  * Pure: builds text, runs nothing.
@@ -33,8 +60,8 @@ export function candidatesSql(relation: string, identifier: IdentifierConfig, pa
 FROM (
   SELECT pk, v${extra}, CASE
     WHEN v IS NULL THEN 'null'
-    WHEN strlen(v) <= ${MAX_IDENTIFIER_LENGTH} AND regexp_full_match(v, '[^\\x00-\\x1f\\x7f]*[^\\x00-\\x20\\x7f][^\\x00-\\x1f\\x7f]*') THEN NULL
-    WHEN trim(v, chr(32) || chr(9) || chr(10) || chr(13) || chr(12) || chr(11)) = '' THEN 'empty'
+    WHEN strlen(v) <= ${MAX_IDENTIFIER_LENGTH} AND regexp_full_match(v, '[^\\x00-\\x1f\\x7f]*[^\\x00-\\x20\\x7f${otherWhiteSpaceClass("re2")}][^\\x00-\\x1f\\x7f]*') THEN NULL
+    WHEN ${onlyWhiteSpaceSql("v", "trim")} THEN 'empty'
     WHEN regexp_matches(v, '[\\x00-\\x1f\\x7f]') THEN 'control_characters'
     WHEN length(v) > ${MAX_IDENTIFIER_LENGTH} THEN 'too_long'
   END AS reason

@@ -1,6 +1,7 @@
 import type { SourceLocation } from "../model/diagnostic.js";
 import { CohoError } from "../model/errors.js";
 import type { ModelConfig } from "../model/project.js";
+import { boundText } from "../model/bound-text.js";
 
 /**
  * An error about a model's SQL, located where the SQL is written: `line` and
@@ -9,7 +10,7 @@ import type { ModelConfig } from "../model/project.js";
  */
 export function modelSqlError(model: ModelConfig, databaseMessage: string, position?: { line: number; column: number }): CohoError {
   const location = position ? sqlLocation(model, position.line, position.column) : model.sqlOrigin;
-  return new CohoError("source.sql_error", `model ${model.name}: the database refused its SQL:\n${indent(databaseMessage)}`, {
+  return new CohoError("source.sql_error", `model ${model.name}: the database refused its SQL:\n${indent(boundText(databaseMessage))}`, {
     location,
     hint: `fix the SQL of models.${model.name} at ${location.file}:${location.line}:${location.column}`,
   });

@@ -15,6 +15,8 @@ const EDGE = [
   "x".repeat(513), "y".repeat(512), "é".repeat(512), "é".repeat(513), "🙂".repeat(300),
   " padded ", "ünïcødé@x.io", "emoji-🙂@x.io", "a'quote", "back\\slash",
 ];
+/** Unicode White_Space only (empty), and look-alikes that are not White_Space or not only it (valid). */
+const UNICODE_EDGE = ["\u00a0", "\u3000", " \u2003\u0085\u2028 ", "\u1680\u205f\u202f", "a\u00a0b", "\u200b", "\ufeff"];
 
 /** Random email values: a small universe (so duplicates and overlaps happen), nulls and edge cases. */
 function randomRows(rnd: () => number, n: number): (string | null)[] {
@@ -22,6 +24,7 @@ function randomRows(rnd: () => number, n: number): (string | null)[] {
     const r = rnd();
     if (r < 0.05) return null;
     if (r < 0.12) return EDGE[Math.floor(rnd() * EDGE.length)]!;
+    if (r < 0.16) return UNICODE_EDGE[Math.floor(rnd() * UNICODE_EDGE.length)]!;
     return `user${Math.floor(rnd() * 3000)}@example.com`;
   });
 }

@@ -7,6 +7,7 @@ import type { Project } from "../../src/model/project.js";
 import { DuckDbEngine } from "../../src/sources/duckdb-engine.js";
 import { extractMembers, type ExtractedMembers } from "../../src/sources/extract-members.js";
 import { closeSources, openSources } from "../../src/sources/open-sources.js";
+import { sandboxFor } from "../../src/plan/session.js";
 import type { Source } from "../../src/sources/source.js";
 import { EXAMPLES } from "../helpers/fixtures.js";
 import { DESTINATION_YAML, EMULATOR_ENV, createDatabase, loadValid, runSql, writeProject } from "../helpers/project.js";
@@ -21,7 +22,7 @@ afterEach(async () => {
 });
 
 async function extract(project: Project, cohortKey: string): Promise<{ result: ExtractedMembers; keys: string[] }> {
-  const engine = await DuckDbEngine.create({ projectDir: project.dir });
+  const engine = await DuckDbEngine.create({ projectDir: project.dir, sandbox: sandboxFor(project) });
   const sources = openSources(project, engine);
   open.push({ engine, sources });
   const cohort = project.cohorts.get(cohortKey)!;
@@ -76,20 +77,20 @@ describe("DuckDB sources", () => {
     await connection.run("CREATE TABLE users AS SELECT 'u' || range AS user_id FROM range(250)");
     connection.closeSync();
     instance.closeSync();
-    const p = project("select user_id from users", { sources: "sources:\n  wh: { type: duckdb, path: ../" + dir.split("/").pop() + "/warehouse.duckdb }\n" });
-    // The path resolves against the declaring file's folder, which is a sibling temp folder.
+    const sibling = "../" + dir.split("/").pop();
+    const p = project("select user_id from users", { sources: `sources:\n  wh: { type: duckdb, path: ${sibling}/warehouse.duckdb, allowed_paths: [${sibling}] }\n` });
+    // The path resolves against the declaring file's folder; a sibling folder must be opted into.
     const { result } = await extract(p, "c");
     expect(result.members).toBe(250);
   });
 
   it("read Parquet files", async () => {
-    const dir = writeProject({});
+    const p = project(`select user_id from read_parquet('data/users.parquet')`, { extraFiles: { "data/.keep": "" } });
     const instance = await DuckDBInstance.create(":memory:");
     const connection = await instance.connect();
-    await connection.run(`COPY (SELECT range::BIGINT AS user_id FROM range(1000)) TO '${join(dir, "users.parquet")}' (FORMAT parquet)`);
+    await connection.run(`COPY (SELECT range::BIGINT AS user_id FROM range(1000)) TO '${join(p.dir, "data", "users.parquet")}' (FORMAT parquet)`);
     connection.closeSync();
     instance.closeSync();
-    const p = project(`select user_id from read_parquet('${join(dir, "users.parquet")}')`);
     const { result, keys } = await extract(p, "c");
     expect(result.members).toBe(1000);
     expect(keys).toContain("external_id:999");
@@ -114,6 +115,15 @@ describe("DuckDB sources", () => {
     expect(result.rejected).toEqual({ null: 1, empty: 2, control_characters: 1, too_long: 1, duplicate: 2 });
     expect(keys).toEqual(["alias:email: padded ", "alias:email:ok1", "alias:email:ok2", `alias:email:${"y".repeat(512)}`]);
     expect(result.members).toBe(4);
+  });
+
+  it("count values of only Unicode White_Space (NBSP, U+3000, NEL…) as empty, and keep look-alikes", async () => {
+    const p = project(
+      "select * from (values (chr(160)), (chr(12288)), (' ' || chr(8195) || chr(133) || chr(8232)), ('a' || chr(160) || 'b'), (chr(8203)), (chr(65279))) t(user_id)",
+    );
+    const { result, keys } = await extract(p, "c");
+    expect(result.rejected.empty).toBe(3);
+    expect(keys).toEqual(["external_id:a\u00a0b", "external_id:\u200b", "external_id:\ufeff"].sort());
   });
 
   it("refuse a primary key that is not unique, naming the model and a key", async () => {

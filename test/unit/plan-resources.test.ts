@@ -114,6 +114,9 @@ describe("resource actions", () => {
     ]);
     expect(withDestinations([cohort("gone", { destination: "braze" })], ["braze"]).errors[0]).toContain("cohorts.gone (in state) moves to destination braze, but");
     expect(withDestinations([], ["braze", "eu"]).errors).toEqual([]);
+    // A --target plan that leaves the delete out does not need the old destination.
+    const targeted = planResources({ cohorts: new Map([["a", cohort("a")]]), moved: [], destinations: new Map([["braze", {} as never]]) }, state({ "cohorts.gone": recorded("gone", { destination: "eu" }) }), (k) => `new-${k}`, ["cohorts.a"]);
+    expect(targeted.errors).toEqual([]);
   });
 
   it("adopt: every view is told that members already in the Braze cohort are unknown to coho", () => {

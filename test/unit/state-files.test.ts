@@ -128,7 +128,7 @@ describe("member digest", () => {
   });
 
   it("is computed identically by DuckDB, with wrap-around at 2^64", async () => {
-    const engine = await DuckDbEngine.create({ projectDir: tmpdir() });
+    const engine = await DuckDbEngine.create({ projectDir: mkdtempSync(join(tmpdir(), "coho-digest-")) });
     try {
       const keys = Array.from({ length: 5000 }, (_, i) => (i % 2 ? `external_id:${i}` : `alias:email:${i}@x.io`)).concat(["device_id:ünï©ødé"]);
       await engine.connection.run("CREATE TABLE memory.main.k (key VARCHAR)");
