@@ -70,7 +70,7 @@ export async function buildPlan(ctx: PlanContext): Promise<PlannedChanges> {
   // dbt relations are probed before any model runs, so a missing one gets its own message.
   await checkDbtRelations(project, ctx.sources, setConfigs.map((c) => c.model));
   const expanded = await expandSets(project, state, ctx.engine, ctx.sources, options.targets, onModelRun);
-  const resources = planResources({ ...expanded, destinations: project.destinations, dir: project.dir }, state, ctx.newCohortId ?? randomCohortId, options.targets, setConfigs.map((c) => c.address));
+  const resources = planResources({ ...expanded, destinations: project.destinations, dir: project.dir, models: project.models }, state, ctx.newCohortId ?? randomCohortId, options.targets, setConfigs.map((c) => c.address));
   await checkDbtRelations(project, ctx.sources, resources.decisions.flatMap((d) => (d.cohort && !d.cohort.instanceOf ? [d.cohort.model] : [])));
   const grouped = await planGroupedMemberships({ ...ctx, pushDown: options.pushDown !== false, onModelRun }, resources.decisions, expanded.runs);
   const cohorts: CohortPlan[] = [];
