@@ -11,6 +11,7 @@ import type { Project } from "./model/project.js";
 import { apply as applyOperation, type Approval, type ApplyResult } from "./operations/apply.js";
 import type { EventSink, Tuning } from "./operations/events.js";
 import { plan as planOperation } from "./operations/plan.js";
+import { dbtExposures as dbtExposuresOperation, type DbtExposuresResult } from "./operations/dbt-exposures.js";
 import { validate as validateOperation } from "./operations/validate.js";
 
 export type { Diagnostic, SourceLocation } from "./model/diagnostic.js";
@@ -22,6 +23,7 @@ export type { ApplyEvent } from "./apply/events.js";
 export type { ApplyOutcome, EventSink, OperationEvent, Tuning } from "./operations/events.js";
 export type { Approval, ApplyResult } from "./operations/apply.js";
 export type { LoadResult } from "./config/load-project.js";
+export type { DbtExposuresResult } from "./operations/dbt-exposures.js";
 export { BrazeClient } from "./braze/braze-client.js";
 export { startEmulator, type RunningEmulator } from "./emulator/server.js";
 export { memberDigest } from "./state/member-digest.js";
@@ -31,6 +33,16 @@ type Env = Readonly<Record<string, string | undefined>>;
 /** Checks the project in `dir` (coho.yaml and its includes), offline. */
 export function validate(dir: string, env: Env = process.env): LoadResult {
   return validateOperation({ dir, env });
+}
+
+/**
+ * The dbt exposures YAML for the project's cohorts on dbt models, as `coho dbt
+ * exposures` writes it; with `out`, written there (never over a hand-written
+ * file unless `force`).
+ */
+export function dbtExposures(dir: string, options: { env?: Env; out?: string; force?: boolean } = {}): DbtExposuresResult {
+  const project = loadOrThrow(dir, options.env);
+  return dbtExposuresOperation({ project, out: options.out === undefined ? undefined : resolvePath(options.out), force: options.force === true });
 }
 
 export interface PlanOptions {

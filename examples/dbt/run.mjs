@@ -32,14 +32,24 @@ connection.closeSync();
 db.closeSync();
 console.log("Built warehouse.duckdb from warehouse.sql.");
 
-// A free port; Braze's state lives in .coho/ so later runs continue where this one ends.
-const emulator = await startEmulator({ port: 0, statePath: join(here, ".coho", "emulator-state.json") });
+// A fixed port (coho.lock records which endpoint each cohort lives at), and Braze's
+// state in .coho/, so later runs continue where this one ends.
+let emulator;
+try {
+  emulator = await startEmulator({ port: 4011, statePath: join(here, ".coho", "emulator-state.json") });
+} catch (error) {
+  if (error.code === "EADDRINUSE") {
+    console.error("Port 4011 is taken. Stop whatever listens there (another run of this example?) and run again.");
+    process.exit(1);
+  }
+  throw error;
+}
 console.log(`Local Braze emulator on ${emulator.url}`);
 
 function run(args) {
   console.log(`\n$ coho ${args.join(" ")}`);
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [coho, "-C", here, ...args], { stdio: "inherit", env: { ...process.env, BRAZE_REST_ENDPOINT: emulator.url } });
+    const child = spawn(process.execPath, [coho, "-C", here, ...args], { stdio: "inherit" });
     child.on("close", (code) => resolve(code ?? 1));
   });
 }

@@ -12,6 +12,7 @@ import type { ApplyEventListener } from "./events.js";
 import type { CohortEntryMeta, JournalStore } from "../state/journal.js";
 import type { CohortReport } from "./report.js";
 import { isStateFailure } from "../state/storage-error.js";
+import { destinationIdentity } from "../destinations/identity.js";
 
 export interface ExecuteContext {
   readonly project: Project;
@@ -138,7 +139,7 @@ async function executeCohort(ctx: ExecuteContext, planned: ExecutablePlan, cohor
       return result.stopped;
     };
     let stopped: boolean;
-    if (retarget) {
+    if (retarget && cohort.before!.destination !== after.destination) {
       // Leave the old workspace first, then join the new one.
       stopped = (await send(cohort.before!.destination, undefined, delta.removeTable)) || (await send(after.destination, delta.addTable, undefined));
     } else {
@@ -167,8 +168,10 @@ function metaFromConfig(project: Project, cohort: CohortPlan): CohortEntryMeta {
   const after = cohort.after!;
   const model = project.models.get(after.model)!;
   const identifier = project.identifiers.get(after.identifier)!;
+  const destination = project.destinations.get(after.destination);
   return {
     destination: after.destination,
+    ...(destination ? { destination_identity: destinationIdentity(destination) } : {}),
     cohort_id: after.cohort_id,
     name: after.name,
     identifier: {

@@ -6,6 +6,7 @@ import type { ApplyEventListener } from "./events.js";
 import { foldJournal } from "./fold-journal.js";
 import type { JournalStore } from "../state/journal.js";
 import { summarizeJournal } from "./journal-summary.js";
+import { entryId } from "./journal-entries.js";
 import { CohoError } from "../model/errors.js";
 import { isStateFailure } from "../state/storage-error.js";
 
@@ -24,6 +25,7 @@ export async function recoverInterrupted(
   const batches = [...work.values()].reduce((n, w) => n + w.unknown.length, 0);
   ctx.onEvent?.({ type: "resuming", cohorts: work.size, batches });
   for (const [address, cohort] of work) {
+    let current = entryId(address, "upsert");
     try {
       if (cohort.upsert && !cohort.upsertAcked) {
         const u = cohort.upsert;
@@ -31,6 +33,7 @@ export async function recoverInterrupted(
         await ctx.journal.append({ t: "upsert_ack", address });
       }
       for (const batch of cohort.unknown) {
+        current = entryId(address, batch.seq);
         await ctx.clients.get(batch.destination).sendBatch(batch.cohort_id, batch);
         await ctx.journal.append({ t: "ack", address, seq: batch.seq });
       }
@@ -39,8 +42,11 @@ export async function recoverInterrupted(
       if (isStateFailure(error)) throw error;
       // Fold what is known, keep the rest for the next try.
       await fold(ctx);
-      throw new CohoError("apply.resume_failed", `could not finish the interrupted apply of ${address}: ${(error as Error).message}`, {
-        hint: "fix the cause and run coho apply again; it resumes where it stopped",
+      const never = error instanceof CohoError && error.code === "braze.member_key";
+      throw new CohoError("apply.resume_failed", `could not finish the interrupted apply of ${address} (journal entry ${current}): ${(error as Error).message}`, {
+        hint: never
+          ? `this request can never be sent: drop it with coho state journal discard --entry ${current}, then run coho apply again`
+          : "fix the cause and run coho apply again; it resumes where it stopped (coho state journal lists what is pending)",
       });
     }
   }

@@ -2,17 +2,21 @@ import { CohoError } from "../model/errors.js";
 import type { Project } from "../model/project.js";
 import type { StateView } from "../model/state.js";
 import { configDigest } from "../plan/config-digest.js";
-import { readPlanDeltas, readPlanHeader } from "../plan/plan-file.js";
+import { readPlanDeltas, readPlanHeader, verifyPlanFile } from "../plan/plan-file.js";
+import { SavedPlanChecker } from "./saved-plan-checks.js";
 import type { DuckDbEngine } from "../sources/duckdb-engine.js";
 import type { ExecutablePlan } from "./execute-plan.js";
 
 /**
  * A saved plan, checked against the present: refused (each case with its own
  * message) when it was made for another state, the state moved on, the config
- * changed, or it was blocked. Its exact deltas are loaded into engine tables.
+ * changed, or it was blocked, or its digest, keys or counts do not hold. Its
+ * exact deltas are loaded into engine tables; nothing is journaled here.
  */
 export async function loadSavedPlan(path: string, state: StateView, project: Project, engine: DuckDbEngine): Promise<ExecutablePlan> {
   const plan = await readPlanHeader(path);
+  // Before any other check reads the header: it must be the one coho wrote.
+  await verifyPlanFile(path);
   const remake = "make a new plan with coho plan --out FILE and review it";
   if (plan.state.lineage !== null && plan.state.lineage !== state.lineage) {
     throw new CohoError("apply.plan_lineage", `the saved plan was made for another state (lineage ${plan.state.lineage}; this state is ${state.lineage ?? "empty"})`, { hint: "apply it where it was planned, or make a new plan here" });
@@ -35,10 +39,11 @@ export async function loadSavedPlan(path: string, state: StateView, project: Pro
     deltas.set(cohort.address, { addTable, removeTable });
   }
   const appenders = new Map<string, Awaited<ReturnType<typeof engine.connection.createAppender>>>();
+  const checker = new SavedPlanChecker(path, plan, project, state);
   try {
     for await (const chunk of readPlanDeltas(path)) {
-      const tables = deltas.get(chunk.address);
-      if (!tables) throw new CohoError("plan.file_invalid", `${path}: deltas for ${chunk.address}, which the plan does not list`);
+      checker.check(chunk);
+      const tables = deltas.get(chunk.address)!;
       const table = chunk.op === "add" ? tables.addTable : tables.removeTable;
       let appender = appenders.get(table);
       if (!appender) {
@@ -53,5 +58,6 @@ export async function loadSavedPlan(path: string, state: StateView, project: Pro
   } finally {
     for (const appender of appenders.values()) appender.closeSync();
   }
+  checker.finish();
   return { plan, state, deltas };
 }

@@ -8,7 +8,7 @@ export type OutputFormat = "text" | "json" | "markdown" | "ndjson";
 
 /** `--output FORMAT`; the older `--json` and `--markdown` stay as its shorthands. */
 export function outputOption(formats: readonly OutputFormat[]): Option {
-  return new Option("--output <format>", `${formats.join(", ")}; ndjson: one JSON event per line as it happens, the report last`).choices(formats).default("text" satisfies OutputFormat);
+  return new Option("--output <format>", "how to print; ndjson: one JSON event per line as it happens, the report last").choices(formats).default("text" satisfies OutputFormat);
 }
 
 export function chooseFormat(flags: { output?: OutputFormat; json?: boolean; markdown?: boolean }): OutputFormat {

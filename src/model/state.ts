@@ -17,6 +17,12 @@ export interface LockfileDoc {
 
 export interface CohortState {
   readonly destination: string;
+  /**
+   * The workspace the destination reached when applied (endpoint, and partner on
+   * the cohort road; never a secret). Absent in lockfiles written before it was
+   * recorded: then no re-target is inferred, and the next write records it.
+   */
+  readonly destination_identity?: string;
   readonly cohort_id: string;
   readonly name: string;
   readonly identifier: { readonly name: string; readonly type: IdentifierType; readonly column: string; readonly label?: string };

@@ -132,8 +132,18 @@ async function planCohort(ctx: PlanContext, decision: ResourceDecision): Promise
     diff = modelDiff(project, decision);
   }
   const delta = await diffMembership(engine, desired, retarget ? undefined : snapshot);
-  const retargetRemovals = retarget && snapshot ? snapshot : undefined;
+  // Removals go to the workspace being left, when the config still reaches it (another destination name).
+  const retargetRemovals = leavesReachableWorkspace(decision) && snapshot ? snapshot : undefined;
   return finishCohort(ctx, decision, { rows, rejected, diff, delta, retargetRemovals, desired });
+}
+
+/**
+ * A re-target to another destination name: the old one is still configured and
+ * its members are removed there. A re-target under the same name (its endpoint or
+ * partner changed) cannot reach the old workspace any more.
+ */
+function leavesReachableWorkspace(decision: ResourceDecision): boolean {
+  return decision.changed.includes("destination") && decision.before !== null && decision.after !== null && decision.before.destination !== decision.after.destination;
 }
 
 /** The diff pushed down into PostgreSQL, when model and state share a database. */
@@ -162,8 +172,8 @@ async function finishCohort(
   const retarget = decision.changed.includes("destination");
   const before = prior?.members.count ?? 0;
   const after = isDelete ? 0 : delta.add + (retarget ? 0 : before - delta.remove);
-  // On re-target the old workspace loses every recorded member.
-  const members = { before, after, add: delta.add, remove: retarget ? before : delta.remove };
+  // On re-target the old workspace loses every recorded member — if coho can still reach it.
+  const members = { before, after, add: delta.add, remove: retarget ? (leavesReachableWorkspace(decision) ? before : 0) : delta.remove };
   const guards = evaluateGuards({ address: decision.address, isDelete, cohort: decision.cohort, prior, members, allowRemovals: ctx.options.allowRemovals });
   const membershipChanges = members.add > 0 || members.remove > 0;
   const actions = decision.actions[0] === "no-op" && membershipChanges ? (["update"] as const) : decision.actions;

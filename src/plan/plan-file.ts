@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream, existsSync, renameSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { pipeline } from "node:stream/promises";
@@ -12,7 +13,11 @@ import { fsyncFile } from "../util/atomic-write.js";
  * A saved plan (`coho plan --out FILE`): gzip-compressed JSON lines. Line 1 is the
  * header with the plan (state lineage and serial, config digest, coho version);
  * then the exact member deltas, `{"address","op":"add"|"remove","keys":[…]}`, in
- * chunks. Apply sends exactly these keys.
+ * chunks; last, a trailer `{"t":"digest","sha256":…}` over the uncompressed bytes
+ * of every line before it. Apply checks the trailer before it journals or sends
+ * anything, so an edited header or delta is refused, not sent. (An integrity
+ * check against edits and damage, not a signature: whoever can write the file
+ * could recompute it.)
  */
 export const PLAN_FILE_FORMAT = "coho-plan-file";
 
@@ -29,14 +34,20 @@ export interface DeltaChunk {
 }
 
 export async function writePlanFile(path: string, plan: Plan, engine: DuckDbEngine, deltas: ReadonlyMap<string, { addTable: string; removeTable: string }>): Promise<void> {
+  const hash = createHash("sha256");
   async function* lines(): AsyncGenerator<string> {
     const header: Header = { format: PLAN_FILE_FORMAT, version: 1, plan };
-    yield `${JSON.stringify(header)}\n`;
+    const hashed = (line: string) => {
+      hash.update(line, "utf8");
+      return line;
+    };
+    yield hashed(`${JSON.stringify(header)}\n`);
     for (const [address, delta] of deltas) {
       for (const [op, table] of [["add", delta.addTable], ["remove", delta.removeTable]] as const) {
-        for await (const keys of engine.keys(table)) yield `${JSON.stringify({ address, op, keys })}\n`;
+        for await (const keys of engine.keys(table)) yield hashed(`${JSON.stringify({ address, op, keys })}\n`);
       }
     }
+    yield `${JSON.stringify({ t: "digest", sha256: hash.digest("hex") })}\n`;
   }
   const temp = `${path}.${process.pid}.tmp`;
   await pipeline(Readable.from(lines()), createGzip(), createWriteStream(temp));
@@ -60,7 +71,7 @@ export async function readPlanHeader(path: string): Promise<Plan> {
   throw new CohoError("plan.file_invalid", `${path} is not a coho plan file (expected one written by coho plan --out)`);
 }
 
-/** Every delta chunk of a saved plan file, in order. */
+/** Every delta chunk of a saved plan file, in order (its digest checked by verifyPlanFile). */
 export async function* readPlanDeltas(path: string): AsyncGenerator<DeltaChunk> {
   let first = true;
   for await (const line of planLines(path)) {
@@ -68,7 +79,36 @@ export async function* readPlanDeltas(path: string): AsyncGenerator<DeltaChunk> 
       first = false;
       continue;
     }
+    if (line.startsWith(TRAILER_START)) return;
     yield JSON.parse(line) as DeltaChunk;
+  }
+}
+
+const TRAILER_START = '{"t":"digest"';
+
+/**
+ * Checks the file's trailer digest against its content: refused when the
+ * trailer is missing (a truncated file, or one from an older coho) or differs
+ * (edited after coho wrote it). Streams the file once; nothing else is read.
+ */
+export async function verifyPlanFile(path: string): Promise<void> {
+  const hash = createHash("sha256");
+  let trailer: string | undefined;
+  const remake = "make a new plan with coho plan --out FILE and review it";
+  for await (const line of planLines(path)) {
+    if (trailer !== undefined) throw new CohoError("plan.file_modified", `${path} was modified after coho plan wrote it: lines follow its digest`, { hint: remake });
+    if (line.startsWith(TRAILER_START)) trailer = line;
+    else hash.update(`${line}\n`, "utf8");
+  }
+  if (trailer === undefined) throw new CohoError("plan.file_incomplete", `${path} has no digest: it is truncated, or was written by an older coho`, { hint: remake });
+  let expected: unknown;
+  try {
+    expected = (JSON.parse(trailer) as { sha256?: unknown }).sha256;
+  } catch {
+    expected = undefined;
+  }
+  if (expected !== hash.digest("hex")) {
+    throw new CohoError("plan.file_modified", `${path} was modified after coho plan wrote it: its digest does not match its content`, { hint: remake });
   }
 }
 

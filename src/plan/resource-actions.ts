@@ -3,6 +3,7 @@ import type { Action, ChangedAttribute, CohortAttributes } from "../model/plan.j
 import type { SourceLocation } from "../model/diagnostic.js";
 import type { CohortConfig, ModelConfig, Project } from "../model/project.js";
 import type { CohortState, StateView } from "../model/state.js";
+import { destinationIdentity } from "../destinations/identity.js";
 import { dbtModelChanged } from "../dbt/plan-info.js";
 
 /** What happens to one cohort address, before membership is known. */
@@ -72,7 +73,7 @@ export function planResources(
         `${cohort.address}: cohort_id is ${cohort.cohortId} in the config but ${prior.entry.cohort_id} in state; to switch Braze cohorts, forget this one first with \`coho state rm ${cohort.address}\``,
       );
     }
-    decisions.push(existing(cohort, prior.entry, prior.movedFrom, project.models));
+    decisions.push(existing(cohort, prior.entry, prior.movedFrom, project.models, identityOf(project, cohort.destination)));
   }
   for (const [address, { entry, movedFrom }] of [...recorded].sort(([a], [b]) => compare(a, b))) {
     decisions.push({
@@ -180,12 +181,26 @@ function createOrAdopt(cohort: CohortConfig, newCohortId: (key: string) => strin
   };
 }
 
-function existing(cohort: CohortConfig, prior: CohortState, movedFrom: string | undefined, models: Project["models"] | undefined): ResourceDecision {
+/** The workspace a configured destination reaches now, when the config's destinations are known. */
+function identityOf(project: PlannedProject, destination: string): string | undefined {
+  const config = project.destinations?.get(destination);
+  return config && "type" in config ? destinationIdentity(config) : undefined;
+}
+
+function existing(
+  cohort: CohortConfig,
+  prior: CohortState,
+  movedFrom: string | undefined,
+  models: Project["models"] | undefined,
+  identity: string | undefined,
+): ResourceDecision {
   const after = fromConfig(cohort, prior.cohort_id);
   const before = fromState(prior);
   const changed: ChangedAttribute[] = [];
+  // Same destination name, another workspace behind it (rest_endpoint or partner changed).
+  const sameNameRetarget = before.destination === after.destination && prior.destination_identity !== undefined && identity !== undefined && prior.destination_identity !== identity;
   if (before.name !== after.name) changed.push("name");
-  if (before.destination !== after.destination) changed.push("destination");
+  if (before.destination !== after.destination || sameNameRetarget) changed.push("destination");
   if (before.prevent_destroy !== after.prevent_destroy) changed.push("prevent_destroy");
   if (before.model !== after.model) changed.push("model");
   if (before.identifier !== after.identifier) changed.push("identifier");
@@ -199,7 +214,14 @@ function existing(cohort: CohortConfig, prior: CohortState, movedFrom: string | 
   const reasons: string[] = [];
   if (movedFrom) reasons.push(`moved from ${movedFrom}: same Braze cohort, new address`);
   if (changed.includes("name")) reasons.push(`renamed in Braze: "${before.name}" → "${after.name}"`);
-  if (changed.includes("destination")) reasons.push(`destination ${before.destination} → ${after.destination}: members leave the old workspace's cohort and join the new one`);
+  if (sameNameRetarget) {
+    reasons.push(
+      `destination ${after.destination} now reaches ${identity} (state: ${prior.destination_identity}): re-target — the cohort is created there and every member sent; ` +
+        "the workspace it leaves is no longer configured, so coho cannot remove the members it holds there (remove them in that workspace, or keep it configured under another name and re-target in two steps)",
+    );
+  } else if (changed.includes("destination")) {
+    reasons.push(`destination ${before.destination} → ${after.destination}: members leave the old workspace's cohort and join the new one`);
+  }
   if (changed.includes("prevent_destroy")) reasons.push(`prevent_destroy ${before.prevent_destroy} → ${after.prevent_destroy} (recorded in state only)`);
   if (changed.includes("model")) reasons.push(`model ${before.model} → ${after.model}`);
   if (changed.includes("identifier")) reasons.push(`identifier ${before.identifier} → ${after.identifier}`);

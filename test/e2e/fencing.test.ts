@@ -33,9 +33,9 @@ async function lockId(dir: string): Promise<string | undefined> {
 
 describe.each(BACKENDS)("fencing after force-unlock (%s state)", (backend) => {
   it("the forced-out apply stops sending, writes no state, exits 1 saying so; the next apply converges", async () => {
-    const emu = await start({ faultRate: 1, faultKinds: ["slow"], latencyMs: 80 });
+    const emu = await start({ faultRate: 1, faultKinds: ["slow"], latencyMs: 250 });
     const dir = await applyProjectFor(backend, emu);
-    writeMembers(dir, "a", ids(30_000));
+    writeMembers(dir, "a", ids(60_000));
     const victim = spawnApply(dir);
     while ((await sent(emu)) < 3) await new Promise((r) => setTimeout(r, 20));
     const id = (await lockId(dir))!;
@@ -57,13 +57,13 @@ describe.each(BACKENDS)("fencing after force-unlock (%s state)", (backend) => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`this coho lost the state lock it held (lock id ${id})`);
     expect(result.stderr).toContain("no further request was sent and no state was written");
-    // At most the one request in flight at the unlock finished; 30 were planned.
+    // At most the one request in flight at the unlock finished; 60 were planned.
     expect(await sent(emu)).toBeLessThanOrEqual(sentAtUnlock + 1);
     // The forced-out apply wrote no state.
     expect(existsSync(join(dir, "coho.lock"))).toBe(false);
 
     const next = await coho(dir, ["apply", "--auto-approve"]);
     expect(next.code, next.stderr).toBe(0);
-    expect((await brazeByName(emu)).Alpha).toEqual(keysOf(ids(30_000)));
+    expect((await brazeByName(emu)).Alpha).toEqual(keysOf(ids(60_000)));
   }, 120_000);
 });

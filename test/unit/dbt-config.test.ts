@@ -198,3 +198,20 @@ describe("the manifest fixtures follow dbt's published schemas", () => {
     expect(manifest.nodes["model.shop.customers"]).not.toHaveProperty("compiled_code");
   });
 });
+
+describe("the library's dbtExposures()", () => {
+  it("returns the exposures text for a project, and refuses one without an owner", async () => {
+    const { dbtExposures, CohoError } = await import("../../src/index.js");
+    const { parse } = await import("yaml");
+    const cohorts = "identifiers:\n  user_id: { type: external_id, column: user_id }\ncohorts:\n  vip: { name: VIP, destination: braze, model: vip, identifier: user_id }\n";
+    const destinations = "destinations:\n  braze:\n    type: braze_cohorts\n    rest_endpoint: https://rest.iad-01.braze.com\n    partner: acme\n    partner_api_key: ${env:K1}\n    data_import_key: ${env:K2}\n";
+    const env = { K1: "SECRET-partner-key-1234", K2: "SECRET-import-key-5678" };
+    const dir = dbtProject(`${dbtHeader("  owner: { email: growth@example.com }\n")}${destinations}models:\n  vip: { dbt: users_vip }\n${cohorts}`);
+    const result = dbtExposures(dir, { env });
+    expect(result.count).toBe(1);
+    expect(result.text).not.toContain("SECRET-");
+    expect(parse(result.text).exposures[0]).toMatchObject({ name: "coho_vip", url: "https://dashboard-01.braze.com", owner: { email: "growth@example.com" }, depends_on: ["ref('users_vip')"] });
+    const ownerless = dbtProject(`${dbtHeader()}${destinations}models:\n  vip: { dbt: users_vip }\n${cohorts}`);
+    expect(() => dbtExposures(ownerless, { env })).toThrow(CohoError);
+  });
+});

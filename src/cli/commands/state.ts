@@ -7,6 +7,7 @@ import type { CommandContext } from "../context.js";
 import { EXIT_ERROR, EXIT_OK } from "../exit-codes.js";
 import { loadConfigOrThrow } from "../load-config.js";
 import { ask } from "../prompt.js";
+import { registerStateJournal } from "./state-journal.js";
 
 /** Loaded on demand: the state backends pull in DuckDB and pg, which --help does not need. */
 const stateOperations = () => import("../../operations/state.js");
@@ -39,6 +40,7 @@ export function registerState(program: Command, context: () => CommandContext, s
     .action(async (address: string) => {
       setExitCode(await runRemove(context(), address));
     });
+  registerStateJournal(state, context, setExitCode);
   program
     .command("force-unlock")
     .argument("<lock-id>", "the exact id of the lock, as printed by the command that holds it")
