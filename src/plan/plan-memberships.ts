@@ -75,9 +75,11 @@ async function planGroup(ctx: GroupingContext, extracted: GroupedMembers | undef
       ? { address: decision.address, expected: { snapshot: prior.snapshot, count: prior.members.count, digest: prior.members.digest } }
       : undefined;
     const retarget = decision.changed.includes("destination");
-    // Re-targeted: all desired members are additions in the new workspace, all recorded ones removals in the old.
+    // Re-targeted: all desired members are additions in the new workspace, and all recorded
+    // ones removals in the old one, when the config still reaches it (another destination name).
+    const leaves = retarget && decision.before !== null && decision.after !== null && decision.before.destination !== decision.after.destination;
     slots.push({ slot, group: groupOf(decision), snapshot: retarget ? undefined : snapshot });
-    if (retarget && snapshot) slots.push({ slot: slot + RETARGET_OFFSET, group: undefined, snapshot });
+    if (leaves && snapshot) slots.push({ slot: slot + RETARGET_OFFSET, group: undefined, snapshot });
   });
   const deltas = await diffGrouped(ctx.engine, ctx.backend, extracted?.table, slots);
   group.forEach((decision, i) => {
