@@ -11,6 +11,7 @@ import type { DestinationClients } from "./destination-clients.js";
 import type { ApplyEventListener } from "./events.js";
 import type { CohortEntryMeta, JournalStore } from "../state/journal.js";
 import type { CohortReport } from "./report.js";
+import { CohoError } from "../model/errors.js";
 import { isStateFailure } from "../state/storage-error.js";
 import { destinationIdentity } from "../destinations/identity.js";
 
@@ -77,7 +78,7 @@ async function executeCohort(ctx: ExecuteContext, planned: ExecutablePlan, cohor
   let removed = 0;
   let requests = 0;
   const retriesBefore = new Map<string, number>();
-  const report = (status: CohortReport["status"], error?: string): CohortReport => ({
+  const report = (status: CohortReport["status"], error?: string, hint?: string): CohortReport => ({
     address: cohort.address,
     actions: cohort.actions,
     status,
@@ -89,6 +90,7 @@ async function executeCohort(ctx: ExecuteContext, planned: ExecutablePlan, cohor
     retries: [...retriesBefore].reduce((n, [destination, before]) => n + ctx.clients.get(destination).retries - before, 0),
     duration_ms: Date.now() - started,
     ...(error ? { error } : {}),
+    ...(hint ? { hint } : {}),
   });
   if (ctx.shouldStop()) return report("skipped");
   ctx.onEvent?.({ type: "cohort_start", address: cohort.address, total: cohort.members.add + cohort.members.remove });
@@ -150,7 +152,10 @@ async function executeCohort(ctx: ExecuteContext, planned: ExecutablePlan, cohor
     return finish(ctx, report("done"));
   } catch (error) {
     if (isStateFailure(error)) ctx.onStateFailure?.(error);
-    return finish(ctx, report("failed", error instanceof Error ? error.message : String(error)));
+    // A request Braze answered (with a refusal) was still a request: count it.
+    if (typeof (error as { status?: unknown }).status === "number") requests++;
+    const hint = error instanceof CohoError ? error.hint : undefined;
+    return finish(ctx, report("failed", error instanceof Error ? error.message : String(error), hint));
   }
 }
 

@@ -15,6 +15,8 @@ export interface CohortReport {
   readonly retries: number;
   readonly duration_ms: number;
   readonly error?: string;
+  /** What to check, naming the config key and environment variable (a refused key, a wrong endpoint). */
+  readonly hint?: string;
 }
 
 /** `coho apply --json` (format coho-apply-report 1.0; schema/coho-apply-report.schema.json). */

@@ -23,6 +23,8 @@ export const HELP: Readonly<Record<string, HelpEntry>> = {
   "state list": { examples: ["coho state list"], docs: "state" },
   "state show": { examples: ["coho state show cohorts.recent_buyers"], docs: "state" },
   "state rm": { examples: ["coho state rm cohorts.old_list       forget it; its Braze members stay"], docs: "state" },
+  "state journal": { examples: ["coho state journal                  what an interrupted apply left, entry by entry"], docs: "state" },
+  "state journal discard": { examples: ["coho state journal discard --entry cohorts.a#3", "coho state journal discard --entry cohorts.a#3 --force   even a request of unknown fate"], docs: "state" },
   "force-unlock": { examples: ["coho force-unlock 5f1c…              the id the blocked command printed"], docs: "state" },
   emulator: { examples: ["coho emulator --port 4010", "coho emulator --rate-limit 50 --fault-rate 0.3 --seed 7", "coho emulator --state braze.json --users users.json"], docs: "the-braze-emulator" },
   dbt: { examples: ["coho dbt exposures --out ../analytics/models/coho_exposures.yml"], docs: "cohorts-on-dbt-models" },

@@ -1,5 +1,6 @@
 import { Option } from "commander";
-import { UsageError } from "../model/errors.js";
+import { DiagnosticsError, UsageError } from "../model/errors.js";
+import { diagnosticsJson } from "../render/diagnostics.js";
 import type { OperationEvent } from "../operations/events.js";
 import { errorEvent, eventLine } from "../render/events-ndjson.js";
 import type { CommandContext } from "./context.js";
@@ -16,6 +17,23 @@ export function chooseFormat(flags: { output?: OutputFormat; json?: boolean; mar
   const chosen = [explicit, flags.json ? "json" : undefined, flags.markdown ? "markdown" : undefined].filter((f): f is OutputFormat => f !== undefined);
   if (new Set(chosen).size > 1) throw new UsageError(`choose one output format, not ${[...new Set(chosen)].join(" and ")}`);
   return chosen[0] ?? "text";
+}
+
+/**
+ * With --json, stdout always carries JSON, even when the command fails: the
+ * diagnostics of an invalid configuration (the `validate --json` shape), or what
+ * `failure(error)` makes of any other error. The error then goes on to the usual
+ * stderr message and exit code.
+ */
+export async function withJsonFailure<T>(ctx: CommandContext, format: OutputFormat, failure: (error: unknown) => object, work: () => Promise<T>): Promise<T> {
+  if (format !== "json") return work();
+  try {
+    return await work();
+  } catch (error) {
+    const json = error instanceof DiagnosticsError ? diagnosticsJson(error.diagnostics, ctx.io.cwd) : failure(error);
+    ctx.output.out(JSON.stringify(json, null, 2));
+    throw error;
+  }
 }
 
 /**

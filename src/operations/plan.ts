@@ -1,7 +1,13 @@
 import { summarizeJournal } from "../apply/journal-summary.js";
 import type { Plan } from "../model/plan.js";
 import type { Project } from "../model/project.js";
-import { buildPlan, type PlannedChanges } from "../plan/build-plan.js";
+import { accessSync, constants, statSync } from "node:fs";
+import { dirname } from "node:path";
+import { CohoError } from "../model/errors.js";
+import { buildPlan, type PendingApply, type PlannedChanges } from "../plan/build-plan.js";
+import { describeLock } from "../state/lock-holder.js";
+import { isStale } from "../state/local-lock.js";
+import { hidePendingCohortIds } from "../model/pending-cohort-ids.js";
 import { writePlanFile } from "../plan/plan-file.js";
 import { openSession, type Session } from "../plan/session.js";
 import type { StateBackend } from "../state/backend.js";
@@ -29,12 +35,14 @@ export interface PlanResult {
 
 /** config + state → plan (and, with `out`, a saved plan file). Touches no Braze. */
 export async function plan(request: PlanRequest): Promise<PlanResult> {
+  if (request.out) checkOutputPath(request.out);
   const session = await openSession(request.project, request.memoryLimit ? { memoryLimit: request.memoryLimit } : {});
   try {
     const { plan, deltas } = await planInSession(session, request, await pendingApply(session.backend));
     if (request.out) await writePlanFile(request.out, plan, session.engine, deltas);
-    request.onEvent?.({ type: "report", command: "plan", plan });
-    return { plan };
+    const shown = request.out ? plan : hidePendingCohortIds(plan);
+    request.onEvent?.({ type: "report", command: "plan", plan: shown });
+    return { plan: shown };
   } finally {
     await session.close();
   }
@@ -44,7 +52,7 @@ export async function plan(request: PlanRequest): Promise<PlanResult> {
 export async function planInSession(
   session: Session,
   request: Pick<PlanRequest, "targets" | "allowRemovals" | "showMembers" | "pushDown" | "onEvent">,
-  pending: { cohorts: number; batches: number } | null = null,
+  pending: PendingApply | null = null,
 ): Promise<PlannedChanges> {
   const targets = request.targets ?? [];
   request.onEvent?.({ type: "plan_started", targets });
@@ -74,15 +82,38 @@ export async function planInSession(
   return planned;
 }
 
-/** What an interrupted apply left in the journal, if anything. */
-async function pendingApply(backend: StateBackend): Promise<{ cohorts: number; batches: number } | null> {
+/** What an apply left in the journal — interrupted, or running right now under the lock. */
+async function pendingApply(backend: StateBackend): Promise<PendingApply | null> {
+  const lock = await backend.currentLock();
+  const runningBy = lock && lock.operation === "apply" && !isStale(lock) ? describeLock(lock) : undefined;
   const journal = backend.journal();
   try {
     const records = await journal.read();
-    if (records.length === 0) return null;
+    if (records.length === 0) return runningBy ? { cohorts: 0, batches: 0, runningBy } : null;
     const work = summarizeJournal(records);
-    return { cohorts: work.size, batches: [...work.values()].reduce((n, w) => n + w.unknown.length + (w.upsert && !w.upsertAcked ? 1 : 0), 0) };
+    const batches = [...work.values()].reduce((n, w) => n + w.unknown.length + (w.upsert && !w.upsertAcked ? 1 : 0), 0);
+    return { cohorts: work.size, batches, ...(runningBy ? { runningBy } : {}) };
   } finally {
     journal.close();
+  }
+}
+
+/**
+ * A saved plan is written after the whole plan is computed: check first that it
+ * can be, so a typo in --out does not cost a full plan and end in ENOENT.
+ */
+function checkOutputPath(out: string): void {
+  const folder = dirname(out);
+  let stats;
+  try {
+    stats = statSync(folder);
+  } catch {
+    throw new CohoError("plan.out_folder_missing", `cannot save the plan to ${out}: the folder ${folder} does not exist`, { hint: "create the folder first, or give --out a path in an existing folder" });
+  }
+  if (!stats.isDirectory()) throw new CohoError("plan.out_folder_missing", `cannot save the plan to ${out}: ${folder} is not a folder`, { hint: "give --out a path in an existing folder" });
+  try {
+    accessSync(folder, constants.W_OK);
+  } catch {
+    throw new CohoError("plan.out_unwritable", `cannot save the plan to ${out}: the folder ${folder} is not writable`, { hint: "choose a writable folder for --out" });
   }
 }

@@ -47,7 +47,7 @@ export interface PlanContext {
   readonly now?: () => Date;
   readonly onEvent?: (event: PlanEvent) => void;
   /** Work an interrupted apply left behind (the next apply finishes it first). */
-  readonly pendingApply?: { readonly cohorts: number; readonly batches: number } | null;
+  readonly pendingApply?: PendingApply | null;
 }
 
 /** A plan plus what apply needs to carry it out: the exact deltas, as engine tables. */
@@ -228,8 +228,19 @@ function dbtPart(ctx: PlanContext, decision: ResourceDecision): { dbt?: CohortPl
   return dbt ? { dbt } : {};
 }
 
+/** Work in the journal, and who holds the state lock for an apply right now (if anyone). */
+export interface PendingApply {
+  readonly cohorts: number;
+  readonly batches: number;
+  /** Set when an apply holds the lock now: its journal is work in progress, not an interruption. */
+  readonly runningBy?: string;
+}
+
 function pendingWarning(pending: PlanContext["pendingApply"]): string[] {
   if (!pending) return [];
+  if (pending.runningBy) {
+    return [`an apply is running now, by ${pending.runningBy}: this plan starts from the last recorded state, so it may show changes that apply is making at this moment. Plan again once it has finished.`];
+  }
   return [
     `an earlier apply was interrupted: ${pending.batches} request(s) for ${pending.cohorts} cohort(s) have an unknown outcome. The next apply re-sends them first; this plan starts from the last recorded state, so it may show some of those changes again.`,
   ];

@@ -24,5 +24,9 @@ function renderCohort(c: CohortReport): string {
   if (c.rejected > 0) parts.push(`${c.rejected} rejected rows`);
   if (c.failed > 0) parts.push(`${c.failed} not sent`);
   const line = `  ${visible(c.address)} (${c.actions.join(", ")}): ${status}  ${parts.join(", ")}  ${(c.duration_ms / 1000).toFixed(1)}s`;
-  return c.error ? `${line}\n    ${kleur.red(visible(c.error))}` : line;
+  if (!c.error) return line;
+  const error = `${line}
+    ${kleur.red(visible(c.error))}`;
+  return c.hint ? `${error}
+    ${kleur.dim("hint")}: ${visible(c.hint)}` : error;
 }

@@ -1,4 +1,5 @@
 import { CohoError, DiagnosticsError } from "../model/errors.js";
+import { KNOWN_AFTER_APPLY } from "../model/pending-cohort-ids.js";
 import type { OperationEvent } from "../operations/events.js";
 import { diagnosticsJson } from "./diagnostics.js";
 
@@ -13,7 +14,8 @@ export interface ErrorEvent {
 
 /** One event as one line of NDJSON (no newline inside: JSON.stringify never emits one). */
 export function eventLine(event: OperationEvent | ErrorEvent): string {
-  return JSON.stringify(event);
+  // As in --json: a cohort_id chosen only at apply time is null, never a made-up id.
+  return JSON.stringify(event, (key, value: unknown) => (key === "cohort_id" && value === KNOWN_AFTER_APPLY ? null : value));
 }
 
 /** The `error` event for a thrown error; messages of CohoError never carry secrets. */

@@ -9,6 +9,8 @@ export function actionLabel(cohort: CohortPlan): string {
 }
 
 export function summaryLine(plan: Plan): string {
+  // After an error nothing was compared: never claim that Braze matches.
+  if (plan.errors.length > 0) return `Planning failed: ${plan.errors.length} error${plan.errors.length === 1 ? "" : "s"}; nothing was compared.`;
   if (!hasChanges(plan)) return "No changes. Braze cohorts match the configuration.";
   const s = plan.summary;
   const adopt = s.adopt > 0 ? `${s.adopt} to adopt, ` : "";

@@ -1,5 +1,6 @@
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
+import { dirname } from "node:path";
 import { CohoError } from "../model/errors.js";
 import type { DuckDbSourceConfig } from "../model/project.js";
 import { projectSandbox, type EngineSandbox } from "./sandbox.js";
@@ -47,7 +48,13 @@ export class DuckDbEngine {
       allow_community_extensions: "false",
     };
     if (options.threads) config.threads = String(options.threads);
-    if (options.tempDirectory) config.temp_directory = options.tempDirectory;
+    if (options.tempDirectory) {
+      // DuckDB creates the spill folder itself, but not its parents: a project whose
+      // state lives in PostgreSQL has no .coho/ yet, and a plan big enough to spill
+      // would fail.
+      mkdirSync(dirname(options.tempDirectory), { recursive: true });
+      config.temp_directory = options.tempDirectory;
+    }
     const instance = await DuckDBInstance.create(":memory:", config);
     const connection = await instance.connect();
     const sandbox = options.sandbox ?? projectSandbox({ projectDir: options.projectDir });

@@ -56,6 +56,12 @@ export class LocalBackend implements StateBackend {
     const path = resolve(this.projectDir, expected.snapshot);
     const recover = `restore ${STATE_DIR}/ from where the last apply ran, or forget the cohort with \`coho state rm ${address}\` and adopt it again with its cohort_id`;
     if (!existsSync(path)) {
+      // When .coho/ was lost, name every missing snapshot at once, not one per run.
+      const missing = await this.#missingSnapshots();
+      if (missing.length > 1) {
+        const all = missing.map((m) => `${m.address} (${m.snapshot})`).join(", ");
+        throw new CohoError("state.snapshot_missing", `${missing.length} snapshots are missing: ${all}`, { hint: `restore ${STATE_DIR}/ from where the last apply ran, or forget each cohort with \`coho state rm ADDRESS\` and adopt it again with its cohort_id` });
+      }
       throw new CohoError("state.snapshot_missing", `the snapshot of ${address} is missing: ${expected.snapshot}`, { hint: recover });
     }
     const table = engine.tempTable("snapshot");
@@ -73,6 +79,13 @@ export class LocalBackend implements StateBackend {
       );
     }
     return `memory.main.${table}`;
+  }
+
+  async #missingSnapshots(): Promise<{ address: string; snapshot: string }[]> {
+    const state = await this.read();
+    return Object.entries(state.cohorts)
+      .filter(([, c]) => !existsSync(resolve(this.projectDir, c.snapshot)))
+      .map(([address, c]) => ({ address, snapshot: c.snapshot }));
   }
 
   async saveSnapshot(engine: DuckDbEngine, cohortId: string, relation: string): Promise<SavedSnapshot> {

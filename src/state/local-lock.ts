@@ -116,7 +116,7 @@ function isAliveHere(holder: LockInfo): boolean {
 }
 
 /** A lock whose process is gone from this very host. Other hosts' locks are never guessed at. */
-function isStale(holder: LockInfo): boolean {
+export function isStale(holder: LockInfo): boolean {
   if (holder.host !== hostname() || holder.pid === process.pid) return false;
   try {
     process.kill(holder.pid, 0);

@@ -14,6 +14,8 @@ const preload = pathToFileURL(join(here, "peak-rss.mjs")).href;
 export interface ProcessRun {
   readonly seconds: number;
   readonly peakRssMb: number;
+  /** User + system CPU time of the process (all threads): less sensitive than wall time to a busy machine. */
+  readonly cpuMs: number;
   readonly stdout: string;
 }
 
@@ -21,17 +23,19 @@ export interface ProcessRun {
 export function runNode(args: readonly string[], env: Record<string, string> = {}): ProcessRun {
   const dir = mkdtempSync(join(tmpdir(), "coho-bench-rss-"));
   const rssFile = join(dir, "rss");
+  const cpuFile = join(dir, "cpu");
   try {
     const start = process.hrtime.bigint();
     const result = spawnSync(process.execPath, args, {
       encoding: "utf8",
       maxBuffer: 1 << 26,
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env, NODE_OPTIONS: `--import=${preload}`, COHO_BENCH_RSS_FILE: rssFile },
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env, NODE_OPTIONS: `--import=${preload}`, COHO_BENCH_RSS_FILE: rssFile, COHO_BENCH_CPU_FILE: cpuFile },
     });
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     if (result.status !== 0 && result.status !== 2) throw new Error(`node ${args.join(" ")} exited ${result.status}: ${result.stderr}`);
     const peaks = readFileSync(rssFile, "utf8").trim().split("\n").map(Number);
-    return { seconds, peakRssMb: Math.max(...peaks), stdout: result.stdout };
+    const cpu = readFileSync(cpuFile, "utf8").trim().split("\n").map(Number);
+    return { seconds, peakRssMb: Math.max(...peaks), cpuMs: cpu.reduce((a, b) => a + b, 0), stdout: result.stdout };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

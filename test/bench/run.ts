@@ -9,9 +9,11 @@
  *   npm run bench                 everything
  *   npm run bench -- plan         only one group: stream, plan, apply, startup or sets
  *   BENCH_QUICK=1 npm run bench   smaller sizes, for a smoke run
+ *   BENCH_POSTGRES=0 / BENCH_DUCKDB=0   plan: only the DuckDB / only the PostgreSQL rows
+ *   BENCH_PG_SIZES=1000000        plan: PostgreSQL sizes (default 1M and 10M)
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -22,6 +24,11 @@ import { formatSpread, paired, runNode, spread, type ProcessRun } from "./measur
 const here = dirname(fileURLToPath(import.meta.url));
 const tsx = join(here, "..", "..", "node_modules", ".bin", "tsx");
 const quick = process.env.BENCH_QUICK === "1";
+// Scratch folders live under the worktree (git-ignored), not in the shared /tmp,
+// where other processes' clean-ups may remove them mid-run.
+const workRoot = join(here, ".work");
+mkdirSync(workRoot, { recursive: true });
+const scratch = () => mkdtempSync(join(workRoot, "plan-"));
 const only = process.argv[2];
 
 interface Row {
@@ -29,6 +36,11 @@ interface Row {
   readonly [key: string]: string | number;
 }
 const results: Row[] = [];
+/** Each row as soon as it is measured (stderr), so a long run that fails later keeps what it measured. */
+function record(row: Row): void {
+  results.push(row);
+  console.error(JSON.stringify(row));
+}
 
 function runScenario(script: string, args: string[]): Record<string, number> {
   const output = execFileSync(tsx, [join(here, script), ...args], { encoding: "utf8", maxBuffer: 1 << 24 });
@@ -73,7 +85,8 @@ function cohoPlan(dir: string, n: number, pgUrl?: string): ProcessRun {
 /** How many paired runs a size gets: medians need several; 10M runs are long. */
 const runsFor = (n: number) => (quick ? 3 : n >= 10_000_000 ? 3 : 5);
 
-function planRow(scenario: string, pair: { a: ProcessRun[]; b: ProcessRun[]; ratios: number[] }, target: string, floorName = "floor"): Row {
+/** One table row; `cpu`: also compare CPU time (meaningless when the work runs in a database server). */
+function planRow(scenario: string, pair: { a: ProcessRun[]; b: ProcessRun[]; ratios: number[] }, target: string, floorName = "floor", cpu = true): Row {
   const cohoS = spread(pair.a.map((r) => r.seconds));
   const floorS = spread(pair.b.map((r) => r.seconds));
   return {
@@ -83,6 +96,7 @@ function planRow(scenario: string, pair: { a: ProcessRun[]; b: ProcessRun[]; rat
     [`${floorName}_s`]: formatSpread(floorS),
     ratio_of_medians: Number((cohoS.median / floorS.median).toFixed(2)),
     paired_ratio: formatSpread(spread(pair.ratios)),
+    ...(cpu ? { cpu_ratio_of_medians: Number((spread(pair.a.map((r) => r.cpuMs)).median / spread(pair.b.map((r) => r.cpuMs)).median).toFixed(2)) } : {}),
     coho_peak_rss_mb: formatSpread(spread(pair.a.map((r) => r.peakRssMb)), 0),
     [`${floorName}_peak_rss_mb`]: formatSpread(spread(pair.b.map((r) => r.peakRssMb)), 0),
     target,
@@ -90,18 +104,20 @@ function planRow(scenario: string, pair: { a: ProcessRun[]; b: ProcessRun[]; rat
 }
 
 async function planBench(): Promise<void> {
-  const sizes = quick ? [100_000] : [1_000_000, 10_000_000];
+  const sizes = process.env.BENCH_DUCKDB === "0" ? [] : quick ? [100_000] : [1_000_000, 10_000_000];
   for (const n of sizes) {
-    const dir = mkdtempSync(join(tmpdir(), "coho-bench-plan-"));
+    const dir = scratch();
     const { snapshot } = setupPlan(n, "duckdb", dir);
     const floorArgs = [join(here, "floor-plan.mjs"), join(dir, "desired.parquet"), join(dir, snapshot)];
     const pair = paired(runsFor(n), () => cohoPlan(dir, n), () => runNode(floorArgs));
-    results.push(planRow(`plan ${n.toLocaleString("en")} members, 1% churn (duckdb)`, pair, n >= 10_000_000 ? "ratio <= 1.5, RSS < 1024 MB" : "ratio <= 1.5"));
+    record(planRow(`plan ${n.toLocaleString("en")} members, 1% churn (duckdb)`, pair, n >= 10_000_000 ? "ratio <= 1.5, RSS < 1024 MB" : "ratio <= 1.5"));
     rmSync(dir, { recursive: true, force: true });
   }
+  if (process.env.BENCH_POSTGRES === "0") return;
   const cluster = await startCluster();
   try {
-    for (const n of quick ? [100_000] : [1_000_000, 10_000_000]) await postgresPlans(cluster.url, n);
+    const pgSizes = process.env.BENCH_PG_SIZES ? process.env.BENCH_PG_SIZES.split(",").map(Number) : quick ? [100_000] : [1_000_000, 10_000_000];
+    for (const n of pgSizes) await postgresPlans(cluster.url, n);
   } finally {
     cluster.stop();
   }
@@ -116,15 +132,15 @@ async function postgresPlans(url: string, n: number): Promise<void> {
   await client.query(`CREATE TABLE bench_desired AS SELECT 'u' || g AS user_id FROM generate_series(${churn}, ${n + churn - 1}) g`);
   await client.query("ANALYZE bench_desired");
   await client.end();
-  const pullDir = mkdtempSync(join(tmpdir(), "coho-bench-plan-"));
+  const pullDir = scratch();
   setupPlan(n, "postgres", pullDir, url);
-  const pushDir = mkdtempSync(join(tmpdir(), "coho-bench-plan-"));
+  const pushDir = scratch();
   const { snapshot } = setupPlan(n, "pushdown", pushDir, url);
   const floor = () => runNode([join(here, "floor-pushdown.mjs"), url, snapshot]);
   const label = n.toLocaleString("en");
   const runs = quick ? 3 : n >= 10_000_000 ? 2 : 3;
-  results.push(planRow(`plan ${label} members, postgres source, pushed down`, paired(runs, () => cohoPlan(pushDir, n, url), floor), "ratio <= 1.2", "pg_floor"));
-  results.push(planRow(`plan ${label} members, postgres source, pulled through`, paired(runs, () => cohoPlan(pullDir, n, url), floor), "", "pg_floor"));
+  record(planRow(`plan ${label} members, postgres source, pushed down`, paired(runs, () => cohoPlan(pushDir, n, url), floor), "ratio <= 1.2", "pg_floor", false));
+  record(planRow(`plan ${label} members, postgres source, pulled through`, paired(runs, () => cohoPlan(pullDir, n, url), floor), "", "pg_floor", false));
   rmSync(pullDir, { recursive: true, force: true });
   rmSync(pushDir, { recursive: true, force: true });
 }
@@ -133,8 +149,8 @@ async function applyBench(): Promise<void> {
   const n = quick ? 100_000 : 1_000_000;
   const out = execFileSync(tsx, [join(here, "scenario-apply.ts"), "sync", String(n)], { encoding: "utf8", maxBuffer: 1 << 24 });
   for (const line of out.trim().split("\n")) results.push(JSON.parse(line) as Row);
-  // Against the limit of the issue's measurement (20/s) and a higher one, several runs each.
-  for (const limit of [20, 50]) {
+  // Below what this machine sends unthrottled (see the initial sync), at the issue's 20/s and above.
+  for (const limit of [10, 20, 50]) {
     const requests = quick ? limit * 5 : limit * 20;
     const runs = Array.from({ length: quick ? 1 : 3 }, () => {
       const rate = execFileSync(tsx, [join(here, "scenario-apply.ts"), "rate", String(requests * 1000), String(limit)], { encoding: "utf8" });
@@ -164,6 +180,9 @@ async function startupBench(): Promise<void> {
     node_ms: formatSpread(ms(pair.b), 0),
     ratio_of_medians: Number((ms(pair.a).median / ms(pair.b).median).toFixed(2)),
     paired_ratio: formatSpread(spread(pair.ratios)),
+    coho_cpu_ms: formatSpread(spread(pair.a.map((r) => r.cpuMs)), 0),
+    node_cpu_ms: formatSpread(spread(pair.b.map((r) => r.cpuMs)), 0),
+    cpu_ratio_of_medians: Number((spread(pair.a.map((r) => r.cpuMs)).median / spread(pair.b.map((r) => r.cpuMs)).median).toFixed(2)),
     target: "ratio <= 2",
   });
 }
@@ -262,7 +281,8 @@ for (const [name, bench] of Object.entries(benches)) {
   console.error(`== ${name}`);
   const before = results.length;
   await bench();
-  groups.set(name, results.slice(before));
+  const part = process.env.BENCH_POSTGRES === "0" ? "-duckdb" : process.env.BENCH_DUCKDB === "0" ? "-postgres" : "";
+  groups.set(name === "plan" ? `plan${part}` : name, results.slice(before));
 }
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.versions.node}; load average at start ${startLoad}, at end ${load(loadavg())}`;
@@ -272,4 +292,14 @@ for (const [name, rows] of groups) {
   const table = [columns.join(" | "), columns.map(() => "---").join(" | "), ...rows.map((r) => columns.map((c) => String(r[c] ?? "")).join(" | "))];
   console.log(`\n${name}\n${table.map((l) => `| ${l} |`).join("\n")}`);
 }
-writeFileSync(join(here, "results.json"), `${JSON.stringify({ machine, quick, results }, null, 2)}\n`);
+// One group at a time (npm run bench -- plan) replaces only that group's results.
+const resultsPath = join(here, "results.json");
+const previous = (() => {
+  try {
+    return JSON.parse(readFileSync(resultsPath, "utf8")) as { groups?: Record<string, { machine: string; quick: boolean; rows: Row[] }> };
+  } catch {
+    return {};
+  }
+})();
+const merged = { ...(previous.groups ?? {}), ...Object.fromEntries([...groups].map(([name, rows]) => [name, { machine, quick, rows }])) };
+writeFileSync(resultsPath, `${JSON.stringify({ groups: merged }, null, 2)}\n`);

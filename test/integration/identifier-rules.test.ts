@@ -2,22 +2,22 @@ import { tmpdir } from "node:os";
 import { describe, expect, it } from "vitest";
 import type { IdentifierConfig } from "../../src/model/project.js";
 import { DuckDbEngine } from "../../src/sources/duckdb-engine.js";
-import { MAX_IDENTIFIER_LENGTH, candidatesSql } from "../../src/sources/identifier-sql.js";
+import { MAX_IDENTIFIER_LENGTH, UNICODE_WHITE_SPACE, candidatesSql } from "../../src/sources/identifier-sql.js";
 import { seededRandom } from "../helpers/random.js";
 
 /** README's rules, written plainly in JavaScript: the reference the SQL must agree with. */
 function expectedReason(value: string | null): string | null {
   if (value === null) return "null";
-  if (/^[ \t\n\r\f\v]*$/.test(value)) return "empty";
+  if ([...value].every((c) => UNICODE_WHITE_SPACE.includes(c.codePointAt(0)!))) return "empty";
   if (/[\x00-\x1f\x7f]/.test(value)) return "control_characters";
   if ([...value].length > MAX_IDENTIFIER_LENGTH) return "too_long";
   return null;
 }
 
-// Characters at every edge of the rules: each whitespace kind, control characters
-// at both ends of the range, DEL, a non-breaking space (not whitespace here), and
-// multi-byte characters (so byte and character lengths differ).
-const ALPHABET = [" ", "\t", "\n", "\r", "\f", "\v", "\x00", "\x01", "\x1f", "\x7f", "\u00a0", "a", "Z", "9", "é", "€", "😀", ":", "'"];
+// Characters at every edge of the rules: ASCII whitespace, other Unicode White_Space
+// (NBSP, NEL, U+2028, U+3000), control characters at both ends of the range, DEL,
+// and multi-byte characters (so byte and character lengths differ).
+const ALPHABET = [" ", "\t", "\n", "\r", "\f", "\v", "\u00a0", "\u0085", "\u2028", "\u3000", "\u200b", "\x00", "\x01", "\x1f", "\x7f", "a", "Z", "9", "é", "€", "😀", ":", "'"];
 
 function randomValue(random: () => number): string | null {
   const shape = random();
@@ -29,7 +29,7 @@ function randomValue(random: () => number): string | null {
     const body = char.repeat(MAX_IDENTIFIER_LENGTH - 2 + Math.floor(random() * 4));
     return random() < 0.3 ? body + pick() : body;
   }
-  if (shape < 0.4) return Array.from({ length: Math.floor(random() * 4) }, () => [" ", "\t", "\n", "\r", "\f", "\v"][Math.floor(random() * 6)]!).join("");
+  if (shape < 0.4) return Array.from({ length: Math.floor(random() * 4) }, () => [" ", "\t", "\n", "\r", "\f", "\v", "\u00a0", "\u3000"][Math.floor(random() * 8)]!).join("");
   return Array.from({ length: Math.floor(random() * 8) }, pick).join("");
 }
 

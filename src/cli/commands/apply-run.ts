@@ -10,7 +10,8 @@ import { ApplyProgress } from "../apply-progress.js";
 import type { CommandContext } from "../context.js";
 import { EXIT_ERROR, EXIT_OK } from "../exit-codes.js";
 import { loadConfigOrThrow } from "../load-config.js";
-import { chooseFormat, withEventStream, type OutputFormat } from "../output-format.js";
+import { chooseFormat, withEventStream, withJsonFailure, type OutputFormat } from "../output-format.js";
+import { applyFailureReport } from "../../render/apply-failure.js";
 import { ask } from "../prompt.js";
 import { StopSignal } from "../signals.js";
 import { tuningFromEnv } from "../tuning.js";
@@ -25,7 +26,8 @@ export interface ApplyFlags {
 
 export async function runApply(ctx: CommandContext, planFile: string | undefined, flags: ApplyFlags): Promise<number> {
   const format = chooseFormat(flags);
-  return withEventStream(ctx, format, async (sink) => {
+  const started = new Date();
+  return withJsonFailure(ctx, format, (error) => applyFailureReport(started, error), () => withEventStream(ctx, format, async (sink) => {
     const { io, output } = ctx;
     const project = loadConfigOrThrow(ctx);
     if (planFile && (flags.target.length > 0 || flags.allowRemovals)) {
@@ -71,7 +73,7 @@ export async function runApply(ctx: CommandContext, planFile: string | undefined
       progress.stop();
       stop.dispose();
     }
-  });
+  }));
 }
 
 async function confirmApply(ctx: CommandContext): Promise<boolean> {

@@ -8,7 +8,8 @@ import { renderPlanMarkdown } from "../../render/plan-markdown.js";
 import type { CommandContext } from "../context.js";
 import { EXIT_CHANGES, EXIT_ERROR, EXIT_OK } from "../exit-codes.js";
 import { loadConfigOrThrow } from "../load-config.js";
-import { chooseFormat, withEventStream, type OutputFormat } from "../output-format.js";
+import { chooseFormat, withEventStream, withJsonFailure, type OutputFormat } from "../output-format.js";
+import { errorEvent } from "../../render/events-ndjson.js";
 
 export interface PlanFlags {
   out?: string;
@@ -23,7 +24,11 @@ export interface PlanFlags {
 
 export async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<number> {
   const format = chooseFormat(flags);
-  const planned = await withEventStream(ctx, format, async (sink) => {
+  // A plan that fails before it exists prints the error as JSON under --json (diagnostics for a bad config).
+  const planned = await withJsonFailure(ctx, format, (error) => {
+    const { type: _event, ...described } = errorEvent(error, ctx.io.cwd);
+    return { error: described };
+  }, () => withEventStream(ctx, format, async (sink) => {
     const memoryLimit = ctx.io.env.COHO_MEMORY_LIMIT;
     const result = await plan({
       project: loadConfigOrThrow(ctx),
@@ -35,12 +40,14 @@ export async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<nu
       ...(sink ? { onEvent: sink } : {}),
     });
     return result.plan;
-  });
+  }));
   const rendered = renderPlan(planned, format);
   if (rendered !== undefined) ctx.output.out(rendered);
   const summary = ctx.io.env.GITHUB_STEP_SUMMARY;
   if (summary) appendFileSync(summary, `${renderPlanMarkdown(planned)}\n`);
-  if (flags.out && (format === "text" || format === "markdown")) ctx.output.err(`Saved the plan to ${flags.out}; apply exactly it with: coho apply ${flags.out}`);
+  if (flags.out && (format === "text" || format === "markdown")) {
+    ctx.output.err(planned.applyable ? `Saved the plan to ${flags.out}; apply exactly it with: coho apply ${flags.out}` : `Saved the plan to ${flags.out} for review; it cannot be applied (see above).`);
+  }
   if (!planned.applyable) return EXIT_ERROR;
   return flags.detailedExitcode && hasChanges(planned) ? EXIT_CHANGES : EXIT_OK;
 }
