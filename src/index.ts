@@ -4,6 +4,7 @@
  * results come back as data, and expected failures throw CohoError (stable `code`).
  */
 import { resolve } from "node:path";
+import { OFFLINE_SECRETS, type SecretNeeds } from "./config/interpolate-document.js";
 import type { LoadResult } from "./config/load-project.js";
 import { CohoError, DiagnosticsError } from "./model/errors.js";
 import type { Plan } from "./model/plan.js";
@@ -32,7 +33,8 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 /** Checks the project in `dir` (coho.yaml and its includes), offline. */
 export function validate(dir: string, env: Env = process.env): LoadResult {
-  return validateOperation({ dir, env });
+  // Offline: unset Braze keys are warnings, as in `coho validate`.
+  return validateOperation({ dir, env, secrets: OFFLINE_SECRETS });
 }
 
 /**
@@ -64,7 +66,8 @@ export interface PlanOptions {
  * does. Throws DiagnosticsError for an invalid configuration.
  */
 export async function plan(dir: string, options: PlanOptions = {}): Promise<Plan> {
-  const project = loadOrThrow(dir, options.env);
+  // Plan never calls Braze: it runs without destination credentials.
+  const project = loadOrThrow(dir, options.env, OFFLINE_SECRETS);
   const { out, tuning, onEvent, env: _env, ...rest } = options;
   const result = await planOperation({
     project,
@@ -118,8 +121,8 @@ export async function apply(dir: string, options: ApplyOptions = {}): Promise<Ap
   });
 }
 
-function loadOrThrow(dir: string, env: Env = process.env): Project {
-  const loaded = validateOperation({ dir, env });
+function loadOrThrow(dir: string, env: Env = process.env, secrets?: SecretNeeds): Project {
+  const loaded = validateOperation({ dir, env, ...(secrets ? { secrets } : {}) });
   if (!loaded.project) throw new DiagnosticsError(loaded.diagnostics);
   return loaded.project;
 }

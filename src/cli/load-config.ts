@@ -1,3 +1,4 @@
+import type { SecretNeeds } from "../config/interpolate-document.js";
 import { DiagnosticsError } from "../model/errors.js";
 import type { Project } from "../model/project.js";
 import { validate } from "../operations/validate.js";
@@ -9,8 +10,8 @@ import { projectDir, type CommandContext } from "./context.js";
  * Loads the project for a command that needs a valid one: secrets are registered
  * for redaction, warnings go to stderr, errors abort with every diagnostic.
  */
-export function loadConfigOrThrow(ctx: CommandContext): Project {
-  const result = validate({ dir: projectDir(ctx), env: ctx.io.env });
+export function loadConfigOrThrow(ctx: CommandContext, secrets?: SecretNeeds): Project {
+  const result = validate({ dir: projectDir(ctx), env: ctx.io.env, ...(secrets ? { secrets } : {}) });
   registerSecrets(ctx, result.secrets);
   ctx.texts = result.texts;
   if (!result.project) throw new DiagnosticsError(result.diagnostics);

@@ -87,6 +87,8 @@ export function buildState(root: LoadedFile, diagnostics: Diagnostic[] = []): St
   if (!state || state.backend === "local") return { backend: "local" };
   const url = root.secrets.get("state.url");
   if (!url) return undefined; // its missing variable was reported
+  // Unset in an offline load (plan): the coho.lock mirror stands in; nothing to check.
+  if (!url.resolved) return { backend: "postgres", url, schema: state.schema ?? "coho" };
   const check = checkPostgresUrl(url.reveal());
   if (!check.ok) {
     diagnostics.push({ severity: "error", code: "config.url_invalid", message: `state.url: the URL in environment variable ${url.source} ${check.problem}`, ...(root.yaml ? { location: locate(root.yaml, ["state", "url"]) } : {}) });

@@ -17,6 +17,30 @@ export function isSecretPath(path: DataPath): boolean {
   return path.length === 2 && section === "state" && path[1] === "url";
 }
 
+/** Credentials of a Braze destination: needed only by commands that talk to Braze. */
+export function isDestinationSecretPath(path: DataPath): boolean {
+  return path[0] === "destinations" && isSecretPath(path);
+}
+
+/** Credentials of the PostgreSQL state backend. */
+export function isStateUrlPath(path: DataPath): boolean {
+  return path.length === 2 && path[0] === "state" && path[1] === "url";
+}
+
+/**
+ * Which unset secrets a command can do without. Offline commands (validate, plan)
+ * never call Braze, so an unset destination secret is a warning for them; a plan
+ * without the state URL reads the committed coho.lock mirror instead.
+ */
+export interface SecretNeeds {
+  readonly destinations: "required" | "optional";
+  readonly stateUrl: "required" | "optional";
+}
+
+export const ALL_SECRETS_REQUIRED: SecretNeeds = { destinations: "required", stateUrl: "required" };
+/** validate and plan: they read sources and state but never call Braze. */
+export const OFFLINE_SECRETS: SecretNeeds = { destinations: "optional", stateUrl: "optional" };
+
 export interface InterpolatedSecrets {
   /** Keyed by the dotted data path, e.g. `destinations.braze.partner_api_key`. */
   readonly secrets: Map<string, Secret>;
@@ -28,7 +52,7 @@ export interface InterpolatedSecrets {
  * positions stay valid for later diagnostics. Secret fields are resolved into
  * Secrets instead. Missing variables are errors located at the reference.
  */
-export function interpolateDocument(file: YamlFile, env: EnvLookup): InterpolatedSecrets {
+export function interpolateDocument(file: YamlFile, env: EnvLookup, needs: SecretNeeds = ALL_SECRETS_REQUIRED): InterpolatedSecrets {
   const secrets = new Map<string, Secret>();
   const diagnostics: Diagnostic[] = [];
 
@@ -65,21 +89,41 @@ export function interpolateDocument(file: YamlFile, env: EnvLookup): Interpolate
   const resolveSecret = (text: string, path: DataPath): void => {
     if (!text.includes("${env:")) return; // a literal: the schema and secret checks report it
     const result = interpolate(text, env);
-    if (!result.ok) {
-      if ("missing" in result) diagnostics.push(missingVariable(file, path, result.missing, result.reference));
-      return;
-    }
-    if (result.value === "") {
-      const name = wholeReference(text) ?? "the referenced variable";
-      diagnostics.push(missingVariable(file, path, name, text, true));
-      return;
-    }
     const names = [...text.matchAll(/\$\{env:([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]).join(", ");
-    secrets.set(path.join("."), new Secret(result.value, names));
+    const unset = !result.ok && "missing" in result ? { name: result.missing, reference: result.reference, empty: false } : result.ok && result.value === "" ? { name: wholeReference(text) ?? names, reference: text, empty: true } : undefined;
+    if (unset) {
+      if (optionalSecret(path, needs)) {
+        diagnostics.push(optionalSecretUnset(file, path, unset.name, unset.reference));
+        secrets.set(path.join("."), Secret.unresolved(unset.name, path.join(".")));
+      } else {
+        diagnostics.push(missingVariable(file, path, unset.name, unset.reference, unset.empty));
+      }
+      return;
+    }
+    if (!result.ok) return;
+    secrets.set(path.join("."), new Secret(result.value, names, path.join(".")));
   };
 
   visit(file.doc.contents, []);
   return { secrets, diagnostics };
+}
+
+function optionalSecret(path: DataPath, needs: SecretNeeds): boolean {
+  if (isDestinationSecretPath(path)) return needs.destinations === "optional";
+  if (isStateUrlPath(path)) return needs.stateUrl === "optional";
+  return false;
+}
+
+function optionalSecretUnset(file: YamlFile, path: DataPath, name: string, reference: string): Diagnostic {
+  const consequence = isStateUrlPath(path)
+    ? "planning from the committed coho.lock without member snapshots (membership changes are net counts); apply needs it"
+    : "fine for validate and plan, which never call Braze; apply and check need it";
+  return {
+    severity: "warning",
+    code: "config.secret_unset",
+    message: `environment variable ${name} is not set (needed by ${formatPath(path)}): ${consequence}`,
+    location: locateWithin(file, path, reference),
+  };
 }
 
 function missingVariable(file: YamlFile, path: DataPath, name: string, reference: string, empty = false): Diagnostic {

@@ -2,7 +2,7 @@ import type { Diagnostic } from "../model/diagnostic.js";
 import type { Secret } from "../model/secret.js";
 import type { ConfigData } from "./config-data.js";
 import type { EnvLookup } from "./env.js";
-import { interpolateDocument } from "./interpolate-document.js";
+import { interpolateDocument, type SecretNeeds } from "./interpolate-document.js";
 import { readYamlFile, toData, type YamlFile } from "./read-yaml.js";
 import { SECTIONS } from "./sections.js";
 import { invalidEntries, validateSchema } from "./validate-schema.js";
@@ -25,11 +25,11 @@ export interface LoadedFile {
   readonly diagnostics: readonly Diagnostic[];
 }
 
-export function loadFile(path: string, env: EnvLookup): LoadedFile {
+export function loadFile(path: string, env: EnvLookup, needs?: SecretNeeds): LoadedFile {
   const read = readYamlFile(path);
   if (!read.ok) return { path, text: read.text, yaml: undefined, data: undefined, secrets: new Map(), diagnostics: read.diagnostics };
   const yaml = read.file;
-  const { secrets, diagnostics } = interpolateDocument(yaml, env);
+  const { secrets, diagnostics } = interpolateDocument(yaml, env, needs);
   const converted = toData(yaml);
   if (!converted.ok) return { path, text: yaml.text, yaml, data: undefined, secrets, diagnostics: [...diagnostics, converted.diagnostic] };
   // An empty file (or one of comments only) is an empty configuration.

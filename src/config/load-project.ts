@@ -10,6 +10,7 @@ import { loadDbt } from "./build-dbt.js";
 import { checkSharedCohortIds } from "./check-cohort-ids.js";
 import { collectEntries } from "./collect-entries.js";
 import { projectEnv, type EnvLookup } from "./env.js";
+import type { SecretNeeds } from "./interpolate-document.js";
 import { loadFile, type LoadedFile } from "./load-file.js";
 import { hiddenWithin, insideReal, shown } from "../util/inside.js";
 import { locate } from "./locate.js";
@@ -19,6 +20,11 @@ export const CONFIG_FILE = "coho.yaml";
 export interface LoadOptions {
   /** The environment to interpolate from; `.env` beside coho.yaml fills the gaps. */
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * Which secrets may stay unset (default: all required). validate and plan pass
+   * "optional" for destinations and the state URL: they never call Braze.
+   */
+  readonly secrets?: SecretNeeds;
 }
 
 export interface LoadResult {
@@ -43,10 +49,10 @@ export function loadProject(dir: string, options: LoadOptions = {}): LoadResult 
     return { project: undefined, diagnostics: [{ severity: "error", code: "config.not_found", message }], texts: new Map(), secrets: [] };
   }
   const env = projectEnv(join(projectDir, ".env"), options.env ?? process.env);
-  const root = loadFile(configFile, env);
+  const root = loadFile(configFile, env, options.secrets);
   const diagnostics: Diagnostic[] = [...root.diagnostics];
   checkRoot(root, diagnostics);
-  const includes = includedFiles(projectDir, root, diagnostics).map((path) => loadFile(path, env));
+  const includes = includedFiles(projectDir, root, diagnostics).map((path) => loadFile(path, env, options.secrets));
   for (const file of includes) {
     diagnostics.push(...file.diagnostics);
     checkInclude(file, diagnostics);
@@ -54,7 +60,7 @@ export function loadProject(dir: string, options: LoadOptions = {}): LoadResult 
   const files = [root, ...includes];
   const project = assemble(projectDir, configFile, files, env, diagnostics);
   const texts = new Map(files.filter((f) => f.text !== undefined).map((f) => [f.path, f.text as string]));
-  const secrets = files.flatMap((f) => [...f.secrets.values()]);
+  const secrets = files.flatMap((f) => [...f.secrets.values()]).filter((s) => s.resolved);
   return { project: hasErrors(diagnostics) ? undefined : project, diagnostics: sortDiagnostics(diagnostics), texts, secrets };
 }
 

@@ -1,3 +1,4 @@
+import { ApplyHistory } from "../apply/apply-history.js";
 import { DestinationClients } from "../apply/destination-clients.js";
 import { executePlan, type ExecutablePlan } from "../apply/execute-plan.js";
 import { foldIntoState, recoverInterrupted } from "../apply/recover.js";
@@ -59,17 +60,23 @@ export async function apply(request: ApplyRequest): Promise<ApplyResult> {
   else request.signal?.addEventListener("abort", onAbort, { once: true });
   const journal = session.backend.journal();
   let release: (() => void) | undefined;
+  let history: ApplyHistory | undefined;
   try {
     release = await session.backend.lock(newLockInfo("apply", request.env ?? {}), request.lockTimeoutMs ?? 0, {
       staleTakenOver: (previous) => emit({ type: "lock_taken_over", previous: describeLock(previous) }),
       waiting: (holder) => emit({ type: "lock_waiting", holder: describeLock(holder) }),
     });
+    // Under the lock, so history records land in the order applies ran.
+    history = new ApplyHistory(session.backend, started, request.env ?? {}, await session.backend.read());
     const base = { journal, backend: session.backend, engine: session.engine, clients, now: () => new Date(), onEvent: emit };
     const resumed = await recoverInterrupted(base);
     const executable = await planOrLoad(session, request);
     const { plan } = executable;
+    history.plan = plan;
     emit({ type: "planned", plan });
-    const finish = (outcome: ApplyOutcome, report: ApplyReport | null): ApplyResult => {
+    const recorded = history;
+    const finish = async (outcome: ApplyOutcome, report: ApplyReport | null): Promise<ApplyResult> => {
+      await recorded.record(outcome, report);
       emit({ type: "report", command: "apply", outcome, report });
       return { outcome, plan, report };
     };
@@ -81,6 +88,9 @@ export async function apply(request: ApplyRequest): Promise<ApplyResult> {
     const after = await foldIntoState(base);
     const report = buildApplyReport(started, resumed, reports, after, stopped());
     return finish(report.interrupted ? "interrupted" : report.success ? "applied" : "failed", report);
+  } catch (error) {
+    await history?.recordError(error);
+    throw error;
   } finally {
     request.signal?.removeEventListener("abort", onAbort);
     journal.close();

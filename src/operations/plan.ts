@@ -39,6 +39,12 @@ export async function plan(request: PlanRequest): Promise<PlanResult> {
   const session = await openSession(request.project, request.memoryLimit ? { memoryLimit: request.memoryLimit } : {});
   try {
     const { plan, deltas } = await planInSession(session, request, await pendingApply(session.backend));
+    if (request.out && session.backend.membersUnavailable) {
+      // Net counts from coho.lock are for review: a saved plan must carry exact deltas.
+      throw new CohoError("plan.not_saveable", `cannot save a plan made without member snapshots: ${session.backend.membersUnavailable}`, {
+        hint: "set the state URL's variable to plan against the state database, or drop --out",
+      });
+    }
     if (request.out) await writePlanFile(request.out, plan, session.engine, deltas);
     const shown = request.out ? plan : hidePendingCohortIds(plan);
     request.onEvent?.({ type: "report", command: "plan", plan: shown });

@@ -1,3 +1,4 @@
+import type { SecretNeeds } from "../config/interpolate-document.js";
 import { loadProject, type LoadResult } from "../config/load-project.js";
 
 export interface ValidateRequest {
@@ -5,6 +6,12 @@ export interface ValidateRequest {
   readonly dir: string;
   /** The environment to interpolate `${env:…}` from; `.env` beside coho.yaml fills the gaps. */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /**
+   * Which secrets may stay unset (default: all required). Offline work (validate,
+   * plan) passes OFFLINE_SECRETS: an unset Braze key is then a warning, and an
+   * unset state URL makes plan read the committed coho.lock.
+   */
+  readonly secrets?: SecretNeeds;
 }
 
 /**
@@ -13,5 +20,5 @@ export interface ValidateRequest {
  * redact them from whatever it prints.
  */
 export function validate(request: ValidateRequest): LoadResult {
-  return loadProject(request.dir, { env: { ...request.env } });
+  return loadProject(request.dir, { env: { ...request.env }, ...(request.secrets ? { secrets: request.secrets } : {}) });
 }

@@ -78,7 +78,11 @@ export async function buildPlan(ctx: PlanContext): Promise<PlannedChanges> {
   for (const planned of resources.decisions) {
     const decision = explainInstanceDelete(project, planned);
     const membership = grouped.get(decision.address);
-    const { cohortPlan, delta } = membership ? await finishCohort(ctx, decision, { ...membership, diff: modelDiff(project, decision) }) : await planCohort(ctx, decision);
+    // Without recorded members (see membersUnavailable) only net counts are known, as on the single path.
+    const net = membership && ctx.backend.membersUnavailable !== undefined && !decision.changed.includes("destination")
+      ? { ...membership, delta: netDelta(membership.delta, decision.prior?.members.count ?? 0) }
+      : membership;
+    const { cohortPlan, delta } = net ? await finishCohort(ctx, decision, { ...net, diff: modelDiff(project, decision) }) : await planCohort(ctx, decision);
     cohorts.push(cohortPlan);
     deltas.set(decision.address, delta);
   }
@@ -91,11 +95,13 @@ export async function buildPlan(ctx: PlanContext): Promise<PlannedChanges> {
     created_at: (ctx.now?.() ?? new Date()).toISOString(),
     state: { lineage: state.lineage, serial: state.serial },
     config_digest: configDigest(project),
+    // A plan on net counts is never sent: it cannot be saved (plan --out refuses) and
+    // apply always reads the state database.
     applyable: !blocked && resources.errors.length === 0,
     targets: [...options.targets],
     allow_removals: options.allowRemovals,
     errors: [...resources.errors],
-    warnings: [...pendingWarning(ctx.pendingApply), ...resources.warnings],
+    warnings: [...pendingWarning(ctx.pendingApply), ...netCountsWarning(ctx.backend, state.serial), ...resources.warnings],
     summary: summarize(cohorts),
     cohorts,
     ...(sets.length > 0 ? { sets } : {}),
@@ -113,7 +119,8 @@ async function planCohort(ctx: PlanContext, decision: ResourceDecision): Promise
     if (pushed) return pushed;
   }
   let snapshot: string | undefined;
-  if (prior && prior.members.count > 0) {
+  const membersKnown = ctx.backend.membersUnavailable === undefined;
+  if (prior && prior.members.count > 0 && membersKnown) {
     ctx.onEvent?.({ type: "snapshot", address: decision.address });
     snapshot = await ctx.backend.loadSnapshot(engine, decision.address, { snapshot: prior.snapshot, count: prior.members.count, digest: prior.members.digest });
   }
@@ -131,7 +138,8 @@ async function planCohort(ctx: PlanContext, decision: ResourceDecision): Promise
     rejected = { ...extracted.rejected };
     diff = modelDiff(project, decision);
   }
-  const delta = await diffMembership(engine, desired, retarget ? undefined : snapshot);
+  const computed = await diffMembership(engine, desired, retarget ? undefined : snapshot);
+  const delta = membersKnown || retarget ? computed : netDelta(computed, prior?.members.count ?? 0);
   // Removals go to the workspace being left, when the config still reaches it (another destination name).
   const retargetRemovals = leavesReachableWorkspace(decision) && snapshot ? snapshot : undefined;
   return finishCohort(ctx, decision, { rows, rejected, diff, delta, retargetRemovals, desired });
@@ -220,6 +228,22 @@ function setOf(decision: ResourceDecision): Pick<CohortPlan, "set"> {
   const parsed = parseAddress(decision.address);
   if (parsed?.instance === undefined) return {};
   return { set: { address: `cohorts.${parsed.cohort}`, key: parsed.instance } };
+}
+
+/**
+ * Without the recorded members only the net change is known: desired members
+ * against the recorded count. Shown as adds or removes so guards still judge it.
+ */
+function netDelta(delta: MembershipDelta, before: number): MembershipDelta {
+  const desired = delta.add;
+  return { ...delta, add: Math.max(0, desired - before), remove: Math.max(0, before - desired) };
+}
+
+function netCountsWarning(backend: StateBackend, serial: number): string[] {
+  if (backend.membersUnavailable === undefined) return [];
+  return [
+    `${backend.membersUnavailable}: this plan reads the committed coho.lock (serial ${serial}), which records member counts but no members, so membership changes are net counts (a member swapped for another shows as no change) and cohorts applied since that coho.lock was committed are not seen. It is for review only: apply plans again against the state database.`,
+  ];
 }
 
 function dbtPart(ctx: PlanContext, decision: ResourceDecision): { dbt?: CohortPlan["dbt"] } {

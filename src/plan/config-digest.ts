@@ -23,7 +23,8 @@ export function configDigest(project: Project): string {
 }
 
 function semanticValue(value: unknown, dir: string, key: string): unknown {
-  if (value instanceof Secret) return key === "url" ? { target: describeTarget(value.reveal()) } : undefined;
+  // An unset URL (a plan from the coho.lock mirror) has no target; such plans are never saved.
+  if (value instanceof Secret) return key === "url" && value.resolved ? { target: describeTarget(value.reveal()) } : undefined;
   if (value instanceof Map) return semanticValue(Object.fromEntries([...value.entries()].map(([k, v]) => [String(k), v])), dir, key);
   if (Array.isArray(value)) return value.map((item) => semanticValue(item, dir, key) ?? null);
   if (typeof value === "string") return projectRelative(value, dir);

@@ -71,7 +71,7 @@ async function planGroup(ctx: GroupingContext, extracted: GroupedMembers | undef
   group.forEach((decision, i) => {
     const slot = base + i;
     const prior = decision.prior;
-    const snapshot = prior && prior.members.count > 0
+    const snapshot = prior && prior.members.count > 0 && ctx.backend.membersUnavailable === undefined
       ? { address: decision.address, expected: { snapshot: prior.snapshot, count: prior.members.count, digest: prior.members.digest } }
       : undefined;
     const retarget = decision.changed.includes("destination");

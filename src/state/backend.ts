@@ -1,3 +1,4 @@
+import type { HistoryStore } from "../model/history.js";
 import type { LockfileDoc, LockInfo, StateView } from "../model/state.js";
 import type { DuckDbEngine } from "../sources/duckdb-engine.js";
 import type { JournalStore } from "./journal.js";
@@ -15,6 +16,11 @@ export interface SavedSnapshot {
  * PostgreSQL backend can follow without touching them.
  */
 export interface StateBackend {
+  /**
+   * Set when this backend knows cohorts but not their members (the coho.lock
+   * mirror of PostgreSQL state, read without the database URL): says why.
+   */
+  readonly membersUnavailable?: string;
   /** The recorded state (the empty state when nothing was applied yet). */
   read(): Promise<StateView>;
   /** Writes the lockfile document atomically, keeping the previous one as a backup. */
@@ -32,6 +38,8 @@ export interface StateBackend {
   forceUnlock(id: string, options?: { force?: boolean }): Promise<LockInfo>;
   /** The write-ahead journal of applies, stored with this state. */
   journal(): JournalStore;
+  /** The record of past applies, stored with this state. */
+  history(): HistoryStore;
   /** Releases connections. */
   close(): Promise<void>;
 }

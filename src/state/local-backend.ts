@@ -1,11 +1,13 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { CohoError } from "../model/errors.js";
+import type { HistoryStore } from "../model/history.js";
 import type { LockfileDoc, LockInfo, StateView } from "../model/state.js";
 import { literal, type DuckDbEngine } from "../sources/duckdb-engine.js";
 import { fsyncFile, writeFileAtomic } from "../util/atomic-write.js";
 import type { SavedSnapshot, StateBackend } from "./backend.js";
 import { FileJournal, type JournalStore } from "./journal.js";
+import { LocalHistory } from "./local-history.js";
 import { LocalLock, type LockEvents } from "./local-lock.js";
 import { lockLostError } from "./lock-holder.js";
 import { LOCKFILE_NAME, readLockfile, serializeLockfile } from "./lockfile.js";
@@ -142,6 +144,10 @@ export class LocalBackend implements StateBackend {
 
   journal(): JournalStore {
     return new FileJournal(join(this.stateDir, "journal.jsonl"), { fence: () => this.#fence() });
+  }
+
+  history(): HistoryStore {
+    return new LocalHistory(join(this.stateDir, "history.jsonl"));
   }
 
   async close(): Promise<void> {

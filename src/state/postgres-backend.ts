@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type pg from "pg";
 import { CohoError } from "../model/errors.js";
+import type { HistoryStore } from "../model/history.js";
 import type { LockfileDoc, LockInfo, StateView } from "../model/state.js";
 import { EMPTY_STATE } from "../model/state.js";
 import type { Secret } from "../model/secret.js";
@@ -15,6 +16,7 @@ import { LOCKFILE_NAME, readLockfile, serializeLockfile } from "./lockfile.js";
 import { digestFromRow, memberDigestSql } from "./member-digest.js";
 import { memberCountProblems } from "./lockfile-checks.js";
 import { copySnapshotKeys } from "./postgres-copy.js";
+import { PostgresHistory } from "./postgres-history.js";
 import { PostgresJournal } from "./postgres-journal.js";
 import { PostgresLock } from "./postgres-lock.js";
 import { inTransaction, migrate, table } from "./postgres-schema.js";
@@ -162,6 +164,10 @@ export class PostgresBackend implements StateBackend {
       lockId: () => this.#held?.id,
       lost: () => this.#lock.lostError(this.#held!),
     });
+  }
+
+  history(): HistoryStore {
+    return new PostgresHistory(this.#pool, this.#schema, () => this.#prepare());
   }
 
   async close(): Promise<void> {

@@ -2,7 +2,7 @@ import type pg from "pg";
 import { CohoError } from "../model/errors.js";
 
 /** The version of coho's tables; raised with every migration below. */
-export const STATE_SCHEMA_VERSION = 1;
+export const STATE_SCHEMA_VERSION = 2;
 
 /** Quoted schema-qualified name of one of coho's tables. */
 export function table(schema: string, name: string): string {
@@ -41,6 +41,13 @@ export async function migrate(client: pg.ClientBase, schema: string): Promise<vo
         CREATE TABLE ${t("journal")} (seq bigserial PRIMARY KEY, record jsonb NOT NULL);
         CREATE TABLE ${t("lock_holder")} (id integer PRIMARY KEY CHECK (id = 1), info jsonb NOT NULL, backend_pid integer NOT NULL);
         INSERT INTO ${t("schema_version")} VALUES (1);
+      `);
+    }
+    if (current < 2) {
+      // Version 2: the apply history (no member keys; the newest 1,000 applies).
+      await client.query(`
+        CREATE TABLE ${t("history")} (seq bigserial PRIMARY KEY, record jsonb NOT NULL, recorded_at timestamptz NOT NULL DEFAULT now());
+        INSERT INTO ${t("schema_version")} VALUES (2);
       `);
     }
     await client.query("COMMIT");

@@ -42,7 +42,24 @@ describe("coho validate, end to end", () => {
     });
   });
 
-  for (const dir of fixtureDirs("invalid")) {
+  it("destination-missing-env: validate warns at the reference (it never calls Braze); apply refuses there", async () => {
+    const dir = join(FIXTURES, "invalid", "destination-missing-env");
+    const first = expectedErrors(dir)[0]!;
+    const json = await runCli(["validate", "--json"], { cwd: dir });
+    expect(json.code).toBe(0);
+    const warning = (JSON.parse(json.stdout) as { diagnostics: (ExpectedError & { severity: string; code: string })[] }).diagnostics.find((d) => d.line === first.line)!;
+    expect(warning).toMatchObject({ severity: "warning", code: "config.secret_unset", file: first.file, line: first.line, column: first.column });
+    const apply = await runCli(["apply", "--auto-approve"], { cwd: dir });
+    expect(apply.code).toBe(1);
+    expect(apply.stderr).toContain(`${first.file}:${first.line}:${first.column}: error: ${first.message}`);
+    for (const output of [json.stdout, json.stderr, apply.stdout, apply.stderr]) {
+      expect(output).not.toMatch(STACK_FRAME);
+      for (const secret of PLANTED_SECRETS) expect(output).not.toContain(secret);
+    }
+  });
+
+  // destination-missing-env is invalid only for commands that call Braze (above).
+  for (const dir of fixtureDirs("invalid").filter((d) => basename(d) !== "destination-missing-env")) {
     // Concurrent: each case spawns two CLI processes; they do not share anything.
     it.concurrent(`${basename(dir)}: exit 1, located message, no stack trace, no secret`, async () => {
       const expected = expectedErrors(dir);

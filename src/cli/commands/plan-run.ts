@@ -1,4 +1,5 @@
 import { appendFileSync } from "node:fs";
+import { OFFLINE_SECRETS } from "../../config/interpolate-document.js";
 import { resolve } from "node:path";
 import { hasChanges, type Plan } from "../../model/plan.js";
 import { plan } from "../../operations/plan.js";
@@ -31,7 +32,9 @@ export async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<nu
   }, () => withEventStream(ctx, format, async (sink) => {
     const memoryLimit = ctx.io.env.COHO_MEMORY_LIMIT;
     const result = await plan({
-      project: loadConfigOrThrow(ctx),
+      // Plan never calls Braze: it runs without Braze keys (fork pull requests) and,
+      // without the state URL, from the committed coho.lock.
+      project: loadConfigOrThrow(ctx, OFFLINE_SECRETS),
       targets: flags.target,
       allowRemovals: flags.allowRemovals === true,
       showMembers: flags.showMembers ?? 0,

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { OFFLINE_SECRETS } from "../../config/interpolate-document.js";
 import { validate } from "../../operations/validate.js";
 import type { Secret } from "../../model/secret.js";
 import {
@@ -15,14 +16,15 @@ export function registerValidate(program: Command, context: () => CommandContext
     .command("validate")
     .description("check the configuration (YAML, schema, references, environment), offline")
     .option("--json", "print a machine-readable report")
-    .addHelpText("after", "\nExit code 0 when valid (warnings allowed), 1 otherwise.\nUnder GitHub Actions, errors are also printed as ::error annotations.")
+    .addHelpText("after", "\nExit code 0 when valid (warnings allowed), 1 otherwise. Unset Braze credentials are warnings:\nvalidate never calls Braze (coho check does).\nUnder GitHub Actions, errors are also printed as ::error annotations.")
     .action((options: { json?: boolean }) => {
       setExitCode(runValidate(context(), options.json === true));
     });
 }
 
 function runValidate(ctx: CommandContext, json: boolean): number {
-  const result = validate({ dir: projectDir(ctx), env: ctx.io.env });
+  // Offline: unset Braze keys are warnings (validate never calls Braze; apply and check need them).
+  const result = validate({ dir: projectDir(ctx), env: ctx.io.env, secrets: OFFLINE_SECRETS });
   registerSecrets(ctx, result.secrets);
   ctx.texts = result.texts;
   const { output, io } = ctx;

@@ -1,0 +1,180 @@
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import type { RunningEmulator } from "../../src/emulator/server.js";
+import { queryState } from "../helpers/apply-project.js";
+import { emulator, getJson } from "../helpers/emulator.js";
+import { FakeGithub } from "../helpers/fake-github.js";
+import { EXAMPLES, REPO_ROOT } from "../helpers/fixtures.js";
+import { createDatabase } from "../helpers/project.js";
+import { readWorkflow, runJob, type JobResult, type JobRun } from "../helpers/workflow-runner.js";
+
+const example = join(EXAMPLES, "gitops");
+const workflow = readWorkflow(join(example, ".github", "workflows", "coho.yml"));
+const REPO = "acme/cohorts";
+const PR = 7;
+const MERGE_SHA = "5e1f00d0c0ffee5e1f00d0c0ffee5e1f00d0c0ff";
+const SECRETS = { BRAZE_PARTNER_API_KEY: "emulator-partner-key", BRAZE_DATA_IMPORT_KEY: "emulator-data-import-key" };
+
+/**
+ * The example workflow's shell steps, run as a runner would, against the Braze
+ * emulator and a throwaway PostgreSQL holding the state. Only GitHub's API (and
+ * the npm registry) are stood in for, by FakeGithub.
+ */
+describe("examples/gitops workflow, run step by step", () => {
+  let emu: RunningEmulator;
+  let github: FakeGithub;
+  let stateUrl: string;
+  let tarball: { url: string; sha256: string };
+  let workspace: string;
+
+  beforeAll(async () => {
+    emu = await emulator();
+    github = new FakeGithub();
+    stateUrl = await createDatabase(inject("pgUrl"), "gitops");
+    const packDir = mkdtempSync(join(tmpdir(), "coho-pack-"));
+    // The tarball the pinned install downloads: this very build, packed as a release would be.
+    const name = execFileSync("npm", ["pack", "--ignore-scripts", "--silent", "--pack-destination", packDir], { cwd: REPO_ROOT, encoding: "utf8" }).trim().split("\n").pop()!;
+    const path = join(packDir, name);
+    tarball = { url: `file://${path}`, sha256: createHash("sha256").update(readFileSync(path)).digest("hex") };
+    // The checkout: the example project as the repository holds it.
+    workspace = mkdtempSync(join(tmpdir(), "coho-checkout-"));
+    cpSync(example, workspace, { recursive: true });
+  });
+  afterAll(async () => emu.close());
+
+  /** The workflow's env: as a repository owner fills it in after copying the example. */
+  const settings = () => ({ COHO_TARBALL_URL: tarball.url, COHO_TARBALL_SHA256: tarball.sha256, BRAZE_REST_ENDPOINT: emu.url, BRAZE_PARTNER: "coho-emulator" });
+
+  const pullRequest = (fork: boolean, overrides: Partial<JobRun> = {}): Promise<JobResult> =>
+    runJob(workflow, "plan", {
+      workspace,
+      eventName: "pull_request",
+      event: { pull_request: { number: PR, head: { repo: { full_name: fork ? "mallory/cohorts" : REPO } } } },
+      repository: REPO,
+      sha: "pr-merge-sha",
+      // GitHub gives pull requests from forks no secrets at all.
+      secrets: fork ? {} : { ...SECRETS, COHO_STATE_URL: stateUrl },
+      workflowEnv: settings(),
+      path: github.path,
+      runnerEnv: github.env,
+      ...overrides,
+    });
+
+  const step = (result: JobResult, name: string) => {
+    const found = result.steps.find((s) => s.name.startsWith(name));
+    if (!found) throw new Error(`no step ${name}`);
+    return found;
+  };
+
+  it("as shipped, refuses to run until BRAZE_PARTNER is set, and never installs an unverified tarball", async () => {
+    const unset = await pullRequest(false, { workflowEnv: { ...settings(), BRAZE_PARTNER: "" } });
+    expect(unset.success).toBe(false);
+    expect(step(unset, "Install coho").stdout).toContain("::error::BRAZE_PARTNER is empty");
+    expect(step(unset, "Validate").status).toBe("skipped");
+
+    const tampered = await pullRequest(false, { workflowEnv: { ...settings(), COHO_TARBALL_SHA256: "0".repeat(64) } });
+    expect(tampered.success).toBe(false);
+    expect(step(tampered, "Install coho").stderr).toMatch(/FAILED|did NOT match/);
+    expect(readdirSync(github.globalBin)).toEqual([]);
+    expect(github.read().calls).toEqual([]);
+  });
+
+  it("plans a pull request and posts one comment, found again past the first page and updated in place", async () => {
+    // 120 comments by people (ours will be on page 2), one of them imitating ours.
+    github.seedComments(PR, Array.from({ length: 120 }, (_, i) => ({ login: i === 5 ? "mallory" : `reviewer${i}`, body: i === 5 ? "<!-- coho-plan -->\nfake" : `looks good ${i}` })));
+    const first = await pullRequest(false);
+    expect(first.steps.map((s) => [s.name, s.status]), first.steps.map((s) => s.stdout + s.stderr).join("\n")).toEqual([
+      ["actions/checkout@v4", "skipped"],
+      ["actions/setup-node@v4", "skipped"],
+      ["Install coho (pinned)", "success"],
+      ["Validate", "success"],
+      ["Plan", "success"],
+      ["Comment the plan (one comment, updated in place)", "success"],
+      ["Fork pull request (no comment)", "skipped"],
+    ]);
+    expect(first.outputs.plan).toEqual({ exitcode: "2" });
+    // Braze keys are never given to plan: validate warns, nothing fails.
+    expect(step(first, "Validate").stderr).toContain("BRAZE_PARTNER_API_KEY is not set");
+    const afterFirst = github.read();
+    const ours = afterFirst.comments[String(PR)]!.filter((c) => c.user.login === "github-actions[bot]");
+    expect(ours).toHaveLength(1);
+    expect(ours[0]!.body).toMatch(/^<!-- coho-plan -->/);
+    expect(ours[0]!.body).toContain("cohorts.vip_customers");
+    expect(first.summary).toContain("<!-- coho-plan -->");
+
+    // A second push: the data changed; the same comment is edited, no new one appears.
+    const csv = join(workspace, "data", "customers.csv");
+    writeFileSync(csv, `${readFileSync(csv, "utf8")}c9999,5000\n`);
+    const second = await pullRequest(false);
+    expect(second.success).toBe(true);
+    const afterSecond = github.read();
+    expect(afterSecond.comments[String(PR)]).toHaveLength(afterFirst.comments[String(PR)]!.length);
+    const patched = afterSecond.calls.filter((c) => c.method === "PATCH");
+    expect(patched).toEqual([{ method: "PATCH", path: `repos/${REPO}/issues/comments/${ours[0]!.id}`, paginate: false }]);
+    expect(afterSecond.calls.filter((c) => c.method === "GET").every((c) => c.paginate)).toBe(true);
+    expect(afterSecond.comments[String(PR)]!.find((c) => c.user.login === "mallory")!.body).toBe("<!-- coho-plan -->\nfake");
+    expect(afterSecond.comments[String(PR)]!.find((c) => c.id === ours[0]!.id)!.body).not.toBe(ours[0]!.body);
+  });
+
+  it("applies on merge behind a credential check, posts the result to the merged pull request, and records history", async () => {
+    const state = github.read();
+    state.pullsForCommit[MERGE_SHA] = [PR];
+    github.write(state);
+    const result = await runJob(workflow, "apply", {
+      workspace,
+      eventName: "push",
+      event: {},
+      repository: REPO,
+      sha: MERGE_SHA,
+      secrets: { ...SECRETS, COHO_STATE_URL: stateUrl },
+      workflowEnv: settings(),
+      path: github.path,
+      runnerEnv: github.env,
+    });
+    expect(result.steps.filter((s) => s.status !== "skipped").map((s) => [s.name, s.status])).toEqual([
+      ["Install coho (pinned)", "success"],
+      ["Check credentials and connections", "success"],
+      ["Apply", "success"],
+      ["Post the result to the merged pull request", "success"],
+    ]);
+    expect(step(result, "Check credentials").stdout).toContain("All 3 checks passed.");
+    const { cohorts } = await getJson<{ cohorts: { name: string; member_count: number }[] }>(`${emu.url}/_emulator/cohorts`);
+    expect(cohorts.map((c) => c.name)).toEqual(["VIP customers"]);
+    const posted = github.read().comments[String(PR)]!.filter((c) => c.body.startsWith("<!-- coho-apply -->"));
+    expect(posted).toHaveLength(1);
+    expect(posted[0]!.body).toContain("### coho apply: applied");
+    expect(posted[0]!.body).toContain(`| \`cohorts.vip_customers\` | create | done | ${cohorts[0]!.member_count} | 0 |`);
+    expect(posted[0]!.body).toContain("actions/runs/4242");
+    expect(result.summary).toContain("coho apply: applied");
+    const rows = await queryState(stateUrl, "SELECT record FROM coho.history");
+    expect(rows).toHaveLength(1);
+    expect(rows[0].record).toMatchObject({ outcome: "applied", serial_before: 0, serial_after: 1, who: `GitHub Actions run 4242 (${REPO})` });
+    // Nothing with member keys is left on the runner for a cache or an artifact.
+    expect(existsSync(join(workspace, ".coho", "snapshots"))).toBe(false);
+    expect(existsSync(join(workspace, ".coho", "journal.jsonl"))).toBe(false);
+  });
+
+  it("plans a pull request from a fork without any secret: from coho.lock, into the job summary, with no GitHub call", async () => {
+    const callsBefore = github.read().calls.length;
+    const csv = join(workspace, "data", "customers.csv");
+    writeFileSync(csv, `${readFileSync(csv, "utf8")}c9998,7000\n`);
+    const result = await pullRequest(true);
+    expect(result.steps.filter((s) => s.status !== "skipped").map((s) => [s.name, s.status])).toEqual([
+      ["Install coho (pinned)", "success"],
+      ["Validate", "success"],
+      ["Plan", "success"],
+      ["Fork pull request (no comment)", "success"],
+    ]);
+    expect(result.summary).toContain("<!-- coho-plan -->");
+    expect(result.summary).toMatch(/cohorts\.vip_customers.*update/);
+    expect(result.summary).toContain("(COHO_STATE_URL) is not set: this plan reads the committed coho.lock (serial 1)");
+    expect(result.summary).not.toContain("cannot be applied");
+    expect(result.summary).toContain("comes from a fork");
+    expect(step(result, "Plan").stderr).not.toContain("error");
+    expect(github.read().calls).toHaveLength(callsBefore);
+  });
+});

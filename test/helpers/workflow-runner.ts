@@ -1,0 +1,164 @@
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { condition, substitute, type ExpressionContext } from "./workflow-expressions.js";
+
+export interface WorkflowStep {
+  readonly name?: string;
+  readonly id?: string;
+  readonly if?: string;
+  readonly uses?: string;
+  readonly run?: string;
+  readonly env?: Record<string, string>;
+}
+
+export interface WorkflowJob {
+  readonly if?: string;
+  readonly environment?: string;
+  readonly env?: Record<string, string>;
+  readonly concurrency?: { group: string; "cancel-in-progress": boolean };
+  readonly permissions?: Record<string, string>;
+  readonly steps: WorkflowStep[];
+}
+
+export interface Workflow {
+  readonly on: Record<string, unknown>;
+  readonly env: Record<string, string>;
+  readonly jobs: Record<string, WorkflowJob>;
+}
+
+export function readWorkflow(path: string): Workflow {
+  return parse(readFileSync(path, "utf8")) as Workflow;
+}
+
+/** What a runner is given for one job: the event, the repository's secrets, the checkout. */
+export interface JobRun {
+  readonly workspace: string;
+  readonly eventName: string;
+  readonly event: Record<string, unknown>;
+  readonly repository: string;
+  readonly sha: string;
+  readonly secrets: Record<string, string>;
+  readonly vars?: Record<string, string>;
+  /** Values of the workflow's top-level env: as the repository owner edited them. */
+  readonly workflowEnv?: Record<string, string>;
+  /** Folders put first on PATH (the harness's gh and npm stand-ins). */
+  readonly path: readonly string[];
+  /** Extra environment every step sees (e.g. where the fake GitHub keeps its state). */
+  readonly runnerEnv?: Record<string, string>;
+}
+
+export interface StepResult {
+  readonly name: string;
+  readonly status: "success" | "failure" | "skipped";
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface JobResult {
+  readonly ran: boolean;
+  readonly success: boolean;
+  readonly steps: StepResult[];
+  /** $GITHUB_STEP_SUMMARY as the run left it. */
+  readonly summary: string;
+  readonly outputs: Record<string, Record<string, string>>;
+}
+
+/**
+ * Runs one job's `run:` steps the way a GitHub-hosted runner does: expressions
+ * substituted into the script, `bash --noprofile --norc -eo pipefail`, the job's
+ * and workflow's env, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files, `if:` with the
+ * status functions. `uses:` steps are the runner's own business (checkout,
+ * setup-node): the workspace is already checked out and node is on PATH.
+ */
+export async function runJob(workflow: Workflow, jobName: string, run: JobRun): Promise<JobResult> {
+  const job = workflow.jobs[jobName];
+  if (!job) throw new Error(`no job ${jobName}`);
+  const runnerTemp = mkdtempSync(join(tmpdir(), "coho-runner-"));
+  const summaryFile = join(runnerTemp, "step-summary.md");
+  writeFileSync(summaryFile, "");
+  const github = {
+    event_name: run.eventName,
+    event: run.event,
+    repository: run.repository,
+    sha: run.sha,
+    token: "ghs_harness_token",
+    run_id: "4242",
+    server_url: "https://github.com",
+  };
+  const outputs: Record<string, Record<string, string>> = {};
+  const base = { github, secrets: run.secrets, vars: run.vars ?? {}, steps: {} as Record<string, { outputs: Record<string, string> }> };
+  const topEnv = { ...evaluateEnv(workflow.env, { values: { ...base, env: {} }, failed: false }), ...run.workflowEnv };
+  const startContext: ExpressionContext = { values: { ...base, env: topEnv }, failed: false };
+  if (!condition(job.if, startContext)) return { ran: false, success: true, steps: [], summary: "", outputs };
+  const jobEnv = { ...topEnv, ...evaluateEnv(job.env ?? {}, startContext) };
+  const steps: StepResult[] = [];
+  let failed = false;
+  for (const [index, step] of job.steps.entries()) {
+    const name = step.name ?? step.uses ?? `step ${index + 1}`;
+    const context: ExpressionContext = { values: { ...base, env: jobEnv }, failed };
+    if (step.uses || !condition(step.if, context)) {
+      steps.push({ name, status: "skipped", stdout: "", stderr: "" });
+      continue;
+    }
+    const outputFile = join(runnerTemp, `output-${index}`);
+    writeFileSync(outputFile, "");
+    const scriptFile = join(runnerTemp, `step-${index}.sh`);
+    writeFileSync(scriptFile, substitute(step.run ?? "", context));
+    const env = {
+      PATH: [...run.path, process.env.PATH ?? ""].join(":"),
+      HOME: process.env.HOME ?? "/tmp",
+      CI: "true",
+      GITHUB_ACTIONS: "true",
+      GITHUB_EVENT_NAME: run.eventName,
+      GITHUB_REPOSITORY: run.repository,
+      GITHUB_SHA: run.sha,
+      GITHUB_RUN_ID: github.run_id,
+      GITHUB_SERVER_URL: github.server_url,
+      GITHUB_WORKSPACE: run.workspace,
+      GITHUB_OUTPUT: outputFile,
+      GITHUB_STEP_SUMMARY: summaryFile,
+      RUNNER_TEMP: runnerTemp,
+      ...run.runnerEnv,
+      ...jobEnv,
+      ...evaluateEnv(step.env ?? {}, context),
+    };
+    const result = await bash(scriptFile, run.workspace, env);
+    steps.push({ name, status: result.code === 0 ? "success" : "failure", stdout: result.stdout, stderr: result.stderr });
+    if (result.code !== 0) failed = true;
+    if (step.id) {
+      outputs[step.id] = readOutputs(outputFile);
+      base.steps[step.id] = { outputs: outputs[step.id]! };
+    }
+  }
+  return { ran: true, success: !failed, steps, summary: readFileSync(summaryFile, "utf8"), outputs };
+}
+
+function evaluateEnv(env: Record<string, string>, context: ExpressionContext): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).map(([key, value]) => [key, substitute(String(value), context)]));
+}
+
+/** `name=value` lines (the runner's simple form; the workflow writes nothing multi-line). */
+function readOutputs(file: string): Record<string, string> {
+  if (!existsSync(file)) return {};
+  return Object.fromEntries(readFileSync(file, "utf8").split("\n").filter((l) => l.includes("=")).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+}
+
+function bash(script: string, cwd: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  mkdirSync(cwd, { recursive: true });
+  return new Promise((resolve, reject) => {
+    const child = spawn("bash", ["--noprofile", "--norc", "-eo", "pipefail", script], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
