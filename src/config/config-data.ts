@@ -98,11 +98,18 @@ export interface CohortData {
   description?: string;
   guards?: GuardsData;
   prevent_destroy?: boolean;
+  for_each?: ForEachData;
+}
+
+export interface ForEachData {
+  key: string;
+  keys?: string[];
 }
 
 export interface GuardsData {
   max_removals?: number | string;
   allow_empty?: boolean;
+  max_deleted_instances?: number | string;
 }
 
 export interface MovedData {
@@ -130,7 +137,8 @@ export const DESTINATION_KEYS: KeyRecord<BrazeCohortsDestinationData> & KeyRecor
 export const MODEL_KEYS: KeyRecord<ModelData> = { source: true, primary_key: true, sql: true, file: true, dbt: true, description: true };
 export const IDENTIFIER_KEYS: KeyRecord<IdentifierData> = { type: true, column: true, label: true };
 export const COHORT_KEYS: KeyRecord<CohortData> = {
-  name: true, destination: true, model: true, identifier: true, cohort_id: true, attribute: true, on_leave: true, description: true, guards: true, prevent_destroy: true,
+  name: true, destination: true, model: true, identifier: true, cohort_id: true, attribute: true, on_leave: true, description: true, guards: true, prevent_destroy: true, for_each: true,
 };
-export const GUARDS_KEYS: KeyRecord<GuardsData> = { max_removals: true, allow_empty: true };
+export const FOR_EACH_KEYS: KeyRecord<ForEachData> = { key: true, keys: true };
+export const GUARDS_KEYS: KeyRecord<GuardsData> = { max_removals: true, allow_empty: true, max_deleted_instances: true };
 export const MOVED_KEYS: KeyRecord<MovedData> = { from: true, to: true };

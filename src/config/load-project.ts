@@ -109,7 +109,8 @@ function assemble(projectDir: string, configFile: string, files: LoadedFile[], e
     if (target !== undefined) cohorts.set(key, { ...cohort, target });
   }
   checkSharedCohortIds(projectDir, [...cohorts.values()].sort((a, b) => compareOrigins(a.origin, b.origin, files)), diagnostics);
-  const moved = buildMoved(files, [...entries.cohorts.keys(), ...entries.broken.cohorts], diagnostics);
+  const setKeys = [...cohorts.values()].filter((c) => c.forEach).map((c) => c.key);
+  const moved = buildMoved(files, [...entries.cohorts.keys(), ...entries.broken.cohorts], setKeys, diagnostics);
   const state = buildState(files[0]!, diagnostics) ?? { backend: "local" as const };
   return {
     dir: projectDir, configFile, files: files.map((f) => f.path), state, ...(dbt ? { dbt: dbt.settings } : {}),

@@ -20,7 +20,7 @@ export interface CohortAttributes {
   readonly target?: string;
 }
 
-export type GuardName = "allow_empty" | "max_removals" | "prevent_destroy" | "max_array_values";
+export type GuardName = "allow_empty" | "max_removals" | "prevent_destroy" | "max_deleted_instances" | "max_array_values";
 
 export interface GuardVerdict {
   readonly guard: GuardName;
@@ -71,6 +71,28 @@ export interface CohortPlan {
   readonly dbt?: DbtModelPlan;
   /** Sample member keys, only with --show-members. */
   readonly samples?: { readonly add: readonly string[]; readonly remove: readonly string[] };
+  /** For an instance of a cohort set: the set's address and this instance's key value. */
+  readonly set?: { readonly address: string; readonly key: string };
+}
+
+export type KeyRejectReason = "null" | "empty" | "control_characters" | "too_long";
+
+/** A cohort set (for_each) as a whole: what its one model run found. */
+export interface SetPlan {
+  readonly address: string;
+  readonly model: string;
+  readonly key_column: string;
+  /** Rows the model returned (null when the set is only in state: no model ran). */
+  readonly rows: number | null;
+  /** Instances the configuration now asks for. */
+  readonly instances: number;
+  /** Rows whose key value was refused, by reason: distinct values and rows. */
+  readonly rejected_keys: Readonly<Record<KeyRejectReason, { readonly values: number; readonly rows: number }>>;
+  /** Key values the model returned that `keys:` does not list: ignored. */
+  readonly ignored_keys: { readonly values: number; readonly rows: number; readonly sample: readonly string[] };
+  /** Key values listed in `keys:` that the model did not return. */
+  readonly missing_keys: readonly string[];
+  readonly guards: readonly GuardVerdict[];
 }
 
 export interface DbtModelPlan {
@@ -96,7 +118,7 @@ export interface PlanSummary {
 
 export interface Plan {
   readonly format: "coho-plan";
-  readonly format_version: "1.0" | "1.1";
+  readonly format_version: "1.1";
   readonly coho_version: string;
   readonly created_at: string;
   readonly state: { readonly lineage: string | null; readonly serial: number };
@@ -112,6 +134,8 @@ export interface Plan {
   /** Total cost over all cohorts (absent in plans before format 1.1). */
   readonly cost?: CostEstimate;
   readonly cohorts: readonly CohortPlan[];
+  /** Cohort sets in this plan (format 1.1); their instances are in `cohorts`. */
+  readonly sets?: readonly SetPlan[];
 }
 
 /** A cohort whose members move: to another destination, or to another binding inside it. */

@@ -171,6 +171,21 @@ export interface CohortConfig {
   /** The destination road's binding as an opaque string (see DestinationRoad.targetOf); a change is a re-target. */
   readonly target?: string;
   readonly origin: SourceLocation;
+  /** A cohort set (`for_each`): name and cohort_id are templates, one instance per key value. */
+  readonly forEach?: CohortSetConfig;
+  /** For an instance of a set: which set and key value it comes from. */
+  readonly instanceOf?: { readonly set: string; readonly key: string; readonly label: string | undefined };
+}
+
+export interface CohortSetConfig {
+  /** The model column whose distinct values are the instances. */
+  readonly keyColumn: string;
+  /** When given, only these key values become instances; others are reported as ignored. */
+  readonly keys: readonly string[] | undefined;
+  /** Most instances one plan may delete (default 10%). */
+  readonly maxDeletedInstances: RemovalLimit;
+  /** Where `name` is written, for errors about rendered values. */
+  readonly nameOrigin: SourceLocation;
 }
 
 export interface MovedBlock {

@@ -10,7 +10,11 @@ import type { Source } from "../sources/source.js";
 import type { StateBackend } from "../state/backend.js";
 import { COHO_VERSION } from "../version.js";
 import { newCohortId as randomCohortId } from "./cohort-id.js";
+import { parseAddress } from "../model/address.js";
 import { configDigest } from "./config-digest.js";
+import { expandSets } from "./expand-sets.js";
+import { planGroupedMemberships } from "./plan-memberships.js";
+import { setGuards } from "./set-guards.js";
 import { evaluateGuards } from "./guards.js";
 import { diffMembership, sampleKeys, type MembershipDelta } from "./membership-diff.js";
 import { tryPushDown } from "./pushdown.js";
@@ -29,7 +33,8 @@ export interface PlanOptions {
 }
 
 export type PlanEvent =
-  | { readonly type: "model"; readonly address: string; readonly model: string }
+  /** A model runs; `cohorts` (when several) share this one run, `address` is the first of them or the set. */
+  | { readonly type: "model"; readonly address: string; readonly model: string; readonly cohorts?: number }
   | { readonly type: "snapshot"; readonly address: string }
   /** The diff ran inside PostgreSQL; only the deltas were read out. */
   | { readonly type: "pushed_down"; readonly address: string };
@@ -62,12 +67,24 @@ export interface PlannedChanges {
 export async function buildPlan(ctx: PlanContext): Promise<PlannedChanges> {
   const { project, options } = ctx;
   const state = await ctx.backend.read();
-  const resources = planResources(project, state, ctx.newCohortId ?? randomCohortId, options.targets);
-  await checkDbtRelations(project, ctx.sources, resources.decisions.flatMap((d) => (d.cohort ? [d.cohort.model] : [])));
+  const onModelRun = (model: string, addresses: readonly string[]) => ctx.onEvent?.({ type: "model", address: addresses[0]!, model, cohorts: addresses.length });
+  const setConfigs = [...project.cohorts.values()].filter((c) => c.forEach);
+  // dbt relations are probed before any model runs, so a missing one gets its own message.
+  await checkDbtRelations(project, ctx.sources, setConfigs.map((c) => c.model));
+  const expanded = await expandSets(project, state, ctx.engine, ctx.sources, options.targets, onModelRun);
+  const resources = planResources({ ...expanded, destinations: project.destinations, dir: project.dir, models: project.models }, state, ctx.newCohortId ?? randomCohortId, options.targets, setConfigs.map((c) => c.address));
+  await checkDbtRelations(project, ctx.sources, resources.decisions.flatMap((d) => (d.cohort && !d.cohort.instanceOf ? [d.cohort.model] : [])));
+  const grouped = await planGroupedMemberships({ ...ctx, pushDown: options.pushDown !== false, onModelRun }, resources.decisions, expanded.runs);
   const cohorts: CohortPlan[] = [];
   const deltas = new Map<string, MembershipDelta & { desiredTable: string | undefined }>();
-  for (const decision of resources.decisions) {
-    const { cohortPlan, delta } = await planCohort(ctx, decision);
+  for (const planned of resources.decisions) {
+    const decision = explainInstanceDelete(project, planned);
+    const membership = grouped.get(decision.address);
+    // Without recorded members (see membersUnavailable) only net counts are known, as on the single path.
+    const net = membership && ctx.backend.membersUnavailable !== undefined && !decision.changed.includes("destination")
+      ? { ...membership, delta: netDelta(membership.delta, decision.prior?.members.count ?? 0) }
+      : membership;
+    const { cohortPlan, delta } = net ? await finishCohort(ctx, decision, { ...net, diff: modelDiff(project, decision) }) : await planCohort(ctx, decision);
     cohorts.push(cohortPlan);
     deltas.set(decision.address, delta);
   }
@@ -77,7 +94,8 @@ export async function buildPlan(ctx: PlanContext): Promise<PlannedChanges> {
     const verdict = roadVerdicts.get(cohort.address);
     if (verdict && cohort.after) cohorts[i] = { ...cohort, guards: [...cohort.guards, verdict] };
   }
-  const blocked = cohorts.some((c) => c.guards.some((g) => g.status === "blocked"));
+  const sets = [...expanded.sets.values()].map((set) => ({ ...set, guards: setGuards(project.cohorts.get(set.address.slice("cohorts.".length))!, cohorts, options.allowRemovals) }));
+  const blocked = cohorts.some((c) => c.guards.some((g) => g.status === "blocked")) || sets.some((s) => s.guards.some((g) => g.status === "blocked"));
   const plan: Plan = {
     format: "coho-plan",
     format_version: "1.1",
@@ -95,6 +113,7 @@ export async function buildPlan(ctx: PlanContext): Promise<PlannedChanges> {
     summary: summarize(cohorts),
     cost: addCosts(cohorts.map((c) => c.cost!)),
     cohorts,
+    ...(sets.length > 0 ? { sets } : {}),
   };
   return { plan, state, decisions: new Map(resources.decisions.map((d) => [d.address, d])), deltas };
 }
@@ -126,7 +145,7 @@ async function planCohort(ctx: PlanContext, decision: ResourceDecision): Promise
     desired = extracted.table;
     rows = extracted.rows;
     rejected = { ...extracted.rejected };
-    diff = sqlDiff(model.name, prior?.model.sql, model.sql);
+    diff = modelDiff(project, decision);
   }
   const computed = await diffMembership(engine, desired, retarget ? undefined : snapshot);
   const delta = membersKnown || retarget ? computed : netDelta(computed, prior?.members.count ?? 0);
@@ -200,8 +219,31 @@ async function finishCohort(
     ...(diff ? { sql_diff: diff } : {}),
     ...dbtPart(ctx, decision),
     ...(show > 0 ? { samples: { add: await sampleKeys(engine, delta.addTable, show), remove: await sampleKeys(engine, removeTable, show) } } : {}),
+    ...setOf(decision),
   };
   return { cohortPlan, delta: { ...delta, removeTable, remove: members.remove, desiredTable: desired } };
+}
+
+/** The model's SQL diff since the last apply, for cohorts that still exist. */
+function modelDiff(project: Project, decision: ResourceDecision): string | undefined {
+  if (!decision.cohort) return undefined;
+  const model = project.models.get(decision.cohort.model)!;
+  return sqlDiff(model.name, decision.prior?.model.sql, model.sql);
+}
+
+/** An instance whose set is still declared is deleted because its key value vanished: say so. */
+function explainInstanceDelete(project: Project, decision: ResourceDecision): ResourceDecision {
+  const parsed = parseAddress(decision.address);
+  if (decision.cohort || parsed?.instance === undefined || !project.cohorts.get(parsed.cohort)?.forEach) return decision;
+  const reason = `key value ${JSON.stringify(parsed.instance)} is no longer among the set's key values (the model stopped returning it, or keys: leaves it out): every member is removed, then the cohort is forgotten (Braze has no delete; the empty cohort stays listed in Braze)`;
+  return { ...decision, reason };
+}
+
+/** An instance names its set (also when deleted: the set is read from its address). */
+function setOf(decision: ResourceDecision): Pick<CohortPlan, "set"> {
+  const parsed = parseAddress(decision.address);
+  if (parsed?.instance === undefined) return {};
+  return { set: { address: `cohorts.${parsed.cohort}`, key: parsed.instance } };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { addressMatches } from "../model/address.js";
 import type { Action, ChangedAttribute, CohortAttributes } from "../model/plan.js";
 import type { SourceLocation } from "../model/diagnostic.js";
 import type { CohortConfig, ModelConfig, Project } from "../model/project.js";
@@ -33,7 +34,14 @@ export interface ResourcePlan {
  * Resource actions per cohort address: a pure function of config and state.
  * `newCohortId` is injected so tests (and saved plans) are deterministic.
  */
-export function planResources(project: PlannedProject, state: StateView, newCohortId: (key: string) => string, targets: readonly string[] = []): ResourcePlan {
+export function planResources(
+  project: PlannedProject,
+  state: StateView,
+  newCohortId: (key: string) => string,
+  targets: readonly string[] = [],
+  /** Addresses a target may name besides the decisions' (cohort sets, which have no decision of their own). */
+  setAddresses: readonly string[] = [],
+): ResourcePlan {
   const errors: string[] = [];
   const warnings: string[] = [];
   const recorded = new Map<string, { entry: CohortState; movedFrom?: string }>(Object.entries(state.cohorts).map(([a, entry]) => [a, { entry }]));
@@ -82,9 +90,10 @@ export function planResources(project: PlannedProject, state: StateView, newCoho
     });
   }
 
-  const known = new Set(decisions.map((d) => d.address));
-  for (const target of targets) if (!known.has(target)) errors.push(`--target ${target}: no such cohort in the configuration or the state`);
-  const planned = targets.length === 0 ? decisions : decisions.filter((d) => targets.includes(d.address));
+  // A set's address targets all its instances.
+  const matched = (target: string) => setAddresses.includes(target) || decisions.some((d) => addressMatches(target, d.address));
+  for (const target of targets) if (!matched(target)) errors.push(`--target ${target}: no such cohort in the configuration or the state`);
+  const planned = targets.length === 0 ? decisions : decisions.filter((d) => targets.some((t) => addressMatches(t, d.address)));
   // Only the changes this plan makes need their old destination.
   errors.push(...missingOldDestinations(project, planned));
   return { decisions: planned, errors, warnings };

@@ -38,7 +38,8 @@ export function rejectedText(cohort: CohortPlan): string | undefined {
 }
 
 export function blockedMessages(plan: Plan): string[] {
-  return plan.cohorts.flatMap((c) => c.guards.filter((g) => g.status === "blocked").map((g) => `${c.address}: ${g.message}`));
+  const sets = (plan.sets ?? []).flatMap((s) => s.guards.filter((g) => g.status === "blocked").map((g) => `${s.address}: ${g.message}`));
+  return [...sets, ...plan.cohorts.flatMap((c) => c.guards.filter((g) => g.status === "blocked").map((g) => `${c.address}: ${g.message}`))];
 }
 
 export function isChange(cohort: CohortPlan): boolean {

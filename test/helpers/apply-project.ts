@@ -102,6 +102,11 @@ export async function applyProjectFor(backend: Backend, emu: RunningEmulator, op
   return dir;
 }
 
+/** Registers extra environment (the state database URL) for a project folder. */
+export function setProjectEnv(dir: string, env: Record<string, string>): void {
+  projectEnv.set(dir, env);
+}
+
 /** The state database URL of a postgres project (undefined for local ones). */
 export function stateUrl(dir: string): string | undefined {
   return projectEnv.get(dir)?.COHO_STATE_URL;
