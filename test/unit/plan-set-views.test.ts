@@ -70,7 +70,7 @@ describe("plan views of a cohort set", () => {
   it("markdown with 500 instances: one summary row for the set, every changed instance in the folded table, under the cap", () => {
     const text = renderPlanMarkdown(plan(500));
     expect(text.length).toBeLessThan(MARKDOWN_LIMIT);
-    expect(text).toContain("| `cohorts.by_country` (set) | 500 instances: 400 to update, 100 unchanged | 50000 → 50800 | 1200 | 400 | ✅ max_deleted_instances |");
+    expect(text).toContain("| `cohorts.by_country` (set) | 500 instances: 400 to update, 100 unchanged | 50000 → 50800 | 1200 | 400 | 0 | 0 | ✅ max_deleted_instances |");
     expect(text).toContain("<details><summary><code>cohorts.by_country</code>: 500 instances: 400 to update, 100 unchanged; members +1200 / −400</summary>");
     // Each changed instance once, unchanged ones not at all; the SQL diff once for the whole set.
     expect(text.match(/^\| `"K\d{3}"` \| update \|/gm)).toHaveLength(400);

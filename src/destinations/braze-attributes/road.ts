@@ -18,6 +18,9 @@ export const BRAZE_ATTRIBUTES: DestinationRoad<BrazeAttributesConfig> = {
     if (identifier?.type === "device_id") {
       error("identifier", "config.identifier_unsupported", `${cohort.address}: identifier ${identifier.name} is a device_id, which /users/track cannot address (destination ${config.name} is braze_attributes); use an external_id or alias identifier, or send this cohort to a braze_cohorts destination`);
     }
+    if (cohort.forEach !== undefined) {
+      error("for_each", "config.for_each_unsupported", `${cohort.address}: cohort sets (for_each) are not supported on braze_attributes destinations yet: every instance would write the same attribute; declare one cohort per attribute value instead`);
+    }
     if (cohort.cohortId !== undefined) {
       error("cohort_id", "config.cohort_id_unsupported", `${cohort.address}: cohort_id adopts a Braze cohort, which destination ${config.name} (braze_attributes) has none of: remove cohort_id`);
     }
