@@ -25,7 +25,9 @@ export type { ApplyOutcome, EventSink, OperationEvent, Tuning } from "./operatio
 export type { Approval, ApplyResult } from "./operations/apply.js";
 export type { LoadResult } from "./config/load-project.js";
 export type { DbtExposuresResult } from "./operations/dbt-exposures.js";
-export { BrazeClient } from "./braze/braze-client.js";
+export { BrazeClient } from "./destinations/braze-cohorts/cohorts-client.js";
+export { AttributesClient } from "./destinations/braze-attributes/attributes-client.js";
+export type { DestinationClient } from "./destinations/destination.js";
 export { startEmulator, type RunningEmulator } from "./emulator/server.js";
 export { memberDigest } from "./state/member-digest.js";
 

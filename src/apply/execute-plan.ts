@@ -1,13 +1,12 @@
-import type { BrazeClient } from "../braze/braze-client.js";
-import type { MembershipBatch } from "../braze/pack-batches.js";
-import type { CohortPlan, Plan } from "../model/plan.js";
+import type { DestinationClient, MemberRefusal, MembershipBatch } from "../destinations/destination.js";
+import { isRetarget, needsPrepare, type CohortAttributes, type CohortPlan, type Plan } from "../model/plan.js";
 import type { ModelConfig, Project } from "../model/project.js";
 import type { CohortState, StateView } from "../model/state.js";
 import type { MembershipDelta } from "../plan/membership-diff.js";
 import { sqlDigest } from "../plan/config-digest.js";
 import { dbtModelState } from "../dbt/plan-info.js";
 import type { DuckDbEngine } from "../sources/duckdb-engine.js";
-import type { DestinationClients } from "./destination-clients.js";
+import type { DestinationClients } from "../destinations/clients.js";
 import type { ApplyEventListener } from "./events.js";
 import type { CohortEntryMeta, JournalStore } from "../state/journal.js";
 import type { CohortReport } from "./report.js";
@@ -77,6 +76,7 @@ async function executeCohort(ctx: ExecuteContext, planned: ExecutablePlan, cohor
   let added = 0;
   let removed = 0;
   let requests = 0;
+  const refusals: MemberRefusal[] = [];
   const retriesBefore = new Map<string, number>();
   const report = (status: CohortReport["status"], error?: string, hint?: string): CohortReport => ({
     address: cohort.address,
@@ -85,7 +85,9 @@ async function executeCohort(ctx: ExecuteContext, planned: ExecutablePlan, cohor
     added,
     removed,
     rejected,
-    failed: status === "done" ? 0 : cohort.members.add + cohort.members.remove - added - removed,
+    failed: status === "done" ? 0 : cohort.members.add + cohort.members.remove - added - removed - refusals.length,
+    refused: refusals.length,
+    ...(refusals.length > 0 ? { refusals: countByMessage(refusals) } : {}),
     requests,
     retries: [...retriesBefore].reduce((n, [destination, before]) => n + ctx.clients.get(destination).retries - before, 0),
     duration_ms: Date.now() - started,
@@ -95,7 +97,8 @@ async function executeCohort(ctx: ExecuteContext, planned: ExecutablePlan, cohor
   if (ctx.shouldStop()) return report("skipped");
   ctx.onEvent?.({ type: "cohort_start", address: cohort.address, total: cohort.members.add + cohort.members.remove });
 
-  const retarget = cohort.changed_attributes.includes("destination");
+  // A new destination or a new binding inside it (e.g. another attribute): leave the old, join the new.
+  const retarget = isRetarget(cohort.changed_attributes);
   let seq = 0;
   try {
     await ctx.journal.append({
@@ -106,7 +109,7 @@ async function executeCohort(ctx: ExecuteContext, planned: ExecutablePlan, cohor
       entry: isDelete ? metaFromState(prior!) : metaFromConfig(ctx.project, cohort),
       prior_name: prior?.name ?? null,
     });
-    const client = (destination: string): BrazeClient => {
+    const client = (destination: string): DestinationClient => {
       if (!ctx.project.destinations.has(destination)) {
         throw new Error(`destination ${destination} is no longer configured; keep it in the config until this change is applied`);
       }
@@ -114,42 +117,44 @@ async function executeCohort(ctx: ExecuteContext, planned: ExecutablePlan, cohor
       if (!retriesBefore.has(destination)) retriesBefore.set(destination, c.retries);
       return c;
     };
-    const needsUpsert = !isDelete && (cohort.actions.includes("create") || cohort.actions.includes("adopt") || cohort.changed_attributes.includes("name") || retarget);
-    if (needsUpsert) {
+    if (needsPrepare(cohort)) {
       const createdAt = ctx.now().toISOString();
       await ctx.journal.append({ t: "upsert", address: cohort.address, destination: after.destination, cohort_id: cohortId, name: after.name, created_at: createdAt });
-      await client(after.destination).upsertCohort({ cohortId, name: after.name, createdAt });
-      requests++;
+      requests += await client(after.destination).prepare({ cohortId, name: after.name, createdAt });
       await ctx.journal.append({ t: "upsert_ack", address: cohort.address });
     }
-    const send = async (destination: string, adds: string | undefined, removes: string | undefined) => {
+    const send = async (side: CohortAttributes, adds: string | undefined, removes: string | undefined) => {
       const seqBase = seq;
-      const result = await client(destination).syncMembership(cohortId, flatten(ctx.engine, adds), flatten(ctx.engine, removes), {
+      const { destination, target } = side;
+      const result = await client(destination).syncMembership({ cohortId, target }, flatten(ctx.engine, adds), flatten(ctx.engine, removes), {
         beforeSend: async (batch: MembershipBatch) => {
           seq = Math.max(seq, seqBase + batch.index + 1);
-          await ctx.journal.append({ t: "batch", address: cohort.address, seq: seqBase + batch.index, destination, cohort_id: cohortId, add: batch.add, remove: batch.remove });
+          await ctx.journal.append({ t: "batch", address: cohort.address, seq: seqBase + batch.index, destination, cohort_id: cohortId, ...(target === undefined ? {} : { target }), add: batch.add, remove: batch.remove });
         },
-        acknowledged: async (batch: MembershipBatch) => {
-          await ctx.journal.append({ t: "ack", address: cohort.address, seq: seqBase + batch.index });
-          added += batch.add.length;
-          removed += batch.remove.length;
+        acknowledged: async (batch: MembershipBatch, refused: readonly MemberRefusal[]) => {
+          const refusedKeys = new Set(refused.map((r) => r.key));
+          await ctx.journal.append({ t: "ack", address: cohort.address, seq: seqBase + batch.index, ...(refused.length > 0 ? { refused: [...refusedKeys] } : {}) });
+          added += batch.add.filter((k) => !refusedKeys.has(k)).length;
+          removed += batch.remove.filter((k) => !refusedKeys.has(k)).length;
+          refusals.push(...refused);
           requests++;
-          ctx.onEvent?.({ type: "batch_acked", address: cohort.address, identifiers: batch.add.length + batch.remove.length });
+          ctx.onEvent?.({ type: "batch_acked", address: cohort.address, identifiers: batch.add.length + batch.remove.length - refused.length });
         },
         shouldStop: ctx.shouldStop,
       });
       return result.stopped;
     };
     let stopped: boolean;
-    if (retarget && cohort.before!.destination !== after.destination) {
-      // Leave the old workspace first, then join the new one.
-      stopped = (await send(cohort.before!.destination, undefined, delta.removeTable)) || (await send(after.destination, delta.addTable, undefined));
+    if (retarget && (cohort.before!.destination !== after.destination || cohort.before!.target !== after.target)) {
+      // Leave the old workspace (or the old attribute binding) first, then join the new one.
+      stopped = (await send(cohort.before!, undefined, delta.removeTable)) || (await send(after, delta.addTable, undefined));
     } else {
-      stopped = await send(after.destination, isDelete ? undefined : delta.addTable, delta.removeTable);
+      stopped = await send(after, isDelete ? undefined : delta.addTable, delta.removeTable);
     }
     if (stopped) return finish(ctx, report("stopped"));
-    if (isDelete) await ctx.journal.append({ t: "forget", address: cohort.address });
-    return finish(ctx, report("done"));
+    // Refused members stay pending: a delete is forgotten only once every removal went through.
+    if (isDelete && refusals.length === 0) await ctx.journal.append({ t: "forget", address: cohort.address });
+    return finish(ctx, report(refusals.length > 0 ? "partial" : "done"));
   } catch (error) {
     if (isStateFailure(error)) ctx.onStateFailure?.(error);
     // A request Braze answered (with a refusal) was still a request: count it.
@@ -187,7 +192,15 @@ function metaFromConfig(project: Project, cohort: CohortPlan): CohortEntryMeta {
     },
     model: { name: model.name, sql_digest: sqlDigest(model.sql), sql: model.sql, ...dbtEntry(model) },
     prevent_destroy: after.prevent_destroy,
+    ...(after.target === undefined ? {} : { target: after.target }),
   };
+}
+
+/** Braze's messages for refused members, with how many members each. */
+function countByMessage(refusals: readonly MemberRefusal[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const { message } of refusals) counts[message] = (counts[message] ?? 0) + 1;
+  return counts;
 }
 
 function dbtEntry(model: ModelConfig): { dbt?: CohortState["model"]["dbt"] } {
@@ -196,6 +209,6 @@ function dbtEntry(model: ModelConfig): { dbt?: CohortState["model"]["dbt"] } {
 }
 
 function metaFromState(entry: CohortState): CohortEntryMeta {
-  const { members: _members, snapshot: _snapshot, applied_at: _applied, ...meta } = entry;
+  const { members: _members, snapshot: _snapshot, applied_at: _applied, refused: _refused, ...meta } = entry;
   return meta;
 }

@@ -4,7 +4,7 @@ import type { DuckDbEngine } from "../sources/duckdb-engine.js";
 import type { StateBackend } from "../state/backend.js";
 import type { JournalRecord } from "../state/journal.js";
 import { canonicalJson } from "../state/canonical-json.js";
-import { summarizeJournal } from "./journal-summary.js";
+import { summarizeJournal, type AckedBatch } from "./journal-summary.js";
 
 export interface FoldResult {
   /** The new lockfile document, or undefined when nothing was folded. */
@@ -49,7 +49,9 @@ export async function foldJournal(records: readonly JournalRecord[], state: Stat
       continue;
     }
     const destination = cohort.entry.destination;
-    const batches = work.acked.filter((b) => b.destination === destination);
+    // Only batches to the cohort's current binding count: on a re-target the others went to the old one.
+    const batches = work.acked.filter((b) => b.destination === destination && b.target === cohort.entry.target);
+    const refused = batches.reduce((n, b) => n + b.refused.length, 0);
     const base = prior && !cohort.retarget ? prior : undefined;
     const members = await foldMembers(engine, backend, address, base, batches);
     const saved = await backend.saveSnapshot(engine, cohort.entry.cohort_id, `SELECT key FROM ${members}`);
@@ -58,6 +60,7 @@ export async function foldJournal(records: readonly JournalRecord[], state: Stat
       ...cohort.entry,
       // A rename Braze may not have received keeps the old name, so the next plan sends it again.
       name: unknownUpsert ? (cohort.prior_name ?? cohort.entry.name) : cohort.entry.name,
+      ...(refused > 0 ? { refused } : {}),
       members: { count: saved.count, digest: saved.digest },
       snapshot: saved.snapshot,
       applied_at: now.toISOString(),
@@ -88,10 +91,12 @@ async function foldMembers(
   backend: StateBackend,
   address: string,
   base: CohortState | undefined,
-  batches: readonly Extract<JournalRecord, { t: "batch" }>[],
+  batches: readonly AckedBatch[],
 ): Promise<string> {
-  const adds = await keysTable(engine, batches.flatMap((b) => b.add));
-  const removes = await keysTable(engine, batches.flatMap((b) => b.remove));
+  // Members Braze refused one by one were not acknowledged: they stay as they were.
+  const accepted = (keys: readonly string[], refused: readonly string[]) => (refused.length === 0 ? keys : keys.filter((k) => !refused.includes(k)));
+  const adds = await keysTable(engine, batches.flatMap((b) => accepted(b.add, b.refused)));
+  const removes = await keysTable(engine, batches.flatMap((b) => accepted(b.remove, b.refused)));
   const snapshot = base && base.members.count > 0
     ? await backend.loadSnapshot(engine, address, { snapshot: base.snapshot, count: base.members.count, digest: base.members.digest })
     : undefined;

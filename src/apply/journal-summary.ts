@@ -1,6 +1,8 @@
 import type { JournalRecord } from "../state/journal.js";
 
 type Batch = Extract<JournalRecord, { t: "batch" }>;
+/** An acknowledged batch: every member except `refused` reached Braze. */
+export type AckedBatch = Batch & { readonly refused: readonly string[] };
 type Upsert = Extract<JournalRecord, { t: "upsert" }>;
 type CohortRecord = Extract<JournalRecord, { t: "cohort" }>;
 
@@ -9,17 +11,17 @@ export interface JournalCohort {
   readonly cohort: CohortRecord;
   readonly upsert: Upsert | undefined;
   readonly upsertAcked: boolean;
-  readonly acked: Batch[];
+  readonly acked: AckedBatch[];
   readonly unknown: Batch[];
   readonly forget: boolean;
 }
 
 export function summarizeJournal(records: readonly JournalRecord[]): Map<string, JournalCohort> {
-  const cohorts = new Map<string, { cohort?: CohortRecord; upsert?: Upsert; upsertAcked: boolean; batches: Map<number, Batch>; acked: Set<number>; forget: boolean }>();
+  const cohorts = new Map<string, { cohort?: CohortRecord; upsert?: Upsert; upsertAcked: boolean; batches: Map<number, Batch>; acked: Map<number, readonly string[]>; forget: boolean }>();
   const at = (address: string) => {
     let entry = cohorts.get(address);
     if (!entry) {
-      entry = { upsertAcked: false, batches: new Map(), acked: new Set(), forget: false };
+      entry = { upsertAcked: false, batches: new Map(), acked: new Map(), forget: false };
       cohorts.set(address, entry);
     }
     return entry;
@@ -41,7 +43,7 @@ export function summarizeJournal(records: readonly JournalRecord[]): Map<string,
         at(record.address).batches.set(record.seq, record);
         break;
       case "ack":
-        at(record.address).acked.add(record.seq);
+        at(record.address).acked.set(record.seq, record.refused ?? []);
         break;
       case "forget":
         at(record.address).forget = true;
@@ -56,7 +58,7 @@ export function summarizeJournal(records: readonly JournalRecord[]): Map<string,
       cohort: entry.cohort,
       upsert: entry.upsert,
       upsertAcked: entry.upsertAcked,
-      acked: batches.filter((b) => entry.acked.has(b.seq)),
+      acked: batches.filter((b) => entry.acked.has(b.seq)).map((b) => ({ ...b, refused: entry.acked.get(b.seq)! })),
       unknown: batches.filter((b) => !entry.acked.has(b.seq)),
       forget: entry.forget,
     });

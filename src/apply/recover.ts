@@ -1,7 +1,7 @@
 import type { StateView } from "../model/state.js";
 import type { DuckDbEngine } from "../sources/duckdb-engine.js";
 import type { StateBackend } from "../state/backend.js";
-import type { DestinationClients } from "./destination-clients.js";
+import type { DestinationClients } from "../destinations/clients.js";
 import type { ApplyEventListener } from "./events.js";
 import { foldJournal } from "./fold-journal.js";
 import type { JournalStore } from "../state/journal.js";
@@ -29,13 +29,13 @@ export async function recoverInterrupted(
     try {
       if (cohort.upsert && !cohort.upsertAcked) {
         const u = cohort.upsert;
-        await ctx.clients.get(u.destination).upsertCohort({ cohortId: u.cohort_id, name: u.name, createdAt: u.created_at });
+        await ctx.clients.get(u.destination).prepare({ cohortId: u.cohort_id, name: u.name, createdAt: u.created_at });
         await ctx.journal.append({ t: "upsert_ack", address });
       }
       for (const batch of cohort.unknown) {
         current = entryId(address, batch.seq);
-        await ctx.clients.get(batch.destination).sendBatch(batch.cohort_id, batch);
-        await ctx.journal.append({ t: "ack", address, seq: batch.seq });
+        const refused = await ctx.clients.get(batch.destination).resend({ cohortId: batch.cohort_id, target: batch.target }, batch);
+        await ctx.journal.append({ t: "ack", address, seq: batch.seq, ...(refused.length > 0 ? { refused: [...new Set(refused.map((r) => r.key))] } : {}) });
       }
     } catch (error) {
       // State cannot be recorded: write nothing more; the journal still holds every complete record.

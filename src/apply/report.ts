@@ -1,6 +1,7 @@
 import type { Action } from "../model/plan.js";
 
-export type CohortStatus = "done" | "failed" | "stopped" | "skipped";
+/** partial: every request answered, but Braze refused some members one by one (they stay pending). */
+export type CohortStatus = "done" | "partial" | "failed" | "stopped" | "skipped";
 
 /** What apply did to one cohort. `failed`: identifiers whose batches were not acknowledged. */
 export interface CohortReport {
@@ -11,6 +12,10 @@ export interface CohortReport {
   readonly removed: number;
   readonly rejected: number;
   readonly failed: number;
+  /** Members Braze refused one by one (a 201 with errors): not acknowledged, still pending. */
+  readonly refused: number;
+  /** Braze's message → how many members it refused with it. */
+  readonly refusals?: Readonly<Record<string, number>>;
   readonly requests: number;
   readonly retries: number;
   readonly duration_ms: number;
@@ -38,14 +43,15 @@ export interface ApplyReport {
     readonly removed: number;
     readonly rejected: number;
     readonly failed: number;
+    readonly refused: number;
     readonly requests: number;
     readonly retries: number;
   };
 }
 
 export function totals(cohorts: readonly CohortReport[]): ApplyReport["totals"] {
-  const sum = (key: "added" | "removed" | "rejected" | "failed" | "requests" | "retries") => cohorts.reduce((n, c) => n + c[key], 0);
-  return { added: sum("added"), removed: sum("removed"), rejected: sum("rejected"), failed: sum("failed"), requests: sum("requests"), retries: sum("retries") };
+  const sum = (key: "added" | "removed" | "rejected" | "failed" | "refused" | "requests" | "retries") => cohorts.reduce((n, c) => n + c[key], 0);
+  return { added: sum("added"), removed: sum("removed"), rejected: sum("rejected"), failed: sum("failed"), refused: sum("refused"), requests: sum("requests"), retries: sum("retries") };
 }
 
 /** The report of one apply run, from its start time, the cohorts it carried out and the state it left. */

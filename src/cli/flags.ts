@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from "commander";
+import { parseAddress } from "../model/address.js";
 import { parseDuration } from "../model/duration.js";
 
 /** Any duration flag → milliseconds, in coho's one grammar (model/duration.ts). */
@@ -11,7 +12,7 @@ export function parseDurationFlag(text: string): number {
 /** Repeatable --target ADDR; a bare key is taken as cohorts.KEY. */
 export function collectTargets(value: string, previous: string[]): string[] {
   const address = value.startsWith("cohorts.") ? value : `cohorts.${value}`;
-  if (!/^cohorts\.[a-z][a-z0-9_]{0,62}$/.test(address)) throw new InvalidArgumentError("expected a cohort address such as cohorts.recent_buyers");
+  if (!parseAddress(address)) throw new InvalidArgumentError('expected a cohort address such as cohorts.recent_buyers, a set such as cohorts.by_country, or an instance such as \'cohorts.by_country["DE"]\'');
   return [...previous, address];
 }
 

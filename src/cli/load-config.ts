@@ -1,4 +1,4 @@
-import type { SecretNeeds } from "../operations/validate.js";
+import type { SecretNeeds } from "../model/secret-needs.js";
 import { DiagnosticsError } from "../model/errors.js";
 import type { Project } from "../model/project.js";
 import { validate } from "../operations/validate.js";

@@ -14,6 +14,7 @@ import { registerPlan } from "./commands/plan.js";
 import { registerShow } from "./commands/show.js";
 import { registerState } from "./commands/state.js";
 import { registerValidate } from "./commands/validate.js";
+import { registerVerify } from "./commands/verify.js";
 
 export interface ProgramHooks {
   /** Called before any command runs, with the parsed global options. */
@@ -58,6 +59,7 @@ export function buildProgram(hooks: ProgramHooks): Command {
   registerApply(program, context, hooks.setExitCode);
   registerShow(program, context, hooks.setExitCode);
   registerState(program, context, hooks.setExitCode);
+  registerVerify(program, context, hooks.setExitCode);
   registerHistory(program, context, hooks.setExitCode);
   registerCheck(program, context, hooks.setExitCode);
   registerEmulator(program, context, hooks.setExitCode);

@@ -1,7 +1,9 @@
 import { readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { Diagnostic } from "../model/diagnostic.js";
-import type { CohortConfig, IdentifierConfig, ModelConfig, MovedBlock, RemovalLimit, SourceConfig } from "../model/project.js";
+import { parseAddress } from "../model/address.js";
+import type { AttributeBinding, CohortConfig, CohortSetConfig, IdentifierConfig, ModelConfig, MovedBlock, RemovalLimit, SourceConfig } from "../model/project.js";
+import { templateVariables } from "../model/template.js";
 import { buildDbtModel, resolveModelTemplate, type DbtContext } from "./build-dbt.js";
 import type { Entry } from "./collect-entries.js";
 import type { CohortData } from "./config-data.js";
@@ -121,7 +123,8 @@ export function buildCohort(entry: Entry<Raw>, known: KnownNames, diagnostics: D
   check("model", known.models);
   check("identifier", known.identifiers);
   check("destination", known.destinations);
-  if (!ok) return undefined;
+  const forEach = buildForEach(entry, diagnostics);
+  if (!ok || forEach === null) return undefined;
   return {
     key,
     address: `cohorts.${key}`,
@@ -131,10 +134,51 @@ export function buildCohort(entry: Entry<Raw>, known: KnownNames, diagnostics: D
     identifier: value.identifier,
     cohortId: value.cohort_id,
     ...(value.cohort_id === undefined ? {} : { cohortIdOrigin: locate(file.yaml, ["cohorts", key, "cohort_id"]) }),
+    ...attributeBinding(value),
     guards: { maxRemovals: removalLimit(value.guards?.max_removals), allowEmpty: value.guards?.allow_empty ?? false },
     preventDestroy: value.prevent_destroy ?? false,
     origin,
+    ...(forEach ? { forEach } : {}),
   };
+}
+
+/**
+ * `for_each` makes the cohort a set: its name (and cohort_id) become templates.
+ * undefined: an ordinary cohort; null: a problem was reported.
+ */
+function buildForEach(entry: Entry<Raw>, diagnostics: Diagnostic[]): CohortSetConfig | undefined | null {
+  const { name: key, file } = entry;
+  const value = entry.value as unknown as CohortData;
+  const at = (...path: string[]) => locate(file.yaml, ["cohorts", key, ...path]);
+  const problem = (path: string[], code: string, message: string) => {
+    diagnostics.push({ severity: "error", code, message: `cohorts.${key}.${path.join(".")}: ${message}`, location: at(...path) });
+    return null;
+  };
+  const name = templateVariables(value.name);
+  const id = value.cohort_id === undefined ? undefined : templateVariables(value.cohort_id);
+  if (!value.for_each) {
+    if (id && "variables" in id && id.variables.size > 0) return problem(["cohort_id"], "config.template_outside_set", "{key} is only filled in for a cohort set; add for_each or write the id itself");
+    if (value.guards?.max_deleted_instances !== undefined) return problem(["guards", "max_deleted_instances"], "config.set_only", "applies only to a cohort set (for_each)");
+    return undefined;
+  }
+  if ("problem" in name) return problem(["name"], "config.template", name.problem);
+  if (name.variables.size === 0) return problem(["name"], "config.template", "a cohort set's name must use {key} or {label}, or every instance would have the same name");
+  if (id && "problem" in id) return problem(["cohort_id"], "config.template", id.problem);
+  if (id && !id.variables.has("key")) return problem(["cohort_id"], "config.template", "a cohort set's cohort_id must use {key}, so each instance adopts its own Braze cohort");
+  return {
+    keyColumn: value.for_each.key,
+    keys: value.for_each.keys,
+    maxDeletedInstances: removalLimit(value.guards?.max_deleted_instances) ?? { kind: "percent", value: 10 },
+    nameOrigin: at("name"),
+  };
+}
+
+/** The attribute road's binding; whether the destination takes one is the road's check. */
+function attributeBinding(value: CohortData): { attribute?: AttributeBinding } {
+  const raw = value.attribute;
+  if (raw === undefined) return {};
+  if (typeof raw === "string") return { attribute: { kind: "boolean", name: raw, onLeave: value.on_leave ?? "false" } };
+  return { attribute: { kind: "array", name: raw.name, value: raw.value } };
 }
 
 function removalLimit(raw: number | string | undefined): RemovalLimit | undefined {
@@ -144,7 +188,7 @@ function removalLimit(raw: number | string | undefined): RemovalLimit | undefine
 }
 
 /** `moved` blocks: `to` must be a declared cohort, `from` must no longer be one. */
-export function buildMoved(files: readonly LoadedFile[], cohortKeys: readonly string[], diagnostics: Diagnostic[]): MovedBlock[] {
+export function buildMoved(files: readonly LoadedFile[], cohortKeys: readonly string[], setKeys: readonly string[], diagnostics: Diagnostic[]): MovedBlock[] {
   const blocks: MovedBlock[] = [];
   const fromSeen = new Set<string>();
   for (const file of files) {
@@ -153,13 +197,22 @@ export function buildMoved(files: readonly LoadedFile[], cohortKeys: readonly st
       const at = (field: string) => locate(file.yaml!, ["moved", index, field]);
       const problem = (field: string, code: string, message: string) =>
         diagnostics.push({ severity: "error", code, message, location: at(field) });
-      const toKey = block.to.slice("cohorts.".length);
-      const fromKey = block.from.slice("cohorts.".length);
+      const to = parseAddress(block.to);
+      const from = parseAddress(block.from);
+      if (!to) return problem("to", "config.address", `moved[${index}].to: ${block.to} is not a cohort address`);
+      if (!from) return problem("from", "config.address", `moved[${index}].from: ${block.from} is not a cohort address`);
+      const toKey = to.cohort;
+      const fromKey = from.cohort;
       if (block.from === block.to) return problem("to", "config.moved_same", `moved[${index}] moves ${block.from} to itself`);
       if (!cohortKeys.includes(toKey)) {
         return problem("to", "config.unknown_reference", `moved[${index}].to: no cohort \`${toKey}\` is declared${didYouMean(toKey, cohortKeys)}`);
       }
-      if (cohortKeys.includes(fromKey)) {
+      const toSet = setKeys.includes(toKey);
+      if (to.instance !== undefined && !toSet) return problem("to", "config.moved_instance", `moved[${index}].to: cohorts.${toKey} is not a cohort set (for_each), so it has no instance ${block.to}`);
+      if (to.instance === undefined && from.instance !== undefined) return problem("to", "config.moved_instance", `moved[${index}]: an instance (${block.from}) moves to an instance address such as cohorts.${toKey}["…"]`);
+      if (to.instance === undefined && toSet !== setKeys.includes(fromKey) && cohortKeys.includes(fromKey)) return problem("to", "config.moved_instance", `moved[${index}]: a whole set moves to a set`);
+      // An instance may move within a set that is still declared (a key value renamed).
+      if (from.instance === undefined && cohortKeys.includes(fromKey)) {
         return problem("from", "config.moved_from_exists", `moved[${index}].from: ${block.from} is still declared under cohorts; a moved address must no longer exist`);
       }
       if (fromSeen.has(block.from)) return problem("from", "config.moved_twice", `moved[${index}].from: ${block.from} is moved more than once`);

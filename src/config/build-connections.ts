@@ -65,20 +65,32 @@ export function buildDestination(entry: Entry<Raw>, diagnostics: Diagnostic[]): 
       location: endpointAt,
     });
   }
+  const base = { name, restEndpoint: url.origin, allowUnknownEndpoint: allowUnknown, origin };
+  // A missing secret was already reported where it is referenced.
+  if (value.type === "braze_attributes") {
+    const apiKey = file.secrets.get(`destinations.${name}.api_key`);
+    if (!apiKey) return undefined;
+    return {
+      type: "braze_attributes",
+      ...base,
+      apiKey,
+      batchSize: typeof value.batch_size === "number" ? value.batch_size : 75,
+      updateExistingOnly: value.update_existing_only !== false,
+      rateLimit: parseRateLimit(typeof value.rate_limit === "string" ? value.rate_limit : "3000/3s"),
+      maxArrayValues: typeof value.max_array_values === "number" ? value.max_array_values : 500,
+    };
+  }
   const partnerApiKey = file.secrets.get(`destinations.${name}.partner_api_key`);
   const dataImportKey = file.secrets.get(`destinations.${name}.data_import_key`);
-  // A missing secret was already reported where it is referenced.
   if (!partnerApiKey || !dataImportKey) return undefined;
-  return {
-    type: "braze_cohorts",
-    name,
-    restEndpoint: url.origin,
-    partner: String(value.partner),
-    partnerApiKey,
-    dataImportKey,
-    allowUnknownEndpoint: allowUnknown,
-    origin,
-  };
+  return { type: "braze_cohorts", ...base, partner: String(value.partner), partnerApiKey, dataImportKey };
+}
+
+/** "3000/3s" → 3,000 requests per 3 seconds. The schema guarantees the shape. */
+function parseRateLimit(text: string): { requests: number; windowSeconds: number } {
+  const match = /^(\d+)\/(\d+)(s|m)$/.exec(text);
+  if (!match) return { requests: 3000, windowSeconds: 3 };
+  return { requests: Number(match[1]), windowSeconds: Number(match[2]) * (match[3] === "m" ? 60 : 1) };
 }
 
 /** The state backend; a postgres URL is a secret (the schema refuses literals). */

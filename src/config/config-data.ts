@@ -50,7 +50,7 @@ export interface PostgresSourceData {
 
 export type SourceData = DuckDbSourceData | PostgresSourceData;
 
-export interface DestinationData {
+export interface BrazeCohortsDestinationData {
   type: "braze_cohorts";
   rest_endpoint: string;
   partner: string;
@@ -58,6 +58,19 @@ export interface DestinationData {
   data_import_key: string;
   allow_unknown_endpoint?: boolean;
 }
+
+export interface BrazeAttributesDestinationData {
+  type: "braze_attributes";
+  rest_endpoint: string;
+  api_key: string;
+  batch_size?: number;
+  update_existing_only?: boolean;
+  rate_limit?: string;
+  max_array_values?: number;
+  allow_unknown_endpoint?: boolean;
+}
+
+export type DestinationData = BrazeCohortsDestinationData | BrazeAttributesDestinationData;
 
 export interface ModelData {
   source?: string;
@@ -80,14 +93,23 @@ export interface CohortData {
   model: string;
   identifier: string;
   cohort_id?: string;
+  attribute?: string | { name: string; value: string };
+  on_leave?: "false" | "unset";
   description?: string;
   guards?: GuardsData;
   prevent_destroy?: boolean;
+  for_each?: ForEachData;
+}
+
+export interface ForEachData {
+  key: string;
+  keys?: string[];
 }
 
 export interface GuardsData {
   max_removals?: number | string;
   allow_empty?: boolean;
+  max_deleted_instances?: number | string;
 }
 
 export interface MovedData {
@@ -108,13 +130,15 @@ export const DBT_OWNER_KEYS: KeyRecord<DbtOwnerData> = { name: true, email: true
 export const STATE_KEYS: KeyRecord<StateData> = { backend: true, url: true, schema: true };
 export const DUCKDB_SOURCE_KEYS: KeyRecord<DuckDbSourceData> = { type: true, path: true, allowed_paths: true };
 export const POSTGRES_SOURCE_KEYS: KeyRecord<PostgresSourceData> = { type: true, url: true, ssl: true, statement_timeout: true };
-export const DESTINATION_KEYS: KeyRecord<DestinationData> = {
+export const DESTINATION_KEYS: KeyRecord<BrazeCohortsDestinationData> & KeyRecord<BrazeAttributesDestinationData> = {
   type: true, rest_endpoint: true, partner: true, partner_api_key: true, data_import_key: true, allow_unknown_endpoint: true,
+  api_key: true, batch_size: true, update_existing_only: true, rate_limit: true, max_array_values: true,
 };
 export const MODEL_KEYS: KeyRecord<ModelData> = { source: true, primary_key: true, sql: true, file: true, dbt: true, description: true };
 export const IDENTIFIER_KEYS: KeyRecord<IdentifierData> = { type: true, column: true, label: true };
 export const COHORT_KEYS: KeyRecord<CohortData> = {
-  name: true, destination: true, model: true, identifier: true, cohort_id: true, description: true, guards: true, prevent_destroy: true,
+  name: true, destination: true, model: true, identifier: true, cohort_id: true, attribute: true, on_leave: true, description: true, guards: true, prevent_destroy: true, for_each: true,
 };
-export const GUARDS_KEYS: KeyRecord<GuardsData> = { max_removals: true, allow_empty: true };
+export const FOR_EACH_KEYS: KeyRecord<ForEachData> = { key: true, keys: true };
+export const GUARDS_KEYS: KeyRecord<GuardsData> = { max_removals: true, allow_empty: true, max_deleted_instances: true };
 export const MOVED_KEYS: KeyRecord<MovedData> = { from: true, to: true };

@@ -1,6 +1,7 @@
 import { isMap, isPair, isScalar, isSeq, type Node } from "yaml";
 import type { Diagnostic } from "../model/diagnostic.js";
 import { Secret } from "../model/secret.js";
+import { ALL_SECRETS_REQUIRED, type SecretNeeds } from "../model/secret-needs.js";
 import { interpolate, wholeReference, type EnvLookup } from "./env.js";
 import { formatPath, locateWithin, type DataPath } from "./locate.js";
 import type { YamlFile } from "./read-yaml.js";
@@ -12,7 +13,7 @@ import type { YamlFile } from "./read-yaml.js";
  */
 export function isSecretPath(path: DataPath): boolean {
   const [section, , field] = path;
-  if (path.length === 3 && section === "destinations") return field === "partner_api_key" || field === "data_import_key";
+  if (path.length === 3 && section === "destinations") return field === "partner_api_key" || field === "data_import_key" || field === "api_key";
   if (path.length === 3 && section === "sources") return field === "url";
   return path.length === 2 && section === "state" && path[1] === "url";
 }
@@ -32,14 +33,7 @@ export function isStateUrlPath(path: DataPath): boolean {
  * never call Braze, so an unset destination secret is a warning for them; a plan
  * without the state URL reads the committed coho.lock mirror instead.
  */
-export interface SecretNeeds {
-  readonly destinations: "required" | "optional";
-  readonly stateUrl: "required" | "optional";
-}
-
-export const ALL_SECRETS_REQUIRED: SecretNeeds = { destinations: "required", stateUrl: "required" };
-/** validate and plan: they read sources and state but never call Braze. */
-export const OFFLINE_SECRETS: SecretNeeds = { destinations: "optional", stateUrl: "optional" };
+export { ALL_SECRETS_REQUIRED, OFFLINE_SECRETS, type SecretNeeds } from "../model/secret-needs.js";
 
 export interface InterpolatedSecrets {
   /** Keyed by the dotted data path, e.g. `destinations.braze.partner_api_key`. */

@@ -6,6 +6,7 @@ import type { Project, SourceConfig } from "../model/project.js";
 import type { Secret } from "../model/secret.js";
 import { DEFAULT_SOURCE, buildCohort, buildIdentifier, buildModel, buildMoved } from "./build-audiences.js";
 import { buildDestination, buildSource, buildState } from "./build-connections.js";
+import { targetOf, validateCohortsByRoad } from "../destinations/roads.js";
 import { loadDbt } from "./build-dbt.js";
 import { checkSharedCohortIds } from "./check-cohort-ids.js";
 import { collectEntries } from "./collect-entries.js";
@@ -96,8 +97,20 @@ function assemble(projectDir: string, configFile: string, files: LoadedFile[], e
     const cohort = buildCohort(e, known, diagnostics);
     return cohort ? [[e.name, cohort] as const] : [];
   }));
+  // Road-specific rules (identifier kinds, attribute bindings) live with each road.
+  const fileOf = new Map(files.map((f) => [f.path, f]));
+  diagnostics.push(...validateCohortsByRoad(destinations, [...cohorts.values()], identifiers, (cohort, field) => {
+    const yaml = fileOf.get(cohort.origin.file)?.yaml;
+    return yaml ? locate(yaml, ["cohorts", cohort.key, field]) : cohort.origin;
+  }));
+  for (const [key, cohort] of cohorts) {
+    const destination = destinations.get(cohort.destination);
+    const target = destination ? targetOf(destination, cohort) : undefined;
+    if (target !== undefined) cohorts.set(key, { ...cohort, target });
+  }
   checkSharedCohortIds(projectDir, [...cohorts.values()].sort((a, b) => compareOrigins(a.origin, b.origin, files)), diagnostics);
-  const moved = buildMoved(files, [...entries.cohorts.keys(), ...entries.broken.cohorts], diagnostics);
+  const setKeys = [...cohorts.values()].filter((c) => c.forEach).map((c) => c.key);
+  const moved = buildMoved(files, [...entries.cohorts.keys(), ...entries.broken.cohorts], setKeys, diagnostics);
   const state = buildState(files[0]!, diagnostics) ?? { backend: "local" as const };
   return {
     dir: projectDir, configFile, files: files.map((f) => f.path), state, ...(dbt ? { dbt: dbt.settings } : {}),

@@ -10,6 +10,7 @@ import type { DestinationConfig } from "../model/project.js";
  */
 const IDENTITY: { readonly [T in DestinationConfig["type"]]: (config: Extract<DestinationConfig, { type: T }>) => string } = {
   braze_cohorts: (config) => `braze_cohorts ${normalizeEndpoint(config.restEndpoint)} partner=${config.partner}`,
+  braze_attributes: (config) => `braze_attributes ${normalizeEndpoint(config.restEndpoint)}`,
 };
 
 export function destinationIdentity(config: DestinationConfig): string {

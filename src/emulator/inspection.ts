@@ -3,6 +3,7 @@ import { FAULT_KINDS, type FaultKind } from "./faults.js";
 import type { RuntimeSettings } from "./options.js";
 import type { RequestLog } from "./request-log.js";
 import type { Workspace } from "./workspace.js";
+import { parseMemberKey } from "../model/member-key.js";
 
 export interface InspectionContext {
   readonly req: IncomingMessage;
@@ -24,7 +25,12 @@ export interface InspectionContext {
  *   GET  /_emulator/cohorts                    cohorts with names and member counts
  *   GET  /_emulator/cohorts/{id}/members       member keys, sorted
  *   GET  /_emulator/requests?since=SEQ         the request log (no credentials)
- *   POST /_emulator/reset                      forget cohorts and the log
+ *   POST /_emulator/reset                      forget cohorts, users' attributes and the log
+ *   GET  /_emulator/users                      users with custom attributes (the /users/track road)
+ *   GET  /_emulator/users/{key}                one user: exists, custom_attributes
+ *   POST /_emulator/users/{key}                {"custom_attributes": {...}}: plant a change (null removes)
+ *   DELETE /_emulator/users/{key}              delete the user (exports and updates no longer find it)
+ *   POST /_emulator/refuse                     {"keys": [...]}: /users/track refuses these users' objects by index
  *   GET|POST /_emulator/config                 fault_rate, fault_kinds, seed, rate_limit, latency_ms, locked
  */
 export function handleInspection(ctx: InspectionContext): void {
@@ -47,6 +53,11 @@ export function handleInspection(ctx: InspectionContext): void {
     if (!cohort) return json(404, { message: `no cohort ${id}` });
     return json(200, { cohort_id: id, name: cohort.name, members: cohort.members.displayKeys() });
   }
+  if (path === "/_emulator/users" || path.startsWith("/_emulator/users/") || path === "/_emulator/refuse") {
+    const answer = handleUsersInspection(req.method ?? "GET", path, ctx.body, workspace);
+    if (answer.status < 300) ctx.persist();
+    return json(answer.status, answer.body);
+  }
   if (req.method === "GET" && path === "/_emulator/requests") {
     const since = Number(url.searchParams.get("since") ?? "0");
     return json(200, { total: log.total, requests: log.since(Number.isFinite(since) ? since : 0) });
@@ -66,6 +77,43 @@ export function handleInspection(ctx: InspectionContext): void {
     return json(200, { fault_rate: s.faultRate, fault_kinds: s.faultKinds, seed: s.seed, rate_limit: s.rateLimit, latency_ms: s.latencyMs, locked: s.locked });
   }
   return json(404, { message: "Not found" });
+}
+
+function handleUsersInspection(method: string, path: string, raw: Buffer | undefined, workspace: Workspace): { status: number; body: unknown } {
+  const { profiles } = workspace;
+  let body: Record<string, unknown> = {};
+  try {
+    body = JSON.parse(raw?.toString("utf8") || "{}") as Record<string, unknown>;
+  } catch {
+    return { status: 400, body: { message: "body must be JSON" } };
+  }
+  if (path === "/_emulator/refuse" && method === "POST") {
+    const keys = body.keys;
+    if (!Array.isArray(keys) || !keys.every((k) => typeof k === "string")) return { status: 400, body: { message: "keys must be a list of member keys" } };
+    profiles.refused.clear();
+    for (const key of keys) profiles.refused.add(key);
+    return { status: 200, body: { refused: [...profiles.refused].sort() } };
+  }
+  if (path === "/_emulator/users" && method === "GET") {
+    const users = [...profiles.attributes].filter(([key]) => !profiles.deleted.has(key)).map(([key, custom]) => ({ key, custom_attributes: custom }));
+    return { status: 200, body: { users: users.sort((a, b) => (a.key < b.key ? -1 : 1)) } };
+  }
+  const key = decodeURIComponent(path.slice("/_emulator/users/".length));
+  const identifier = parseMemberKey(key);
+  if (!identifier || identifier.kind === "device_id") return { status: 400, body: { message: "expected an external_id:… or alias:label:name member key" } };
+  const user = workspace.user(identifier);
+  if (method === "DELETE") {
+    profiles.deleted.add(user.key);
+    profiles.created.delete(user.key);
+    profiles.attributes.delete(user.key);
+    return { status: 200, body: { key: user.key, exists: false } };
+  }
+  if (method === "POST") {
+    const custom = body.custom_attributes;
+    if (typeof custom !== "object" || custom === null) return { status: 400, body: { message: "custom_attributes must be an object" } };
+    for (const [name, value] of Object.entries(custom)) profiles.write(user.key, name, value);
+  }
+  return { status: 200, body: { key: user.key, exists: workspace.user(identifier).exists, custom_attributes: profiles.attributes.get(user.key) ?? {} } };
 }
 
 function applyConfig(ctx: InspectionContext): string | undefined {

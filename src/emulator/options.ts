@@ -8,6 +8,8 @@ export const EMULATOR_DEFAULTS = {
   partner: "coho-emulator",
   partnerApiKey: "emulator-partner-key",
   dataImportKey: "emulator-data-import-key",
+  restApiKey: "emulator-rest-api-key",
+  restApiKeyNoPermission: "emulator-rest-key-without-permissions",
 } as const;
 
 export interface EmulatorOptions {
@@ -18,6 +20,14 @@ export interface EmulatorOptions {
   readonly partner?: string;
   readonly partnerApiKey?: string;
   readonly dataImportKey?: string;
+  /** The REST API key /users/track and /users/export/ids accept (with users.track and users.export.ids). */
+  readonly restApiKey?: string;
+  /** /users/track objects per request: 75 (legacy contracts, the default) or 50 (MAU contracts); more is a 400. */
+  readonly usersTrackBatchLimit?: number;
+  /** Values an array attribute holds before the oldest is dropped. Default 500. */
+  readonly arrayCap?: number;
+  /** /users/export/ids requests per minute; 0 = no limit (Braze: 250 on new workspaces). */
+  readonly exportRateLimit?: number;
   /** The workspace's users; without them every identifier is a known user. */
   readonly users?: readonly WorkspaceUser[];
   /** Persist cohorts and members here between runs. */

@@ -13,6 +13,8 @@ interface StateFile {
   /** 1: members as display keys (ambiguous for labels with ':'), still read; 2: structured. */
   version: 1 | 2;
   cohorts: Record<string, { name: string | null; created_at: string | null; members: (StoredMember | string)[] }>;
+  /** The /users/track road: custom attributes per user key, and users deleted or created. */
+  users?: { attributes: Record<string, Record<string, unknown>>; deleted: string[]; created: string[] };
 }
 
 /** Loads cohorts saved by an earlier run (--state FILE); a missing file is an empty workspace. */
@@ -34,6 +36,9 @@ export function loadEmulatorState(path: string, workspace: Workspace): void {
     if (members.some((m) => m === undefined)) throw new CohoError("emulator.state_corrupt", `${path}: cohort ${id} has a member that is not a Braze identifier`);
     workspace.cohorts.set(id, { name: cohort.name, createdAt: cohort.created_at, members: new MemberSet(members as BrazeIdentifier[]) });
   }
+  for (const [key, attributes] of Object.entries(data.users?.attributes ?? {})) workspace.profiles.attributes.set(key, attributes);
+  for (const key of data.users?.deleted ?? []) workspace.profiles.deleted.add(key);
+  for (const key of data.users?.created ?? []) workspace.profiles.created.add(key);
 }
 
 export function saveEmulatorState(path: string, workspace: Workspace): void {
@@ -42,7 +47,13 @@ export function saveEmulatorState(path: string, workspace: Workspace): void {
     const members = cohort.members.identifiers().map(toStored).sort((a, b) => compare(JSON.stringify(a), JSON.stringify(b)));
     cohorts[id] = { name: cohort.name, created_at: cohort.createdAt, members };
   }
-  const data: StateFile = { format: "coho-emulator-state", version: 2, cohorts };
+  const { profiles } = workspace;
+  const users = {
+    attributes: Object.fromEntries([...profiles.attributes].sort(([a], [b]) => compare(a, b))),
+    deleted: [...profiles.deleted].sort(),
+    created: [...profiles.created].sort(),
+  };
+  const data: StateFile = { format: "coho-emulator-state", version: 2, cohorts, users };
   writeFileAtomic(path, `${JSON.stringify(data, null, 2)}\n`);
 }
 

@@ -16,6 +16,8 @@ export interface LoggedRequest {
   /** Identifiers across all cohort_changes entries. */
   identifiers?: number;
   cohort_changes?: unknown[];
+  /** /users/track: the attributes objects as sent. */
+  attributes?: unknown[];
   message?: string;
 }
 

@@ -4,6 +4,7 @@ import { FAULT_KINDS, FaultPlan } from "./faults.js";
 import { handleInspection } from "./inspection.js";
 import { EMULATOR_DEFAULTS, type EmulatorOptions, type RuntimeSettings } from "./options.js";
 import { handlePartnerRequest, matchPartnerPath, type Credentials } from "./partner-api.js";
+import { authorize, handleExportIds, handleUsersTrack, type RestCredentials } from "./users-api.js";
 import { loadEmulatorState, saveEmulatorState } from "./persist.js";
 import { RateWindow } from "./rate-window.js";
 import { RequestLog } from "./request-log.js";
@@ -16,7 +17,7 @@ export interface RunningEmulator {
   /** Base URL to put in a destination's rest_endpoint. */
   readonly url: string;
   readonly port: number;
-  readonly credentials: Credentials;
+  readonly credentials: Credentials & RestCredentials;
   readonly workspace: Workspace;
   readonly log: RequestLog;
   readonly settings: RuntimeSettings;
@@ -26,12 +27,16 @@ export interface RunningEmulator {
 
 /** Starts a local Braze Cohort Import emulator. Usable in-process from tests. */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
-  const credentials: Credentials = {
+  const credentials: Credentials & RestCredentials = {
     partner: options.partner ?? EMULATOR_DEFAULTS.partner,
     partnerApiKey: options.partnerApiKey ?? EMULATOR_DEFAULTS.partnerApiKey,
     dataImportKey: options.dataImportKey ?? EMULATOR_DEFAULTS.dataImportKey,
+    restApiKey: options.restApiKey ?? EMULATOR_DEFAULTS.restApiKey,
+    restApiKeyNoPermission: EMULATOR_DEFAULTS.restApiKeyNoPermission,
   };
-  const workspace = new Workspace(options.users);
+  const workspace = new Workspace(options.users, options.arrayCap ?? 500);
+  const batchLimit = options.usersTrackBatchLimit ?? 75;
+  const exportRate = new RateWindow(options.exportRateLimit ?? 0, 60_000);
   if (options.statePath) loadEmulatorState(options.statePath, workspace);
   const settings: RuntimeSettings = {
     faultRate: options.faultRate ?? 0,
@@ -66,19 +71,23 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       return;
     }
     const match = matchPartnerPath(url.pathname);
-    if (!match || req.method !== "POST") {
+    const usersPath = url.pathname === "/users/track" || url.pathname === "/users/export/ids" ? url.pathname : undefined;
+    if ((!match && !usersPath) || req.method !== "POST") {
       send(res, 404, { message: "Not found" });
       return;
     }
     const entry = log.add({ at: new Date().toISOString(), method: req.method, path: url.pathname, status: 0, processed: false });
-    const window = rate.take();
-    res.setHeader("x-ratelimit-limit", String(settings.rateLimit > 0 ? settings.rateLimit : 1_000_000));
+    // /users/export/ids has its own, much lower limit; everything else shares the workspace's.
+    const exporting = usersPath === "/users/export/ids";
+    const window = exporting ? exportRate.take() : rate.take();
+    const limit = exporting ? exportRate.limit : settings.rateLimit;
+    res.setHeader("x-ratelimit-limit", String(limit > 0 ? limit : 1_000_000));
     res.setHeader("x-ratelimit-remaining", String(window.remaining));
     res.setHeader("x-ratelimit-reset", String(window.reset));
-    const answer = (status: number, message: string) => {
+    const answer = (status: number, message: string, body: Record<string, unknown> = { message }) => {
       entry.status = status;
       entry.message = message;
-      send(res, status, { message });
+      send(res, status, body);
     };
     if (!window.allowed) return answer(429, "Rate limit exceeded");
 
@@ -98,13 +107,22 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
       return answer(body === undefined ? 413 : 400, body === undefined ? "Request body too large" : "Request body must be a JSON object");
     }
-    const result = handlePartnerRequest(workspace, credentials, match.partner, match.endpoint, parsed as Record<string, unknown>);
+    const result = usersPath
+      ? usersRequest(usersPath, req.headers.authorization, parsed as Record<string, unknown>)
+      : handlePartnerRequest(workspace, credentials, match!.partner, match!.endpoint, parsed as Record<string, unknown>);
     Object.assign(entry, result.details);
     entry.processed = result.changed;
     if (result.changed) persist?.soon();
     if (fault === "drop_after") return drop(req, entry);
     if (fault === "slow") await sleep(settings.latencyMs);
-    answer(result.status, result.message);
+    answer(result.status, result.message, "body" in result ? result.body : { message: result.message });
+  };
+
+  const usersRequest = (path: string, authorization: string | undefined, body: Record<string, unknown>) => {
+    const exporting = path === "/users/export/ids";
+    const refused = authorize(authorization, credentials, exporting ? "users.export.ids" : "users.track");
+    const result = refused ?? (exporting ? handleExportIds(workspace, body) : handleUsersTrack(workspace, body, batchLimit));
+    return { ...result, message: String(result.body.message ?? "") };
   };
 
   await new Promise<void>((resolve, reject) => {

@@ -1,5 +1,6 @@
-import type { BrazeIdentifier } from "../model/member-key.js";
+import { memberKey, type BrazeIdentifier, type MemberKey } from "../model/member-key.js";
 import { MemberSet, structuralKey } from "./member-set.js";
+import { Profiles } from "./profiles.js";
 
 /** A user of the emulated workspace: how Braze can find them. */
 export interface WorkspaceUser {
@@ -26,10 +27,13 @@ export interface EmulatedCohort {
  */
 export class Workspace {
   readonly cohorts = new Map<string, EmulatedCohort>();
+  /** Custom attributes, for the /users/track road. */
+  readonly profiles: Profiles;
   /** By structural key of every identifier a listed user has. */
   readonly #index: Map<string, { canonical: BrazeIdentifier; identified: boolean }> | undefined;
 
-  constructor(users?: readonly WorkspaceUser[]) {
+  constructor(users?: readonly WorkspaceUser[], arrayCap = 500) {
+    this.profiles = new Profiles(arrayCap);
     if (!users) return;
     this.#index = new Map();
     for (const user of users) {
@@ -83,8 +87,22 @@ export class Workspace {
     return user.canonical;
   }
 
+  /**
+   * The user an external_id or alias names on the /users/track road: its member
+   * key, and whether the profile exists (known from --users, or every id without a
+   * list; not after a deletion through the inspection API; yes once /users/track
+   * created it).
+   */
+  user(identifier: BrazeIdentifier): { key: MemberKey; exists: boolean } {
+    const resolved = this.resolve(identifier);
+    const key = memberKey(resolved ?? identifier);
+    const exists = (resolved !== undefined && !this.profiles.deleted.has(key)) || this.profiles.created.has(key);
+    return { key, exists };
+  }
+
   reset(): void {
     this.cohorts.clear();
+    this.profiles.clear();
   }
 }
 

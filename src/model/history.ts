@@ -17,7 +17,7 @@ export interface HistoryCohort {
   readonly address: string;
   readonly actions: readonly Action[];
   /** unchanged: nothing to do. not_run: planned, but the apply stopped before it (blocked, cancelled, error). */
-  readonly status: "done" | "failed" | "stopped" | "skipped" | "unchanged" | "not_run";
+  readonly status: "done" | "partial" | "failed" | "stopped" | "skipped" | "unchanged" | "not_run";
   readonly added: number;
   readonly removed: number;
   readonly failed: number;

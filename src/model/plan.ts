@@ -7,7 +7,7 @@ import type { RejectReason } from "./reject-reason.js";
 export type Action = "create" | "adopt" | "update" | "delete" | "move" | "no-op";
 
 /** Attributes an `update` can change. `members` only: a membership sync. */
-export type ChangedAttribute = "name" | "destination" | "prevent_destroy" | "members" | "model" | "identifier" | "dbt_model";
+export type ChangedAttribute = "name" | "destination" | "target" | "prevent_destroy" | "members" | "model" | "identifier" | "dbt_model";
 
 export interface CohortAttributes {
   readonly name: string;
@@ -16,9 +16,11 @@ export interface CohortAttributes {
   readonly prevent_destroy: boolean;
   readonly model: string;
   readonly identifier: string;
+  /** Where membership is written inside the destination (attribute road: the attribute), when the road has such a binding. */
+  readonly target?: string;
 }
 
-export type GuardName = "allow_empty" | "max_removals" | "prevent_destroy";
+export type GuardName = "allow_empty" | "max_removals" | "prevent_destroy" | "max_deleted_instances" | "max_array_values";
 
 export interface GuardVerdict {
   readonly guard: GuardName;
@@ -32,6 +34,17 @@ export interface MemberCounts {
   readonly after: number;
   readonly add: number;
   readonly remove: number;
+}
+
+/**
+ * What applying costs at the destination: requests, attribute updates (data
+ * points on Braze's legacy billing: one per attribute update) and the time the
+ * requests take at the destination's rate limit. Equal to what apply sends.
+ */
+export interface CostEstimate {
+  readonly requests: number;
+  readonly attribute_updates: number;
+  readonly seconds: number;
 }
 
 export interface CohortPlan {
@@ -50,10 +63,36 @@ export interface CohortPlan {
   readonly guards: readonly GuardVerdict[];
   /** Unified diff of the model SQL since the last apply, when it changed. */
   readonly sql_diff?: string;
+  /** What applying this cohort costs (absent in plans before format 1.1). */
+  readonly cost?: CostEstimate;
+  /** Members Braze refused in the last apply: still pending, sent again. */
+  readonly refused_last_apply?: number;
   /** The dbt model behind the cohort's model, when it is one (`dbt:`). */
   readonly dbt?: DbtModelPlan;
   /** Sample member keys, only with --show-members. */
   readonly samples?: { readonly add: readonly string[]; readonly remove: readonly string[] };
+  /** For an instance of a cohort set: the set's address and this instance's key value. */
+  readonly set?: { readonly address: string; readonly key: string };
+}
+
+export type KeyRejectReason = "null" | "empty" | "control_characters" | "too_long";
+
+/** A cohort set (for_each) as a whole: what its one model run found. */
+export interface SetPlan {
+  readonly address: string;
+  readonly model: string;
+  readonly key_column: string;
+  /** Rows the model returned (null when the set is only in state: no model ran). */
+  readonly rows: number | null;
+  /** Instances the configuration now asks for. */
+  readonly instances: number;
+  /** Rows whose key value was refused, by reason: distinct values and rows. */
+  readonly rejected_keys: Readonly<Record<KeyRejectReason, { readonly values: number; readonly rows: number }>>;
+  /** Key values the model returned that `keys:` does not list: ignored. */
+  readonly ignored_keys: { readonly values: number; readonly rows: number; readonly sample: readonly string[] };
+  /** Key values listed in `keys:` that the model did not return. */
+  readonly missing_keys: readonly string[];
+  readonly guards: readonly GuardVerdict[];
 }
 
 export interface DbtModelPlan {
@@ -79,7 +118,7 @@ export interface PlanSummary {
 
 export interface Plan {
   readonly format: "coho-plan";
-  readonly format_version: "1.0";
+  readonly format_version: "1.1";
   readonly coho_version: string;
   readonly created_at: string;
   readonly state: { readonly lineage: string | null; readonly serial: number };
@@ -92,7 +131,22 @@ export interface Plan {
   readonly errors: readonly string[];
   readonly warnings: readonly string[];
   readonly summary: PlanSummary;
+  /** Total cost over all cohorts (absent in plans before format 1.1). */
+  readonly cost?: CostEstimate;
   readonly cohorts: readonly CohortPlan[];
+  /** Cohort sets in this plan (format 1.1); their instances are in `cohorts`. */
+  readonly sets?: readonly SetPlan[];
+}
+
+/** A cohort whose members move: to another destination, or to another binding inside it. */
+export function isRetarget(changed: readonly ChangedAttribute[]): boolean {
+  return changed.includes("destination") || changed.includes("target");
+}
+
+/** Whether apply readies the cohort's container first (create, adopt, rename, re-target). */
+export function needsPrepare(cohort: Pick<CohortPlan, "actions" | "changed_attributes" | "after">): boolean {
+  if (cohort.after === null) return false;
+  return cohort.actions.includes("create") || cohort.actions.includes("adopt") || cohort.changed_attributes.includes("name") || isRetarget(cohort.changed_attributes);
 }
 
 export function hasChanges(plan: Plan): boolean {

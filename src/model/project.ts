@@ -58,17 +58,43 @@ export interface PostgresSourceConfig {
   readonly origin: SourceLocation;
 }
 
-export interface DestinationConfig {
-  readonly type: "braze_cohorts";
+/** Every destination road's config; the `type` discriminates (one folder per road under src/destinations/). */
+export type DestinationConfig = BrazeCohortsConfig | BrazeAttributesConfig;
+
+interface DestinationBase {
   readonly name: string;
   readonly restEndpoint: string;
-  readonly partner: string;
-  readonly partnerApiKey: Secret;
-  readonly dataImportKey: Secret;
   /** Opt-in for a rest_endpoint outside Braze's published instance list. */
   readonly allowUnknownEndpoint: boolean;
   readonly origin: SourceLocation;
 }
+
+/** Braze's partner Cohort Import API. */
+export interface BrazeCohortsConfig extends DestinationBase {
+  readonly type: "braze_cohorts";
+  readonly partner: string;
+  readonly partnerApiKey: Secret;
+  readonly dataImportKey: Secret;
+}
+
+/** Braze's public REST road: membership as a custom attribute through /users/track. */
+export interface BrazeAttributesConfig extends DestinationBase {
+  readonly type: "braze_attributes";
+  readonly apiKey: Secret;
+  /** Attribute objects per request: 1–75 (50 on the newer MAU contracts). */
+  readonly batchSize: number;
+  /** Send `_update_existing_only: true`: coho never creates profiles. */
+  readonly updateExistingOnly: boolean;
+  /** Requests per `rateLimit.windowSeconds` coho plans with (default 3,000 per 3 s). */
+  readonly rateLimit: { readonly requests: number; readonly windowSeconds: number };
+  /** Guard: most coho values one user may hold in one array attribute (Braze evicts the oldest beyond its cap). */
+  readonly maxArrayValues: number;
+}
+
+/** How a cohort on the attribute road writes membership. */
+export type AttributeBinding =
+  | { readonly kind: "boolean"; readonly name: string; readonly onLeave: "false" | "unset" }
+  | { readonly kind: "array"; readonly name: string; readonly value: string };
 
 export interface ModelConfig {
   readonly name: string;
@@ -140,7 +166,26 @@ export interface CohortConfig {
   readonly cohortIdOrigin?: SourceLocation;
   readonly guards: { readonly maxRemovals: RemovalLimit | undefined; readonly allowEmpty: boolean };
   readonly preventDestroy: boolean;
+  /** Attribute road only: which attribute (and value) says a user is a member. */
+  readonly attribute?: AttributeBinding;
+  /** The destination road's binding as an opaque string (see DestinationRoad.targetOf); a change is a re-target. */
+  readonly target?: string;
   readonly origin: SourceLocation;
+  /** A cohort set (`for_each`): name and cohort_id are templates, one instance per key value. */
+  readonly forEach?: CohortSetConfig;
+  /** For an instance of a set: which set and key value it comes from. */
+  readonly instanceOf?: { readonly set: string; readonly key: string; readonly label: string | undefined };
+}
+
+export interface CohortSetConfig {
+  /** The model column whose distinct values are the instances. */
+  readonly keyColumn: string;
+  /** When given, only these key values become instances; others are reported as ignored. */
+  readonly keys: readonly string[] | undefined;
+  /** Most instances one plan may delete (default 10%). */
+  readonly maxDeletedInstances: RemovalLimit;
+  /** Where `name` is written, for errors about rendered values. */
+  readonly nameOrigin: SourceLocation;
 }
 
 export interface MovedBlock {

@@ -28,6 +28,10 @@ export interface CohortState {
   readonly identifier: { readonly name: string; readonly type: IdentifierType; readonly column: string; readonly label?: string };
   readonly model: { readonly name: string; readonly sql_digest: string; readonly sql: string; readonly dbt?: DbtModelState };
   readonly prevent_destroy: boolean;
+  /** The destination road's binding (attribute road: which attribute), when it has one. */
+  readonly target?: string;
+  /** Members Braze refused one by one in the last apply (still pending), when there were any. */
+  readonly refused?: number;
   readonly members: { readonly count: number; readonly digest: string };
   /** Path of the snapshot, relative to the project folder (local backend). */
   readonly snapshot: string;

@@ -1,5 +1,5 @@
 import { ApplyHistory } from "../apply/apply-history.js";
-import { DestinationClients } from "../apply/destination-clients.js";
+import { DestinationClients } from "../destinations/clients.js";
 import { executePlan, type ExecutablePlan } from "../apply/execute-plan.js";
 import { foldIntoState, recoverInterrupted } from "../apply/recover.js";
 import { buildApplyReport, type ApplyReport } from "../apply/report.js";

@@ -1,4 +1,5 @@
-import { probeCohortImport } from "../braze/probe-credentials.js";
+import { openClient } from "../destinations/roads.js";
+import { probeCohortImport } from "../destinations/braze-cohorts/probe-credentials.js";
 import { CohoError } from "../model/errors.js";
 import type { DestinationConfig, ModelConfig, Project, SourceConfig } from "../model/project.js";
 import { openSession, type Session } from "../plan/session.js";
@@ -54,6 +55,19 @@ export async function check(request: CheckRequest): Promise<CheckReport> {
 }
 
 async function checkDestination(config: DestinationConfig, timeoutMs: number | undefined): Promise<CheckResult> {
+  if (config.type === "braze_attributes") {
+    // The road's own probe: an empty /users/track request, nothing visible in Braze.
+    return timed("destination", config.name, config.restEndpoint, async () => {
+      const client = openClient(config, { concurrency: 1, timeoutMs: timeoutMs ?? 10_000, retry: { maxAttempts: 2, baseDelayMs: 200 } });
+      try {
+        const result = await client.probe();
+        if (!result.ok) throw new CohoError("braze.request_failed", result.message, result.hint ? { hint: result.hint } : {});
+        return result.message;
+      } finally {
+        await client.close();
+      }
+    }, () => undefined);
+  }
   const target = `${config.restEndpoint} partner ${config.partner}`;
   return timed("destination", config.name, target, async () => {
     await probeCohortImport(config, timeoutMs === undefined ? {} : { timeoutMs });

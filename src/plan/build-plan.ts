@@ -1,4 +1,6 @@
-import type { CohortPlan, Plan, PlanSummary } from "../model/plan.js";
+import { isRetarget, type CohortPlan, type Plan, type PlanSummary } from "../model/plan.js";
+import { addCosts, roadGuards } from "../destinations/roads.js";
+import { cohortCost } from "./cost.js";
 import type { Project } from "../model/project.js";
 import { noRejections } from "../model/reject-reason.js";
 import type { StateView } from "../model/state.js";
@@ -8,7 +10,11 @@ import type { Source } from "../sources/source.js";
 import type { StateBackend } from "../state/backend.js";
 import { COHO_VERSION } from "../version.js";
 import { newCohortId as randomCohortId } from "./cohort-id.js";
+import { parseAddress } from "../model/address.js";
 import { configDigest } from "./config-digest.js";
+import { expandSets } from "./expand-sets.js";
+import { planGroupedMemberships } from "./plan-memberships.js";
+import { setGuards } from "./set-guards.js";
 import { evaluateGuards } from "./guards.js";
 import { diffMembership, sampleKeys, type MembershipDelta } from "./membership-diff.js";
 import { tryPushDown } from "./pushdown.js";
@@ -27,7 +33,8 @@ export interface PlanOptions {
 }
 
 export type PlanEvent =
-  | { readonly type: "model"; readonly address: string; readonly model: string }
+  /** A model runs; `cohorts` (when several) share this one run, `address` is the first of them or the set. */
+  | { readonly type: "model"; readonly address: string; readonly model: string; readonly cohorts?: number }
   | { readonly type: "snapshot"; readonly address: string }
   /** The diff ran inside PostgreSQL; only the deltas were read out. */
   | { readonly type: "pushed_down"; readonly address: string };
@@ -60,19 +67,38 @@ export interface PlannedChanges {
 export async function buildPlan(ctx: PlanContext): Promise<PlannedChanges> {
   const { project, options } = ctx;
   const state = await ctx.backend.read();
-  const resources = planResources(project, state, ctx.newCohortId ?? randomCohortId, options.targets);
-  await checkDbtRelations(project, ctx.sources, resources.decisions.flatMap((d) => (d.cohort ? [d.cohort.model] : [])));
+  const onModelRun = (model: string, addresses: readonly string[]) => ctx.onEvent?.({ type: "model", address: addresses[0]!, model, cohorts: addresses.length });
+  const setConfigs = [...project.cohorts.values()].filter((c) => c.forEach);
+  // dbt relations are probed before any model runs, so a missing one gets its own message.
+  await checkDbtRelations(project, ctx.sources, setConfigs.map((c) => c.model));
+  const expanded = await expandSets(project, state, ctx.engine, ctx.sources, options.targets, onModelRun);
+  const resources = planResources({ ...expanded, destinations: project.destinations, dir: project.dir, models: project.models }, state, ctx.newCohortId ?? randomCohortId, options.targets, setConfigs.map((c) => c.address));
+  await checkDbtRelations(project, ctx.sources, resources.decisions.flatMap((d) => (d.cohort && !d.cohort.instanceOf ? [d.cohort.model] : [])));
+  const grouped = await planGroupedMemberships({ ...ctx, pushDown: options.pushDown !== false, onModelRun }, resources.decisions, expanded.runs);
   const cohorts: CohortPlan[] = [];
   const deltas = new Map<string, MembershipDelta & { desiredTable: string | undefined }>();
-  for (const decision of resources.decisions) {
-    const { cohortPlan, delta } = await planCohort(ctx, decision);
+  for (const planned of resources.decisions) {
+    const decision = explainInstanceDelete(project, planned);
+    const membership = grouped.get(decision.address);
+    // Without recorded members (see membersUnavailable) only net counts are known, as on the single path.
+    const net = membership && ctx.backend.membersUnavailable !== undefined && !decision.changed.includes("destination")
+      ? { ...membership, delta: netDelta(membership.delta, decision.prior?.members.count ?? 0) }
+      : membership;
+    const { cohortPlan, delta } = net ? await finishCohort(ctx, decision, { ...net, diff: modelDiff(project, decision) }) : await planCohort(ctx, decision);
     cohorts.push(cohortPlan);
     deltas.set(decision.address, delta);
   }
-  const blocked = cohorts.some((c) => c.guards.some((g) => g.status === "blocked"));
+  // Guards a road adds across its cohorts (the attribute road's array cap).
+  const roadVerdicts = await roadGuards(project, (address) => deltas.get(address)?.desiredTable, ctx.engine);
+  for (const [i, cohort] of cohorts.entries()) {
+    const verdict = roadVerdicts.get(cohort.address);
+    if (verdict && cohort.after) cohorts[i] = { ...cohort, guards: [...cohort.guards, verdict] };
+  }
+  const sets = [...expanded.sets.values()].map((set) => ({ ...set, guards: setGuards(project.cohorts.get(set.address.slice("cohorts.".length))!, cohorts, options.allowRemovals) }));
+  const blocked = cohorts.some((c) => c.guards.some((g) => g.status === "blocked")) || sets.some((s) => s.guards.some((g) => g.status === "blocked"));
   const plan: Plan = {
     format: "coho-plan",
-    format_version: "1.0",
+    format_version: "1.1",
     coho_version: COHO_VERSION,
     created_at: (ctx.now?.() ?? new Date()).toISOString(),
     state: { lineage: state.lineage, serial: state.serial },
@@ -85,7 +111,9 @@ export async function buildPlan(ctx: PlanContext): Promise<PlannedChanges> {
     errors: [...resources.errors],
     warnings: [...pendingWarning(ctx.pendingApply), ...netCountsWarning(ctx.backend, state.serial), ...resources.warnings],
     summary: summarize(cohorts),
+    cost: addCosts(cohorts.map((c) => c.cost!)),
     cohorts,
+    ...(sets.length > 0 ? { sets } : {}),
   };
   return { plan, state, decisions: new Map(resources.decisions.map((d) => [d.address, d])), deltas };
 }
@@ -94,7 +122,7 @@ async function planCohort(ctx: PlanContext, decision: ResourceDecision): Promise
   const { project, engine } = ctx;
   const prior = decision.prior;
   // Re-targeted cohorts start empty in the new workspace: every member is an addition there.
-  const retarget = decision.changed.includes("destination");
+  const retarget = isRetarget(decision.changed);
   if (decision.cohort && !retarget && ctx.options.pushDown !== false) {
     const pushed = await planPushedDown(ctx, decision);
     if (pushed) return pushed;
@@ -117,7 +145,7 @@ async function planCohort(ctx: PlanContext, decision: ResourceDecision): Promise
     desired = extracted.table;
     rows = extracted.rows;
     rejected = { ...extracted.rejected };
-    diff = sqlDiff(model.name, prior?.model.sql, model.sql);
+    diff = modelDiff(project, decision);
   }
   const computed = await diffMembership(engine, desired, retarget ? undefined : snapshot);
   const delta = membersKnown || retarget ? computed : netDelta(computed, prior?.members.count ?? 0);
@@ -132,7 +160,10 @@ async function planCohort(ctx: PlanContext, decision: ResourceDecision): Promise
  * partner changed) cannot reach the old workspace any more.
  */
 function leavesReachableWorkspace(decision: ResourceDecision): boolean {
-  return decision.changed.includes("destination") && decision.before !== null && decision.after !== null && decision.before.destination !== decision.after.destination;
+  if (decision.before === null || decision.after === null) return false;
+  // A new binding inside the same destination (another attribute): the old one is reachable.
+  if (decision.changed.includes("target")) return true;
+  return decision.changed.includes("destination") && decision.before.destination !== decision.after.destination;
 }
 
 /** The diff pushed down into PostgreSQL, when model and state share a database. */
@@ -158,7 +189,7 @@ async function finishCohort(
   const { rows, rejected, diff, delta, retargetRemovals, desired } = computed;
   const prior = decision.prior;
   const isDelete = decision.cohort === undefined;
-  const retarget = decision.changed.includes("destination");
+  const retarget = isRetarget(decision.changed);
   const before = prior?.members.count ?? 0;
   const after = isDelete ? 0 : delta.add + (retarget ? 0 : before - delta.remove);
   // On re-target the old workspace loses every recorded member — if coho can still reach it.
@@ -169,10 +200,12 @@ async function finishCohort(
   const changed = membershipChanges && !isDelete ? [...decision.changed, "members" as const] : decision.changed;
   const show = ctx.options.showMembers;
   const removeTable = retargetRemovals ?? delta.removeTable;
+  const planned = { actions: [...actions], changed_attributes: changed, before: decision.before, after: decision.after, members };
+  const refused = prior?.refused;
   const cohortPlan: CohortPlan = {
     address: decision.address,
     actions: [...actions],
-    reason: reasonFor(decision, membershipChanges, members),
+    reason: reasonFor(decision, membershipChanges, members) + (refused ? `; Braze refused ${refused} member(s) last time: sent again` : ""),
     ...(decision.movedFrom ? { moved_from: decision.movedFrom } : {}),
     before: decision.before,
     after: decision.after,
@@ -181,11 +214,36 @@ async function finishCohort(
     rows,
     rejected,
     guards,
+    cost: cohortCost(ctx.project.destinations, planned),
+    ...(refused ? { refused_last_apply: refused } : {}),
     ...(diff ? { sql_diff: diff } : {}),
     ...dbtPart(ctx, decision),
     ...(show > 0 ? { samples: { add: await sampleKeys(engine, delta.addTable, show), remove: await sampleKeys(engine, removeTable, show) } } : {}),
+    ...setOf(decision),
   };
   return { cohortPlan, delta: { ...delta, removeTable, remove: members.remove, desiredTable: desired } };
+}
+
+/** The model's SQL diff since the last apply, for cohorts that still exist. */
+function modelDiff(project: Project, decision: ResourceDecision): string | undefined {
+  if (!decision.cohort) return undefined;
+  const model = project.models.get(decision.cohort.model)!;
+  return sqlDiff(model.name, decision.prior?.model.sql, model.sql);
+}
+
+/** An instance whose set is still declared is deleted because its key value vanished: say so. */
+function explainInstanceDelete(project: Project, decision: ResourceDecision): ResourceDecision {
+  const parsed = parseAddress(decision.address);
+  if (decision.cohort || parsed?.instance === undefined || !project.cohorts.get(parsed.cohort)?.forEach) return decision;
+  const reason = `key value ${JSON.stringify(parsed.instance)} is no longer among the set's key values (the model stopped returning it, or keys: leaves it out): every member is removed, then the cohort is forgotten (Braze has no delete; the empty cohort stays listed in Braze)`;
+  return { ...decision, reason };
+}
+
+/** An instance names its set (also when deleted: the set is read from its address). */
+function setOf(decision: ResourceDecision): Pick<CohortPlan, "set"> {
+  const parsed = parseAddress(decision.address);
+  if (parsed?.instance === undefined) return {};
+  return { set: { address: `cohorts.${parsed.cohort}`, key: parsed.instance } };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { addressMatches } from "../model/address.js";
 import type { Action, ChangedAttribute, CohortAttributes } from "../model/plan.js";
 import type { SourceLocation } from "../model/diagnostic.js";
 import type { CohortConfig, ModelConfig, Project } from "../model/project.js";
@@ -33,7 +34,14 @@ export interface ResourcePlan {
  * Resource actions per cohort address: a pure function of config and state.
  * `newCohortId` is injected so tests (and saved plans) are deterministic.
  */
-export function planResources(project: PlannedProject, state: StateView, newCohortId: (key: string) => string, targets: readonly string[] = []): ResourcePlan {
+export function planResources(
+  project: PlannedProject,
+  state: StateView,
+  newCohortId: (key: string) => string,
+  targets: readonly string[] = [],
+  /** Addresses a target may name besides the decisions' (cohort sets, which have no decision of their own). */
+  setAddresses: readonly string[] = [],
+): ResourcePlan {
   const errors: string[] = [];
   const warnings: string[] = [];
   const recorded = new Map<string, { entry: CohortState; movedFrom?: string }>(Object.entries(state.cohorts).map(([a, entry]) => [a, { entry }]));
@@ -82,9 +90,10 @@ export function planResources(project: PlannedProject, state: StateView, newCoho
     });
   }
 
-  const known = new Set(decisions.map((d) => d.address));
-  for (const target of targets) if (!known.has(target)) errors.push(`--target ${target}: no such cohort in the configuration or the state`);
-  const planned = targets.length === 0 ? decisions : decisions.filter((d) => targets.includes(d.address));
+  // A set's address targets all its instances.
+  const matched = (target: string) => setAddresses.includes(target) || decisions.some((d) => addressMatches(target, d.address));
+  for (const target of targets) if (!matched(target)) errors.push(`--target ${target}: no such cohort in the configuration or the state`);
+  const planned = targets.length === 0 ? decisions : decisions.filter((d) => targets.some((t) => addressMatches(t, d.address)));
   // Only the changes this plan makes need their old destination.
   errors.push(...missingOldDestinations(project, planned));
   return { decisions: planned, errors, warnings };
@@ -192,6 +201,7 @@ function existing(
   const sameNameRetarget = before.destination === after.destination && prior.destination_identity !== undefined && identity !== undefined && prior.destination_identity !== identity;
   if (before.name !== after.name) changed.push("name");
   if (before.destination !== after.destination || sameNameRetarget) changed.push("destination");
+  else if (before.target !== after.target) changed.push("target");
   if (before.prevent_destroy !== after.prevent_destroy) changed.push("prevent_destroy");
   if (before.model !== after.model) changed.push("model");
   if (before.identifier !== after.identifier) changed.push("identifier");
@@ -213,6 +223,7 @@ function existing(
   } else if (changed.includes("destination")) {
     reasons.push(`destination ${before.destination} → ${after.destination}: members leave the old workspace's cohort and join the new one`);
   }
+  if (changed.includes("target")) reasons.push(`re-target ${before.target ?? "(none)"} → ${after.target ?? "(none)"}: every member is removed from the old and added to the new`);
   if (changed.includes("prevent_destroy")) reasons.push(`prevent_destroy ${before.prevent_destroy} → ${after.prevent_destroy} (recorded in state only)`);
   if (changed.includes("model")) reasons.push(`model ${before.model} → ${after.model}`);
   if (changed.includes("identifier")) reasons.push(`identifier ${before.identifier} → ${after.identifier}`);
@@ -247,11 +258,11 @@ function short(checksum: string): string {
 }
 
 function fromConfig(cohort: CohortConfig, cohortId: string): CohortAttributes {
-  return { name: cohort.name, destination: cohort.destination, cohort_id: cohortId, prevent_destroy: cohort.preventDestroy, model: cohort.model, identifier: cohort.identifier };
+  return { name: cohort.name, destination: cohort.destination, cohort_id: cohortId, prevent_destroy: cohort.preventDestroy, model: cohort.model, identifier: cohort.identifier, ...(cohort.target === undefined ? {} : { target: cohort.target }) };
 }
 
 function fromState(entry: CohortState): CohortAttributes {
-  return { name: entry.name, destination: entry.destination, cohort_id: entry.cohort_id, prevent_destroy: entry.prevent_destroy, model: entry.model.name, identifier: entry.identifier.name };
+  return { name: entry.name, destination: entry.destination, cohort_id: entry.cohort_id, prevent_destroy: entry.prevent_destroy, model: entry.model.name, identifier: entry.identifier.name, ...(entry.target === undefined ? {} : { target: entry.target }) };
 }
 
 function compare(a: string, b: string): number {

@@ -1,5 +1,6 @@
 import kleur from "kleur";
 import type { OperationEvent } from "../operations/events.js";
+import { visible } from "./escape.js";
 import { renderPlanHuman } from "./plan-human.js";
 
 /**
@@ -9,9 +10,9 @@ import { renderPlanHuman } from "./plan-human.js";
 export function renderApplyEvent(event: OperationEvent): { readonly stream: "out" | "err"; readonly text: string } | undefined {
   switch (event.type) {
     case "lock_waiting":
-      return { stream: "err", text: `Waiting for the state lock held by ${event.holder}…` };
+      return { stream: "err", text: `Waiting for the state lock held by ${visible(event.holder)}…` };
     case "lock_taken_over":
-      return { stream: "err", text: kleur.yellow(`warning: took over a lock left by a process that no longer runs: ${event.previous}`) };
+      return { stream: "err", text: kleur.yellow(`warning: took over a lock left by a process that no longer runs: ${visible(event.previous)}`) };
     case "resuming":
       return { stream: "err", text: kleur.yellow(`Found an interrupted apply: finishing it first (${event.batches} request(s) of unknown fate for ${event.cohorts} cohort(s)).`) };
     case "planned":

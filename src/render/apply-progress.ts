@@ -1,3 +1,5 @@
+import { visible } from "./escape.js";
+
 /** Counters behind the progress line; pure formatting, no timers. */
 export interface ProgressState {
   readonly sent: number;
@@ -22,7 +24,8 @@ export function progressLine(state: ProgressState, columns = Number.POSITIVE_INF
   const eta = idsPerSecond > 0 && remaining > 0 ? `, ETA ${formatEta(remaining / idsPerSecond)}` : "";
   const head = `Applying: ${state.sent.toLocaleString("en")}/${state.total.toLocaleString("en")} members (${pct}%), ${rate.toFixed(1)} req/s, ${state.retries} retries${eta}`;
   const width = Math.max(20, columns - 1);
-  const active = fitList(state.active, width - head.length - 3);
+  // Addresses come from config and state (a hand-edited lockfile may hold anything): escaped.
+  const active = fitList(state.active.map((a) => visible(a)), width - head.length - 3);
   return truncate(active ? `${head} [${active}]` : head, width);
 }
 

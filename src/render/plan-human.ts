@@ -1,7 +1,9 @@
 import kleur from "kleur";
-import type { Action, CohortPlan, Plan } from "../model/plan.js";
+import type { Action, CohortPlan, GuardVerdict, Plan } from "../model/plan.js";
+import { hasChanges } from "../model/plan.js";
 import { visible, visibleLines } from "./escape.js";
-import { ACTION_SYMBOL, actionLabel, blockedMessages, dbtChangeText, isChange, rejectedText, summaryLine } from "./plan-text.js";
+import { groupBySet, setKeyNotes, setSummary, type SetGroup } from "./plan-sets.js";
+import { ACTION_SYMBOL, actionLabel, blockedMessages, costText, dbtChangeText, isChange, rejectedText, summaryLine } from "./plan-text.js";
 
 const COLOR: Record<Action, (text: string) => string> = {
   create: kleur.green,
@@ -23,16 +25,37 @@ export function renderPlanHuman(plan: Plan): string {
     const present = new Set(changed.flatMap((c) => c.actions));
     const legend = (["create", "adopt", "update", "delete", "move"] as const).filter((a) => present.has(a)).map((a) => COLOR[a](`${ACTION_SYMBOL[a]} ${a}`));
     out.push(`coho will perform these actions:  ${legend.join("   ")}`, "");
-    for (const cohort of changed) out.push(renderCohort(cohort), "");
   }
+  const { plain, sets } = groupBySet(plan);
+  for (const cohort of plain.filter(isChange)) out.push(renderCohort(cohort), "");
+  for (const group of sets) out.push(renderSet(group), "");
   for (const warning of plan.warnings) out.push(kleur.yellow(`Warning: ${visible(warning)}`));
   for (const error of plan.errors) out.push(kleur.red(`Error: ${visible(error)}`));
   const blocked = blockedMessages(plan);
   for (const message of blocked) out.push(kleur.red(`Blocked: ${visible(message)}`));
   if (plan.warnings.length + plan.errors.length + blocked.length > 0) out.push("");
   out.push(kleur.bold(summaryLine(plan)));
+  if (plan.cost && hasChanges(plan)) out.push(`Cost: ${costText(plan.cost)}.`);
   if (!plan.applyable) out.push(kleur.red().bold("This plan cannot be applied."));
   return out.join("\n");
+}
+
+/** A set: one summary line, notes about its key values, its guard, then only the instances that change. */
+function renderSet(group: SetGroup): string {
+  const about = group.set ? kleur.dim(` (set: model ${group.set.model}, one cohort per ${group.set.key_column})`) : kleur.dim(" (set)");
+  const lines = [`${kleur.bold(visible(group.address))}${about}`, `    ${setSummary(group)}`];
+  for (const note of setKeyNotes(group.set)) lines.push(`    ${kleur.yellow(visible(note))}`);
+  for (const guard of group.set?.guards ?? []) lines.push(`    guard: ${guard.guard} ${guardMark(guard.status)}: ${visible(guard.message)}`);
+  for (const cohort of group.instances.filter(isChange)) lines.push("", indent(renderCohort(cohort), "  "));
+  return lines.join("\n");
+}
+
+function indent(text: string, by: string): string {
+  return text.split("\n").map((line) => by + line).join("\n");
+}
+
+function guardMark(status: GuardVerdict["status"]): string {
+  return status === "pass" ? kleur.green("ok") : status === "overridden" ? kleur.yellow("overridden") : kleur.red("BLOCKED");
 }
 
 function renderCohort(cohort: CohortPlan): string {
@@ -49,14 +72,17 @@ function renderCohort(cohort: CohortPlan): string {
   row("cohort_id:", v((after ?? before)?.cohort_id ?? ""));
   const destination = before && after && before.destination !== after.destination ? `${v(before.destination)} → ${v(after.destination)}` : v((after ?? before)?.destination ?? "");
   row("destination:", destination);
+  const target = before && after && before.target !== after.target ? `${before.target ?? "(none)"} → ${after.target ?? "(none)"}` : (after ?? before)?.target;
+  if (target !== undefined) row("attribute:", visible(target));
   if (before && after && before.prevent_destroy !== after.prevent_destroy) row("prevent_destroy:", `${before.prevent_destroy} → ${after.prevent_destroy}`);
   row("members:", `${members.before} → ${members.after}  (${kleur.green(`+${members.add}`)} / ${kleur.red(`−${members.remove}`)})`);
   if (cohort.rows !== null && after) row("rows:", `${cohort.rows} from model ${v(after.model)}`);
   const rejected = rejectedText(cohort);
   if (rejected) row("rejected:", kleur.yellow(rejected));
+  if (cohort.refused_last_apply) row("refused:", kleur.yellow(`${cohort.refused_last_apply} member(s) refused by Braze last apply, sent again`));
+  if (cohort.cost) row("cost:", costText(cohort.cost));
   for (const guard of cohort.guards) {
-    const mark = guard.status === "pass" ? kleur.green("ok") : guard.status === "overridden" ? kleur.yellow("overridden") : kleur.red("BLOCKED");
-    row("guard:", `${guard.guard} ${mark}: ${v(guard.message)}`);
+    row("guard:", `${guard.guard} ${guardMark(guard.status)}: ${v(guard.message)}`);
   }
   if (cohort.samples) {
     if (cohort.samples.add.length > 0) row("adds e.g.:", cohort.samples.add.map((k) => v(k)).join(", "));

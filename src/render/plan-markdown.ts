@@ -1,7 +1,8 @@
-import type { CohortPlan, Plan } from "../model/plan.js";
+import type { CohortPlan, GuardVerdict, Plan } from "../model/plan.js";
+import { groupBySet, setKeyNotes, setSummary, type SetGroup } from "./plan-sets.js";
 import { hasChanges } from "../model/plan.js";
 import { codeSpan, markdownText, visibleLines } from "./escape.js";
-import { actionLabel, blockedMessages, dbtChangeText, isChange, rejectedText, summaryLine } from "./plan-text.js";
+import { actionLabel, blockedMessages, costText, dbtChangeText, isChange, rejectedText, summaryLine } from "./plan-text.js";
 
 /** GitHub's comment limit is 65,536 characters; stay well under it. */
 export const MARKDOWN_LIMIT = 60_000;
@@ -22,20 +23,52 @@ export function renderPlanMarkdown(plan: Plan): string {
     head.push("");
   }
   for (const warning of plan.warnings) head.push(`> [!NOTE]\n> ${escape(warning)}`, "");
-  const changed = plan.cohorts.filter(isChange);
-  if (changed.length > 0) {
-    head.push("| Cohort | Action | Members | + | − | Guards |", "|---|---|---|---:|---:|---|");
-    for (const c of changed) head.push(`| ${codeSpan(c.address)} | ${actionLabel(c)} | ${c.members.before} → ${c.members.after} | ${c.members.add} | ${c.members.remove} | ${guardCell(c)} |`);
+  const { plain, sets } = groupBySet(plan);
+  const changed = plain.filter(isChange);
+  const changedSets = sets.filter((g) => g.instances.some(isChange) || g.set?.guards.some((guard) => guard.status !== "pass"));
+  if (changed.length + changedSets.length > 0) {
+    head.push("| Cohort | Action | Members | + | − | Requests | Attribute updates | Guards |", "|---|---|---|---:|---:|---:|---:|---|");
+    for (const c of changed) head.push(`| ${codeSpan(c.address)} | ${actionLabel(c)} | ${c.members.before} → ${c.members.after} | ${c.members.add} | ${c.members.remove} | ${c.cost?.requests ?? ""} | ${c.cost?.attribute_updates ?? ""} | ${guardCell(c.guards)} |`);
+    for (const g of changedSets) head.push(setRow(g));
     head.push("");
+    if (plan.cost) head.push(`**Cost:** ${costText(plan.cost)}.`, "");
   }
-  const details = changed.map(detailsOf).filter((d): d is string => d !== undefined);
+  const details = [...changed.map(detailsOf), ...changedSets.map(setDetails)].filter((d): d is string => d !== undefined);
   const footer = `<sub>coho ${plan.coho_version} · state serial ${plan.state.serial} · ${plan.created_at}</sub>`;
   return fit(head.join("\n"), details, footer);
 }
 
-function guardCell(cohort: CohortPlan): string {
-  if (cohort.guards.length === 0) return "";
-  return cohort.guards.map((g) => `${g.status === "pass" ? "✅" : g.status === "overridden" ? "⚠️" : "⛔"} ${g.guard}`).join("<br>");
+/** One table row for a whole set: its instances' totals. */
+function setRow(group: SetGroup): string {
+  const sum = (f: (c: CohortPlan) => number) => group.instances.reduce((n, c) => n + f(c), 0);
+  const instanceGuards = group.instances.flatMap((c) => c.guards.filter((g) => g.status !== "pass"));
+  return `| ${codeSpan(group.address)} (set) | ${escape(setSummary(group).split(";")[0]!)} | ${sum((c) => c.members.before)} → ${sum((c) => c.members.after)} | ${sum((c) => c.members.add)} | ${sum((c) => c.members.remove)} | ${sum((c) => c.cost?.requests ?? 0)} | ${sum((c) => c.cost?.attribute_updates ?? 0)} | ${guardCell([...(group.set?.guards ?? []), ...instanceGuards])} |`;
+}
+
+/** Instance rows shown per set: enough for hundreds, bounded so one set cannot crowd out the rest. */
+const MAX_INSTANCE_ROWS = 500;
+
+/** A set's folded details: key notes, the model's SQL diff once, and a row per instance that changes. */
+function setDetails(group: SetGroup): string {
+  const changed = group.instances.filter(isChange);
+  const parts = setKeyNotes(group.set).map(escape);
+  for (const g of group.set?.guards.filter((g) => g.status !== "pass") ?? []) parts.push(`Guard ${g.guard}: ${escape(g.message)}`);
+  const diff = group.instances.find((c) => c.sql_diff)?.sql_diff;
+  if (diff) parts.push("```diff\n" + visibleLines(diff).replace(/```/g, "ˋˋˋ") + "\n```");
+  const rows = changed.slice(0, MAX_INSTANCE_ROWS).map((c) => {
+    const name = c.after && c.before && c.after.name !== c.before.name ? ` (rename to "${escape(c.after.name)}")` : "";
+    return `| ${codeSpan(JSON.stringify(c.set!.key))}${name} | ${actionLabel(c)} | ${c.members.before} → ${c.members.after} | ${c.members.add} | ${c.members.remove} | ${guardCell(c.guards.filter((g) => g.status !== "pass"))} |`;
+  });
+  if (rows.length > 0) parts.push(["| Key | Action | Members | + | − | Guards |", "|---|---|---|---:|---:|---|", ...rows].join("\n"));
+  if (changed.length > MAX_INSTANCE_ROWS) parts.push(`…and ${changed.length - MAX_INSTANCE_ROWS} more changed instances; run \`coho plan --target ${group.address}\` for all of them.`);
+  return `<details><summary><code>${markdownText(group.address)}</code>: ${escape(setSummary(group))}</summary>\n\n${parts.join("\n\n")}\n\n</details>`;
+}
+
+function guardCell(all: readonly GuardVerdict[]): string {
+  // A set's row would repeat one guard per instance: each guard and verdict once.
+  const guards = [...new Map(all.map((g) => [`${g.guard}:${g.status}`, g])).values()];
+  if (guards.length === 0) return "";
+  return guards.map((g) => `${g.status === "pass" ? "✅" : g.status === "overridden" ? "⚠️" : "⛔"} ${g.guard}`).join("<br>");
 }
 
 function detailsOf(cohort: CohortPlan): string | undefined {
@@ -43,6 +76,8 @@ function detailsOf(cohort: CohortPlan): string | undefined {
   parts.push(`${escape(cohort.reason)}`);
   const rejected = rejectedText(cohort);
   if (rejected) parts.push(`Rejected rows: ${rejected}`);
+  if (cohort.refused_last_apply) parts.push(`Braze refused ${cohort.refused_last_apply} member(s) last apply; they are sent again.`);
+  if (cohort.after?.target !== cohort.before?.target) parts.push(`Attribute: ${codeSpan(cohort.before?.target ?? "(none)")} → ${codeSpan(cohort.after?.target ?? "(none)")}`);
   for (const g of cohort.guards.filter((g) => g.status !== "pass")) parts.push(`Guard ${g.guard}: ${escape(g.message)}`);
   if (cohort.samples) {
     if (cohort.samples.add.length > 0) parts.push(`Adds, e.g.: ${cohort.samples.add.map(codeSpan).join(", ")}`);

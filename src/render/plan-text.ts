@@ -1,4 +1,4 @@
-import type { Action, CohortPlan, Plan } from "../model/plan.js";
+import type { Action, CohortPlan, CostEstimate, Plan } from "../model/plan.js";
 import { hasChanges } from "../model/plan.js";
 
 /** Wording shared by the human and markdown views. */
@@ -17,6 +17,19 @@ export function summaryLine(plan: Plan): string {
   return `Plan: ${s.create} to create, ${adopt}${s.update} to update, ${s.delete} to delete, ${s.move} to move. Members: +${s.members_add} / −${s.members_remove}.`;
 }
 
+/** "3 requests · 150 attribute updates · 0.1 s at the rate limit". */
+export function costText(cost: CostEstimate): string {
+  const plural = (n: number, word: string) => `${n.toLocaleString("en")} ${word}${n === 1 ? "" : "s"}`;
+  const updates = cost.attribute_updates > 0 ? ` · ${plural(cost.attribute_updates, "attribute update")}` : "";
+  return `${plural(cost.requests, "request")}${updates} · ${durationText(cost.seconds)} at the rate limit`;
+}
+
+function durationText(seconds: number): string {
+  if (seconds < 60) return `${Number(seconds.toPrecision(2))} s`;
+  if (seconds < 3600) return `${(seconds / 60).toFixed(1)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
+
 export function rejectedText(cohort: CohortPlan): string | undefined {
   const parts = Object.entries(cohort.rejected).filter(([, n]) => n > 0).map(([reason, n]) => `${reason}: ${n}`);
   if (parts.length === 0) return undefined;
@@ -25,7 +38,8 @@ export function rejectedText(cohort: CohortPlan): string | undefined {
 }
 
 export function blockedMessages(plan: Plan): string[] {
-  return plan.cohorts.flatMap((c) => c.guards.filter((g) => g.status === "blocked").map((g) => `${c.address}: ${g.message}`));
+  const sets = (plan.sets ?? []).flatMap((s) => s.guards.filter((g) => g.status === "blocked").map((g) => `${s.address}: ${g.message}`));
+  return [...sets, ...plan.cohorts.flatMap((c) => c.guards.filter((g) => g.status === "blocked").map((g) => `${c.address}: ${g.message}`))];
 }
 
 export function isChange(cohort: CohortPlan): boolean {

@@ -77,7 +77,7 @@ export async function extractMembers(engine: DuckDbEngine, source: Source, model
 }
 
 /** A model column, matched exactly, then ignoring case (PostgreSQL folds unquoted names). */
-function requireColumn(model: ModelConfig, columns: readonly ColumnInfo[], name: string, role: string): ColumnInfo {
+export function requireColumn(model: ModelConfig, columns: readonly ColumnInfo[], name: string, role: string): ColumnInfo {
   const found = columns.find((c) => c.name === name) ?? columns.find((c) => c.name.toLowerCase() === name.toLowerCase());
   if (!found) {
     throw new CohoError("source.missing_column", `model ${model.name} has no column \`${name}\` (needed by ${role}); its columns are: ${columns.map((c) => c.name).join(", ") || "(none)"}`, {
@@ -95,7 +95,7 @@ function requireColumn(model: ModelConfig, columns: readonly ColumnInfo[], name:
 }
 
 /** A primary key seen twice is an error naming the model and one such key. */
-async function checkPrimaryKey(engine: DuckDbEngine, rows: string, model: ModelConfig): Promise<void> {
+export async function checkPrimaryKey(engine: DuckDbEngine, rows: string, model: ModelConfig): Promise<void> {
   const result = await engine.connection.runAndReadAll(
     `SELECT pk, count(*) AS n FROM memory.main.${rows} GROUP BY pk HAVING count(*) > 1 ORDER BY n DESC, pk LIMIT 1`,
   );

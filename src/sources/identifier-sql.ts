@@ -51,12 +51,14 @@ export function otherWhiteSpaceClass(dialect: "re2" | "postgres"): string {
  * at least one character that is neither a control character nor White_Space,
  * and at most MAX_IDENTIFIER_LENGTH bytes (so at most as many characters). Only values
  * failing it go through the per-reason tests, in order, so each gets its reason.
+ * `passThrough` columns of the relation are carried along (a cohort set's key).
  * Pure: builds text, runs nothing.
  */
-export function candidatesSql(relation: string, identifier: IdentifierConfig): string {
-  return `SELECT pk, CASE WHEN reason IS NULL THEN ${literal(keyPrefix(identifier))} || v END AS key, reason
+export function candidatesSql(relation: string, identifier: IdentifierConfig, passThrough: readonly string[] = []): string {
+  const extra = passThrough.map((column) => `, ${column}`).join("");
+  return `SELECT pk${extra}, CASE WHEN reason IS NULL THEN ${literal(keyPrefix(identifier))} || v END AS key, reason
 FROM (
-  SELECT pk, v, CASE
+  SELECT pk, v${extra}, CASE
     WHEN v IS NULL THEN 'null'
     WHEN strlen(v) <= ${MAX_IDENTIFIER_LENGTH} AND regexp_full_match(v, '[^\\x00-\\x1f\\x7f]*[^\\x00-\\x20\\x7f${otherWhiteSpaceClass("re2")}][^\\x00-\\x1f\\x7f]*') THEN NULL
     WHEN ${onlyWhiteSpaceSql("v", "trim")} THEN 'empty'

@@ -17,13 +17,14 @@ export type JournalRecord =
   | { readonly t: "cohort"; readonly address: string; readonly moved_from?: string; readonly retarget: boolean; readonly entry: CohortEntryMeta; readonly prior_name: string | null }
   | { readonly t: "upsert"; readonly address: string; readonly destination: string; readonly cohort_id: string; readonly name: string; readonly created_at: string }
   | { readonly t: "upsert_ack"; readonly address: string }
-  | { readonly t: "batch"; readonly address: string; readonly seq: number; readonly destination: string; readonly cohort_id: string; readonly add: readonly string[]; readonly remove: readonly string[] }
-  | { readonly t: "ack"; readonly address: string; readonly seq: number }
+  | { readonly t: "batch"; readonly address: string; readonly seq: number; readonly destination: string; readonly cohort_id: string; readonly target?: string; readonly add: readonly string[]; readonly remove: readonly string[] }
+  /** Braze answered the batch; `refused` members (refused one by one) are not acknowledged. */
+  | { readonly t: "ack"; readonly address: string; readonly seq: number; readonly refused?: readonly string[] }
   /** A delete whose removals are all acknowledged: drop it from state. */
   | { readonly t: "forget"; readonly address: string };
 
 /** A state entry without its membership, which the fold computes. */
-export type CohortEntryMeta = Omit<CohortState, "members" | "snapshot" | "applied_at">;
+export type CohortEntryMeta = Omit<CohortState, "members" | "snapshot" | "applied_at" | "refused">;
 
 /**
  * Where the journal lives: a file beside local state, or a table beside

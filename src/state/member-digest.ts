@@ -61,6 +61,12 @@ export function digestFromRow(row: readonly unknown[]): string {
   return formatDigest(count, hi % MOD, lo % MOD);
 }
 
+/** The digest per group: one row (g, n, hi, lo) per value of `group` in `relation`. */
+export function memberDigestByGroupSql(relation: string, group: string): string {
+  const half = (start: number) => `sum(('0x' || substr(md5(key), ${start}, 16))::UBIGINT::HUGEINT) % 18446744073709551616::HUGEINT`;
+  return `SELECT ${group} AS g, count(*) AS n, coalesce(${half(1)}, 0) AS hi, coalesce(${half(17)}, 0) AS lo FROM (${relation}) AS coho_digest GROUP BY ${group}`;
+}
+
 export function formatDigest(count: number, hi: bigint, lo: bigint): string {
   return `${DIGEST_PREFIX}:${count}:${hi.toString(16).padStart(16, "0")}${lo.toString(16).padStart(16, "0")}`;
 }

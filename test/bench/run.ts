@@ -7,14 +7,14 @@
  * printed as tables and written to test/bench/results.json.
  *
  *   npm run bench                 everything
- *   npm run bench -- plan         only one group: stream, plan, apply or startup
+ *   npm run bench -- plan         only one group: stream, plan, apply, startup or sets
  *   BENCH_QUICK=1 npm run bench   smaller sizes, for a smoke run
  *   BENCH_POSTGRES=0 / BENCH_DUCKDB=0   plan: only the DuckDB / only the PostgreSQL rows
  *   BENCH_PG_SIZES=1000000        plan: PostgreSQL sizes (default 1M and 10M)
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, loadavg, totalmem } from "node:os";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
@@ -187,7 +187,92 @@ async function startupBench(): Promise<void> {
   });
 }
 
-const benches: Record<string, () => Promise<void>> = { stream: streamBench, plan: planBench, apply: applyBench, startup: startupBench };
+/** Median and spread of repeated whole-process runs. */
+function stats(samples: readonly number[]): { median: number; min: number; max: number } {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return { median: Number(median.toFixed(2)), min: Number(sorted[0]!.toFixed(2)), max: Number(sorted.at(-1)!.toFixed(2)) };
+}
+
+/** `coho plan --json` as a whole process: wall seconds, peak RSS (MB) and the plan's member totals. */
+function timeCohoPlan(dir: string): { seconds: number; rss: number; add: number; remove: number } {
+  const start = process.hrtime.bigint();
+  const out = spawnSync("/usr/bin/time", ["-f", "%M", process.execPath, join(here, "..", "..", "bin", "coho.js"), "-C", dir, "plan", "--json"], {
+    env: { ...process.env, K1: "k1-bench", K2: "k2-bench" },
+    encoding: "utf8",
+    maxBuffer: 1 << 28,
+  });
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  if (out.status !== 0) throw new Error(`coho plan failed in ${dir}: ${out.stderr}`);
+  const summary = (JSON.parse(out.stdout) as { summary: { members_add: number; members_remove: number } }).summary;
+  return { seconds, rss: Math.round(Number(out.stderr.trim().split("\n").pop()) / 1024), add: summary.members_add, remove: summary.members_remove };
+}
+
+/**
+ * Many cohorts: a set of INSTANCES × PER members against one cohort of the same
+ * rows, and COHORTS ordinary cohorts over 10 models against the same diffs in
+ * bare DuckDB. Sizes from BENCH_SET_INSTANCES, BENCH_SET_MEMBERS,
+ * BENCH_MANY_COHORTS, BENCH_MANY_MEMBERS; BENCH_RUNS runs each (median, min–max).
+ */
+async function setsBench(): Promise<void> {
+  const env = (name: string, full: number, small: number) => Number(process.env[name] ?? (quick ? small : full));
+  const runs = env("BENCH_RUNS", 3, 1);
+  const instances = env("BENCH_SET_INSTANCES", 1000, 100);
+  const per = env("BENCH_SET_MEMBERS", 10_000, 1000);
+  const setDir = mkdtempSync(join(tmpdir(), "coho-bench-set-"));
+  const singleDir = mkdtempSync(join(tmpdir(), "coho-bench-single-"));
+  runScenario("scenario-sets.ts", ["set", String(instances), String(per), setDir]);
+  runScenario("scenario-sets.ts", ["single", String(instances), String(per), singleDir]);
+  const set: number[] = [];
+  const single: number[] = [];
+  const rss = { set: 0, single: 0 };
+  for (let i = 0; i < runs; i++) {
+    // Alternate, so a noisy neighbour hurts both sides alike.
+    const a = timeCohoPlan(setDir);
+    const b = timeCohoPlan(singleDir);
+    if (a.add !== b.add || a.remove !== b.remove) throw new Error(`set and single plans disagree: ${JSON.stringify([a, b])}`);
+    set.push(a.seconds);
+    single.push(b.seconds);
+    rss.set = Math.max(rss.set, a.rss);
+    rss.single = Math.max(rss.single, b.rss);
+  }
+  const s = stats(set);
+  const one = stats(single);
+  results.push({
+    scenario: `plan a set of ${instances.toLocaleString("en")} instances × ${per.toLocaleString("en")} members vs one cohort of the same rows (whole processes, ${runs} runs)`,
+    coho_s: s.median, coho_spread: `${s.min}–${s.max}`, baseline_s: one.median, baseline_spread: `${one.min}–${one.max}`,
+    ratio: Number((s.median / one.median).toFixed(2)), peak_rss_mb: rss.set, baseline_peak_rss_mb: rss.single, target: "ratio <= 1.5",
+  });
+  rmSync(setDir, { recursive: true, force: true });
+  rmSync(singleDir, { recursive: true, force: true });
+
+  const cohorts = env("BENCH_MANY_COHORTS", 1000, 100);
+  const members = env("BENCH_MANY_MEMBERS", 10_000, 1000);
+  const manyDir = mkdtempSync(join(tmpdir(), "coho-bench-many-"));
+  runScenario("scenario-sets.ts", ["many", String(cohorts), String(members), manyDir]);
+  const many: number[] = [];
+  const floor: number[] = [];
+  let manyRss = 0;
+  for (let i = 0; i < runs; i++) {
+    const a = timeCohoPlan(manyDir);
+    const b = runScenario("scenario-sets.ts", ["floor", String(cohorts), String(members), manyDir]);
+    if (a.add !== b.add || a.remove !== b.remove) throw new Error(`coho and the floor disagree: ${JSON.stringify([a, b])}`);
+    many.push(a.seconds);
+    floor.push(b.floor_s!);
+    manyRss = Math.max(manyRss, a.rss);
+  }
+  const m = stats(many);
+  const f = stats(floor);
+  results.push({
+    scenario: `plan ${cohorts.toLocaleString("en")} cohorts over 10 models × ${members.toLocaleString("en")} members (coho whole process vs bare DuckDB in-process, ${runs} runs)`,
+    coho_s: m.median, coho_spread: `${m.min}–${m.max}`, baseline_s: f.median, baseline_spread: `${f.min}–${f.max}`,
+    ratio: Number((m.median / f.median).toFixed(2)), peak_rss_mb: manyRss, target: "coho <= 5 s",
+  });
+  rmSync(manyDir, { recursive: true, force: true });
+}
+
+const benches: Record<string, () => Promise<void>> = { stream: streamBench, plan: planBench, apply: applyBench, startup: startupBench, sets: setsBench };
 const load = (l: number[]) => l.map((x) => x.toFixed(1)).join(" ");
 const startLoad = load(loadavg());
 const groups = new Map<string, Row[]>();

@@ -3,18 +3,20 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { STACK_FRAME } from "../helpers/cli.js";
 import { emulators, requestLog } from "../helpers/emulator.js";
-import { BACKENDS_AND_DRIVERS, SECRET_ENV, applyProjectFor, brazeByName, cohoVia, ids, keysOf, queryState, stateUrl, writeMembers } from "../helpers/apply-project.js";
+import { ROAD_BATCH, ROAD_PREPARE, SECRET_ENV, SUITE_CASES, applyProjectFor, brazeByName, cohoVia, ids, isMembershipRequest, keysOf, queryState, stateUrl, writeMembers } from "../helpers/apply-project.js";
 
 const start = emulators();
 
 const lockfile = (dir: string) => JSON.parse(readFileSync(join(dir, "coho.lock"), "utf8")) as { serial: number; lineage: string; cohorts: Record<string, { members: { count: number } }> };
 
-// Every test runs apply twice over: through the binary, and through the library's apply().
-describe.each(BACKENDS_AND_DRIVERS)("coho apply against the emulator (%s state, through the %s)", (backend, driver) => {
+// Every test runs apply through the binary and through the library's apply(), on the
+// Cohort Import road; and through the binary on the /users/track road.
+describe.each(SUITE_CASES)("coho apply against the emulator (%s state, through the %s, %s road)", (backend, driver, road) => {
   const coho = cohoVia(driver);
+  const batch = ROAD_BATCH[road];
   it("creates cohorts with every member, then finds nothing to do, then sends exactly the delta", async () => {
     const emu = await start();
-    const dir = await applyProjectFor(backend, emu);
+    const dir = await applyProjectFor(backend, emu, { road });
     writeMembers(dir, "a", ids(2500));
     writeMembers(dir, "b", ids(10, 50_000));
 
@@ -22,11 +24,14 @@ describe.each(BACKENDS_AND_DRIVERS)("coho apply against the emulator (%s state, 
     expect(first.stderr).toBe("");
     expect(first.code).toBe(0);
     expect(first.stdout).toContain("Apply complete!");
-    expect(await brazeByName(emu)).toEqual({ Alpha: keysOf(ids(2500)), Beta: keysOf(ids(10, 50_000)) });
+    expect(await brazeByName(emu, road)).toEqual({ Alpha: keysOf(ids(2500)), Beta: keysOf(ids(10, 50_000)) });
     const log1 = await requestLog(emu);
-    // 2 upserts + ceil(2500/1000) + ceil(10/1000) membership requests.
-    expect(log1.filter((r) => r.path.endsWith("/cohorts"))).toHaveLength(2);
-    expect(log1.filter((r) => r.path.endsWith("/cohorts/users")).map((r) => r.identifiers).sort()).toEqual([10, 1000, 1000, 500].sort());
+    // Per cohort: its upsert (cohort road only), then ceil(changes / batch) membership requests.
+    expect(log1.filter((r) => r.path.endsWith("/cohorts"))).toHaveLength(2 * ROAD_PREPARE[road]);
+    const perRequest = log1.filter(isMembershipRequest).map((r) => r.identifiers);
+    expect(perRequest).toHaveLength(Math.ceil(2500 / batch) + 1);
+    expect(perRequest.reduce((n, i) => n! + i!, 0)).toBe(2510);
+    expect(Math.max(...perRequest.map(Number))).toBe(batch);
     expect(lockfile(dir).serial).toBe(1);
 
     const again = await coho(dir, ["plan", "--detailed-exitcode"]);
@@ -44,17 +49,22 @@ describe.each(BACKENDS_AND_DRIVERS)("coho apply against the emulator (%s state, 
     expect(second.code).toBe(0);
     const sent = (await requestLog(emu)).filter((r) => r.seq > before);
     expect(sent).toHaveLength(1);
-    expect(sent[0]!.cohort_changes).toEqual([
-      { user_ids: ["new-1", "new-2"] },
-      { user_ids: ["u00000", "u00001", "u00002"], should_remove: true },
-    ]);
-    expect((await brazeByName(emu)).Alpha).toEqual(keysOf(next));
+    if (road === "cohorts") {
+      expect(sent[0]!.cohort_changes).toEqual([
+        { user_ids: ["new-1", "new-2"] },
+        { user_ids: ["u00000", "u00001", "u00002"], should_remove: true },
+      ]);
+    } else {
+      const object = (id: string, value: boolean) => ({ external_id: id, _update_existing_only: true, coho_alpha: value });
+      expect(sent[0]!.attributes).toEqual([object("new-1", true), object("new-2", true), object("u00000", false), object("u00001", false), object("u00002", false)]);
+    }
+    expect((await brazeByName(emu, road)).Alpha).toEqual(keysOf(next));
     expect(lockfile(dir).serial).toBe(2);
   });
 
-  it("renames a cohort in Braze with one upsert and no membership request", async () => {
+  it(road === "cohorts" ? "renames a cohort in Braze with one upsert and no membership request" : "renames a cohort without any request (the name lives only in coho)", async () => {
     const emu = await start();
-    const dir = await applyProjectFor(backend, emu);
+    const dir = await applyProjectFor(backend, emu, { road });
     writeMembers(dir, "a", ids(5));
     await coho(dir, ["apply", "--auto-approve"]);
     const yaml = join(dir, "coho.yaml");
@@ -65,12 +75,12 @@ describe.each(BACKENDS_AND_DRIVERS)("coho apply against the emulator (%s state, 
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('"Alpha" → "Alpha renamed"');
     const sent = (await requestLog(emu)).filter((r) => r.seq > before);
-    expect(sent.map((r) => [r.path.split("/").slice(-1)[0], r.name])).toEqual([["cohorts", "Alpha renamed"]]);
+    expect(sent.map((r) => [r.path.split("/").slice(-1)[0], r.name])).toEqual(road === "cohorts" ? [["cohorts", "Alpha renamed"]] : []);
   });
 
   it("deletes a cohort removed from the config: removes every member, then forgets it", async () => {
     const emu = await start();
-    const dir = await applyProjectFor(backend, emu);
+    const dir = await applyProjectFor(backend, emu, { road });
     writeMembers(dir, "a", ids(1200));
     writeMembers(dir, "b", ids(3));
     await coho(dir, ["apply", "--auto-approve"]);
@@ -82,7 +92,7 @@ describe.each(BACKENDS_AND_DRIVERS)("coho apply against the emulator (%s state, 
     expect(plan.stdout).toContain("1200 → 0");
     const result = await coho(dir, ["apply", "--auto-approve"]);
     expect(result.code).toBe(0);
-    expect((await brazeByName(emu)).Alpha).toEqual([]);
+    expect((await brazeByName(emu, road)).Alpha).toEqual([]);
     expect(Object.keys(lockfile(dir).cohorts)).toEqual(["cohorts.beta"]);
     const url = stateUrl(dir);
     if (url) expect(await queryState(url, "SELECT count(*)::int AS n FROM coho.snapshot_keys WHERE snapshot LIKE 'pg:coho-alpha%'")).toEqual([{ n: 0 }]);
@@ -91,7 +101,7 @@ describe.each(BACKENDS_AND_DRIVERS)("coho apply against the emulator (%s state, 
 
   it("refuses to run without approval unless told, and says how", async () => {
     const emu = await start();
-    const dir = await applyProjectFor(backend, emu);
+    const dir = await applyProjectFor(backend, emu, { road });
     writeMembers(dir, "a", ids(3));
     const result = await coho(dir, ["apply"]);
     expect(result.code).toBe(1);
@@ -104,7 +114,7 @@ describe.each(BACKENDS_AND_DRIVERS)("coho apply against the emulator (%s state, 
 
   it("blocks a plan that would empty a cohort, unless --allow-removals", async () => {
     const emu = await start();
-    const dir = await applyProjectFor(backend, emu, { guards: "    guards: { max_removals: 10 }\n" });
+    const dir = await applyProjectFor(backend, emu, { road, guards: "    guards: { max_removals: 10 }\n" });
     writeMembers(dir, "a", ids(50));
     await coho(dir, ["apply", "--auto-approve"]);
     writeMembers(dir, "a", []);
@@ -113,36 +123,38 @@ describe.each(BACKENDS_AND_DRIVERS)("coho apply against the emulator (%s state, 
     expect(blocked.stdout).toContain("Blocked: cohorts.alpha: the model returned no members");
     expect(blocked.stdout).toContain("50 removals exceed max_removals (10)");
     expect(blocked.stdout).toContain("This plan cannot be applied.");
-    expect((await brazeByName(emu)).Alpha).toHaveLength(50);
+    expect((await brazeByName(emu, road)).Alpha).toHaveLength(50);
     const allowed = await coho(dir, ["apply", "--auto-approve", "--allow-removals"]);
     expect(allowed.code).toBe(0);
     expect(allowed.stdout).toContain("overridden");
-    expect((await brazeByName(emu)).Alpha).toEqual([]);
+    expect((await brazeByName(emu, road)).Alpha).toEqual([]);
   });
 
   it("converges despite 30% faults of every kind, lost answers included", async () => {
     // Seed 5 draws every fault kind within the first 42 requests (the fewest this apply makes).
     const emu = await start({ faultRate: 0.3, seed: 5, latencyMs: 200 });
-    const dir = await applyProjectFor(backend, emu);
-    writeMembers(dir, "a", ids(30_000));
-    writeMembers(dir, "b", ids(10_000, 50_000));
+    const dir = await applyProjectFor(backend, emu, { road });
+    // The attribute road takes 75 changes a request: fewer members give as many requests.
+    const [sizeA, sizeB] = road === "cohorts" ? [30_000, 10_000] : [2400, 750];
+    writeMembers(dir, "a", ids(sizeA));
+    writeMembers(dir, "b", ids(sizeB, 50_000));
     const result = await coho(dir, ["apply", "--auto-approve", "--json"], { COHO_RETRY_BASE_DELAY_MS: "20" });
     expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout) as { totals: { retries: number; added: number; requests: number } };
-    expect(report.totals.added).toBe(40_000);
+    expect(report.totals.added).toBe(sizeA + sizeB);
     // Acknowledged requests are exactly the optimum; faults only add retries.
-    expect(report.totals.requests).toBe(2 + 40);
+    expect(report.totals.requests).toBe(2 * ROAD_PREPARE[road] + Math.ceil(sizeA / batch) + Math.ceil(sizeB / batch));
     expect(report.totals.retries).toBeGreaterThan(0);
     const faults = new Set((await requestLog(emu)).map((r) => r.fault).filter(Boolean));
     expect([...faults].sort()).toEqual(["429", "500", "502", "503", "504", "drop_after", "drop_before", "slow"]);
-    expect(await brazeByName(emu)).toEqual({ Alpha: keysOf(ids(30_000)), Beta: keysOf(ids(10_000, 50_000)) });
+    expect(await brazeByName(emu, road)).toEqual({ Alpha: keysOf(ids(sizeA)), Beta: keysOf(ids(sizeB, 50_000)) });
     const plan = await coho(dir, ["plan", "--detailed-exitcode"]);
     expect(plan.code).toBe(0);
   });
 
   it("reports a cohort that keeps failing, carries on with the others, and records only what was acknowledged", async () => {
     const emu = await start();
-    const dir = await applyProjectFor(backend, emu);
+    const dir = await applyProjectFor(backend, emu, { road });
     writeMembers(dir, "a", ids(10));
     writeMembers(dir, "b", ids(10, 100));
     await coho(dir, ["apply", "--auto-approve"]);
@@ -161,12 +173,12 @@ describe.each(BACKENDS_AND_DRIVERS)("coho apply against the emulator (%s state, 
     expect(plan.stdout).toContain("+10 / −0");
     const fixed = await coho(dir, ["apply", "--auto-approve"]);
     expect(fixed.code).toBe(0);
-    expect(await brazeByName(emu)).toEqual({ Alpha: keysOf(ids(20)), Beta: keysOf(ids(20, 100)) });
+    expect(await brazeByName(emu, road)).toEqual({ Alpha: keysOf(ids(20)), Beta: keysOf(ids(20, 100)) });
   });
 
   if (backend === "postgres") it("keeps coho.lock as the database's mirror, and refuses when they disagree", async () => {
     const emu = await start();
-    const dir = await applyProjectFor(backend, emu);
+    const dir = await applyProjectFor(backend, emu, { road });
     writeMembers(dir, "a", ids(5));
     expect((await coho(dir, ["apply", "--auto-approve"])).code).toBe(0);
     const mirror = lockfile(dir);
@@ -184,7 +196,7 @@ describe.each(BACKENDS_AND_DRIVERS)("coho apply against the emulator (%s state, 
 
   it("never writes a secret to output, report, journal, lockfile or snapshots", async () => {
     const emu = await start({ faultRate: 0.3, seed: 3 });
-    const dir = await applyProjectFor(backend, emu);
+    const dir = await applyProjectFor(backend, emu, { road });
     writeMembers(dir, "a", ids(1500));
     const results = [await coho(dir, ["apply", "--auto-approve", "--json"]), await coho(dir, ["plan", "--json"]), await coho(dir, ["plan", "--markdown"])];
     const url = stateUrl(dir);

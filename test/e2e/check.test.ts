@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { PROBE_COHORT_ID } from "../../src/braze/probe-credentials.js";
+import { PROBE_COHORT_ID } from "../../src/destinations/braze-cohorts/probe-credentials.js";
 import type { CheckReport } from "../../src/operations/check.js";
 import { STACK_FRAME } from "../helpers/cli.js";
 import { emulators, getJson, requestLog } from "../helpers/emulator.js";

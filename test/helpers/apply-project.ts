@@ -22,6 +22,28 @@ export const API_APPLY = join(REPO_ROOT, "test", "helpers", "api-apply.mjs");
 /** Every backend with every driver, for describe.each. */
 export const BACKENDS_AND_DRIVERS: readonly (readonly [Backend, Driver])[] = BACKENDS.flatMap((b) => DRIVERS.map((d) => [b, d] as const));
 
+/** The two Braze roads: partner Cohort Import, and the public /users/track. */
+export type Road = "cohorts" | "attributes";
+export const ROADS: readonly Road[] = ["cohorts", "attributes"];
+/**
+ * The apply suites' matrix: the cohort road with every backend and driver, the
+ * attribute road with every backend through the binary (the driver is
+ * road-independent: one front end proves the road; this keeps the suite's time in check).
+ */
+export const SUITE_CASES: readonly (readonly [Backend, Driver, Road])[] = [
+  ...BACKENDS_AND_DRIVERS.map(([b, d]) => [b, d, "cohorts"] as const),
+  ...BACKENDS.map((b) => [b, "binary", "attributes"] as const),
+];
+/** Member changes per request on each road (defaults). */
+export const ROAD_BATCH: Readonly<Record<Road, number>> = { cohorts: 1000, attributes: 75 };
+/** Requests that ready a new cohort: a cohort upsert, or nothing for an attribute. */
+export const ROAD_PREPARE: Readonly<Record<Road, number>> = { cohorts: 1, attributes: 0 };
+
+/** A request that carries membership changes, on either road. */
+export function isMembershipRequest(request: { path: string }): boolean {
+  return request.path.endsWith("/cohorts/users") || request.path === "/users/track";
+}
+
 /** The script that runs `apply` under `driver`. */
 export function applyScript(driver: Driver): string {
   return driver === "api" ? API_APPLY : COHO_BIN;
@@ -30,18 +52,22 @@ export function applyScript(driver: Driver): string {
 /** Extra environment per project folder (the state database URL of postgres projects). */
 const projectEnv = new Map<string, Record<string, string>>();
 
-export const SECRET_ENV = { BRAZE_PARTNER_API_KEY: "emulator-partner-key", BRAZE_DATA_IMPORT_KEY: "emulator-data-import-key" };
+export const SECRET_ENV = { BRAZE_PARTNER_API_KEY: "emulator-partner-key", BRAZE_DATA_IMPORT_KEY: "emulator-data-import-key", BRAZE_REST_API_KEY: "emulator-rest-api-key" };
 
 /**
  * A project with two cohorts over two CSV files (members_a.csv, members_b.csv,
  * column user_id), aimed at `emu`. Secrets come from the environment the CLI gets.
  */
-export function applyProject(emu: RunningEmulator, options: { guards?: string; state?: string } = {}): string {
+export function applyProject(emu: RunningEmulator, options: { guards?: string; state?: string; road?: Road } = {}): string {
   const guards = options.guards ?? "    guards: { max_removals: 100%, allow_empty: true }\n";
+  const road = options.road ?? "cohorts";
+  // On the attribute road: alpha a boolean attribute, beta a value of a shared array attribute.
+  const alphaBinding = road === "attributes" ? "    attribute: coho_alpha\n" : "";
+  const betaBinding = road === "attributes" ? "    attribute: { name: coho_cohorts, value: beta }\n" : "";
   return writeProject({
     "coho.yaml": `version: 1
 ${options.state ?? ""}destinations:
-${destinationEntry("braze", emu.url)}models:
+${destinationEntry("braze", emu.url, road)}models:
   a:
     sql: |
       select user_id from read_csv('members_a.csv', columns = {'user_id': 'VARCHAR'})
@@ -56,24 +82,29 @@ cohorts:
     destination: braze
     model: a
     identifier: user_id
-${guards}  beta:
+${alphaBinding}${guards}  beta:
     name: Beta
     destination: braze
     model: b
     identifier: user_id
-${guards}`,
+${betaBinding}${guards}`,
     "members_a.csv": "user_id\n",
     "members_b.csv": "user_id\n",
   });
 }
 
 /** The same project on either state backend; postgres gets a fresh database of its own. */
-export async function applyProjectFor(backend: Backend, emu: RunningEmulator, options: { guards?: string } = {}): Promise<string> {
+export async function applyProjectFor(backend: Backend, emu: RunningEmulator, options: { guards?: string; road?: Road } = {}): Promise<string> {
   if (backend === "local") return applyProject(emu, options);
   const url = await createDatabase(inject("pgUrl"), "state");
   const dir = applyProject(emu, { ...options, state: "state:\n  backend: postgres\n  url: ${env:COHO_STATE_URL}\n" });
   projectEnv.set(dir, { COHO_STATE_URL: url });
   return dir;
+}
+
+/** Registers extra environment (the state database URL) for a project folder. */
+export function setProjectEnv(dir: string, env: Record<string, string>): void {
+  projectEnv.set(dir, env);
 }
 
 /** The state database URL of a postgres project (undefined for local ones). */
@@ -121,8 +152,19 @@ export function cohoVia(driver: Driver): typeof coho {
   return (dir, args, env = {}) => coho(dir, args, env, args.includes("apply") ? applyScript(driver) : COHO_BIN);
 }
 
-/** Members of every cohort the emulator holds, by cohort name. */
-export async function brazeByName(emu: RunningEmulator): Promise<Record<string, string[]>> {
+/**
+ * Members of every cohort the emulator holds, by cohort name; on the attribute
+ * road, of Alpha (coho_alpha is true) and Beta (coho_cohorts contains "beta").
+ */
+export async function brazeByName(emu: RunningEmulator, road: Road = "cohorts"): Promise<Record<string, string[]>> {
+  if (road === "attributes") {
+    const { users } = await getJson<{ users: { key: string; custom_attributes: Record<string, unknown> }[] }>(`${emu.url}/_emulator/users`);
+    const holding = (test: (custom: Record<string, unknown>) => boolean) => users.filter((u) => test(u.custom_attributes)).map((u) => u.key).sort();
+    return {
+      Alpha: holding((c) => c.coho_alpha === true),
+      Beta: holding((c) => Array.isArray(c.coho_cohorts) && c.coho_cohorts.includes("beta")),
+    };
+  }
   const { cohorts } = await getJson<{ cohorts: { cohort_id: string; name: string | null }[] }>(`${emu.url}/_emulator/cohorts`);
   const result: Record<string, string[]> = {};
   for (const c of cohorts) {

@@ -1,11 +1,15 @@
 import { request } from "undici";
 import { afterEach } from "vitest";
-import { BrazeClient, type BrazeClientOptions } from "../../src/braze/braze-client.js";
-import type { BrazeEvent } from "../../src/braze/events.js";
+import { BrazeClient, type BrazeClientOptions } from "../../src/destinations/braze-cohorts/cohorts-client.js";
+import type { BrazeEvent } from "../../src/destinations/shared/events.js";
 import type { EmulatorOptions } from "../../src/emulator/options.js";
 import type { LoggedRequest } from "../../src/emulator/request-log.js";
 import { startEmulator, type RunningEmulator } from "../../src/emulator/server.js";
 import { Secret } from "../../src/model/secret.js";
+import { AttributesClient } from "../../src/destinations/braze-attributes/attributes-client.js";
+import type { ClientOptions } from "../../src/destinations/destination.js";
+import type { DestinationEvent } from "../../src/destinations/shared/events.js";
+import type { BrazeAttributesConfig } from "../../src/model/project.js";
 
 /** An emulator on a free loopback port. */
 export function emulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
@@ -75,4 +79,38 @@ export function emulators(): (options?: EmulatorOptions) => Promise<RunningEmula
     running.push(emu);
     return emu;
   };
+}
+
+/** A /users/track client for `emu` (destination `braze`), recording its events. Retries are fast. */
+export function attributesClientFor(
+  emu: RunningEmulator,
+  overrides: Partial<Omit<BrazeAttributesConfig, "type">> = {},
+  options: Partial<ClientOptions> = {},
+): { client: AttributesClient; events: DestinationEvent[] } {
+  const events: DestinationEvent[] = [];
+  const config: BrazeAttributesConfig = {
+    type: "braze_attributes",
+    name: "braze",
+    restEndpoint: emu.url,
+    allowUnknownEndpoint: false,
+    origin: { file: "coho.yaml", line: 1, column: 1 },
+    apiKey: new Secret(emu.credentials.restApiKey, "BRAZE_REST_API_KEY"),
+    batchSize: 75,
+    updateExistingOnly: true,
+    rateLimit: { requests: 3000, windowSeconds: 3 },
+    maxArrayValues: 500,
+    ...overrides,
+  };
+  const client = new AttributesClient(config, { retry: { baseDelayMs: 5, maxDelayMs: 50, maxAttempts: 12 }, onEvent: (e) => events.push(e), ...options });
+  return { client, events };
+}
+
+/** One user's custom attributes in the emulator (`exists` false once deleted). */
+export async function userAttributes(emu: RunningEmulator, key: string): Promise<{ exists: boolean; custom_attributes: Record<string, unknown> }> {
+  return getJson(`${emu.url}/_emulator/users/${encodeURIComponent(key)}`);
+}
+
+/** n member keys the /users/track road can address: external ids and aliases. */
+export function userKeys(n: number, prefix = "u"): string[] {
+  return Array.from({ length: n }, (_, i) => (i % 2 === 0 ? `external_id:${prefix}${i}` : `alias:email:${prefix}${i}@example.com`));
 }

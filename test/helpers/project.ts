@@ -22,8 +22,15 @@ export function loadValid(dir: string, env: Record<string, string> = {}): Projec
   return result.project;
 }
 
-/** One braze_cohorts destination entry (under `destinations:`), secrets from the environment. */
-export function destinationEntry(name: string, restEndpoint: string): string {
+/** One destination entry (under `destinations:`) of either road, secrets from the environment. */
+export function destinationEntry(name: string, restEndpoint: string, road: "cohorts" | "attributes" = "cohorts"): string {
+  if (road === "attributes") {
+    return `  ${name}:
+    type: braze_attributes
+    rest_endpoint: ${restEndpoint}
+    api_key: \${env:BRAZE_REST_API_KEY}
+`;
+  }
   return `  ${name}:
     type: braze_cohorts
     rest_endpoint: ${restEndpoint}
@@ -35,7 +42,7 @@ export function destinationEntry(name: string, restEndpoint: string): string {
 
 export const DESTINATION_YAML = `destinations:\n${destinationEntry("braze", "http://127.0.0.1:4010")}`;
 
-export const EMULATOR_ENV = { BRAZE_PARTNER_API_KEY: "emulator-partner-key", BRAZE_DATA_IMPORT_KEY: "emulator-data-import-key" };
+export const EMULATOR_ENV = { BRAZE_PARTNER_API_KEY: "emulator-partner-key", BRAZE_DATA_IMPORT_KEY: "emulator-data-import-key", BRAZE_REST_API_KEY: "emulator-rest-api-key" };
 
 /** A new, empty database in the test cluster; returns its URL. */
 export async function createDatabase(baseUrl: string, prefix: string): Promise<string> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BrazeApiError } from "../../src/braze/braze-error.js";
+import { BrazeApiError } from "../../src/destinations/shared/destination-error.js";
 import { parseMemberKey } from "../../src/model/member-key.js";
 import type { FaultKind } from "../../src/emulator/faults.js";
 import { clientFor, emulators, members, mixedKeys, postJson, requestLog } from "../helpers/emulator.js";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { packBatches } from "../../src/braze/pack-batches.js";
-import { RateLimiter } from "../../src/braze/rate-limiter.js";
-import { DEFAULT_RETRY_POLICY, backoffDelay, parseRetryAfter } from "../../src/braze/retry-policy.js";
+import { packBatches } from "../../src/destinations/shared/pack-batches.js";
+import { RateLimiter } from "../../src/destinations/shared/rate-limiter.js";
+import { DEFAULT_RETRY_POLICY, backoffDelay, parseRetryAfter } from "../../src/destinations/shared/retry-policy.js";
 
 describe("backoff", () => {
   it("draws full jitter below a doubling ceiling, capped", () => {

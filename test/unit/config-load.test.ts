@@ -1,3 +1,4 @@
+import type { BrazeCohortsConfig } from "../../src/model/project.js";
 import { mkdtempSync, readdirSync, existsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -71,7 +72,7 @@ describe("loading a valid project", () => {
 
   it("keeps secrets out of every printable form of the project", () => {
     const { project } = loadProject(includes, { env: {} });
-    const destination = project?.destinations.get("braze");
+    const destination = project?.destinations.get("braze") as BrazeCohortsConfig | undefined;
     expect(destination?.partnerApiKey.reveal()).toBe(PLANTED_SECRETS[0]);
     expect(destination?.partnerApiKey.source).toBe("BRAZE_PARTNER_API_KEY");
     const printed = [JSON.stringify(destination), String(destination?.dataImportKey), inspect(project, { depth: 10 })].join("\n");

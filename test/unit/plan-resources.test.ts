@@ -43,6 +43,31 @@ function plan(cohorts: CohortConfig[], view: StateView, moved: MovedBlock[] = []
 }
 const summary = (p: ReturnType<typeof plan>) => p.decisions.map((d) => [d.address, d.actions.join("+"), d.cohortId, d.changed.join(",")]);
 
+describe("destination identity in resource actions", () => {
+  const destination = (restEndpoint: string, partner = "acme") =>
+    new Map([["braze", { type: "braze_cohorts", name: "braze", restEndpoint, partner, allowUnknownEndpoint: false, origin } as never]]);
+  const identity = "braze_cohorts https://rest.iad-01.braze.com partner=acme";
+  const withDestinations = (restEndpoint: string, entry: CohortState, partner?: string) =>
+    planResources({ cohorts: new Map([["a", cohort("a")]]), moved: [], destinations: destination(restEndpoint, partner) }, state({ "cohorts.a": entry }), (k) => `new-${k}`);
+
+  it("the same workspace, however the endpoint is spelled, is no change", () => {
+    const p = withDestinations("HTTPS://rest.iad-01.braze.com/", recorded("a", { destination_identity: identity }));
+    expect(p.decisions[0]!.actions).toEqual(["no-op"]);
+  });
+
+  it("another endpoint or partner behind the same name is a re-target", () => {
+    for (const p of [withDestinations("https://rest.fra-01.braze.eu", recorded("a", { destination_identity: identity })), withDestinations("https://rest.iad-01.braze.com", recorded("a", { destination_identity: identity }), "other")]) {
+      expect(p.decisions[0]!.actions).toEqual(["update"]);
+      expect(p.decisions[0]!.changed).toEqual(["destination"]);
+      expect(p.decisions[0]!.reason).toContain(`(state: ${identity}): re-target`);
+    }
+  });
+
+  it("a lockfile written before identities were recorded infers no re-target", () => {
+    expect(withDestinations("https://rest.fra-01.braze.eu", recorded("a")).decisions[0]!.actions).toEqual(["no-op"]);
+  });
+});
+
 describe("resource actions", () => {
   it("create: a cohort state does not know gets a new cohort_id", () => {
     expect(summary(plan([cohort("a")], EMPTY_STATE))).toEqual([["cohorts.a", "create", "new-a", ""]]);

@@ -73,3 +73,17 @@ describe("output escaping", () => {
     expect(diagnostics).not.toMatch(RAW);
   });
 });
+
+describe("apply notices and the progress line escape lock and state text", () => {
+  it("a hostile lock holder or cohort address prints escaped", async () => {
+    const { renderApplyEvent } = await import("../../src/render/apply-events.js");
+    const { progressLine } = await import("../../src/render/apply-progress.js");
+    const waiting = renderApplyEvent({ type: "lock_waiting", holder: HOSTILE } as never);
+    expect(waiting?.text).not.toMatch(RAW);
+    expect(waiting?.text).toContain("\\x1b[2J");
+    const taken = renderApplyEvent({ type: "lock_taken_over", previous: HOSTILE } as never);
+    expect(taken?.text).not.toMatch(RAW);
+    const line = progressLine({ sent: 1, total: 2, requests: 1, retries: 0, elapsedMs: 1000, active: [`cohorts.${HOSTILE}`] });
+    expect(line).not.toMatch(RAW);
+  });
+});

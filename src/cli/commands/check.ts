@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { OFFLINE_SECRETS } from "../../operations/validate.js";
+import { OFFLINE_SECRETS } from "../../model/secret-needs.js";
 import type { CommandContext } from "../context.js";
 import { EXIT_ERROR, EXIT_OK } from "../exit-codes.js";
 import { parseDurationFlag } from "../flags.js";

@@ -23,6 +23,10 @@ export interface EmulatorFlags {
   partner: string;
   partnerApiKey: string;
   dataImportKey: string;
+  restApiKey: string;
+  batchLimit: string;
+  arrayCap: string;
+  exportRateLimit: string;
 }
 
 
@@ -49,6 +53,10 @@ export async function runEmulator(ctx: CommandContext, flags: EmulatorFlags): Pr
       partner: flags.partner,
       partnerApiKey: flags.partnerApiKey,
       dataImportKey: flags.dataImportKey,
+      restApiKey: flags.restApiKey,
+      usersTrackBatchLimit: number("batch-limit", flags.batchLimit, 1, 75),
+      arrayCap: number("array-cap", flags.arrayCap, 1),
+      exportRateLimit: number("export-rate-limit", flags.exportRateLimit),
       ...(flags.users ? { users: readUsersFile(resolve(base, flags.users)) } : {}),
       ...(flags.state ? { statePath: resolve(base, flags.state) } : {}),
       rateLimit: number("rate-limit", flags.rateLimit),
@@ -67,13 +75,17 @@ export async function runEmulator(ctx: CommandContext, flags: EmulatorFlags): Pr
   }
   ctx.output.out(
     [
-      `${kleur.green("Braze Cohort Import emulator")} listening on ${kleur.bold(emulator.url)}`,
+      `${kleur.green("Braze emulator (Cohort Import and /users/track)")} listening on ${kleur.bold(emulator.url)}`,
       "",
       "Point a destination at it:",
       `  rest_endpoint: ${emulator.url}`,
       `  partner: ${emulator.credentials.partner}`,
       `  partner_api_key: \${env:BRAZE_PARTNER_API_KEY}   # = ${emulator.credentials.partnerApiKey}`,
       `  data_import_key: \${env:BRAZE_DATA_IMPORT_KEY}   # = ${emulator.credentials.dataImportKey}`,
+      "",
+      "or, on the public /users/track road (type: braze_attributes):",
+      `  rest_endpoint: ${emulator.url}`,
+      `  api_key: \${env:BRAZE_REST_API_KEY}   # = ${emulator.credentials.restApiKey}`,
       "",
       `Inspect: ${emulator.url}/_emulator/cohorts   Stop: Ctrl-C`,
     ].join("\n"),

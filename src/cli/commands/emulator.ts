@@ -7,7 +7,7 @@ import type { EmulatorFlags } from "./emulator-run.js";
 export function registerEmulator(program: Command, context: () => CommandContext, setExitCode: (code: number) => void): void {
   program
     .command("emulator")
-    .description("run a local Braze Cohort Import API for demos, tests and rehearsals")
+    .description("run a local Braze (Cohort Import API and /users/track) for demos, tests and rehearsals")
     .option("--port <n>", "port to listen on (0 picks a free one)", String(EMULATOR_DEFAULTS.port))
     .option("--host <host>", "address to bind; keep the loopback default unless you mean it", EMULATOR_DEFAULTS.host)
     .option("--state <file>", "keep cohorts and members in FILE between runs")
@@ -22,7 +22,11 @@ export function registerEmulator(program: Command, context: () => CommandContext
     .option("--partner <name>", "partner path segment to accept", EMULATOR_DEFAULTS.partner)
     .option("--partner-api-key <key>", "partner API key to accept", EMULATOR_DEFAULTS.partnerApiKey)
     .option("--data-import-key <key>", "data import key (client_secret) to accept", EMULATOR_DEFAULTS.dataImportKey)
-    .addHelpText("after", "\nInspect it at /_emulator/cohorts, /_emulator/cohorts/{id}/members and /_emulator/requests.\nStop it with Ctrl-C.")
+    .option("--rest-api-key <key>", "REST API key /users/track and /users/export/ids accept", EMULATOR_DEFAULTS.restApiKey)
+    .option("--batch-limit <n>", "attributes objects per /users/track request: 75, or 50 as on MAU contracts", "75")
+    .option("--array-cap <n>", "values an array attribute holds before the oldest is dropped", "500")
+    .option("--export-rate-limit <n>", "/users/export/ids requests per minute; 0 = unlimited (Braze: 250)", "0")
+    .addHelpText("after", "\nInspect it at /_emulator/cohorts, /_emulator/cohorts/{id}/members, /_emulator/users and /_emulator/requests.\nStop it with Ctrl-C.")
     .action(async (flags: EmulatorFlags) => {
       setExitCode(await (await import("./emulator-run.js")).runEmulator(context(), flags));
     });

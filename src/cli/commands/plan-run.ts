@@ -1,5 +1,5 @@
 import { appendFileSync } from "node:fs";
-import { OFFLINE_SECRETS } from "../../operations/validate.js";
+import { OFFLINE_SECRETS } from "../../model/secret-needs.js";
 import { resolve } from "node:path";
 import { hasChanges, type Plan } from "../../model/plan.js";
 import { plan } from "../../operations/plan.js";

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { OFFLINE_SECRETS } from "../../operations/validate.js";
+import { OFFLINE_SECRETS } from "../../model/secret-needs.js";
 import { validate } from "../../operations/validate.js";
 import type { Secret } from "../../model/secret.js";
 import {

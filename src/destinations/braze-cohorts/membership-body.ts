@@ -1,5 +1,5 @@
-import { CohoError } from "../model/errors.js";
-import { parseMemberKey, type MemberKey } from "../model/member-key.js";
+import { CohoError } from "../../model/errors.js";
+import { parseMemberKey, type MemberKey } from "../../model/member-key.js";
 
 interface ChangeEntry {
   user_ids?: string[];

@@ -1,5 +1,5 @@
-import type { DestinationConfig } from "../model/project.js";
-import { BrazeClient } from "./braze-client.js";
+import type { BrazeCohortsConfig } from "../../model/project.js";
+import { BrazeClient } from "./cohorts-client.js";
 
 /**
  * The cohort id of the credential probe. No cohort is created under it: the
@@ -15,7 +15,7 @@ export const PROBE_COHORT_ID = "coho-credential-check";
  * hint naming the config key and environment variable) or, for an unset
  * variable, the Secret's own error. Retries once only: a check should answer fast.
  */
-export async function probeCohortImport(config: DestinationConfig, options: { timeoutMs?: number } = {}): Promise<void> {
+export async function probeCohortImport(config: BrazeCohortsConfig, options: { timeoutMs?: number } = {}): Promise<void> {
   // Unset variables fail here, before any request.
   config.partnerApiKey.reveal();
   config.dataImportKey.reveal();

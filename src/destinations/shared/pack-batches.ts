@@ -1,6 +1,6 @@
-import type { MemberKey } from "../model/member-key.js";
+import type { MemberKey } from "../../model/member-key.js";
 
-/** Braze's cap, counted across every identifier of every cohort_changes entry. */
+/** The cohort road's cap (kept here as the default size for older callers). */
 export const MAX_IDENTIFIERS_PER_REQUEST = 1000;
 
 /** One membership request's worth of changes. */

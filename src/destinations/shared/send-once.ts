@@ -1,9 +1,9 @@
 import type { Pool } from "undici";
 
 export type AttemptOutcome =
-  | { readonly kind: "ok"; readonly status: number; readonly headers: Headers; readonly reason: string }
+  | { readonly kind: "ok"; readonly status: number; readonly headers: Headers; readonly reason: string; readonly body: string }
   | { readonly kind: "retry"; readonly status: number | undefined; readonly headers: Headers | undefined; readonly reason: string }
-  | { readonly kind: "fatal"; readonly status: number; readonly headers: Headers; readonly reason: string };
+  | { readonly kind: "fatal"; readonly status: number; readonly headers: Headers; readonly reason: string; readonly body: string };
 
 type Headers = Record<string, string | string[] | undefined>;
 
@@ -17,13 +17,13 @@ function retryable(status: number): boolean {
  * are retryable: membership changes are idempotent, so re-sending is safe even
  * when Braze did process the lost request.
  */
-export async function sendOnce(pool: Pool, path: string, body: string, options: { timeoutMs: number; userAgent: string }): Promise<AttemptOutcome> {
+export async function sendOnce(pool: Pool, path: string, body: string, options: { timeoutMs: number; userAgent: string; headers?: Readonly<Record<string, string>> }): Promise<AttemptOutcome> {
   try {
     const response = await pool.request({
       method: "POST",
       path,
       body,
-      headers: { "content-type": "application/json", accept: "application/json", "user-agent": options.userAgent },
+      headers: { "content-type": "application/json", accept: "application/json", "user-agent": options.userAgent, ...options.headers },
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
       signal: AbortSignal.timeout(options.timeoutMs),
@@ -32,9 +32,9 @@ export async function sendOnce(pool: Pool, path: string, body: string, options: 
     const headers = response.headers as Headers;
     const status = response.statusCode;
     const reason = brazeMessage(text, status);
-    if (status >= 200 && status < 300) return { kind: "ok", status, headers, reason };
+    if (status >= 200 && status < 300) return { kind: "ok", status, headers, reason, body: text };
     if (retryable(status)) return { kind: "retry", status, headers, reason };
-    return { kind: "fatal", status, headers, reason };
+    return { kind: "fatal", status, headers, reason, body: text };
   } catch (error) {
     return { kind: "retry", status: undefined, headers: undefined, reason: networkReason(error) };
   }

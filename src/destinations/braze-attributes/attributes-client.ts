@@ -1,0 +1,111 @@
+import type { MemberKey } from "../../model/member-key.js";
+import type { BrazeAttributesConfig } from "../../model/project.js";
+import type { ClientOptions, DestinationClient, MemberRefusal, MembershipHooks, MembershipResult, MembershipTarget, ProbeResult, ReadBackValue } from "../destination.js";
+import { BrazeApiError } from "../shared/destination-error.js";
+import { packBatches, type MembershipBatch } from "../shared/pack-batches.js";
+import { PacedPoster, type FinalOutcome } from "../shared/paced-poster.js";
+import { streamBatches } from "../shared/stream-batches.js";
+import { attributeObjects, refusedIndexes } from "./attributes-body.js";
+import { parseBindingTarget } from "./binding.js";
+import { readBackAttributes } from "./export-ids.js";
+import { attributesHint } from "./hints.js";
+
+/**
+ * Braze's public road (`braze_attributes`): membership as a custom attribute,
+ * written with POST /users/track in batches of `batch_size` objects, one object
+ * per member, over the shared paced poster (X-RateLimit-* pacing, retries on
+ * 429/5xx/drops, never on 400/401/403). A 201 may refuse single objects by index:
+ * those members are reported, never acknowledged. The REST API key travels only
+ * in the Authorization header and never appears in errors or events.
+ */
+export class AttributesClient implements DestinationClient {
+  readonly #config: BrazeAttributesConfig;
+  readonly #poster: PacedPoster;
+  /** /users/export/ids has its own rate limit (250/min on new workspaces): its own pacing. */
+  readonly #exportPoster: PacedPoster;
+  readonly #options: ClientOptions;
+
+  constructor(config: BrazeAttributesConfig, options: ClientOptions) {
+    this.#config = config;
+    this.#options = options;
+    const secrets = () => [config.apiKey.reveal()];
+    this.#poster = new PacedPoster({ ...options, endpoint: config.restEndpoint, secrets });
+    this.#exportPoster = new PacedPoster({ ...options, concurrency: 1, endpoint: config.restEndpoint, secrets });
+  }
+
+  get retries(): number {
+    return this.#poster.retries + this.#exportPoster.retries;
+  }
+
+  /** Attributes need no container: nothing to prepare, no request. */
+  async prepare(): Promise<number> {
+    return 0;
+  }
+
+  async syncMembership(
+    target: MembershipTarget,
+    adds: AsyncIterable<MemberKey> | Iterable<MemberKey>,
+    removes: AsyncIterable<MemberKey> | Iterable<MemberKey>,
+    hooks: MembershipHooks = {},
+  ): Promise<MembershipResult> {
+    const retriesBefore = this.retries;
+    const batches = packBatches(adds, removes, this.#config.batchSize);
+    const sent = await streamBatches(batches, this.#poster.concurrency, hooks, (batch) => this.resend(target, batch));
+    return { ...sent, retries: this.retries - retriesBefore };
+  }
+
+  /** One /users/track request for one batch; the members Braze refused by index. */
+  async resend(target: MembershipTarget, batch: Pick<MembershipBatch, "add" | "remove">): Promise<readonly MemberRefusal[]> {
+    const binding = parseBindingTarget(target.target);
+    if (!binding) throw new BrazeApiError({ status: undefined, brazeMessage: "no attribute binding recorded", attempts: 0, context: `membership update for ${target.cohortId}` });
+    const keys = [...batch.add, ...batch.remove];
+    const body = JSON.stringify({ attributes: attributeObjects(binding, batch.add, batch.remove, this.#config.updateExistingOnly) });
+    const result = await this.#poster.post("/users/track", body, { endpoint: "users/track", cohortId: binding.name, identifiers: keys.length }, this.#auth());
+    const answered = result.ok ? result.body : result.outcome?.kind === "fatal" && result.outcome.status === 400 ? result.outcome.body : undefined;
+    const refused = answered === undefined ? new Map<number, string>() : refusedIndexes(answered);
+    // A 400 that names objects refused them all one by one: a partial answer, not a broken request.
+    if (!result.ok && refused.size === 0) throw this.#failure(result, "users.track", `membership update of attribute ${binding.name}`);
+    return [...refused].filter(([index]) => index >= 0 && index < keys.length).map(([index, message]) => ({ key: keys[index]!, message: this.#poster.redact(message) }));
+  }
+
+  /**
+   * The safest check that changes nothing anyone can see: POST /users/track with an
+   * empty attributes array. Braze authenticates and checks the permission first
+   * (401 bad key, 403 no users.track), then finds nothing to do (201 or 400).
+   */
+  async probe(): Promise<ProbeResult> {
+    const result = await this.#poster.post("/users/track", JSON.stringify({ attributes: [] }), { endpoint: "users/track", cohortId: "probe", identifiers: 0 }, this.#auth());
+    const status = result.ok ? result.status : result.outcome?.status;
+    if (result.ok || status === 400) return { ok: true, message: "the REST API key was accepted with users.track (an empty /users/track request: nothing changed)" };
+    const error = this.#failure(result, "users.track", "credential check");
+    return { ok: false, message: error.message, ...(error.hint ? { hint: error.hint } : {}) };
+  }
+
+  async readBack(target: MembershipTarget, keys: readonly MemberKey[]): Promise<ReadonlyMap<MemberKey, ReadBackValue>> {
+    const binding = parseBindingTarget(target.target);
+    if (!binding) return new Map();
+    return readBackAttributes(binding.name, keys, async (body, count) => {
+      const result = await this.#exportPoster.post("/users/export/ids", body, { endpoint: "users/export/ids", cohortId: binding.name, identifiers: count }, this.#auth());
+      if (!result.ok) throw this.#failure(result, "users.export.ids", `read-back of attribute ${binding.name}`);
+      return result.body;
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.#poster.close(), this.#exportPoster.close()]);
+  }
+
+  #auth(): Record<string, string> {
+    // The only place the key is revealed: into the request's Authorization header.
+    return { authorization: `Bearer ${this.#config.apiKey.reveal()}` };
+  }
+
+  #failure(result: Extract<FinalOutcome, { ok: false }>, permission: "users.track" | "users.export.ids", what: string): BrazeApiError {
+    const outcome = result.outcome;
+    const message = this.#poster.redact(outcome?.reason ?? "no attempt was made");
+    const hint = attributesHint(outcome?.status, this.#config.name, this.#config.apiKey.source, permission);
+    const error = new BrazeApiError({ status: outcome?.status, brazeMessage: message, attempts: result.attempts, context: `${what} (destination ${this.#config.name})`, ...(hint === undefined ? {} : { hint }) });
+    this.#options.onEvent?.({ type: "failed", endpoint: permission === "users.track" ? "users/track" : "users/export/ids", cohortId: what, message: error.message, ...(outcome?.status === undefined ? {} : { status: outcome.status }) });
+    return error;
+  }
+}

@@ -1,0 +1,79 @@
+import type { Diagnostic } from "../../model/diagnostic.js";
+import type { BrazeAttributesConfig, CohortConfig } from "../../model/project.js";
+import type { DestinationRoad } from "../destination.js";
+import { roundSeconds } from "../braze-cohorts/road.js";
+import { arrayCapVerdicts } from "./array-cap.js";
+import { AttributesClient } from "./attributes-client.js";
+import { bindingTarget, holdsMembership, parseBindingTarget } from "./binding.js";
+
+/** The public /users/track road (`type: braze_attributes`). */
+export const BRAZE_ATTRIBUTES: DestinationRoad<BrazeAttributesConfig> = {
+  type: "braze_attributes",
+  validateCohort(config, cohort, identifier, at) {
+    const problems: Diagnostic[] = [];
+    const error = (field: string, code: string, message: string) => problems.push({ severity: "error", code, message, ...located(at(field)) });
+    if (cohort.attribute === undefined) {
+      error("destination", "config.attribute_missing", `${cohort.address} is sent to ${config.name} (braze_attributes): say which attribute marks membership, e.g. attribute: coho_vip, or attribute: { name: coho_cohorts, value: vip }`);
+    }
+    if (identifier?.type === "device_id") {
+      error("identifier", "config.identifier_unsupported", `${cohort.address}: identifier ${identifier.name} is a device_id, which /users/track cannot address (destination ${config.name} is braze_attributes); use an external_id or alias identifier, or send this cohort to a braze_cohorts destination`);
+    }
+    if (cohort.forEach !== undefined) {
+      error("for_each", "config.for_each_unsupported", `${cohort.address}: cohort sets (for_each) are not supported on braze_attributes destinations yet: every instance would write the same attribute; declare one cohort per attribute value instead`);
+    }
+    if (cohort.cohortId !== undefined) {
+      error("cohort_id", "config.cohort_id_unsupported", `${cohort.address}: cohort_id adopts a Braze cohort, which destination ${config.name} (braze_attributes) has none of: remove cohort_id`);
+    }
+    return problems;
+  },
+  validateCohorts(_config, cohorts, at) {
+    const problems: Diagnostic[] = [];
+    const owners = new Map<string, CohortConfig>();
+    const kinds = new Map<string, { kind: string; cohort: CohortConfig }>();
+    for (const cohort of cohorts) {
+      const binding = cohort.attribute;
+      if (!binding) continue;
+      const kind = kinds.get(binding.name);
+      if (kind && kind.kind !== binding.kind) {
+        problems.push({ severity: "error", code: "config.attribute_conflict", message: `${cohort.address}: attribute ${binding.name} is an array attribute in one cohort and a boolean in ${kind.cohort.address}; one attribute has one type`, ...located(at(cohort, "attribute")), ...related(at(kind.cohort, "attribute")) });
+        continue;
+      }
+      if (!kind) kinds.set(binding.name, { kind: binding.kind, cohort });
+      const key = binding.kind === "boolean" ? binding.name : `${binding.name}\u0000${binding.value}`;
+      const owner = owners.get(key);
+      if (owner) {
+        const what = binding.kind === "boolean" ? `boolean attribute ${binding.name}` : `value "${binding.value}" of array attribute ${binding.name}`;
+        problems.push({ severity: "error", code: "config.attribute_shared", message: `${cohort.address} writes the ${what}, which ${owner.address} writes already: each cohort needs its own attribute (or its own value)`, ...located(at(cohort, "attribute")), ...related(at(owner, "attribute")) });
+      } else {
+        owners.set(key, cohort);
+      }
+    }
+    return problems;
+  },
+  targetOf: (cohort) => (cohort.attribute ? bindingTarget(cohort.attribute) : undefined),
+  estimate(config, work) {
+    // One attributes object per changed member, one attribute update (data point) each.
+    const requests = work.sends.reduce((n, s) => n + Math.ceil((s.add + s.remove) / config.batchSize), 0);
+    const updates = work.sends.reduce((n, s) => n + s.add + s.remove, 0);
+    return { requests, attribute_updates: updates, seconds: roundSeconds((requests * config.rateLimit.windowSeconds) / config.rateLimit.requests) };
+  },
+  open: (config, options) => new AttributesClient(config, options),
+  planGuards: arrayCapVerdicts,
+  drift(config, target, value) {
+    const binding = parseBindingTarget(target);
+    if (!binding) return undefined;
+    if (value.kind === "absent") return "deleted";
+    if (holdsMembership(binding, value.value)) return undefined;
+    // A full array that lost coho's value: Braze evicted the oldest to make room.
+    if (binding.kind === "array" && Array.isArray(value.value) && value.value.length >= config.maxArrayValues) return "evicted";
+    return "changed";
+  },
+};
+
+function located(location: Diagnostic["location"]): { location?: NonNullable<Diagnostic["location"]> } {
+  return location ? { location } : {};
+}
+
+function related(location: Diagnostic["location"]): { related?: NonNullable<Diagnostic["location"]> } {
+  return location ? { related: location } : {};
+}

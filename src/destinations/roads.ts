@@ -1,0 +1,81 @@
+import type { Diagnostic, SourceLocation } from "../model/diagnostic.js";
+import type { CostEstimate, GuardVerdict } from "../model/plan.js";
+import type { CohortConfig, DestinationConfig, IdentifierConfig, Project } from "../model/project.js";
+import type { DuckDbEngine } from "../sources/duckdb-engine.js";
+import { BRAZE_ATTRIBUTES } from "./braze-attributes/road.js";
+import { BRAZE_COHORTS } from "./braze-cohorts/road.js";
+import type { ClientOptions, DestinationClient, DestinationRoad, DriftReason, MembershipWork, ReadBackValue } from "./destination.js";
+
+export type { DriftReason } from "./destination.js";
+
+/**
+ * Every road coho knows, by destination `type`. A new road is a folder under
+ * src/destinations/, an entry here, and its schema entry; nothing else changes.
+ */
+function roadOf<C extends DestinationConfig>(config: C): DestinationRoad<C> {
+  switch (config.type) {
+    case "braze_cohorts":
+      return BRAZE_COHORTS as unknown as DestinationRoad<C>;
+    case "braze_attributes":
+      return BRAZE_ATTRIBUTES as unknown as DestinationRoad<C>;
+  }
+}
+
+export function openClient(config: DestinationConfig, options: ClientOptions): DestinationClient {
+  return roadOf(config).open(config, options);
+}
+
+export function estimateCost(config: DestinationConfig, work: MembershipWork): CostEstimate {
+  return roadOf(config).estimate(config, work);
+}
+
+export function targetOf(config: DestinationConfig, cohort: CohortConfig): string | undefined {
+  return roadOf(config).targetOf(cohort);
+}
+
+/** Road-specific checks of every cohort, located by `at(cohort, field)`. */
+export function validateCohortsByRoad(
+  destinations: ReadonlyMap<string, DestinationConfig>,
+  cohorts: readonly CohortConfig[],
+  identifiers: ReadonlyMap<string, IdentifierConfig>,
+  at: (cohort: CohortConfig, field: string) => SourceLocation | undefined,
+): Diagnostic[] {
+  const diagnostics: Diagnostic[] = [];
+  for (const config of destinations.values()) {
+    const road = roadOf(config);
+    const mine = cohorts.filter((c) => c.destination === config.name);
+    for (const cohort of mine) diagnostics.push(...road.validateCohort(config, cohort, identifiers.get(cohort.identifier), (field) => at(cohort, field)));
+    diagnostics.push(...road.validateCohorts(config, mine, (cohort, field) => at(cohort, field)));
+  }
+  return diagnostics;
+}
+
+/** Every road's own guard verdicts, by cohort address (cohorts of the project, desired tables from the plan). */
+export async function roadGuards(
+  project: Pick<Project, "destinations" | "cohorts">,
+  desiredTable: (address: string) => string | undefined,
+  engine: DuckDbEngine,
+): Promise<Map<string, GuardVerdict>> {
+  const verdicts = new Map<string, GuardVerdict>();
+  for (const config of project.destinations.values()) {
+    const road = roadOf(config);
+    if (!road.planGuards) continue;
+    const cohorts = [...project.cohorts.values()].filter((c) => c.destination === config.name);
+    for (const [address, verdict] of await road.planGuards(config, cohorts, desiredTable, engine)) verdicts.set(address, verdict);
+  }
+  return verdicts;
+}
+
+/** Sum of estimates (time adds up: cohorts of one destination share its rate limit). */
+export function addCosts(costs: readonly CostEstimate[]): CostEstimate {
+  return {
+    requests: costs.reduce((n, c) => n + c.requests, 0),
+    attribute_updates: costs.reduce((n, c) => n + c.attribute_updates, 0),
+    seconds: Math.round(costs.reduce((n, c) => n + c.seconds, 0) * 1000) / 1000,
+  };
+}
+
+/** Whether a read-back value still says "member" for this binding; undefined when it does (or the road cannot tell). */
+export function driftOf(config: DestinationConfig, target: string | undefined, value: ReadBackValue): DriftReason | undefined {
+  return roadOf(config).drift?.(config, target, value);
+}

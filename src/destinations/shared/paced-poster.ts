@@ -1,0 +1,124 @@
+import { Pool } from "undici";
+import { COHO_VERSION } from "../../version.js";
+import type { DestinationEventListener } from "./events.js";
+import { RateLimiter } from "./rate-limiter.js";
+import { DEFAULT_RETRY_POLICY, backoffDelay, parseRetryAfter, type RetryPolicy } from "./retry-policy.js";
+import { sendOnce, type AttemptOutcome } from "./send-once.js";
+
+export interface PacedPosterOptions {
+  /** Base URL, e.g. https://rest.iad-01.braze.com (http only for loopback). */
+  readonly endpoint: string;
+  /** Requests in flight at once (and pooled connections). Default 4. */
+  readonly concurrency?: number;
+  /** Per-attempt timeout, ms. Default 30 s. */
+  readonly timeoutMs?: number;
+  readonly retry?: Partial<RetryPolicy>;
+  readonly onEvent?: DestinationEventListener;
+  /** For tests: the jitter source. */
+  readonly random?: () => number;
+  /** Every credential the requests carry: redacted from any text passed on. */
+  readonly secrets: () => readonly string[];
+}
+
+/** What one logical request is, for events and errors. */
+export interface PostLabel {
+  readonly endpoint: string;
+  readonly cohortId: string;
+  readonly identifiers: number;
+}
+
+export type FinalOutcome = { readonly ok: true; readonly status: number; readonly body: string; readonly attempts: number } | { readonly ok: false; readonly outcome: AttemptOutcome | undefined; readonly attempts: number };
+
+/**
+ * The HTTP road every destination shares: a keep-alive undici pool, pacing by
+ * Braze's X-RateLimit-* headers, retries with full-jitter backoff on 429, 5xx,
+ * dropped connections and timeouts; never a retry on another 4xx. Both roads send
+ * idempotent changes, so re-sending a request whose answer was lost is safe.
+ */
+export class PacedPoster {
+  readonly #options: PacedPosterOptions;
+  readonly #pool: Pool;
+  readonly #limiter = new RateLimiter();
+  readonly #policy: RetryPolicy;
+  readonly #random: () => number;
+  readonly concurrency: number;
+  #retries = 0;
+
+  constructor(options: PacedPosterOptions) {
+    this.#options = options;
+    this.concurrency = Math.max(1, options.concurrency ?? 4);
+    this.#pool = new Pool(new URL(options.endpoint).origin, { connections: this.concurrency, pipelining: 1 });
+    this.#policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+    this.#random = options.random ?? Math.random;
+    this.#limiter.onWait = (waitMs) => options.onEvent?.({ type: "throttled", waitMs });
+  }
+
+  get retries(): number {
+    return this.#retries;
+  }
+
+  get maxAttempts(): number {
+    return this.#policy.maxAttempts;
+  }
+
+  /** Posts `body` to `path` until Braze answers 2xx, refuses for good, or retries run out. */
+  async post(path: string, body: string, label: PostLabel, headers: Readonly<Record<string, string>> = {}): Promise<FinalOutcome> {
+    const { onEvent } = this.#options;
+    let waited = 0;
+    let last: AttemptOutcome | undefined;
+    for (let attempt = 1; attempt <= this.#policy.maxAttempts; attempt++) {
+      await this.#limiter.acquire();
+      onEvent?.({ type: "request", ...label, attempt });
+      last = await sendOnce(this.#pool, path, body, { timeoutMs: this.#options.timeoutMs ?? 30_000, userAgent: `coho/${COHO_VERSION} node/${process.versions.node}`, headers });
+      if (last.headers) this.#limiter.observe(last.headers);
+      this.#limiter.settle();
+      if (last.kind === "ok") {
+        onEvent?.({ type: "acknowledged", ...label, attempts: attempt, status: last.status });
+        return { ok: true, status: last.status, body: last.body, attempts: attempt };
+      }
+      if (last.kind === "fatal" || attempt === this.#policy.maxAttempts) break;
+      const delayMs = backoffDelay(this.#policy, attempt, this.#serverHint(last), this.#random);
+      if (waited + delayMs > this.#policy.maxTotalWaitMs) break;
+      waited += delayMs;
+      this.#retries++;
+      onEvent?.({ type: "retry", endpoint: label.endpoint, cohortId: label.cohortId, attempt, reason: this.redact(last.reason), delayMs, ...(last.status === undefined ? {} : { status: last.status }) });
+      await sleep(delayMs);
+    }
+    return { ok: false, outcome: last, attempts: last?.kind === "fatal" ? 1 : this.#policy.maxAttempts };
+  }
+
+  /** Braze may echo a credential ("…with client secret: …"): never pass it on. */
+  redact(text: string): string {
+    let result = text;
+    for (const secret of this.#options.secrets()) {
+      if (secret.length > 0) result = result.split(secret).join("***");
+    }
+    return result;
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.close();
+  }
+
+  /** How long the server asked us to wait, if it did. */
+  #serverHint(outcome: AttemptOutcome): number | undefined {
+    const now = Date.now();
+    const retryAfter = parseRetryAfter(header(outcome.headers, "retry-after"), now);
+    if (outcome.status !== 429) return retryAfter;
+    const reset = Number(header(outcome.headers, "x-ratelimit-reset"));
+    if (Number.isFinite(reset) && reset > 0) {
+      this.#limiter.exhaustedUntil(reset * 1000);
+      return Math.max(retryAfter ?? 0, reset * 1000 - now);
+    }
+    return retryAfter;
+  }
+}
+
+function header(headers: AttemptOutcome["headers"], name: string): string | undefined {
+  const value = headers?.[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

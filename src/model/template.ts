@@ -1,0 +1,36 @@
+/**
+ * Templates of cohort-set fields (name, cohort_id, and destination fields that
+ * name a Braze object): `{key}` is the instance's key value, `{label}` the model's
+ * `label` column; `{{` and `}}` are literal braces. Pure.
+ */
+export const TEMPLATE_VARIABLES = ["key", "label"] as const;
+export type TemplateVariable = (typeof TEMPLATE_VARIABLES)[number];
+
+const TOKEN = /\{\{|\}\}|\{([^{}]*)\}|[{}]/g;
+
+/** The variables a template uses, or the first problem with it. */
+export function templateVariables(template: string): { variables: Set<TemplateVariable> } | { problem: string } {
+  const variables = new Set<TemplateVariable>();
+  for (const match of template.matchAll(TOKEN)) {
+    const token = match[0];
+    if (token === "{{" || token === "}}") continue;
+    const name = match[1];
+    if (name === undefined) return { problem: `a lone "${token}" (write {{ or }} for a literal brace)` };
+    if (!(TEMPLATE_VARIABLES as readonly string[]).includes(name)) {
+      return { problem: `unknown placeholder {${name}}; use ${TEMPLATE_VARIABLES.map((v) => `{${v}}`).join(" or ")}` };
+    }
+    variables.add(name as TemplateVariable);
+  }
+  return { variables };
+}
+
+/** The template with its placeholders filled; `{label}` falls back to the key when the model has no label. */
+export function renderTemplate(template: string, values: { readonly key: string; readonly label: string | undefined }): string {
+  return template.replace(TOKEN, (token, name: string | undefined) => {
+    if (token === "{{") return "{";
+    if (token === "}}") return "}";
+    if (name === "key") return values.key;
+    if (name === "label") return values.label ?? values.key;
+    return token;
+  });
+}

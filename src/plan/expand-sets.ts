@@ -1,0 +1,155 @@
+import { instanceAddress, parseAddress } from "../model/address.js";
+import type { SourceLocation } from "../model/diagnostic.js";
+import { DiagnosticsError } from "../model/errors.js";
+import type { KeyRejectReason, SetPlan } from "../model/plan.js";
+import type { CohortConfig, MovedBlock, Project } from "../model/project.js";
+import type { StateView } from "../model/state.js";
+import { renderTemplate } from "../model/template.js";
+import type { DuckDbEngine } from "../sources/duckdb-engine.js";
+import { extractGroupedMembers, type GroupedMembers } from "../sources/extract-grouped-members.js";
+import type { Source } from "../sources/source.js";
+
+const COHORT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const MAX_NAME_LENGTH = 255;
+/** What a cohort name may not hold (as in the config schema): control and bidirectional-text characters. */
+const UNSAFE_NAME = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
+
+/** A set's one model run: the members of every key value. */
+export interface SetRun {
+  readonly set: CohortConfig;
+  readonly extracted: GroupedMembers;
+}
+
+export interface ExpandedProject {
+  /** Ordinary cohorts plus one cohort per instance of each planned set. */
+  readonly cohorts: ReadonlyMap<string, CohortConfig>;
+  /** `moved` with whole-set moves spelled out per recorded instance. */
+  readonly moved: readonly MovedBlock[];
+  readonly runs: ReadonlyMap<string, SetRun>;
+  /** Per planned set, keyed by set address (guards are added later). */
+  readonly sets: ReadonlyMap<string, Omit<SetPlan, "guards">>;
+}
+
+/**
+ * Turns each cohort set into its instances by running its model once. Sets no
+ * target touches are left out (their recorded instances then plan as usual, and
+ * --target filters them away). Instances get rendered names and cohort ids.
+ */
+export async function expandSets(
+  project: Pick<Project, "cohorts" | "moved" | "models" | "identifiers">,
+  state: StateView,
+  engine: DuckDbEngine,
+  sources: ReadonlyMap<string, Source>,
+  targets: readonly string[],
+  onModelRun?: (model: string, addresses: readonly string[]) => void,
+): Promise<ExpandedProject> {
+  const cohorts = new Map<string, CohortConfig>();
+  const runs = new Map<string, SetRun>();
+  const sets = new Map<string, Omit<SetPlan, "guards">>();
+  for (const cohort of project.cohorts.values()) {
+    if (!cohort.forEach) {
+      cohorts.set(cohort.address, cohort);
+      continue;
+    }
+    if (targets.length > 0 && !targets.some((t) => parseAddress(t)?.cohort === cohort.key)) continue;
+    const model = project.models.get(cohort.model)!;
+    onModelRun?.(model.name, [cohort.address]);
+    const extracted = await extractGroupedMembers(engine, sources.get(model.source)!, model, project.identifiers.get(cohort.identifier)!, cohort.forEach.keyColumn);
+    runs.set(cohort.key, { set: cohort, extracted });
+    const { instances, report } = instancesOf(cohort, extracted);
+    for (const instance of instances) cohorts.set(instance.address, instance);
+    sets.set(cohort.address, report);
+  }
+  checkNameCollisions([...cohorts.values()], project.cohorts);
+  return { cohorts, moved: expandMoved(project.moved, state, project.cohorts), runs, sets };
+}
+
+function instancesOf(set: CohortConfig, extracted: GroupedMembers): { instances: CohortConfig[]; report: Omit<SetPlan, "guards"> } {
+  const forEach = set.forEach!;
+  const listed = forEach.keys === undefined ? undefined : new Set(forEach.keys);
+  const instances: CohortConfig[] = [];
+  const ignored: string[] = [];
+  let ignoredRows = 0;
+  for (const [key, stats] of [...extracted.groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (listed && !listed.has(key)) {
+      ignored.push(key);
+      ignoredRows += stats.rows;
+      continue;
+    }
+    instances.push(instanceOf(set, key, stats.label));
+  }
+  const report = {
+    address: set.address,
+    model: set.model,
+    key_column: forEach.keyColumn,
+    rows: extracted.rows,
+    instances: instances.length,
+    rejected_keys: extracted.rejectedKeys as Record<KeyRejectReason, { values: number; rows: number }>,
+    ignored_keys: { values: ignored.length, rows: ignoredRows, sample: ignored.slice(0, 10) },
+    missing_keys: (forEach.keys ?? []).filter((k) => !extracted.groups.has(k)),
+  };
+  return { instances, report };
+}
+
+function instanceOf(set: CohortConfig, key: string, label: string | undefined): CohortConfig {
+  const forEach = set.forEach!;
+  const address = instanceAddress(set.key, key);
+  const name = renderTemplate(set.name, { key, label });
+  if (name.length > MAX_NAME_LENGTH || name.trim() === "") {
+    const what = name.trim() === "" ? "blank" : `${name.length} characters long (Braze allows ${MAX_NAME_LENGTH}); shorten the template or filter long key values in the model`;
+    throw setError("config.set_name", `${set.address}: the name of ${address} would be ${what}`, forEach.nameOrigin);
+  }
+  if (UNSAFE_NAME.test(name)) {
+    throw setError("config.set_name", `${set.address}: the name of ${address} would hold a control or bidirectional-text character (from its key value or label), which could forge or hide text in plan output; clean the values in the model`, forEach.nameOrigin);
+  }
+  const cohortId = set.cohortId === undefined ? undefined : renderTemplate(set.cohortId, { key, label });
+  if (cohortId !== undefined && !COHORT_ID.test(cohortId)) {
+    throw setError("config.set_cohort_id", `${set.address}: the cohort_id of ${address} would be ${JSON.stringify(cohortId)}, which is not 1 to 128 letters, digits, dots, colons, underscores or dashes`, set.cohortIdOrigin);
+  }
+  const { forEach: _forEach, ...rest } = set;
+  return { ...rest, key: `${set.key}_${slug(key)}`, address, name, cohortId, instanceOf: { set: set.key, key, label } };
+}
+
+/** A set whose rendered values do not fit: a configuration error at the template. */
+function setError(code: string, message: string, location: SourceLocation | undefined): DiagnosticsError {
+  return new DiagnosticsError([{ severity: "error", code, message, ...(location ? { location } : {}) }]);
+}
+
+/** A readable, URL-safe fragment of a key value for generated cohort ids. */
+function slug(key: string): string {
+  return key.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 24) || "key";
+}
+
+/** Two instances (or an instance and a cohort) with one name in one workspace could not be told apart in Braze. */
+function checkNameCollisions(cohorts: readonly CohortConfig[], declared: ReadonlyMap<string, CohortConfig>): void {
+  const seen = new Map<string, CohortConfig>();
+  for (const cohort of cohorts) {
+    const id = `${cohort.destination}\u0000${cohort.name}`;
+    const other = seen.get(id);
+    if (other && (cohort.instanceOf || other.instanceOf)) {
+      const instance = cohort.instanceOf ? cohort : other;
+      const set = instance.instanceOf!.set;
+      const message = `cohorts.${set}: ${other.address} and ${cohort.address} would both be named "${cohort.name}" in destination ${cohort.destination}; make the name template tell them apart, e.g. with {key}`;
+      throw setError("config.set_name_collision", message, declared.get(set)?.forEach?.nameOrigin ?? instance.origin);
+    }
+    seen.set(id, cohort);
+  }
+}
+
+/** A move of a whole set (cohorts.old → cohorts.new) moves every recorded instance. */
+function expandMoved(moved: readonly MovedBlock[], state: StateView, declared: ReadonlyMap<string, CohortConfig>): MovedBlock[] {
+  const out: MovedBlock[] = [];
+  for (const block of moved) {
+    const to = parseAddress(block.to);
+    if (to?.instance !== undefined || !declared.get(to?.cohort ?? "")?.forEach) {
+      out.push(block);
+      continue;
+    }
+    for (const address of Object.keys(state.cohorts).sort()) {
+      const from = parseAddress(address);
+      if (from?.instance === undefined || `cohorts.${from.cohort}` !== block.from) continue;
+      out.push({ from: address, to: instanceAddress(to!.cohort, from.instance), origin: block.origin });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,19 @@
+import kleur from "kleur";
+import type { VerifyReport } from "../operations/verify.js";
+
+/** The human view of `coho verify`: one line per cohort, reasons for drift, a verdict. */
+export function renderVerifyReport(report: VerifyReport): string {
+  const lines: string[] = [];
+  for (const cohort of report.cohorts) {
+    const mark = cohort.status === "unsupported" ? kleur.dim("n/a") : cohort.drifted > 0 ? kleur.red("DRIFT") : kleur.green("ok");
+    lines.push(`  ${cohort.address} (${cohort.destination}): ${mark}  ${cohort.message}`);
+    const reasons = Object.entries(cohort.reasons).filter(([, n]) => n > 0).map(([reason, n]) => `${reason}: ${n}`);
+    if (reasons.length > 0) lines.push(`    ${reasons.join(", ")} (changed: someone else wrote the attribute; deleted: the user is gone; evicted: a full array dropped coho's value)`);
+    if (cohort.samples && cohort.samples.length > 0) lines.push(`    e.g. ${cohort.samples.join(", ")}`);
+  }
+  if (report.cohorts.length === 0) lines.push("No applied cohorts to verify.");
+  lines.push("");
+  const drifted = report.cohorts.filter((c) => c.drifted > 0).length;
+  lines.push(drifted > 0 ? kleur.red().bold(`Drift found in ${drifted} cohort(s): the next apply does not repair it (state says the members are in); see README "Drift".`) : kleur.green().bold("No drift found."));
+  return lines.join("\n");
+}

@@ -1,0 +1,40 @@
+import { spawn } from "node:child_process";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { EXAMPLES } from "../helpers/fixtures.js";
+
+const example = join(EXAMPLES, "attributes");
+
+function runExample(args: string[] = []): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    // Only PATH: the REST API key comes from the example's .env, as for a user.
+    const child = spawn(process.execPath, [join(example, "run.mjs"), ...args], { env: { PATH: process.env.PATH ?? "", NO_COLOR: "1" } });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+    child.on("close", (code) => resolve({ code, out }));
+  });
+}
+
+afterAll(() => {
+  rmSync(join(example, "coho.lock"), { force: true });
+  rmSync(join(example, ".coho"), { recursive: true, force: true });
+});
+
+describe("README's /users/track example (npm run example:attributes)", () => {
+  it("plans, applies and verifies with only a REST API key, then finds nothing more to do", async () => {
+    const first = await runExample(["--reset"]);
+    expect(first.code, first.out).toBe(0);
+    expect(first.out).toContain("Plan: 3 to create, 0 to update, 0 to delete, 0 to move. Members: +57 / −0.");
+    expect(first.out).toContain("Cost: 3 requests · 57 attribute updates");
+    expect(first.out).toContain("Apply complete!");
+    expect(first.out).toContain("No drift found.");
+    expect(first.out).toContain('coho_cohorts includes "newsletter": 28 users');
+    expect(first.out).toContain("coho_vip = true: 8 users");
+    const second = await runExample();
+    expect(second.code, second.out).toBe(0);
+    expect(second.out).toContain("No changes.");
+    expect(second.out).toContain('coho_cohorts includes "recent_buyers": 21 users');
+  });
+});
