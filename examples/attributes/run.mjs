@@ -3,42 +3,15 @@
 // `coho apply`, `coho verify`, then show the attributes "Braze" now holds. Run it
 // again after editing data/*.csv or coho.yaml to see coho send exactly the
 // difference. Nothing outside this machine is contacted.
-import { spawn } from "node:child_process";
-import { rmSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startEmulator } from "../../dist/emulator/server.js";
+import { cohoIn, resetIfAsked, startExampleEmulator } from "../example-runner.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const coho = join(here, "..", "..", "bin", "coho.js");
-
-function run(args) {
-  console.log(`\n$ coho ${args.join(" ")}`);
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [coho, "-C", here, ...args], { stdio: "inherit" });
-    child.on("close", (code) => resolve(code ?? 1));
-  });
-}
-
-if (process.argv.includes("--reset")) {
-  // Forget coho's state and the emulator's together, so they stay consistent.
-  rmSync(join(here, "coho.lock"), { force: true });
-  rmSync(join(here, ".coho"), { recursive: true, force: true });
-  console.log("Reset: coho.lock and .coho/ removed.");
-}
-
-let emulator;
-try {
-  // Braze's state lives in .coho/ beside coho.lock, so later runs continue where this one ends.
-  emulator = await startEmulator({ port: 4012, statePath: join(here, ".coho", "emulator-state.json") });
-} catch (error) {
-  if (error.code === "EADDRINUSE") {
-    console.error("Port 4012 is taken. Stop whatever listens there and run again.");
-    process.exit(1);
-  }
-  throw error;
-}
-console.log(`Local Braze emulator on ${emulator.url} (REST API key only: no partner key needed)`);
+const run = cohoIn(here);
+resetIfAsked(here);
+const emulator = await startExampleEmulator(here, 4012);
+console.log("(REST API key only: no partner key needed)");
 let code = 1;
 try {
   code = await run(["plan"]);

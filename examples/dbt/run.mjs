@@ -4,22 +4,15 @@
 // `coho validate`, `coho plan`, `coho apply` and `coho dbt exposures`. Run it again
 // after editing warehouse.sql or the manifest to see coho send only the difference.
 // Nothing outside this machine is contacted.
-import { spawn } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { startEmulator } from "../../dist/emulator/server.js";
+import { cohoIn, resetIfAsked, startExampleEmulator } from "../example-runner.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const coho = join(here, "..", "..", "bin", "coho.js");
-
-if (process.argv.includes("--reset")) {
-  // Forget coho's state and the emulator's together, so they stay consistent.
-  rmSync(join(here, "coho.lock"), { force: true });
-  rmSync(join(here, ".coho"), { recursive: true, force: true });
-  console.log("Reset: coho.lock and .coho/ removed.");
-}
+const run = cohoIn(here);
+resetIfAsked(here);
 
 // The warehouse dbt built, from a committed script rather than a binary file.
 const warehouse = join(here, "warehouse.duckdb");
@@ -32,27 +25,7 @@ connection.closeSync();
 db.closeSync();
 console.log("Built warehouse.duckdb from warehouse.sql.");
 
-// A fixed port (coho.lock records which endpoint each cohort lives at), and Braze's
-// state in .coho/, so later runs continue where this one ends.
-let emulator;
-try {
-  emulator = await startEmulator({ port: 4011, statePath: join(here, ".coho", "emulator-state.json") });
-} catch (error) {
-  if (error.code === "EADDRINUSE") {
-    console.error("Port 4011 is taken. Stop whatever listens there (another run of this example?) and run again.");
-    process.exit(1);
-  }
-  throw error;
-}
-console.log(`Local Braze emulator on ${emulator.url}`);
-
-function run(args) {
-  console.log(`\n$ coho ${args.join(" ")}`);
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [coho, "-C", here, ...args], { stdio: "inherit" });
-    child.on("close", (code) => resolve(code ?? 1));
-  });
-}
+const emulator = await startExampleEmulator(here, 4011);
 
 let code = 1;
 try {
