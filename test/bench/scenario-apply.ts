@@ -92,6 +92,7 @@ if (mode === "sync") {
   for (const r of ok) perWindow.set(Math.floor(Date.parse(r.at) / 1000), (perWindow.get(Math.floor(Date.parse(r.at) / 1000)) ?? 0) + 1);
   const windows = [...perWindow.keys()].sort((a, b) => a - b).slice(1, -1);
   const rate = windows.reduce((sum, w) => sum + perWindow.get(w)!, 0) / windows.length;
+  if (process.env.BENCH_WINDOWS) console.error(JSON.stringify([...perWindow.values()]));
   console.log(JSON.stringify({ scenario: `rate limit ${limit}/s`, members: n, requests: ok.length, achieved_per_s: Number(rate.toFixed(1)), fraction_of_limit: Number((rate / limit).toFixed(3)), share_429: Number((refused / log.length).toFixed(4)) }));
 }
 await emulator.close();

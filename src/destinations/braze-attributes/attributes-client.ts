@@ -50,7 +50,7 @@ export class AttributesClient implements DestinationClient {
   ): Promise<MembershipResult> {
     const retriesBefore = this.retries;
     const batches = packBatches(adds, removes, this.#config.batchSize);
-    const sent = await streamBatches(batches, this.#poster.concurrency, hooks, (batch) => this.resend(target, batch));
+    const sent = await streamBatches(batches, () => this.#poster.concurrency, hooks, (batch) => this.resend(target, batch));
     return { ...sent, retries: this.retries - retriesBefore };
   }
 

@@ -21,6 +21,12 @@ export class RateLimiter {
     this.#sleep = sleep;
   }
 
+  /** The current window as last reported (less what is in flight), once a response said so. */
+  get allowance(): { readonly limit: number; readonly remaining: number; readonly resetAtMs: number } | undefined {
+    if (this.#limit === undefined || this.#remaining === undefined || this.#resetAtMs === undefined) return undefined;
+    return { limit: this.#limit, remaining: this.#remaining, resetAtMs: this.#resetAtMs };
+  }
+
   /** Resolves when a request may be sent, and counts it. */
   async acquire(): Promise<void> {
     for (;;) {
