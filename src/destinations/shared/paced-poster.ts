@@ -97,15 +97,15 @@ export class PacedPoster {
     await this.#gate.enter();
     let serviceMs: number | undefined;
     try {
-      await this.#limiter.acquire();
+      const ticket = await this.#limiter.acquire();
       announce();
       const sentAt = Date.now();
       const outcome = await sendOnce(this.#pool, path, body, { timeoutMs: this.#options.timeoutMs ?? 30_000, userAgent: `coho/${COHO_VERSION} node/${process.versions.node}`, headers });
       if (outcome.headers) {
         serviceMs = Date.now() - sentAt;
-        this.#limiter.observe(outcome.headers);
+        this.#limiter.observe(outcome.headers, ticket);
       }
-      this.#limiter.settle();
+      this.#limiter.settle(ticket);
       return outcome;
     } finally {
       this.#gate.release(serviceMs);
