@@ -50,6 +50,8 @@ export interface FileJournalOptions {
   readonly fence?: () => void;
   /** For tests on machines where no size-limited file system can be mounted: injects short writes. */
   readonly writeChunk?: WriteChunk;
+  /** The asynchronous fsync (default node:fs `fsync`); tests wrap it to count syncs or inject a failure. */
+  readonly sync?: (fd: number, done: (error: NodeJS.ErrnoException | null) => void) => void;
 }
 
 /**
@@ -166,7 +168,7 @@ export class FileJournal implements JournalStore {
     const fd = this.#fd!;
     const upTo = this.#size;
     return new Promise<void>((resolve, reject) => {
-      fsync(fd, (error) => {
+      (this.#options.sync ?? fsync)(fd, (error) => {
         this.#syncing = undefined;
         if (error) {
           // Nothing past the durable point may be trusted: cut it, so no waiter's record stays behind.

@@ -39,7 +39,9 @@ export class RateLimiter {
         // A new window: the full allowance, less the requests still on their way,
         // which may reach the server after its window turned and count in the new one.
         this.#remaining = this.#limit === undefined ? undefined : Math.max(0, this.#limit - this.#inFlight.size);
-        this.#resetAtMs = undefined;
+        // Until an answer names the new window's end: the next whole second, which no
+        // epoch-aligned window of whole seconds ends before, so a wait is never too long.
+        this.#resetAtMs = Math.floor(now / 1000) * 1000 + 1000;
         this.#windowFirstTicket = this.#acquired + 1;
       }
       if (this.#remaining === undefined || this.#remaining > 0) {
