@@ -1,6 +1,8 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { Ajv } from "ajv";
 import { describe, expect, it } from "vitest";
+import { REPO_ROOT } from "../helpers/fixtures.js";
 import type { RunningEmulator } from "../../src/emulator/server.js";
 import { getJson, emulators, postJson, requestLog, userAttributes } from "../helpers/emulator.js";
 import { BACKENDS, applyProjectFor, coho, ids, journalPending, keysOf, lockHeld, writeMembers, type Backend } from "../helpers/apply-project.js";
@@ -8,6 +10,7 @@ import { seededRandom } from "../helpers/random.js";
 import { lockfile, sleep, spawnApply } from "../helpers/spawn-apply.js";
 
 const start = emulators();
+const validPlan = new Ajv({ strict: false }).compile(JSON.parse(readFileSync(join(REPO_ROOT, "schema", "coho-plan.schema.json"), "utf8")) as object);
 
 interface Cost {
   requests: number;
@@ -64,6 +67,7 @@ describe.each(BACKENDS)("cohorts on one array attribute share requests (%s state
     writeMembers(dir, "a", ids(100, 100));
     writeMembers(dir, "b", [...ids(100), ...ids(20, 5000)]);
     const { plan, report, sent } = await planAndApply(emu, dir);
+    expect(validPlan(plan), JSON.stringify(validPlan.errors)).toBe(true);
     expect(plan.cost).toMatchObject({ requests: Math.ceil(120 / 75), attribute_updates: 120 });
     // Alone they would cost ceil(100/75) + ceil(120/75) = 4 requests and 220 updates.
     const byAddress = Object.fromEntries(plan.cohorts.map((c) => [c.address, c]));
