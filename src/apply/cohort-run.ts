@@ -76,6 +76,11 @@ export class CohortRun {
     return c;
   }
 
+  /** From now on this cohort's report counts no retries (another cohort of its request group counts them). */
+  leaveRetriesToOthers(): void {
+    this.#retriesBefore.clear();
+  }
+
   /** Journals the cohort and readies its container (the cohort road's upsert). */
   async begin(): Promise<void> {
     const { cohort, prior, after } = this;

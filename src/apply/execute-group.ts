@@ -28,6 +28,7 @@ export async function executeGroup(ctx: ExecuteContext, planned: ExecutablePlan,
   try {
     for (const run of runs) await run.begin();
     // Only the first cohort reads the client's retries: a shared request's retries count once.
+    for (const run of runs.slice(1)) run.leaveRetriesToOthers();
     const client = runs[0]!.client(runs[0]!.after.destination);
     if (!client.syncMerged) throw new Error(`destination ${runs[0]!.after.destination} cannot share requests between cohorts`);
     const seqs = new Map<number, number[]>();
