@@ -1,6 +1,7 @@
 import { isRetarget, type CohortPlan, type Plan, type PlanSummary } from "../model/plan.js";
 import { addCosts, roadGuards } from "../destinations/roads.js";
 import { cohortCost } from "./cost.js";
+import { shareGroupCosts } from "./request-groups.js";
 import type { Project } from "../model/project.js";
 import { noRejections } from "../model/reject-reason.js";
 import type { StateView } from "../model/state.js";
@@ -88,11 +89,18 @@ export async function buildPlan(ctx: PlanContext): Promise<PlannedChanges> {
     cohorts.push(cohortPlan);
     deltas.set(decision.address, delta);
   }
-  // Guards a road adds across its cohorts (the attribute road's array cap).
-  const roadVerdicts = await roadGuards(project, (address) => deltas.get(address)?.desiredTable, ctx.engine);
+  // Guards a road adds across its cohorts (the attribute road's array cap): set instances
+  // count, also those of sets this plan did not expand (--target elsewhere).
+  const guarded = new Map([...expanded.cohorts, ...expanded.recordedInstances.map((c) => [c.address, c] as const)]);
+  const roadVerdicts = await roadGuards({ destinations: project.destinations, cohorts: guarded }, (address) => deltas.get(address)?.desiredTable, ctx.engine);
   for (const [i, cohort] of cohorts.entries()) {
     const verdict = roadVerdicts.get(cohort.address);
     if (verdict && cohort.after) cohorts[i] = { ...cohort, guards: [...cohort.guards, verdict] };
+  }
+  // Cohorts sharing requests (one object per user) show their share of what the group sends.
+  if (ctx.backend.membersUnavailable === undefined) {
+    const shared = await shareGroupCosts(project.destinations, ctx.engine, cohorts, (address) => ({ add: deltas.get(address)?.addTable, remove: deltas.get(address)?.removeTable }));
+    cohorts.splice(0, cohorts.length, ...shared);
   }
   const sets = [...expanded.sets.values()].map((set) => ({ ...set, guards: setGuards(project.cohorts.get(set.address.slice("cohorts.".length))!, cohorts, options.allowRemovals) }));
   const blocked = cohorts.some((c) => c.guards.some((g) => g.status === "blocked")) || sets.some((s) => s.guards.some((g) => g.status === "blocked"));
