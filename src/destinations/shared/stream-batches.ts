@@ -15,6 +15,24 @@ export async function streamBatches(
   hooks: MembershipHooks,
   send: (batch: MembershipBatch) => Promise<readonly MemberRefusal[]>,
 ): Promise<{ requests: number; identifiers: number; stopped: boolean }> {
+  return streamWork(batches, concurrency, hooks, send, (batch) => batch.add.length + batch.remove.length);
+}
+
+/** What streamWork calls around each batch. */
+export interface WorkHooks<B> {
+  readonly beforeSend?: (batch: B) => void | Promise<void>;
+  readonly acknowledged?: (batch: B, refused: readonly MemberRefusal[]) => void | Promise<void>;
+  readonly shouldStop?: () => boolean;
+}
+
+/** The worker pool behind streamBatches (and the merged road's streamMerged); `size` counts a batch's identifiers. */
+export async function streamWork<B>(
+  batches: AsyncGenerator<B>,
+  concurrency: number | (() => number),
+  hooks: WorkHooks<B>,
+  send: (batch: B) => Promise<readonly MemberRefusal[]>,
+  size: (batch: B) => number,
+): Promise<{ requests: number; identifiers: number; stopped: boolean }> {
   const wanted = () => Math.max(1, typeof concurrency === "number" ? concurrency : concurrency());
   let requests = 0;
   let identifiers = 0;
@@ -42,7 +60,7 @@ export async function streamBatches(
           await hooks.beforeSend?.(batch);
           const refused = await send(batch);
           requests++;
-          identifiers += batch.add.length + batch.remove.length;
+          identifiers += size(batch);
           await hooks.acknowledged?.(batch, refused);
         } catch (error) {
           failure ??= error;
