@@ -9,14 +9,14 @@ import { PostgresSource } from "../sources/postgres-source.js";
 import type { Source } from "../sources/source.js";
 import { modelQuery } from "../sources/source.js";
 import type { StateBackend } from "../state/backend.js";
-import { digestFromPostgresRow, memberDigestPostgresSql } from "../state/member-digest.js";
+import { verifySnapshot, type SnapshotTables } from "../state/postgres-snapshot-check.js";
 import type { MembershipDelta } from "./membership-diff.js";
 import { diffSql, type DiffRow } from "./pushdown-sql.js";
 import { pgCursorClass } from "../sources/pg-driver.js";
 
 /** A backend that can tell where its snapshots live in PostgreSQL. */
 interface PushDownBackend extends StateBackend {
-  pushDownTarget(): Promise<{ url: string; snapshots: string }>;
+  pushDownTarget(): Promise<{ url: string } & SnapshotTables>;
 }
 
 export interface PushedDown {
@@ -55,7 +55,7 @@ export async function tryPushDown(
   const snapshot = prior && prior.members.count > 0 ? prior.snapshot : undefined;
   // The recorded snapshot is verified on a connection of its own, while the diff runs:
   // the server computes both at once (a diff over a snapshot that fails it is discarded).
-  const verified = snapshot ? verifySnapshot(source, target.snapshots, snapshot, prior!) : Promise.resolve();
+  const verified = snapshot ? verifyRecorded(source, target, snapshot, prior!) : Promise.resolve();
   verified.catch(() => undefined); // awaited below, on every path
   const client = await source.openClient().catch(async (error: unknown) => {
     await verified.catch(() => undefined);
@@ -109,16 +109,11 @@ async function checkPrimaryKey(client: pg.Client, model: ModelConfig): Promise<v
   });
 }
 
-/** The recorded snapshot is checked by the same digest (member-digest.ts), computed where it lives. */
-async function verifySnapshot(source: PostgresSource, snapshots: string, snapshot: string, prior: CohortState): Promise<void> {
+/** The recorded snapshot, verified where it lives (postgres-snapshot-check.ts), on a connection of its own. */
+async function verifyRecorded(source: PostgresSource, tables: SnapshotTables, snapshot: string, prior: CohortState): Promise<void> {
   const client = await source.openClient();
   try {
-    const sql = memberDigestPostgresSql(`SELECT key FROM ${snapshots} WHERE snapshot = $1`);
-    const row = (await client.query<{ n: string; hi: string | null; lo: string | null }>(sql, [snapshot])).rows[0]!;
-    const digest = digestFromPostgresRow(row);
-    if (digest !== prior.members.digest) {
-      throw new CohoError("state.snapshot_mismatch", `a snapshot in the state database does not match its state: expected ${prior.members.count} members (digest ${prior.members.digest}), found ${row.n} (digest ${digest})`);
-    }
+    await verifySnapshot(client, tables, snapshot, prior.members);
   } finally {
     await client.end().catch(() => undefined);
   }

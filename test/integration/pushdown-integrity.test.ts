@@ -1,6 +1,9 @@
+import { join } from "node:path";
 import pg from "pg";
 import { inject, describe, expect, it } from "vitest";
+import { readLockfile } from "../../src/state/lockfile.js";
 import { digestFromPostgresRow, memberDigest, memberDigestPostgresSql } from "../../src/state/member-digest.js";
+import { verifySnapshot } from "../../src/state/postgres-snapshot-check.js";
 import { coho, SECRET_ENV } from "../helpers/apply-project.js";
 import { emulators } from "../helpers/emulator.js";
 import { createDatabase, destinationEntry, runSql, writeProject } from "../helpers/project.js";
@@ -70,6 +73,32 @@ describe("push-down: integrity of what it reads", () => {
     const truncated = await coho(dir, ["plan"], env);
     expect(truncated.code).toBe(1);
     expect(truncated.stderr).toMatch(/expected 50 members .* found 49 /);
+  }, 120_000);
+
+  it("verifies by the checksum recorded at apply, and by the full digest whenever that check does not hold", async () => {
+    const url = await createDatabase(inject("pgUrl"), "pushdown_check");
+    await runSql(url, "CREATE TABLE people (email text); INSERT INTO people SELECT 'p' || g || '@x.io' FROM generate_series(1, 40) g");
+    const dir = await pushDownProject(url);
+    const env = { ...SECRET_ENV, COHO_STATE_URL: url };
+    const applied = await coho(dir, ["apply", "--auto-approve"], env);
+    expect(applied.code, applied.stderr).toBe(0);
+    const recorded = readLockfile(join(dir, "coho.lock")).cohorts["cohorts.c"]!;
+    const tables = { snapshots: "coho.snapshot_keys", checks: "coho.snapshot_checks" };
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const verify = () => verifySnapshot(client, tables, recorded.snapshot, recorded.members);
+      expect(await verify()).toBe("checksum");
+      // A check that no longer matches the rows (or none at all) is not trusted: the digest decides.
+      await client.query("UPDATE coho.snapshot_checks SET h0 = h0 + 1");
+      expect(await verify()).toBe("digest");
+      await client.query("DELETE FROM coho.snapshot_checks");
+      expect(await verify()).toBe("digest");
+      await client.query("UPDATE coho.snapshot_keys SET key = 'alias:email:other@x.io' WHERE key = 'alias:email:p3@x.io'");
+      await expect(verify()).rejects.toThrow(/does not match its state: expected 40 members/);
+    } finally {
+      await client.end();
+    }
   }, 120_000);
 
   it("reports an error the model's SQL raises while the diff runs as the model's, located, without a stack trace", async () => {
