@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Thin runner: the compiled CLI lives in dist/ (built by `npm run build`, which
-// `npm ci` runs through the `prepare` script).
-import { main, reportStalled } from "../dist/cli/main.js";
+// Thin runner: the CLI is bundled into dist/bundle/ by `npm run build` (which
+// `npm ci` runs through the `prepare` script): a few files load much faster
+// than the ~100 modules of dist/cli/ and their dependencies.
+import { main, reportStalled } from "../dist/bundle/coho.mjs";
 
 // If the event loop empties while main() is still pending (a driver that never
 // calls back after its connection died), Node would exit 13 with no word; a CI
