@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // Thin runner: the CLI is bundled into dist/bundle/ by `npm run build` (which
-// `npm ci` runs through the `prepare` script): a few files load much faster
-// than the ~100 modules of dist/cli/ and their dependencies.
-import { main, reportStalled } from "../dist/bundle/coho.mjs";
+// `npm ci` runs through the `prepare` script) and loaded with V8's code cache
+// (load-cli.cjs): much faster to start than ~100 separate modules.
+import { createRequire } from "node:module";
+
+const { main, reportStalled } = createRequire(import.meta.url)("./load-cli.cjs").loadCli();
 
 // If the event loop empties while main() is still pending (a driver that never
 // calls back after its connection died), Node would exit 13 with no word; a CI

@@ -1,10 +1,10 @@
 /**
- * Bundles the compiled CLI (dist/cli/main.js and what it imports) into
- * dist/bundle/: one entry, coho.mjs, plus chunks that only the commands needing
- * them load (esbuild code splitting at each dynamic import()). Start-up was
- * dominated by resolving, reading and compiling ~100 separate ES modules and the
- * ~80 CommonJS files of yaml and commander; a bundle of a few files removes most
- * of that (README "Performance").
+ * Bundles the compiled CLI (dist/cli/main.js and everything it imports) into one
+ * CommonJS file, dist/bundle/coho.cjs, then warms it up with one command and
+ * saves V8's code cache beside it (see bin/load-cli.cjs). Start-up was dominated
+ * by resolving, reading and compiling ~100 ES modules plus the ~80 CommonJS files
+ * of yaml and commander; one cached file removes most of that (README
+ * "Performance").
  *
  * Invariants:
  * - Only the CLI is bundled. The library API (package.json "main", dist/index.js)
@@ -12,12 +12,15 @@
  * - Every module sees the `import.meta.url` its dist/ twin would have, so files
  *   located relative to a module (schema/, the generated validators,
  *   build-info.json, package.json) resolve exactly as they do from dist/.
- * - Packages that are heavy and used by few commands stay external and are
- *   loaded at run time when a command needs them (DuckDB's native binding,
- *   pg, undici); so do modules required through createRequire (ajv, tinyglobby).
+ * - Modules a command loads with import() still run only when it does: esbuild
+ *   wraps each in a lazy initializer. Heavy packages few commands use stay
+ *   outside the bundle and are required when needed (DuckDB's native binding,
+ *   pg, undici), as are modules loaded through createRequire (ajv, tinyglobby).
  */
 import { readFile, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { dirname, join, relative, sep } from "node:path";
+import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
@@ -26,15 +29,22 @@ const dist = join(root, "dist");
 const outdir = join(dist, "bundle");
 const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
-/** Replaces `import.meta.url` in each compiled module by the URL of that module's file in dist/. */
+/**
+ * Defined once at the top of the bundle, where `require` is Node's own (a module
+ * may declare its own `require` through createRequire, shadowing it).
+ */
+const DIST_URL = "__cohoDistUrl";
+// "use strict" first: the banner must not turn the bundle (ES modules: strict code) into sloppy code.
+const distUrlHelper = `"use strict";\nconst ${DIST_URL} = (path) => require("node:url").pathToFileURL(require("node:path").join(__dirname, path)).href;`;
+
+/** Replaces `import.meta.url` in each compiled module by the file URL of that module in dist/. */
 const ownUrlOfDistTwin = {
   name: "own-url-of-dist-twin",
   setup(builder) {
-    const filter = new RegExp(`^${escapeRegExp(dist + sep)}.*\\.js$`);
-    builder.onLoad({ filter }, async (args) => {
+    builder.onLoad({ filter: new RegExp(`^${escapeRegExp(dist + sep)}.*\\.js$`) }, async (args) => {
       const text = await readFile(args.path, "utf8");
-      const fromBundle = relative(outdir, args.path).split(sep).join("/");
-      return { contents: text.replaceAll("import.meta.url", `new URL(${JSON.stringify(fromBundle)}, import.meta.url).href`), loader: "js" };
+      const fromBundle = JSON.stringify(relative(outdir, args.path).split(sep).join("/"));
+      return { contents: text.replaceAll("import.meta.url", `${DIST_URL}(${fromBundle})`), loader: "js" };
     });
   },
 };
@@ -43,16 +53,24 @@ await rm(outdir, { recursive: true, force: true });
 await build({
   entryPoints: { coho: join(dist, "cli", "main.js") },
   outdir,
-  outExtension: { ".js": ".mjs" },
+  outExtension: { ".js": ".cjs" },
   bundle: true,
-  splitting: true,
-  format: "esm",
+  format: "cjs",
   platform: "node",
   target: "node20",
+  // import() becomes require(): code compiled by vm.Script has no ES module loader.
+  supported: { "dynamic-import": false },
   sourcemap: "linked",
   external: ["@duckdb/node-api", "pg", "pg-cursor", "pg-copy-streams", "undici"],
-  // Bundled CommonJS (commander, yaml) calls require() for Node built-ins.
-  banner: { js: 'import { createRequire as __cohoCreateRequire } from "node:module";\nconst require = __cohoCreateRequire(import.meta.url);' },
+  banner: { js: distUrlHelper },
   plugins: [ownUrlOfDistTwin],
   logLevel: "warning",
 });
+
+// Warm-up: validate the quickstart through the bundle (output discarded), so the
+// cache holds the functions every start-up runs, not only the top level.
+const { compileCli, writeCodeCache } = createRequire(import.meta.url)("../bin/load-cli.cjs");
+const { cli, script } = compileCli();
+const sink = () => new PassThrough().resume();
+await cli.main(["node", "coho", "-C", join(root, "examples", "quickstart"), "validate"], { stdout: sink(), stderr: sink(), stdin: new PassThrough(), env: {}, cwd: root });
+writeCodeCache(script);
