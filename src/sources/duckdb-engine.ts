@@ -132,6 +132,32 @@ export class DuckDbEngine {
     }
   }
 
+  /**
+   * Rows of a query over work tables, every column as text (SQL NULL as ""),
+   * streamed on its own connection in chunks of at most `batchSize` rows.
+   */
+  async *textRows(sql: string, batchSize = 10_000): AsyncGenerator<string[][]> {
+    const connection = await this.#instance.connect();
+    try {
+      const result = await connection.stream(sql);
+      let batch: string[][] = [];
+      for (;;) {
+        const chunk = await result.fetchChunk();
+        if (!chunk || chunk.rowCount === 0) break;
+        for (const row of chunk.getRows()) {
+          batch.push(row.map((value) => (value === null ? "" : String(value))));
+          if (batch.length >= batchSize) {
+            yield batch;
+            batch = [];
+          }
+        }
+      }
+      if (batch.length > 0) yield batch;
+    } finally {
+      connection.closeSync();
+    }
+  }
+
   /** Drops work tables that are no longer needed. */
   async drop(...tables: readonly string[]): Promise<void> {
     for (const table of tables) await this.connection.run(`DROP TABLE IF EXISTS ${table}`);
