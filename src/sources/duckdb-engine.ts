@@ -1,8 +1,9 @@
-import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
+import type { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import { existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { CohoError } from "../model/errors.js";
 import type { DuckDbSourceConfig } from "../model/project.js";
+import { duckdbApi } from "./duckdb-driver.js";
 import { projectSandbox, type EngineSandbox } from "./sandbox.js";
 
 export interface EngineOptions {
@@ -55,7 +56,7 @@ export class DuckDbEngine {
       mkdirSync(dirname(options.tempDirectory), { recursive: true });
       config.temp_directory = options.tempDirectory;
     }
-    const instance = await DuckDBInstance.create(":memory:", config);
+    const instance = await duckdbApi().DuckDBInstance.create(":memory:", config);
     const connection = await instance.connect();
     const sandbox = options.sandbox ?? projectSandbox({ projectDir: options.projectDir });
     await lockDown(connection, options.projectDir, sandbox);

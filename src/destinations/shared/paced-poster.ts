@@ -1,4 +1,4 @@
-import { Pool } from "undici";
+import type { Pool } from "undici";
 import { COHO_VERSION } from "../../version.js";
 import type { DestinationEventListener } from "./events.js";
 import { InFlightGate } from "./in-flight-gate.js";
@@ -40,7 +40,9 @@ export type FinalOutcome = { readonly ok: true; readonly status: number; readonl
  */
 export class PacedPoster {
   readonly #options: PacedPosterOptions;
-  readonly #pool: Pool;
+  /** Opened on the first request: undici is loaded only by commands that send (start-up of validate/plan stays light). */
+  #pool: Promise<Pool> | undefined;
+  readonly #origin: string;
   readonly #limiter = new RateLimiter();
   readonly #gate: InFlightGate;
   readonly #policy: RetryPolicy;
@@ -50,8 +52,7 @@ export class PacedPoster {
   constructor(options: PacedPosterOptions) {
     this.#options = options;
     this.#gate = new InFlightGate({ ...(options.concurrency === undefined ? {} : { fixed: options.concurrency }), ...(options.maxConcurrency === undefined ? {} : { max: options.maxConcurrency }) });
-    // Connections open only as needed: the pool allows the most the gate ever will.
-    this.#pool = new Pool(new URL(options.endpoint).origin, { connections: this.#gate.ceiling, pipelining: 1 });
+    this.#origin = new URL(options.endpoint).origin;
     this.#policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     this.#random = options.random ?? Math.random;
     this.#limiter.onWait = (waitMs) => options.onEvent?.({ type: "throttled", waitMs });
@@ -99,8 +100,9 @@ export class PacedPoster {
     try {
       const ticket = await this.#limiter.acquire();
       announce();
+      const pool = await this.#openPool();
       const sentAt = Date.now();
-      const outcome = await sendOnce(this.#pool, path, body, { timeoutMs: this.#options.timeoutMs ?? 30_000, userAgent: `coho/${COHO_VERSION} node/${process.versions.node}`, headers });
+      const outcome = await sendOnce(pool, path, body, { timeoutMs: this.#options.timeoutMs ?? 30_000, userAgent: `coho/${COHO_VERSION} node/${process.versions.node}`, headers });
       if (outcome.headers) {
         serviceMs = Date.now() - sentAt;
         this.#limiter.observe(outcome.headers, ticket);
@@ -124,7 +126,15 @@ export class PacedPoster {
   }
 
   async close(): Promise<void> {
-    await this.#pool.close();
+    const pool = this.#pool;
+    this.#pool = undefined;
+    if (pool) await (await pool).close();
+  }
+
+  #openPool(): Promise<Pool> {
+    // Connections open only as needed: the pool allows the most the gate ever will.
+    this.#pool ??= import("undici").then(({ Pool }) => new Pool(this.#origin, { connections: this.#gate.ceiling, pipelining: 1 }));
+    return this.#pool;
   }
 
   /** How long the server asked us to wait, if it did. */
