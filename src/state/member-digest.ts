@@ -61,10 +61,17 @@ export function digestFromRow(row: readonly unknown[]): string {
   return formatDigest(count, hi % MOD, lo % MOD);
 }
 
-/** The digest per group: one row (g, n, hi, lo) per value of `group` in `relation`. */
+/**
+ * The digest per group: one row (g, n, 16 lane sums) per value of `group` in
+ * `relation`, read with `digestFromRow(row.slice(1))`. The same byte lanes as
+ * memberDigestSql (one md5_number per key, integer sums only): the grouped
+ * check over millions of snapshot keys costs what the single one does.
+ */
 export function memberDigestByGroupSql(relation: string, group: string): string {
-  const half = (start: number) => `sum(('0x' || substr(md5(key), ${start}, 16))::UBIGINT::HUGEINT) % 18446744073709551616::HUGEINT`;
-  return `SELECT ${group} AS g, count(*) AS n, coalesce(${half(1)}, 0) AS hi, coalesce(${half(17)}, 0) AS lo FROM (${relation}) AS coho_digest GROUP BY ${group}`;
+  const lanes = Array.from({ length: 8 }, (_, i) => `sum((hi >> ${8 * i}) & 255)::BIGINT, sum((lo >> ${8 * i}) & 255)::BIGINT`);
+  return `SELECT g, count(*) AS n, ${lanes.join(", ")}
+FROM (SELECT g, (h & 18446744073709551615::UHUGEINT)::UBIGINT AS hi, (h >> 64)::UBIGINT AS lo FROM (SELECT ${group} AS g, md5_number(key) AS h FROM (${relation}) AS coho_digest_keys) AS coho_md5) AS coho_halves
+GROUP BY g`;
 }
 
 export function formatDigest(count: number, hi: bigint, lo: bigint): string {
