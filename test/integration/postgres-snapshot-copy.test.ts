@@ -52,7 +52,7 @@ describe("PostgreSQL snapshots written with COPY", () => {
     try {
       const odd = ["alias:email:back\\slash", "device_id:tab\there", "external_id:nl\nx", "alias:name:ünï 🙂", "external_id:\\N", "device_id:bell\bform\fvt\v"];
       const sets = [odd, ["external_id:a", "external_id:b"], Array.from({ length: 30_000 }, (_, i) => `external_id:${"é".repeat(i % 7)}${i}`)];
-      const saved = [];
+      const saved: Awaited<ReturnType<PostgresBackend["saveSnapshot"]>>[] = [];
       for (const [i, keys] of sets.entries()) {
         await engine.connection.run(`CREATE OR REPLACE TABLE memory.main.k (key VARCHAR)`);
         const appender = await engine.connection.createAppender("k", "main", "memory");
