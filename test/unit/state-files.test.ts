@@ -7,7 +7,7 @@ import type { LockfileDoc } from "../../src/model/state.js";
 import { DuckDbEngine } from "../../src/sources/duckdb-engine.js";
 import { LocalBackend } from "../../src/state/local-backend.js";
 import { readLockfile, serializeLockfile } from "../../src/state/lockfile.js";
-import { digestFromRow, memberDigest, memberDigestSql } from "../../src/state/member-digest.js";
+import { digestFromGroupRow, digestFromRow, memberDigest, memberDigestByGroupSql, memberDigestSql } from "../../src/state/member-digest.js";
 
 const doc: LockfileDoc = {
   format: "coho-lock",
@@ -143,6 +143,11 @@ describe("member digest", () => {
       // The empty set, through the same SQL.
       const none = (await engine.connection.runAndReadAll(memberDigestSql("SELECT key FROM memory.main.k WHERE false"))).getRows()[0]!;
       expect(digestFromRow(none)).toBe(memberDigest([]));
+      // Per group (many snapshots verified in one pass): each group's digest is its keys' own.
+      const grouped = await engine.connection.runAndReadAll(memberDigestByGroupSql("SELECT key, length(key) % 3 AS g FROM memory.main.k", "g"));
+      const byGroup = new Map(grouped.getRows().map(([g, ...row]) => [Number(g), digestFromGroupRow(row)]));
+      expect(byGroup.size).toBe(3);
+      for (const [g, digest] of byGroup) expect(digest).toBe(memberDigest(keys.filter((k) => k.length % 3 === g)));
     } finally {
       await engine.close();
     }
