@@ -24,6 +24,9 @@ try {
   for (const value of ["recent_buyers", "newsletter"]) {
     console.log(`  coho_cohorts includes "${value}": ${count((c) => Array.isArray(c.coho_cohorts) && c.coho_cohorts.includes(value))} users`);
   }
+  for (const month of ["2026-09", "2026-10", "2026-11"]) {
+    console.log(`  coho_order_months includes "${month}": ${count((c) => Array.isArray(c.coho_order_months) && c.coho_order_months.includes(month))} users`);
+  }
   for (const [key, custom] of users.slice(0, 3)) console.log(`  e.g. ${key}: ${JSON.stringify(custom)}`);
   console.log("\nNext: edit examples/attributes/data/orders.csv and run `npm run example:attributes` again.");
 } finally {

@@ -3,7 +3,7 @@ import { dirname, resolve } from "node:path";
 import type { Diagnostic } from "../model/diagnostic.js";
 import { parseAddress } from "../model/address.js";
 import type { AttributeBinding, CohortConfig, CohortSetConfig, IdentifierConfig, ModelConfig, MovedBlock, RemovalLimit, SourceConfig } from "../model/project.js";
-import { templateVariables } from "../model/template.js";
+import { bindingTemplates, templateVariables } from "../model/template.js";
 import { buildDbtModel, resolveModelTemplate, type DbtContext } from "./build-dbt.js";
 import type { Entry } from "./collect-entries.js";
 import type { CohortData } from "./config-data.js";
@@ -135,6 +135,8 @@ export function buildCohort(entry: Entry<Raw>, known: KnownNames, diagnostics: D
     cohortId: value.cohort_id,
     ...(value.cohort_id === undefined ? {} : { cohortIdOrigin: locate(file.yaml, ["cohorts", key, "cohort_id"]) }),
     ...attributeBinding(value),
+    ...(value.attribute === undefined ? {} : { attributeOrigin: locate(file.yaml, ["cohorts", key, "attribute"]) }),
+    ...(value.on_leave === undefined ? {} : { onLeaveOrigin: locate(file.yaml, ["cohorts", key, "on_leave"]) }),
     guards: { maxRemovals: removalLimit(value.guards?.max_removals), allowEmpty: value.guards?.allow_empty ?? false },
     preventDestroy: value.prevent_destroy ?? false,
     origin,
@@ -156,8 +158,11 @@ function buildForEach(entry: Entry<Raw>, diagnostics: Diagnostic[]): CohortSetCo
   };
   const name = templateVariables(value.name);
   const id = value.cohort_id === undefined ? undefined : templateVariables(value.cohort_id);
+  const binding = attributeBinding(value).attribute;
   if (!value.for_each) {
     if (id && "variables" in id && id.variables.size > 0) return problem(["cohort_id"], "config.template_outside_set", "{key} is only filled in for a cohort set; add for_each or write the id itself");
+    const templated = binding ? bindingTemplates(binding).find((t) => { const parsed = templateVariables(t.template); return "variables" in parsed && parsed.variables.size > 0; }) : undefined;
+    if (templated) return problem([...templated.path], "config.template_outside_set", "{key} and {label} are only filled in for a cohort set; add for_each or write the attribute itself");
     if (value.guards?.max_deleted_instances !== undefined) return problem(["guards", "max_deleted_instances"], "config.set_only", "applies only to a cohort set (for_each)");
     return undefined;
   }
@@ -165,12 +170,31 @@ function buildForEach(entry: Entry<Raw>, diagnostics: Diagnostic[]): CohortSetCo
   if (name.variables.size === 0) return problem(["name"], "config.template", "a cohort set's name must use {key} or {label}, or every instance would have the same name");
   if (id && "problem" in id) return problem(["cohort_id"], "config.template", id.problem);
   if (id && !id.variables.has("key")) return problem(["cohort_id"], "config.template", "a cohort set's cohort_id must use {key}, so each instance adopts its own Braze cohort");
+  if (binding && checkBindingTemplates(binding, (path, message) => problem(path, "config.template", message)) === null) return null;
   return {
     keyColumn: value.for_each.key,
     keys: value.for_each.keys,
     maxDeletedInstances: removalLimit(value.guards?.max_deleted_instances) ?? { kind: "percent", value: 10 },
     nameOrigin: at("name"),
   };
+}
+
+/**
+ * A set's attribute binding is a template too: it must parse, and it must vary
+ * with the key (boolean: the name; array: the name or the value), or every
+ * instance would write the same attribute. null: a problem was reported.
+ */
+function checkBindingTemplates(binding: AttributeBinding, problem: (path: string[], message: string) => null): undefined | null {
+  let varies = false;
+  for (const { path, template } of bindingTemplates(binding)) {
+    const parsed = templateVariables(template);
+    if ("problem" in parsed) return problem([...path], parsed.problem);
+    if (parsed.variables.size > 0) varies = true;
+  }
+  if (varies) return undefined;
+  const example = binding.kind === "boolean" ? `attribute: ${binding.name}_{key}` : `attribute: { name: ${binding.name}, value: "{key}" }`;
+  const path = binding.kind === "boolean" ? ["attribute"] : ["attribute", "value"];
+  return problem(path, `a cohort set's attribute must use {key} or {label} (e.g. ${example}), or every instance would write the same attribute`);
 }
 
 /** The attribute road's binding; whether the destination takes one is the road's check. */

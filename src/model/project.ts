@@ -166,15 +166,25 @@ export interface CohortConfig {
   readonly cohortIdOrigin?: SourceLocation;
   readonly guards: { readonly maxRemovals: RemovalLimit | undefined; readonly allowEmpty: boolean };
   readonly preventDestroy: boolean;
-  /** Attribute road only: which attribute (and value) says a user is a member. */
+  /** Attribute road only: which attribute (and value) says a user is a member. In a set, templates (see model/template.ts). */
   readonly attribute?: AttributeBinding;
+  /** Where `attribute` is written, when it is. */
+  readonly attributeOrigin?: SourceLocation;
+  /** Where `on_leave` is written, when it is (roads that have no use for it say so). */
+  readonly onLeaveOrigin?: SourceLocation;
   /** The destination road's binding as an opaque string (see DestinationRoad.targetOf); a change is a re-target. */
   readonly target?: string;
   readonly origin: SourceLocation;
   /** A cohort set (`for_each`): name and cohort_id are templates, one instance per key value. */
   readonly forEach?: CohortSetConfig;
   /** For an instance of a set: which set and key value it comes from. */
-  readonly instanceOf?: { readonly set: string; readonly key: string; readonly label: string | undefined };
+  readonly instanceOf?: {
+    readonly set: string;
+    readonly key: string;
+    readonly label: string | undefined;
+    /** The set's attribute binding before rendering (its templates), for messages. */
+    readonly attributeTemplate?: AttributeBinding;
+  };
 }
 
 export interface CohortSetConfig {

@@ -1,3 +1,5 @@
+import type { AttributeBinding } from "./project.js";
+
 /**
  * Templates of cohort-set fields (name, cohort_id, and destination fields that
  * name a Braze object): `{key}` is the instance's key value, `{label}` the model's
@@ -33,4 +35,16 @@ export function renderTemplate(template: string, values: { readonly key: string;
     if (name === "label") return values.label ?? values.key;
     return token;
   });
+}
+
+/** A set's attribute binding for one instance: the attribute name and the array value are templates. */
+export function renderBinding(binding: AttributeBinding, values: { readonly key: string; readonly label: string | undefined }): AttributeBinding {
+  if (binding.kind === "boolean") return { ...binding, name: renderTemplate(binding.name, values) };
+  return { ...binding, name: renderTemplate(binding.name, values), value: renderTemplate(binding.value, values) };
+}
+
+/** The templates of a binding by field (`attribute`, or `attribute.name` and `attribute.value`). */
+export function bindingTemplates(binding: AttributeBinding): { readonly path: readonly string[]; readonly template: string }[] {
+  if (binding.kind === "boolean") return [{ path: ["attribute"], template: binding.name }];
+  return [{ path: ["attribute", "name"], template: binding.name }, { path: ["attribute", "value"], template: binding.value }];
 }

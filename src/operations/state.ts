@@ -4,10 +4,26 @@ import type { CohortState, LockfileDoc, LockInfo, StateView } from "../model/sta
 import { newLockInfo } from "../state/lock-holder.js";
 import type { LockRequest } from "./events.js";
 import { withBackend } from "./with-backend.js";
+import { join } from "node:path";
+import { LOCKFILE_NAME, readLockfile } from "../state/lockfile.js";
 
 /** Every cohort address in state, with its recorded entry. */
 export function listState(request: { readonly project: Project }): Promise<StateView> {
   return withBackend(request.project, (backend) => backend.read());
+}
+
+/**
+ * Addresses recorded in a local coho.lock (set instances included), read
+ * synchronously and without a lock, for shell completion: never connects to a
+ * database (a PostgreSQL state backend gives none), never throws.
+ */
+export function recordedAddressesNoWait(project: Project): string[] {
+  if (project.state.backend !== "local") return [];
+  try {
+    return Object.keys(readLockfile(join(project.dir, LOCKFILE_NAME)).cohorts);
+  } catch {
+    return [];
+  }
 }
 
 /** One cohort's recorded state (no identifiers); state.unknown_address when absent. */

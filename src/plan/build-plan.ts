@@ -92,8 +92,10 @@ export async function buildPlan(ctx: PlanContext): Promise<PlannedChanges> {
     cohorts.push(cohortPlan);
     deltas.set(decision.address, delta);
   }
-  // Guards a road adds across its cohorts (the attribute road's array cap).
-  const roadVerdicts = await roadGuards(project, (address) => deltas.get(address)?.desiredTable, ctx.engine);
+  // Guards a road adds across its cohorts (the attribute road's array cap): set instances
+  // count, also those of sets this plan did not expand (--target elsewhere).
+  const guarded = new Map([...expanded.cohorts, ...expanded.recordedInstances.map((c) => [c.address, c] as const)]);
+  const roadVerdicts = await roadGuards({ destinations: project.destinations, cohorts: guarded }, (address) => deltas.get(address)?.desiredTable, ctx.engine);
   for (const [i, cohort] of cohorts.entries()) {
     const verdict = roadVerdicts.get(cohort.address);
     if (verdict && cohort.after) cohorts[i] = { ...cohort, guards: [...cohort.guards, verdict] };

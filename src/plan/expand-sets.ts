@@ -1,10 +1,11 @@
 import { instanceAddress, parseAddress } from "../model/address.js";
-import type { SourceLocation } from "../model/diagnostic.js";
+import type { Diagnostic, SourceLocation } from "../model/diagnostic.js";
 import { DiagnosticsError } from "../model/errors.js";
 import type { KeyRejectReason, SetPlan } from "../model/plan.js";
-import type { CohortConfig, MovedBlock, Project } from "../model/project.js";
+import type { CohortConfig, DestinationConfig, MovedBlock, Project } from "../model/project.js";
 import type { StateView } from "../model/state.js";
-import { renderTemplate } from "../model/template.js";
+import { renderBinding, renderTemplate } from "../model/template.js";
+import { targetOf, validateCohortsByRoad } from "../destinations/roads.js";
 import type { DuckDbEngine } from "../sources/duckdb-engine.js";
 import { extractGroupedMembers, type GroupedMembers } from "../sources/extract-grouped-members.js";
 import type { ModelRuns } from "./model-runs.js";
@@ -29,6 +30,12 @@ export interface ExpandedProject {
   readonly runs: ReadonlyMap<string, SetRun>;
   /** Per planned set, keyed by set address (guards are added later). */
   readonly sets: ReadonlyMap<string, Omit<SetPlan, "guards">>;
+  /**
+   * Instances recorded in state of sets no target touches (their model did not
+   * run): rendered from their key values, for guards that count every cohort
+   * sharing something (the array cap), never planned.
+   */
+  readonly recordedInstances: readonly CohortConfig[];
 }
 
 /**
@@ -37,7 +44,7 @@ export interface ExpandedProject {
  * --target filters them away). Instances get rendered names and cohort ids.
  */
 export async function expandSets(
-  project: Pick<Project, "cohorts" | "moved" | "models" | "identifiers">,
+  project: Pick<Project, "cohorts" | "moved" | "models" | "identifiers" | "destinations">,
   state: StateView,
   engine: DuckDbEngine,
   modelRuns: ModelRuns,
@@ -61,12 +68,15 @@ export async function expandSets(
     const members = bySet.get(cohort.key);
     if (!members) continue;
     runs.set(cohort.key, { set: cohort, extracted: members });
-    const { instances, report } = instancesOf(cohort, members);
+    const { instances, report } = instancesOf(cohort, members, project.destinations);
     for (const instance of instances) cohorts.set(instance.address, instance);
     sets.set(cohort.address, report);
   }
   checkNameCollisions([...cohorts.values()], project.cohorts);
-  return { cohorts, moved: expandMoved(project.moved, state, project.cohorts), runs, sets };
+  if (sets.size > 0) checkRenderedBindings(project, cohorts);
+  const unexpanded = [...project.cohorts.values()].filter((c) => c.forEach && !runs.has(c.key));
+  const recordedInstances = unexpanded.flatMap((set) => recordedInstancesOf(set, state, project.destinations));
+  return { cohorts, moved: expandMoved(project.moved, state, project.cohorts), runs, sets, recordedInstances };
 }
 
 /** Sets no target touches are left out (their recorded instances then plan as usual, and --target filters them away). */
@@ -74,7 +84,7 @@ export function setInPlay(set: CohortConfig, targets: readonly string[]): boolea
   return targets.length === 0 || targets.some((t) => parseAddress(t)?.cohort === set.key);
 }
 
-function instancesOf(set: CohortConfig, extracted: GroupedMembers): { instances: CohortConfig[]; report: Omit<SetPlan, "guards"> } {
+function instancesOf(set: CohortConfig, extracted: GroupedMembers, destinations: ReadonlyMap<string, DestinationConfig>): { instances: CohortConfig[]; report: Omit<SetPlan, "guards"> } {
   const forEach = set.forEach!;
   const listed = forEach.keys === undefined ? undefined : new Set(forEach.keys);
   const instances: CohortConfig[] = [];
@@ -86,7 +96,7 @@ function instancesOf(set: CohortConfig, extracted: GroupedMembers): { instances:
       ignoredRows += stats.rows;
       continue;
     }
-    instances.push(instanceOf(set, key, stats.label));
+    instances.push(instanceOf(set, key, stats.label, destinations));
   }
   const report = {
     address: set.address,
@@ -101,7 +111,7 @@ function instancesOf(set: CohortConfig, extracted: GroupedMembers): { instances:
   return { instances, report };
 }
 
-function instanceOf(set: CohortConfig, key: string, label: string | undefined): CohortConfig {
+function instanceOf(set: CohortConfig, key: string, label: string | undefined, destinations: ReadonlyMap<string, DestinationConfig>): CohortConfig {
   const forEach = set.forEach!;
   const address = instanceAddress(set.key, key);
   const name = renderTemplate(set.name, { key, label });
@@ -116,8 +126,50 @@ function instanceOf(set: CohortConfig, key: string, label: string | undefined): 
   if (cohortId !== undefined && !COHORT_ID.test(cohortId)) {
     throw setError("config.set_cohort_id", `${set.address}: the cohort_id of ${address} would be ${JSON.stringify(cohortId)}, which is not 1 to 128 letters, digits, dots, colons, underscores or dashes`, set.cohortIdOrigin);
   }
-  const { forEach: _forEach, ...rest } = set;
-  return { ...rest, key: `${set.key}_${slug(key)}`, address, name, cohortId, instanceOf: { set: set.key, key, label } };
+  return { ...bindInstance(set, address, key, label, destinations), name, cohortId };
+}
+
+/**
+ * The set's fields for one instance, with its attribute rendered and the road's
+ * binding taken from it: a key whose rendered attribute changes is a re-target.
+ */
+function bindInstance(set: CohortConfig, address: string, key: string, label: string | undefined, destinations: ReadonlyMap<string, DestinationConfig>): CohortConfig {
+  const { forEach: _forEach, target: _target, ...rest } = set;
+  const attribute = set.attribute && renderBinding(set.attribute, { key, label });
+  const instanceOf = { set: set.key, key, label, ...(set.attribute ? { attributeTemplate: set.attribute } : {}) };
+  const instance: CohortConfig = { ...rest, key: `${set.key}_${slug(key)}`, address, ...(attribute ? { attribute } : {}), instanceOf };
+  const config = destinations.get(set.destination);
+  const target = config ? targetOf(config, instance) : undefined;
+  return target === undefined ? instance : { ...instance, target };
+}
+
+/**
+ * Rendered bindings are checked like written ones, by their road: names and
+ * values as Braze takes them, and no two cohorts (instances or ordinary) writing
+ * one boolean attribute or one array value. Errors alike (one template, many
+ * keys) are reported once, with a count.
+ */
+function checkRenderedBindings(project: Pick<Project, "destinations" | "identifiers">, cohorts: ReadonlyMap<string, CohortConfig>): void {
+  const diagnostics = validateCohortsByRoad(project.destinations, [...cohorts.values()], project.identifiers, (cohort, field) => (field === "attribute" ? cohort.attributeOrigin : undefined) ?? cohort.origin);
+  const errors = new Map<string, { first: Diagnostic; more: number }>();
+  for (const diagnostic of diagnostics) {
+    if (diagnostic.severity !== "error") continue;
+    const alike = `${diagnostic.code}\u0000${JSON.stringify(diagnostic.location)}`;
+    const seen = errors.get(alike);
+    if (seen) seen.more += 1;
+    else errors.set(alike, { first: diagnostic, more: 0 });
+  }
+  if (errors.size === 0) return;
+  throw new DiagnosticsError([...errors.values()].map(({ first, more }) => (more === 0 ? first : { ...first, message: `${first.message} (and ${more} more alike)` })));
+}
+
+/** The recorded instances of a set that is not expanded in this plan, rendered from their key values (labels are not known: the key stands in). */
+function recordedInstancesOf(set: CohortConfig, state: StateView, destinations: ReadonlyMap<string, DestinationConfig>): CohortConfig[] {
+  return Object.keys(state.cohorts).flatMap((address) => {
+    const parsed = parseAddress(address);
+    if (parsed?.cohort !== set.key || parsed.instance === undefined) return [];
+    return [bindInstance(set, address, parsed.instance, undefined, destinations)];
+  });
 }
 
 /** A set whose rendered values do not fit: a configuration error at the template. */

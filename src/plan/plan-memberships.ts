@@ -1,4 +1,4 @@
-import type { CohortPlan } from "../model/plan.js";
+import { isRetarget, type CohortPlan } from "../model/plan.js";
 import { noRejections } from "../model/reject-reason.js";
 import type { DuckDbEngine } from "../sources/duckdb-engine.js";
 import { extractGroupedMembers, type GroupedMembers } from "../sources/extract-grouped-members.js";
@@ -98,10 +98,11 @@ async function planGroup(ctx: GroupingContext, extracted: GroupedMembers | undef
     const snapshot = prior && prior.members.count > 0 && ctx.backend.membersUnavailable === undefined
       ? { address: decision.address, expected: { snapshot: prior.snapshot, count: prior.members.count, digest: prior.members.digest } }
       : undefined;
-    const retarget = decision.changed.includes("destination");
-    // Re-targeted: all desired members are additions in the new workspace, and all recorded
-    // ones removals in the old one, when the config still reaches it (another destination name).
-    const leaves = retarget && decision.before !== null && decision.after !== null && decision.before.destination !== decision.after.destination;
+    const retarget = isRetarget(decision.changed);
+    // Re-targeted: all desired members are additions in the new workspace (or attribute), and all
+    // recorded ones removals in the old one, when the config still reaches it (another destination
+    // name, or another attribute in the same destination).
+    const leaves = retarget && decision.before !== null && decision.after !== null && (decision.changed.includes("target") || decision.before.destination !== decision.after.destination);
     slots.push({ slot, group: groupOf(decision), snapshot: retarget ? undefined : snapshot });
     if (leaves && snapshot) slots.push({ slot: slot + RETARGET_OFFSET, group: undefined, snapshot });
   });

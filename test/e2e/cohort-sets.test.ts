@@ -164,6 +164,9 @@ describe("cohort sets: templates, key values, targets", () => {
     const applied = await coho(dir, ["apply", "--auto-approve", "--target", DE]);
     expect(applied.code).toBe(0);
     expect(Object.keys(await brazeByName(emu))).toEqual(["Country: DE"]);
+    // Shell completion offers the set and the instances recorded in coho.lock.
+    const completed = await coho(dir, ["__complete", "plan", "--target", "cohorts.by"]);
+    expect(completed.stdout.split("\n").filter(Boolean)).toEqual(["cohorts.by_country", DE]);
     // A saved plan carries every instance's exact delta.
     const saved = join(dir, "plan.coho");
     expect((await coho(dir, ["plan", "--out", saved])).code).toBe(0);

@@ -26,12 +26,14 @@ describe("README's /users/track example (npm run example:attributes)", () => {
   it("plans, applies and verifies with only a REST API key, then finds nothing more to do", async () => {
     const first = await runExample(["--reset"]);
     expect(first.code, first.out).toBe(0);
-    expect(first.out).toContain("Plan: 3 to create, 0 to update, 0 to delete, 0 to move. Members: +57 / −0.");
-    expect(first.out).toContain("Cost: 3 requests · 57 attribute updates");
+    expect(first.out).toContain("Plan: 6 to create, 0 to update, 0 to delete, 0 to move. Members: +97 / −0.");
+    expect(first.out).toContain("Cost: 6 requests · 97 attribute updates");
     expect(first.out).toContain("Apply complete!");
     expect(first.out).toContain("No drift found.");
     expect(first.out).toContain('coho_cohorts includes "newsletter": 28 users');
     expect(first.out).toContain("coho_vip = true: 8 users");
+    // The cohort set: one value per order month in one shared array attribute.
+    expect(first.out).toContain('coho_order_months includes "2026-10": 17 users');
     const second = await runExample();
     expect(second.code, second.out).toBe(0);
     expect(second.out).toContain("No changes.");

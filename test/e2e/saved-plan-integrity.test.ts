@@ -102,7 +102,12 @@ describe("saved plan integrity (issue 14 item 7)", () => {
 
   it("refuses a file whose removals were edited (digest)", async () => {
     const ctx = await planned();
+    expect((await coho(ctx.dir, ["show", ctx.path])).code).toBe(0);
     editPlan(ctx.path, editDelta("remove", (keys) => [...keys, "external_id:u00005"]), false);
+    // show refuses it too: a reviewer is never shown a plan that apply would refuse.
+    const shown = await coho(ctx.dir, ["show", ctx.path]);
+    expect(shown.code).toBe(1);
+    expect(shown.stderr).toContain("was modified after coho plan wrote it");
     await expectRefused(ctx, "was modified after coho plan wrote it: its digest does not match its content");
   });
 

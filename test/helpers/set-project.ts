@@ -2,7 +2,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { inject } from "vitest";
 import type { RunningEmulator } from "../../src/emulator/server.js";
-import { setProjectEnv, type Backend } from "./apply-project.js";
+import { setProjectEnv, type Backend, type Road } from "./apply-project.js";
 import { createDatabase, destinationEntry, writeProject } from "./project.js";
 
 export interface SetProjectOptions {
@@ -15,6 +15,10 @@ export interface SetProjectOptions {
   readonly moved?: string;
   /** The for_each mapping, default `{ key: country }`. */
   readonly forEach?: string;
+  /** The destination's road (default cohorts); on the attribute road, add `attribute:` through `extra`. */
+  readonly road?: Road;
+  /** Ordinary cohorts after the set (full YAML entries, indented two spaces). */
+  readonly cohorts?: string;
 }
 
 /**
@@ -31,7 +35,7 @@ export async function setProjectFor(backend: Backend, emu: RunningEmulator, opti
 export function setYaml(emu: RunningEmulator, state: string, options: SetProjectOptions = {}): string {
   return `version: 1
 ${state}destinations:
-${destinationEntry("braze", emu.url)}models:
+${destinationEntry("braze", emu.url, options.road)}models:
   members:
     sql: |
       select ${options.select ?? "country, user_id"} from read_csv('members.csv', columns = {'country': 'VARCHAR', 'user_id': 'VARCHAR', 'label': 'VARCHAR'})
@@ -44,7 +48,7 @@ cohorts:
     model: members
     identifier: user_id
     for_each: ${options.forEach ?? "{ key: country }"}
-${options.extra ?? ""}${options.moved ?? ""}`;
+${options.extra ?? ""}${options.cohorts ?? ""}${options.moved ?? ""}`;
 }
 
 /** Rewrites the project's coho.yaml (keeping its state section). */

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { buildInfo } from "../../build-info.js";
 import { validate } from "../../operations/validate.js";
+import { recordedAddressesNoWait } from "../../operations/state.js";
 import { UsageError } from "../../model/errors.js";
 import { COMPLETION_SHELLS, completeWords, completionScript, type CompletionShell } from "../completion.js";
 import type { CommandContext } from "../context.js";
@@ -45,11 +46,17 @@ export function printVersion(ctx: CommandContext, json: boolean): void {
   else ctx.output.out(`coho ${info.version}${info.commit ? ` (${info.commit.slice(0, 12)})` : ""}`);
 }
 
-/** Addresses of the project's cohorts; none when it does not load (completion must never fail). */
+/**
+ * Addresses of the project's cohorts and sets, plus the set instances recorded in
+ * a local coho.lock (instances exist only once a model ran); none when the project
+ * does not load (completion must never fail).
+ */
 function projectAddresses(dir: string, env: NodeJS.ProcessEnv): string[] {
   try {
     const project = validate({ dir, env }).project;
-    return project ? [...project.cohorts.keys()].map((key) => `cohorts.${key}`) : [];
+    if (!project) return [];
+    const declared = [...project.cohorts.keys()].map((key) => `cohorts.${key}`);
+    return [...new Set([...declared, ...recordedAddressesNoWait(project)])];
   } catch {
     return [];
   }

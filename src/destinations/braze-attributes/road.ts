@@ -4,7 +4,7 @@ import type { DestinationRoad } from "../destination.js";
 import { roundSeconds } from "../braze-cohorts/road.js";
 import { arrayCapVerdicts } from "./array-cap.js";
 import { AttributesClient } from "./attributes-client.js";
-import { bindingTarget, holdsMembership, parseBindingTarget } from "./binding.js";
+import { bindingProblem, bindingTarget, describeTemplate, holdsMembership, parseBindingTarget } from "./binding.js";
 
 /** The public /users/track road (`type: braze_attributes`). */
 export const BRAZE_ATTRIBUTES: DestinationRoad<BrazeAttributesConfig> = {
@@ -18,9 +18,12 @@ export const BRAZE_ATTRIBUTES: DestinationRoad<BrazeAttributesConfig> = {
     if (identifier?.type === "device_id") {
       error("identifier", "config.identifier_unsupported", `${cohort.address}: identifier ${identifier.name} is a device_id, which /users/track cannot address (destination ${config.name} is braze_attributes); use an external_id or alias identifier, or send this cohort to a braze_cohorts destination`);
     }
-    if (cohort.forEach !== undefined) {
-      error("for_each", "config.for_each_unsupported", `${cohort.address}: cohort sets (for_each) are not supported on braze_attributes destinations yet: every instance would write the same attribute; declare one cohort per attribute value instead`);
+    if (cohort.onLeaveOrigin && cohort.attribute?.kind === "array") {
+      problems.push({ severity: "error", code: "config.on_leave_unsupported", message: `${cohort.address}: on_leave applies to a boolean attribute (attribute: coho_vip); on the array attribute ${cohort.attribute.name} a leaving member's value is removed from the array, so there is nothing to choose: remove on_leave`, location: cohort.onLeaveOrigin });
     }
+    // A set instance's binding is rendered from templates: check it as Braze would.
+    const rendered = cohort.instanceOf && cohort.attribute ? bindingProblem(cohort.attribute) : undefined;
+    if (rendered) error("attribute", "config.set_attribute", `${cohort.address} (template ${describeTemplate(cohort.instanceOf!.attributeTemplate ?? cohort.attribute!)}, key ${JSON.stringify(cohort.instanceOf!.key)}): ${rendered}`);
     if (cohort.cohortId !== undefined) {
       error("cohort_id", "config.cohort_id_unsupported", `${cohort.address}: cohort_id adopts a Braze cohort, which destination ${config.name} (braze_attributes) has none of: remove cohort_id`);
     }
@@ -32,7 +35,8 @@ export const BRAZE_ATTRIBUTES: DestinationRoad<BrazeAttributesConfig> = {
     const kinds = new Map<string, { kind: string; cohort: CohortConfig }>();
     for (const cohort of cohorts) {
       const binding = cohort.attribute;
-      if (!binding) continue;
+      // A set's binding is a template: its instances are checked once the plan renders them.
+      if (!binding || cohort.forEach) continue;
       const kind = kinds.get(binding.name);
       if (kind && kind.kind !== binding.kind) {
         problems.push({ severity: "error", code: "config.attribute_conflict", message: `${cohort.address}: attribute ${binding.name} is an array attribute in one cohort and a boolean in ${kind.cohort.address}; one attribute has one type`, ...located(at(cohort, "attribute")), ...related(at(kind.cohort, "attribute")) });
@@ -43,7 +47,7 @@ export const BRAZE_ATTRIBUTES: DestinationRoad<BrazeAttributesConfig> = {
       const owner = owners.get(key);
       if (owner) {
         const what = binding.kind === "boolean" ? `boolean attribute ${binding.name}` : `value "${binding.value}" of array attribute ${binding.name}`;
-        problems.push({ severity: "error", code: "config.attribute_shared", message: `${cohort.address} writes the ${what}, which ${owner.address} writes already: each cohort needs its own attribute (or its own value)`, ...located(at(cohort, "attribute")), ...related(at(owner, "attribute")) });
+        problems.push({ severity: "error", code: "config.attribute_shared", message: sharedMessage(cohort, owner, what), ...located(at(cohort, "attribute")), ...related(at(owner, "attribute")) });
       } else {
         owners.set(key, cohort);
       }
@@ -69,6 +73,13 @@ export const BRAZE_ATTRIBUTES: DestinationRoad<BrazeAttributesConfig> = {
     return "changed";
   },
 };
+
+/** Two cohorts writing one attribute (or one array value); set instances name their template and key. */
+function sharedMessage(cohort: CohortConfig, owner: CohortConfig, what: string): string {
+  const origin = (c: CohortConfig) => (c.instanceOf ? ` (template ${describeTemplate(c.instanceOf.attributeTemplate ?? c.attribute!)}, key ${JSON.stringify(c.instanceOf.key)})` : "");
+  const fix = cohort.instanceOf || owner.instanceOf ? "; make the set's attribute template tell them apart, e.g. with {key}" : "";
+  return `${cohort.address}${origin(cohort)} writes the ${what}, which ${owner.address}${origin(owner)} writes already: each cohort needs its own attribute (or its own value)${fix}`;
+}
 
 function located(location: Diagnostic["location"]): { location?: NonNullable<Diagnostic["location"]> } {
   return location ? { location } : {};

@@ -9,7 +9,15 @@ export const COHORT_IMPORT_REQUESTS_PER_HOUR = 250_000;
 export const BRAZE_COHORTS: DestinationRoad<BrazeCohortsConfig> = {
   type: "braze_cohorts",
   validateCohort(config, cohort, _identifier, at) {
-    if (cohort.attribute === undefined) return [];
+    if (cohort.attribute === undefined) {
+      if (!cohort.onLeaveOrigin) return [];
+      return [{
+        severity: "error",
+        code: "config.on_leave_unsupported",
+        message: `${cohort.address}: on_leave says what a boolean attribute becomes when a member leaves, but ${config.name} is braze_cohorts (Cohort Import), where a leaving member is simply removed from the cohort: remove on_leave, or send the cohort to a braze_attributes destination with attribute: set`,
+        location: cohort.onLeaveOrigin,
+      }];
+    }
     const location = at("attribute");
     return [{
       severity: "error",
