@@ -4,7 +4,7 @@ import { CohoError } from "../model/errors.js";
 import { literal, type DuckDbEngine } from "../sources/duckdb-engine.js";
 import type { StateBackend } from "./backend.js";
 import { LocalBackend } from "./local-backend.js";
-import { digestFromGroupRow, memberDigestByGroupSql } from "./member-digest.js";
+import { digestFromRow, memberDigestByGroupSql } from "./member-digest.js";
 
 export interface SnapshotRequest {
   /** The number the loaded rows are tagged with. */
@@ -92,9 +92,9 @@ async function loadCopied(engine: DuckDbEngine, backend: Required<Pick<StateBack
 async function verifyDigests(engine: DuckDbEngine, table: string, requests: readonly SnapshotRequest[], where: string, hint: string): Promise<void> {
   const found = new Map<number, { count: number; digest: string }>();
   const rows = await engine.connection.runAndReadAll(memberDigestByGroupSql(`SELECT slot, key FROM ${table}`, "slot"));
-  for (const [slot, ...digestRow] of rows.getRows()) found.set(Number(slot), { count: Number(digestRow[0]), digest: digestFromGroupRow(digestRow) });
+  for (const [slot, ...digestRow] of rows.getRows()) found.set(Number(slot), { count: Number(digestRow[0]), digest: digestFromRow(digestRow) });
   for (const request of requests) {
-    const got = found.get(request.slot) ?? { count: 0, digest: digestFromGroupRow([0, 0, 0]) };
+    const got = found.get(request.slot) ?? { count: 0, digest: digestFromRow([0, 0, 0]) };
     if (got.digest === request.expected.digest) continue;
     throw new CohoError(
       "state.snapshot_mismatch",

@@ -1,4 +1,4 @@
-import { Pool } from "undici";
+import type { Pool } from "undici";
 import { COHO_VERSION } from "../../version.js";
 import type { DestinationEventListener } from "./events.js";
 import { RateLimiter } from "./rate-limiter.js";
@@ -37,7 +37,9 @@ export type FinalOutcome = { readonly ok: true; readonly status: number; readonl
  */
 export class PacedPoster {
   readonly #options: PacedPosterOptions;
-  readonly #pool: Pool;
+  /** Opened on the first request: undici is loaded only by commands that send (start-up of validate/plan stays light). */
+  #pool: Promise<Pool> | undefined;
+  readonly #origin: string;
   readonly #limiter = new RateLimiter();
   readonly #policy: RetryPolicy;
   readonly #random: () => number;
@@ -47,7 +49,7 @@ export class PacedPoster {
   constructor(options: PacedPosterOptions) {
     this.#options = options;
     this.concurrency = Math.max(1, options.concurrency ?? 4);
-    this.#pool = new Pool(new URL(options.endpoint).origin, { connections: this.concurrency, pipelining: 1 });
+    this.#origin = new URL(options.endpoint).origin;
     this.#policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     this.#random = options.random ?? Math.random;
     this.#limiter.onWait = (waitMs) => options.onEvent?.({ type: "throttled", waitMs });
@@ -69,7 +71,7 @@ export class PacedPoster {
     for (let attempt = 1; attempt <= this.#policy.maxAttempts; attempt++) {
       await this.#limiter.acquire();
       onEvent?.({ type: "request", ...label, attempt });
-      last = await sendOnce(this.#pool, path, body, { timeoutMs: this.#options.timeoutMs ?? 30_000, userAgent: `coho/${COHO_VERSION} node/${process.versions.node}`, headers });
+      last = await sendOnce(await this.#openPool(), path, body, { timeoutMs: this.#options.timeoutMs ?? 30_000, userAgent: `coho/${COHO_VERSION} node/${process.versions.node}`, headers });
       if (last.headers) this.#limiter.observe(last.headers);
       this.#limiter.settle();
       if (last.kind === "ok") {
@@ -97,7 +99,14 @@ export class PacedPoster {
   }
 
   async close(): Promise<void> {
-    await this.#pool.close();
+    const pool = this.#pool;
+    this.#pool = undefined;
+    if (pool) await (await pool).close();
+  }
+
+  #openPool(): Promise<Pool> {
+    this.#pool ??= import("undici").then(({ Pool }) => new Pool(this.#origin, { connections: this.concurrency, pipelining: 1 }));
+    return this.#pool;
   }
 
   /** How long the server asked us to wait, if it did. */
