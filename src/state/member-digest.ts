@@ -71,3 +71,20 @@ export function memberDigestByGroupSql(relation: string, group: string): string 
 export function formatDigest(count: number, hi: bigint, lo: bigint): string {
   return `${DIGEST_PREFIX}:${count}:${hi.toString(16).padStart(16, "0")}${lo.toString(16).padStart(16, "0")}`;
 }
+
+/**
+ * The same digest as PostgreSQL SQL over a relation with a text column `key`; read
+ * its one row (n, hi, lo) with `digestFromPostgresRow`. md5() gives hex text: each
+ * 16-digit half becomes a signed bigint through bit(64), summed exactly (sum(bigint)
+ * is numeric); the sums are taken modulo 2^64 in JavaScript, which is the unsigned
+ * sum the digest defines (a signed value differs from the unsigned one by 2^64).
+ */
+export function memberDigestPostgresSql(relation: string): string {
+  const half = (take: "left" | "right") => `sum(('x' || ${take}(h, 16))::bit(64)::bigint)::text`;
+  return `SELECT count(*)::text AS n, ${half("left")} AS hi, ${half("right")} AS lo FROM (SELECT md5(key) AS h FROM (${relation}) AS coho_digest_keys) AS coho_md5`;
+}
+
+export function digestFromPostgresRow(row: { n: string; hi: string | null; lo: string | null }): string {
+  const unsigned = (sum: string | null) => ((BigInt(sum ?? "0") % MOD) + MOD) % MOD;
+  return formatDigest(Number(row.n), unsigned(row.hi), unsigned(row.lo));
+}
