@@ -93,4 +93,13 @@ describe("plan views of a cohort set", () => {
     expect(text).toContain('  ~ cohorts.by_country["K001"] (update)');
     expect(text).not.toContain('cohorts.by_country["K000"]');
   });
+
+  it("markdown: an instance whose rendered attribute changed shows the re-target in its row", () => {
+    const retargeted = plan(3);
+    const one = retargeted.cohorts[1]!;
+    retargeted.cohorts[1] = { ...one, before: { ...one.before!, target: "boolean:coho_country_K001:false" }, after: { ...one.after!, target: "boolean:coho_market_K001:false" }, changed_attributes: ["target", "members"] };
+    const text = renderPlanMarkdown(retargeted);
+    expect(text).toContain('| `"K001"` (attribute `boolean:coho_country_K001:false` → `boolean:coho_market_K001:false`) | update |');
+    expect(text).not.toContain('`"K002"` (attribute');
+  });
 });
