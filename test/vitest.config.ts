@@ -8,6 +8,13 @@ export default defineConfig({
     // End-to-end tests spawn the built CLI and real servers: give them room on a
     // shared 2-core machine. No test asserts on time.
     testTimeout: 60_000,
+    // Two files at a time (vitest's default here would be one: cores − 1). Most
+    // e2e time is spent waiting on child processes and sockets, so two overlap
+    // well on two cores. Files must not share mutable resources: every project
+    // lives in its own temporary folder (PostgreSQL: its own database), every
+    // emulator listens on a free port, and each example with a fixed port is
+    // run by exactly one file.
+    maxWorkers: 2,
     hookTimeout: 120_000,
     globalSetup: ["test/helpers/global-setup.ts"],
   },

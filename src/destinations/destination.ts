@@ -39,6 +39,30 @@ export interface MembershipHooks {
   readonly shouldStop?: () => boolean;
 }
 
+/**
+ * One user's changes across the cohorts of a request group (see
+ * `DestinationRoad.mergeKey`): indexes into the group's targets it joins and leaves.
+ */
+export interface MergedUser {
+  readonly key: MemberKey;
+  readonly add: readonly number[];
+  readonly remove: readonly number[];
+}
+
+/** One request of a group: one attributes object (or the like) per user. */
+export interface MergedBatch {
+  /** 0-based position in the group's sequence of requests. */
+  readonly index: number;
+  readonly users: readonly MergedUser[];
+}
+
+export interface MergedHooks {
+  readonly beforeSend?: (batch: MergedBatch) => void | Promise<void>;
+  /** Every user not in `refused` is acknowledged in every cohort of the group it was sent for. */
+  readonly acknowledged?: (batch: MergedBatch, refused: readonly MemberRefusal[]) => void | Promise<void>;
+  readonly shouldStop?: () => boolean;
+}
+
 export interface MembershipResult {
   readonly requests: number;
   readonly identifiers: number;
@@ -76,6 +100,12 @@ export interface DestinationClient {
     removes: AsyncIterable<MemberKey> | Iterable<MemberKey>,
     hooks?: MembershipHooks,
   ): Promise<MembershipResult>;
+  /**
+   * Streams the changes of several cohorts that share requests (their targets have
+   * one `mergeKey`): batches of users, one object per user carrying all of its
+   * cohorts' changes. Only roads with `mergeKey` implement it.
+   */
+  syncMerged?(targets: readonly MembershipTarget[], users: AsyncIterable<MergedUser>, hooks?: MergedHooks): Promise<MembershipResult>;
   /** Sends one journaled batch again (an interrupted apply's unknown work); returns the refused members. */
   resend(target: MembershipTarget, batch: Pick<MembershipBatch, "add" | "remove">): Promise<readonly MemberRefusal[]>;
   /** Checks the credentials without changing anything users can see. */
@@ -114,6 +144,12 @@ export interface DestinationRoad<C extends DestinationConfig = DestinationConfig
   /** Requests, attribute updates and time at the rate limit: exactly what apply will send. */
   estimate(config: C, work: MembershipWork): CostEstimate;
   open(config: C, options: ClientOptions): DestinationClient;
+  /**
+   * Cohorts of one destination whose targets have the same merge key share
+   * requests: a user changing in several of them is one object in one request
+   * (the attribute road: values of one array attribute). Undefined: never merged.
+   */
+  mergeKey?(target: string | undefined): string | undefined;
   /** Guards only this road knows, per cohort address (e.g. the array cap of braze_attributes). */
   planGuards?(config: C, cohorts: readonly CohortConfig[], desiredTable: (address: string) => string | undefined, engine: DuckDbEngine): Promise<Map<string, GuardVerdict>>;
   /** For roads that read back: whether a member's read-back value still says what coho wrote (undefined: it does). */

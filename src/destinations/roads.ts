@@ -33,6 +33,11 @@ export function targetOf(config: DestinationConfig, cohort: CohortConfig): strin
   return roadOf(config).targetOf(cohort);
 }
 
+/** Which cohorts of this destination share requests (equal keys), undefined when this one never does. */
+export function mergeKeyOf(config: DestinationConfig, target: string | undefined): string | undefined {
+  return roadOf(config).mergeKey?.(target);
+}
+
 /** Road-specific checks of every cohort, located by `at(cohort, field)`. */
 export function validateCohortsByRoad(
   destinations: ReadonlyMap<string, DestinationConfig>,

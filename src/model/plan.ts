@@ -45,6 +45,12 @@ export interface CostEstimate {
   readonly requests: number;
   readonly attribute_updates: number;
   readonly seconds: number;
+  /**
+   * The cohorts this one shares requests with (one object per user across them,
+   * e.g. values of one array attribute): requests and attribute updates are then
+   * this cohort's share of the group's, and the shares add up to what it sends.
+   */
+  readonly shared_with?: readonly string[];
 }
 
 export interface CohortPlan {

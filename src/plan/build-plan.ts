@@ -1,6 +1,7 @@
 import { isRetarget, type CohortPlan, type Plan, type PlanSummary } from "../model/plan.js";
 import { addCosts, roadGuards } from "../destinations/roads.js";
 import { cohortCost } from "./cost.js";
+import { shareGroupCosts } from "./request-groups.js";
 import type { Project } from "../model/project.js";
 import { noRejections } from "../model/reject-reason.js";
 import type { StateView } from "../model/state.js";
@@ -95,6 +96,11 @@ export async function buildPlan(ctx: PlanContext): Promise<PlannedChanges> {
   for (const [i, cohort] of cohorts.entries()) {
     const verdict = roadVerdicts.get(cohort.address);
     if (verdict && cohort.after) cohorts[i] = { ...cohort, guards: [...cohort.guards, verdict] };
+  }
+  // Cohorts sharing requests (one object per user) show their share of what the group sends.
+  if (ctx.backend.membersUnavailable === undefined) {
+    const shared = await shareGroupCosts(project.destinations, ctx.engine, cohorts, (address) => ({ add: deltas.get(address)?.addTable, remove: deltas.get(address)?.removeTable }));
+    cohorts.splice(0, cohorts.length, ...shared);
   }
   const sets = [...expanded.sets.values()].map((set) => ({ ...set, guards: setGuards(project.cohorts.get(set.address.slice("cohorts.".length))!, cohorts, options.allowRemovals) }));
   const blocked = cohorts.some((c) => c.guards.some((g) => g.status === "blocked")) || sets.some((s) => s.guards.some((g) => g.status === "blocked"));

@@ -4,18 +4,19 @@ import type { IdentifierConfig, ModelConfig } from "../model/project.js";
 import { noRejections, type RejectReason } from "../model/reject-reason.js";
 import type { CohortState } from "../model/state.js";
 import type { DuckDbEngine } from "../sources/duckdb-engine.js";
-import { MAX_IDENTIFIER_LENGTH, keyPrefix, onlyWhiteSpaceSql, otherWhiteSpaceClass } from "../sources/identifier-sql.js";
+import { keyPrefix } from "../sources/identifier-sql.js";
 import { PostgresSource } from "../sources/postgres-source.js";
 import type { Source } from "../sources/source.js";
 import { modelQuery } from "../sources/source.js";
 import type { StateBackend } from "../state/backend.js";
-import { formatDigest } from "../state/member-digest.js";
+import { verifySnapshot, type SnapshotTables } from "../state/postgres-snapshot-check.js";
 import type { MembershipDelta } from "./membership-diff.js";
+import { diffSql, type DiffRow } from "./pushdown-sql.js";
 import { pgCursorClass } from "../sources/pg-driver.js";
 
 /** A backend that can tell where its snapshots live in PostgreSQL. */
 interface PushDownBackend extends StateBackend {
-  pushDownTarget(): Promise<{ url: string; snapshots: string }>;
+  pushDownTarget(): Promise<{ url: string } & SnapshotTables>;
 }
 
 export interface PushedDown {
@@ -51,73 +52,52 @@ export async function tryPushDown(
   // Column problems get the embedded path's located messages.
   if (!value || value.kind === "other" || (model.primaryKey !== undefined && (!pk || pk.kind === "other"))) return undefined;
 
-  const client = await source.openClient();
+  const snapshot = prior && prior.members.count > 0 ? prior.snapshot : undefined;
+  // The recorded snapshot is verified on a connection of its own, while the diff runs:
+  // the server computes both at once (a diff over a snapshot that fails it is discarded).
+  const verified = snapshot ? verifyRecorded(source, target, snapshot, prior!) : Promise.resolve();
+  verified.catch(() => undefined); // awaited below, on every path
+  const client = await source.openClient().catch(async (error: unknown) => {
+    await verified.catch(() => undefined);
+    throw error;
+  });
   try {
-    // Hash aggregation and the hash join below stay in memory at millions of keys
-    // instead of sorting on disk (PostgreSQL's default is 4MB per operation).
+    // The sort below stays in memory at a million keys instead of an external merge
+    // on disk (PostgreSQL's default is 4MB per operation). The diff is read through a
+    // cursor, which PostgreSQL never runs in parallel: plan it serial too.
     await client.query(`SET work_mem = '${PUSHDOWN_WORK_MEM}'`);
     const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
     const select = `SELECT ${pk ? `${q(pk.name)}::text` : "NULL::text"} AS pk, ${q(value.name)}::text AS v FROM (\n`;
-    // Without a primary key the model's rows are checked and grouped in one pass;
-    // with one, they are kept once for the uniqueness check first.
-    const grouped = groupedSql();
-    const prefix = pk ? `CREATE TEMP TABLE coho_rows AS\n${select}` : `CREATE TEMP TABLE coho_desired AS\n${grouped.head}${select}`;
-    try {
-      await client.query(`${prefix}${modelQuery(model)}\n) AS coho_model${pk ? "" : grouped.tail}`, pk ? [] : [keyPrefix(identifier)]);
-    } catch (error) {
-      throw source.queryError(model, error, prefix.length);
-    }
+    const modelRows = `${select}${modelQuery(model)}\n) AS coho_model`;
     if (pk) {
+      // With a primary key the model's rows are kept once, for the uniqueness check first.
+      const create = `CREATE TEMP TABLE coho_rows AS\n`;
+      try {
+        await client.query(`${create}${modelRows}`);
+      } catch (error) {
+        throw source.queryError(model, error, create.length + select.length);
+      }
       await checkPrimaryKey(client, model);
-      await client.query(`CREATE TEMP TABLE coho_desired AS\n${grouped.head}SELECT pk, v FROM coho_rows${grouped.tail}`, [keyPrefix(identifier)]);
     }
-    const rejected = noRejections();
-    let rows = 0;
-    let members = 0;
-    for (const r of (await client.query<{ reason: RejectReason | null; n: string; groups: string }>("SELECT reason, sum(n)::text AS n, count(*)::text AS groups FROM coho_desired GROUP BY reason")).rows) {
-      rows += Number(r.n);
-      if (r.reason === null) {
-        members = Number(r.groups);
-        rejected.duplicate = Number(r.n) - members;
-      } else rejected[r.reason] = Number(r.n);
+    await client.query("SET max_parallel_workers_per_gather = 0");
+    const sql = diffSql(pk ? "SELECT v FROM coho_rows" : modelRows, snapshot ? target.snapshots : undefined);
+    const params = snapshot ? [keyPrefix(identifier), snapshot] : [keyPrefix(identifier)];
+    let pulled: Awaited<ReturnType<typeof pullChanges>>;
+    try {
+      pulled = await pullChanges(engine, client, sql, params);
+    } catch (error) {
+      throw pk ? error : source.queryError(model, error, sql.indexOf(modelRows) + select.length);
     }
-
-    const snapshot = prior && prior.members.count > 0 ? prior.snapshot : undefined;
-    if (snapshot) await verifyDigest(client, target.snapshots, snapshot, prior!);
-    const snapshotRelation = snapshot ? `SELECT key FROM ${target.snapshots} WHERE snapshot = $1` : "SELECT NULL::text AS key WHERE false";
-    // Both differences from one hash full join; only the changed keys leave the database.
-    const changes = `SELECT coalesce(d.key, s.key) AS key, d.key IS NULL AS removed
-      FROM (SELECT key FROM coho_desired WHERE key IS NOT NULL) AS d FULL JOIN (${snapshotRelation}) AS s ON d.key = s.key
-      WHERE d.key IS NULL OR s.key IS NULL`;
-    const delta = await pullChanges(engine, client, changes, snapshot ? [snapshot] : []);
-    return { rows, members, rejected, delta };
+    await verified;
+    return { rows: pulled.rows, members: pulled.members, rejected: pulled.rejected, delta: pulled.delta };
   } finally {
+    await verified.catch(() => undefined);
     await client.end().catch(() => undefined);
   }
 }
 
 /** Session work_mem for push-down queries (see README, "Performance"). */
 export const PUSHDOWN_WORK_MEM = "256MB";
-
-/**
- * identifier-sql.ts's rules in PostgreSQL's dialect (text holds no NUL), grouped by
- * key and reason: one group per valid key (`n` rows each) and one per rejection
- * reason (key NULL). Valid values take one exact test first, as in DuckDB; only the
- * others go through the per-reason tests. The rows to check go between head and tail.
- */
-function groupedSql(): { head: string; tail: string } {
-  const head = `SELECT key, reason, count(*) AS n FROM (
-SELECT CASE WHEN reason IS NULL THEN $1 || v END AS key, reason FROM (
-  SELECT v, CASE
-    WHEN v IS NULL THEN 'null'
-    WHEN octet_length(v) <= ${MAX_IDENTIFIER_LENGTH} AND v ~ '^[^\\x01-\\x1f\\x7f]*[^\\x01-\\x20\\x7f${otherWhiteSpaceClass("postgres")}][^\\x01-\\x1f\\x7f]*$' THEN NULL
-    WHEN ${onlyWhiteSpaceSql("v", "btrim")} THEN 'empty'
-    WHEN v ~ '[\\x01-\\x1f\\x7f]' THEN 'control_characters'
-    WHEN char_length(v) > ${MAX_IDENTIFIER_LENGTH} THEN 'too_long'
-  END AS reason
-  FROM (`;
-  return { head, tail: "\n) AS coho_values) AS coho_checked) AS coho_candidates GROUP BY key, reason" };
-}
 
 async function checkPrimaryKey(client: pg.Client, model: ModelConfig): Promise<void> {
   const dup = await client.query<{ pk: string | null; n: string }>("SELECT pk, count(*) AS n FROM coho_rows GROUP BY pk HAVING count(*) > 1 ORDER BY count(*) DESC, pk LIMIT 1");
@@ -129,48 +109,58 @@ async function checkPrimaryKey(client: pg.Client, model: ModelConfig): Promise<v
   });
 }
 
-/**
- * The recorded snapshot is checked by the same digest, computed where it lives.
- * Each 64-bit half is summed as two unsigned 32-bit chunks (bigint sums: no
- * overflow below 2^63 / 2^32 members), then recombined modulo 2^64 here.
- */
-async function verifyDigest(client: pg.Client, snapshots: string, snapshot: string, prior: CohortState): Promise<void> {
-  const chunks = Array.from({ length: 4 }, (_, i) => `sum(('x' || substr(h, ${1 + i * 8}, 8))::bit(32)::bigint)::text AS c${i}`).join(", ");
-  const row = (await client.query<Record<string, string | null>>(`SELECT count(*)::text AS n, ${chunks} FROM (SELECT md5(key) AS h FROM ${snapshots} WHERE snapshot = $1) AS d`, [snapshot])).rows[0]!;
-  const half = (first: number) => ((BigInt(row[`c${first}`] ?? "0") << 32n) + BigInt(row[`c${first + 1}`] ?? "0")) % 2n ** 64n;
-  const digest = formatDigest(Number(row.n), half(0), half(2));
-  if (digest !== prior.members.digest) {
-    throw new CohoError("state.snapshot_mismatch", `a snapshot in the state database does not match its state: expected ${prior.members.count} members (digest ${prior.members.digest}), found ${row.n} (digest ${digest})`);
+/** The recorded snapshot, verified where it lives (postgres-snapshot-check.ts), on a connection of its own. */
+async function verifyRecorded(source: PostgresSource, tables: SnapshotTables, snapshot: string, prior: CohortState): Promise<void> {
+  const client = await source.openClient();
+  try {
+    await verifySnapshot(client, tables, snapshot, prior.members);
+  } finally {
+    await client.end().catch(() => undefined);
   }
 }
 
-/** Streams the changed keys into two new engine tables, additions and removals. */
-async function pullChanges(engine: DuckDbEngine, client: pg.Client, sql: string, params: string[]): Promise<MembershipDelta> {
+/**
+ * Streams the diff's rows (pushdown-sql.ts): changed keys into two new engine tables,
+ * additions and removals; rejection counts and the valid rows' summary into numbers.
+ */
+async function pullChanges(engine: DuckDbEngine, client: pg.Client, sql: string, params: string[]) {
   const changes = engine.tempTable("pushed_changes");
   await engine.connection.run(`CREATE TABLE memory.main.${changes} (key VARCHAR, removed BOOLEAN)`);
   const appender = await engine.connection.createAppender(changes, "main", "memory");
   const cursor = client.query(new (pgCursorClass())(sql, params, { rowMode: "array" }));
+  const rejected = noRejections();
+  const counts = { add: 0, remove: 0, validRows: 0, members: 0 };
   try {
     for (;;) {
-      const rows = (await cursor.read(10_000)) as [string, boolean][];
+      const rows = (await cursor.read(10_000)) as DiffRow[];
       if (rows.length === 0) break;
-      for (const [key, removed] of rows) {
-        appender.appendVarchar(key);
-        appender.appendBoolean(removed);
-        appender.endRow();
+      for (const [kind, key, n, groups] of rows) {
+        if (kind === "add" || kind === "remove") {
+          appender.appendVarchar(key!);
+          appender.appendBoolean(kind === "remove");
+          appender.endRow();
+          counts[kind]++;
+        } else if (kind === "rejected") rejected[key as RejectReason] = Number(n);
+        else {
+          counts.validRows = Number(n);
+          counts.members = Number(groups);
+        }
       }
     }
   } finally {
     await cursor.close().catch(() => undefined);
     appender.closeSync();
   }
+  // Every row is either valid (a member, or a duplicate of one) or rejected for one reason.
+  const rows = counts.validRows + Object.values(rejected).reduce((a, b) => a + b, 0);
+  rejected.duplicate = counts.validRows - counts.members;
   const addTable = `memory.main.${engine.tempTable("pushed_add")}`;
   const removeTable = `memory.main.${engine.tempTable("pushed_remove")}`;
   await engine.connection.run(`CREATE TABLE ${addTable} AS SELECT key FROM memory.main.${changes} WHERE NOT removed`);
   await engine.connection.run(`CREATE TABLE ${removeTable} AS SELECT key FROM memory.main.${changes} WHERE removed`);
-  const counts = (await engine.connection.runAndReadAll(`SELECT count(*) FILTER (WHERE NOT removed), count(*) FILTER (WHERE removed) FROM memory.main.${changes}`)).getRows()[0] ?? [0n, 0n];
   await engine.drop(`memory.main.${changes}`);
-  return { addTable, removeTable, add: Number(counts[0]), remove: Number(counts[1]) };
+  const delta: MembershipDelta = { addTable, removeTable, add: counts.add, remove: counts.remove };
+  return { rows, members: counts.members, rejected, delta };
 }
 
 /** Same server and database: host (localhost is 127.0.0.1), port and database name. */

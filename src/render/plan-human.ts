@@ -3,7 +3,7 @@ import type { Action, CohortPlan, GuardVerdict, Plan } from "../model/plan.js";
 import { hasChanges } from "../model/plan.js";
 import { visible, visibleLines } from "./escape.js";
 import { groupBySet, setKeyNotes, setSummary, type SetGroup } from "./plan-sets.js";
-import { ACTION_SYMBOL, actionLabel, blockedMessages, costText, dbtChangeText, isChange, rejectedText, summaryLine } from "./plan-text.js";
+import { ACTION_SYMBOL, actionLabel, blockedMessages, costText, dbtChangeText, sharedText, isChange, rejectedText, summaryLine } from "./plan-text.js";
 
 const COLOR: Record<Action, (text: string) => string> = {
   create: kleur.green,
@@ -80,7 +80,7 @@ function renderCohort(cohort: CohortPlan): string {
   const rejected = rejectedText(cohort);
   if (rejected) row("rejected:", kleur.yellow(rejected));
   if (cohort.refused_last_apply) row("refused:", kleur.yellow(`${cohort.refused_last_apply} member(s) refused by Braze last apply, sent again`));
-  if (cohort.cost) row("cost:", costText(cohort.cost));
+  if (cohort.cost) row("cost:", costText(cohort.cost) + sharedText(cohort.cost));
   for (const guard of cohort.guards) {
     row("guard:", `${guard.guard} ${guardMark(guard.status)}: ${v(guard.message)}`);
   }

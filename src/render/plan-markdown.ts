@@ -32,6 +32,8 @@ export function renderPlanMarkdown(plan: Plan): string {
     for (const g of changedSets) head.push(setRow(g));
     head.push("");
     if (plan.cost) head.push(`**Cost:** ${costText(plan.cost)}.`, "");
+    const shared = changed.filter((c) => (c.cost?.shared_with?.length ?? 0) > 0);
+    if (shared.length > 0) head.push(`Cohorts ${shared.map((c) => codeSpan(c.address)).join(", ")} share requests (one object per user): each row shows its share.`, "");
   }
   const details = [...changed.map(detailsOf), ...changedSets.map(setDetails)].filter((d): d is string => d !== undefined);
   const footer = `<sub>coho ${plan.coho_version} · state serial ${plan.state.serial} · ${plan.created_at}</sub>`;

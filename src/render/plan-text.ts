@@ -24,6 +24,12 @@ export function costText(cost: CostEstimate): string {
   return `${plural(cost.requests, "request")}${updates} · ${durationText(cost.seconds)} at the rate limit`;
 }
 
+/** " (its share: requests shared with cohorts.b, one object per user)" for a cohort in a request group. */
+export function sharedText(cost: CostEstimate): string {
+  if (!cost.shared_with || cost.shared_with.length === 0) return "";
+  return ` (its share: requests shared with ${cost.shared_with.join(", ")}, one object per user)`;
+}
+
 function durationText(seconds: number): string {
   if (seconds < 60) return `${Number(seconds.toPrecision(2))} s`;
   if (seconds < 3600) return `${(seconds / 60).toFixed(1)} min`;

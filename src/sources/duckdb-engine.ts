@@ -1,8 +1,9 @@
-import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
+import type { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import { existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { CohoError } from "../model/errors.js";
 import type { DuckDbSourceConfig } from "../model/project.js";
+import { duckdbApi } from "./duckdb-driver.js";
 import { projectSandbox, type EngineSandbox } from "./sandbox.js";
 
 export interface EngineOptions {
@@ -55,7 +56,7 @@ export class DuckDbEngine {
       mkdirSync(dirname(options.tempDirectory), { recursive: true });
       config.temp_directory = options.tempDirectory;
     }
-    const instance = await DuckDBInstance.create(":memory:", config);
+    const instance = await duckdbApi().DuckDBInstance.create(":memory:", config);
     const connection = await instance.connect();
     const sandbox = options.sandbox ?? projectSandbox({ projectDir: options.projectDir });
     await lockDown(connection, options.projectDir, sandbox);
@@ -119,6 +120,32 @@ export class DuckDbEngine {
         if (!chunk || chunk.rowCount === 0) break;
         for (const value of chunk.getColumnValues(0)) {
           batch.push(String(value));
+          if (batch.length >= batchSize) {
+            yield batch;
+            batch = [];
+          }
+        }
+      }
+      if (batch.length > 0) yield batch;
+    } finally {
+      connection.closeSync();
+    }
+  }
+
+  /**
+   * Rows of a query over work tables, every column as text (SQL NULL as ""),
+   * streamed on its own connection in chunks of at most `batchSize` rows.
+   */
+  async *textRows(sql: string, batchSize = 10_000): AsyncGenerator<string[][]> {
+    const connection = await this.#instance.connect();
+    try {
+      const result = await connection.stream(sql);
+      let batch: string[][] = [];
+      for (;;) {
+        const chunk = await result.fetchChunk();
+        if (!chunk || chunk.rowCount === 0) break;
+        for (const row of chunk.getRows()) {
+          batch.push(row.map((value) => (value === null ? "" : String(value))));
           if (batch.length >= batchSize) {
             yield batch;
             batch = [];

@@ -1,19 +1,18 @@
-import { DuckDBTypeId, JSDuckDBValueConverter } from "@duckdb/node-api";
+import type { DuckDBTypeId } from "@duckdb/node-api";
 import type { DuckDbSourceConfig, ModelConfig } from "../model/project.js";
+import { duckdbApi } from "./duckdb-driver.js";
 import type { DuckDbEngine } from "./duckdb-engine.js";
 import { withSandboxHint } from "./sandbox.js";
 import { modelSqlError } from "./source-error.js";
 import { DEFAULT_BATCH_SIZE, modelQuery, type ColumnInfo, type ColumnKind, type RowBatch, type Source } from "./source.js";
 
-const INTEGER_TYPES = new Set<DuckDBTypeId>([
-  DuckDBTypeId.TINYINT, DuckDBTypeId.SMALLINT, DuckDBTypeId.INTEGER, DuckDBTypeId.BIGINT, DuckDBTypeId.HUGEINT,
-  DuckDBTypeId.UTINYINT, DuckDBTypeId.USMALLINT, DuckDBTypeId.UINTEGER, DuckDBTypeId.UBIGINT, DuckDBTypeId.UHUGEINT,
-]);
+const INTEGER_TYPES = ["TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"] as const;
 
 export function duckdbColumnKind(typeId: DuckDBTypeId): ColumnKind {
-  if (typeId === DuckDBTypeId.VARCHAR) return "text";
-  if (typeId === DuckDBTypeId.UUID) return "uuid";
-  return INTEGER_TYPES.has(typeId) ? "integer" : "other";
+  const ids = duckdbApi().DuckDBTypeId;
+  if (typeId === ids.VARCHAR) return "text";
+  if (typeId === ids.UUID) return "uuid";
+  return INTEGER_TYPES.some((name) => ids[name] === typeId) ? "integer" : "other";
 }
 
 /** A DuckDB source: its models run inside the engine, in the source's catalog. */
@@ -57,7 +56,7 @@ export class DuckDbSource implements Source {
       for (;;) {
         const chunk = await result.fetchChunk();
         if (!chunk || chunk.rowCount === 0) break;
-        for (const row of chunk.convertRows(JSDuckDBValueConverter)) {
+        for (const row of chunk.convertRows(duckdbApi().JSDuckDBValueConverter)) {
           rows.push(row);
           if (rows.length >= batchSize) {
             yield { columns, rows };

@@ -29,44 +29,62 @@ export function memberDigest(keys: Iterable<string>): string {
   return formatDigest(count, hi, lo);
 }
 
-/**
- * The same digest as SQL over a DuckDB relation with a VARCHAR column `key`; read
- * its one row with `digestFromRow`. DuckDB's md5_number gives the MD5 as a
- * little-endian 128-bit integer, so each big-endian half is not one column away:
- * the query sums every byte lane of both halves instead (16 BIGINT sums, exact
- * below 2^55 members), and `digestFromRow` weighs the lanes back into the
- * big-endian sums. One MD5 per key and integer arithmetic only: about 3× faster
- * than parsing hex substrings of md5().
- */
-export function memberDigestSql(relation: string): string {
-  const lanes = Array.from({ length: 8 }, (_, i) => `sum((hi >> ${8 * i}) & 255)::BIGINT, sum((lo >> ${8 * i}) & 255)::BIGINT`);
-  return `SELECT count(*) AS n, ${lanes.join(", ")}
-FROM (SELECT (h & 18446744073709551615::UHUGEINT)::UBIGINT AS hi, (h >> 64)::UBIGINT AS lo FROM (SELECT md5_number(key) AS h FROM (${relation}) AS coho_digest_keys) AS coho_md5) AS coho_halves`;
-}
+/** 2^64: the sums are taken modulo it. */
+const MOD_SQL = "18446744073709551616::HUGEINT";
 
 /**
- * The digest from `memberDigestSql`'s row: count, then per byte i (0 = least
- * significant of the little-endian half) the lane sums of the first and second
- * MD5 half. Byte i of a little-endian half is byte 7 − i of the big-endian one.
+ * The MD5 halves of each key of `relation` (VARCHAR column `key`) as big-endian
+ * UBIGINT columns `hi` and `lo`, with `carry` columns passed through. DuckDB's
+ * md5_number reads the 16 bytes as one little-endian 128-bit integer, so each
+ * 64-bit half is byte-swapped back with shifts and masks (integer arithmetic on
+ * one MD5 per key: ~1.4× faster than summing the 16 byte lanes separately, ~2×
+ * faster than parsing hex substrings of md5()).
  */
+function bigEndianHalvesSql(relation: string, carry = ""): string {
+  const swap = (x: string) => Array.from({ length: 8 }, (_, i) => `(((${x} >> ${8 * i}) & 255) << ${8 * (7 - i)})`).join(" | ");
+  return `SELECT ${carry}${swap("le_hi")} AS hi, ${swap("le_lo")} AS lo
+FROM (SELECT ${carry}(h & 18446744073709551615::UHUGEINT)::UBIGINT AS le_hi, (h >> 64)::UBIGINT AS le_lo
+  FROM (SELECT ${carry}md5_number(key) AS h FROM (${relation}) AS coho_digest_keys) AS coho_md5) AS coho_le`;
+}
+
+/** Sums of both halves modulo 2^64 (exact: a HUGEINT sum of UBIGINTs cannot overflow below 2^63 members). */
+const HALF_SUMS = `coalesce(sum(hi) % ${MOD_SQL}, 0) AS hi, coalesce(sum(lo) % ${MOD_SQL}, 0) AS lo`;
+
+/**
+ * The same digest as SQL over a DuckDB relation with a VARCHAR column `key`:
+ * one row (n, hi, lo); read it with `digestFromRow`.
+ */
+export function memberDigestSql(relation: string): string {
+  return `SELECT count(*) AS n, ${HALF_SUMS} FROM (${bigEndianHalvesSql(relation)}) AS coho_halves`;
+}
+
+/** The digest from `memberDigestSql`'s row: count, sum of the first halves, sum of the second (both already modulo 2^64). */
 export function digestFromRow(row: readonly unknown[]): string {
-  const count = Number(row[0] ?? 0);
-  let hi = 0n;
-  let lo = 0n;
-  for (let i = 0; i < 8; i++) {
-    const weight = 1n << BigInt(8 * (7 - i));
-    hi += BigInt(String(row[1 + 2 * i] ?? 0)) * weight;
-    lo += BigInt(String(row[2 + 2 * i] ?? 0)) * weight;
-  }
-  return formatDigest(count, hi % MOD, lo % MOD);
+  return formatDigest(Number(row[0] ?? 0), BigInt(String(row[1] ?? 0)), BigInt(String(row[2] ?? 0)));
 }
 
 /** The digest per group: one row (g, n, hi, lo) per value of `group` in `relation`. */
 export function memberDigestByGroupSql(relation: string, group: string): string {
-  const half = (start: number) => `sum(('0x' || substr(md5(key), ${start}, 16))::UBIGINT::HUGEINT) % 18446744073709551616::HUGEINT`;
-  return `SELECT ${group} AS g, count(*) AS n, coalesce(${half(1)}, 0) AS hi, coalesce(${half(17)}, 0) AS lo FROM (${relation}) AS coho_digest GROUP BY ${group}`;
+  return `SELECT g, count(*) AS n, ${HALF_SUMS} FROM (${bigEndianHalvesSql(`SELECT ${group} AS g, key FROM (${relation}) AS coho_digest_groups`, "g, ")}) AS coho_halves GROUP BY g`;
 }
 
 export function formatDigest(count: number, hi: bigint, lo: bigint): string {
   return `${DIGEST_PREFIX}:${count}:${hi.toString(16).padStart(16, "0")}${lo.toString(16).padStart(16, "0")}`;
+}
+
+/**
+ * The same digest as PostgreSQL SQL over a relation with a text column `key`; read
+ * its one row (n, hi, lo) with `digestFromPostgresRow`. md5() gives hex text: each
+ * 16-digit half becomes a signed bigint through bit(64), summed exactly (sum(bigint)
+ * is numeric); the sums are taken modulo 2^64 in JavaScript, which is the unsigned
+ * sum the digest defines (a signed value differs from the unsigned one by 2^64).
+ */
+export function memberDigestPostgresSql(relation: string): string {
+  const half = (take: "left" | "right") => `sum(('x' || ${take}(h, 16))::bit(64)::bigint)::text`;
+  return `SELECT count(*)::text AS n, ${half("left")} AS hi, ${half("right")} AS lo FROM (SELECT md5(key) AS h FROM (${relation}) AS coho_digest_keys) AS coho_md5`;
+}
+
+export function digestFromPostgresRow(row: { n: string; hi: string | null; lo: string | null }): string {
+  const unsigned = (sum: string | null) => ((BigInt(sum ?? "0") % MOD) + MOD) % MOD;
+  return formatDigest(Number(row.n), unsigned(row.hi), unsigned(row.lo));
 }

@@ -16,6 +16,7 @@ import { LOCKFILE_NAME, readLockfile, serializeLockfile } from "./lockfile.js";
 import { digestFromRow, memberDigestSql } from "./member-digest.js";
 import { memberCountProblems } from "./lockfile-checks.js";
 import { copySnapshotKeys } from "./postgres-copy.js";
+import { recordSnapshotCheck, type SnapshotTables } from "./postgres-snapshot-check.js";
 import { PostgresHistory } from "./postgres-history.js";
 import { PostgresJournal } from "./postgres-journal.js";
 import { PostgresLock } from "./postgres-lock.js";
@@ -119,6 +120,7 @@ export class PostgresBackend implements StateBackend {
       await this.#fenced(async (client) => {
         await client.query(`DELETE FROM ${this.#t("snapshot_keys")} WHERE snapshot = $1`, [snapshot]);
         await copySnapshotKeys(client, this.#t("snapshot_keys"), snapshot, engine.keys(staging, BATCH));
+        await recordSnapshotCheck(client, this.#snapshotTables(), snapshot, digest);
       });
     } finally {
       await engine.drop(staging);
@@ -128,7 +130,10 @@ export class PostgresBackend implements StateBackend {
 
   async pruneSnapshots(doc: LockfileDoc): Promise<void> {
     const keep = Object.values(doc.cohorts).map((c) => c.snapshot);
-    await this.#fenced((client) => client.query(`DELETE FROM ${this.#t("snapshot_keys")} WHERE NOT (snapshot = ANY($1::text[]))`, [keep]));
+    await this.#fenced(async (client) => {
+      await client.query(`DELETE FROM ${this.#t("snapshot_keys")} WHERE NOT (snapshot = ANY($1::text[]))`, [keep]);
+      await client.query(`DELETE FROM ${this.#t("snapshot_checks")} WHERE NOT (snapshot = ANY($1::text[]))`, [keep]);
+    });
   }
 
   async lock(info: LockInfo, timeoutMs: number, events?: LockEvents): Promise<() => void> {
@@ -153,9 +158,13 @@ export class PostgresBackend implements StateBackend {
   }
 
   /** Where snapshots live, for diffs pushed down into the same database. */
-  async pushDownTarget(): Promise<{ url: string; snapshots: string }> {
+  async pushDownTarget(): Promise<{ url: string } & SnapshotTables> {
     await this.#prepare();
-    return { url: this.#url.reveal(), snapshots: this.#t("snapshot_keys") };
+    return { url: this.#url.reveal(), ...this.#snapshotTables() };
+  }
+
+  #snapshotTables(): SnapshotTables {
+    return { snapshots: this.#t("snapshot_keys"), checks: this.#t("snapshot_checks") };
   }
 
   journal(): JournalStore {

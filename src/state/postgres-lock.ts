@@ -59,8 +59,13 @@ export class PostgresLock {
       await client.end().catch(() => undefined);
       throw error;
     }
+    // Released explicitly before the session ends: the server ends a closed
+    // session asynchronously, and until it has, its advisory lock still counts. A
+    // command started right after this one (the next CI step) must find the state
+    // free, not "locked" by a process that already exited.
     return async () => {
       await client.query(`DELETE FROM ${holders} WHERE id = 1 AND info->>'id' = $1`, [info.id]).catch(() => undefined);
+      await client.query("SELECT pg_advisory_unlock(hashtext($1))", [this.#key()]).catch(() => undefined);
       await client.end().catch(() => undefined);
     };
   }

@@ -2,7 +2,7 @@ import type pg from "pg";
 import { CohoError } from "../model/errors.js";
 
 /** The version of coho's tables; raised with every migration below. */
-export const STATE_SCHEMA_VERSION = 2;
+export const STATE_SCHEMA_VERSION = 3;
 
 /** Quoted schema-qualified name of one of coho's tables. */
 export function table(schema: string, name: string): string {
@@ -48,6 +48,14 @@ export async function migrate(client: pg.ClientBase, schema: string): Promise<vo
       await client.query(`
         CREATE TABLE ${t("history")} (seq bigserial PRIMARY KEY, record jsonb NOT NULL, recorded_at timestamptz NOT NULL DEFAULT now());
         INSERT INTO ${t("schema_version")} VALUES (2);
+      `);
+    }
+    if (current < 3) {
+      // Version 3: per snapshot, the checksum of its rows as verified when written
+      // (postgres-snapshot-check.ts), so that readers need not recompute the digest.
+      await client.query(`
+        CREATE TABLE ${t("snapshot_checks")} (snapshot text PRIMARY KEY, digest text NOT NULL, n bigint NOT NULL, h0 numeric NOT NULL, h1 numeric NOT NULL);
+        INSERT INTO ${t("schema_version")} VALUES (3);
       `);
     }
     await client.query("COMMIT");

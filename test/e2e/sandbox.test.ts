@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { runCli } from "../helpers/cli.js";
+import { runCli, withoutProgress } from "../helpers/cli.js";
 import { emulators } from "../helpers/emulator.js";
 import { DESTINATION_YAML, EMULATOR_ENV, destinationEntry, writeProject } from "../helpers/project.js";
 
@@ -74,13 +74,13 @@ describe("the embedded engine's sandbox", () => {
     const dir = sandboxProject(sql("select user_id from read_csv('data/users.csv') union select user_id from read_csv('PROJECT/data/users.csv')"), {}, "", `destinations:\n${destinationEntry("braze", emu.url)}`);
     writeFileSync(join(dir, "coho.yaml"), readFileSync(join(dir, "coho.yaml"), "utf8").replace("PROJECT", dir));
     const first = await plan(dir);
-    expect(first.stderr).toBe("");
+    expect(withoutProgress(first.stderr)).toBe("");
     expect(first.stdout).toContain("0 → 2  (+2 / −0)");
     const applied = await runCli(["-C", dir, "apply", "--auto-approve", "--no-color"], { env: EMULATOR_ENV });
     expect(applied.code, applied.stderr).toBe(0);
     writeFileSync(join(dir, "data", "users.csv"), "user_id\nu1\nu3\n");
     const second = await plan(dir);
-    expect(second.stderr).toBe("");
+    expect(withoutProgress(second.stderr)).toBe("");
     expect(second.stdout).toContain("2 → 2  (+1 / −1)");
   });
 
@@ -95,7 +95,7 @@ describe("the embedded engine's sandbox", () => {
     expect(refused.stderr).toContain("list it under sources.duckdb.allowed_paths");
     writeFileSync(join(dir, "coho.yaml"), sandboxYaml(dir, `sources:\n  files: { type: duckdb, allowed_paths: [${outside}] }\n`));
     const allowed = await plan(dir);
-    expect(allowed.stderr).toBe("");
+    expect(withoutProgress(allowed.stderr)).toBe("");
     expect(allowed.stdout).toContain("0 → 1  (+1 / −0)");
   });
 
@@ -107,7 +107,7 @@ describe("the embedded engine's sandbox", () => {
     expect(refused.stderr).toContain("file system operations are disabled by configuration");
     writeFileSync(join(dir, "coho.yaml"), sandboxYaml(dir, `sources:\n  files:\n    type: duckdb\n    allowed_paths: [${outside}/export]\n`));
     const allowed = await plan(dir);
-    expect(allowed.stderr).toBe("");
+    expect(withoutProgress(allowed.stderr)).toBe("");
     expect(allowed.stdout).toContain("0 → 3  (+3 / −0)");
   });
 });

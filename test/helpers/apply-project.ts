@@ -125,7 +125,11 @@ export async function journalPending(dir: string): Promise<boolean> {
 export async function lockHeld(dir: string): Promise<boolean> {
   const url = stateUrl(dir);
   if (!url) return existsSync(join(dir, ".coho", "lock.json"));
-  const rows = await queryState(url, "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted").catch(() => [{ n: 0 }]);
+  // Only this project's database: test files running at once share one cluster.
+  const rows = await queryState(
+    url,
+    "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+  ).catch(() => [{ n: 0 }]);
   return rows[0]?.n > 0;
 }
 

@@ -7,7 +7,7 @@ import type { LockfileDoc } from "../../src/model/state.js";
 import { DuckDbEngine } from "../../src/sources/duckdb-engine.js";
 import { LocalBackend } from "../../src/state/local-backend.js";
 import { readLockfile, serializeLockfile } from "../../src/state/lockfile.js";
-import { digestFromRow, memberDigest, memberDigestSql } from "../../src/state/member-digest.js";
+import { digestFromRow, formatDigest, memberDigest, memberDigestByGroupSql, memberDigestSql } from "../../src/state/member-digest.js";
 
 const doc: LockfileDoc = {
   format: "coho-lock",
@@ -143,6 +143,15 @@ describe("member digest", () => {
       // The empty set, through the same SQL.
       const none = (await engine.connection.runAndReadAll(memberDigestSql("SELECT key FROM memory.main.k WHERE false"))).getRows()[0]!;
       expect(digestFromRow(none)).toBe(memberDigest([]));
+      // Per group (snapshots of many cohorts verified in one scan): each group's digest is its keys' digest.
+      await engine.connection.run("CREATE TABLE memory.main.g AS SELECT (row_number() OVER () % 3)::INTEGER AS slot, key FROM memory.main.k");
+      const grouped = await engine.connection.runAndReadAll(memberDigestByGroupSql("SELECT slot, key FROM memory.main.g", "slot"));
+      const bySlot = new Map(grouped.getRows().map(([g, n, hi, lo]) => [Number(g), formatDigest(Number(n), BigInt(String(hi)), BigInt(String(lo)))]));
+      const slotted = (await engine.connection.runAndReadAll("SELECT slot, key FROM memory.main.g")).getRows();
+      expect(bySlot.size).toBe(3);
+      for (const slot of [0, 1, 2]) {
+        expect(bySlot.get(slot)).toBe(memberDigest(slotted.filter(([g]) => Number(g) === slot).map(([, key]) => String(key))));
+      }
     } finally {
       await engine.close();
     }

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { buildInfo } from "../../build-info.js";
 import { validate } from "../../operations/validate.js";
-import { recordedAddressesNoWait } from "../../operations/state.js";
+import type { recordedAddressesNoWait } from "../../operations/state.js";
 import { UsageError } from "../../model/errors.js";
 import { COMPLETION_SHELLS, completeWords, completionScript, type CompletionShell } from "../completion.js";
 import type { CommandContext } from "../context.js";
@@ -32,9 +32,11 @@ export function registerMeta(program: Command, context: () => CommandContext, se
     .argument("[words...]")
     .allowUnknownOption()
     .helpOption(false)
-    .action((words: string[]) => {
+    .action(async (words: string[]) => {
       const ctx = context();
-      const candidates = completeWords({ program, words, addresses: (dir) => projectAddresses(resolve(ctx.io.cwd, ctx.global.dir, dir), ctx.io.env) });
+      // Loaded here, not with every command: the state module pulls backends, node:crypto and node:os.
+      const { recordedAddressesNoWait: recorded } = await import("../../operations/state.js");
+      const candidates = completeWords({ program, words, addresses: (dir) => projectAddresses(resolve(ctx.io.cwd, ctx.global.dir, dir), ctx.io.env, recorded) });
       if (candidates.length > 0) ctx.output.out(candidates.join("\n"));
       setExitCode(EXIT_OK);
     });
@@ -51,12 +53,12 @@ export function printVersion(ctx: CommandContext, json: boolean): void {
  * a local coho.lock (instances exist only once a model ran); none when the project
  * does not load (completion must never fail).
  */
-function projectAddresses(dir: string, env: NodeJS.ProcessEnv): string[] {
+function projectAddresses(dir: string, env: NodeJS.ProcessEnv, recorded: typeof recordedAddressesNoWait): string[] {
   try {
     const project = validate({ dir, env }).project;
     if (!project) return [];
     const declared = [...project.cohorts.keys()].map((key) => `cohorts.${key}`);
-    return [...new Set([...declared, ...recordedAddressesNoWait(project)])];
+    return [...new Set([...declared, ...recorded(project)])];
   } catch {
     return [];
   }

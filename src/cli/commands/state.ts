@@ -2,7 +2,6 @@ import type { Command } from "commander";
 import kleur from "kleur";
 import { renderStateList } from "../../render/state-view.js";
 import { canonicalJson } from "../../state/canonical-json.js";
-import { describeLock } from "../../state/lock-holder.js";
 import type { CommandContext } from "../context.js";
 import { EXIT_ERROR, EXIT_OK } from "../exit-codes.js";
 import { loadConfigOrThrow } from "../load-config.js";
@@ -11,6 +10,8 @@ import { registerStateJournal } from "./state-journal.js";
 
 /** Loaded on demand: the state backends pull in DuckDB and pg, which --help does not need. */
 const stateOperations = () => import("../../operations/state.js");
+// Loaded when used: it pulls node:crypto and node:os, which start-up of other commands does not need.
+const lockHolder = () => import("../../state/lock-holder.js");
 
 export function registerState(program: Command, context: () => CommandContext, setExitCode: (code: number) => void): void {
   const state = program.command("state").description("inspect or edit the recorded state");
@@ -49,7 +50,7 @@ export function registerState(program: Command, context: () => CommandContext, s
     .action(async (id: string, options: { force?: boolean }) => {
       const ctx = context();
       const holder = await (await stateOperations()).forceUnlock({ project: loadConfigOrThrow(ctx), id, force: options.force === true });
-      ctx.output.out(`Released the lock held by ${describeLock(holder)}.`);
+      ctx.output.out(`Released the lock held by ${(await lockHolder()).describeLock(holder)}.`);
       setExitCode(EXIT_OK);
     });
 }

@@ -1,6 +1,7 @@
 import { CohoError } from "../../model/errors.js";
 import { parseMemberKey, type MemberKey } from "../../model/member-key.js";
 import type { AttributeBinding } from "../../model/project.js";
+import type { MergedUser } from "../destination.js";
 import { attributeValue } from "./binding.js";
 
 /** How one attributes object names its user: `external_id` or `user_alias` (device ids are no identifier here). */
@@ -23,6 +24,32 @@ export function attributeObjects(binding: AttributeBinding, add: readonly Member
     [binding.name]: attributeValue(binding, join),
   });
   return [...add.map((key) => object(key, true)), ...remove.map((key) => object(key, false))];
+}
+
+/**
+ * The `attributes` array of one request shared by several array-attribute
+ * cohorts: one object per user, in the batch's order (so `index` in Braze's
+ * `errors` is the user's position), its values to add and to remove gathered per
+ * attribute, e.g. `{"coho_cohorts": {"add": ["vip"], "remove": ["churned"]}}`.
+ * Braze documents `add` and `remove` together in one object; the values of one
+ * user never repeat across the two lists (a user joins or leaves each cohort, not both).
+ */
+export function mergedAttributeObjects(bindings: readonly AttributeBinding[], users: readonly MergedUser[], updateExistingOnly: boolean): Record<string, unknown>[] {
+  return users.map((user) => {
+    const operations = new Map<string, { add: string[]; remove: string[] }>();
+    const gather = (part: number, side: "add" | "remove") => {
+      const binding = bindings[part];
+      if (binding?.kind !== "array") throw new CohoError("braze.merge_binding", `cohort part ${part} of a shared request is not bound to an array attribute`);
+      const operation = operations.get(binding.name) ?? { add: [], remove: [] };
+      operation[side].push(binding.value);
+      operations.set(binding.name, operation);
+    };
+    for (const part of user.add) gather(part, "add");
+    for (const part of user.remove) gather(part, "remove");
+    const object: Record<string, unknown> = { ...identifierFields(user.key), _update_existing_only: updateExistingOnly };
+    for (const [name, { add, remove }] of operations) object[name] = { ...(add.length > 0 ? { add } : {}), ...(remove.length > 0 ? { remove } : {}) };
+    return object;
+  });
 }
 
 /** Braze's non-fatal errors of a /users/track answer: `index` into the attributes array → message. */

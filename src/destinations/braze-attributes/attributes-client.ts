@@ -1,11 +1,13 @@
 import type { MemberKey } from "../../model/member-key.js";
 import type { BrazeAttributesConfig } from "../../model/project.js";
-import type { ClientOptions, DestinationClient, MemberRefusal, MembershipHooks, MembershipResult, MembershipTarget, ProbeResult, ReadBackValue } from "../destination.js";
+import type { AttributeBinding } from "../../model/project.js";
+import type { ClientOptions, DestinationClient, MemberRefusal, MembershipHooks, MembershipResult, MembershipTarget, MergedHooks, MergedUser, ProbeResult, ReadBackValue } from "../destination.js";
 import { BrazeApiError } from "../shared/destination-error.js";
 import { packBatches, type MembershipBatch } from "../shared/pack-batches.js";
 import { PacedPoster, type FinalOutcome } from "../shared/paced-poster.js";
 import { streamBatches } from "../shared/stream-batches.js";
-import { attributeObjects, refusedIndexes } from "./attributes-body.js";
+import { packUsers, streamMerged } from "../shared/stream-merged.js";
+import { attributeObjects, mergedAttributeObjects, refusedIndexes } from "./attributes-body.js";
 import { parseBindingTarget } from "./binding.js";
 import { readBackAttributes } from "./export-ids.js";
 import { attributesHint } from "./hints.js";
@@ -50,22 +52,46 @@ export class AttributesClient implements DestinationClient {
   ): Promise<MembershipResult> {
     const retriesBefore = this.retries;
     const batches = packBatches(adds, removes, this.#config.batchSize);
-    const sent = await streamBatches(batches, this.#poster.concurrency, hooks, (batch) => this.resend(target, batch));
+    const sent = await streamBatches(batches, () => this.#poster.concurrency, hooks, (batch) => this.resend(target, batch));
+    return { ...sent, retries: this.retries - retriesBefore };
+  }
+
+  /**
+   * Several array-attribute cohorts' changes in shared requests: one object per
+   * user with every value it gains and loses, so a user moving from one cohort to
+   * another is one object, and requests = ceil(users / batch_size).
+   */
+  async syncMerged(targets: readonly MembershipTarget[], users: AsyncIterable<MergedUser>, hooks: MergedHooks = {}): Promise<MembershipResult> {
+    const retriesBefore = this.retries;
+    const bindings = targets.map((target) => this.#binding(target));
+    const name = [...new Set(bindings.map((b) => b.name))].join(", ");
+    const sent = await streamMerged(packUsers(users, this.#config.batchSize), () => this.#poster.concurrency, hooks, (batch) =>
+      this.#track(mergedAttributeObjects(bindings, batch.users, this.#config.updateExistingOnly), batch.users.map((u) => u.key), name),
+    );
     return { ...sent, retries: this.retries - retriesBefore };
   }
 
   /** One /users/track request for one batch; the members Braze refused by index. */
   async resend(target: MembershipTarget, batch: Pick<MembershipBatch, "add" | "remove">): Promise<readonly MemberRefusal[]> {
-    const binding = parseBindingTarget(target.target);
-    if (!binding) throw new BrazeApiError({ status: undefined, brazeMessage: "no attribute binding recorded", attempts: 0, context: `membership update for ${target.cohortId}` });
-    const keys = [...batch.add, ...batch.remove];
-    const body = JSON.stringify({ attributes: attributeObjects(binding, batch.add, batch.remove, this.#config.updateExistingOnly) });
-    const result = await this.#poster.post("/users/track", body, { endpoint: "users/track", cohortId: binding.name, identifiers: keys.length }, this.#auth());
+    const binding = this.#binding(target);
+    return this.#track(attributeObjects(binding, batch.add, batch.remove, this.#config.updateExistingOnly), [...batch.add, ...batch.remove], binding.name);
+  }
+
+  /** POSTs attributes objects (`keys[i]` names object i); the members Braze refused by index. */
+  async #track(objects: readonly Record<string, unknown>[], keys: readonly MemberKey[], attribute: string): Promise<readonly MemberRefusal[]> {
+    const body = JSON.stringify({ attributes: objects });
+    const result = await this.#poster.post("/users/track", body, { endpoint: "users/track", cohortId: attribute, identifiers: keys.length }, this.#auth());
     const answered = result.ok ? result.body : result.outcome?.kind === "fatal" && result.outcome.status === 400 ? result.outcome.body : undefined;
     const refused = answered === undefined ? new Map<number, string>() : refusedIndexes(answered);
     // A 400 that names objects refused them all one by one: a partial answer, not a broken request.
-    if (!result.ok && refused.size === 0) throw this.#failure(result, "users.track", `membership update of attribute ${binding.name}`);
+    if (!result.ok && refused.size === 0) throw this.#failure(result, "users.track", `membership update of attribute ${attribute}`);
     return [...refused].filter(([index]) => index >= 0 && index < keys.length).map(([index, message]) => ({ key: keys[index]!, message: this.#poster.redact(message) }));
+  }
+
+  #binding(target: MembershipTarget): AttributeBinding {
+    const binding = parseBindingTarget(target.target);
+    if (!binding) throw new BrazeApiError({ status: undefined, brazeMessage: "no attribute binding recorded", attempts: 0, context: `membership update for ${target.cohortId}` });
+    return binding;
   }
 
   /**

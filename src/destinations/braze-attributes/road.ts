@@ -62,6 +62,11 @@ export const BRAZE_ATTRIBUTES: DestinationRoad<BrazeAttributesConfig> = {
     return { requests, attribute_updates: updates, seconds: roundSeconds((requests * config.rateLimit.windowSeconds) / config.rateLimit.requests) };
   },
   open: (config, options) => new AttributesClient(config, options),
+  // Values of one array attribute share requests: a user moving between them is one object.
+  mergeKey(target) {
+    const binding = parseBindingTarget(target);
+    return binding?.kind === "array" ? `array:${binding.name}` : undefined;
+  },
   planGuards: arrayCapVerdicts,
   drift(config, target, value) {
     const binding = parseBindingTarget(target);

@@ -1,0 +1,163 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Ajv } from "ajv";
+import { describe, expect, it } from "vitest";
+import { REPO_ROOT } from "../helpers/fixtures.js";
+import type { RunningEmulator } from "../../src/emulator/server.js";
+import { getJson, emulators, postJson, requestLog, userAttributes } from "../helpers/emulator.js";
+import { BACKENDS, applyProjectFor, coho, ids, journalPending, keysOf, lockHeld, writeMembers, type Backend } from "../helpers/apply-project.js";
+import { seededRandom } from "../helpers/random.js";
+import { lockfile, sleep, spawnApply } from "../helpers/spawn-apply.js";
+
+const start = emulators();
+const validPlan = new Ajv({ strict: false }).compile(JSON.parse(readFileSync(join(REPO_ROOT, "schema", "coho-plan.schema.json"), "utf8")) as object);
+
+interface Cost {
+  requests: number;
+  attribute_updates: number;
+  shared_with?: string[];
+}
+interface PlanJson {
+  cost: Cost;
+  cohorts: { address: string; members: { add: number; remove: number }; cost: Cost }[];
+}
+interface ReportJson {
+  totals: { requests: number };
+  cohorts: { address: string; status: string; added: number; removed: number; refused: number; requests: number }[];
+}
+
+/** The apply project with alpha and beta both values of the array attribute coho_cohorts. */
+async function sharedArrayProject(backend: Backend, emu: RunningEmulator): Promise<string> {
+  const dir = await applyProjectFor(backend, emu, { road: "attributes" });
+  const yaml = join(dir, "coho.yaml");
+  writeFileSync(yaml, readFileSync(yaml, "utf8").replace("attribute: coho_alpha", "attribute: { name: coho_cohorts, value: alpha }"));
+  return dir;
+}
+
+/** Who holds each value of coho_cohorts in the emulator. */
+async function holders(emu: RunningEmulator): Promise<{ alpha: string[]; beta: string[] }> {
+  const { users } = await getJson<{ users: { key: string; custom_attributes: Record<string, unknown> }[] }>(`${emu.url}/_emulator/users`);
+  const holding = (value: string) => users.filter((u) => Array.isArray(u.custom_attributes.coho_cohorts) && u.custom_attributes.coho_cohorts.includes(value)).map((u) => u.key).sort();
+  return { alpha: holding("alpha"), beta: holding("beta") };
+}
+
+/** Plans (JSON), applies (JSON), and checks that the plan's estimate is what apply sent, in total and per cohort. */
+async function planAndApply(emu: RunningEmulator, dir: string, saved?: string): Promise<{ plan: PlanJson; report: ReportJson; sent: { attributes: Record<string, unknown>[] }[] }> {
+  const plan = JSON.parse((await coho(dir, ["plan", "--json", ...(saved ? ["--out", saved] : [])])).stdout) as PlanJson;
+  const before = emu.log.total;
+  const applied = await coho(dir, ["apply", ...(saved ? [saved] : ["--auto-approve"]), "--json"]);
+  const report = JSON.parse(applied.stdout) as ReportJson;
+  const sent = (await requestLog(emu)).filter((r) => r.seq > before && r.path === "/users/track") as unknown as { attributes: Record<string, unknown>[] }[];
+  expect(sent).toHaveLength(plan.cost.requests);
+  expect(report.totals.requests).toBe(plan.cost.requests);
+  expect(sent.reduce((n, r) => n + r.attributes.length, 0)).toBe(plan.cost.attribute_updates);
+  for (const cohort of report.cohorts) expect(cohort.requests, cohort.address).toBe(plan.cohorts.find((c) => c.address === cohort.address)!.cost.requests);
+  return { plan, report, sent };
+}
+
+describe.each(BACKENDS)("cohorts on one array attribute share requests (%s state)", (backend) => {
+  it("a user moving from alpha to beta is one object with add and remove; requests = ceil(distinct users / 75) = the plan's estimate", async () => {
+    const emu = await start();
+    const dir = await sharedArrayProject(backend, emu);
+    writeMembers(dir, "a", ids(200));
+    const first = await planAndApply(emu, dir);
+    expect(first.plan.cost.requests).toBe(Math.ceil(200 / 75));
+
+    // u00000–u00099 leave alpha and join beta; 20 new users join beta only: 120 distinct users.
+    writeMembers(dir, "a", ids(100, 100));
+    writeMembers(dir, "b", [...ids(100), ...ids(20, 5000)]);
+    const { plan, report, sent } = await planAndApply(emu, dir);
+    expect(validPlan(plan), JSON.stringify(validPlan.errors)).toBe(true);
+    expect(plan.cost).toMatchObject({ requests: Math.ceil(120 / 75), attribute_updates: 120 });
+    // Alone they would cost ceil(100/75) + ceil(120/75) = 4 requests and 220 updates.
+    const byAddress = Object.fromEntries(plan.cohorts.map((c) => [c.address, c]));
+    expect(byAddress["cohorts.alpha"]!.cost.shared_with).toEqual(["cohorts.beta"]);
+    expect(byAddress["cohorts.beta"]!.cost.shared_with).toEqual(["cohorts.alpha"]);
+    expect(byAddress["cohorts.alpha"]!.cost.requests + byAddress["cohorts.beta"]!.cost.requests).toBe(2);
+    const objects = sent.flatMap((r) => r.attributes);
+    expect(objects.find((o) => o.external_id === "u00003")).toEqual({ external_id: "u00003", _update_existing_only: true, coho_cohorts: { add: ["beta"], remove: ["alpha"] } });
+    expect(objects.find((o) => o.external_id === "u05003")).toEqual({ external_id: "u05003", _update_existing_only: true, coho_cohorts: { add: ["beta"] } });
+    expect(new Set(objects.map((o) => o.external_id)).size).toBe(120);
+    expect(report.cohorts.map((c) => [c.address, c.status, c.added, c.removed])).toEqual([["cohorts.alpha", "done", 0, 100], ["cohorts.beta", "done", 120, 0]]);
+    // The emulator applied both halves of each object.
+    expect((await userAttributes(emu, "external_id:u00003")).custom_attributes).toEqual({ coho_cohorts: ["beta"] });
+    expect(await holders(emu)).toEqual({ alpha: keysOf(ids(100, 100)), beta: keysOf([...ids(100), ...ids(20, 5000)]) });
+    expect(lockfile(dir).cohorts["cohorts.beta"]!.members.count).toBe(120);
+
+    // The human and markdown views say the requests are shared; a saved plan sends the same.
+    writeMembers(dir, "a", ids(100));
+    writeMembers(dir, "b", [...ids(100, 100), ...ids(20, 5000)]);
+    const human = await coho(dir, ["plan"]);
+    expect(human.stdout).toContain("Cost: 3 requests · 200 attribute updates");
+    expect(human.stdout).toContain("(its share: requests shared with cohorts.beta, one object per user)");
+    expect((await coho(dir, ["plan", "--markdown"])).stdout).toContain("share requests (one object per user): each row shows its share");
+    const swapped = await planAndApply(emu, dir, join(dir, "swap.plan"));
+    expect(swapped.plan.cost.requests).toBe(Math.ceil(200 / 75));
+    expect(swapped.sent.flatMap((r) => r.attributes).every((o) => JSON.stringify(o.coho_cohorts).includes('"add"') && JSON.stringify(o.coho_cohorts).includes('"remove"'))).toBe(true);
+    expect(await holders(emu)).toEqual({ alpha: keysOf(ids(100)), beta: keysOf([...ids(100, 100), ...ids(20, 5000)]) });
+    expect((await coho(dir, ["plan", "--detailed-exitcode"])).code).toBe(0);
+  });
+});
+
+describe("a shared request Braze refuses in part", () => {
+  it("maps refused objects by index back to every cohort part of that user; they stay pending", async () => {
+    const emu = await start();
+    const dir = await sharedArrayProject("local", emu);
+    writeMembers(dir, "a", ids(100));
+    expect((await coho(dir, ["apply", "--auto-approve"])).code).toBe(0);
+    // u00003 leaves alpha and joins beta (refused in both parts); u05001 only joins beta.
+    writeMembers(dir, "a", ids(50, 50));
+    writeMembers(dir, "b", [...ids(50), ...ids(10, 5000)]);
+    await postJson(`${emu.url}/_emulator/refuse`, { keys: ["external_id:u00003", "external_id:u05001"] });
+    const applied = await coho(dir, ["apply", "--auto-approve", "--json"]);
+    expect(applied.code).toBe(1);
+    const report = JSON.parse(applied.stdout) as ReportJson;
+    expect(report.totals.requests).toBe(1);
+    expect(report.cohorts.map((c) => [c.address, c.status, c.added, c.removed, c.refused])).toEqual([
+      ["cohorts.alpha", "partial", 0, 49, 1],
+      ["cohorts.beta", "partial", 58, 0, 2],
+    ]);
+    const lock = lockfile(dir) as unknown as { cohorts: Record<string, { members: { count: number }; refused?: number }> };
+    expect(lock.cohorts["cohorts.alpha"]).toMatchObject({ members: { count: 51 }, refused: 1 });
+    expect(lock.cohorts["cohorts.beta"]).toMatchObject({ members: { count: 58 }, refused: 2 });
+    const plan = JSON.parse((await coho(dir, ["plan", "--json"])).stdout) as PlanJson;
+    expect(plan.cohorts.map((c) => [c.address, c.members.add, c.members.remove])).toEqual([["cohorts.alpha", 0, 1], ["cohorts.beta", 2, 0]]);
+    expect(plan.cost.requests).toBe(1);
+
+    await postJson(`${emu.url}/_emulator/refuse`, { keys: [] });
+    expect((await coho(dir, ["apply", "--auto-approve"])).code).toBe(0);
+    expect(await holders(emu)).toEqual({ alpha: keysOf(ids(50, 50)), beta: keysOf([...ids(50), ...ids(10, 5000)]) });
+  });
+});
+
+describe.each(BACKENDS)("a SIGKILL in the middle of shared requests (%s state)", (backend) => {
+  it("the next apply converges exactly (4 rounds, users moving between alpha and beta each round)", async () => {
+    const emu = await start({ faultRate: 1, faultKinds: ["slow"], latencyMs: 40 });
+    const dir = await sharedArrayProject(backend, emu);
+    const rnd = seededRandom(20261129);
+    let resumed = 0;
+    for (let round = 0; round < 4; round++) {
+      // One pool: most changed users leave one value and gain the other.
+      const a = ids(900).filter(() => rnd() < 0.5);
+      const inA = new Set(a);
+      const b = ids(900).filter((id) => !inA.has(id) || rnd() < 0.2);
+      writeMembers(dir, "a", a);
+      writeMembers(dir, "b", b);
+      const before = emu.log.total;
+      const victim = spawnApply("binary", dir, { COHO_CONCURRENCY: "1" });
+      const deadline = Date.now() + 20_000;
+      while (emu.log.total === before && Date.now() < deadline) await sleep(10);
+      await sleep(Math.floor(rnd() * 300));
+      victim.child.kill("SIGKILL");
+      await victim.done;
+      const interrupted = await journalPending(dir);
+      const after = await coho(dir, ["apply", "--auto-approve"]);
+      expect(after.code, `round ${round}: ${after.stdout}${after.stderr}`).toBe(0);
+      if (interrupted && after.stderr.includes("Found an interrupted apply")) resumed++;
+      expect(await holders(emu), `round ${round}`).toEqual({ alpha: keysOf(a), beta: keysOf(b) });
+      expect(await lockHeld(dir)).toBe(false);
+    }
+    expect(resumed).toBeGreaterThanOrEqual(1);
+    expect((await coho(dir, ["plan", "--detailed-exitcode"])).code).toBe(0);
+  }, 240_000);
+});
