@@ -21,8 +21,8 @@ describe.each(ROADS)("the cost estimate (%s road)", (road) => {
     writeMembers(dir, "a", ids(1601));
     writeMembers(dir, "b", ids(80, 50_000));
     // The plan's "why" speaks of the attribute, not of a Braze cohort this road never creates.
-    const first = JSON.parse((await coho(dir, ["plan", "--json"])).stdout) as { cohorts: { address: string; reason: string }[] };
-    expect(first.cohorts.map((c) => c.reason)).toEqual([
+    const fresh = JSON.parse((await coho(dir, ["plan", "--json"])).stdout) as { cohorts: { address: string; reason: string }[] };
+    expect(fresh.cohorts.map((c) => c.reason)).toEqual([
       "not in state: coho starts writing the boolean attribute coho_alpha for its members (no Braze cohort exists on this road)",
       'not in state: coho starts writing the value "beta" of the array attribute coho_cohorts for its members (no Braze cohort exists on this road)',
     ]);
