@@ -42,6 +42,8 @@ export interface EmulatorOptions {
   readonly seed?: number;
   /** How long a "slow" fault holds its answer, ms. Default 3000. */
   readonly latencyMs?: number;
+  /** How long every Braze request takes to answer (network and processing), ms. Default 0. */
+  readonly responseTimeMs?: number;
   /** Answer every partner request with 423 Resource locked. */
   readonly locked?: boolean;
   /** Requests kept for /_emulator/requests. Default 100,000. */

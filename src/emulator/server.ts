@@ -47,6 +47,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     locked: options.locked ?? false,
   };
   const log = new RequestLog(options.logCapacity ?? 100_000);
+  const responseTimeMs = Math.max(0, options.responseTimeMs ?? 0);
   const rate = new RateWindow(settings.rateLimit, Math.max(1000, options.rateWindowMs ?? 1000));
   let faults = new FaultPlan(settings.faultRate, settings.seed, settings.faultKinds);
   const persist = options.statePath ? debouncedSave(options.statePath, workspace) : undefined;
@@ -84,6 +85,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     res.setHeader("x-ratelimit-limit", String(limit > 0 ? limit : 1_000_000));
     res.setHeader("x-ratelimit-remaining", String(window.remaining));
     res.setHeader("x-ratelimit-reset", String(window.reset));
+    // Counted on arrival, answered later: as a distant Braze, the client learns the window's state one round trip late.
+    if (responseTimeMs > 0) await sleep(responseTimeMs);
     const answer = (status: number, message: string, body: Record<string, unknown> = { message }) => {
       entry.status = status;
       entry.message = message;

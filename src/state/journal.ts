@@ -1,13 +1,13 @@
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, fsync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import type { CohortState } from "../model/state.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
 import { stateWriteError } from "./storage-error.js";
 
 /**
- * The write-ahead journal of an apply (`.coho/journal.jsonl`). Every record is
- * appended and fsynced before the action it announces: a batch is journaled
- * before it is sent and acknowledged after Braze answered 2xx. State advances
+ * The write-ahead journal of an apply (`.coho/journal.jsonl`). Every record that
+ * announces an action is durable before the action: a batch is journaled (and
+ * fsynced) before it is sent, and acknowledged after Braze answered 2xx. State advances
  * only by folding acknowledged records into it; records whose fate is unknown are
  * re-sent by the next run (membership changes are idempotent).
  */
@@ -28,7 +28,10 @@ export type CohortEntryMeta = Omit<CohortState, "members" | "snapshot" | "applie
 
 /**
  * Where the journal lives: a file beside local state, or a table beside
- * PostgreSQL state. `append` resolves only once the record is durable.
+ * PostgreSQL state. `append` resolves only once the record is durable, except
+ * for acknowledgements (see `mayDeferSync`): those are written at once and made
+ * durable by the next sync. Losing one to a power cut only re-sends a batch
+ * Braze already has, which is harmless (membership changes are idempotent).
  */
 export interface JournalStore {
   append(record: JournalRecord): Promise<void>;
@@ -47,21 +50,40 @@ export interface FileJournalOptions {
   readonly fence?: () => void;
   /** For tests on machines where no size-limited file system can be mounted: injects short writes. */
   readonly writeChunk?: WriteChunk;
+  /** The asynchronous fsync (default node:fs `fsync`); tests wrap it to count syncs or inject a failure. */
+  readonly sync?: (fd: number, done: (error: NodeJS.ErrnoException | null) => void) => void;
 }
 
 /**
- * The local journal, `.coho/journal.jsonl`: appended and fsynced record by record.
+ * Records whose loss costs only an idempotent re-send: an acknowledgement not yet
+ * on disk when the machine dies leaves its batch pending, and the next run sends
+ * it again. Everything else announces an action and must be durable before it.
+ */
+export function mayDeferSync(record: JournalRecord): boolean {
+  return record.t === "ack" || record.t === "upsert_ack";
+}
+
+/**
+ * The local journal, `.coho/journal.jsonl`, appended record by record.
  * Invariant: the file is a sequence of complete lines. A record is either wholly
- * on disk (written and fsynced) before `append` returns, or the file is truncated
- * back to where it was and `append` throws a typed error, so the caller never
- * acts on a record the journal does not hold. A torn trailing line (a crash
- * mid-write) is the end of the file, and is cut off before the next append.
+ * written before `append` returns, or the file is truncated back to where it was
+ * and `append` throws a typed error, so the caller never acts on a record the
+ * journal does not hold. Durability is group-committed: every append that must
+ * be durable waits for an fsync that started after its write, and concurrent
+ * appends share one (asynchronous, so requests in flight are not stalled).
+ * A torn trailing line (a crash mid-write) is the end of the file, and is cut
+ * off before the next append.
  */
 export class FileJournal implements JournalStore {
   readonly path: string;
   readonly #options: FileJournalOptions;
   #fd: number | undefined;
+  /** Bytes of complete records written. */
   #size = 0;
+  /** Bytes known to be on disk (fsynced); never more than #size. */
+  #durable = 0;
+  /** The fsync under way, if any; it covers the bytes written before it started. */
+  #syncing: Promise<void> | undefined;
 
   constructor(path: string, options: FileJournalOptions = {}) {
     this.path = path;
@@ -69,7 +91,8 @@ export class FileJournal implements JournalStore {
   }
 
   async append(record: JournalRecord): Promise<void> {
-    this.appendSync(record);
+    const end = this.#write(record);
+    if (!mayDeferSync(record)) await this.#syncTo(end);
   }
 
   async read(): Promise<JournalRecord[]> {
@@ -80,19 +103,10 @@ export class FileJournal implements JournalStore {
     this.replaceSync(records);
   }
 
-  /** Appends a record and forces it to disk before returning; on any failure the file is as before. */
+  /** Appends a record and forces it (and everything before it) to disk before returning. */
   appendSync(record: JournalRecord): void {
-    this.#options.fence?.();
-    const bytes = Buffer.from(`${JSON.stringify(record)}\n`, "utf8");
-    try {
-      const fd = this.#open();
-      this.#writeAll(fd, bytes);
-      fsyncSync(fd);
-      this.#size += bytes.length;
-    } catch (error) {
-      this.#rollBack();
-      throw stateWriteError("the apply journal", this.path, error);
-    }
+    this.#write(record);
+    this.#flushSync();
   }
 
   /** Every complete record; reading stops at the first torn or unreadable line: it was never acted on. */
@@ -115,9 +129,67 @@ export class FileJournal implements JournalStore {
     }
   }
 
+  /** Makes deferred acknowledgements durable, then lets go of the file. */
   close(): void {
-    if (this.#fd !== undefined) closeSync(this.#fd);
+    if (this.#fd === undefined) return;
+    try {
+      if (this.#durable < this.#size) fsyncSync(this.#fd);
+    } catch {
+      // Only acknowledgements can be waiting here: losing them re-sends their batches.
+    }
+    closeSync(this.#fd);
     this.#fd = undefined;
+  }
+
+  /** Writes one whole record (not yet synced); returns the file size after it. On failure the file is as before. */
+  #write(record: JournalRecord): number {
+    this.#options.fence?.();
+    const bytes = Buffer.from(`${JSON.stringify(record)}\n`, "utf8");
+    try {
+      const fd = this.#open();
+      this.#writeAll(fd, bytes);
+      this.#size += bytes.length;
+      return this.#size;
+    } catch (error) {
+      this.#rollBack(this.#size);
+      throw stateWriteError("the apply journal", this.path, error);
+    }
+  }
+
+  /** Resolves once the first `end` bytes are on disk, joining or starting a shared fsync. */
+  async #syncTo(end: number): Promise<void> {
+    while (this.#durable < end) {
+      this.#syncing ??= this.#startSync();
+      await this.#syncing;
+    }
+  }
+
+  #startSync(): Promise<void> {
+    const fd = this.#fd!;
+    const upTo = this.#size;
+    return new Promise<void>((resolve, reject) => {
+      (this.#options.sync ?? fsync)(fd, (error) => {
+        this.#syncing = undefined;
+        if (error) {
+          // Nothing past the durable point may be trusted: cut it, so no waiter's record stays behind.
+          this.#rollBack(this.#durable);
+          reject(stateWriteError("the apply journal", this.path, error));
+          return;
+        }
+        this.#durable = Math.max(this.#durable, upTo);
+        resolve();
+      });
+    });
+  }
+
+  #flushSync(): void {
+    try {
+      fsyncSync(this.#open());
+      this.#durable = this.#size;
+    } catch (error) {
+      this.#rollBack(this.#durable);
+      throw stateWriteError("the apply journal", this.path, error);
+    }
   }
 
   /** Opens for appending, first cutting off anything after the last complete record. */
@@ -132,6 +204,7 @@ export class FileJournal implements JournalStore {
     }
     this.#fd = fd;
     this.#size = validBytes;
+    this.#durable = validBytes;
     return fd;
   }
 
@@ -145,12 +218,14 @@ export class FileJournal implements JournalStore {
     }
   }
 
-  /** Cuts a partly written record off again (truncating frees space, so it works on a full disk). */
-  #rollBack(): void {
+  /** Cuts the file back to `size` bytes (truncating frees space, so it works on a full disk). */
+  #rollBack(size: number): void {
     if (this.#fd === undefined) return;
     try {
-      ftruncateSync(this.#fd, this.#size);
+      ftruncateSync(this.#fd, size);
       fsyncSync(this.#fd);
+      this.#size = size;
+      this.#durable = Math.min(this.#durable, size);
     } catch {
       // The torn line stays, but it is the last one: reading ends before it and the next open cuts it.
     }

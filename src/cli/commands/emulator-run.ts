@@ -19,6 +19,7 @@ export interface EmulatorFlags {
   faultKinds?: string;
   seed: string;
   latency: string;
+  responseTime: string;
   locked?: boolean;
   partner: string;
   partnerApiKey: string;
@@ -65,6 +66,7 @@ export async function runEmulator(ctx: CommandContext, flags: EmulatorFlags): Pr
       faultKinds: kinds as FaultKind[],
       seed: number("seed", flags.seed),
       latencyMs: duration("latency", flags.latency),
+      responseTimeMs: duration("response-time", flags.responseTime),
       locked: flags.locked === true,
     });
   } catch (error) {

@@ -18,6 +18,7 @@ export function registerEmulator(program: Command, context: () => CommandContext
     .addOption(new Option("--fault-kinds <list>", `comma-separated subset of: ${FAULT_KINDS.join(", ")}`))
     .option("--seed <n>", "seed for reproducible faults", "1")
     .option("--latency <duration>", "how long a 'slow' fault holds its answer, e.g. 3s", "3s")
+    .option("--response-time <duration>", "how long every Braze request takes to answer, e.g. 250ms (a distant Braze)", "0s")
     .option("--locked", "answer every request 423 Resource locked")
     .option("--partner <name>", "partner path segment to accept", EMULATOR_DEFAULTS.partner)
     .option("--partner-api-key <key>", "partner API key to accept", EMULATOR_DEFAULTS.partnerApiKey)

@@ -52,7 +52,7 @@ export class AttributesClient implements DestinationClient {
   ): Promise<MembershipResult> {
     const retriesBefore = this.retries;
     const batches = packBatches(adds, removes, this.#config.batchSize);
-    const sent = await streamBatches(batches, this.#poster.concurrency, hooks, (batch) => this.resend(target, batch));
+    const sent = await streamBatches(batches, () => this.#poster.concurrency, hooks, (batch) => this.resend(target, batch));
     return { ...sent, retries: this.retries - retriesBefore };
   }
 
@@ -65,7 +65,7 @@ export class AttributesClient implements DestinationClient {
     const retriesBefore = this.retries;
     const bindings = targets.map((target) => this.#binding(target));
     const name = [...new Set(bindings.map((b) => b.name))].join(", ");
-    const sent = await streamMerged(packUsers(users, this.#config.batchSize), this.#poster.concurrency, hooks, (batch) =>
+    const sent = await streamMerged(packUsers(users, this.#config.batchSize), () => this.#poster.concurrency, hooks, (batch) =>
       this.#track(mergedAttributeObjects(bindings, batch.users, this.#config.updateExistingOnly), batch.users.map((u) => u.key), name),
     );
     return { ...sent, retries: this.retries - retriesBefore };

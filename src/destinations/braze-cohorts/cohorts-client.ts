@@ -73,7 +73,7 @@ export class BrazeClient implements DestinationClient {
     const cohortId = typeof target === "string" ? target : target.cohortId;
     const retriesBefore = this.retries;
     const batches = packBatches(adds, removes, MAX_IDENTIFIERS_PER_REQUEST);
-    const sent = await streamBatches(batches, this.#poster.concurrency, hooks, async (batch) => {
+    const sent = await streamBatches(batches, () => this.#poster.concurrency, hooks, async (batch) => {
       await this.sendBatch(cohortId, batch);
       return [];
     });

@@ -1,6 +1,7 @@
 import type { Pool } from "undici";
 import { COHO_VERSION } from "../../version.js";
 import type { DestinationEventListener } from "./events.js";
+import { InFlightGate } from "./in-flight-gate.js";
 import { RateLimiter } from "./rate-limiter.js";
 import { DEFAULT_RETRY_POLICY, backoffDelay, parseRetryAfter, type RetryPolicy } from "./retry-policy.js";
 import { sendOnce, type AttemptOutcome } from "./send-once.js";
@@ -8,8 +9,10 @@ import { sendOnce, type AttemptOutcome } from "./send-once.js";
 export interface PacedPosterOptions {
   /** Base URL, e.g. https://rest.iad-01.braze.com (http only for loopback). */
   readonly endpoint: string;
-  /** Requests in flight at once (and pooled connections). Default 4. */
+  /** A fixed number of requests in flight. Default: sized from the rate limit and latency (see InFlightGate). */
   readonly concurrency?: number;
+  /** Upper bound on requests in flight when sized. Default DEFAULT_MAX_IN_FLIGHT. */
+  readonly maxConcurrency?: number;
   /** Per-attempt timeout, ms. Default 30 s. */
   readonly timeoutMs?: number;
   readonly retry?: Partial<RetryPolicy>;
@@ -41,18 +44,23 @@ export class PacedPoster {
   #pool: Promise<Pool> | undefined;
   readonly #origin: string;
   readonly #limiter = new RateLimiter();
+  readonly #gate: InFlightGate;
   readonly #policy: RetryPolicy;
   readonly #random: () => number;
-  readonly concurrency: number;
   #retries = 0;
 
   constructor(options: PacedPosterOptions) {
     this.#options = options;
-    this.concurrency = Math.max(1, options.concurrency ?? 4);
+    this.#gate = new InFlightGate({ ...(options.concurrency === undefined ? {} : { fixed: options.concurrency }), ...(options.maxConcurrency === undefined ? {} : { max: options.maxConcurrency }) });
     this.#origin = new URL(options.endpoint).origin;
     this.#policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     this.#random = options.random ?? Math.random;
     this.#limiter.onWait = (waitMs) => options.onEvent?.({ type: "throttled", waitMs });
+  }
+
+  /** Batches to keep under way (journaled or in flight) now: changes as the rate limit and latency become known. */
+  get concurrency(): number {
+    return this.#gate.producers;
   }
 
   get retries(): number {
@@ -69,11 +77,7 @@ export class PacedPoster {
     let waited = 0;
     let last: AttemptOutcome | undefined;
     for (let attempt = 1; attempt <= this.#policy.maxAttempts; attempt++) {
-      await this.#limiter.acquire();
-      onEvent?.({ type: "request", ...label, attempt });
-      last = await sendOnce(await this.#openPool(), path, body, { timeoutMs: this.#options.timeoutMs ?? 30_000, userAgent: `coho/${COHO_VERSION} node/${process.versions.node}`, headers });
-      if (last.headers) this.#limiter.observe(last.headers);
-      this.#limiter.settle();
+      last = await this.#attempt(path, body, headers, () => onEvent?.({ type: "request", ...label, attempt }));
       if (last.kind === "ok") {
         onEvent?.({ type: "acknowledged", ...label, attempts: attempt, status: last.status });
         return { ok: true, status: last.status, body: last.body, attempts: attempt };
@@ -87,6 +91,29 @@ export class PacedPoster {
       await sleep(delayMs);
     }
     return { ok: false, outcome: last, attempts: last?.kind === "fatal" ? 1 : this.#policy.maxAttempts };
+  }
+
+  /** One request through the gate and the limiter; only the server's time counts as service time. */
+  async #attempt(path: string, body: string, headers: Readonly<Record<string, string>>, announce: () => void): Promise<AttemptOutcome> {
+    await this.#gate.enter();
+    let serviceMs: number | undefined;
+    try {
+      const ticket = await this.#limiter.acquire();
+      announce();
+      const pool = await this.#openPool();
+      const sentAt = Date.now();
+      const outcome = await sendOnce(pool, path, body, { timeoutMs: this.#options.timeoutMs ?? 30_000, userAgent: `coho/${COHO_VERSION} node/${process.versions.node}`, headers });
+      if (outcome.headers) {
+        serviceMs = Date.now() - sentAt;
+        this.#limiter.observe(outcome.headers, ticket);
+      }
+      this.#limiter.settle(ticket);
+      return outcome;
+    } finally {
+      this.#gate.release(serviceMs);
+      const allowance = this.#limiter.allowance;
+      if (allowance) this.#gate.observeAllowance(allowance.limit, allowance.remaining, allowance.resetAtMs);
+    }
   }
 
   /** Braze may echo a credential ("…with client secret: …"): never pass it on. */
@@ -105,7 +132,8 @@ export class PacedPoster {
   }
 
   #openPool(): Promise<Pool> {
-    this.#pool ??= import("undici").then(({ Pool }) => new Pool(this.#origin, { connections: this.concurrency, pipelining: 1 }));
+    // Connections open only as needed: the pool allows the most the gate ever will.
+    this.#pool ??= import("undici").then(({ Pool }) => new Pool(this.#origin, { connections: this.#gate.ceiling, pipelining: 1 }));
     return this.#pool;
   }
 

@@ -9,8 +9,12 @@ export class RateLimiter {
   #remaining: number | undefined;
   #resetAtMs: number | undefined;
   #limit: number | undefined;
-  /** Requests acquired whose answers have not been observed yet. */
-  #inFlight = 0;
+  /** Tickets of the requests acquired whose answers have not been settled yet, oldest first. */
+  readonly #inFlight = new Set<number>();
+  /** Requests acquired so far: the ticket of the latest. */
+  #acquired = 0;
+  /** The first ticket of the current local window: answers to requests from there on are trusted as they are. */
+  #windowFirstTicket = 0;
   readonly #now: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
   /** Called with the wait before a throttled request, for progress events. */
@@ -21,19 +25,29 @@ export class RateLimiter {
     this.#sleep = sleep;
   }
 
-  /** Resolves when a request may be sent, and counts it. */
-  async acquire(): Promise<void> {
+  /** The current window as last reported (less what is in flight), once a response said so. */
+  get allowance(): { readonly limit: number; readonly remaining: number; readonly resetAtMs: number } | undefined {
+    if (this.#limit === undefined || this.#remaining === undefined || this.#resetAtMs === undefined) return undefined;
+    return { limit: this.#limit, remaining: this.#remaining, resetAtMs: this.#resetAtMs };
+  }
+
+  /** Resolves when a request may be sent, and counts it; returns its ticket for observe(). */
+  async acquire(): Promise<number> {
     for (;;) {
       const now = this.#now();
       if (this.#resetAtMs !== undefined && now >= this.#resetAtMs) {
-        // A new window: assume the full allowance until a response says otherwise.
-        this.#remaining = this.#limit;
-        this.#resetAtMs = undefined;
+        // A new window: the full allowance, less the requests still on their way,
+        // which may reach the server after its window turned and count in the new one.
+        this.#remaining = this.#limit === undefined ? undefined : Math.max(0, this.#limit - this.#inFlight.size);
+        // Until an answer names the new window's end: the next whole second, which no
+        // epoch-aligned window of whole seconds ends before, so a wait is never too long.
+        this.#resetAtMs = Math.floor(now / 1000) * 1000 + 1000;
+        this.#windowFirstTicket = this.#acquired + 1;
       }
       if (this.#remaining === undefined || this.#remaining > 0) {
         if (this.#remaining !== undefined) this.#remaining--;
-        this.#inFlight++;
-        return;
+        this.#inFlight.add(++this.#acquired);
+        return this.#acquired;
       }
       const wait = Math.max(1, (this.#resetAtMs ?? now + 1000) - now);
       this.onWait?.(wait);
@@ -42,35 +56,64 @@ export class RateLimiter {
   }
 
   /** Marks one acquired request as finished (answered or failed). */
-  settle(): void {
-    this.#inFlight = Math.max(0, this.#inFlight - 1);
+  settle(ticket?: number): void {
+    const oldest = this.#inFlight.values().next();
+    if (ticket !== undefined) this.#inFlight.delete(ticket);
+    else if (!oldest.done) this.#inFlight.delete(oldest.value);
   }
 
   /**
    * Learns from a response's headers (names in lower case). Call before settle().
-   * The other requests in flight may not have reached the server when it counted,
-   * so they are subtracted from what it reports: never over-spend the window.
+   * Requests that may not have reached the server when it counted this one are
+   * subtracted from what it reports (see #notCounted): never over-spend the window.
    */
-  observe(headers: Record<string, string | string[] | undefined>): void {
+  observe(headers: Record<string, string | string[] | undefined>, ticket?: number): void {
     const limit = numberHeader(headers["x-ratelimit-limit"]);
     const remaining = numberHeader(headers["x-ratelimit-remaining"]);
     const reset = numberHeader(headers["x-ratelimit-reset"]);
     if (limit === undefined || remaining === undefined || reset === undefined) return;
     const resetAtMs = reset * 1000;
-    const reported = Math.max(0, remaining - Math.max(0, this.#inFlight - 1));
+    const reported = Math.max(0, remaining - this.#notCounted(ticket));
     this.#limit = limit;
     if (this.#resetAtMs === undefined || resetAtMs > this.#resetAtMs) {
       if (resetAtMs <= this.#now()) return; // a stale answer from a window already over
       this.#resetAtMs = resetAtMs;
-      // Requests already counted locally may not have reached the server yet.
-      this.#remaining = Math.min(this.#remaining ?? reported, reported);
+      this.#remaining = this.#merge(reported, ticket);
     } else if (resetAtMs === this.#resetAtMs) {
-      this.#remaining = Math.min(this.#remaining ?? reported, reported);
+      this.#remaining = this.#merge(reported, ticket);
     }
   }
 
-  /** After a 429: nothing is left until `resetAtMs`. */
+  /**
+   * Requests the server may not have counted when it answered `ticket`: every one
+   * sent after it, and those sent before it still unanswered (a large body can
+   * reach the server after a later, smaller one). Without a ticket: all others in flight.
+   */
+  #notCounted(ticket: number | undefined): number {
+    if (ticket === undefined) return Math.max(0, this.#inFlight.size - 1);
+    let before = 0;
+    for (const t of this.#inFlight) if (t < ticket) before++;
+    return this.#acquired - ticket + before;
+  }
+
+  /**
+   * The server's count, less what it may not have counted, bounds what is left
+   * from below when the request was sent in this local window: it may give back
+   * what the window's start held back for requests then in flight. An answer to
+   * an older request may only lower the local count.
+   */
+  #merge(reported: number, ticket: number | undefined): number {
+    if (ticket !== undefined && ticket >= this.#windowFirstTicket) return reported;
+    return Math.min(this.#remaining ?? reported, reported);
+  }
+
+  /**
+   * After a 429: nothing is left until `resetAtMs`. A 429 from a window already
+   * over says nothing about this one: taking it would restart the local window
+   * with a full allowance the server has partly spent.
+   */
   exhaustedUntil(resetAtMs: number): void {
+    if (resetAtMs <= this.#now()) return;
     if (this.#resetAtMs === undefined || resetAtMs >= this.#resetAtMs) {
       this.#resetAtMs = resetAtMs;
       this.#remaining = 0;

@@ -1,4 +1,5 @@
 import type { MemberRefusal, MergedBatch, MergedHooks, MergedUser } from "../destination.js";
+import { streamWork } from "./stream-batches.js";
 
 /** Packs users into batches of exactly `size` users (the last may be smaller): ceil(users / size) batches. */
 export async function* packUsers(users: AsyncIterable<MergedUser>, size: number): AsyncGenerator<MergedBatch> {
@@ -16,43 +17,16 @@ export async function* packUsers(users: AsyncIterable<MergedUser>, size: number)
 }
 
 /**
- * Sends merged batches with `concurrency` workers, like streamBatches: each batch
- * is announced (beforeSend) before it is sent and acknowledged after Braze
+ * Sends merged batches with up to `concurrency` workers, like streamBatches: each
+ * batch is announced (beforeSend) before it is sent and acknowledged after Braze
  * answered. On a failure no new batch starts, the ones in flight finish, and the
  * first error is thrown.
  */
 export async function streamMerged(
   batches: AsyncGenerator<MergedBatch>,
-  concurrency: number,
+  concurrency: number | (() => number),
   hooks: MergedHooks,
   send: (batch: MergedBatch) => Promise<readonly MemberRefusal[]>,
 ): Promise<{ requests: number; identifiers: number; stopped: boolean }> {
-  let requests = 0;
-  let identifiers = 0;
-  let failure: unknown;
-  let stopped = false;
-  const worker = async (): Promise<void> => {
-    for (;;) {
-      if (failure !== undefined) return;
-      if (hooks.shouldStop?.()) {
-        stopped = true;
-        return;
-      }
-      const next = await batches.next();
-      if (next.done) return;
-      const batch = next.value;
-      try {
-        await hooks.beforeSend?.(batch);
-        const refused = await send(batch);
-        requests++;
-        identifiers += batch.users.length;
-        await hooks.acknowledged?.(batch, refused);
-      } catch (error) {
-        failure ??= error;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
-  if (failure !== undefined) throw failure;
-  return { requests, identifiers, stopped };
+  return streamWork(batches, concurrency, hooks, send, (batch) => batch.users.length);
 }
