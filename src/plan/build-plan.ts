@@ -14,7 +14,8 @@ import { newCohortId as randomCohortId } from "./cohort-id.js";
 import { parseAddress } from "../model/address.js";
 import { configDigest } from "./config-digest.js";
 import { expandSets } from "./expand-sets.js";
-import { planGroupedMemberships } from "./plan-memberships.js";
+import { mayPushDown, planGroupedMemberships } from "./plan-memberships.js";
+import { ModelRuns, modelConsumers } from "./model-runs.js";
 import { setGuards } from "./set-guards.js";
 import { evaluateGuards } from "./guards.js";
 import { diffMembership, sampleKeys, type MembershipDelta } from "./membership-diff.js";
@@ -72,10 +73,13 @@ export async function buildPlan(ctx: PlanContext): Promise<PlannedChanges> {
   const setConfigs = [...project.cohorts.values()].filter((c) => c.forEach);
   // dbt relations are probed before any model runs, so a missing one gets its own message.
   await checkDbtRelations(project, ctx.sources, setConfigs.map((c) => c.model));
-  const expanded = await expandSets(project, state, ctx.engine, ctx.sources, options.targets, onModelRun);
+  const pushDown = options.pushDown !== false;
+  const consumers = modelConsumers(project, options.targets, (model) => mayPushDown({ ...ctx, pushDown }, model));
+  const modelRuns = new ModelRuns(project, ctx.sources, consumers, onModelRun);
+  const expanded = await expandSets(project, state, ctx.engine, modelRuns, options.targets);
   const resources = planResources({ ...expanded, destinations: project.destinations, dir: project.dir, models: project.models }, state, ctx.newCohortId ?? randomCohortId, options.targets, setConfigs.map((c) => c.address));
   await checkDbtRelations(project, ctx.sources, resources.decisions.flatMap((d) => (d.cohort && !d.cohort.instanceOf ? [d.cohort.model] : [])));
-  const grouped = await planGroupedMemberships({ ...ctx, pushDown: options.pushDown !== false, onModelRun }, resources.decisions, expanded.runs);
+  const grouped = await planGroupedMemberships({ ...ctx, pushDown, modelRuns }, resources.decisions, expanded.runs);
   const cohorts: CohortPlan[] = [];
   const deltas = new Map<string, MembershipDelta & { desiredTable: string | undefined }>();
   for (const planned of resources.decisions) {

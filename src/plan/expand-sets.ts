@@ -8,7 +8,8 @@ import { renderBinding, renderTemplate } from "../model/template.js";
 import { targetOf, validateCohortsByRoad } from "../destinations/roads.js";
 import type { DuckDbEngine } from "../sources/duckdb-engine.js";
 import { extractGroupedMembers, type GroupedMembers } from "../sources/extract-grouped-members.js";
-import type { Source } from "../sources/source.js";
+import type { ModelRuns } from "./model-runs.js";
+import { onForks } from "./on-forks.js";
 
 const COHORT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const MAX_NAME_LENGTH = 255;
@@ -46,24 +47,28 @@ export async function expandSets(
   project: Pick<Project, "cohorts" | "moved" | "models" | "identifiers" | "destinations">,
   state: StateView,
   engine: DuckDbEngine,
-  sources: ReadonlyMap<string, Source>,
+  modelRuns: ModelRuns,
   targets: readonly string[],
-  onModelRun?: (model: string, addresses: readonly string[]) => void,
 ): Promise<ExpandedProject> {
   const cohorts = new Map<string, CohortConfig>();
   const runs = new Map<string, SetRun>();
   const sets = new Map<string, Omit<SetPlan, "guards">>();
+  const planned = [...project.cohorts.values()].filter((cohort) => cohort.forEach && setInPlay(cohort, targets));
+  // Sets' models run side by side; instances are then listed in declaration order.
+  const extracted = await onForks(engine, planned, async (fork, set) => {
+    const rows = await modelRuns.rows(fork, set.model);
+    return extractGroupedMembers(fork, rows, project.identifiers.get(set.identifier)!, set.forEach!.keyColumn);
+  });
+  const bySet = new Map(planned.map((set, i) => [set.key, extracted[i]!]));
   for (const cohort of project.cohorts.values()) {
     if (!cohort.forEach) {
       cohorts.set(cohort.address, cohort);
       continue;
     }
-    if (targets.length > 0 && !targets.some((t) => parseAddress(t)?.cohort === cohort.key)) continue;
-    const model = project.models.get(cohort.model)!;
-    onModelRun?.(model.name, [cohort.address]);
-    const extracted = await extractGroupedMembers(engine, sources.get(model.source)!, model, project.identifiers.get(cohort.identifier)!, cohort.forEach.keyColumn);
-    runs.set(cohort.key, { set: cohort, extracted });
-    const { instances, report } = instancesOf(cohort, extracted, project.destinations);
+    const members = bySet.get(cohort.key);
+    if (!members) continue;
+    runs.set(cohort.key, { set: cohort, extracted: members });
+    const { instances, report } = instancesOf(cohort, members, project.destinations);
     for (const instance of instances) cohorts.set(instance.address, instance);
     sets.set(cohort.address, report);
   }
@@ -72,6 +77,11 @@ export async function expandSets(
   const unexpanded = [...project.cohorts.values()].filter((c) => c.forEach && !runs.has(c.key));
   const recordedInstances = unexpanded.flatMap((set) => recordedInstancesOf(set, state, project.destinations));
   return { cohorts, moved: expandMoved(project.moved, state, project.cohorts), runs, sets, recordedInstances };
+}
+
+/** Sets no target touches are left out (their recorded instances then plan as usual, and --target filters them away). */
+export function setInPlay(set: CohortConfig, targets: readonly string[]): boolean {
+  return targets.length === 0 || targets.some((t) => parseAddress(t)?.cohort === set.key);
 }
 
 function instancesOf(set: CohortConfig, extracted: GroupedMembers, destinations: ReadonlyMap<string, DestinationConfig>): { instances: CohortConfig[]; report: Omit<SetPlan, "guards"> } {

@@ -7,6 +7,8 @@ import type { Project } from "../model/project.js";
 import type { Source } from "../sources/source.js";
 import type { StateBackend } from "../state/backend.js";
 import type { SetRun } from "./expand-sets.js";
+import type { ModelRuns } from "./model-runs.js";
+import { onForks } from "./on-forks.js";
 import { diffGrouped, type DiffSlot } from "./grouped-diff.js";
 import type { MembershipDelta } from "./membership-diff.js";
 import type { ResourceDecision } from "./resource-actions.js";
@@ -27,22 +29,31 @@ export interface GroupingContext {
   readonly backend: StateBackend;
   readonly sources: ReadonlyMap<string, Source>;
   readonly pushDown: boolean;
-  /** Told once per model run, naming the cohorts that share it. */
-  readonly onModelRun?: (model: string, addresses: readonly string[]) => void;
+  /** Every model's one run (shared with the sets' expansion). */
+  readonly modelRuns: ModelRuns;
 }
 
 /** Slot numbers of a re-target's old-workspace side: far above any cohort's own slot. */
 const RETARGET_OFFSET = 1 << 30;
 
+/** One grouped diff: cohorts whose desired members come from one extraction (or none, for deletes). */
+interface GroupTask {
+  readonly decisions: readonly ResourceDecision[];
+  /** The set whose run feeds the group, or the model and identifier to extract; neither: deletes. */
+  readonly set?: string;
+  readonly model?: { readonly name: string; readonly identifier: string };
+  readonly base: number;
+}
+
 /**
- * Memberships of every cohort that shares a model run with others, one pass per
- * run: each set's instances (its model ran in expandSets), ordinary cohorts with
- * the same model and identifier (their model runs here, once), and deletes (no
- * model at all). Cohorts left out (a lone cohort, a pushed-down one) are planned
- * one by one by the caller; the result says which were done.
+ * Memberships of every cohort planned in a group, one pass per group: each set's
+ * instances (its model ran in expandSets), ordinary cohorts of a model that more
+ * than one cohort or set reads (grouped by identifier; the model runs once for
+ * all), and deletes (no model at all). Groups are planned side by side, on forks
+ * of the engine. Cohorts left out (the only reader of its model, a pushed-down
+ * one) are planned one by one by the caller; the result says which were done.
  */
 export async function planGroupedMemberships(ctx: GroupingContext, decisions: readonly ResourceDecision[], runs: ReadonlyMap<string, SetRun>): Promise<Map<string, GroupedMembership>> {
-  const out = new Map<string, GroupedMembership>();
   const bySet = new Map<string, ResourceDecision[]>();
   const byModel = new Map<string, ResourceDecision[]>();
   const deletes: ResourceDecision[] = [];
@@ -50,26 +61,39 @@ export async function planGroupedMemberships(ctx: GroupingContext, decisions: re
     const cohort = decision.cohort;
     if (!cohort) deletes.push(decision);
     else if (cohort.instanceOf) push(bySet, cohort.instanceOf.set, decision);
-    else if (!mayPushDown(ctx, cohort.model)) push(byModel, `${cohort.model}\u0000${cohort.identifier}`, decision);
+    else if (!mayPushDown(ctx, cohort.model) && ctx.modelRuns.shared(cohort.model)) push(byModel, `${cohort.model}\u0000${cohort.identifier}`, decision);
   }
-  for (const [set, group] of bySet) await planGroup(ctx, runs.get(set)!.extracted, group, out);
-  for (const group of byModel.values()) {
-    if (group.length < 2) continue;
-    const cohort = group[0]!.cohort!;
-    const model = ctx.project.models.get(cohort.model)!;
-    ctx.onModelRun?.(model.name, group.map((d) => d.address));
-    const extracted = await extractGroupedMembers(ctx.engine, ctx.sources.get(model.source)!, model, ctx.project.identifiers.get(cohort.identifier)!, undefined);
-    await planGroup(ctx, extracted, group, out);
+  const tasks: GroupTask[] = [];
+  let base = 0;
+  const add = (task: Omit<GroupTask, "base">) => {
+    tasks.push({ ...task, base });
+    base += task.decisions.length;
+  };
+  for (const [set, group] of bySet) add({ decisions: group, set });
+  for (const group of byModel.values()) add({ decisions: group, model: { name: group[0]!.cohort!.model, identifier: group[0]!.cohort!.identifier } });
+  if (deletes.length > 1) add({ decisions: deletes });
+  try {
+    const results = await onForks(ctx.engine, tasks, (engine, task) => planTask({ ...ctx, engine }, task, runs));
+    return new Map(results.flatMap((r) => [...r]));
+  } finally {
+    await ctx.modelRuns.release(ctx.engine);
   }
-  if (deletes.length > 1) await planGroup(ctx, undefined, deletes, out);
-  return out;
 }
 
-async function planGroup(ctx: GroupingContext, extracted: GroupedMembers | undefined, group: readonly ResourceDecision[], out: Map<string, GroupedMembership>): Promise<void> {
+async function planTask(ctx: GroupingContext, task: GroupTask, runs: ReadonlyMap<string, SetRun>): Promise<Map<string, GroupedMembership>> {
+  if (task.set !== undefined) return planGroup(ctx, runs.get(task.set)!.extracted, task);
+  if (!task.model) return planGroup(ctx, undefined, task);
+  const rows = await ctx.modelRuns.rows(ctx.engine, task.model.name);
+  const extracted = await extractGroupedMembers(ctx.engine, rows, ctx.project.identifiers.get(task.model.identifier)!, undefined);
+  return planGroup(ctx, extracted, task);
+}
+
+async function planGroup(ctx: GroupingContext, extracted: GroupedMembers | undefined, task: GroupTask): Promise<Map<string, GroupedMembership>> {
+  const out = new Map<string, GroupedMembership>();
+  const group = task.decisions;
   const slots: DiffSlot[] = [];
-  const base = out.size;
   group.forEach((decision, i) => {
-    const slot = base + i;
+    const slot = task.base + i;
     const prior = decision.prior;
     const snapshot = prior && prior.members.count > 0 && ctx.backend.membersUnavailable === undefined
       ? { address: decision.address, expected: { snapshot: prior.snapshot, count: prior.members.count, digest: prior.members.digest } }
@@ -84,7 +108,7 @@ async function planGroup(ctx: GroupingContext, extracted: GroupedMembers | undef
   });
   const deltas = await diffGrouped(ctx.engine, ctx.backend, extracted?.table, slots);
   group.forEach((decision, i) => {
-    const slot = base + i;
+    const slot = task.base + i;
     const delta = deltas.get(slot)!;
     const removals = deltas.get(slot + RETARGET_OFFSET);
     const key = groupOf(decision);
@@ -97,6 +121,7 @@ async function planGroup(ctx: GroupingContext, extracted: GroupedMembers | undef
       desired: key === undefined || !extracted ? undefined : `(SELECT key FROM ${extracted.table} WHERE k = '${key.replace(/'/g, "''")}')`,
     });
   });
+  return out;
 }
 
 function groupOf(decision: ResourceDecision): string | undefined {
@@ -106,7 +131,7 @@ function groupOf(decision: ResourceDecision): string | undefined {
 }
 
 /** Cohorts the PostgreSQL push-down may plan stay on their own path (only deltas leave the database). */
-function mayPushDown(ctx: GroupingContext, modelName: string): boolean {
+export function mayPushDown(ctx: Pick<GroupingContext, "project" | "sources" | "backend" | "pushDown">, modelName: string): boolean {
   const model = ctx.project.models.get(modelName)!;
   return ctx.pushDown && ctx.sources.get(model.source) instanceof PostgresSource && "pushDownTarget" in ctx.backend;
 }

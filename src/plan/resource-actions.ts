@@ -171,7 +171,9 @@ function createOrAdopt(cohort: CohortConfig, newCohortId: (key: string) => strin
     actions: [adopt ? "adopt" : "create"],
     reason: adopt
       ? `cohort_id ${cohortId} is not in state: coho takes over that existing Braze cohort and sends every member the model selects (Braze cannot be asked what it holds); ${ADOPT_UNKNOWN_MEMBERS}`
-      : "not in state: a new Braze cohort is created",
+      : cohort.attribute
+        ? `not in state: coho starts writing ${bindingWords(cohort.attribute)} for its members (no Braze cohort exists on this road)`
+        : "not in state: a new Braze cohort is created",
     prior: undefined,
     cohort,
     cohortId,
@@ -179,6 +181,11 @@ function createOrAdopt(cohort: CohortConfig, newCohortId: (key: string) => strin
     after: fromConfig(cohort, cohortId),
     changed: [],
   };
+}
+
+/** The attribute road's binding in words, for the plan's "why". */
+function bindingWords(binding: NonNullable<CohortConfig["attribute"]>): string {
+  return binding.kind === "boolean" ? `the boolean attribute ${binding.name}` : `the value "${binding.value}" of the array attribute ${binding.name}`;
 }
 
 /** The workspace a configured destination reaches now, when the config's destinations are known. */

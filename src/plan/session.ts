@@ -17,13 +17,15 @@ export interface Session {
   close(): Promise<void>;
 }
 
-export async function openSession(project: Project, options: { memoryLimit?: string } = {}): Promise<Session> {
+/** `threads`: DuckDB's worker threads (default: one per core); it also bounds how many cohort groups plan at once. */
+export async function openSession(project: Project, options: { memoryLimit?: string; threads?: number } = {}): Promise<Session> {
   const backend = openBackend(project);
   const engine = await DuckDbEngine.create({
     projectDir: project.dir,
     tempDirectory: join(project.dir, STATE_DIR, "tmp"),
     sandbox: sandboxFor(project),
     ...(options.memoryLimit ? { memoryLimit: options.memoryLimit } : {}),
+    ...(options.threads ? { threads: options.threads } : {}),
   });
   const sources = openSources(project, engine);
   return {

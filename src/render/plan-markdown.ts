@@ -59,7 +59,9 @@ function setDetails(group: SetGroup): string {
   if (diff) parts.push("```diff\n" + visibleLines(diff).replace(/```/g, "ˋˋˋ") + "\n```");
   const rows = changed.slice(0, MAX_INSTANCE_ROWS).map((c) => {
     const name = c.after && c.before && c.after.name !== c.before.name ? ` (rename to "${escape(c.after.name)}")` : "";
-    return `| ${codeSpan(JSON.stringify(c.set!.key))}${name} | ${actionLabel(c)} | ${c.members.before} → ${c.members.after} | ${c.members.add} | ${c.members.remove} | ${guardCell(c.guards.filter((g) => g.status !== "pass"))} |`;
+    // On the attribute road a key whose rendered attribute changed is a re-target.
+    const target = c.after && c.before && c.after.target !== c.before.target ? ` (attribute ${codeSpan(c.before.target ?? "(none)")} → ${codeSpan(c.after.target ?? "(none)")})` : "";
+    return `| ${codeSpan(JSON.stringify(c.set!.key))}${name}${target} | ${actionLabel(c)} | ${c.members.before} → ${c.members.after} | ${c.members.add} | ${c.members.remove} | ${guardCell(c.guards.filter((g) => g.status !== "pass"))} |`;
   });
   if (rows.length > 0) parts.push(["| Key | Action | Members | + | − | Guards |", "|---|---|---|---:|---:|---|", ...rows].join("\n"));
   if (changed.length > MAX_INSTANCE_ROWS) parts.push(`…and ${changed.length - MAX_INSTANCE_ROWS} more changed instances; run \`coho plan --target ${group.address}\` for all of them.`);

@@ -23,19 +23,27 @@ export interface EngineOptions {
  * here. In memory; database files of DuckDB sources are attached read-only, so a
  * model can never change the warehouse.
  */
+interface SharedState {
+  readonly attached: Map<string, Promise<string>>;
+  tables: number;
+  workers: Promise<number> | undefined;
+}
+
 export class DuckDbEngine {
   readonly connection: DuckDBConnection;
   readonly #instance: DuckDBInstance;
-  readonly #attached = new Map<string, string>();
-  #tables = 0;
+  /** Shared by an engine and its forks: attached sources and the work-table counter. */
+  readonly #shared: SharedState;
+  readonly #isFork: boolean;
 
   /** What models may open (fixed for the engine's life: the configuration is locked). */
   readonly sandbox: EngineSandbox;
-
-  private constructor(instance: DuckDBInstance, connection: DuckDBConnection, sandbox: EngineSandbox) {
+  private constructor(instance: DuckDBInstance, connection: DuckDBConnection, sandbox: EngineSandbox, shared?: SharedState) {
     this.sandbox = sandbox;
     this.#instance = instance;
     this.connection = connection;
+    this.#shared = shared ?? { attached: new Map(), tables: 0, workers: undefined };
+    this.#isFork = shared !== undefined;
   }
 
   static async create(options: EngineOptions): Promise<DuckDbEngine> {
@@ -64,6 +72,26 @@ export class DuckDbEngine {
   }
 
   /**
+   * The same database (work tables, attached sources, sandbox) on a connection of
+   * its own: DuckDB runs the statements of different connections in parallel.
+   * Closing a fork closes only its connection.
+   */
+  async fork(): Promise<DuckDbEngine> {
+    const connection = await this.#instance.connect();
+    return new DuckDbEngine(this.#instance, connection, this.sandbox, this.#shared);
+  }
+
+  /**
+   * How many connections may usefully work at once: DuckDB's worker threads. Its
+   * connections share one thread pool and one memory limit, so more in flight
+   * would only queue (and hold more work tables in memory).
+   */
+  workers(): Promise<number> {
+    this.#shared.workers ??= this.connection.runAndReadAll("SELECT current_setting('threads')").then((r) => Math.max(1, Number(r.getRows()[0]?.[0]) || 1));
+    return this.#shared.workers;
+  }
+
+  /**
    * A second connection with `catalog` as its default, for reading a streaming
    * result: a streaming result ends as soon as its connection runs anything else.
    * It inherits the global settings, sandbox included.
@@ -77,17 +105,26 @@ export class DuckDbEngine {
   /** The catalog a DuckDB source's models run in (`memory` for in-memory sources). */
   async catalogFor(source: DuckDbSourceConfig): Promise<string> {
     if (source.path === undefined) return "memory";
-    const known = this.#attached.get(source.name);
-    if (known) return known;
-    if (!existsSync(source.path)) {
+    const attached = this.#shared.attached;
+    // One ATTACH per source, also when forks ask at once (attached databases are instance-wide).
+    let catalog = attached.get(source.name);
+    if (!catalog) {
+      catalog = this.#attach(source, source.path);
+      attached.set(source.name, catalog);
+      catalog.catch(() => attached.delete(source.name));
+    }
+    return catalog;
+  }
+
+  async #attach(source: DuckDbSourceConfig, path: string): Promise<string> {
+    if (!existsSync(path)) {
       throw new CohoError("source.duckdb_missing", `source ${source.name}: database file not found: ${source.path}`, {
         location: source.origin,
         hint: "check `path` (relative to the file declaring the source), or omit it for an in-memory database",
       });
     }
     const catalog = `source_${source.name}`;
-    await this.connection.run(`ATTACH ${literal(source.path)} AS ${ident(catalog)} (READ_ONLY)`);
-    this.#attached.set(source.name, catalog);
+    await this.connection.run(`ATTACH ${literal(path)} AS ${ident(catalog)} (READ_ONLY)`);
     return catalog;
   }
 
@@ -106,7 +143,7 @@ export class DuckDbEngine {
    * (`memory.main`), not in TEMP, so that a second connection can stream them.
    */
   tempTable(prefix: string): string {
-    return `coho_${prefix}_${++this.#tables}`;
+    return `coho_${prefix}_${++this.#shared.tables}`;
   }
 
   /** Every key of a work table (column `key`), in order, streamed on its own connection. */
@@ -165,7 +202,7 @@ export class DuckDbEngine {
 
   async close(): Promise<void> {
     this.connection.closeSync();
-    this.#instance.closeSync();
+    if (!this.#isFork) this.#instance.closeSync();
   }
 }
 

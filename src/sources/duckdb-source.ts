@@ -28,9 +28,10 @@ export class DuckDbSource implements Source {
     this.engine = engine;
   }
 
-  async describe(model: ModelConfig): Promise<ColumnInfo[]> {
+  /** `engine`: a fork of the source's engine, to describe on its own connection. */
+  async describe(model: ModelConfig, engine: DuckDbEngine = this.engine): Promise<ColumnInfo[]> {
     return this.run(model, async () => {
-      const statement = await this.engine.connection.prepare(modelQuery(model));
+      const statement = await engine.connection.prepare(modelQuery(model));
       try {
         return Array.from({ length: statement.columnCount }, (_, i) => {
           const type = statement.columnType(i);
@@ -39,7 +40,7 @@ export class DuckDbSource implements Source {
       } finally {
         statement.destroySync();
       }
-    });
+    }, engine);
   }
 
   async *stream(model: ModelConfig, batchSize = DEFAULT_BATCH_SIZE): AsyncIterable<RowBatch> {
@@ -70,11 +71,15 @@ export class DuckDbSource implements Source {
     }
   }
 
-  /** Runs `work` in this source's catalog, turning DuckDB errors into located model errors. */
-  async run<T>(model: ModelConfig, work: () => Promise<T>): Promise<T> {
-    const catalog = await this.engine.catalogFor(this.config);
+  /**
+   * Runs `work` in this source's catalog, turning DuckDB errors into located model
+   * errors. `engine`: a fork of the source's engine whose connection `work` uses
+   * (the catalog is a setting of each connection).
+   */
+  async run<T>(model: ModelConfig, work: () => Promise<T>, engine: DuckDbEngine = this.engine): Promise<T> {
+    const catalog = await engine.catalogFor(this.config);
     try {
-      return await this.engine.inCatalog(catalog, work);
+      return await engine.inCatalog(catalog, work);
     } catch (error) {
       throw withSandboxHint(duckdbModelError(model, error), this.engine.sandbox, this.name);
     }

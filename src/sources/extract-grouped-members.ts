@@ -1,10 +1,9 @@
-import type { IdentifierConfig, ModelConfig } from "../model/project.js";
+import type { IdentifierConfig } from "../model/project.js";
 import { noRejections } from "../model/reject-reason.js";
-import { ident, literal, type DuckDbEngine } from "./duckdb-engine.js";
-import { DuckDbSource } from "./duckdb-source.js";
+import { literal, type DuckDbEngine } from "./duckdb-engine.js";
 import { checkPrimaryKey, requireColumn } from "./extract-members.js";
 import { REJECT_REASONS, candidatesSql, type RejectReason } from "./identifier-sql.js";
-import { modelQuery, type Source } from "./source.js";
+import type { ModelRows } from "./model-rows.js";
 
 /** Longest key value of a cohort set (it becomes part of a Braze cohort name). */
 export const MAX_SET_KEY_LENGTH = 255;
@@ -33,49 +32,34 @@ export interface GroupedMembers {
 const WHITESPACE = "chr(32) || chr(9) || chr(10) || chr(13) || chr(12) || chr(11)";
 
 /**
- * Runs a model once and turns its rows into member keys grouped by `keyColumn`
- * (a cohort set), or into one group '' (every cohort sharing this model and
- * identifier). Identifier checks, primary-key check and dedup happen in the same
- * pass for all groups; key values follow the identifier rules with a 255-character cap.
+ * Turns a model's rows into member keys grouped by `keyColumn` (a cohort set),
+ * or into one group '' (every cohort sharing this model and identifier).
+ * Identifier checks, primary-key check and dedup happen in the same pass for all
+ * groups; key values follow the identifier rules with a 255-character cap. The
+ * rows may be shared with other consumers (see model-rows.ts): the model ran once.
  */
-export async function extractGroupedMembers(
-  engine: DuckDbEngine,
-  source: Source,
-  model: ModelConfig,
-  identifier: IdentifierConfig,
-  keyColumn: string | undefined,
-): Promise<GroupedMembers> {
-  const columns = await source.describe(model);
+export async function extractGroupedMembers(engine: DuckDbEngine, rows: ModelRows, identifier: IdentifierConfig, keyColumn: string | undefined): Promise<GroupedMembers> {
+  const { model, columns } = rows;
   const value = requireColumn(model, columns, identifier.column, `identifier \`${identifier.name}\``);
   const pk = model.primaryKey === undefined ? undefined : requireColumn(model, columns, model.primaryKey, "primary_key");
   const key = keyColumn === undefined ? undefined : requireColumn(model, columns, keyColumn, "for_each.key");
   const label = keyColumn === undefined ? undefined : columns.find((c) => c.name === "label" && c.kind !== "other");
-  const text = (column: { name: string } | undefined) => (column ? `CAST(${ident(column.name)} AS VARCHAR)` : "NULL::VARCHAR");
   const candidates = `memory.main.${engine.tempTable("grouped_candidates")}`;
   const connection = engine.connection;
-  const keyText = key ? text(key) : "''";
-  const checked = (relation: string) =>
-    `SELECT *, ${key ? keyReasonSql("k") : "NULL::VARCHAR"} AS key_reason FROM (${candidatesSql(relation, identifier, ["k", "label"])}) AS coho_candidates`;
-
-  if (source instanceof DuckDbSource) {
-    const relation = `SELECT ${text(pk)} AS pk, ${text(value)} AS v, ${keyText} AS k, ${text(label)} AS label FROM (${modelQuery(model)}) AS coho_model`;
-    await source.run(model, () => connection.run(`CREATE TABLE ${candidates} AS ${checked(relation)}`));
-  } else {
-    const raw = `memory.main.${engine.tempTable("grouped_raw")}`;
-    await connection.run(`CREATE TABLE ${raw} (pk VARCHAR, v VARCHAR, k VARCHAR, label VARCHAR)`);
-    await loadRows(engine, raw, source, model, [pk?.name, value.name, key?.name, label?.name]);
-    if (!key) await connection.run(`UPDATE ${raw} SET k = ''`);
-    await connection.run(`CREATE TABLE ${candidates} AS ${checked(`SELECT * FROM ${raw}`)}`);
-    await engine.drop(raw);
+  const relation = `SELECT pk, v, ${key ? "k" : "''"} AS k, label FROM (${rows.select({ pk, v: value, k: key, label })}) AS coho_rows`;
+  const checked = `SELECT *, ${key ? keyReasonSql("k") : "NULL::VARCHAR"} AS key_reason FROM (${candidatesSql(relation, identifier, ["k", "label"])}) AS coho_candidates`;
+  await rows.run(engine, () => connection.run(`CREATE TABLE ${candidates} AS ${checked}`));
+  if (pk && !rows.primaryKeyChecked) {
+    await checkPrimaryKey(engine, candidates.slice("memory.main.".length), model);
+    rows.primaryKeyChecked = true;
   }
-  if (pk) await checkPrimaryKey(engine, candidates.slice("memory.main.".length), model);
 
   const table = `memory.main.${engine.tempTable("grouped_members")}`;
   await connection.run(`CREATE TABLE ${table} AS SELECT DISTINCT k, key FROM ${candidates} WHERE key_reason IS NULL AND key IS NOT NULL`);
   const groups = await groupStats(engine, candidates, table);
   const rejectedKeys = Object.fromEntries(KEY_REJECT_REASONS.map((r) => [r, { values: 0, rows: 0 }])) as Record<KeyRejectReason, { values: number; rows: number }>;
   const refused = await connection.runAndReadAll(`SELECT key_reason, count(DISTINCT k), count(*) FROM ${candidates} WHERE key_reason IS NOT NULL GROUP BY key_reason`);
-  for (const [reason, values, rows] of refused.getRows()) rejectedKeys[reason as KeyRejectReason] = { values: Number(values), rows: Number(rows) };
+  for (const [reason, values, count] of refused.getRows()) rejectedKeys[reason as KeyRejectReason] = { values: Number(values), rows: Number(count) };
   const total = await connection.runAndReadAll(`SELECT count(*) FROM ${candidates}`);
   await engine.drop(candidates);
   return { table, rows: Number(total.getRows()[0]?.[0] ?? 0), groups, rejectedKeys };
@@ -109,26 +93,4 @@ async function groupStats(engine: DuckDbEngine, candidates: string, members: str
     groups.set(String(k), { label: label === null ? undefined : String(label), rows: Number(rows), members: Number(count), rejected });
   }
   return groups;
-}
-
-/** Streams up to four columns (pk, value, key, label; absent ones as NULL) into an engine table. */
-async function loadRows(engine: DuckDbEngine, table: string, source: Source, model: ModelConfig, names: readonly (string | undefined)[]): Promise<void> {
-  const [schema, name] = ["main", table.slice("memory.main.".length)];
-  const appender = await engine.connection.createAppender(name, schema, "memory");
-  try {
-    for await (const batch of source.stream(model)) {
-      const at = names.map((n) => (n === undefined ? -1 : batch.columns.indexOf(n)));
-      for (const row of batch.rows) {
-        for (const i of at) {
-          const v = i < 0 ? null : row[i];
-          if (v === null || v === undefined) appender.appendNull();
-          else appender.appendVarchar(typeof v === "string" ? v : String(v));
-        }
-        appender.endRow();
-      }
-      appender.flushSync();
-    }
-  } finally {
-    appender.closeSync();
-  }
 }

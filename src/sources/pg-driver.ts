@@ -19,3 +19,7 @@ export function pgCursorClass(): typeof Cursor {
 export function pgCopyFrom(): typeof import("pg-copy-streams").from {
   return (require("pg-copy-streams") as typeof import("pg-copy-streams")).from;
 }
+
+export function pgCopyTo(): typeof import("pg-copy-streams").to {
+  return (require("pg-copy-streams") as typeof import("pg-copy-streams")).to;
+}

@@ -27,6 +27,12 @@ export interface StateBackend {
   write(doc: LockfileDoc): Promise<void>;
   /** Loads a cohort's snapshot into an engine temp table (column `key`), verified by digest. */
   loadSnapshot(engine: DuckDbEngine, address: string, expected: { snapshot: string; count: number; digest: string }): Promise<string>;
+  /**
+   * Optional bulk read: the keys of every snapshot in `refs` appended to the engine
+   * work table `memory.main.<into>` (file INTEGER, key VARCHAR), `file` being the index in `refs`,
+   * in one round trip. Unverified: the caller checks every digest in one pass.
+   */
+  copySnapshots?(engine: DuckDbEngine, refs: readonly string[], into: string): Promise<void>;
   /** Saves the keys of `relation` (a SQL relation with column `key`) as a new snapshot. */
   saveSnapshot(engine: DuckDbEngine, cohortId: string, relation: string): Promise<SavedSnapshot>;
   /** Deletes snapshots no cohort of `doc` references. */

@@ -4,7 +4,7 @@ import { CohoError } from "../model/errors.js";
 import { literal, type DuckDbEngine } from "../sources/duckdb-engine.js";
 import type { StateBackend } from "./backend.js";
 import { LocalBackend } from "./local-backend.js";
-import { formatDigest, memberDigestByGroupSql } from "./member-digest.js";
+import { digestFromRow, memberDigestByGroupSql } from "./member-digest.js";
 
 export interface SnapshotRequest {
   /** The number the loaded rows are tagged with. */
@@ -15,15 +15,21 @@ export interface SnapshotRequest {
 
 /**
  * Loads many cohorts' snapshots into one engine table (slot INTEGER, key VARCHAR),
- * each verified against its digest, so a set's instances are diffed in one join.
- * Local snapshots are read in one scan over all Parquet files and verified in one
- * grouped digest; other backends load one snapshot after another.
+ * each verified against its digest, so that cohorts are diffed in one join.
+ * Local snapshots are read in one scan over all their Parquet files, PostgreSQL
+ * ones with one COPY; either way every digest is then verified in one grouped
+ * pass. Should the bulk read fail, snapshots load one by one, which names the
+ * broken one.
  */
 export async function loadSnapshots(engine: DuckDbEngine, backend: StateBackend, requests: readonly SnapshotRequest[]): Promise<string> {
   const table = `memory.main.${engine.tempTable("snapshots")}`;
   await engine.connection.run(`CREATE TABLE ${table} (slot INTEGER, key VARCHAR)`);
   if (requests.length === 0) return table;
   if (backend instanceof LocalBackend && (await loadLocal(engine, backend, requests, table))) return table;
+  if (!(backend instanceof LocalBackend) && backend.copySnapshots) {
+    await loadCopied(engine, backend as Required<Pick<StateBackend, "copySnapshots">>, requests, table);
+    return table;
+  }
   for (const request of requests) {
     const loaded = await backend.loadSnapshot(engine, request.address, request.expected);
     await engine.connection.run(`INSERT INTO ${table} SELECT ${request.slot}, key FROM ${loaded}`);
@@ -32,42 +38,63 @@ export async function loadSnapshots(engine: DuckDbEngine, backend: StateBackend,
   return table;
 }
 
+/**
+ * Snapshot files, each read once (two slots may share one: a re-target's old side),
+ * and the slots each feeds, as SQL VALUES aliased f(file, slot).
+ */
+function filesOf(requests: readonly SnapshotRequest[]): { refs: string[]; slotsByFile: string } {
+  const index = new Map<string, number>();
+  const pairs: string[] = [];
+  for (const request of requests) {
+    const ref = request.expected.snapshot;
+    if (!index.has(ref)) index.set(ref, index.size);
+    pairs.push(`(${index.get(ref)!}, ${request.slot})`);
+  }
+  return { refs: [...index.keys()], slotsByFile: `(VALUES ${pairs.join(", ")}) AS f(file, slot)` };
+}
+
 /** false: the scan failed; the caller loads one by one, which names the broken snapshot. */
 async function loadLocal(engine: DuckDbEngine, backend: LocalBackend, requests: readonly SnapshotRequest[], table: string): Promise<boolean> {
-  const paths = new Map<number, string>();
   for (const request of requests) {
-    const path = resolve(backend.projectDir, request.expected.snapshot);
     // A missing file gets the backend's own message and hint.
-    if (!existsSync(path)) await backend.loadSnapshot(engine, request.address, request.expected);
-    paths.set(request.slot, path);
+    if (!existsSync(resolve(backend.projectDir, request.expected.snapshot))) await backend.loadSnapshot(engine, request.address, request.expected);
   }
-  const files = `memory.main.${engine.tempTable("snapshot_files")}`;
-  await engine.connection.run(`CREATE TABLE ${files} (path VARCHAR, slot INTEGER)`);
-  await engine.connection.run(`INSERT INTO ${files} VALUES ${[...paths].map(([slot, path]) => `(${literal(path)}, ${slot})`).join(", ")}`);
-  const list = [...new Set(paths.values())].map(literal).join(", ");
+  const { refs, slotsByFile } = filesOf(requests);
+  const list = refs.map((ref) => literal(resolve(backend.projectDir, ref))).join(", ");
   try {
+    // file_index is the position in the list: an integer join, not one on file names.
     await engine.connection.run(
-      `INSERT INTO ${table} SELECT f.slot, CAST(p.key AS VARCHAR) FROM read_parquet([${list}], filename = true) AS p JOIN ${files} AS f ON p.filename = f.path`,
+      `INSERT INTO ${table} SELECT f.slot, CAST(p.key AS VARCHAR) FROM read_parquet([${list}]) AS p JOIN ${slotsByFile} ON p.file_index = f.file`,
     );
   } catch {
     await engine.connection.run(`DELETE FROM ${table}`);
     return false;
-  } finally {
-    await engine.drop(files);
   }
   await verifyDigests(engine, table, requests, "coho.lock", `restore .coho/ from where the last apply ran, or forget the cohort with \`coho state rm ADDRESS\` and adopt it again with its cohort_id`);
   return true;
 }
 
+/** Every snapshot in one bulk read from the backend (one COPY for PostgreSQL). */
+async function loadCopied(engine: DuckDbEngine, backend: Required<Pick<StateBackend, "copySnapshots">>, requests: readonly SnapshotRequest[], table: string): Promise<void> {
+  const { refs, slotsByFile } = filesOf(requests);
+  const name = engine.tempTable("copied_snapshots");
+  const copied = `memory.main.${name}`;
+  await engine.connection.run(`CREATE TABLE ${copied} (file INTEGER, key VARCHAR)`);
+  try {
+    await backend.copySnapshots(engine, refs, name);
+    await engine.connection.run(`INSERT INTO ${table} SELECT f.slot, c.key FROM ${copied} AS c JOIN ${slotsByFile} ON c.file = f.file`);
+  } finally {
+    await engine.drop(copied);
+  }
+  await verifyDigests(engine, table, requests, "its state in the state database", "forget the cohort with `coho state rm ADDRESS` and adopt it again with its cohort_id");
+}
+
 async function verifyDigests(engine: DuckDbEngine, table: string, requests: readonly SnapshotRequest[], where: string, hint: string): Promise<void> {
   const found = new Map<number, { count: number; digest: string }>();
   const rows = await engine.connection.runAndReadAll(memberDigestByGroupSql(`SELECT slot, key FROM ${table}`, "slot"));
-  for (const [slot, n, hi, lo] of rows.getRows()) {
-    const count = Number(n);
-    found.set(Number(slot), { count, digest: formatDigest(count, BigInt(String(hi)), BigInt(String(lo))) });
-  }
+  for (const [slot, ...digestRow] of rows.getRows()) found.set(Number(slot), { count: Number(digestRow[0]), digest: digestFromRow(digestRow) });
   for (const request of requests) {
-    const got = found.get(request.slot) ?? { count: 0, digest: formatDigest(0, 0n, 0n) };
+    const got = found.get(request.slot) ?? { count: 0, digest: digestFromRow([0, 0, 0]) };
     if (got.digest === request.expected.digest) continue;
     throw new CohoError(
       "state.snapshot_mismatch",

@@ -16,6 +16,7 @@ import { LOCKFILE_NAME, readLockfile, serializeLockfile } from "./lockfile.js";
 import { digestFromRow, memberDigestSql } from "./member-digest.js";
 import { memberCountProblems } from "./lockfile-checks.js";
 import { copySnapshotKeys } from "./postgres-copy.js";
+import { copySnapshotsOut } from "./postgres-snapshots.js";
 import { recordSnapshotCheck, type SnapshotTables } from "./postgres-snapshot-check.js";
 import { PostgresHistory } from "./postgres-history.js";
 import { PostgresJournal } from "./postgres-journal.js";
@@ -108,6 +109,23 @@ export class PostgresBackend implements StateBackend {
       );
     }
     return `memory.main.${name}`;
+  }
+
+  async copySnapshots(engine: DuckDbEngine, refs: readonly string[], into: string): Promise<void> {
+    await this.#prepare();
+    const appender = await engine.connection.createAppender(into, "main", "memory");
+    const client = await this.#pool.connect();
+    let failed: Error | undefined;
+    try {
+      await copySnapshotsOut(client, this.#t("snapshot_keys"), refs, appender);
+    } catch (error) {
+      failed = error as Error;
+      throw error;
+    } finally {
+      // A connection that failed mid-COPY is not handed out again.
+      client.release(failed);
+      appender.closeSync();
+    }
   }
 
   async saveSnapshot(engine: DuckDbEngine, cohortId: string, relation: string): Promise<SavedSnapshot> {

@@ -20,6 +20,16 @@ describe.each(ROADS)("the cost estimate (%s road)", (road) => {
     const dir = await applyProjectFor("local", emu, { road });
     writeMembers(dir, "a", ids(1601));
     writeMembers(dir, "b", ids(80, 50_000));
+    // The plan's "why" speaks of the attribute, not of a Braze cohort this road never creates.
+    const fresh = JSON.parse((await coho(dir, ["plan", "--json"])).stdout) as { cohorts: { address: string; reason: string }[] };
+    expect(fresh.cohorts.map((c) => c.reason)).toEqual(
+      road === "attributes"
+        ? [
+            "not in state: coho starts writing the boolean attribute coho_alpha for its members (no Braze cohort exists on this road)",
+            'not in state: coho starts writing the value "beta" of the array attribute coho_cohorts for its members (no Braze cohort exists on this road)',
+          ]
+        : ["not in state: a new Braze cohort is created", "not in state: a new Braze cohort is created"],
+    );
     const check = async () => {
       const planned = JSON.parse((await coho(dir, ["plan", "--json"])).stdout) as { format_version: string; cost: Cost; cohorts: { address: string; cost: Cost }[] };
       expect(planned.format_version).toBe("1.1");

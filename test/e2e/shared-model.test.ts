@@ -65,7 +65,7 @@ async function planWithEvents(dir: string): Promise<{ plan: Plan; runs: string[]
 }
 
 describe.each(BACKENDS)("cohorts sharing a model, %s state", (backend) => {
-  it("runs each model once per identifier, diffs all its cohorts in one pass, and applies exactly", async () => {
+  it("runs each model once for its set and its cohorts of every identifier, diffs them in one pass, and applies exactly", async () => {
     const emu = await start();
     const dir = await project(backend, emu, ["first", "second", "by_email", "by_tier", "others"]);
     writeFileSync(join(dir, "people.csv"), people([["u1", "gold"], ["u2", "gold"], ["u3", "silver"]]));
@@ -75,8 +75,8 @@ describe.each(BACKENDS)("cohorts sharing a model, %s state", (backend) => {
 
     writeFileSync(join(dir, "people.csv"), people([["u2", "gold"], ["u3", "gold"], ["u4", "silver"]]));
     const { plan, runs } = await planWithEvents(dir);
-    // people: once for the set, once for first+second (same identifier); by_email and others alone.
-    expect(runs).toEqual(["others × 1", "people × 1", "people × 1", "people × 2"]);
+    // people runs once for the set, first+second (user_id) and by_email (another identifier); others alone.
+    expect(runs).toEqual(["others × 1", "people × 4"]);
     const view = Object.fromEntries(plan.cohorts.map((c) => [c.address, [c.members.before, c.members.after, c.samples?.add, c.samples?.remove]]));
     expect(view).toEqual({
       "cohorts.by_email": [3, 3, ["alias:email:u4@x.io"], ["alias:email:u1@x.io"]],

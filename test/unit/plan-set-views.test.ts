@@ -93,4 +93,12 @@ describe("plan views of a cohort set", () => {
     expect(text).toContain('  ~ cohorts.by_country["K001"] (update)');
     expect(text).not.toContain('cohorts.by_country["K000"]');
   });
+
+  it("markdown: an instance whose rendered attribute changed shows the re-target in its row", () => {
+    const base = plan(3);
+    const retarget = (c: CohortPlan): CohortPlan => ({ ...c, before: { ...c.before!, target: "boolean:coho_country_K001:false" }, after: { ...c.after!, target: "boolean:coho_market_K001:false" }, changed_attributes: ["target", "members"] });
+    const text = renderPlanMarkdown({ ...base, cohorts: base.cohorts.map((c, i) => (i === 1 ? retarget(c) : c)) });
+    expect(text).toContain('| `"K001"` (attribute `boolean:coho_country_K001:false` → `boolean:coho_market_K001:false`) | update |');
+    expect(text).not.toContain('`"K002"` (attribute');
+  });
 });

@@ -14,7 +14,7 @@ export const BRAZE_COHORTS: DestinationRoad<BrazeCohortsConfig> = {
       return [{
         severity: "error",
         code: "config.on_leave_unsupported",
-        message: `${cohort.address}: on_leave says what a boolean attribute becomes when a member leaves, but ${config.name} is braze_cohorts (Cohort Import), where a leaving member is simply removed from the cohort: remove on_leave, or send the cohort to a braze_attributes destination with attribute: set`,
+        message: `${cohort.address}: on_leave says what a boolean attribute becomes when a member leaves, but ${config.name} is braze_cohorts (Cohort Import), where a leaving member is simply removed from the cohort: remove on_leave, or send the cohort to a braze_attributes destination with a boolean attribute`,
         location: cohort.onLeaveOrigin,
       }];
     }
