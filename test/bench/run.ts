@@ -161,8 +161,14 @@ async function applyBench(): Promise<void> {
     { road: "track", limit: 0, responseMs: 0, requests: quick ? 600 : 2000 },
     { road: "track", limit: 100, responseMs: 0, requests: quick ? 900 : 1800 },
     { road: "track", limit: 100, responseMs: 250, requests: quick ? 900 : 1800 },
-    // Braze's own /users/track limit (3,000 per 3 s), where this machine can drive it.
-    ...(quick ? [] : [{ road: "track" as const, limit: 1000, responseMs: 0, requests: 12_000 }]),
+    // Towards Braze's own /users/track limit (3,000 per 3 s): 800/s is ~60% of what
+    // this 2-core machine drives unthrottled with coho and the emulator on it, 1,000/s ~80%.
+    ...(quick
+      ? []
+      : [
+          { road: "track" as const, limit: 800, responseMs: 0, requests: 12_000 },
+          { road: "track" as const, limit: 1000, responseMs: 0, requests: 12_000 },
+        ]),
   ];
   for (const c of cases) {
     const members = c.requests * (c.road === "track" ? 75 : 1000);
