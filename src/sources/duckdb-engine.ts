@@ -148,25 +148,7 @@ export class DuckDbEngine {
 
   /** Every key of a work table (column `key`), in order, streamed on its own connection. */
   async *keys(table: string, batchSize = 10_000): AsyncGenerator<string[]> {
-    const connection = await this.#instance.connect();
-    try {
-      const result = await connection.stream(`SELECT key FROM ${table} ORDER BY key`);
-      let batch: string[] = [];
-      for (;;) {
-        const chunk = await result.fetchChunk();
-        if (!chunk || chunk.rowCount === 0) break;
-        for (const value of chunk.getColumnValues(0)) {
-          batch.push(String(value));
-          if (batch.length >= batchSize) {
-            yield batch;
-            batch = [];
-          }
-        }
-      }
-      if (batch.length > 0) yield batch;
-    } finally {
-      connection.closeSync();
-    }
+    for await (const rows of this.textRows(`SELECT key FROM ${table} ORDER BY key`, batchSize)) yield rows.map((row) => row[0]!);
   }
 
   /**
