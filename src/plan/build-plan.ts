@@ -139,12 +139,6 @@ async function planCohort(ctx: PlanContext, decision: ResourceDecision): Promise
     const pushed = await planPushedDown(ctx, decision);
     if (pushed) return pushed;
   }
-  let snapshot: string | undefined;
-  const membersKnown = ctx.backend.membersUnavailable === undefined;
-  if (prior && prior.members.count > 0 && membersKnown) {
-    ctx.onEvent?.({ type: "snapshot", address: decision.address });
-    snapshot = await ctx.backend.loadSnapshot(engine, decision.address, { snapshot: prior.snapshot, count: prior.members.count, digest: prior.members.digest });
-  }
   let desired: string | undefined;
   let rows: number | null = null;
   let rejected = noRejections();
@@ -158,6 +152,15 @@ async function planCohort(ctx: PlanContext, decision: ResourceDecision): Promise
     rows = extracted.rows;
     rejected = { ...extracted.rejected };
     diff = modelDiff(project, decision);
+  }
+  // The recorded snapshot is loaded only once the model's members are extracted (as the
+  // grouped path does): the two never sit beside the model's raw rows and the extraction's
+  // hash table, which held a 10M-member plan over DuckDB's memory limit.
+  let snapshot: string | undefined;
+  const membersKnown = ctx.backend.membersUnavailable === undefined;
+  if (prior && prior.members.count > 0 && membersKnown) {
+    ctx.onEvent?.({ type: "snapshot", address: decision.address });
+    snapshot = await ctx.backend.loadSnapshot(engine, decision.address, { snapshot: prior.snapshot, count: prior.members.count, digest: prior.members.digest });
   }
   const computed = await diffMembership(engine, desired, retarget ? undefined : snapshot);
   const delta = membersKnown || retarget ? computed : netDelta(computed, prior?.members.count ?? 0);

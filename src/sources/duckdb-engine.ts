@@ -55,6 +55,11 @@ export class DuckDbEngine {
       autoinstall_known_extensions: "false",
       autoload_known_extensions: "false",
       allow_community_extensions: "false",
+      // Memory DuckDB frees (a hash table after its GROUP BY, blocks once spilled)
+      // goes back to the system from a background thread instead of lingering in
+      // the allocator until a later task's threshold: a 10M-member plan peaked at
+      // ~700 MB of RSS with it, 770–870 MB without, at the same CPU time.
+      allocator_background_threads: "true",
     };
     if (options.threads) config.threads = String(options.threads);
     if (options.tempDirectory) {

@@ -50,11 +50,12 @@ export async function extractMembers(engine: DuckDbEngine, source: Source, model
       await source.run(model, () => connection.run(groupInto(relation)));
     }
   } else {
+    // The pk column is stored only when there is a primary key to check.
     const raw = engine.tempTable("raw");
-    await connection.run(`CREATE TABLE memory.main.${raw} (pk VARCHAR, v VARCHAR)`);
+    await connection.run(`CREATE TABLE memory.main.${raw} (${pk ? "pk VARCHAR, " : ""}v VARCHAR)`);
     await loadColumns(engine, raw, source, model, value.name, pk?.name);
     if (pk) await checkPrimaryKey(engine, raw, model);
-    await connection.run(groupInto(`SELECT pk, v FROM memory.main.${raw}`));
+    await connection.run(groupInto(`SELECT ${pk ? "pk" : "NULL::VARCHAR AS pk"}, v FROM memory.main.${raw}`));
     await connection.run(`DROP TABLE memory.main.${raw}`);
   }
 
@@ -109,17 +110,24 @@ export async function checkPrimaryKey(engine: DuckDbEngine, rows: string, model:
   });
 }
 
-/** Streams two columns of a model into an engine table through DuckDB's appender. */
+/** Streams the identifier column (and the primary key's, first, if any) of a model into an engine table through DuckDB's appender. */
 async function loadColumns(engine: DuckDbEngine, table: string, source: Source, model: ModelConfig, valueColumn: string, pkColumn: string | undefined): Promise<void> {
   const appender = await engine.connection.createAppender(table, "main", "memory");
   try {
     for await (const batch of source.stream(model)) {
       const vi = batch.columns.indexOf(valueColumn);
-      const pi = pkColumn === undefined ? -1 : batch.columns.indexOf(pkColumn);
-      for (const row of batch.rows) {
-        appendText(appender, pi < 0 ? null : row[pi]);
-        appendText(appender, row[vi]);
-        appender.endRow();
+      if (pkColumn === undefined) {
+        for (const row of batch.rows) {
+          appendText(appender, row[vi]);
+          appender.endRow();
+        }
+      } else {
+        const pi = batch.columns.indexOf(pkColumn);
+        for (const row of batch.rows) {
+          appendText(appender, row[pi]);
+          appendText(appender, row[vi]);
+          appender.endRow();
+        }
       }
       appender.flushSync();
     }

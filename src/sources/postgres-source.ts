@@ -54,15 +54,23 @@ export class PostgresSource implements Source {
   async *stream(model: ModelConfig, batchSize = DEFAULT_BATCH_SIZE): AsyncIterable<RowBatch> {
     const client = await this.#connect();
     const cursor = client.query(new (pgCursorClass())(modelQuery(model), [], { rowMode: "array" }));
+    const read = () => {
+      const page = readPage(client, cursor, batchSize).catch((error: unknown) => {
+        throw this.#queryError(model, error, 0);
+      });
+      page.catch(() => undefined); // awaited below; unobserved only when the consumer stopped first
+      return page;
+    };
+    // One page read ahead, never more: the server produces page k+1 while the
+    // consumer (DuckDB's appender) takes page k, so neither waits on the other and
+    // at most two pages are held. The next read is asked for only once a page has
+    // arrived: pg-cursor runs a read queued while another is busy only at the start.
+    let next = read();
     try {
       for (;;) {
-        let page: { rows: unknown[][]; columns: string[] };
-        try {
-          page = await readPage(client, cursor, batchSize);
-        } catch (error) {
-          throw this.#queryError(model, error, 0);
-        }
+        const page = await next;
         if (page.rows.length === 0) break;
+        next = read();
         yield { columns: page.columns, rows: page.rows };
       }
     } finally {

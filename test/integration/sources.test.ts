@@ -273,6 +273,34 @@ describe("PostgreSQL sources", () => {
     expect(kept).toEqual([]);
   });
 
+  it("leave the connection usable when the consumer stops while the next page is being read", async () => {
+    const p = pgProject("select user_id from people order by user_id");
+    const engine = await DuckDbEngine.create({ projectDir: p.dir });
+    const sources = openSources(p, engine);
+    open.push({ engine, sources });
+    const source = sources.get("pg")!;
+    for await (const batch of source.stream(p.models.get("m")!, 1000)) {
+      expect(batch.rows.map((row) => String(row[0]))).toEqual(["1", ...Array.from({ length: 8 }, (_, i) => String(i + 2)), ...Array.from({ length: 991 }, (_, i) => String(101 + i))]);
+      break;
+    }
+    let rows = 0;
+    for await (const batch of source.stream(p.models.get("m")!, 1000)) rows += batch.rows.length;
+    expect(rows).toBe(10 + 23456);
+  });
+
+  it("pull a model spanning several pages into the same members with and without a primary key", async () => {
+    const plain = await extract(pgProject("select user_id, email from people", { identifier: "email" }), "c");
+    const keyed = await extract(pgProject("select user_id, email from people", { identifier: "email", primaryKey: "user_id" }), "c");
+    expect(plain.result.rows).toBe(10 + 23456);
+    expect(plain.result.members).toBe(23456 + 4);
+    expect(plain.keys).toHaveLength(23456 + 4);
+    expect(plain.keys.slice(0, 2)).toEqual(["alias:email: padded ", "alias:email:big"]);
+    expect(keyed.keys).toEqual(plain.keys);
+    expect(keyed.result.rows).toBe(plain.result.rows);
+    expect(keyed.result.rejected).toEqual({ null: 1, empty: 2, control_characters: 1, too_long: 1, duplicate: 1 });
+    expect(plain.result.rejected).toEqual(keyed.result.rejected);
+  });
+
   it("run examples/postgres on its seed data", async () => {
     const exampleUrl = await createDatabase(inject("pgUrl"), "example");
     await runSql(exampleUrl, readFileSync(join(EXAMPLES, "postgres", "seed.sql"), "utf8"));
