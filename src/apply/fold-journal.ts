@@ -168,10 +168,15 @@ async function changesTable(engine: DuckDbEngine, batchesBySlot: readonly (reado
   return `memory.main.${name}`;
 }
 
-/** Equal in everything but the time it was applied. */
+/**
+ * Equal in everything but the time it was applied and the snapshot file's hash:
+ * the same members rewritten to the same file name are the same state (the serial
+ * must not move), whether the recorded hash is absent (an older coho's entry) or
+ * the new bytes differ; a stale hash only makes the next read check the member digest.
+ */
 function sameEntry(a: CohortState, b: CohortState): boolean {
-  const { applied_at: _a, ...left } = a;
-  const { applied_at: _b, ...right } = b;
+  const { applied_at: _a, snapshot_sha256: _ha, ...left } = a;
+  const { applied_at: _b, snapshot_sha256: _hb, ...right } = b;
   return canonicalJson(left) === canonicalJson(right);
 }
 
