@@ -5,6 +5,7 @@ import type { StateBackend } from "../state/backend.js";
 import type { JournalRecord } from "../state/journal.js";
 import { canonicalJson } from "../state/canonical-json.js";
 import { summarizeJournal, type AckedBatch, type JournalCohort as CohortWork } from "./journal-summary.js";
+import { expectedSnapshot, snapshotFields } from "../state/snapshot-record.js";
 import { saveFoldedSnapshots, type Folded } from "./fold-snapshots.js";
 
 export interface FoldResult {
@@ -57,8 +58,7 @@ export async function foldJournal(records: readonly JournalRecord[], state: Stat
       // A rename Braze may not have received keeps the old name, so the next plan sends it again.
       name: unknownUpsert ? (cohort.prior_name ?? cohort.entry.name) : cohort.entry.name,
       ...(refused > 0 ? { refused } : {}),
-      members: { count: snapshot.count, digest: snapshot.digest },
-      snapshot: snapshot.snapshot,
+      ...snapshotFields(snapshot),
       applied_at: now.toISOString(),
     };
     // Nothing acknowledged changed this cohort (e.g. the apply failed before Braze took anything):
@@ -110,7 +110,7 @@ async function foldMembers(
   const adds = await keysTable(engine, batches.flatMap((b) => accepted(b.add, b.refused)));
   const removes = await keysTable(engine, batches.flatMap((b) => accepted(b.remove, b.refused)));
   const snapshot = base && base.members.count > 0
-    ? await backend.loadSnapshot(engine, address, { snapshot: base.snapshot, count: base.members.count, digest: base.members.digest })
+    ? await backend.loadSnapshot(engine, address, expectedSnapshot(base))
     : undefined;
   const result = `memory.main.${engine.tempTable("folded")}`;
   const baseRelation = snapshot ? `SELECT key FROM ${snapshot} UNION ` : "";

@@ -2,6 +2,7 @@ import type { CohortState } from "../model/state.js";
 import type { DuckDbEngine } from "../sources/duckdb-engine.js";
 import type { SavedSnapshot, StateBackend } from "../state/backend.js";
 import { loadSnapshots } from "../state/load-snapshots.js";
+import { expectedSnapshot } from "../state/snapshot-record.js";
 import { formatDigest, memberDigestByGroupSql, parseDigest, partsFromRow, shiftDigest, type DigestParts } from "../state/member-digest.js";
 import type { AckedBatch, JournalCohort as CohortWork } from "./journal-summary.js";
 
@@ -41,7 +42,7 @@ export async function saveFoldedSnapshots(summary: ReadonlyMap<string, CohortWor
     return [{ address, cohortId: entry.cohort_id, base: prior && !retarget ? prior : undefined, batches }];
   });
   if (jobs.length < 2) return new Map();
-  const requests = jobs.flatMap((job, slot) => (job.base && job.base.members.count > 0 ? [{ slot, address: job.address, expected: { snapshot: job.base.snapshot, count: job.base.members.count, digest: job.base.members.digest } }] : []));
+  const requests = jobs.flatMap((job, slot) => (job.base && job.base.members.count > 0 ? [{ slot, address: job.address, expected: expectedSnapshot(job.base) }] : []));
   const recorded = await loadSnapshots(engine, backend, requests);
   const changes = await changesTable(engine, jobs.map((job) => job.batches));
   const t = (name: string) => `memory.main.${engine.tempTable(name)}`;

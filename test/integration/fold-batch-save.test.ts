@@ -13,6 +13,7 @@ import { LocalBackend } from "../../src/state/local-backend.js";
 import { memberDigest, parseDigest, shiftDigest } from "../../src/state/member-digest.js";
 import { PostgresBackend } from "../../src/state/postgres-backend.js";
 import { verifySnapshot } from "../../src/state/postgres-snapshot-check.js";
+import { fileSha256 } from "../../src/state/snapshot-record.js";
 import { createDatabase } from "../helpers/project.js";
 
 const key = (i: number) => `external_id:u${i}`;
@@ -109,6 +110,8 @@ describe("fold saves many snapshots with one backend call", () => {
     const engine = await DuckDbEngine.create({ projectDir: dir });
     try {
       const { doc, before } = await foldThree(backend, engine);
+      // The batch writer records each file's SHA-256, as every local snapshot writer does.
+      for (const entry of Object.values(doc.cohorts)) expect(entry.snapshot_sha256).toBe(await fileSha256(join(dir, entry.snapshot)));
       const files = readdirSync(join(dir, ".coho", "snapshots")).sort();
       expect(files).toEqual(Object.values(doc.cohorts).map((c) => c.snapshot.split("/").pop()!).sort());
       for (const old of Object.values(before.cohorts)) expect(existsSync(join(dir, old.snapshot))).toBe(false);
