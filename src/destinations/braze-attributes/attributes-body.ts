@@ -27,29 +27,56 @@ export function attributeObjects(binding: AttributeBinding, add: readonly Member
 }
 
 /**
- * The `attributes` array of one request shared by several array-attribute
- * cohorts: one object per user, in the batch's order (so `index` in Braze's
- * `errors` is the user's position), its values to add and to remove gathered per
- * attribute, e.g. `{"coho_cohorts": {"add": ["vip"], "remove": ["churned"]}}`.
- * Braze documents `add` and `remove` together in one object; the values of one
- * user never repeat across the two lists (a user joins or leaves each cohort, not both).
+ * The `attributes` array of one request shared by several cohorts of one
+ * destination: one object per user, in the batch's order (so `index` in Braze's
+ * `errors` is the user's position), carrying every attribute its cohorts change:
+ * a boolean's value (`true` on join, `false`/`null` on leave) and an array's
+ * values to add and to remove, e.g.
+ * `{"coho_vip": true, "coho_cohorts": {"add": ["vip"], "remove": ["churned"]}}`.
+ * Braze documents any number of attributes, and `add` with `remove`, in one object.
  */
 export function mergedAttributeObjects(bindings: readonly AttributeBinding[], users: readonly MergedUser[], updateExistingOnly: boolean): Record<string, unknown>[] {
   return users.map((user) => {
-    const operations = new Map<string, { add: string[]; remove: string[] }>();
-    const gather = (part: number, side: "add" | "remove") => {
+    const writes = new Map<string, AttributeWrite[]>();
+    const gather = (part: number, join: boolean) => {
       const binding = bindings[part];
-      if (binding?.kind !== "array") throw new CohoError("braze.merge_binding", `cohort part ${part} of a shared request is not bound to an array attribute`);
-      const operation = operations.get(binding.name) ?? { add: [], remove: [] };
-      operation[side].push(binding.value);
-      operations.set(binding.name, operation);
+      if (!binding) throw new CohoError("braze.merge_binding", `cohort part ${part} of a shared request has no attribute binding`);
+      writes.set(binding.name, [...(writes.get(binding.name) ?? []), { binding, join }]);
     };
-    for (const part of user.add) gather(part, "add");
-    for (const part of user.remove) gather(part, "remove");
+    for (const part of user.add) gather(part, true);
+    for (const part of user.remove) gather(part, false);
     const object: Record<string, unknown> = { ...identifierFields(user.key), _update_existing_only: updateExistingOnly };
-    for (const [name, { add, remove }] of operations) object[name] = { ...(add.length > 0 ? { add } : {}), ...(remove.length > 0 ? { remove } : {}) };
+    for (const [name, attributeWrites] of writes) object[name] = mergedValue(name, attributeWrites);
     return object;
   });
+}
+
+interface AttributeWrite {
+  readonly binding: AttributeBinding;
+  readonly join: boolean;
+}
+
+/**
+ * One attribute's value in a merged object. Validation lets no two configured
+ * cohorts write one boolean attribute, one array value, or one name as both kinds;
+ * two writes of one attribute meet only when a cohort removed from the config
+ * leaves what a new cohort joins. Then the join wins — the config says the user
+ * is in: `true` over `false`/`null`, an added array value is not also removed —
+ * so the result never depends on an order Braze does not document.
+ */
+function mergedValue(name: string, writes: readonly AttributeWrite[]): unknown {
+  const joins = writes.filter((w) => w.join);
+  const kind = (joins[0] ?? writes[0]!).binding.kind;
+  const mixed = writes.filter((w) => w.binding.kind !== kind);
+  if (mixed.some((w) => w.join) || (joins.length === 0 && mixed.length > 0)) {
+    throw new CohoError("braze.merge_binding", `attribute ${name} is written as a boolean and as an array in one shared request`);
+  }
+  const kept = writes.filter((w) => w.binding.kind === kind);
+  if (kind === "boolean") return attributeValue(kept[0]!.binding, joins.length > 0);
+  const values = (join: boolean) => [...new Set(kept.filter((w) => w.join === join).map((w) => (w.binding.kind === "array" ? w.binding.value : "")))];
+  const add = values(true);
+  const remove = values(false).filter((v) => !add.includes(v));
+  return { ...(add.length > 0 ? { add } : {}), ...(remove.length > 0 ? { remove } : {}) };
 }
 
 /** Braze's non-fatal errors of a /users/track answer: `index` into the attributes array → message. */

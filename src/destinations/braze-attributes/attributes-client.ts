@@ -64,7 +64,9 @@ export class AttributesClient implements DestinationClient {
   async syncMerged(targets: readonly MembershipTarget[], users: AsyncIterable<MergedUser>, hooks: MergedHooks = {}): Promise<MembershipResult> {
     const retriesBefore = this.retries;
     const bindings = targets.map((target) => this.#binding(target));
-    const name = [...new Set(bindings.map((b) => b.name))].join(", ");
+    const names = [...new Set(bindings.map((b) => b.name))];
+    // Named in events and errors: a few attributes, then how many more (a set may bind hundreds).
+    const name = names.length > 3 ? `${names.slice(0, 3).join(", ")} and ${names.length - 3} more` : names.join(", ");
     const sent = await streamMerged(packUsers(users, this.#config.batchSize), () => this.#poster.concurrency, hooks, (batch) =>
       this.#track(mergedAttributeObjects(bindings, batch.users, this.#config.updateExistingOnly), batch.users.map((u) => u.key), name),
     );
