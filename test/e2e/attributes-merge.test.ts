@@ -175,6 +175,32 @@ describe.each(BACKENDS)("boolean cohorts share requests with the destination's o
   });
 });
 
+describe("a cohort removed from the config while a new cohort takes over its boolean attribute", () => {
+  it("users leaving the old and joining the new get one object, and the join wins: true, not false", async () => {
+    const emu = await start();
+    const dir = await mixedProject("boolean + boolean", "local", emu);
+    writeMembers(dir, "a", ids(100));
+    expect((await coho(dir, ["apply", "--auto-approve"])).code).toBe(0);
+    // alpha (coho_alpha: u00000–u00099) leaves the config; gamma writes coho_alpha for u00050–u00149.
+    const yaml = join(dir, "coho.yaml");
+    writeFileSync(yaml, readFileSync(yaml, "utf8").replace("  alpha:\n    name: Alpha", "  gamma:\n    name: Gamma"));
+    writeMembers(dir, "a", ids(100, 50));
+    const { plan, sent } = await planAndApply(emu, dir);
+    const changed = plan.cohorts.filter((c) => c.members.add + c.members.remove > 0).sort((a, b) => (a.address < b.address ? -1 : 1));
+    expect(changed.map((c) => [c.address, c.members.add, c.members.remove, c.cost.shared_with])).toEqual([
+      ["cohorts.alpha", 0, 100, ["cohorts.gamma"]],
+      ["cohorts.gamma", 100, 0, ["cohorts.alpha"]],
+    ]);
+    // 150 distinct users, one coho_alpha update each.
+    expect(plan.cost).toMatchObject({ requests: 2, attribute_updates: 150 });
+    const objects = sent.flatMap((r) => r.attributes);
+    expect(objects.find((o) => o.external_id === "u00060")).toEqual({ external_id: "u00060", _update_existing_only: true, coho_alpha: true });
+    expect(objects.find((o) => o.external_id === "u00010")).toEqual({ external_id: "u00010", _update_existing_only: true, coho_alpha: false });
+    expect((await mixedHolders("boolean + boolean", emu)).alpha).toEqual(keysOf(ids(100, 50)));
+    expect((await coho(dir, ["plan", "--detailed-exitcode"])).code).toBe(0);
+  });
+});
+
 describe.each(SHAPES)("a shared request with a boolean cohort that Braze refuses in part (%s)", (shape) => {
   it("maps refused objects by index back to every cohort the user changes in; they stay pending, then converge", async () => {
     const emu = await start();
