@@ -7,8 +7,8 @@ import type { DuckDbEngine } from "../sources/duckdb-engine.js";
  * Request groups: cohorts of one destination whose bindings the road merges (on
  * the attribute road, every boolean and array binding of the destination) send
  * their changes together, one object per user, so a user leaving one cohort and
- * joining another is one object in one request. Plan (cost) and apply (sending) group with this one
- * function, so the plan's estimate is what apply sends.
+ * joining another is one object in one request. Plan (cost) and apply (sending)
+ * group with this one function, so the plan's estimate is what apply sends.
  *
  * A cohort joins a group when it changes members without a re-target (a
  * re-target sends to two sides in order) and its side's road has a merge key.

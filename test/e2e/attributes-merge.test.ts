@@ -201,6 +201,37 @@ describe("a cohort removed from the config while a new cohort takes over its boo
   });
 });
 
+describe("an interrupted take-over of a boolean attribute", () => {
+  it("resumes leaves before joins, so the join still wins when the removed cohort's address sorts after the new one's", async () => {
+    const emu = await start();
+    const dir = await mixedProject("boolean + boolean", "local", emu);
+    writeMembers(dir, "b", ids(100));
+    expect((await coho(dir, ["apply", "--auto-approve"])).code).toBe(0);
+    // beta (coho_beta, on_leave unset: u00000–u00099) leaves the config; able writes coho_beta for u00050–u00149.
+    const yaml = join(dir, "coho.yaml");
+    writeFileSync(yaml, readFileSync(yaml, "utf8").replace("  beta:\n    name: Beta", "  able:\n    name: Able"));
+    writeMembers(dir, "b", ids(100, 50));
+    // Braze processes the shared requests, then the connection drops: their fate is unknown to coho.
+    await postJson(`${emu.url}/_emulator/config`, { fault_rate: 1, fault_kinds: ["drop_after"] });
+    const failed = await coho(dir, ["apply", "--auto-approve"], { COHO_RETRY_MAX_ATTEMPTS: "1" });
+    expect(failed.code).toBe(1);
+    expect(await journalPending(dir)).toBe(true);
+    await postJson(`${emu.url}/_emulator/config`, { fault_rate: 0 });
+    const before = emu.log.total;
+    const resumed = await coho(dir, ["apply", "--auto-approve"]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toContain("Found an interrupted apply");
+    // Each cohort's part is resent alone: beta's leaves (null) first, then able's joins (true).
+    const resent = (await requestLog(emu)).filter((r) => r.seq > before && r.path === "/users/track") as unknown as { attributes: Record<string, unknown>[] }[];
+    const firstJoin = resent.findIndex((r) => r.attributes.some((o) => o.coho_beta === true));
+    const lastLeave = resent.map((r) => r.attributes.some((o) => o.coho_beta === null)).lastIndexOf(true);
+    expect(lastLeave).toBeGreaterThanOrEqual(0);
+    expect(lastLeave).toBeLessThan(firstJoin);
+    expect((await mixedHolders("boolean + boolean", emu)).beta).toEqual(keysOf(ids(100, 50)));
+    expect((await coho(dir, ["plan", "--detailed-exitcode"])).code).toBe(0);
+  });
+});
+
 describe.each(SHAPES)("a shared request with a boolean cohort that Braze refuses in part (%s)", (shape) => {
   it("maps refused objects by index back to every cohort the user changes in; they stay pending, then converge", async () => {
     const emu = await start();
