@@ -24,7 +24,9 @@ function compileCli() {
   } catch {
     cachedData = undefined; // a build without a cache: compile from source
   }
-  const wrapped = `(function (exports, require, module, __filename, __dirname) {${readFileSync(BUNDLE, "utf8")}\n})`;
+  // latin1: the build checks the bundle is pure ASCII, so this is the exact text,
+  // read as V8's one-byte string without UTF-8 decoding.
+  const wrapped = `(function (exports, require, module, __filename, __dirname) {${readFileSync(BUNDLE, "latin1")}\n})`;
   const script = new Script(wrapped, { filename: BUNDLE, cachedData });
   const module = { exports: {} };
   script.runInThisContext()(module.exports, createRequire(BUNDLE), module, BUNDLE, dirname(BUNDLE));

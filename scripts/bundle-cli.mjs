@@ -37,15 +37,58 @@ const DIST_URL = "__cohoDistUrl";
 // "use strict" first: the banner must not turn the bundle (ES modules: strict code) into sloppy code.
 const distUrlHelper = `"use strict";\nconst ${DIST_URL} = (path) => require("node:url").pathToFileURL(require("node:path").join(__dirname, path)).href;`;
 
-/** Replaces `import.meta.url` in each compiled module by the file URL of that module in dist/. */
+/**
+ * A module of dist/ that loads its build-time generated validator
+ * (`createRequire(import.meta.url)(`./${GENERATED_…}`)`, the file name a constant
+ * of the same module) gets a plain `require("./name.generated.cjs")` instead, so
+ * the validator is bundled and its compiled code lands in the code cache rather
+ * than being read and compiled from its own file at every start.
+ */
+const GENERATED_REQUIRE = /createRequire\(import\.meta\.url\)\(`\.\/\$\{(GENERATED_\w+)\}`\)/g;
+function bundleGeneratedValidators(text, path) {
+  return text.replace(GENERATED_REQUIRE, (call, constant) => {
+    const declared = new RegExp(`export const ${constant} = ("[\\w.-]+\\.generated\\.cjs");`).exec(text);
+    if (!declared) throw new Error(`${path}: ${constant} is not declared as a string in the same module`);
+    return `require(${declared[1].replace(/^"/, '"./')})`;
+  });
+}
+
+/** Package version, fixed at bundle time: the bundle ships in the same package as package.json. */
+const { version } = JSON.parse(await readFile(join(root, "package.json"), "utf8"));
+
+/**
+ * Replaces `import.meta.url` in each compiled module by the file URL of that
+ * module in dist/, bundles the generated validators, and turns dist/version.js
+ * (which reads package.json at load) into a constant.
+ */
 const ownUrlOfDistTwin = {
   name: "own-url-of-dist-twin",
   setup(builder) {
     builder.onLoad({ filter: new RegExp(`^${escapeRegExp(dist + sep)}.*\\.js$`) }, async (args) => {
-      const text = await readFile(args.path, "utf8");
+      if (args.path === join(dist, "version.js")) return { contents: `export const COHO_VERSION = ${JSON.stringify(version)};\n`, loader: "js" };
+      const text = bundleGeneratedValidators(await readFile(args.path, "utf8"), args.path);
       const fromBundle = JSON.stringify(relative(outdir, args.path).split(sep).join("/"));
       return { contents: text.replaceAll("import.meta.url", `${DIST_URL}(${fromBundle})`), loader: "js" };
     });
+  },
+};
+
+/**
+ * commander requires node:child_process at load (which pulls in net, dgram and
+ * streams) but only calls spawn() for executable subcommands, which coho does
+ * not declare. It gets a stand-in that loads the real module on first use.
+ */
+const LAZY_BUILTINS = new Set(["node:child_process", "child_process"]);
+const lazyChildProcessForCommander = {
+  name: "lazy-child-process-for-commander",
+  setup(builder) {
+    builder.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
+      LAZY_BUILTINS.has(args.path) && args.importer.includes(`${sep}node_modules${sep}commander${sep}`) ? { path: "node:child_process", namespace: "lazy-builtin" } : undefined,
+    );
+    builder.onLoad({ filter: /.*/, namespace: "lazy-builtin" }, (args) => ({
+      contents: `module.exports = new Proxy({}, { get: (_, name) => require(${JSON.stringify(args.path)})[name] });\n`,
+      loader: "js",
+    }));
   },
 };
 
@@ -61,11 +104,21 @@ await build({
   // import() becomes require(): code compiled by vm.Script has no ES module loader.
   supported: { "dynamic-import": false },
   sourcemap: "linked",
+  // Smaller source to read and hash, and no comments: with charset "ascii" (non-ASCII
+  // in strings escaped) the bundle is pure ASCII, which load-cli.cjs relies on.
+  // Identifiers keep their names (class and function names appear in messages).
+  minifyWhitespace: true,
+  minifySyntax: true,
+  charset: "ascii",
   external: ["@duckdb/node-api", "pg", "pg-cursor", "pg-copy-streams", "undici"],
   banner: { js: distUrlHelper },
-  plugins: [ownUrlOfDistTwin],
+  plugins: [ownUrlOfDistTwin, lazyChildProcessForCommander],
   logLevel: "warning",
 });
+
+// load-cli.cjs reads the bundle as latin1, V8's one-byte strings, which is exact only for ASCII.
+const nonAscii = /[^\x00-\x7f]/.exec(await readFile(join(outdir, "coho.cjs"), "latin1"));
+if (nonAscii) throw new Error(`dist/bundle/coho.cjs holds a non-ASCII character at offset ${nonAscii.index}; load-cli.cjs reads it as latin1`);
 
 // Warm-up: validate the quickstart through the bundle (output discarded), so the
 // cache holds the functions every start-up runs, not only the top level.

@@ -13,7 +13,17 @@ export interface CliIo {
 }
 
 export function processIo(): CliIo {
-  return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() };
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    // A getter: process.stdin builds a stream (and loads Node's stream, net or tty
+    // modules) on first access, which only apply's and state's prompts need.
+    get stdin() {
+      return process.stdin;
+    },
+    env: process.env,
+    cwd: process.cwd(),
+  };
 }
 
 /** SGR colour sequences as kleur writes them; user text never holds a raw ESC (renderers escape it). */

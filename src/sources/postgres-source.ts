@@ -67,8 +67,7 @@ export class PostgresSource implements Source {
       }
     } finally {
       // On a dead connection close() never calls back: do not wait for it then.
-      const lost = LOST.get(client);
-      await (lost ? Promise.race([cursor.close(), lost]) : cursor.close()).catch(() => undefined);
+      await unlessLost(client, cursor.close()).catch(() => undefined);
     }
   }
 
@@ -170,22 +169,58 @@ function readPage(client: pg.Client, cursor: Cursor, size: number): Promise<{ ro
       else resolve({ rows: rows as unknown[][], columns: (result?.fields ?? []).map((f) => f.name) });
     });
   });
-  const lost = LOST.get(client);
-  return lost ? Promise.race([page, lost]) : page;
+  return unlessLost(client, page);
 }
 
 class ConnectionLostError extends Error {}
 
-/** Per connection, a promise that rejects once it ends or fails, whenever that happens. */
-const LOST = new WeakMap<pg.Client, Promise<never>>();
+/** Per connection: how it was lost (once it is) and the rejecters of the operations waiting on it. */
+interface ConnectionWatch {
+  lost: Error | undefined;
+  readonly waiting: Set<(error: Error) => void>;
+}
+
+const WATCHES = new WeakMap<pg.Client, ConnectionWatch>();
 
 function watchConnection(client: pg.Client): void {
-  const lost = new Promise<never>((_, reject) => {
-    client.once("end", () => reject(new ConnectionLostError("Connection terminated unexpectedly")));
-    client.once("error", (error: Error) => reject(error));
+  const watch: ConnectionWatch = { lost: undefined, waiting: new Set() };
+  const fail = (error: Error) => {
+    watch.lost ??= error;
+    for (const reject of watch.waiting) reject(watch.lost);
+    watch.waiting.clear();
+  };
+  client.once("end", () => fail(new ConnectionLostError("Connection terminated unexpectedly")));
+  client.once("error", fail);
+  WATCHES.set(client, watch);
+}
+
+/**
+ * `work`'s outcome, or a rejection as soon as the connection ends or fails.
+ * Invariant: a settled operation leaves nothing registered on the connection.
+ * (Promise.race against one long-lived "lost" promise did not: every race added
+ * a reaction to it that kept the raced result reachable until the connection
+ * closed, so a cursor's pages — every row of the model — piled up in the heap.)
+ */
+function unlessLost<T>(client: pg.Client, work: Promise<T>): Promise<T> {
+  const watch = WATCHES.get(client);
+  if (!watch) return work;
+  if (watch.lost) {
+    work.catch(() => undefined); // its outcome no longer matters
+    return Promise.reject(watch.lost);
+  }
+  return new Promise<T>((resolve, reject) => {
+    watch.waiting.add(reject);
+    work.then(
+      (value) => {
+        watch.waiting.delete(reject);
+        resolve(value);
+      },
+      (error: unknown) => {
+        watch.waiting.delete(reject);
+        reject(error);
+      },
+    );
   });
-  lost.catch(() => undefined); // observed only when a read is pending
-  LOST.set(client, lost);
 }
 
 /** Which kind of failure a driver error is: each gets its own message and hint. */

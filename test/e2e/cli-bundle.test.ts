@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -13,41 +13,88 @@ import { EXAMPLES, REPO_ROOT } from "../helpers/fixtures.js";
  * the cache, and files located relative to modules.
  */
 const scratch = mkdtempSync(join(tmpdir(), "coho-bundle-"));
-const loadedFile = join(scratch, "loaded.txt");
+const loadedFile = join(scratch, "loaded.json");
 // Preloaded into the CLI: at exit, every CommonJS file it loaded (the bundle's
-// external packages and generated validators are all CommonJS).
+// external packages are all CommonJS) and every built-in module Node loaded.
 const preload = join(scratch, "list-loaded.mjs");
 writeFileSync(
   preload,
   `import { createRequire } from "node:module";
 import { writeFileSync } from "node:fs";
 const require = createRequire(import.meta.url);
-process.on("exit", () => writeFileSync(${JSON.stringify(loadedFile)}, Object.keys(require.cache).join("\\n")));
+process.on("exit", () => writeFileSync(${JSON.stringify(loadedFile)}, JSON.stringify({ files: Object.keys(require.cache), builtins: process.moduleLoadList })));
 `,
 );
 
-async function loadedBy(args: readonly string[]): Promise<string[]> {
-  const result = await runCli(args, { env: { NODE_OPTIONS: `--import=${pathToFileURL(preload).href}` } });
+interface Loaded {
+  /** Files loaded through require(): the bundle's external packages. */
+  readonly files: string[];
+  /** Node's own modules, as process.moduleLoadList names them ("NativeModule child_process"). */
+  readonly builtins: string[];
+  /** The bundled modules whose top level ran (esbuild names each module's initializer by its path). */
+  readonly initialized: string[];
+}
+
+/**
+ * Runs coho with V8 coverage on: the bundle wraps each module in an initializer
+ * named after the module's path (dist/…, node_modules/…), so the functions that
+ * ran say which modules a command initialized, inside the one bundled file.
+ */
+async function loadedBy(args: readonly string[]): Promise<Loaded> {
+  const coverage = mkdtempSync(join(scratch, "coverage-"));
+  const result = await runCli(args, { env: { NODE_OPTIONS: `--import=${pathToFileURL(preload).href}`, NODE_V8_COVERAGE: coverage } });
   expect(result.stderr).toBe("");
   expect(result.code).toBe(0);
-  return readFileSync(loadedFile, "utf8").split("\n");
+  const bundleUrl = pathToFileURL(join(REPO_ROOT, "dist", "bundle", "coho.cjs")).href;
+  const initialized = readdirSync(coverage).flatMap((file) => {
+    const { result: scripts } = JSON.parse(readFileSync(join(coverage, file), "utf8")) as CoverageFile;
+    return scripts
+      .filter((script) => script.url === bundleUrl)
+      .flatMap((script) => script.functions.filter((f) => MODULE_INITIALIZER.test(f.functionName) && f.ranges[0]!.count > 0).map((f) => f.functionName));
+  });
+  return { ...(JSON.parse(readFileSync(loadedFile, "utf8")) as Omit<Loaded, "initialized">), initialized };
 }
+
+interface CoverageFile {
+  readonly result: { url: string; functions: { functionName: string; ranges: { count: number }[] }[] }[];
+}
+
+const MODULE_INITIALIZER = /^(dist|node_modules)\//;
 
 const packageOf = (files: readonly string[], name: string) => files.some((f) => f.includes(`${join("node_modules", name)}/`));
 
+/** What validate must not run: the plan and apply engines, state, sources beyond errors, and their renderers. */
+const NOT_FOR_VALIDATE = [
+  /^dist\/operations\/(?!validate\.js$)/,
+  /^dist\/(plan|apply|state)\//,
+  /^dist\/sources\/(?!source-error\.js$)/,
+  /^dist\/emulator\/(?!faults\.js$|options\.js$)/,
+  /^dist\/render\/(plan|apply|history|state-view|verify|check)/,
+  /^dist\/cli\/commands\/(plan|apply|verify|emulator)-run\.js$/,
+];
+
 describe("the bundled CLI", () => {
-  it("validate loads neither DuckDB, PostgreSQL's driver nor undici; plan loads DuckDB", async () => {
+  it("validate runs only the modules it needs: no plan engine, state, DuckDB, pg, undici or child_process", async () => {
     const validate = await loadedBy(["-C", join(EXAMPLES, "quickstart"), "validate"]);
-    expect(validate).toContain(join(REPO_ROOT, "bin", "load-cli.cjs"));
-    // The schema validator generated at build time, found beside its dist/ module.
-    expect(validate).toContain(join(REPO_ROOT, "dist", "config", "schema-validator.generated.cjs"));
-    for (const name of ["@duckdb/node-api", "pg", "undici"]) expect(packageOf(validate, name), name).toBe(false);
+    expect(validate.files).toContain(join(REPO_ROOT, "bin", "load-cli.cjs"));
+    // The schema validator generated at build time is bundled (and so in the code cache), not read beside its dist/ module.
+    expect(validate.initialized).toContain("dist/config/schema-validator.generated.cjs");
+    expect(validate.files).not.toContain(join(REPO_ROOT, "dist", "config", "schema-validator.generated.cjs"));
+    expect(packageOf(validate.files, "ajv")).toBe(false);
+    for (const name of ["@duckdb/node-api", "pg", "undici"]) expect(packageOf(validate.files, name), name).toBe(false);
+    expect(validate.initialized).toContain("dist/operations/validate.js");
+    for (const pattern of NOT_FOR_VALIDATE) expect(validate.initialized.filter((name) => pattern.test(name)), String(pattern)).toEqual([]);
+    // commander's executable subcommands would need it; coho has none. Prompts alone read stdin.
+    expect(validate.builtins).not.toContain("NativeModule child_process");
 
     const project = mkdtempSync(join(tmpdir(), "coho-bundle-plan-"));
     cpSync(join(EXAMPLES, "quickstart"), project, { recursive: true });
     const plan = await loadedBy(["-C", project, "plan", "--json"]);
-    expect(packageOf(plan, "@duckdb/node-api")).toBe(true);
-    expect(packageOf(plan, "undici")).toBe(false);
+    expect(packageOf(plan.files, "@duckdb/node-api")).toBe(true);
+    expect(packageOf(plan.files, "undici")).toBe(false);
+    // The same check sees the plan engine when it does run.
+    expect(plan.initialized).toContain("dist/operations/plan.js");
+    expect(plan.initialized.filter((name) => NOT_FOR_VALIDATE[1]!.test(name)).length).toBeGreaterThan(0);
   });
 
   it("ships a code cache that this Node accepts", async () => {

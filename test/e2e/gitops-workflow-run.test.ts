@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -19,6 +19,10 @@ const PR = 7;
 const MERGE_SHA = "5e1f00d0c0ffee5e1f00d0c0ffee5e1f00d0c0ff";
 const SECRETS = { BRAZE_PARTNER_API_KEY: "emulator-partner-key", BRAZE_DATA_IMPORT_KEY: "emulator-data-import-key" };
 
+/** git in `cwd`, with an identity for the commits the test itself makes (the workflow sets its own). */
+const git = (cwd: string, ...args: string[]): string =>
+  execFileSync("git", ["-c", "user.name=maintainer", "-c", "user.email=maintainer@example.com", ...args], { cwd, encoding: "utf8" }).trim();
+
 /**
  * The example workflow's shell steps, run as a runner would, against the Braze
  * emulator and a throwaway PostgreSQL holding the state. Only GitHub's API (and
@@ -30,6 +34,8 @@ describe("examples/gitops workflow, run step by step", () => {
   let stateUrl: string;
   let tarball: { url: string; sha256: string };
   let workspace: string;
+  /** The repository on GitHub the checkout came from (a bare repository here). */
+  let origin: string;
 
   beforeAll(async () => {
     emu = await emulator();
@@ -43,7 +49,36 @@ describe("examples/gitops workflow, run step by step", () => {
     // The checkout: the example project as the repository holds it.
     workspace = mkdtempSync(join(tmpdir(), "coho-checkout-"));
     cpSync(example, workspace, { recursive: true });
+    git(workspace, "init", "--quiet", "--initial-branch=main");
+    git(workspace, "add", "--all");
+    git(workspace, "commit", "--quiet", "--message", "the coho project");
+    origin = join(mkdtempSync(join(tmpdir(), "coho-origin-")), "cohorts.git");
+    git(workspace, "clone", "--quiet", "--bare", workspace, origin);
+    git(workspace, "remote", "add", "origin", origin);
   });
+
+  /** A file as the branch on "GitHub" holds it. */
+  const atOrigin = (path: string) => git(origin, "show", `main:${path}`);
+
+  /** The merge the apply job runs for: the workspace's changes committed and on origin. */
+  const merge = (message: string) => {
+    git(workspace, "add", "--all");
+    git(workspace, "commit", "--quiet", "--message", message);
+    git(workspace, "push", "--quiet", "origin", "HEAD:main");
+  };
+
+  const applyJob = (): Promise<JobResult> =>
+    runJob(workflow, "apply", {
+      workspace,
+      eventName: "push",
+      event: {},
+      repository: REPO,
+      sha: MERGE_SHA,
+      secrets: { ...SECRETS, COHO_STATE_URL: stateUrl },
+      workflowEnv: settings(),
+      path: github.path,
+      runnerEnv: github.env,
+    });
   afterAll(async () => emu.close());
 
   /** The workflow's env: as a repository owner fills it in after copying the example. */
@@ -120,26 +155,26 @@ describe("examples/gitops workflow, run step by step", () => {
     expect(afterSecond.comments[String(PR)]!.find((c) => c.id === ours[0]!.id)!.body).not.toBe(ours[0]!.body);
   });
 
-  it("applies on merge behind a credential check, posts the result to the merged pull request, and records history", async () => {
+  it("applies on merge behind a credential check, posts the result to the merged pull request, records history and commits coho.lock", async () => {
     const state = github.read();
     state.pullsForCommit[MERGE_SHA] = [PR];
     github.write(state);
-    const result = await runJob(workflow, "apply", {
-      workspace,
-      eventName: "push",
-      event: {},
-      repository: REPO,
-      sha: MERGE_SHA,
-      secrets: { ...SECRETS, COHO_STATE_URL: stateUrl },
-      workflowEnv: settings(),
-      path: github.path,
-      runnerEnv: github.env,
-    });
-    expect(result.steps.filter((s) => s.status !== "skipped").map((s) => [s.name, s.status])).toEqual([
+    merge("merge pull request #7");
+    // Another merge lands on GitHub while the apply runs: the coho.lock commit goes on top of it.
+    const other = mkdtempSync(join(tmpdir(), "coho-other-"));
+    git(other, "clone", "--quiet", origin, ".");
+    writeFileSync(join(other, "NOTES.md"), "unrelated\n");
+    git(other, "add", "NOTES.md");
+    git(other, "commit", "--quiet", "--message", "an unrelated merge");
+    git(other, "push", "--quiet", "origin", "HEAD:main");
+
+    const result = await applyJob();
+    expect(result.steps.filter((s) => s.status !== "skipped").map((s) => [s.name, s.status]), result.steps.map((s) => s.stdout + s.stderr).join("\n")).toEqual([
       ["Install coho (pinned)", "success"],
       ["Check credentials and connections", "success"],
       ["Apply", "success"],
       ["Post the result to the merged pull request", "success"],
+      ["Commit the coho.lock mirror", "success"],
     ]);
     expect(step(result, "Check credentials").stdout).toContain("All 3 checks passed.");
     const { cohorts } = await getJson<{ cohorts: { name: string; member_count: number }[] }>(`${emu.url}/_emulator/cohorts`);
@@ -156,6 +191,18 @@ describe("examples/gitops workflow, run step by step", () => {
     // Nothing with member keys is left on the runner for a cache or an artifact.
     expect(existsSync(join(workspace, ".coho", "snapshots"))).toBe(false);
     expect(existsSync(join(workspace, ".coho", "journal.jsonl"))).toBe(false);
+    // The mirror is on the branch, after the other merge, by the bot, skipping CI; it names no member.
+    expect(step(result, "Commit the coho.lock").stdout).toContain("coho.lock committed to main");
+    const lock = JSON.parse(atOrigin("coho.lock")) as { serial: number };
+    expect(lock.serial).toBe(1);
+    expect(atOrigin("coho.lock")).toBe(readFileSync(join(workspace, "coho.lock"), "utf8").trim());
+    const ids = readFileSync(join(workspace, "data", "customers.csv"), "utf8").split("\n").slice(1).map((line) => line.split(",")[0]).filter(Boolean);
+    expect(ids.length).toBeGreaterThan(3);
+    for (const id of ids) expect(atOrigin("coho.lock")).not.toContain(`"${id}"`);
+    expect(git(origin, "log", "--format=%an|%s", "-2", "main").split("\n")).toEqual([
+      "github-actions[bot]|coho.lock after apply (run 4242) [skip ci]",
+      "maintainer|an unrelated merge",
+    ]);
   });
 
   it("plans a pull request from a fork without any secret: from coho.lock, into the job summary, with no GitHub call", async () => {
@@ -176,5 +223,23 @@ describe("examples/gitops workflow, run step by step", () => {
     expect(result.summary).toContain("comes from a fork");
     expect(step(result, "Plan").stderr).not.toContain("error");
     expect(github.read().calls).toHaveLength(callsBefore);
+  });
+
+  it("leaves a warning, not a failed apply, when the branch refuses the coho.lock push", async () => {
+    const csv = join(workspace, "data", "customers.csv");
+    writeFileSync(csv, `${readFileSync(csv, "utf8")}c9997,9000\n`);
+    merge("merge pull request #8");
+    const hook = join(origin, "hooks", "pre-receive");
+    writeFileSync(hook, "#!/bin/sh\necho 'protected branch: changes must come through a pull request' >&2\nexit 1\n");
+    chmodSync(hook, 0o755);
+    const before = atOrigin("coho.lock");
+
+    const result = await applyJob();
+    expect(result.success, result.steps.map((s) => s.stdout + s.stderr).join("\n")).toBe(true);
+    expect(step(result, "Apply").status).toBe("success");
+    expect(step(result, "Commit the coho.lock").stdout).toContain("::warning::coho.lock could not be pushed to main");
+    expect(atOrigin("coho.lock")).toBe(before);
+    const rows = await queryState(stateUrl, "SELECT record FROM coho.history");
+    expect(rows).toHaveLength(2);
   });
 });

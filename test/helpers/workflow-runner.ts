@@ -40,6 +40,8 @@ export interface JobRun {
   readonly event: Record<string, unknown>;
   readonly repository: string;
   readonly sha: string;
+  /** The branch the run is for (GITHUB_REF_NAME); "main" unless given. */
+  readonly refName?: string;
   readonly secrets: Record<string, string>;
   readonly vars?: Record<string, string>;
   /** Values of the workflow's top-level env: as the repository owner edited them. */
@@ -115,6 +117,7 @@ export async function runJob(workflow: Workflow, jobName: string, run: JobRun): 
       GITHUB_EVENT_NAME: run.eventName,
       GITHUB_REPOSITORY: run.repository,
       GITHUB_SHA: run.sha,
+      GITHUB_REF_NAME: run.refName ?? "main",
       GITHUB_RUN_ID: github.run_id,
       GITHUB_SERVER_URL: github.server_url,
       GITHUB_WORKSPACE: run.workspace,

@@ -1,6 +1,8 @@
 import { DuckDBInstance } from "@duckdb/node-api";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { CohoError } from "../../src/model/errors.js";
 import type { Project } from "../../src/model/project.js";
@@ -245,6 +247,32 @@ describe("PostgreSQL sources", () => {
     expect(rows).toBe(10 + 23456);
   });
 
+  it("let go of every page once it is consumed, while the cursor's connection stays open", async () => {
+    // Bounded paging means the source keeps no page it has handed out: with a small
+    // page size a model spans dozens of pages, each of which must become garbage.
+    // (Racing each read against one long-lived "connection lost" promise kept all of
+    // them reachable: a 10M-row model then held every row in the heap.)
+    const p = pgProject("select user_id from people order by user_id");
+    const engine = await DuckDbEngine.create({ projectDir: p.dir });
+    const sources = openSources(p, engine);
+    open.push({ engine, sources });
+    const pages: WeakRef<object>[] = [];
+    const seen: string[] = [];
+    for await (const batch of sources.get("pg")!.stream(p.models.get("m")!, 1000)) {
+      expect(batch.rows.length).toBeLessThanOrEqual(1000);
+      pages.push(new WeakRef(batch.rows));
+      for (const row of batch.rows) seen.push(String(row[0]));
+    }
+    expect(pages.length).toBe(24);
+    expect(seen).toEqual(["1", ...Array.from({ length: 8 }, (_, i) => String(i + 2)), ...Array.from({ length: 23456 }, (_, i) => String(101 + i)), "9223372036854775807"]);
+    // A later task, so WeakRefs made or read in this one may be cleared; the source stays open.
+    await new Promise((resolve) => setImmediate(resolve));
+    collectGarbage();
+    // pg-cursor may still hold the last page on its result object; every earlier one must be gone.
+    const kept = pages.map((page, i) => (page.deref() === undefined ? -1 : i)).filter((i) => i >= 0 && i < pages.length - 1);
+    expect(kept).toEqual([]);
+  });
+
   it("run examples/postgres on its seed data", async () => {
     const exampleUrl = await createDatabase(inject("pgUrl"), "example");
     await runSql(exampleUrl, readFileSync(join(EXAMPLES, "postgres", "seed.sql"), "utf8"));
@@ -266,3 +294,9 @@ describe("PostgreSQL sources", () => {
     expect(JSON.stringify({ m: error.message, h: error.hint, s: error.stack })).not.toContain(secret);
   });
 });
+
+/** A full, synchronous garbage collection (V8's own gc(), exposed for this call). */
+function collectGarbage(): void {
+  setFlagsFromString("--expose-gc");
+  (runInNewContext("gc") as () => void)();
+}

@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { renderHistoryHuman, renderHistoryMarkdown } from "../../render/history.js";
 import type { CommandContext } from "../context.js";
 import { EXIT_OK } from "../exit-codes.js";
 import { collectTargets, parseCount } from "../flags.js";
@@ -21,8 +20,11 @@ export function registerHistory(program: Command, context: () => CommandContext,
       const { history } = await import("../../operations/history.js");
       const { records } = await history({ project, ...(flags.last === undefined ? {} : { last: flags.last }), ...(target === undefined ? {} : { address: target }) });
       if (flags.json) ctx.output.out(JSON.stringify(records, null, 2));
-      else if (flags.markdown) ctx.output.out(renderHistoryMarkdown(records, target));
-      else ctx.output.out(renderHistoryHuman(records, target));
+      else {
+        // Loaded here, like the operation: other commands' start-up does not run them.
+        const { renderHistoryHuman, renderHistoryMarkdown } = await import("../../render/history.js");
+        ctx.output.out(flags.markdown ? renderHistoryMarkdown(records, target) : renderHistoryHuman(records, target));
+      }
       setExitCode(EXIT_OK);
     });
 }

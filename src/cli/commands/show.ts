@@ -1,9 +1,5 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { renderPlanHuman } from "../../render/plan-human.js";
-import { renderPlanJson } from "../../render/plan-json.js";
-import { renderPlanMarkdown } from "../../render/plan-markdown.js";
-import { renderStateList } from "../../render/state-view.js";
 import type { CommandContext } from "../context.js";
 import { EXIT_OK } from "../exit-codes.js";
 import { loadConfigOrThrow } from "../load-config.js";
@@ -19,12 +15,19 @@ export function registerShow(program: Command, context: () => CommandContext, se
       const ctx = context();
       // Loaded on demand: the operations pull in DuckDB and pg, which --help does not need.
       const { showPlanFile, showState } = await import("../../operations/show.js");
+      // Renderers too: every other command's start-up would run their modules for nothing.
       if (planFile) {
         const plan = await showPlanFile({ path: resolve(ctx.io.cwd, planFile) });
-        ctx.output.out(flags.json ? renderPlanJson(plan) : flags.markdown ? renderPlanMarkdown(plan) : renderPlanHuman(plan));
+        ctx.output.out(
+          flags.json
+            ? (await import("../../render/plan-json.js")).renderPlanJson(plan)
+            : flags.markdown
+              ? (await import("../../render/plan-markdown.js")).renderPlanMarkdown(plan)
+              : (await import("../../render/plan-human.js")).renderPlanHuman(plan),
+        );
       } else {
         const state = await showState({ project: loadConfigOrThrow(ctx) });
-        ctx.output.out(flags.json ? JSON.stringify(state, null, 2) : renderStateList(state));
+        ctx.output.out(flags.json ? JSON.stringify(state, null, 2) : (await import("../../render/state-view.js")).renderStateList(state));
       }
       setExitCode(EXIT_OK);
     });

@@ -1,7 +1,5 @@
 import type { Command } from "commander";
 import kleur from "kleur";
-import { renderStateList } from "../../render/state-view.js";
-import { canonicalJson } from "../../state/canonical-json.js";
 import type { CommandContext } from "../context.js";
 import { EXIT_ERROR, EXIT_OK } from "../exit-codes.js";
 import { loadConfigOrThrow } from "../load-config.js";
@@ -21,7 +19,7 @@ export function registerState(program: Command, context: () => CommandContext, s
     .action(async () => {
       const ctx = context();
       const doc = await (await stateOperations()).listState({ project: loadConfigOrThrow(ctx) });
-      ctx.output.out(renderStateList(doc));
+      ctx.output.out((await import("../../render/state-view.js")).renderStateList(doc));
       setExitCode(EXIT_OK);
     });
   state
@@ -31,7 +29,7 @@ export function registerState(program: Command, context: () => CommandContext, s
     .action(async (address: string) => {
       const ctx = context();
       const entry = await (await stateOperations()).showStateEntry({ project: loadConfigOrThrow(ctx), address });
-      ctx.output.out(canonicalJson(entry).trimEnd());
+      ctx.output.out((await import("../../state/canonical-json.js")).canonicalJson(entry).trimEnd());
       setExitCode(EXIT_OK);
     });
   state
