@@ -69,13 +69,18 @@ async function members(from: number, to: number): Promise<void> {
 /** The real CLI in a child process; asynchronous, so this process's emulator keeps answering. */
 async function apply(): Promise<{ seconds: number; report: { totals: { requests: number; retries: number; added: number; removed: number } } }> {
   const start = performance.now();
+  // BENCH_EVENTS=1: coho's ndjson events; its retries (with their reasons) go to stderr.
+  const output = process.env.BENCH_EVENTS ? ["--output", "ndjson"] : ["--json"];
   const profile = process.env.BENCH_COHO_CPU_PROF ? [`--cpu-prof`, `--cpu-prof-dir=${process.env.BENCH_COHO_CPU_PROF}`] : [];
-  const { stdout } = await promisify(execFile)(process.execPath, [...profile, bin, "-C", dir, "apply", "--auto-approve", "--json"], {
+  const { stdout } = await promisify(execFile)(process.execPath, [...profile, bin, "-C", dir, "apply", "--auto-approve", ...output], {
     env: { PATH: process.env.PATH ?? "", K1: emulator.credentials.partnerApiKey, K2: emulator.credentials.dataImportKey, K3: emulator.credentials.restApiKey, ...(process.env.COHO_CONCURRENCY ? { COHO_CONCURRENCY: process.env.COHO_CONCURRENCY } : {}) },
     encoding: "utf8",
     maxBuffer: 1 << 26,
   });
-  return { seconds: (performance.now() - start) / 1000, report: JSON.parse(stdout) };
+  const lines = stdout.trim().split("\n");
+  if (process.env.BENCH_EVENTS) for (const line of lines) if (line.includes('"retry"')) console.error(line);
+  const report = JSON.parse(lines.at(-1)!) as { report?: unknown };
+  return { seconds: (performance.now() - start) / 1000, report: (process.env.BENCH_EVENTS ? report.report ?? report : report) as never };
 }
 
 function membershipLog(since: number) {
