@@ -118,6 +118,8 @@ export interface DestinationClient {
 export interface ClientOptions {
   /** Requests in flight at once. */
   readonly concurrency?: number;
+  /** Upper bound on requests in flight when sized (see InFlightGate). */
+  readonly maxConcurrency?: number;
   readonly retry?: Partial<RetryPolicy>;
   readonly timeoutMs?: number;
   readonly onEvent?: DestinationEventListener;

@@ -3,10 +3,25 @@ import type { LockfileDoc, LockInfo, StateView } from "../model/state.js";
 import type { DuckDbEngine } from "../sources/duckdb-engine.js";
 import type { JournalStore } from "./journal.js";
 import type { LockEvents } from "./local-lock.js";
+import type { ExpectedSnapshot } from "./snapshot-record.js";
 
 /** A snapshot written for a cohort: where, and what it holds. */
 export interface SavedSnapshot {
   readonly snapshot: string;
+  readonly count: number;
+  readonly digest: string;
+  /** Hex SHA-256 of the written file's bytes, when the snapshot is a file (local backend). */
+  readonly sha256?: string;
+}
+
+/**
+ * One snapshot of a batch save: the keys of the rows `slot = slot` of the batch's
+ * table, which the caller has counted and digested (it often knows the digest
+ * without reading every key again, see member-digest.ts shiftDigest).
+ */
+export interface SnapshotJob {
+  readonly slot: number;
+  readonly cohortId: string;
   readonly count: number;
   readonly digest: string;
 }
@@ -25,8 +40,8 @@ export interface StateBackend {
   read(): Promise<StateView>;
   /** Writes the lockfile document atomically, keeping the previous one as a backup. */
   write(doc: LockfileDoc): Promise<void>;
-  /** Loads a cohort's snapshot into an engine temp table (column `key`), verified by digest. */
-  loadSnapshot(engine: DuckDbEngine, address: string, expected: { snapshot: string; count: number; digest: string }): Promise<string>;
+  /** Loads a cohort's snapshot into an engine temp table (column `key`), verified (by file hash when recorded, else by digest). */
+  loadSnapshot(engine: DuckDbEngine, address: string, expected: ExpectedSnapshot): Promise<string>;
   /**
    * Optional bulk read: the keys of every snapshot in `refs` appended to the engine
    * work table `memory.main.<into>` (file INTEGER, key VARCHAR), `file` being the index in `refs`,
@@ -35,6 +50,13 @@ export interface StateBackend {
   copySnapshots?(engine: DuckDbEngine, refs: readonly string[], into: string): Promise<void>;
   /** Saves the keys of `relation` (a SQL relation with column `key`) as a new snapshot. */
   saveSnapshot(engine: DuckDbEngine, cohortId: string, relation: string): Promise<SavedSnapshot>;
+  /**
+   * Saves many snapshots in one call: job i's holds the keys of `table` (an engine
+   * relation with columns slot INTEGER and key VARCHAR, keys distinct per slot) whose
+   * slot is job i's. Every one is durable when it resolves; results come in job
+   * order. Nothing refers to them until the lockfile is written.
+   */
+  saveSnapshots(engine: DuckDbEngine, table: string, jobs: readonly SnapshotJob[]): Promise<SavedSnapshot[]>;
   /** Deletes snapshots no cohort of `doc` references. */
   pruneSnapshots(doc: LockfileDoc): Promise<void>;
   /** Takes the state lock, waiting up to `timeoutMs`; resolves to its release. */

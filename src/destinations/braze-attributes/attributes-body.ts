@@ -27,6 +27,33 @@ export function attributeObjects(binding: AttributeBinding, add: readonly Member
 }
 
 /**
+ * The whole body of one /users/track request, `{"attributes":[…]}`, written as
+ * JSON text directly: exactly `JSON.stringify({ attributes: attributeObjects(…) })`
+ * (same objects, same key order), without building an object per member. At
+ * Braze's 1,000 requests/s × 75 members this is the road's hottest loop: each
+ * member costs one string escape, and the per-side tail is rendered once.
+ */
+export function attributesRequestBody(binding: AttributeBinding, add: readonly MemberKey[], remove: readonly MemberKey[], updateExistingOnly: boolean): string {
+  const tail = (join: boolean) => `,"_update_existing_only":${updateExistingOnly},${JSON.stringify(binding.name)}:${JSON.stringify(attributeValue(binding, join))}}`;
+  const parts: string[] = [];
+  const render = (keys: readonly MemberKey[], end: string) => {
+    for (const key of keys) parts.push(`{${identifierText(key)}${end}`);
+  };
+  render(add, tail(true));
+  render(remove, tail(false));
+  return `{"attributes":[${parts.join(",")}]}`;
+}
+
+const EXTERNAL_ID_PREFIX = "external_id:";
+
+/** `"external_id":"…"` or `"user_alias":{…}`: the identifier fields as JSON text, without braces. */
+function identifierText(key: MemberKey): string {
+  // The common case without parsing into an object: an external id is all that follows its prefix.
+  if (key.startsWith(EXTERNAL_ID_PREFIX) && key.length > EXTERNAL_ID_PREFIX.length) return `"external_id":${JSON.stringify(key.slice(EXTERNAL_ID_PREFIX.length))}`;
+  return JSON.stringify(identifierFields(key)).slice(1, -1);
+}
+
+/**
  * The `attributes` array of one request shared by several cohorts of one
  * destination: one object per user, in the batch's order (so `index` in Braze's
  * `errors` is the user's position), carrying every attribute its cohorts change:
