@@ -173,6 +173,6 @@ function dbtEntry(model: ModelConfig): { dbt?: CohortState["model"]["dbt"] } {
 }
 
 function metaFromState(entry: CohortState): CohortEntryMeta {
-  const { members: _members, snapshot: _snapshot, applied_at: _applied, refused: _refused, ...meta } = entry;
+  const { members: _members, snapshot: _snapshot, snapshot_sha256: _sha256, applied_at: _applied, refused: _refused, ...meta } = entry;
   return meta;
 }

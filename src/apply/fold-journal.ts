@@ -7,6 +7,7 @@ import { canonicalJson } from "../state/canonical-json.js";
 import { summarizeJournal, type AckedBatch, type JournalCohort as CohortWork } from "./journal-summary.js";
 import { onForks } from "../plan/on-forks.js";
 import { loadSnapshots } from "../state/load-snapshots.js";
+import { expectedSnapshot, snapshotFields } from "../state/snapshot-record.js";
 
 export interface FoldResult {
   /** The new lockfile document, or undefined when nothing was folded. */
@@ -58,8 +59,7 @@ export async function foldJournal(records: readonly JournalRecord[], state: Stat
       // A rename Braze may not have received keeps the old name, so the next plan sends it again.
       name: unknownUpsert ? (cohort.prior_name ?? cohort.entry.name) : cohort.entry.name,
       ...(refused > 0 ? { refused } : {}),
-      members: { count: snapshot.count, digest: snapshot.digest },
-      snapshot: snapshot.snapshot,
+      ...snapshotFields(snapshot),
       applied_at: now.toISOString(),
     };
     // Nothing acknowledged changed this cohort (e.g. the apply failed before Braze took anything):
@@ -119,7 +119,7 @@ async function saveFoldedSnapshots(summary: ReadonlyMap<string, CohortWork>, coh
     return [{ address, cohortId: entry.cohort_id, base: prior && !retarget ? prior : undefined, batches }];
   });
   if (jobs.length < 2) return new Map();
-  const requests = jobs.flatMap((job, slot) => (job.base && job.base.members.count > 0 ? [{ slot, address: job.address, expected: { snapshot: job.base.snapshot, count: job.base.members.count, digest: job.base.members.digest } }] : []));
+  const requests = jobs.flatMap((job, slot) => (job.base && job.base.members.count > 0 ? [{ slot, address: job.address, expected: expectedSnapshot(job.base) }] : []));
   const recorded = await loadSnapshots(engine, backend, requests);
   const changes = await changesTable(engine, jobs.map((job) => job.batches));
   const folded = `memory.main.${engine.tempTable("folded")}`;
@@ -187,7 +187,7 @@ async function foldMembers(
   const adds = await keysTable(engine, batches.flatMap((b) => accepted(b.add, b.refused)));
   const removes = await keysTable(engine, batches.flatMap((b) => accepted(b.remove, b.refused)));
   const snapshot = base && base.members.count > 0
-    ? await backend.loadSnapshot(engine, address, { snapshot: base.snapshot, count: base.members.count, digest: base.members.digest })
+    ? await backend.loadSnapshot(engine, address, expectedSnapshot(base))
     : undefined;
   const result = `memory.main.${engine.tempTable("folded")}`;
   const baseRelation = snapshot ? `SELECT key FROM ${snapshot} UNION ` : "";

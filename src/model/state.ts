@@ -35,6 +35,13 @@ export interface CohortState {
   readonly members: { readonly count: number; readonly digest: string };
   /** Path of the snapshot, relative to the project folder (local backend). */
   readonly snapshot: string;
+  /**
+   * Hex SHA-256 of the snapshot file's bytes (local backend), recorded when coho
+   * writes the file: a reader that finds the same bytes skips the per-member digest.
+   * Absent in lockfiles written before it was recorded, and for PostgreSQL state:
+   * then the members' digest is checked.
+   */
+  readonly snapshot_sha256?: string;
   readonly applied_at: string;
 }
 

@@ -7,6 +7,7 @@ import type { CohortState } from "../model/state.js";
 import { openSession } from "../plan/session.js";
 import type { DuckDbEngine } from "../sources/duckdb-engine.js";
 import type { StateBackend } from "../state/backend.js";
+import { expectedSnapshot } from "../state/snapshot-record.js";
 
 export interface VerifyRequest {
   readonly project: Project;
@@ -98,7 +99,7 @@ async function verifyCohort(request: VerifyRequest, engine: DuckDbEngine, backen
 /** A uniform random sample of the recorded members (the snapshot's digest is checked on load). */
 async function sampleMembers(engine: DuckDbEngine, backend: StateBackend, address: string, entry: CohortState, size: number): Promise<string[]> {
   if (entry.members.count === 0 || size <= 0) return [];
-  const table = await backend.loadSnapshot(engine, address, { snapshot: entry.snapshot, count: entry.members.count, digest: entry.members.digest });
+  const table = await backend.loadSnapshot(engine, address, expectedSnapshot(entry));
   try {
     const reader = await engine.connection.runAndReadAll(`SELECT key FROM ${table} ORDER BY random() LIMIT ${Math.floor(size)}`);
     return reader.getRowObjects().map((row) => String(row.key));

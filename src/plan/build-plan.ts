@@ -24,6 +24,7 @@ import { planResources, type ResourceDecision } from "./resource-actions.js";
 import { sqlDiff } from "./sql-diff.js";
 import { checkDbtRelations } from "../dbt/check-relations.js";
 import { dbtModelPlan } from "../dbt/plan-info.js";
+import { expectedSnapshot } from "../state/snapshot-record.js";
 
 export interface PlanOptions {
   readonly targets: readonly string[];
@@ -143,7 +144,7 @@ async function planCohort(ctx: PlanContext, decision: ResourceDecision): Promise
   const membersKnown = ctx.backend.membersUnavailable === undefined;
   if (prior && prior.members.count > 0 && membersKnown) {
     ctx.onEvent?.({ type: "snapshot", address: decision.address });
-    snapshot = await ctx.backend.loadSnapshot(engine, decision.address, { snapshot: prior.snapshot, count: prior.members.count, digest: prior.members.digest });
+    snapshot = await ctx.backend.loadSnapshot(engine, decision.address, expectedSnapshot(prior));
   }
   let desired: string | undefined;
   let rows: number | null = null;

@@ -12,6 +12,7 @@ import { onForks } from "./on-forks.js";
 import { diffGrouped, type DiffSlot } from "./grouped-diff.js";
 import type { MembershipDelta } from "./membership-diff.js";
 import type { ResourceDecision } from "./resource-actions.js";
+import { expectedSnapshot } from "../state/snapshot-record.js";
 
 /** A cohort's membership, computed in a group with others. */
 export interface GroupedMembership {
@@ -96,7 +97,7 @@ async function planGroup(ctx: GroupingContext, extracted: GroupedMembers | undef
     const slot = task.base + i;
     const prior = decision.prior;
     const snapshot = prior && prior.members.count > 0 && ctx.backend.membersUnavailable === undefined
-      ? { address: decision.address, expected: { snapshot: prior.snapshot, count: prior.members.count, digest: prior.members.digest } }
+      ? { address: decision.address, expected: expectedSnapshot(prior) }
       : undefined;
     const retarget = isRetarget(decision.changed);
     // Re-targeted: all desired members are additions in the new workspace (or attribute), and all

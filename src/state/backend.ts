@@ -3,12 +3,15 @@ import type { LockfileDoc, LockInfo, StateView } from "../model/state.js";
 import type { DuckDbEngine } from "../sources/duckdb-engine.js";
 import type { JournalStore } from "./journal.js";
 import type { LockEvents } from "./local-lock.js";
+import type { ExpectedSnapshot } from "./snapshot-record.js";
 
 /** A snapshot written for a cohort: where, and what it holds. */
 export interface SavedSnapshot {
   readonly snapshot: string;
   readonly count: number;
   readonly digest: string;
+  /** Hex SHA-256 of the written file's bytes, when the snapshot is a file (local backend). */
+  readonly sha256?: string;
 }
 
 /**
@@ -25,8 +28,8 @@ export interface StateBackend {
   read(): Promise<StateView>;
   /** Writes the lockfile document atomically, keeping the previous one as a backup. */
   write(doc: LockfileDoc): Promise<void>;
-  /** Loads a cohort's snapshot into an engine temp table (column `key`), verified by digest. */
-  loadSnapshot(engine: DuckDbEngine, address: string, expected: { snapshot: string; count: number; digest: string }): Promise<string>;
+  /** Loads a cohort's snapshot into an engine temp table (column `key`), verified (by file hash when recorded, else by digest). */
+  loadSnapshot(engine: DuckDbEngine, address: string, expected: ExpectedSnapshot): Promise<string>;
   /**
    * Optional bulk read: the keys of every snapshot in `refs` appended to the engine
    * work table `memory.main.<into>` (file INTEGER, key VARCHAR), `file` being the index in `refs`,

@@ -24,7 +24,7 @@ export type JournalRecord =
   | { readonly t: "forget"; readonly address: string };
 
 /** A state entry without its membership, which the fold computes. */
-export type CohortEntryMeta = Omit<CohortState, "members" | "snapshot" | "applied_at" | "refused">;
+export type CohortEntryMeta = Omit<CohortState, "members" | "snapshot" | "snapshot_sha256" | "applied_at" | "refused">;
 
 /**
  * Where the journal lives: a file beside local state, or a table beside

@@ -5,21 +5,23 @@ import { literal, type DuckDbEngine } from "../sources/duckdb-engine.js";
 import type { StateBackend } from "./backend.js";
 import { LocalBackend } from "./local-backend.js";
 import { digestFromRow, memberDigestByGroupSql } from "./member-digest.js";
+import { fileMatches, type ExpectedSnapshot } from "./snapshot-record.js";
 
 export interface SnapshotRequest {
   /** The number the loaded rows are tagged with. */
   readonly slot: number;
   readonly address: string;
-  readonly expected: { readonly snapshot: string; readonly count: number; readonly digest: string };
+  readonly expected: ExpectedSnapshot;
 }
 
 /**
  * Loads many cohorts' snapshots into one engine table (slot INTEGER, key VARCHAR),
  * each verified against its digest, so that cohorts are diffed in one join.
  * Local snapshots are read in one scan over all their Parquet files, PostgreSQL
- * ones with one COPY; either way every digest is then verified in one grouped
- * pass. Should the bulk read fail, snapshots load one by one, which names the
- * broken one.
+ * ones with one COPY; every digest is then verified in one grouped pass, except
+ * for local files whose bytes match the SHA-256 coho recorded when writing them
+ * (hashed while DuckDB scans). Should the bulk read fail, snapshots load one by
+ * one, which names the broken one.
  */
 export async function loadSnapshots(engine: DuckDbEngine, backend: StateBackend, requests: readonly SnapshotRequest[]): Promise<string> {
   const table = `memory.main.${engine.tempTable("snapshots")}`;
@@ -61,17 +63,30 @@ async function loadLocal(engine: DuckDbEngine, backend: LocalBackend, requests: 
   }
   const { refs, slotsByFile } = filesOf(requests);
   const list = refs.map((ref) => literal(resolve(backend.projectDir, ref))).join(", ");
+  // Hashed while DuckDB scans (its threads do the scan; the main thread would only wait).
+  const hashed = matchingFiles(backend.projectDir, requests);
   try {
     // file_index is the position in the list: an integer join, not one on file names.
     await engine.connection.run(
       `INSERT INTO ${table} SELECT f.slot, CAST(p.key AS VARCHAR) FROM read_parquet([${list}]) AS p JOIN ${slotsByFile} ON p.file_index = f.file`,
     );
   } catch {
+    await hashed;
     await engine.connection.run(`DELETE FROM ${table}`);
     return false;
   }
-  await verifyDigests(engine, table, requests, "coho.lock", `restore .coho/ from where the last apply ran, or forget the cohort with \`coho state rm ADDRESS\` and adopt it again with its cohort_id`);
+  const matching = await hashed;
+  const unhashed = requests.filter((request) => !matching.has(request.expected.snapshot));
+  await verifyDigests(engine, table, unhashed, "coho.lock", `restore .coho/ from where the last apply ran, or forget the cohort with \`coho state rm ADDRESS\` and adopt it again with its cohort_id`, unhashed.length < requests.length);
   return true;
+}
+
+/** The snapshot refs whose files hold exactly the bytes recorded for them (each file hashed once). */
+async function matchingFiles(projectDir: string, requests: readonly SnapshotRequest[]): Promise<Set<string>> {
+  const byRef = new Map<string, ExpectedSnapshot>();
+  for (const { expected } of requests) if (expected.sha256 !== undefined) byRef.set(expected.snapshot, expected);
+  const matches = await Promise.all([...byRef].map(async ([ref, expected]) => ((await fileMatches(resolve(projectDir, ref), expected)) ? ref : undefined)));
+  return new Set(matches.filter((ref): ref is string => ref !== undefined));
 }
 
 /** Every snapshot in one bulk read from the backend (one COPY for PostgreSQL). */
@@ -89,9 +104,12 @@ async function loadCopied(engine: DuckDbEngine, backend: Required<Pick<StateBack
   await verifyDigests(engine, table, requests, "its state in the state database", "forget the cohort with `coho state rm ADDRESS` and adopt it again with its cohort_id");
 }
 
-async function verifyDigests(engine: DuckDbEngine, table: string, requests: readonly SnapshotRequest[], where: string, hint: string): Promise<void> {
+/** The digest of every requested slot in one grouped pass; `someSlots`: the table holds other slots too, which are skipped. */
+async function verifyDigests(engine: DuckDbEngine, table: string, requests: readonly SnapshotRequest[], where: string, hint: string, someSlots = false): Promise<void> {
+  if (requests.length === 0) return;
   const found = new Map<number, { count: number; digest: string }>();
-  const rows = await engine.connection.runAndReadAll(memberDigestByGroupSql(`SELECT slot, key FROM ${table}`, "slot"));
+  const filter = someSlots ? ` WHERE slot IN (${requests.map((request) => request.slot).join(", ")})` : "";
+  const rows = await engine.connection.runAndReadAll(memberDigestByGroupSql(`SELECT slot, key FROM ${table}${filter}`, "slot"));
   for (const [slot, ...digestRow] of rows.getRows()) found.set(Number(slot), { count: Number(digestRow[0]), digest: digestFromRow(digestRow) });
   for (const request of requests) {
     const got = found.get(request.slot) ?? { count: 0, digest: digestFromRow([0, 0, 0]) };

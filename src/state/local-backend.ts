@@ -12,6 +12,7 @@ import { LocalLock, type LockEvents } from "./local-lock.js";
 import { lockLostError } from "./lock-holder.js";
 import { LOCKFILE_NAME, readLockfile, serializeLockfile } from "./lockfile.js";
 import { digestFromRow, memberDigestSql } from "./member-digest.js";
+import { fileMatches, fileSha256, type ExpectedSnapshot } from "./snapshot-record.js";
 import { stateWriteError } from "./storage-error.js";
 
 /** `.coho/`: snapshots, the lock, the journal and the lockfile backup. */
@@ -54,7 +55,7 @@ export class LocalBackend implements StateBackend {
     }
   }
 
-  async loadSnapshot(engine: DuckDbEngine, address: string, expected: { snapshot: string; count: number; digest: string }): Promise<string> {
+  async loadSnapshot(engine: DuckDbEngine, address: string, expected: ExpectedSnapshot): Promise<string> {
     const path = resolve(this.projectDir, expected.snapshot);
     const recover = `restore ${STATE_DIR}/ from where the last apply ran, or forget the cohort with \`coho state rm ${address}\` and adopt it again with its cohort_id`;
     if (!existsSync(path)) {
@@ -67,11 +68,16 @@ export class LocalBackend implements StateBackend {
       throw new CohoError("state.snapshot_missing", `the snapshot of ${address} is missing: ${expected.snapshot}`, { hint: recover });
     }
     const table = engine.tempTable("snapshot");
+    // The file is hashed while DuckDB reads it (the main thread is idle meanwhile).
+    const hashed = fileMatches(path, expected);
     try {
       await engine.connection.run(`CREATE TABLE memory.main.${table} AS SELECT CAST(key AS VARCHAR) AS key FROM read_parquet(${literal(path)})`);
     } catch (error) {
+      await hashed;
       throw new CohoError("state.snapshot_corrupt", `the snapshot of ${address} cannot be read (${expected.snapshot}): ${(error as Error).message.split("\n")[0]}`, { hint: recover });
     }
+    // The bytes coho wrote: their members are the recorded ones. Otherwise the members' digest decides.
+    if (await hashed) return `memory.main.${table}`;
     const found = await digestOf(engine, `SELECT key FROM memory.main.${table}`);
     if (found.digest !== expected.digest) {
       throw new CohoError(
@@ -96,17 +102,20 @@ export class LocalBackend implements StateBackend {
     const name = `${cohortId}.${digest.slice(-16)}.parquet`;
     const path = join(dir, name);
     const temp = `${path}.${process.pid}.tmp`;
+    let sha256: string;
     this.#fence();
     try {
       mkdirSync(dir, { recursive: true });
       await engine.connection.run(`COPY (SELECT key FROM (${relation}) ORDER BY key) TO ${literal(temp)} (FORMAT parquet, COMPRESSION zstd)`);
       fsyncFile(temp);
+      // Hashed before the rename: the recorded hash is of the bytes that were made durable.
+      sha256 = await fileSha256(temp);
       renameSync(temp, path);
     } catch (error) {
       rmSync(temp, { force: true });
       throw stateWriteError("a membership snapshot", relative(this.projectDir, temp), error, "the state is as before; acknowledged work stays in the journal");
     }
-    return { snapshot: relative(this.projectDir, path).split("\\").join("/"), count, digest };
+    return { snapshot: relative(this.projectDir, path).split("\\").join("/"), count, digest, sha256 };
   }
 
   /**

@@ -18,6 +18,7 @@ const dist = (path: string) => new URL(`../../dist/${path}`, import.meta.url).hr
 const { loadProject } = (await import(dist("config/load-project.js"))) as typeof import("../../src/config/load-project.js");
 const { sqlDigest } = (await import(dist("plan/config-digest.js"))) as typeof import("../../src/plan/config-digest.js");
 const { openSession } = (await import(dist("plan/session.js"))) as typeof import("../../src/plan/session.js");
+const { snapshotFields } = (await import(dist("state/snapshot-record.js"))) as typeof import("../../src/state/snapshot-record.js");
 
 const [step, nText, kind, dirArg, pgUrl] = process.argv.slice(2);
 const n = Number(nText);
@@ -77,7 +78,7 @@ const project = loadProject(dir, { env }).project!;
         destination: "braze", cohort_id: "bench-cohort", name: "Bench", prevent_destroy: false,
         identifier: { name: "user_id", type: "external_id", column: "user_id" },
         model: { name: "m", sql, sql_digest: sqlDigest(sql) },
-        members: { count: saved.count, digest: saved.digest }, snapshot: saved.snapshot, applied_at: new Date().toISOString(),
+        ...snapshotFields(saved), applied_at: new Date().toISOString(),
       },
     },
   };

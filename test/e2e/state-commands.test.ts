@@ -1,7 +1,9 @@
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningEmulator } from "../../src/emulator/server.js";
+import type { LockfileDoc } from "../../src/model/state.js";
 import { emulator } from "../helpers/emulator.js";
 import { BACKENDS, applyProjectFor, brazeByName, coho, ids, keysOf, queryState, stateUrl, writeMembers } from "../helpers/apply-project.js";
 
@@ -16,6 +18,16 @@ beforeAll(async () => {
   expect((await coho(dir, ["apply", "--auto-approve"])).code).toBe(0);
 });
 afterAll(async () => emu.close());
+
+  it("coho.lock holds each local snapshot file's SHA-256 (PostgreSQL state: none, its snapshots are rows)", () => {
+    const lock = JSON.parse(readFileSync(join(dir, "coho.lock"), "utf8")) as LockfileDoc;
+    const entries = Object.values(lock.cohorts);
+    expect(entries).toHaveLength(2);
+    for (const entry of entries) {
+      if (stateUrl(dir)) expect(entry.snapshot_sha256).toBeUndefined();
+      else expect(entry.snapshot_sha256).toBe(createHash("sha256").update(readFileSync(join(dir, entry.snapshot))).digest("hex"));
+    }
+  });
 
   it("lists cohorts with ids and member counts", async () => {
     const result = await coho(dir, ["state", "list"]);

@@ -1,11 +1,14 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CohoError } from "../../src/model/errors.js";
 import type { LockfileDoc } from "../../src/model/state.js";
 import { DuckDbEngine } from "../../src/sources/duckdb-engine.js";
+import { loadSnapshots } from "../../src/state/load-snapshots.js";
 import { LocalBackend } from "../../src/state/local-backend.js";
+import { snapshotFields } from "../../src/state/snapshot-record.js";
 import { readLockfile, serializeLockfile } from "../../src/state/lockfile.js";
 import { digestFromRow, formatDigest, memberDigest, memberDigestByGroupSql, memberDigestSql } from "../../src/state/member-digest.js";
 
@@ -177,7 +180,8 @@ describe("snapshots", () => {
 
     await engine.connection.run("CREATE TABLE memory.main.fewer AS SELECT key FROM memory.main.members LIMIT 999");
     const other = await backend.saveSnapshot(engine, "c1", "SELECT key FROM memory.main.fewer");
-    const mismatch = await backend.loadSnapshot(engine, "cohorts.a", { ...other, digest: saved.digest, count: saved.count }).catch((e: unknown) => e);
+    // The lock expects `saved` (its bytes' hash and its members), the file holds `other`.
+    const mismatch = await backend.loadSnapshot(engine, "cohorts.a", { ...saved, snapshot: other.snapshot }).catch((e: unknown) => e);
     expect((mismatch as CohoError).message).toContain("the snapshot of cohorts.a does not match coho.lock: expected 1000 members");
     expect((mismatch as CohoError).message).toContain("found 999");
     expect((mismatch as CohoError).hint).toContain("coho state rm cohorts.a");
@@ -188,5 +192,44 @@ describe("snapshots", () => {
     writeFileSync(join(dir, saved.snapshot), "garbage");
     const corrupt = await backend.loadSnapshot(engine, "cohorts.a", saved).catch((e: unknown) => e);
     expect((corrupt as CohoError).code).toBe("state.snapshot_corrupt");
+  });
+
+  it("record the SHA-256 of the written file's bytes; a file with those bytes is trusted without recomputing the member digest", async () => {
+    const backend = new LocalBackend(dir);
+    const saved = await backend.saveSnapshot(engine, "c2", "SELECT key FROM memory.main.members WHERE key < 'external_id:5'");
+    expect(saved.sha256).toBe(createHash("sha256").update(readFileSync(join(dir, saved.snapshot))).digest("hex"));
+    expect(snapshotFields(saved)).toEqual({ members: { count: saved.count, digest: saved.digest }, snapshot: saved.snapshot, snapshot_sha256: saved.sha256 });
+    // A digest that cannot be right beside the right hash: the hash decides, the members are not digested.
+    const wrongDigest = { ...saved, digest: formatDigest(saved.count, 0n, 0n) };
+    const table = await backend.loadSnapshot(engine, "cohorts.a", wrongDigest);
+    expect(Number((await engine.connection.runAndReadAll(`SELECT count(*) FROM ${table}`)).getRows()[0]![0])).toBe(saved.count);
+    const grouped = await loadSnapshots(engine, backend, [{ slot: 1, address: "cohorts.a", expected: wrongDigest }]);
+    expect(Number((await engine.connection.runAndReadAll(`SELECT count(*) FROM ${grouped}`)).getRows()[0]![0])).toBe(saved.count);
+    // Without the hash (a lockfile of an older coho) the same wrong digest is refused.
+    const { sha256: _hash, ...older } = wrongDigest;
+    const refused = await backend.loadSnapshot(engine, "cohorts.a", older).catch((e: unknown) => e);
+    expect((refused as CohoError).code).toBe("state.snapshot_mismatch");
+  });
+
+  it("loaded together, are each verified by hash or by digest, and a changed file is named", async () => {
+    const backend = new LocalBackend(dir);
+    const save = (id: string, upTo: number) => backend.saveSnapshot(engine, id, `SELECT key FROM memory.main.members WHERE CAST(split_part(key, ':', 2) AS INTEGER) < ${upTo}`);
+    const hashed = await save("h", 100);
+    const { sha256: _hash, ...older } = await save("o", 200);
+    const changed = await save("x", 300);
+    const requests = [
+      { slot: 0, address: "cohorts.hashed", expected: hashed },
+      { slot: 1, address: "cohorts.older", expected: older },
+      { slot: 2, address: "cohorts.changed", expected: changed },
+    ];
+    const counts = async (table: string) => (await engine.connection.runAndReadAll(`SELECT slot, count(*) FROM ${table} GROUP BY slot ORDER BY slot`)).getRows().map((r) => r.map(Number));
+    expect(await counts(await loadSnapshots(engine, backend, requests))).toEqual([[0, 100], [1, 200], [2, 300]]);
+
+    // Another snapshot's file (valid Parquet, other members) in place of cohorts.changed's.
+    copyFileSync(join(dir, hashed.snapshot), join(dir, changed.snapshot));
+    const error = await loadSnapshots(engine, backend, requests).catch((e: unknown) => e);
+    expect((error as CohoError).code).toBe("state.snapshot_mismatch");
+    expect((error as CohoError).message).toContain("the snapshot of cohorts.changed does not match coho.lock: expected 300 members");
+    expect((error as CohoError).message).toContain("found 100");
   });
 });
