@@ -11,6 +11,7 @@ import type { JournalStore } from "../state/journal.js";
 import type { CohortReport } from "./report.js";
 import { CohortRun } from "./cohort-run.js";
 import { executeGroup } from "./execute-group.js";
+import { KeyChunks } from "../destinations/shared/pack-batches.js";
 
 export interface ExecuteContext {
   readonly project: Project;
@@ -106,7 +107,7 @@ async function executeCohort(ctx: ExecuteContext, planned: ExecutablePlan, cohor
   }
 }
 
-export async function* flatten(engine: DuckDbEngine, table: string | undefined): AsyncGenerator<string> {
-  if (!table) return;
-  for await (const batch of engine.keys(table)) yield* batch;
+/** A work table's keys, in DuckDB's batches (packBatches takes them an array at a time). */
+export function flatten(engine: DuckDbEngine, table: string | undefined): KeyChunks {
+  return new KeyChunks(table ? engine.keys(table) : []);
 }

@@ -1,13 +1,12 @@
 import { randomUUID } from "node:crypto";
 import type { CohortState, LockfileDoc, StateView } from "../model/state.js";
 import type { DuckDbEngine } from "../sources/duckdb-engine.js";
-import type { SavedSnapshot, StateBackend } from "../state/backend.js";
+import type { StateBackend } from "../state/backend.js";
 import type { JournalRecord } from "../state/journal.js";
 import { canonicalJson } from "../state/canonical-json.js";
 import { summarizeJournal, type AckedBatch, type JournalCohort as CohortWork } from "./journal-summary.js";
-import { onForks } from "../plan/on-forks.js";
-import { loadSnapshots } from "../state/load-snapshots.js";
 import { expectedSnapshot, snapshotFields } from "../state/snapshot-record.js";
+import { saveFoldedSnapshots, type Folded } from "./fold-snapshots.js";
 
 export interface FoldResult {
   /** The new lockfile document, or undefined when nothing was folded. */
@@ -76,8 +75,6 @@ export async function foldJournal(records: readonly JournalRecord[], state: Stat
   return { doc, remaining };
 }
 
-type Folded = { readonly snapshot: SavedSnapshot; readonly refused: number };
-
 /** One cohort's new members (recorded ∪ acknowledged additions − acknowledged removals), saved as a snapshot. */
 async function foldOne(engine: DuckDbEngine, backend: StateBackend, address: string, work: CohortWork, prior: CohortState | undefined): Promise<Folded> {
   const { cohort } = work;
@@ -95,83 +92,14 @@ async function foldOne(engine: DuckDbEngine, backend: StateBackend, address: str
 }
 
 /**
- * The snapshots of every cohort the journal folds, computed together: recorded
- * members of all of them read in one scan (verified by one grouped digest),
- * acknowledged changes in one table, the new memberships in one streaming
- * statement, then each snapshot written on a fork of the engine, side by side. Only the
- * snapshots: the lockfile still switches to them in one write, after all are
- * durable. When a cohort moved onto an address the journal also holds work for,
- * its base depends on the fold order: then nothing is done here and the caller
- * folds one cohort after another, as recorded.
+ * Equal in everything but the time it was applied and the snapshot file's hash:
+ * the same members rewritten to the same file name are the same state (the serial
+ * must not move), whether the recorded hash is absent (an older coho's entry) or
+ * the new bytes differ; a stale hash only makes the next read check the member digest.
  */
-async function saveFoldedSnapshots(summary: ReadonlyMap<string, CohortWork>, cohorts: Readonly<Record<string, CohortState>>, backend: StateBackend, engine: DuckDbEngine): Promise<Map<string, Folded>> {
-  const entries = [...summary];
-  if (entries.some(([, work]) => work.cohort.moved_from !== undefined && summary.has(work.cohort.moved_from))) return new Map();
-  // Without such a move, each cohort's recorded entry is the same whatever the order.
-  const priorOf = (address: string, work: CohortWork) => cohorts[work.cohort.moved_from && cohorts[work.cohort.moved_from] ? work.cohort.moved_from : address];
-  const jobs = entries.flatMap(([address, work]) => {
-    const prior = priorOf(address, work);
-    const unknownUpsert = work.upsert !== undefined && !work.upsertAcked;
-    if ((work.forget && work.unknown.length === 0) || (unknownUpsert && !prior)) return [];
-    const { entry, retarget } = work.cohort;
-    // Only batches to the cohort's current binding count: on a re-target the others went to the old one.
-    const batches = work.acked.filter((b) => b.destination === entry.destination && b.target === entry.target);
-    return [{ address, cohortId: entry.cohort_id, base: prior && !retarget ? prior : undefined, batches }];
-  });
-  if (jobs.length < 2) return new Map();
-  const requests = jobs.flatMap((job, slot) => (job.base && job.base.members.count > 0 ? [{ slot, address: job.address, expected: expectedSnapshot(job.base) }] : []));
-  const recorded = await loadSnapshots(engine, backend, requests);
-  const changes = await changesTable(engine, jobs.map((job) => job.batches));
-  const folded = `memory.main.${engine.tempTable("folded")}`;
-  // Streaming only (no sort, no hash over all members): recorded rows keep their scan order,
-  // cohort after cohort, so a cohort's rows sit in a few row groups (plus the additions' tail)
-  // and `WHERE slot = n` skips the rest; a key added twice is made unique per cohort below.
-  await engine.connection.run(
-    `CREATE TABLE ${folded} AS SELECT slot, key FROM (SELECT slot, key FROM ${recorded} UNION ALL SELECT slot, key FROM ${changes} WHERE NOT removed) AS u
-     ANTI JOIN (SELECT slot, key FROM ${changes} WHERE removed) AS r USING (slot, key)`,
-  );
-  await engine.drop(recorded, changes);
-  try {
-    const saved = await onForks(engine, jobs.map((job, slot) => ({ job, slot })), async (fork, { job, slot }) => ({
-      snapshot: await backend.saveSnapshot(fork, job.cohortId, `SELECT DISTINCT key FROM ${folded} WHERE slot = ${slot}`),
-      refused: job.batches.reduce((n, b) => n + b.refused.length, 0),
-    }));
-    return new Map(jobs.map((job, i) => [job.address, saved[i]!]));
-  } finally {
-    await engine.drop(folded);
-  }
-}
-
-/** Every acknowledged member change of many cohorts, in one table (slot, key, removed); members Braze refused one by one stay as they were. */
-async function changesTable(engine: DuckDbEngine, batchesBySlot: readonly (readonly AckedBatch[])[]): Promise<string> {
-  const name = engine.tempTable("journal_changes");
-  await engine.connection.run(`CREATE TABLE memory.main.${name} (slot INTEGER, key VARCHAR, removed BOOLEAN)`);
-  const appender = await engine.connection.createAppender(name, "main", "memory");
-  try {
-    batchesBySlot.forEach((batches, slot) => {
-      for (const batch of batches) {
-        const refused = new Set(batch.refused);
-        for (const [keys, removed] of [[batch.add, false], [batch.remove, true]] as const) {
-          for (const key of keys) {
-            if (refused.has(key)) continue;
-            appender.appendInteger(slot);
-            appender.appendVarchar(key);
-            appender.appendBoolean(removed);
-            appender.endRow();
-          }
-        }
-      }
-    });
-  } finally {
-    appender.closeSync();
-  }
-  return `memory.main.${name}`;
-}
-
-/** Equal in everything but the time it was applied. */
 function sameEntry(a: CohortState, b: CohortState): boolean {
-  const { applied_at: _a, ...left } = a;
-  const { applied_at: _b, ...right } = b;
+  const { applied_at: _a, snapshot_sha256: _ha, ...left } = a;
+  const { applied_at: _b, snapshot_sha256: _hb, ...right } = b;
   return canonicalJson(left) === canonicalJson(right);
 }
 

@@ -24,15 +24,21 @@ export async function recoverInterrupted(
   const work = summarizeJournal(records);
   const batches = [...work.values()].reduce((n, w) => n + w.unknown.length, 0);
   ctx.onEvent?.({ type: "resuming", cohorts: work.size, batches });
-  for (const [address, cohort] of work) {
+  // Leaves before joins, over all cohorts: two cohorts' batches write one binding
+  // only when one leaves what the other joins (a re-target's old and new binding,
+  // a removed cohort's attribute taken over by a new one), and the join must land
+  // last, as apply sent it. Each cohort's upsert still comes before its batches.
+  const prepared = new Set<string>();
+  for (const [joins, [address, cohort]] of [false, true].flatMap((j) => [...work].map((w) => [j, w] as const))) {
     let current = entryId(address, "upsert");
     try {
-      if (cohort.upsert && !cohort.upsertAcked) {
+      if (cohort.upsert && !cohort.upsertAcked && !prepared.has(address)) {
         const u = cohort.upsert;
         await ctx.clients.get(u.destination).prepare({ cohortId: u.cohort_id, name: u.name, createdAt: u.created_at });
         await ctx.journal.append({ t: "upsert_ack", address });
+        prepared.add(address);
       }
-      for (const batch of cohort.unknown) {
+      for (const batch of cohort.unknown.filter((b) => (b.add.length > 0) === joins)) {
         current = entryId(address, batch.seq);
         const refused = await ctx.clients.get(batch.destination).resend({ cohortId: batch.cohort_id, target: batch.target }, batch);
         await ctx.journal.append({ t: "ack", address, seq: batch.seq, ...(refused.length > 0 ? { refused: [...new Set(refused.map((r) => r.key))] } : {}) });

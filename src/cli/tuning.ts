@@ -3,7 +3,8 @@ import type { Tuning } from "../operations/events.js";
 
 /**
  * Operational knobs from the environment (documented in README): requests in
- * flight per destination, the retry budget per request, DuckDB's memory limit.
+ * flight per destination (fixed, or the ceiling of the sized number), the retry
+ * budget per request, DuckDB's memory limit.
  */
 export function tuningFromEnv(env: NodeJS.ProcessEnv): Tuning {
   const int = (name: string) => {
@@ -14,10 +15,12 @@ export function tuningFromEnv(env: NodeJS.ProcessEnv): Tuning {
     return n;
   };
   const concurrency = int("COHO_CONCURRENCY");
+  const maxInFlight = int("COHO_MAX_IN_FLIGHT");
   const maxAttempts = int("COHO_RETRY_MAX_ATTEMPTS");
   const baseDelayMs = int("COHO_RETRY_BASE_DELAY_MS");
   return {
     ...(concurrency ? { concurrency } : {}),
+    ...(maxInFlight ? { maxInFlight } : {}),
     ...(maxAttempts || baseDelayMs ? { retry: { ...(maxAttempts ? { maxAttempts } : {}), ...(baseDelayMs ? { baseDelayMs } : {}) } } : {}),
     ...(env.COHO_MEMORY_LIMIT ? { memoryLimit: env.COHO_MEMORY_LIMIT } : {}),
   };

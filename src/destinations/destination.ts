@@ -118,6 +118,8 @@ export interface DestinationClient {
 export interface ClientOptions {
   /** Requests in flight at once. */
   readonly concurrency?: number;
+  /** Upper bound on requests in flight when sized (see InFlightGate). */
+  readonly maxConcurrency?: number;
   readonly retry?: Partial<RetryPolicy>;
   readonly timeoutMs?: number;
   readonly onEvent?: DestinationEventListener;
@@ -147,9 +149,16 @@ export interface DestinationRoad<C extends DestinationConfig = DestinationConfig
   /**
    * Cohorts of one destination whose targets have the same merge key share
    * requests: a user changing in several of them is one object in one request
-   * (the attribute road: values of one array attribute). Undefined: never merged.
+   * (the attribute road: every boolean and array binding of the destination).
+   * Undefined: never merged.
    */
   mergeKey?(target: string | undefined): string | undefined;
+  /**
+   * The field of a merged object that a target writes (the attribute road: the
+   * attribute's name). The plan counts one attribute update per distinct (user,
+   * field); targets without one count one update per user and cohort.
+   */
+  mergeField?(target: string | undefined): string | undefined;
   /** Guards only this road knows, per cohort address (e.g. the array cap of braze_attributes). */
   planGuards?(config: C, cohorts: readonly CohortConfig[], desiredTable: (address: string) => string | undefined, engine: DuckDbEngine): Promise<Map<string, GuardVerdict>>;
   /** For roads that read back: whether a member's read-back value still says what coho wrote (undefined: it does). */

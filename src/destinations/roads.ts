@@ -38,6 +38,11 @@ export function mergeKeyOf(config: DestinationConfig, target: string | undefined
   return roadOf(config).mergeKey?.(target);
 }
 
+/** The field of a merged object this target writes (one attribute update per user and field), undefined: none. */
+export function mergeFieldOf(config: DestinationConfig, target: string | undefined): string | undefined {
+  return roadOf(config).mergeField?.(target);
+}
+
 /** Road-specific checks of every cohort, located by `at(cohort, field)`. */
 export function validateCohortsByRoad(
   destinations: ReadonlyMap<string, DestinationConfig>,

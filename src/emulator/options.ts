@@ -48,6 +48,12 @@ export interface EmulatorOptions {
   readonly locked?: boolean;
   /** Requests kept for /_emulator/requests. Default 100,000. */
   readonly logCapacity?: number;
+  /**
+   * Of those, how many newest keep their bodies (`cohort_changes`, `attributes`);
+   * older entries keep only method, path, status and counts. Default: all of them; at least 1.
+   * A long benchmark sets it low: a million retained bodies make every GC slower.
+   */
+  readonly logBodyCapacity?: number;
 }
 
 /** What can be changed while running, through POST /_emulator/config. */

@@ -66,14 +66,22 @@ export function isArrayOperation(value: unknown): value is { add?: unknown[]; re
   return keys.length > 0 && keys.every((k) => (k === "add" || k === "remove") && Array.isArray((value as Record<string, unknown>)[k]));
 }
 
+const IDENTIFIER_FIELDS = ["external_id", "user_alias", "braze_id", "email", "phone"] as const;
+const EXACTLY_ONE_IDENTIFIER = "exactly one of external_id, user_alias, braze_id, email or phone must name the user";
+
 /** The member key of an attributes object's identifier, or a message why it has none. */
 export function objectIdentifier(object: Record<string, unknown>): BrazeIdentifier | string {
-  const present = ["external_id", "user_alias", "braze_id", "email", "phone"].filter((k) => object[k] !== undefined);
-  if (present.length !== 1) return "exactly one of external_id, user_alias, braze_id, email or phone must name the user";
+  let present: string | undefined;
+  for (const field of IDENTIFIER_FIELDS) {
+    if (object[field] === undefined) continue;
+    if (present !== undefined) return EXACTLY_ONE_IDENTIFIER;
+    present = field;
+  }
+  if (present === undefined) return EXACTLY_ONE_IDENTIFIER;
   if (typeof object.external_id === "string" && object.external_id !== "") return { kind: "external_id", id: object.external_id };
   const alias = object.user_alias as { alias_name?: unknown; alias_label?: unknown } | undefined;
   if (alias && typeof alias.alias_name === "string" && typeof alias.alias_label === "string") return { kind: "alias", label: alias.alias_label, name: alias.alias_name };
-  if (present[0] === "external_id" || present[0] === "user_alias") return `invalid ${present[0]}`;
-  return `the emulator knows users by external_id and user_alias only, not ${present[0]}`;
+  if (present === "external_id" || present === "user_alias") return `invalid ${present}`;
+  return `the emulator knows users by external_id and user_alias only, not ${present}`;
 }
 

@@ -21,20 +21,32 @@ export interface LoggedRequest {
   message?: string;
 }
 
-/** Bounded in memory: the newest `capacity` requests; `total` counts all of them. */
+/**
+ * Bounded in memory: the newest `capacity` requests, of which the newest
+ * `bodyCapacity` keep their bodies; `total` counts all of them.
+ */
 export class RequestLog {
   readonly #entries: LoggedRequest[] = [];
   readonly #capacity: number;
+  readonly #bodyCapacity: number;
   total = 0;
 
-  constructor(capacity: number) {
+  constructor(capacity: number, bodyCapacity: number = capacity) {
     this.#capacity = capacity;
+    // At least the newest: its body is attached once it is answered, after add().
+    this.#bodyCapacity = Math.max(1, Math.min(capacity, bodyCapacity));
   }
 
   add(entry: Omit<LoggedRequest, "seq">): LoggedRequest {
     const logged = { ...entry, seq: ++this.total };
     this.#entries.push(logged);
     if (this.#entries.length > this.#capacity) this.#entries.splice(0, this.#entries.length - this.#capacity);
+    // The entry that just fell out of the body window: its details (set once answered) stay, its body goes.
+    const aged = this.#entries[this.#entries.length - 1 - this.#bodyCapacity];
+    if (aged !== undefined) {
+      delete aged.cohort_changes;
+      delete aged.attributes;
+    }
     return logged;
   }
 

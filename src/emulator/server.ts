@@ -46,7 +46,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     latencyMs: options.latencyMs ?? 3000,
     locked: options.locked ?? false,
   };
-  const log = new RequestLog(options.logCapacity ?? 100_000);
+  const log = new RequestLog(options.logCapacity ?? 100_000, options.logBodyCapacity);
   const responseTimeMs = Math.max(0, options.responseTimeMs ?? 0);
   const rate = new RateWindow(settings.rateLimit, Math.max(1000, options.rateWindowMs ?? 1000));
   let faults = new FaultPlan(settings.faultRate, settings.seed, settings.faultKinds);

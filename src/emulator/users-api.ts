@@ -18,6 +18,9 @@ export interface UsersAnswer {
 
 type Permission = "users.track" | "users.export.ids";
 
+/** Keys of an attributes object that are no custom attribute: the identifiers and the update flag. */
+const NOT_ATTRIBUTES: ReadonlySet<string> = new Set(["external_id", "user_alias", "braze_id", "email", "phone", "_update_existing_only"]);
+
 /** Bearer auth as Braze answers it: 401 for an unknown key, 403 for a key without the permission. Never echoes the key. */
 export function authorize(header: string | undefined, credentials: RestCredentials, permission: Permission): UsersAnswer | undefined {
   const key = /^Bearer (.+)$/.exec(header ?? "")?.[1];
@@ -51,7 +54,7 @@ export function handleUsersTrack(workspace: Workspace, body: Record<string, unkn
     const updateExistingOnly = object._update_existing_only === true || (identifier.kind === "alias" && object._update_existing_only !== false);
     const user = workspace.user(identifier);
     if (!user.exists && updateExistingOnly) return; // processed: nothing to update
-    const fields = Object.entries(object).filter(([k]) => !["external_id", "user_alias", "braze_id", "email", "phone", "_update_existing_only"].includes(k));
+    const fields = Object.entries(object).filter(([k]) => !NOT_ATTRIBUTES.has(k));
     const invalid = fields.find(([, v]) => !validValue(v));
     if (invalid) return problem(`Invalid value for custom attribute ${invalid[0]}`);
     if (!user.exists) {

@@ -47,7 +47,7 @@ export interface CostEstimate {
   readonly seconds: number;
   /**
    * The cohorts this one shares requests with (one object per user across them,
-   * e.g. values of one array attribute): requests and attribute updates are then
+   * e.g. the cohorts of one braze_attributes destination): requests and attribute updates are then
    * this cohort's share of the group's, and the shares add up to what it sends.
    */
   readonly shared_with?: readonly string[];

@@ -49,6 +49,7 @@ export async function apply(request: ApplyRequest): Promise<ApplyResult> {
   const session = await openSession(request.project, request.tuning?.memoryLimit ? { memoryLimit: request.tuning.memoryLimit } : {});
   const clients = new DestinationClients(request.project, {
     ...(request.tuning?.concurrency ? { concurrency: request.tuning.concurrency } : {}),
+    ...(request.tuning?.maxInFlight ? { maxConcurrency: request.tuning.maxInFlight } : {}),
     ...(request.tuning?.retry ? { retry: request.tuning.retry } : {}),
     onEvent: (destination, event) => {
       if (event.type !== "retry") return;

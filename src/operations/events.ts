@@ -42,6 +42,8 @@ export type ApplyOutcome = "applied" | "no_changes" | "blocked" | "cancelled" | 
 export interface Tuning {
   /** Requests in flight per destination. */
   readonly concurrency?: number;
+  /** The most requests in flight per destination when coho sizes the number (default 320). */
+  readonly maxInFlight?: number;
   readonly retry?: { readonly maxAttempts?: number; readonly baseDelayMs?: number };
   /** DuckDB memory limit, e.g. "512MB". */
   readonly memoryLimit?: string;

@@ -1,14 +1,14 @@
-import { estimateCost, mergeKeyOf } from "../destinations/roads.js";
+import { estimateCost, mergeFieldOf, mergeKeyOf } from "../destinations/roads.js";
 import { isRetarget, needsPrepare, type CohortPlan, type CostEstimate } from "../model/plan.js";
 import type { DestinationConfig } from "../model/project.js";
 import type { DuckDbEngine } from "../sources/duckdb-engine.js";
 
 /**
  * Request groups: cohorts of one destination whose bindings the road merges (on
- * the attribute road, values of one array attribute) send their changes together,
- * one object per user, so a user leaving one cohort and joining another is one
- * object in one request. Plan (cost) and apply (sending) group with this one
- * function, so the plan's estimate is what apply sends.
+ * the attribute road, every boolean and array binding of the destination) send
+ * their changes together, one object per user, so a user leaving one cohort and
+ * joining another is one object in one request. Plan (cost) and apply (sending)
+ * group with this one function, so the plan's estimate is what apply sends.
  *
  * A cohort joins a group when it changes members without a re-target (a
  * re-target sends to two sides in order) and its side's road has a merge key.
@@ -62,6 +62,22 @@ export async function ownedUsers(engine: DuckDbEngine, parts: readonly PartTable
   return owned;
 }
 
+/**
+ * Attribute updates of a group per part: one per distinct (user, field), where
+ * `fields[i]` numbers the field part i writes (cohorts on one array attribute
+ * write one field), counted for the first part writing it. Each boolean cohort
+ * thus counts exactly its own changes, and the parts sum to the group's updates.
+ */
+export async function ownedFieldUpdates(engine: DuckDbEngine, parts: readonly PartTables[], fields: readonly number[]): Promise<number[]> {
+  const field = `CASE part ${fields.map((f, i) => `WHEN ${i} THEN ${f}`).join(" ")} END`;
+  const reader = await engine.connection.runAndReadAll(
+    `SELECT owner, count(*) AS n FROM (SELECT min(part) AS owner FROM (${changesSql(parts)}) AS changes GROUP BY key, ${field}) GROUP BY owner`,
+  );
+  const owned = parts.map(() => 0);
+  for (const row of reader.getRowObjects()) owned[Number(row.owner)] = Number(row.n);
+  return owned;
+}
+
 /** `total` split by `weights` (largest remainder, ties to the earlier part): the shares sum to `total`. */
 export function apportion(total: number, weights: readonly number[]): number[] {
   const sum = weights.reduce((a, b) => a + b, 0);
@@ -81,7 +97,8 @@ export function apportion(total: number, weights: readonly number[]): number[] {
 /**
  * The plan's costs with every request group's cohorts sharing its requests:
  * the group costs ceil(distinct users / batch) requests and one attribute update
- * per user; each cohort shows its share and the cohorts it shares with.
+ * per distinct (user, field) — a user joining two boolean cohorts is one object
+ * but two attributes; each cohort shows its share and the cohorts it shares with.
  */
 export async function shareGroupCosts(
   destinations: ReadonlyMap<string, DestinationConfig>,
@@ -93,20 +110,34 @@ export async function shareGroupCosts(
   for (const group of requestGroups(destinations, cohorts)) {
     const config = destinations.get((group[0]!.after ?? group[0]!.before)!.destination)!;
     // A delete only removes (as apply sends it).
-    const owned = await ownedUsers(engine, group.map((c) => (c.after === null ? { add: undefined, remove: tables(c.address).remove } : tables(c.address))));
+    const parts = group.map((c) => (c.after === null ? { add: undefined, remove: tables(c.address).remove } : tables(c.address)));
+    const owned = await ownedUsers(engine, parts);
     const users = owned.reduce((a, b) => a + b, 0);
-    const total = estimateCost(config, { prepare: false, sends: users > 0 ? [{ add: users, remove: 0 }] : [] });
+    const requestsTotal = estimateCost(config, { prepare: false, sends: users > 0 ? [{ add: users, remove: 0 }] : [] });
+    const updates = await ownedFieldUpdates(engine, parts, fieldNumbers(config, group));
+    const total = { ...requestsTotal, attribute_updates: updates.reduce((a, b) => a + b, 0) };
     const requests = apportion(total.requests, owned);
     group.forEach((cohort, i) => {
       const prepare = estimateCost(config, { prepare: needsPrepare(cohort), sends: [] });
       const seconds = total.requests > 0 ? (total.seconds * requests[i]!) / total.requests : 0;
       shared.set(cohort.address, {
         requests: prepare.requests + requests[i]!,
-        attribute_updates: prepare.attribute_updates + apportion(total.attribute_updates, owned)[i]!,
+        attribute_updates: prepare.attribute_updates + updates[i]!,
         seconds: Math.round((prepare.seconds + seconds) * 1000) / 1000,
         shared_with: group.filter((c) => c !== cohort).map((c) => c.address),
       });
     });
   }
   return cohorts.map((c) => (shared.has(c.address) ? { ...c, cost: shared.get(c.address)! } : c));
+}
+
+/** Each part's field as a number: parts writing one field (one attribute) share it; a part without a field has its own. */
+function fieldNumbers(config: DestinationConfig, group: readonly CohortPlan[]): number[] {
+  const numbers = new Map<string, number>();
+  return group.map((cohort, i) => {
+    const field = mergeFieldOf(config, (cohort.after ?? cohort.before)!.target);
+    if (field === undefined) return -1 - i;
+    if (!numbers.has(field)) numbers.set(field, numbers.size);
+    return numbers.get(field)!;
+  });
 }

@@ -26,8 +26,11 @@ export function costText(cost: CostEstimate): string {
 
 /** " (its share: requests shared with cohorts.b, one object per user)" for a cohort in a request group. */
 export function sharedText(cost: CostEstimate): string {
-  if (!cost.shared_with || cost.shared_with.length === 0) return "";
-  return ` (its share: requests shared with ${cost.shared_with.join(", ")}, one object per user)`;
+  const others = cost.shared_with ?? [];
+  if (others.length === 0) return "";
+  // A destination's cohorts all share (a set may have hundreds): name a few, count the rest.
+  const named = others.length > 5 ? `${others.slice(0, 4).join(", ")} and ${others.length - 4} more cohorts` : others.join(", ");
+  return ` (its share: requests shared with ${named}, one object per user)`;
 }
 
 function durationText(seconds: number): string {

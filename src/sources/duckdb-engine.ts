@@ -162,9 +162,18 @@ export class DuckDbEngine {
       let batch: string[][] = [];
       for (;;) {
         const chunk = await result.fetchChunk();
-        if (!chunk || chunk.rowCount === 0) break;
-        for (const row of chunk.getRows()) {
-          batch.push(row.map((value) => (value === null ? "" : String(value))));
+        const rowCount = chunk?.rowCount ?? 0;
+        if (!chunk || rowCount === 0) break;
+        // Column vectors read directly: chunk.getRows() asks the native side for the
+        // column count and builds two arrays per row (apply reads every changed key here).
+        const columns = Array.from({ length: chunk.columnCount }, (_, index) => chunk.getColumnVector(index));
+        for (let rowIndex = 0; rowIndex < rowCount; rowIndex++) {
+          const row = new Array<string>(columns.length);
+          for (let column = 0; column < columns.length; column++) {
+            const value = columns[column]!.getItem(rowIndex);
+            row[column] = value === null ? "" : String(value);
+          }
+          batch.push(row);
           if (batch.length >= batchSize) {
             yield batch;
             batch = [];

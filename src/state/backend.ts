@@ -15,6 +15,18 @@ export interface SavedSnapshot {
 }
 
 /**
+ * One snapshot of a batch save: the keys of the rows `slot = slot` of the batch's
+ * table, which the caller has counted and digested (it often knows the digest
+ * without reading every key again, see member-digest.ts shiftDigest).
+ */
+export interface SnapshotJob {
+  readonly slot: number;
+  readonly cohortId: string;
+  readonly count: number;
+  readonly digest: string;
+}
+
+/**
  * Where state lives. The planner and executor see only this interface, so a
  * PostgreSQL backend can follow without touching them.
  */
@@ -38,6 +50,13 @@ export interface StateBackend {
   copySnapshots?(engine: DuckDbEngine, refs: readonly string[], into: string): Promise<void>;
   /** Saves the keys of `relation` (a SQL relation with column `key`) as a new snapshot. */
   saveSnapshot(engine: DuckDbEngine, cohortId: string, relation: string): Promise<SavedSnapshot>;
+  /**
+   * Saves many snapshots in one call: job i's holds the keys of `table` (an engine
+   * relation with columns slot INTEGER and key VARCHAR, keys distinct per slot) whose
+   * slot is job i's. Every one is durable when it resolves; results come in job
+   * order. Nothing refers to them until the lockfile is written.
+   */
+  saveSnapshots(engine: DuckDbEngine, table: string, jobs: readonly SnapshotJob[]): Promise<SavedSnapshot[]>;
   /** Deletes snapshots no cohort of `doc` references. */
   pruneSnapshots(doc: LockfileDoc): Promise<void>;
   /** Takes the state lock, waiting up to `timeoutMs`; resolves to its release. */

@@ -1,4 +1,4 @@
-import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, unlinkSync } from "node:fs";
+import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, statSync, unlinkSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { CohoError } from "../model/errors.js";
@@ -60,6 +60,17 @@ export class LocalLock {
     } finally {
       unlinkSync(temp);
     }
+  }
+
+  /**
+   * The identity of the lock file as it is now (device, inode, size, change and
+   * modification times), or undefined when there is none: one stat, no read. A
+   * lock file is never rewritten in place, only removed and created anew (a
+   * hard link of a fresh file), so an unchanged identity means an unchanged lock.
+   */
+  identity(): string | undefined {
+    const stat = statSync(this.path, { throwIfNoEntry: false, bigint: true });
+    return stat === undefined ? undefined : `${stat.dev}:${stat.ino}:${stat.size}:${stat.ctimeNs}:${stat.mtimeNs}`;
   }
 
   read(): LockInfo | undefined {

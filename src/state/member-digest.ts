@@ -68,6 +68,37 @@ export function memberDigestByGroupSql(relation: string, group: string): string 
   return `SELECT g, count(*) AS n, ${HALF_SUMS} FROM (${bigEndianHalvesSql(`SELECT ${group} AS g, key FROM (${relation}) AS coho_digest_groups`, "g, ")}) AS coho_halves GROUP BY g`;
 }
 
+/** A digest's parts: member count and both sums (modulo 2^64). */
+export interface DigestParts {
+  readonly count: number;
+  readonly hi: bigint;
+  readonly lo: bigint;
+}
+
+/** The parts of a digest string `formatDigest` wrote. */
+export function parseDigest(digest: string): DigestParts {
+  const match = /^v1:(\d+):([0-9a-f]{16})([0-9a-f]{16})$/.exec(digest);
+  if (!match) throw new Error(`not a member digest: ${digest}`);
+  return { count: Number(match[1]), hi: BigInt(`0x${match[2]}`), lo: BigInt(`0x${match[3]}`) };
+}
+
+/** The parts in a `memberDigestSql` / `memberDigestByGroupSql` row (without the group column). */
+export function partsFromRow(row: readonly unknown[]): DigestParts {
+  return { count: Number(row[0] ?? 0), hi: BigInt(String(row[1] ?? 0)), lo: BigInt(String(row[2] ?? 0)) };
+}
+
+/**
+ * The digest of a set changed by members added and removed, without reading the
+ * set again: the digest is a sum, so digest(S ∪ A − R) = digest(S) + digest(A) −
+ * digest(R) when A holds no member of S and R only members of S (the caller's
+ * to ensure, e.g. with anti and semi joins against S).
+ */
+export function shiftDigest(base: string, added: DigestParts, removed: DigestParts): string {
+  const from = parseDigest(base);
+  const wrap = (x: bigint) => ((x % MOD) + MOD) % MOD;
+  return formatDigest(from.count + added.count - removed.count, wrap(from.hi + added.hi - removed.hi), wrap(from.lo + added.lo - removed.lo));
+}
+
 export function formatDigest(count: number, hi: bigint, lo: bigint): string {
   return `${DIGEST_PREFIX}:${count}:${hi.toString(16).padStart(16, "0")}${lo.toString(16).padStart(16, "0")}`;
 }
@@ -80,9 +111,14 @@ export function formatDigest(count: number, hi: bigint, lo: bigint): string {
  * sum the digest defines (a signed value differs from the unsigned one by 2^64).
  */
 export function memberDigestPostgresSql(relation: string): string {
-  const half = (take: "left" | "right") => `sum(('x' || ${take}(h, 16))::bit(64)::bigint)::text`;
-  return `SELECT count(*)::text AS n, ${half("left")} AS hi, ${half("right")} AS lo FROM (SELECT md5(key) AS h FROM (${relation}) AS coho_digest_keys) AS coho_md5`;
+  return `SELECT ${memberDigestPostgresColumns} FROM (SELECT md5(key) AS h FROM (${relation}) AS coho_digest_keys) AS coho_md5`;
 }
+
+/** The aggregate columns (n, hi, lo) of `memberDigestPostgresSql`, over a relation with the key's md5 as `h`: for grouped queries. */
+export const memberDigestPostgresColumns = (() => {
+  const half = (take: "left" | "right") => `sum(('x' || ${take}(h, 16))::bit(64)::bigint)::text`;
+  return `count(*)::text AS n, ${half("left")} AS hi, ${half("right")} AS lo`;
+})();
 
 export function digestFromPostgresRow(row: { n: string; hi: string | null; lo: string | null }): string {
   const unsigned = (sum: string | null) => ((BigInt(sum ?? "0") % MOD) + MOD) % MOD;

@@ -40,6 +40,10 @@ export class MirrorBackend implements StateBackend {
     throw this.#refuse("save a snapshot");
   }
 
+  async saveSnapshots(): Promise<SavedSnapshot[]> {
+    throw this.#refuse("save snapshots");
+  }
+
   async pruneSnapshots(): Promise<void> {
     throw this.#refuse("prune snapshots");
   }

@@ -6,18 +6,18 @@ import type { HistoryStore } from "../model/history.js";
 import type { LockfileDoc, LockInfo, StateView } from "../model/state.js";
 import { EMPTY_STATE } from "../model/state.js";
 import type { Secret } from "../model/secret.js";
-import type { DuckDbEngine } from "../sources/duckdb-engine.js";
+import { literal, type DuckDbEngine } from "../sources/duckdb-engine.js";
 import { describeTarget } from "../sources/postgres-source.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
-import type { SavedSnapshot, StateBackend } from "./backend.js";
+import type { SavedSnapshot, SnapshotJob, StateBackend } from "./backend.js";
 import type { JournalStore } from "./journal.js";
 import type { LockEvents } from "./local-lock.js";
 import { LOCKFILE_NAME, readLockfile, serializeLockfile } from "./lockfile.js";
 import { digestFromRow, memberDigestSql } from "./member-digest.js";
 import { memberCountProblems } from "./lockfile-checks.js";
-import { copySnapshotKeys } from "./postgres-copy.js";
+import { copySnapshotRows } from "./postgres-copy.js";
 import { copySnapshotsOut } from "./postgres-snapshots.js";
-import { recordSnapshotCheck, type SnapshotTables } from "./postgres-snapshot-check.js";
+import { recordSnapshotChecks, type SnapshotTables } from "./postgres-snapshot-check.js";
 import { PostgresHistory } from "./postgres-history.js";
 import { PostgresJournal } from "./postgres-journal.js";
 import { PostgresLock } from "./postgres-lock.js";
@@ -131,19 +131,34 @@ export class PostgresBackend implements StateBackend {
   async saveSnapshot(engine: DuckDbEngine, cohortId: string, relation: string): Promise<SavedSnapshot> {
     await this.#prepare();
     const { count, digest } = await digestOf(engine, relation);
-    const snapshot = `pg:${cohortId}.${digest.slice(-16)}`;
     const staging = `memory.main.${engine.tempTable("to_save")}`;
-    await engine.connection.run(`CREATE TABLE ${staging} AS SELECT key FROM (${relation})`);
+    await engine.connection.run(`CREATE TABLE ${staging} AS SELECT 0 AS slot, key FROM (${relation})`);
     try {
-      await this.#fenced(async (client) => {
-        await client.query(`DELETE FROM ${this.#t("snapshot_keys")} WHERE snapshot = $1`, [snapshot]);
-        await copySnapshotKeys(client, this.#t("snapshot_keys"), snapshot, engine.keys(staging, BATCH));
-        await recordSnapshotCheck(client, this.#snapshotTables(), snapshot, digest);
-      });
+      return (await this.saveSnapshots(engine, staging, [{ slot: 0, cohortId, count, digest }]))[0]!;
     } finally {
       await engine.drop(staging);
     }
-    return { snapshot, count, digest };
+  }
+
+  /**
+   * Every snapshot of the batch in one transaction: one DELETE of rows left under
+   * their names (a retry after a failure), one COPY streaming all rows, one grouped
+   * check (postgres-snapshot-check.ts). Committed, all are durable at once.
+   */
+  async saveSnapshots(engine: DuckDbEngine, table: string, jobs: readonly SnapshotJob[]): Promise<SavedSnapshot[]> {
+    await this.#prepare();
+    const saved = jobs.map((job) => ({ snapshot: `pg:${job.cohortId}.${job.digest.slice(-16)}`, count: job.count, digest: job.digest }));
+    // A name is its content (cohort id + digest): a name twice in a batch is written once.
+    const unique = new Map<string, { slot: number; digest: string }>();
+    jobs.forEach((job, i) => unique.has(saved[i]!.snapshot) || unique.set(saved[i]!.snapshot, job));
+    if (unique.size === 0) return saved;
+    const names = `(VALUES ${[...unique].map(([name, job]) => `(${job.slot}, ${literal(name)})`).join(", ")}) AS coho_names(slot, snapshot)`;
+    await this.#fenced(async (client) => {
+      await client.query(`DELETE FROM ${this.#t("snapshot_keys")} WHERE snapshot = ANY($1::text[])`, [[...unique.keys()]]);
+      await copySnapshotRows(client, this.#t("snapshot_keys"), engine.textRows(`SELECT coho_names.snapshot, t.key FROM ${table} AS t JOIN ${names} USING (slot)`, BATCH));
+      await recordSnapshotChecks(client, this.#snapshotTables(), [...unique].map(([snapshot, job]) => ({ snapshot, digest: job.digest })));
+    });
+    return saved;
   }
 
   async pruneSnapshots(doc: LockfileDoc): Promise<void> {

@@ -1,6 +1,6 @@
 import type pg from "pg";
 import { CohoError } from "../model/errors.js";
-import { digestFromPostgresRow, memberDigestPostgresSql } from "./member-digest.js";
+import { digestFromPostgresRow, memberDigestPostgresColumns, memberDigestPostgresSql } from "./member-digest.js";
 
 /**
  * A snapshot's check: verifying the member digest where the snapshot lives costs one
@@ -59,19 +59,35 @@ async function checkHolds(client: pg.ClientBase, tables: SnapshotTables, snapsho
 }
 
 /**
- * Records the check of `snapshot`, just written on `client` (inside its transaction)
- * with member digest `digest`: the digest is verified over the stored rows and, when
- * it holds, their checksum is recorded in the same scan. When it does not hold nothing
- * is recorded, and readers verify the full digest (and report the mismatch) as before.
+ * Records the checks of snapshots just written on `client` (inside its transaction),
+ * each with the member digest it should have: in one grouped scan the digests are
+ * verified over the stored rows and, for those that hold, the rows' checksums are
+ * recorded. Where a digest does not hold nothing is recorded, and readers verify
+ * the full digest (and report the mismatch) as before.
  */
-export async function recordSnapshotCheck(client: pg.ClientBase, tables: SnapshotTables, snapshot: string, digest: string): Promise<void> {
+export async function recordSnapshotChecks(client: pg.ClientBase, tables: SnapshotTables, written: readonly { snapshot: string; digest: string }[]): Promise<void> {
+  if (written.length === 0) return;
+  const names = written.map((w) => w.snapshot);
   await client.query("SAVEPOINT coho_snapshot_check");
   try {
-    const digestSql = memberDigestPostgresSql(`SELECT key FROM ${tables.snapshots} WHERE snapshot = $1`);
-    const [{ n, hi, lo }] = (await client.query<{ n: string; hi: string | null; lo: string | null }>(digestSql, [snapshot])).rows as [{ n: string; hi: string | null; lo: string | null }];
-    await client.query(`DELETE FROM ${tables.checks} WHERE snapshot = $1`, [snapshot]);
-    if (digestFromPostgresRow({ n, hi, lo }) === digest) {
-      await client.query(`INSERT INTO ${tables.checks} (snapshot, digest, n, h0, h1) SELECT $1, $2, n::bigint, coalesce(h0, '0')::numeric, coalesce(h1, '0')::numeric FROM (SELECT ${checksumColumns} FROM ${tables.snapshots} WHERE snapshot = $1) AS s`, [snapshot, digest]);
+    const { rows } = await client.query<Checksum & { snapshot: string; hi: string | null; lo: string | null }>(
+      `SELECT snapshot, ${memberDigestPostgresColumns}, ${checksumColumns}
+       FROM (SELECT snapshot, key, md5(key) AS h FROM ${tables.snapshots} WHERE snapshot = ANY($1::text[])) AS coho_md5 GROUP BY snapshot`,
+      [names],
+    );
+    const found = new Map(rows.map((row) => [row.snapshot, row]));
+    await client.query(`DELETE FROM ${tables.checks} WHERE snapshot = ANY($1::text[])`, [names]);
+    const holding = written.flatMap((w) => {
+      // A snapshot without rows has no group: it is empty, with empty sums.
+      const row = found.get(w.snapshot) ?? { n: "0", hi: null, lo: null, h0: null, h1: null };
+      return digestFromPostgresRow(row) === w.digest ? [{ ...w, ...row }] : [];
+    });
+    if (holding.length > 0) {
+      await client.query(
+        `INSERT INTO ${tables.checks} (snapshot, digest, n, h0, h1)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::numeric[], $5::numeric[])`,
+        [holding.map((h) => h.snapshot), holding.map((h) => h.digest), holding.map((h) => h.n), holding.map((h) => h.h0 ?? "0"), holding.map((h) => h.h1 ?? "0")],
+      );
     }
     await client.query("RELEASE SAVEPOINT coho_snapshot_check");
   } catch (error) {

@@ -1,4 +1,5 @@
 import { closeSync, fsyncSync, openSync, renameSync, writeSync, unlinkSync } from "node:fs";
+import { open } from "node:fs/promises";
 import { dirname, basename, join } from "node:path";
 
 /**
@@ -25,12 +26,34 @@ export function writeFileAtomic(path: string, content: string | Uint8Array): voi
   }
   closeSync(fd);
   renameSync(temp, path);
+  fsyncDir(dirname(path));
+}
+
+/** Makes renames into a folder durable; some platforms cannot fsync a directory (the rename is still atomic there). */
+export function fsyncDir(path: string): void {
   try {
-    const dir = openSync(dirname(path), "r");
-    fsyncSync(dir);
-    closeSync(dir);
+    const dir = openSync(path, "r");
+    try {
+      fsyncSync(dir);
+    } finally {
+      closeSync(dir);
+    }
   } catch {
-    // Some platforms cannot fsync a directory; the rename is still atomic.
+    // Not supported here (e.g. Windows): nothing more can be done.
+  }
+}
+
+/**
+ * Flushes a file written by someone else (e.g. DuckDB's COPY) to disk, on libuv's
+ * thread pool: many files written side by side are flushed side by side, and the
+ * main thread keeps running meanwhile.
+ */
+export async function fsyncFileAsync(path: string): Promise<void> {
+  const handle = await open(path, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 

@@ -27,9 +27,10 @@ const limit = Number(limitText ?? 0);
 const road = roadText === "track" ? "track" : "cohorts";
 const windowMs = road === "track" ? 3000 : 1000;
 const responseTimeMs = Number(responseText ?? 0);
-const bin = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..", "..", "bin", "coho.js");
+// BENCH_COHO_BIN: another build's bin/coho.js, to compare two builds against the same emulator code.
+const bin = process.env.BENCH_COHO_BIN ?? join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..", "..", "bin", "coho.js");
 
-const emulator = await startEmulator({ port: 0, rateLimit: (limit * windowMs) / 1000, rateWindowMs: windowMs, responseTimeMs, logCapacity: 2_000_000 });
+const emulator = await startEmulator({ port: 0, rateLimit: (limit * windowMs) / 1000, rateWindowMs: windowMs, responseTimeMs, logCapacity: 2_000_000, logBodyCapacity: 1000 });
 const dir = mkdtempSync(join(tmpdir(), "coho-bench-apply-"));
 writeFileSync(
   join(dir, "coho.yaml"),
@@ -68,12 +69,18 @@ async function members(from: number, to: number): Promise<void> {
 /** The real CLI in a child process; asynchronous, so this process's emulator keeps answering. */
 async function apply(): Promise<{ seconds: number; report: { totals: { requests: number; retries: number; added: number; removed: number } } }> {
   const start = performance.now();
-  const { stdout } = await promisify(execFile)(process.execPath, [bin, "-C", dir, "apply", "--auto-approve", "--json"], {
+  // BENCH_EVENTS=1: coho's ndjson events; its retries (with their reasons) go to stderr.
+  const output = process.env.BENCH_EVENTS ? ["--output", "ndjson"] : ["--json"];
+  const profile = process.env.BENCH_COHO_CPU_PROF ? [`--cpu-prof`, `--cpu-prof-dir=${process.env.BENCH_COHO_CPU_PROF}`] : [];
+  const { stdout } = await promisify(execFile)(process.execPath, [...profile, bin, "-C", dir, "apply", "--auto-approve", ...output], {
     env: { PATH: process.env.PATH ?? "", K1: emulator.credentials.partnerApiKey, K2: emulator.credentials.dataImportKey, K3: emulator.credentials.restApiKey, ...(process.env.COHO_CONCURRENCY ? { COHO_CONCURRENCY: process.env.COHO_CONCURRENCY } : {}) },
     encoding: "utf8",
     maxBuffer: 1 << 26,
   });
-  return { seconds: (performance.now() - start) / 1000, report: JSON.parse(stdout) };
+  const lines = stdout.trim().split("\n");
+  if (process.env.BENCH_EVENTS) for (const line of lines) if (line.includes('"retry"')) console.error(line);
+  const report = JSON.parse(lines.at(-1)!) as { report?: unknown };
+  return { seconds: (performance.now() - start) / 1000, report: (process.env.BENCH_EVENTS ? report.report ?? report : report) as never };
 }
 
 function membershipLog(since: number) {
@@ -138,7 +145,13 @@ if (mode === "many") {
 } else {
   await members(0, n);
   const before = emulator.log.total;
+  // CPU of each side while applying: this process (the emulator) and the coho child
+  // (Linux: the waited-for children's times in /proc/self/stat, in clock ticks).
+  const emulatorCpu = process.cpuUsage();
+  const childTicks = childCpuTicks();
   await apply();
+  const emulatorCpuMs = cpuMs(process.cpuUsage(emulatorCpu));
+  const cohoCpuMs = childTicks === undefined ? Number.NaN : ((childCpuTicks()! - childTicks) * 1000) / 100; // USER_HZ: the unit of /proc's CPU times
   const log = membershipLog(before);
   const ok = log.filter((r) => typeof r.status === "number" && r.status >= 200 && r.status < 300);
   const refused = log.filter((r) => r.status === 429).length;
@@ -154,8 +167,34 @@ if (mode === "many") {
   // the span from the first to the last accepted request.
   const span = ok.length > 1 ? (Date.parse(ok.at(-1)!.at) - Date.parse(ok[0]!.at)) / 1000 : 0;
   const rate = windows.length > 0 ? (windows.reduce((sum, w) => sum + perWindow.get(w)!, 0) / windows.length / windowMs) * 1000 : span > 0 ? (ok.length - 1) / span : Number.NaN;
-  if (process.env.BENCH_WINDOWS) console.error(JSON.stringify([...perWindow.values()]), JSON.stringify(log.filter((r) => r.status === 429).map((r) => Date.parse(r.at) % 10_000)));
+  if (process.env.BENCH_WINDOWS) {
+    // Per window: requests accepted, and when in the window the last one arrived (ms from its start).
+    // A window that is short but whose last request came near its end was short of requests sent (the
+    // machine or coho), not held back by the limiter, which waits only once the window is spent.
+    const lastAt = new Map<number, number>();
+    for (const r of ok) lastAt.set(Math.floor(Date.parse(r.at) / windowMs), Date.parse(r.at) % windowMs);
+    console.error(JSON.stringify([...perWindow].map(([w, count]) => [count, lastAt.get(w)])), JSON.stringify(log.filter((r) => r.status === 429).map((r) => Date.parse(r.at) % 10_000)));
+  }
   const label = `${road === "track" ? "/users/track" : "Cohort Import"}, ${limit > 0 ? `rate limit ${limit}/s` : "no rate limit"}${responseTimeMs > 0 ? `, ${responseTimeMs} ms per answer` : ""}`;
-  console.log(JSON.stringify({ scenario: label, members: n, requests: ok.length, achieved_per_s: Number(rate.toFixed(1)), fraction_of_limit: limit > 0 ? Number((rate / limit).toFixed(3)) : null, share_429: Number((refused / log.length).toFixed(4)) }));
+  console.log(JSON.stringify({ scenario: label, members: n, requests: ok.length, achieved_per_s: Number(rate.toFixed(1)), fraction_of_limit: limit > 0 ? Number((rate / limit).toFixed(3)) : null, share_429: Number((refused / log.length).toFixed(4)),
+    // CPU per 1,000 requests answered (coho's includes its plan and state work, a fixed cost per apply).
+    coho_cpu_ms_per_1000: Math.round((cohoCpuMs * 1000) / log.length), emulator_cpu_ms_per_1000: Math.round((emulatorCpuMs * 1000) / log.length),
+    coho_cpu_s: Number((cohoCpuMs / 1000).toFixed(2)), emulator_cpu_s: Number((emulatorCpuMs / 1000).toFixed(2)) }));
 }
 await emulator.close();
+
+/** CPU used by this process's waited-for children (cutime + cstime), or undefined off Linux. */
+function childCpuTicks(): number | undefined {
+  try {
+    const stat = readFileSync("/proc/self/stat", "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // Fields 16 and 17 of proc(5), counted from the state field (3): indexes 13 and 14 here.
+    return Number(fields[13]) + Number(fields[14]);
+  } catch {
+    return undefined;
+  }
+}
+
+function cpuMs(usage: NodeJS.CpuUsage): number {
+  return (usage.user + usage.system) / 1000;
+}

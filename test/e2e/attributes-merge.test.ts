@@ -4,7 +4,7 @@ import { Ajv } from "ajv";
 import { describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../helpers/fixtures.js";
 import type { RunningEmulator } from "../../src/emulator/server.js";
-import { getJson, emulators, postJson, requestLog, userAttributes } from "../helpers/emulator.js";
+import { attributeFields, getJson, emulators, postJson, requestLog, userAttributes } from "../helpers/emulator.js";
 import { BACKENDS, applyProjectFor, coho, ids, journalPending, keysOf, lockHeld, writeMembers, type Backend } from "../helpers/apply-project.js";
 import { seededRandom } from "../helpers/random.js";
 import { lockfile, sleep, spawnApply } from "../helpers/spawn-apply.js";
@@ -50,8 +50,11 @@ async function planAndApply(emu: RunningEmulator, dir: string, saved?: string): 
   const sent = (await requestLog(emu)).filter((r) => r.seq > before && r.path === "/users/track") as unknown as { attributes: Record<string, unknown>[] }[];
   expect(sent).toHaveLength(plan.cost.requests);
   expect(report.totals.requests).toBe(plan.cost.requests);
-  expect(sent.reduce((n, r) => n + r.attributes.length, 0)).toBe(plan.cost.attribute_updates);
+  // One attribute update per attribute an object writes.
+  expect(sent.flatMap((r) => r.attributes).reduce((n, o) => n + attributeFields(o).length, 0)).toBe(plan.cost.attribute_updates);
   for (const cohort of report.cohorts) expect(cohort.requests, cohort.address).toBe(plan.cohorts.find((c) => c.address === cohort.address)!.cost.requests);
+  expect(plan.cohorts.reduce((n, c) => n + c.cost.requests, 0)).toBe(plan.cost.requests);
+  expect(plan.cohorts.reduce((n, c) => n + c.cost.attribute_updates, 0)).toBe(plan.cost.attribute_updates);
   return { plan, report, sent };
 }
 
@@ -99,6 +102,170 @@ describe.each(BACKENDS)("cohorts on one array attribute share requests (%s state
   });
 });
 
+/** Alpha writes the boolean coho_alpha (on_leave false); beta either the boolean coho_beta (on_leave unset) or the array value coho_cohorts ∋ beta. */
+type Shape = "boolean + boolean" | "boolean + array";
+const SHAPES: Shape[] = ["boolean + boolean", "boolean + array"];
+
+async function mixedProject(shape: Shape, backend: Backend, emu: RunningEmulator): Promise<string> {
+  const dir = await applyProjectFor(backend, emu, { road: "attributes" });
+  if (shape === "boolean + array") return dir;
+  const yaml = join(dir, "coho.yaml");
+  writeFileSync(yaml, readFileSync(yaml, "utf8").replace("attribute: { name: coho_cohorts, value: beta }", "attribute: coho_beta\n    on_leave: unset"));
+  return dir;
+}
+
+/** What beta's join and leave write in an object, for the shape. */
+function betaWrites(shape: Shape): { join: Record<string, unknown>; leave: Record<string, unknown> } {
+  return shape === "boolean + boolean" ? { join: { coho_beta: true }, leave: { coho_beta: null } } : { join: { coho_cohorts: { add: ["beta"] } }, leave: { coho_cohorts: { remove: ["beta"] } } };
+}
+
+/** Who is in alpha and beta according to the emulator's attributes. */
+async function mixedHolders(shape: Shape, emu: RunningEmulator): Promise<{ alpha: string[]; beta: string[] }> {
+  const { users } = await getJson<{ users: { key: string; custom_attributes: Record<string, unknown> }[] }>(`${emu.url}/_emulator/users`);
+  const inBeta = (c: Record<string, unknown>) => (shape === "boolean + boolean" ? c.coho_beta === true : Array.isArray(c.coho_cohorts) && c.coho_cohorts.includes("beta"));
+  return { alpha: users.filter((u) => u.custom_attributes.coho_alpha === true).map((u) => u.key).sort(), beta: users.filter((u) => inBeta(u.custom_attributes)).map((u) => u.key).sort() };
+}
+
+describe.each(BACKENDS)("boolean cohorts share requests with the destination's other cohorts (%s state)", (backend) => {
+  it.each(SHAPES)("%s: one object per changed user carrying every attribute; requests = ceil(distinct users / 75) = the plan = the emulator log", async (shape) => {
+    const emu = await start();
+    const dir = await mixedProject(shape, backend, emu);
+    const beta = betaWrites(shape);
+    const object = (id: string, fields: Record<string, unknown>) => ({ external_id: id, _update_existing_only: true, ...fields });
+
+    // alpha u00000–u00199, beta u00150–u00249: 250 distinct users (50 in both), 300 attribute updates.
+    writeMembers(dir, "a", ids(200));
+    writeMembers(dir, "b", ids(100, 150));
+    const first = await planAndApply(emu, dir);
+    expect(validPlan(first.plan), JSON.stringify(validPlan.errors)).toBe(true);
+    // Alone: ceil(200/75) + ceil(100/75) = 5 requests.
+    expect(first.plan.cost).toMatchObject({ requests: Math.ceil(250 / 75), attribute_updates: 300 });
+    expect(first.plan.cohorts.map((c) => [c.address, c.cost.attribute_updates, c.cost.shared_with])).toEqual([
+      ["cohorts.alpha", 200, ["cohorts.beta"]],
+      ["cohorts.beta", 100, ["cohorts.alpha"]],
+    ]);
+    const sentFirst = first.sent.flatMap((r) => r.attributes);
+    // Requests run concurrently: the log holds them in arrival order.
+    expect(first.sent.map((r) => r.attributes.length).sort((a, b) => b - a)).toEqual([75, 75, 75, 25]);
+    expect(sentFirst).toHaveLength(250);
+    expect(sentFirst.find((o) => o.external_id === "u00160")).toEqual(object("u00160", { coho_alpha: true, ...beta.join }));
+    expect(sentFirst.find((o) => o.external_id === "u00003")).toEqual(object("u00003", { coho_alpha: true }));
+    expect(sentFirst.find((o) => o.external_id === "u00220")).toEqual(object("u00220", beta.join));
+    expect(await mixedHolders(shape, emu)).toEqual({ alpha: keysOf(ids(200)), beta: keysOf(ids(100, 150)) });
+
+    // u00000–u00099 leave alpha and join beta (one object each); u00150–u00249 leave beta: 200 distinct users.
+    writeMembers(dir, "a", ids(100, 100));
+    writeMembers(dir, "b", ids(100));
+    const second = await planAndApply(emu, dir);
+    // Alone: ceil(100/75) + ceil(200/75) = 5 requests.
+    expect(second.plan.cost).toMatchObject({ requests: Math.ceil(200 / 75), attribute_updates: 300 });
+    // Each boolean cohort's updates are its own changes; requests split by users owned (100 and 100).
+    expect(second.plan.cohorts.map((c) => [c.address, c.cost.requests, c.cost.attribute_updates])).toEqual([["cohorts.alpha", 2, 100], ["cohorts.beta", 1, 200]]);
+    expect(second.report.cohorts.map((c) => [c.address, c.status, c.added, c.removed])).toEqual([["cohorts.alpha", "done", 0, 100], ["cohorts.beta", "done", 100, 100]]);
+    const sentSecond = second.sent.flatMap((r) => r.attributes);
+    expect(sentSecond).toHaveLength(200);
+    expect(sentSecond.find((o) => o.external_id === "u00003")).toEqual(object("u00003", { coho_alpha: false, ...beta.join }));
+    expect(sentSecond.find((o) => o.external_id === "u00160")).toEqual(object("u00160", beta.leave));
+    expect(sentSecond.find((o) => o.external_id === "u00203")).toEqual(object("u00203", beta.leave));
+    // The emulator applied every attribute of each object.
+    expect((await userAttributes(emu, "external_id:u00003")).custom_attributes).toEqual(shape === "boolean + boolean" ? { coho_alpha: false, coho_beta: true } : { coho_alpha: false, coho_cohorts: ["beta"] });
+    expect((await userAttributes(emu, "external_id:u00160")).custom_attributes).toEqual(shape === "boolean + boolean" ? { coho_alpha: true } : { coho_alpha: true, coho_cohorts: [] });
+    expect(await mixedHolders(shape, emu)).toEqual({ alpha: keysOf(ids(100, 100)), beta: keysOf(ids(100)) });
+    expect((await coho(dir, ["plan", "--detailed-exitcode"])).code).toBe(0);
+  });
+});
+
+describe("a cohort removed from the config while a new cohort takes over its boolean attribute", () => {
+  it("users leaving the old and joining the new get one object, and the join wins: true, not false", async () => {
+    const emu = await start();
+    const dir = await mixedProject("boolean + boolean", "local", emu);
+    writeMembers(dir, "a", ids(100));
+    expect((await coho(dir, ["apply", "--auto-approve"])).code).toBe(0);
+    // alpha (coho_alpha: u00000–u00099) leaves the config; gamma writes coho_alpha for u00050–u00149.
+    const yaml = join(dir, "coho.yaml");
+    writeFileSync(yaml, readFileSync(yaml, "utf8").replace("  alpha:\n    name: Alpha", "  gamma:\n    name: Gamma"));
+    writeMembers(dir, "a", ids(100, 50));
+    const { plan, sent } = await planAndApply(emu, dir);
+    const changed = plan.cohorts.filter((c) => c.members.add + c.members.remove > 0).sort((a, b) => (a.address < b.address ? -1 : 1));
+    expect(changed.map((c) => [c.address, c.members.add, c.members.remove, c.cost.shared_with])).toEqual([
+      ["cohorts.alpha", 0, 100, ["cohorts.gamma"]],
+      ["cohorts.gamma", 100, 0, ["cohorts.alpha"]],
+    ]);
+    // 150 distinct users, one coho_alpha update each.
+    expect(plan.cost).toMatchObject({ requests: 2, attribute_updates: 150 });
+    const objects = sent.flatMap((r) => r.attributes);
+    expect(objects.find((o) => o.external_id === "u00060")).toEqual({ external_id: "u00060", _update_existing_only: true, coho_alpha: true });
+    expect(objects.find((o) => o.external_id === "u00010")).toEqual({ external_id: "u00010", _update_existing_only: true, coho_alpha: false });
+    expect((await mixedHolders("boolean + boolean", emu)).alpha).toEqual(keysOf(ids(100, 50)));
+    expect((await coho(dir, ["plan", "--detailed-exitcode"])).code).toBe(0);
+  });
+});
+
+describe("an interrupted take-over of a boolean attribute", () => {
+  it("resumes leaves before joins, so the join still wins when the removed cohort's address sorts after the new one's", async () => {
+    const emu = await start();
+    const dir = await mixedProject("boolean + boolean", "local", emu);
+    writeMembers(dir, "b", ids(100));
+    expect((await coho(dir, ["apply", "--auto-approve"])).code).toBe(0);
+    // beta (coho_beta, on_leave unset: u00000–u00099) leaves the config; able writes coho_beta for u00050–u00149.
+    const yaml = join(dir, "coho.yaml");
+    writeFileSync(yaml, readFileSync(yaml, "utf8").replace("  beta:\n    name: Beta", "  able:\n    name: Able"));
+    writeMembers(dir, "b", ids(100, 50));
+    // Braze processes the shared requests, then the connection drops: their fate is unknown to coho.
+    await postJson(`${emu.url}/_emulator/config`, { fault_rate: 1, fault_kinds: ["drop_after"] });
+    const failed = await coho(dir, ["apply", "--auto-approve"], { COHO_RETRY_MAX_ATTEMPTS: "1" });
+    expect(failed.code).toBe(1);
+    expect(await journalPending(dir)).toBe(true);
+    await postJson(`${emu.url}/_emulator/config`, { fault_rate: 0 });
+    const before = emu.log.total;
+    const resumed = await coho(dir, ["apply", "--auto-approve"]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toContain("Found an interrupted apply");
+    // Each cohort's part is resent alone: beta's leaves (null) first, then able's joins (true).
+    const resent = (await requestLog(emu)).filter((r) => r.seq > before && r.path === "/users/track") as unknown as { attributes: Record<string, unknown>[] }[];
+    const firstJoin = resent.findIndex((r) => r.attributes.some((o) => o.coho_beta === true));
+    const lastLeave = resent.map((r) => r.attributes.some((o) => o.coho_beta === null)).lastIndexOf(true);
+    expect(lastLeave).toBeGreaterThanOrEqual(0);
+    expect(lastLeave).toBeLessThan(firstJoin);
+    expect((await mixedHolders("boolean + boolean", emu)).beta).toEqual(keysOf(ids(100, 50)));
+    expect((await coho(dir, ["plan", "--detailed-exitcode"])).code).toBe(0);
+  });
+});
+
+describe.each(SHAPES)("a shared request with a boolean cohort that Braze refuses in part (%s)", (shape) => {
+  it("maps refused objects by index back to every cohort the user changes in; they stay pending, then converge", async () => {
+    const emu = await start();
+    const dir = await mixedProject(shape, "local", emu);
+    writeMembers(dir, "a", ids(100));
+    expect((await coho(dir, ["apply", "--auto-approve"])).code).toBe(0);
+    // u00003 leaves alpha and joins beta (refused in both parts); u05001 only joins beta; u00070 only leaves alpha.
+    writeMembers(dir, "a", ids(50, 50).filter((id) => id !== "u00070"));
+    writeMembers(dir, "b", [...ids(50), ...ids(10, 5000)]);
+    await postJson(`${emu.url}/_emulator/refuse`, { keys: ["external_id:u00003", "external_id:u05001", "external_id:u00070"] });
+    const before = emu.log.total;
+    const applied = await coho(dir, ["apply", "--auto-approve", "--json"]);
+    expect(applied.code).toBe(1);
+    const report = JSON.parse(applied.stdout) as ReportJson;
+    expect(report.totals.requests).toBe(1);
+    const sent = (await requestLog(emu)).filter((r) => r.seq > before && r.path === "/users/track") as unknown as { attributes: Record<string, unknown>[] }[];
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.attributes).toHaveLength(61);
+    expect(report.cohorts.map((c) => [c.address, c.status, c.added, c.removed, c.refused])).toEqual([
+      ["cohorts.alpha", "partial", 0, 49, 2],
+      ["cohorts.beta", "partial", 58, 0, 2],
+    ]);
+    const plan = JSON.parse((await coho(dir, ["plan", "--json"])).stdout) as PlanJson;
+    expect(plan.cohorts.map((c) => [c.address, c.members.add, c.members.remove])).toEqual([["cohorts.alpha", 0, 2], ["cohorts.beta", 2, 0]]);
+    // Three users still to change (u00003 in both cohorts): one request, four attribute updates.
+    expect(plan.cost).toMatchObject({ requests: 1, attribute_updates: 4 });
+
+    await postJson(`${emu.url}/_emulator/refuse`, { keys: [] });
+    const last = await planAndApply(emu, dir);
+    expect(last.sent.flatMap((r) => r.attributes).map((o) => o.external_id).sort()).toEqual(["u00003", "u00070", "u05001"]);
+    expect(await mixedHolders(shape, emu)).toEqual({ alpha: keysOf(ids(50, 50).filter((id) => id !== "u00070")), beta: keysOf([...ids(50), ...ids(10, 5000)]) });
+  });
+});
+
 describe("a shared request Braze refuses in part", () => {
   it("maps refused objects by index back to every cohort part of that user; they stay pending", async () => {
     const emu = await start();
@@ -130,10 +297,14 @@ describe("a shared request Braze refuses in part", () => {
   });
 });
 
-describe.each(BACKENDS)("a SIGKILL in the middle of shared requests (%s state)", (backend) => {
+// Both backends with two array values; boolean + boolean (the new merge) on local state.
+const KILL_CASES: [Backend, Shape | "array + array"][] = [...BACKENDS.map((b): [Backend, "array + array"] => [b, "array + array"]), ["local", "boolean + boolean"]];
+
+describe.each(KILL_CASES)("a SIGKILL in the middle of shared requests (%s state, %s)", (backend, shape) => {
   it("the next apply converges exactly (4 rounds, users moving between alpha and beta each round)", async () => {
     const emu = await start({ faultRate: 1, faultKinds: ["slow"], latencyMs: 40 });
-    const dir = await sharedArrayProject(backend, emu);
+    const dir = shape === "array + array" ? await sharedArrayProject(backend, emu) : await mixedProject(shape, backend, emu);
+    const held = async () => (shape === "array + array" ? holders(emu) : mixedHolders(shape, emu));
     const rnd = seededRandom(20261129);
     let resumed = 0;
     for (let round = 0; round < 4; round++) {
@@ -154,7 +325,7 @@ describe.each(BACKENDS)("a SIGKILL in the middle of shared requests (%s state)",
       const after = await coho(dir, ["apply", "--auto-approve"]);
       expect(after.code, `round ${round}: ${after.stdout}${after.stderr}`).toBe(0);
       if (interrupted && after.stderr.includes("Found an interrupted apply")) resumed++;
-      expect(await holders(emu), `round ${round}`).toEqual({ alpha: keysOf(a), beta: keysOf(b) });
+      expect(await held(), `round ${round}`).toEqual({ alpha: keysOf(a), beta: keysOf(b) });
       expect(await lockHeld(dir)).toBe(false);
     }
     expect(resumed).toBeGreaterThanOrEqual(1);

@@ -27,9 +27,10 @@ describe("README's /users/track example (npm run example:attributes)", () => {
     const first = await runExample(["--reset"]);
     expect(first.code, first.out).toBe(0);
     expect(first.out).toContain("Plan: 6 to create, 0 to update, 0 to delete, 0 to move. Members: +97 / −0.");
-    // Values of one array attribute share requests, one object per user: recent_buyers + newsletter
-    // (49 users) in 1 request, the three bought_in months (27 distinct users of 40 changes) in 1, vip 1.
-    expect(first.out).toContain("Cost: 3 requests · 84 attribute updates");
+    // All six cohorts of the destination share requests, one object per user (fewer than 75 users):
+    // 1 request. Updates: one per (user, attribute): coho_cohorts 49 users (recent_buyers + newsletter),
+    // coho_order_months 27 (distinct users of the three months' 40 changes), coho_vip 8.
+    expect(first.out).toContain("Cost: 1 request · 84 attribute updates");
     expect(first.out).toContain("Apply complete!");
     expect(first.out).toContain("No drift found.");
     expect(first.out).toContain('coho_cohorts includes "newsletter": 28 users');

@@ -127,7 +127,16 @@ describe("snapshot file hashes (local state)", () => {
     expect(refused.stderr).toContain("the snapshot of cohorts.alpha does not match coho.lock: expected 25 members");
     writeFileSync(path, original);
 
+    // An apply Braze acknowledges nothing of rewrites alpha's snapshot with the same members:
+    // that is no change of state, so coho.lock stays byte for byte (no serial bump, no hash added).
     writeMembers(dir, "a", ids(27));
+    const unchanged = readFileSync(join(dir, "coho.lock"), "utf8");
+    await fetch(`${emu.url}/_emulator/config`, { method: "POST", body: JSON.stringify({ locked: true }) });
+    const failed = await coho(dir, ["apply", "--auto-approve"], { COHO_RETRY_MAX_ATTEMPTS: "2" });
+    await fetch(`${emu.url}/_emulator/config`, { method: "POST", body: JSON.stringify({ locked: false }) });
+    expect(failed.code).toBe(1);
+    expect(readFileSync(join(dir, "coho.lock"), "utf8")).toBe(unchanged);
+
     expect((await coho(dir, ["apply", "--auto-approve"])).code).toBe(0);
     const after = lockOf(dir);
     expect(after.cohorts["cohorts.alpha"]!.snapshot_sha256).toBe(fileHash(dir, after.cohorts["cohorts.alpha"]!.snapshot));

@@ -114,3 +114,8 @@ export async function userAttributes(emu: RunningEmulator, key: string): Promise
 export function userKeys(n: number, prefix = "u"): string[] {
   return Array.from({ length: n }, (_, i) => (i % 2 === 0 ? `external_id:${prefix}${i}` : `alias:email:${prefix}${i}@example.com`));
 }
+
+/** The attribute names an attributes object writes: everything but its identifier and `_update_existing_only`. */
+export function attributeFields(object: Record<string, unknown>): string[] {
+  return Object.keys(object).filter((k) => !["external_id", "user_alias", "braze_id", "email", "phone", "_update_existing_only"].includes(k));
+}

@@ -16,8 +16,9 @@ function expectedReason(value: string | null): string | null {
 
 // Characters at every edge of the rules: ASCII whitespace, other Unicode White_Space
 // (NBSP, NEL, U+2028, U+3000), control characters at both ends of the range, DEL,
-// and multi-byte characters (so byte and character lengths differ).
-const ALPHABET = [" ", "\t", "\n", "\r", "\f", "\v", "\u00a0", "\u0085", "\u2028", "\u3000", "\u200b", "\x00", "\x01", "\x1f", "\x7f", "a", "Z", "9", "é", "€", "😀", ":", "'"];
+// multi-byte characters (so byte and character lengths differ), and both ends of
+// the printable-ASCII fast path ("!" U+0021, "~" U+007E, beside space and DEL).
+const ALPHABET = [" ", "\t", "\n", "\r", "\f", "\v", "\u00a0", "\u0085", "\u2028", "\u3000", "\u200b", "\x00", "\x01", "\x1f", "\x7f", "a", "Z", "9", "é", "€", "😀", ":", "'", "!", "~"];
 
 function randomValue(random: () => number): string | null {
   const shape = random();

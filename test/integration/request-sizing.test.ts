@@ -34,6 +34,19 @@ describe("requests in flight against a distant, rate-limited Braze (emulator, re
     expect(await members(emu, "s")).toEqual([...adds].sort());
   });
 
+  it("never sizes past the ceiling it is given (COHO_MAX_IN_FLIGHT), and still sends every batch", async () => {
+    // No rate limit: the sizing asks for far more than 3 in flight.
+    const emu = await start({ responseTimeMs: 50 });
+    const { client, events } = clientFor(emu, { maxConcurrency: 3 });
+    emu.workspace.upsertCohort("c", "Capped", "2026-01-01T00:00:00Z");
+    const adds = mixedKeys(20_000);
+    const result = await client.syncMembership("c", adds, []);
+    await client.close();
+    expect(result.requests).toBe(20);
+    expect(peakInFlight(events)).toBe(3);
+    expect(await members(emu, "c")).toEqual([...adds].sort());
+  });
+
   it("keeps a fixed COHO_CONCURRENCY exactly", async () => {
     const emu = await start({ responseTimeMs: 50 });
     const { client, events } = clientFor(emu, { concurrency: 2 });

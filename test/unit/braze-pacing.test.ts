@@ -43,6 +43,48 @@ describe("rate limiter", () => {
     expect(waits).toEqual([1000]);
   });
 
+  it("wakes a request waiting for the reset as soon as an answer gives room back, and only as many as there is room for", async () => {
+    const now = 10_000;
+    const sleeps: { ms: number; woken: boolean }[] = [];
+    // A clock that stands still: a sleeper ends only when woken, never by its timer.
+    const limiter = new RateLimiter(() => now, (ms, signal) => {
+      const sleep = { ms, woken: false };
+      sleeps.push(sleep);
+      return new Promise<void>((resolve) =>
+        signal.addEventListener("abort", () => {
+          sleep.woken = true;
+          resolve();
+        }, { once: true }),
+      );
+    });
+    const headers = (remaining: number) => ({ "x-ratelimit-limit": "10", "x-ratelimit-remaining": String(remaining), "x-ratelimit-reset": "13" });
+    const first = await limiter.acquire();
+    limiter.observe(headers(9), first);
+    limiter.settle(first);
+    const tickets: number[] = [];
+    for (let i = 0; i < 4; i++) tickets.push(await limiter.acquire());
+    // The server has counted only the first of these four when it answers it: 6 remain, 3 more on their way.
+    limiter.observe(headers(6), tickets[0]);
+    limiter.settle(tickets[0]);
+    for (let i = 0; i < 3; i++) tickets.push(await limiter.acquire());
+    // The local count is spent (6 − 3 in flight − 3 sent since): three requests wait for the reset at 13 s.
+    let started = 0;
+    const waiting = [0, 1, 2].map(() => limiter.acquire().then(() => started++));
+    await Promise.resolve();
+    expect(sleeps.map((s) => s.ms)).toEqual([3000, 3000, 3000]);
+    expect(started).toBe(0);
+    // An answer from this window says 2 remain with nothing else unanswered before it counted: two wake and go.
+    for (const t of tickets.slice(1, 6)) limiter.settle(t);
+    limiter.observe(headers(2), tickets[6]);
+    limiter.settle(tickets[6]);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(started).toBe(2);
+    expect(sleeps.filter((s) => s.woken)).toHaveLength(2);
+    // The third sleeps on (again: the room it was woken for, if any, is taken).
+    expect(sleeps.at(-1)!.woken).toBe(false);
+    expect(waiting).toHaveLength(3);
+  });
+
   it("counts requests in flight against what the server reports", async () => {
     let now = 0;
     const waits: number[] = [];

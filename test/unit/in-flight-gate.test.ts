@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_MAX_IN_FLIGHT, INITIAL_IN_FLIGHT, InFlightGate } from "../../src/destinations/shared/in-flight-gate.js";
 import { RateLimiter } from "../../src/destinations/shared/rate-limiter.js";
+import { tuningFromEnv } from "../../src/cli/tuning.js";
 
 /** A gate that has seen one answer taking `serviceMs`. */
 function gateAfterOneAnswer(serviceMs: number, options: ConstructorParameters<typeof InFlightGate>[0] = {}) {
@@ -15,22 +16,26 @@ describe("requests in flight, sized from the rate limit and the service time", (
   it("starts at the initial bound and sizes by Little's law with headroom once answers arrive", async () => {
     expect(new InFlightGate().capacity).toBe(INITIAL_IN_FLIGHT);
     const distant = await gateAfterOneAnswer(250);
-    distant.observeAllowance(50, 49, 1000); // 50/s, 250 ms an answer: 12.5 needed, ×2 + 2
-    expect(distant.capacity).toBe(27);
+    distant.observeAllowance(50, 49, 1000); // 50/s, 250 ms an answer: 12.5 needed; 50/s × (2 × 250 + 50 ms stall) + 2
+    expect(distant.capacity).toBe(30);
     const near = await gateAfterOneAnswer(10);
-    near.observeAllowance(50, 49, 1000);
-    expect(near.capacity).toBe(3);
+    near.observeAllowance(50, 49, 1000); // 50/s × (20 + 50 ms) + 2
+    expect(near.capacity).toBe(6);
+    // /users/track at Braze's 3,000 per 3 s against a near server (5 ms): the stall allowance, not the answer time, sizes it.
+    const track = await gateAfterOneAnswer(5);
+    track.observeAllowance(3000, 2999, 3000);
+    expect(track.capacity).toBe(Math.ceil(1 * (5 * 2 + 50)) + 2);
     // Braze's Cohort Import limit: 250,000 per hour (≈ 69/s) at 250 ms.
     const hourly = await gateAfterOneAnswer(250);
     hourly.observeAllowance(250_000, 250_000, 3_600_000);
-    expect(hourly.capacity).toBe(Math.ceil((250_000 / 3_600_000) * 250 * 2) + 2);
+    expect(hourly.capacity).toBe(Math.ceil((250_000 / 3_600_000) * (250 * 2 + 50)) + 2);
   });
 
   it("keeps the bound the next window needs through an exhausted one", async () => {
     const gate = await gateAfterOneAnswer(250);
     gate.observeAllowance(50, 49, 1000);
     gate.observeAllowance(50, 0, 200);
-    expect(gate.capacity).toBe(27);
+    expect(gate.capacity).toBe(30);
   });
 
   it("is capped, and a fixed concurrency is never resized", async () => {
@@ -45,6 +50,12 @@ describe("requests in flight, sized from the rate limit and the service time", (
     expect([fixed.capacity, fixed.producers, fixed.ceiling]).toEqual([2, 2, 2]);
   });
 
+  it("takes its ceiling from COHO_MAX_IN_FLIGHT, a whole number of at least 1", () => {
+    expect(tuningFromEnv({ COHO_MAX_IN_FLIGHT: "600" })).toEqual({ maxInFlight: 600 });
+    expect(tuningFromEnv({})).toEqual({});
+    for (const bad of ["0", "-3", "1.5", "many"]) expect(() => tuningFromEnv({ COHO_MAX_IN_FLIGHT: bad })).toThrow(/COHO_MAX_IN_FLIGHT must be a whole number of at least 1/);
+  });
+
   it("never lets more than the bound in, hands a freed slot to the next in line, and wakes waiters when it grows", async () => {
     const gate = new InFlightGate({ now: () => 0 });
     const order: number[] = [];
@@ -55,11 +66,11 @@ describe("requests in flight, sized from the rate limit and the service time", (
     gate.release(100);
     await waiting[0];
     expect(order).toEqual([0]);
-    // 100 ms an answer at 30/s: 3 needed, ×2 + 2 = 8: room for both still waiting.
+    // 100 ms an answer at 30/s: 3 needed; 30/s × (200 + 50 ms) + 2 = 10: room for both still waiting.
     gate.observeAllowance(30, 30, 1000);
     await Promise.all(waiting);
     expect(order).toEqual([0, 1, 2]);
-    expect(gate.capacity).toBe(8);
+    expect(gate.capacity).toBe(10);
   });
 });
 

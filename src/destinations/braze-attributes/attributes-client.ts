@@ -7,7 +7,7 @@ import { packBatches, type MembershipBatch } from "../shared/pack-batches.js";
 import { PacedPoster, type FinalOutcome } from "../shared/paced-poster.js";
 import { streamBatches } from "../shared/stream-batches.js";
 import { packUsers, streamMerged } from "../shared/stream-merged.js";
-import { attributeObjects, mergedAttributeObjects, refusedIndexes } from "./attributes-body.js";
+import { attributesRequestBody, mergedAttributeObjects, refusedIndexes } from "./attributes-body.js";
 import { parseBindingTarget } from "./binding.js";
 import { readBackAttributes } from "./export-ids.js";
 import { attributesHint } from "./hints.js";
@@ -64,9 +64,11 @@ export class AttributesClient implements DestinationClient {
   async syncMerged(targets: readonly MembershipTarget[], users: AsyncIterable<MergedUser>, hooks: MergedHooks = {}): Promise<MembershipResult> {
     const retriesBefore = this.retries;
     const bindings = targets.map((target) => this.#binding(target));
-    const name = [...new Set(bindings.map((b) => b.name))].join(", ");
+    const names = [...new Set(bindings.map((b) => b.name))];
+    // Named in events and errors: a few attributes, then how many more (a set may bind hundreds).
+    const name = names.length > 3 ? `${names.slice(0, 3).join(", ")} and ${names.length - 3} more` : names.join(", ");
     const sent = await streamMerged(packUsers(users, this.#config.batchSize), () => this.#poster.concurrency, hooks, (batch) =>
-      this.#track(mergedAttributeObjects(bindings, batch.users, this.#config.updateExistingOnly), batch.users.map((u) => u.key), name),
+      this.#track(JSON.stringify({ attributes: mergedAttributeObjects(bindings, batch.users, this.#config.updateExistingOnly) }), batch.users.map((u) => u.key), name),
     );
     return { ...sent, retries: this.retries - retriesBefore };
   }
@@ -74,12 +76,11 @@ export class AttributesClient implements DestinationClient {
   /** One /users/track request for one batch; the members Braze refused by index. */
   async resend(target: MembershipTarget, batch: Pick<MembershipBatch, "add" | "remove">): Promise<readonly MemberRefusal[]> {
     const binding = this.#binding(target);
-    return this.#track(attributeObjects(binding, batch.add, batch.remove, this.#config.updateExistingOnly), [...batch.add, ...batch.remove], binding.name);
+    return this.#track(attributesRequestBody(binding, batch.add, batch.remove, this.#config.updateExistingOnly), [...batch.add, ...batch.remove], binding.name);
   }
 
-  /** POSTs attributes objects (`keys[i]` names object i); the members Braze refused by index. */
-  async #track(objects: readonly Record<string, unknown>[], keys: readonly MemberKey[], attribute: string): Promise<readonly MemberRefusal[]> {
-    const body = JSON.stringify({ attributes: objects });
+  /** POSTs a body of attributes objects (`keys[i]` names object i); the members Braze refused by index. */
+  async #track(body: string, keys: readonly MemberKey[], attribute: string): Promise<readonly MemberRefusal[]> {
     const result = await this.#poster.post("/users/track", body, { endpoint: "users/track", cohortId: attribute, identifiers: keys.length }, this.#auth());
     const answered = result.ok ? result.body : result.outcome?.kind === "fatal" && result.outcome.status === 400 ? result.outcome.body : undefined;
     const refused = answered === undefined ? new Map<number, string>() : refusedIndexes(answered);

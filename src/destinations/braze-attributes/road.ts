@@ -62,11 +62,13 @@ export const BRAZE_ATTRIBUTES: DestinationRoad<BrazeAttributesConfig> = {
     return { requests, attribute_updates: updates, seconds: roundSeconds((requests * config.rateLimit.windowSeconds) / config.rateLimit.requests) };
   },
   open: (config, options) => new AttributesClient(config, options),
-  // Values of one array attribute share requests: a user moving between them is one object.
-  mergeKey(target) {
-    const binding = parseBindingTarget(target);
-    return binding?.kind === "array" ? `array:${binding.name}` : undefined;
-  },
+  // Every binding of one destination shares requests: one attributes object per
+  // user carries any number of attributes (boolean values and array add/remove
+  // alike), and `_update_existing_only` is set per destination, so all of its
+  // objects agree on it.
+  mergeKey: (target) => (parseBindingTarget(target) ? "attributes" : undefined),
+  // Braze bills one data point per attribute an object updates.
+  mergeField: (target) => parseBindingTarget(target)?.name,
   planGuards: arrayCapVerdicts,
   drift(config, target, value) {
     const binding = parseBindingTarget(target);

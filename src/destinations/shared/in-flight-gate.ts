@@ -14,6 +14,15 @@ export const DEFAULT_MAX_IN_FLIGHT = 320;
  * gate, holds the pace.
  */
 const HEADROOM = 2;
+/**
+ * A pause either side may take while requests are out (a garbage collection, a
+ * busy event loop), ms: the bound also covers this long at the needed rate, so
+ * one stall does not leave a window short. Headroom as a factor alone does not:
+ * against a near server (a few ms an answer) it sized /users/track's 1,000/s to
+ * ~12 in flight, and any pause then cost the window requests. At 1,000/s this is
+ * 50 more in flight; at Cohort Import's ~69/s, 4.
+ */
+const STALL_MS = 50;
 /** Weight of the newest service time in the moving average. */
 const SMOOTHING = 0.2;
 
@@ -29,7 +38,8 @@ export interface InFlightGateOptions {
  * Bounds the requests in flight to one destination and, unless fixed, sizes the
  * bound from what the server says and how fast it answers (Little's law): to send
  * the `remaining` requests of a window before its reset, coho needs
- * rate × service time requests in flight, with headroom. A higher bound than that
+ * rate × service time requests in flight, with headroom: rate × (2 × service
+ * time + 50 ms) + 2. A higher bound than that
  * would only queue at the rate limiter; a lower one leaves the limit unused.
  */
 export class InFlightGate {
@@ -103,7 +113,7 @@ export class InFlightGate {
     this.#windowMs = Math.max(this.#windowMs, Math.ceil(untilReset / 1000) * 1000);
     if (this.#fixed !== undefined || this.#serviceMs === undefined) return;
     const perMs = Math.max(limit / this.#windowMs, Math.max(0, remaining) / untilReset);
-    const wanted = Math.ceil(perMs * this.#serviceMs * HEADROOM) + 2;
+    const wanted = Math.ceil(perMs * (this.#serviceMs * HEADROOM + STALL_MS)) + 2;
     this.#capacity = Math.min(this.#max, Math.max(1, wanted));
     while (this.#active < this.#capacity && this.#waiting.length > 0) {
       this.#active++;

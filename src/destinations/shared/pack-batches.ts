@@ -12,6 +12,36 @@ export interface MembershipBatch {
 }
 
 /**
+ * Keys that arrive a batch at a time (e.g. from DuckDB): packBatches takes each
+ * array whole instead of awaiting key by key, which at a million keys is a
+ * million promise turns. Iterated as an AsyncIterable it still yields single keys.
+ */
+export class KeyChunks implements AsyncIterable<MemberKey> {
+  readonly chunks: AsyncIterable<readonly MemberKey[]> | Iterable<readonly MemberKey[]>;
+
+  constructor(chunks: AsyncIterable<readonly MemberKey[]> | Iterable<readonly MemberKey[]>) {
+    this.chunks = chunks;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<MemberKey> {
+    for await (const chunk of this.chunks) yield* chunk;
+  }
+}
+
+/** A source of keys as arrays: KeyChunks as they come, anything else whole (a plain array) or one key at a time. */
+async function* chunksOf(source: AsyncIterable<MemberKey> | Iterable<MemberKey>): AsyncGenerator<readonly MemberKey[]> {
+  if (source instanceof KeyChunks) {
+    yield* source.chunks;
+    return;
+  }
+  if (Array.isArray(source)) {
+    yield source as readonly MemberKey[];
+    return;
+  }
+  for await (const key of source) yield [key];
+}
+
+/**
  * Packs additions, then removals, into batches of exactly `size` identifiers (the
  * last may be smaller). Additions and removals share a batch at the seam, so the
  * number of batches is exactly ceil((adds + removes) / size), and no batch holds
@@ -25,21 +55,25 @@ export async function* packBatches(
   let index = 0;
   let add: MemberKey[] = [];
   let remove: MemberKey[] = [];
-  for await (const key of adds) {
-    add.push(key);
-    if (add.length === size) {
-      // Fresh arrays after every yield: a yielded batch is never mutated later.
-      yield { index: index++, add, remove };
-      add = [];
-      remove = [];
+  for await (const chunk of chunksOf(adds)) {
+    for (const key of chunk) {
+      add.push(key);
+      if (add.length === size) {
+        // Fresh arrays after every yield: a yielded batch is never mutated later.
+        yield { index: index++, add, remove };
+        add = [];
+        remove = [];
+      }
     }
   }
-  for await (const key of removes) {
-    remove.push(key);
-    if (add.length + remove.length === size) {
-      yield { index: index++, add, remove };
-      add = [];
-      remove = [];
+  for await (const chunk of chunksOf(removes)) {
+    for (const key of chunk) {
+      remove.push(key);
+      if (add.length + remove.length === size) {
+        yield { index: index++, add, remove };
+        add = [];
+        remove = [];
+      }
     }
   }
   if (add.length + remove.length > 0) yield { index, add, remove };

@@ -16,11 +16,13 @@ export class RateLimiter {
   /** The first ticket of the current local window: answers to requests from there on are trusted as they are. */
   #windowFirstTicket = 0;
   readonly #now: () => number;
-  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Requests waiting for room, oldest first: each is woken at the reset, or sooner when an answer gives room back. */
+  readonly #waiting = new Set<AbortController>();
   /** Called with the wait before a throttled request, for progress events. */
   onWait: ((ms: number) => void) | undefined;
 
-  constructor(now: () => number = Date.now, sleep: (ms: number) => Promise<void> = defaultSleep) {
+  constructor(now: () => number = Date.now, sleep: (ms: number, signal: AbortSignal) => Promise<void> = defaultSleep) {
     this.#now = now;
     this.#sleep = sleep;
   }
@@ -51,7 +53,33 @@ export class RateLimiter {
       }
       const wait = Math.max(1, (this.#resetAtMs ?? now + 1000) - now);
       this.onWait?.(wait);
-      await this.#sleep(wait);
+      await this.#waitForRoom(wait);
+    }
+  }
+
+  /**
+   * Sleeps until the reset, unless an answer gives room back first (see #wakeWaiting):
+   * the local count is conservative (requests in flight are held back until answered),
+   * so it can reach zero while the server still has room; sleeping out the rest of
+   * the window then left up to a tenth of a 3-second window unused.
+   */
+  async #waitForRoom(ms: number): Promise<void> {
+    const wake = new AbortController();
+    this.#waiting.add(wake);
+    try {
+      await this.#sleep(ms, wake.signal);
+    } finally {
+      this.#waiting.delete(wake);
+    }
+  }
+
+  /** Wakes as many waiting requests as there is room for, oldest first; they count it again themselves. */
+  #wakeWaiting(): void {
+    let room = this.#remaining ?? 0;
+    for (const wake of this.#waiting) {
+      if (room-- <= 0) break;
+      this.#waiting.delete(wake);
+      wake.abort();
     }
   }
 
@@ -82,6 +110,7 @@ export class RateLimiter {
     } else if (resetAtMs === this.#resetAtMs) {
       this.#remaining = this.#merge(reported, ticket);
     }
+    if (this.#waiting.size > 0) this.#wakeWaiting();
   }
 
   /**
@@ -128,6 +157,15 @@ function numberHeader(value: string | string[] | undefined): number | undefined 
   return Number.isFinite(n) ? n : undefined;
 }
 
-function defaultSleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Resolves after `ms`, or at once when `signal` aborts (its timer cleared: nothing keeps the process up). */
+function defaultSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
 }
