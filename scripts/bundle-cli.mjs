@@ -1,7 +1,7 @@
 /**
  * Bundles the compiled CLI (dist/cli/main.js and everything it imports) into one
  * CommonJS file, dist/bundle/coho.cjs, then warms it up with one command and
- * saves V8's code cache beside it (see bin/load-cli.cjs). Start-up was dominated
+ * saves V8's code cache beside it (see bin/coho.js). Start-up was dominated
  * by resolving, reading and compiling ~100 ES modules plus the ~80 CommonJS files
  * of yaml and commander; one cached file removes most of that (README
  * "Performance").
@@ -10,8 +10,11 @@
  * - Only the CLI is bundled. The library API (package.json "main", dist/index.js)
  *   stays the plain tsc output.
  * - Every module sees the `import.meta.url` its dist/ twin would have, so files
- *   located relative to a module (schema/, the generated validators,
- *   build-info.json, package.json) resolve exactly as they do from dist/.
+ *   located relative to a module (schema/, build-info.json) resolve exactly as
+ *   they do from dist/. The generated validators are bundled instead, and the
+ *   package version is a constant written at bundle time.
+ * - Nothing that `coho validate` does not need runs at its start: test/e2e/
+ *   cli-bundle.test.ts lists the bundled modules it initializes.
  * - Modules a command loads with import() still run only when it does: esbuild
  *   wraps each in a lazy initializer. Heavy packages few commands use stay
  *   outside the bundle and are required when needed (DuckDB's native binding,
@@ -34,8 +37,15 @@ const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
  * may declare its own `require` through createRequire, shadowing it).
  */
 const DIST_URL = "__cohoDistUrl";
-// "use strict" first: the banner must not turn the bundle (ES modules: strict code) into sloppy code.
-const distUrlHelper = `"use strict";\nconst ${DIST_URL} = (path) => require("node:url").pathToFileURL(require("node:path").join(__dirname, path)).href;`;
+/**
+ * The bundle is one function expression taking CommonJS's module parameters,
+ * written as such in the file, so bin/coho.js compiles the file's text as it is
+ * read (no concatenated copy of ~0.8 MB to build and flatten at every start).
+ * The file is therefore not a module to require() itself: bin/coho.js runs it.
+ */
+const MODULE_WRAPPER_START = "(function (exports, require, module, __filename, __dirname) {";
+// "use strict" first in the function: the banner must not turn the bundle (ES modules: strict code) into sloppy code.
+const distUrlHelper = `${MODULE_WRAPPER_START}"use strict";\nconst ${DIST_URL} = (path) => require("node:url").pathToFileURL(require("node:path").join(__dirname, path)).href;`;
 
 /**
  * A module of dist/ that loads its build-time generated validator
@@ -105,24 +115,25 @@ await build({
   supported: { "dynamic-import": false },
   sourcemap: "linked",
   // Smaller source to read and hash, and no comments: with charset "ascii" (non-ASCII
-  // in strings escaped) the bundle is pure ASCII, which load-cli.cjs relies on.
+  // in strings escaped) the bundle is pure ASCII, which bin/coho.js relies on.
   // Identifiers keep their names (class and function names appear in messages).
   minifyWhitespace: true,
   minifySyntax: true,
   charset: "ascii",
   external: ["@duckdb/node-api", "pg", "pg-cursor", "pg-copy-streams", "undici"],
   banner: { js: distUrlHelper },
+  footer: { js: "})" },
   plugins: [ownUrlOfDistTwin, lazyChildProcessForCommander],
   logLevel: "warning",
 });
 
-// load-cli.cjs reads the bundle as latin1, V8's one-byte strings, which is exact only for ASCII.
+// bin/coho.js reads the bundle as latin1, V8's one-byte strings, which is exact only for ASCII.
 const nonAscii = /[^\x00-\x7f]/.exec(await readFile(join(outdir, "coho.cjs"), "latin1"));
-if (nonAscii) throw new Error(`dist/bundle/coho.cjs holds a non-ASCII character at offset ${nonAscii.index}; load-cli.cjs reads it as latin1`);
+if (nonAscii) throw new Error(`dist/bundle/coho.cjs holds a non-ASCII character at offset ${nonAscii.index}; bin/coho.js reads it as latin1`);
 
 // Warm-up: validate the quickstart through the bundle (output discarded), so the
 // cache holds the functions every start-up runs, not only the top level.
-const { compileCli, writeCodeCache } = createRequire(import.meta.url)("../bin/load-cli.cjs");
+const { compileCli, writeCodeCache } = createRequire(import.meta.url)("../bin/coho.js");
 const { cli, script } = compileCli();
 const sink = () => new PassThrough().resume();
 await cli.main(["node", "coho", "-C", join(root, "examples", "quickstart"), "validate"], { stdout: sink(), stderr: sink(), stdin: new PassThrough(), env: {}, cwd: root });
