@@ -75,7 +75,12 @@ describe("examples/gitops workflow", () => {
     expect(apply.env?.COHO_STATE_URL).toBe("${{ secrets.COHO_STATE_URL }}");
     const uses = Object.values(workflow.jobs).flatMap((j) => j.steps.map((s) => s.uses).filter(Boolean));
     expect(uses.every((u) => /^actions\/(checkout|setup-node)@v4$/.test(u!))).toBe(true);
-    expect(readFileSync(workflowPath, "utf8")).not.toContain("git push");
+    // The only thing any job commits is the coho.lock mirror (no member key), and only the apply job does.
+    expect(JSON.stringify(plan.steps)).not.toMatch(/\bgit (add|commit|push)\b/);
+    const commit = stepNamed(apply, "Commit the coho.lock mirror")!.run!;
+    expect(commit).toContain('lock="$PROJECT_DIR/coho.lock"');
+    expect(commit.match(/git add .*/g)).toEqual(['git add -- "$lock"']);
+    expect(commit).not.toMatch(/\.coho\/|git add (-A|--all|\.)/);
   });
 
   it("never gives Braze keys to the plan job; gives them to the apply job only, behind an environment", () => {
@@ -90,7 +95,8 @@ describe("examples/gitops workflow", () => {
     expect(plan.concurrency).toEqual({ group: "coho-plan-${{ github.event.pull_request.number }}", "cancel-in-progress": true });
     expect(apply.concurrency).toEqual({ group: "coho-apply", "cancel-in-progress": false });
     expect(plan.permissions).toEqual({ contents: "read", "pull-requests": "write" });
-    expect(apply.permissions).toEqual({ contents: "read", "pull-requests": "write" });
+    // contents: write only to push the coho.lock mirror back (see the previous test).
+    expect(apply.permissions).toEqual({ contents: "write", "pull-requests": "write" });
   });
 
   it("finds its own comment over every page, by the bot's login and the marker, and skips commenting for forks", () => {
