@@ -16,6 +16,8 @@ import type { CohortState, LockfileDoc } from "../../src/model/state.js";
 const dist = (path: string) => new URL(`../../dist/${path}`, import.meta.url).href;
 const { loadProject } = (await import(dist("config/load-project.js"))) as typeof import("../../src/config/load-project.js");
 const { sqlDigest } = (await import(dist("plan/config-digest.js"))) as typeof import("../../src/plan/config-digest.js");
+// Recorded exactly as apply records them (count, digest, snapshot and the file's SHA-256).
+const { snapshotFields } = (await import(dist("state/snapshot-record.js"))) as typeof import("../../src/state/snapshot-record.js");
 const { openSession } = (await import(dist("plan/session.js"))) as typeof import("../../src/plan/session.js");
 const { instanceAddress } = (await import(dist("model/address.js"))) as typeof import("../../src/model/address.js");
 
@@ -69,7 +71,7 @@ async function writeState(entries: readonly { address: string; group: number; na
       destination: "braze", cohort_id: cohortId, name: e.name, prevent_destroy: false,
       identifier: { name: "user_id", type: "external_id", column: "user_id" },
       model: { name: e.model, sql: e.sql, sql_digest: sqlDigest(e.sql) },
-      members: { count: saved.count, digest: saved.digest }, snapshot: saved.snapshot, applied_at: new Date().toISOString(),
+      ...snapshotFields(saved), applied_at: new Date().toISOString(),
     };
   }
   const doc: LockfileDoc = { format: "coho-lock", version: 1, lineage: "bench", serial: 1, cohorts };
@@ -96,7 +98,7 @@ if (step === "set" || step === "single") {
       destination: "braze", cohort_id: "bench-single", name: "Single", prevent_destroy: false,
       identifier: { name: "user_id", type: "external_id", column: "user_id" },
       model: { name: "m", sql, sql_digest: sqlDigest(sql) },
-      members: { count: saved.count, digest: saved.digest }, snapshot: saved.snapshot, applied_at: new Date().toISOString(),
+      ...snapshotFields(saved), applied_at: new Date().toISOString(),
     };
     await session.backend.write({ format: "coho-lock", version: 1, lineage: "bench", serial: 1, cohorts: { "cohorts.c": entry } });
     await session.close();
