@@ -77,9 +77,10 @@ async function apply(): Promise<{ seconds: number; report: { totals: { requests:
     encoding: "utf8",
     maxBuffer: 1 << 26,
   });
+  // --json prints one (indented) document; ndjson one event per line, the report last.
   const lines = stdout.trim().split("\n");
   if (process.env.BENCH_EVENTS) for (const line of lines) if (line.includes('"retry"')) console.error(line);
-  const report = JSON.parse(lines.at(-1)!) as { report?: unknown };
+  const report = JSON.parse(process.env.BENCH_EVENTS ? lines.at(-1)! : stdout) as { report?: unknown };
   return { seconds: (performance.now() - start) / 1000, report: (process.env.BENCH_EVENTS ? report.report ?? report : report) as never };
 }
 
