@@ -191,7 +191,7 @@ async function applyBench(): Promise<void> {
 /** `coho validate` on the quickstart against bare `node -e 0`, interleaved: medians of 15 runs each. */
 async function startupBench(): Promise<void> {
   const quickstart = join(here, "..", "..", "examples", "quickstart");
-  const pair = paired(quick ? 5 : 15, () => runNode([coho, "-C", quickstart, "validate"]), () => runNode(["-e", "0"]));
+  const pair = paired(quick ? 5 : 41, () => runNode([coho, "-C", quickstart, "validate"]), () => runNode(["-e", "0"]));
   const ms = (runs: ProcessRun[]) => spread(runs.map((r) => r.seconds * 1000));
   results.push({
     scenario: "start-up: coho validate (quickstart) vs node -e 0",
