@@ -6,7 +6,13 @@ import { expectedSnapshot } from "../state/snapshot-record.js";
 import { formatDigest, memberDigestByGroupSql, parseDigest, partsFromRow, shiftDigest, type DigestParts } from "../state/member-digest.js";
 import type { AckedBatch, JournalCohort as CohortWork } from "./journal-summary.js";
 
-export type Folded = { readonly snapshot: SavedSnapshot; readonly refused: number };
+export type Folded = { readonly snapshot: SavedSnapshot; readonly refused: number; readonly unconfirmed: number };
+
+/** Members refused one by one, and additions Braze did not confirm, over a cohort's acknowledged batches. */
+export function pendingCounts(batches: readonly AckedBatch[]): { refused: number; unconfirmed: number } {
+  const unconfirmed = batches.reduce((n, b) => n + b.unconfirmed.length, 0);
+  return { refused: batches.reduce((n, b) => n + b.refused.length, 0) - unconfirmed, unconfirmed };
+}
 
 const EMPTY_DIGEST = formatDigest(0, 0n, 0n);
 const NOTHING: DigestParts = { count: 0, hi: 0n, lo: 0n };
@@ -67,7 +73,7 @@ export async function saveFoldedSnapshots(summary: ReadonlyMap<string, CohortWor
     await engine.drop(recorded, changes, removes, added, removed);
     const digests = jobs.map((job, slot) => shiftDigest(job.base?.members.digest ?? EMPTY_DIGEST, plus.get(slot) ?? NOTHING, minus.get(slot) ?? NOTHING));
     const saved = await backend.saveSnapshots(engine, folded, jobs.map((job, slot) => ({ slot, cohortId: job.cohortId, count: parseDigest(digests[slot]!).count, digest: digests[slot]! })));
-    return new Map(jobs.map((job, i) => [job.address, { snapshot: saved[i]!, refused: job.batches.reduce((n, b) => n + b.refused.length, 0) }]));
+    return new Map(jobs.map((job, i) => [job.address, { snapshot: saved[i]!, ...pendingCounts(job.batches) }]));
   } finally {
     await engine.drop(recorded, changes, removes, added, removed, folded);
   }

@@ -65,6 +65,7 @@ export interface BrazeAttributesDestinationData {
   api_key: string;
   batch_size?: number;
   update_existing_only?: boolean;
+  missing_profiles?: "wait" | "create" | "ignore";
   rate_limit?: string;
   max_array_values?: number;
   allow_unknown_endpoint?: boolean;
@@ -132,7 +133,7 @@ export const DUCKDB_SOURCE_KEYS: KeyRecord<DuckDbSourceData> = { type: true, pat
 export const POSTGRES_SOURCE_KEYS: KeyRecord<PostgresSourceData> = { type: true, url: true, ssl: true, statement_timeout: true };
 export const DESTINATION_KEYS: KeyRecord<BrazeCohortsDestinationData> & KeyRecord<BrazeAttributesDestinationData> = {
   type: true, rest_endpoint: true, partner: true, partner_api_key: true, data_import_key: true, allow_unknown_endpoint: true,
-  api_key: true, batch_size: true, update_existing_only: true, rate_limit: true, max_array_values: true,
+  api_key: true, batch_size: true, update_existing_only: true, missing_profiles: true, rate_limit: true, max_array_values: true,
 };
 export const MODEL_KEYS: KeyRecord<ModelData> = { source: true, primary_key: true, sql: true, file: true, dbt: true, description: true };
 export const IDENTIFIER_KEYS: KeyRecord<IdentifierData> = { type: true, column: true, label: true };

@@ -28,6 +28,13 @@ export interface MemberRefusal {
   readonly key: MemberKey;
   /** Braze's message for it, without any secret. */
   readonly message: string;
+  /**
+   * Not refused but not confirmed: Braze took the request, and a read-back found
+   * no profile for this member, so its addition changed nothing (an update-only
+   * object for an unknown user). Only an addition is ever unconfirmed; the member
+   * is not recorded and is sent again on the next apply.
+   */
+  readonly unconfirmed?: true;
 }
 
 export interface MembershipHooks {
@@ -143,7 +150,12 @@ export interface DestinationRoad<C extends DestinationConfig = DestinationConfig
   validateCohorts(config: C, cohorts: readonly CohortConfig[], at: (cohort: CohortConfig, field: string) => SourceLocation | undefined): Diagnostic[];
   /** The road's binding of a cohort: compared by the planner, stored in state (undefined: none). */
   targetOf(cohort: CohortConfig): string | undefined;
-  /** Requests, attribute updates and time at the rate limit: exactly what apply will send. */
+  /** Member changes (or users, in a request group) per request. */
+  requestSize(config: C): number;
+  /**
+   * Requests, attribute updates and time at the rate limit: exactly what apply
+   * will send. `sends` are streams packed `requestSize` at a time, additions first.
+   */
   estimate(config: C, work: MembershipWork): CostEstimate;
   open(config: C, options: ClientOptions): DestinationClient;
   /**

@@ -83,13 +83,26 @@ export interface BrazeAttributesConfig extends DestinationBase {
   readonly apiKey: Secret;
   /** Attribute objects per request: 1–75 (50 on the newer MAU contracts). */
   readonly batchSize: number;
-  /** Send `_update_existing_only: true`: coho never creates profiles. */
+  /** Send `_update_existing_only: true`: coho never creates profiles (every mode but `create`). */
   readonly updateExistingOnly: boolean;
+  /**
+   * What apply does about members Braze has no profile for (Braze ignores an
+   * update-only object for an unknown user and says nothing about it):
+   * `wait` reads each addition back with /users/export/ids and records only the
+   * members Braze confirms, sending the others again on later applies; `create`
+   * sends `_update_existing_only: false` so Braze creates the profile; `ignore`
+   * records every acknowledged addition as a member.
+   */
+  readonly missingProfiles: MissingProfiles;
+  /** Where `missing_profiles` (or `update_existing_only`) is written, for errors about it. */
+  readonly missingProfilesOrigin?: SourceLocation;
   /** Requests per `rateLimit.windowSeconds` coho plans with (default 3,000 per 3 s). */
   readonly rateLimit: { readonly requests: number; readonly windowSeconds: number };
   /** Guard: most coho values one user may hold in one array attribute (Braze evicts the oldest beyond its cap). */
   readonly maxArrayValues: number;
 }
+
+export type MissingProfiles = "wait" | "create" | "ignore";
 
 /** How a cohort on the attribute road writes membership. */
 export type AttributeBinding =

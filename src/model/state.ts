@@ -32,6 +32,12 @@ export interface CohortState {
   readonly target?: string;
   /** Members Braze refused one by one in the last apply (still pending), when there were any. */
   readonly refused?: number;
+  /**
+   * Members sent in the last apply that Braze did not confirm (no profile at the
+   * read-back, `missing_profiles: wait`), when there were any: not among
+   * `members`, sent again by the next apply.
+   */
+  readonly unconfirmed?: number;
   readonly members: { readonly count: number; readonly digest: string };
   /** Path of the snapshot, relative to the project folder (local backend). */
   readonly snapshot: string;

@@ -218,10 +218,14 @@ async function finishCohort(
   const removeTable = retargetRemovals ?? delta.removeTable;
   const planned = { actions: [...actions], changed_attributes: changed, before: decision.before, after: decision.after, members };
   const refused = prior?.refused;
+  const unconfirmed = prior?.unconfirmed;
+  const pendingText =
+    (refused ? `; Braze refused ${refused} member(s) last time: sent again` : "") +
+    (unconfirmed ? `; ${unconfirmed} member(s) sent last time are not confirmed in Braze (no profile yet): sent again until Braze confirms them` : "");
   const cohortPlan: CohortPlan = {
     address: decision.address,
     actions: [...actions],
-    reason: reasonFor(decision, membershipChanges, members) + (refused ? `; Braze refused ${refused} member(s) last time: sent again` : ""),
+    reason: reasonFor(decision, membershipChanges, members) + pendingText,
     ...(decision.movedFrom ? { moved_from: decision.movedFrom } : {}),
     before: decision.before,
     after: decision.after,
@@ -232,6 +236,7 @@ async function finishCohort(
     guards,
     cost: cohortCost(ctx.project.destinations, planned),
     ...(refused ? { refused_last_apply: refused } : {}),
+    ...(unconfirmed ? { unconfirmed_last_apply: unconfirmed } : {}),
     ...(diff ? { sql_diff: diff } : {}),
     ...dbtPart(ctx, decision),
     ...(show > 0 ? { samples: { add: await sampleKeys(engine, delta.addTable, show), remove: await sampleKeys(engine, removeTable, show) } } : {}),
