@@ -114,7 +114,8 @@ async function foldMembers(
   // Members Braze refused one by one were not acknowledged: they stay as they were.
   const accepted = (keys: readonly string[], refused: readonly string[]) => (refused.length === 0 ? keys : keys.filter((k) => !refused.includes(k)));
   const adds = await keysTable(engine, batches.flatMap((b) => accepted(b.add, b.refused)));
-  const removes = await keysTable(engine, batches.flatMap((b) => accepted(b.remove, b.refused)));
+  // An unconfirmed addition (no Braze profile) is no member, whatever state said before.
+  const removes = await keysTable(engine, batches.flatMap((b) => [...accepted(b.remove, b.refused), ...b.unconfirmed]));
   const snapshot = base && base.members.count > 0
     ? await backend.loadSnapshot(engine, address, expectedSnapshot(base))
     : undefined;

@@ -84,7 +84,12 @@ async function digestsBySlot(engine: DuckDbEngine, table: string): Promise<Map<n
   return new Map(rows.getRows().map(([slot, ...parts]) => [Number(slot), partsFromRow(parts)]));
 }
 
-/** Every acknowledged member change of many cohorts, in one table (slot, key, removed); members Braze refused one by one stay as they were. */
+/**
+ * Every acknowledged member change of many cohorts, in one table (slot, key,
+ * removed); members Braze refused one by one stay as they were. An unconfirmed
+ * addition (no Braze profile) is a removal: whatever state said, Braze does not
+ * hold that member (a re-sent recorded member whose profile is gone leaves state).
+ */
 async function changesTable(engine: DuckDbEngine, batchesBySlot: readonly (readonly AckedBatch[])[]): Promise<string> {
   const name = engine.tempTable("journal_changes");
   await engine.connection.run(`CREATE TABLE memory.main.${name} (slot INTEGER, key VARCHAR, removed BOOLEAN)`);
@@ -101,6 +106,12 @@ async function changesTable(engine: DuckDbEngine, batchesBySlot: readonly (reado
             appender.appendBoolean(removed);
             appender.endRow();
           }
+        }
+        for (const key of batch.unconfirmed) {
+          appender.appendInteger(slot);
+          appender.appendVarchar(key);
+          appender.appendBoolean(true);
+          appender.endRow();
         }
       }
     });

@@ -85,8 +85,12 @@ export interface ProbeResult {
   readonly hint?: string;
 }
 
-/** Why a read-back member no longer holds what coho wrote: the value changed, the user is gone, or a full array evicted it. */
-export type DriftReason = "changed" | "deleted" | "evicted";
+/**
+ * Why a read-back member no longer holds what coho wrote: the value changed,
+ * Braze has no profile for the user (absent: deleted, or never created — an
+ * export cannot tell which), or a full array evicted it.
+ */
+export type DriftReason = "changed" | "absent" | "evicted";
 
 /** What one member's attribute holds in Braze, read back; `absent` when the user does not exist. */
 export type ReadBackValue = { readonly kind: "absent" } | { readonly kind: "value"; readonly value: unknown };

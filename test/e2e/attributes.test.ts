@@ -142,8 +142,8 @@ describe("coho verify", () => {
     const found = JSON.parse(drifted.stdout) as { drift: boolean; cohorts: { address: string; drifted: number; reasons: Record<string, number>; samples: string[] }[] };
     expect(validate(found)).toBe(true);
     expect(found.cohorts).toMatchObject([
-      { address: "cohorts.alpha", drifted: 2, reasons: { changed: 1, deleted: 1, evicted: 0 } },
-      { address: "cohorts.beta", drifted: 1, reasons: { changed: 1, deleted: 0, evicted: 0 } },
+      { address: "cohorts.alpha", drifted: 2, reasons: { changed: 1, absent: 1, evicted: 0 } },
+      { address: "cohorts.beta", drifted: 1, reasons: { changed: 1, absent: 0, evicted: 0 } },
     ]);
     expect(found.cohorts[0]!.samples.sort()).toEqual(["external_id:u00003", "external_id:u00010"]);
     const human = await coho(dir, ["verify"]);

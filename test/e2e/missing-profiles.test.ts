@@ -86,7 +86,16 @@ describe.each(BACKENDS)("members without a Braze profile (%s state)", (backend) 
     const applied = JSON.parse((await coho(dir, ["apply", "--auto-approve", "--json"])).stdout) as { totals: { added: number; unconfirmed: number } };
     expect(applied.totals).toMatchObject({ added: 8, unconfirmed: 0 });
     expect((await requestLog(emu)).map((r) => r.path)).toEqual(["/users/track"]);
+    // Today's behaviour, named: state says 8, the plan says "No changes", Braze holds 2.
     expect((await coho(dir, ["plan", "--detailed-exitcode"])).code).toBe(0);
+    const verified = await coho(dir, ["verify"]);
+    expect(verified.code).toBe(2);
+    expect(verified.stdout).toContain("absent in Braze: 6");
+    expect(verified.stdout).toContain("never created (missing_profiles: ignore records unconfirmed members), or deleted since");
+    expect(verified.stdout).not.toContain("deleted: 6");
+    const report = JSON.parse((await coho(dir, ["verify", "--json"])).stdout) as { format_version: string; cohorts: { address: string; reasons: Record<string, number> }[] };
+    expect(report.format_version).toBe("1.1");
+    expect(report.cohorts.find((c) => c.address === "cohorts.alpha")!.reasons).toEqual({ changed: 0, absent: 6, evicted: 0, deleted: 6 });
   });
 
   it("create: Braze creates a profile for each external id, so every member is recorded", async () => {

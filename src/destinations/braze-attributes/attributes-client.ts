@@ -23,7 +23,11 @@ import { attributesHint } from "./hints.js";
 export class AttributesClient implements DestinationClient {
   readonly #config: BrazeAttributesConfig;
   readonly #poster: PacedPoster;
-  /** /users/export/ids has its own rate limit (250/min on new workspaces): its own pacing. */
+  /**
+   * /users/export/ids has its own rate limit (250/min on new workspaces): its own
+   * pacing by its X-RateLimit-* headers. verify reads one request at a time;
+   * apply's confirmations (missing_profiles: wait) come from concurrent batches.
+   */
   readonly #exportPoster: PacedPoster;
   readonly #options: ClientOptions;
 
@@ -32,7 +36,7 @@ export class AttributesClient implements DestinationClient {
     this.#options = options;
     const secrets = () => [config.apiKey.reveal()];
     this.#poster = new PacedPoster({ ...options, endpoint: config.restEndpoint, secrets });
-    this.#exportPoster = new PacedPoster({ ...options, concurrency: 1, endpoint: config.restEndpoint, secrets });
+    this.#exportPoster = new PacedPoster({ ...options, endpoint: config.restEndpoint, secrets });
   }
 
   get retries(): number {

@@ -91,7 +91,7 @@ export const BRAZE_ATTRIBUTES: DestinationRoad<BrazeAttributesConfig> = {
   drift(config, target, value) {
     const binding = parseBindingTarget(target);
     if (!binding) return undefined;
-    if (value.kind === "absent") return "deleted";
+    if (value.kind === "absent") return "absent";
     if (holdsMembership(binding, value.value)) return undefined;
     // A full array that lost coho's value: Braze evicted the oldest to make room.
     if (binding.kind === "array" && Array.isArray(value.value) && value.value.length >= config.maxArrayValues) return "evicted";
