@@ -57,7 +57,7 @@ export class CohortRun {
       added: this.added,
       removed: this.removed,
       rejected: Object.values(cohort.rejected).reduce((a, b) => a + b, 0),
-      failed: status === "done" ? 0 : cohort.members.add + cohort.members.remove - this.added - this.removed - refusals.length - this.unconfirmed,
+      failed: status === "done" ? 0 : cohort.members.add + (cohort.refresh?.members ?? 0) + cohort.members.remove - this.added - this.removed - refusals.length - this.unconfirmed,
       refused: refusals.length,
       unconfirmed: this.unconfirmed,
       ...(refusals.length > 0 ? { refusals: countByMessage(refusals) } : {}),
@@ -87,13 +87,13 @@ export class CohortRun {
   /** Journals the cohort and readies its container (the cohort road's upsert). */
   async begin(): Promise<void> {
     const { cohort, prior, after } = this;
-    this.#ctx.onEvent?.({ type: "cohort_start", address: cohort.address, total: cohort.members.add + cohort.members.remove });
+    this.#ctx.onEvent?.({ type: "cohort_start", address: cohort.address, total: cohort.members.add + (cohort.refresh?.members ?? 0) + cohort.members.remove });
     await this.#ctx.journal.append({
       t: "cohort",
       address: cohort.address,
       ...(cohort.moved_from ? { moved_from: cohort.moved_from } : {}),
       retarget: this.retarget,
-      entry: this.isDelete ? metaFromState(prior!) : metaFromConfig(this.#ctx.project, cohort),
+      entry: this.isDelete ? metaFromState(prior!) : { ...metaFromConfig(this.#ctx.project, cohort), ...refreshedAt(cohort, prior, this.retarget, this.#ctx.now()) },
       prior_name: prior?.name ?? null,
     });
     if (needsPrepare(cohort)) {
@@ -152,6 +152,15 @@ export class CohortRun {
     this.#ctx.onEvent?.({ type: "cohort_done", address: report.address, status: report.status });
     return report;
   }
+}
+
+/**
+ * When the cohort was last sent whole: now for a new cohort, a re-target or a
+ * refresh (every member's addition goes out), else what state recorded.
+ */
+function refreshedAt(cohort: CohortPlan, prior: CohortState | undefined, retarget: boolean, now: Date): { refreshed_at?: string } {
+  if (!prior || retarget || cohort.refresh) return { refreshed_at: now.toISOString() };
+  return prior.refreshed_at ? { refreshed_at: prior.refreshed_at } : {};
 }
 
 function metaFromConfig(project: Project, cohort: CohortPlan): CohortEntryMeta {

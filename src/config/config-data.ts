@@ -96,6 +96,7 @@ export interface CohortData {
   cohort_id?: string;
   attribute?: string | { name: string; value: string };
   on_leave?: "false" | "unset";
+  refresh_every?: string;
   description?: string;
   guards?: GuardsData;
   prevent_destroy?: boolean;
@@ -138,7 +139,7 @@ export const DESTINATION_KEYS: KeyRecord<BrazeCohortsDestinationData> & KeyRecor
 export const MODEL_KEYS: KeyRecord<ModelData> = { source: true, primary_key: true, sql: true, file: true, dbt: true, description: true };
 export const IDENTIFIER_KEYS: KeyRecord<IdentifierData> = { type: true, column: true, label: true };
 export const COHORT_KEYS: KeyRecord<CohortData> = {
-  name: true, destination: true, model: true, identifier: true, cohort_id: true, attribute: true, on_leave: true, description: true, guards: true, prevent_destroy: true, for_each: true,
+  name: true, destination: true, model: true, identifier: true, cohort_id: true, attribute: true, on_leave: true, refresh_every: true, description: true, guards: true, prevent_destroy: true, for_each: true,
 };
 export const FOR_EACH_KEYS: KeyRecord<ForEachData> = { key: true, keys: true };
 export const GUARDS_KEYS: KeyRecord<GuardsData> = { max_removals: true, allow_empty: true, max_deleted_instances: true };

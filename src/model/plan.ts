@@ -82,6 +82,13 @@ export interface CohortPlan {
   readonly refused_last_apply?: number;
   /** Members the last apply sent that Braze did not confirm (no profile): not in state, among the additions again. */
   readonly unconfirmed_last_apply?: number;
+  /**
+   * Recorded members whose addition apply sends again (idempotent), so profiles
+   * created since get the attribute: `coho apply --refresh`, or `refresh_every`
+   * elapsed. Not among `members.add` (they are members already); in `cost`, and
+   * on its own in `refresh.cost`.
+   */
+  readonly refresh?: { readonly members: number; readonly reason: string; readonly cost: CostEstimate };
   /** The dbt model behind the cohort's model, when it is one (`dbt:`). */
   readonly dbt?: DbtModelPlan;
   /** Sample member keys, only with --show-members. */

@@ -185,6 +185,8 @@ export interface CohortConfig {
   readonly attributeOrigin?: SourceLocation;
   /** Where `on_leave` is written, when it is (roads that have no use for it say so). */
   readonly onLeaveOrigin?: SourceLocation;
+  /** `refresh_every`: re-send every recorded member's addition when this long has passed since the last whole send. */
+  readonly refreshEveryMs?: number;
   /** The destination road's binding as an opaque string (see DestinationRoad.targetOf); a change is a re-target. */
   readonly target?: string;
   readonly origin: SourceLocation;

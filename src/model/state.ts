@@ -38,6 +38,12 @@ export interface CohortState {
    * `members`, sent again by the next apply.
    */
   readonly unconfirmed?: number;
+  /**
+   * When apply last sent every member's addition (a new cohort's first apply, a
+   * re-target, a refresh): what `refresh_every` counts from. Absent in entries
+   * written before it was recorded: then `applied_at` stands in.
+   */
+  readonly refreshed_at?: string;
   readonly members: { readonly count: number; readonly digest: string };
   /** Path of the snapshot, relative to the project folder (local backend). */
   readonly snapshot: string;

@@ -23,14 +23,14 @@ import type { DuckDbEngine } from "../sources/duckdb-engine.js";
  * workspace write one boolean attribute or one array value — so two groups of one
  * workspace never write the same field of a profile.
  */
-export type Groupable = Pick<CohortPlan, "address" | "actions" | "changed_attributes" | "before" | "after" | "members">;
+export type Groupable = Pick<CohortPlan, "address" | "actions" | "changed_attributes" | "before" | "after" | "members" | "refresh">;
 
 /** Groups of at least two cohorts each, parts in address order; other cohorts run alone. */
 export function requestGroups<C extends Groupable>(destinations: ReadonlyMap<string, DestinationConfig>, cohorts: readonly C[]): C[][] {
   const groups = new Map<string, C[]>();
   for (const cohort of cohorts) {
     if (cohort.actions.length === 1 && cohort.actions[0] === "no-op") continue;
-    if (cohort.members.add + cohort.members.remove === 0 || isRetarget(cohort.changed_attributes)) continue;
+    if (cohort.members.add + cohort.members.remove + (cohort.refresh?.members ?? 0) === 0 || isRetarget(cohort.changed_attributes)) continue;
     const side = cohort.after ?? cohort.before;
     const config = side ? destinations.get(side.destination) : undefined;
     const key = side && config ? mergeKeyOf(config, side.target) : undefined;

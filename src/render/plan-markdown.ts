@@ -81,6 +81,7 @@ function detailsOf(cohort: CohortPlan): string | undefined {
   const rejected = rejectedText(cohort);
   if (rejected) parts.push(`Rejected rows: ${rejected}`);
   if (cohort.refused_last_apply) parts.push(`Braze refused ${cohort.refused_last_apply} member(s) last apply; they are sent again.`);
+  if (cohort.refresh) parts.push(`Refresh: re-sends ${cohort.refresh.members} recorded member(s) (${escape(costText(cohort.refresh.cost))}) — ${escape(cohort.refresh.reason)}`);
   if (cohort.unconfirmed_last_apply) parts.push(`${cohort.unconfirmed_last_apply} member(s) sent last apply are not confirmed in Braze (no profile yet); they are sent again.`);
   if (cohort.after?.target !== cohort.before?.target) parts.push(`Attribute: ${codeSpan(cohort.before?.target ?? "(none)")} → ${codeSpan(cohort.after?.target ?? "(none)")}`);
   for (const g of cohort.guards.filter((g) => g.status !== "pass")) parts.push(`Guard ${g.guard}: ${escape(g.message)}`);

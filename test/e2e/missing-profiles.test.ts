@@ -7,6 +7,8 @@ import { emulators, postJson, requestLog, userAttributes } from "../helpers/emul
 import { BACKENDS, applyProjectFor, coho, ids, writeMembers, type Backend } from "../helpers/apply-project.js";
 
 const start = emulators();
+// Several applies and plans each through the binary: minutes on a loaded machine.
+const SLOW = 240_000;
 
 /** A workspace where only `existing` have a profile (update-only writes to anyone else change nothing). */
 function workspaceWith(existing: readonly string[]): Promise<RunningEmulator> {
@@ -77,7 +79,7 @@ describe.each(BACKENDS)("members without a Braze profile (%s state)", (backend) 
     const done = await coho(dir, ["plan", "--detailed-exitcode"]);
     expect(done.code, done.stdout).toBe(0);
     expect(done.stdout).toContain("No changes");
-  });
+  }, SLOW);
 
   it("ignore: every acknowledged addition is recorded (sent, not confirmed); verify then finds them absent in Braze", async () => {
     const emu = await workspaceWith(ids(2));
@@ -96,7 +98,7 @@ describe.each(BACKENDS)("members without a Braze profile (%s state)", (backend) 
     const report = JSON.parse((await coho(dir, ["verify", "--json"])).stdout) as { format_version: string; cohorts: { address: string; reasons: Record<string, number> }[] };
     expect(report.format_version).toBe("1.1");
     expect(report.cohorts.find((c) => c.address === "cohorts.alpha")!.reasons).toEqual({ changed: 0, absent: 6, evicted: 0, deleted: 6 });
-  });
+  }, SLOW);
 
   it("create: Braze creates a profile for each external id, so every member is recorded", async () => {
     const emu = await workspaceWith(ids(2));
@@ -109,7 +111,7 @@ describe.each(BACKENDS)("members without a Braze profile (%s state)", (backend) 
     expect((log[0]!.attributes as Record<string, unknown>[]).every((o) => o._update_existing_only === false)).toBe(true);
     expect(await userAttributes(emu, "external_id:u00007")).toEqual({ key: "external_id:u00007", exists: true, custom_attributes: { coho_alpha: true } });
     expect((await coho(dir, ["plan", "--detailed-exitcode"])).code).toBe(0);
-  });
+  }, SLOW);
 });
 
 describe("missing_profiles in the configuration", () => {
@@ -136,5 +138,5 @@ describe("missing_profiles in the configuration", () => {
     const bad = await coho(dir, ["validate"]);
     expect(bad.code).toBe(1);
     expect(bad.stdout + bad.stderr).toContain("destinations.braze.missing_profiles must be one of `wait`, `create`, `ignore`");
-  });
+  }, SLOW);
 });

@@ -21,6 +21,7 @@ export interface PlanFlags {
   target: string[];
   showMembers?: number;
   allowRemovals?: boolean;
+  refresh?: boolean;
 }
 
 export async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<number> {
@@ -37,6 +38,7 @@ export async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<nu
       project: loadConfigOrThrow(ctx, OFFLINE_SECRETS),
       targets: flags.target,
       allowRemovals: flags.allowRemovals === true,
+      ...(flags.refresh ? { refresh: true } : {}),
       showMembers: flags.showMembers ?? 0,
       ...(flags.out ? { out: resolve(ctx.io.cwd, flags.out) } : {}),
       ...(memoryLimit ? { memoryLimit } : {}),
