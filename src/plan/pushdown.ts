@@ -96,7 +96,7 @@ export async function tryPushDown(
   }
 }
 
-/** Session work_mem for push-down queries (see README, "Performance"). */
+/** Session work_mem for push-down queries (see docs/performance.md). */
 export const PUSHDOWN_WORK_MEM = "256MB";
 
 async function checkPrimaryKey(client: pg.Client, model: ModelConfig): Promise<void> {
