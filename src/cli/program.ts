@@ -32,7 +32,7 @@ Examples:
 
   $ coho completion bash > /etc/bash_completion.d/coho
 
-Docs: README.md#commands (every command and exit code), README.md#configuration;
+Docs: docs/getting-started.md#commands (every command and exit code), docs/configuration.md;
 configuration schema: schema/coho.schema.json`;
 
 export function buildProgram(hooks: ProgramHooks): Command {

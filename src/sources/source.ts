@@ -3,7 +3,7 @@ import type { PushDownTarget, SnapshotHome } from "./dialect.js";
 
 /**
  * How coho turns an identifier column into text: it accepts text, integer and
- * UUID columns only (see README, "Identifier values"). Anything else — floats,
+ * UUID columns only (see docs/sources.md, "Identifier values"). Anything else — floats,
  * decimals, dates, lists — is refused for the whole column, because a rule for
  * them would silently differ between databases.
  */

@@ -22,7 +22,7 @@ afterAll(() => {
   rmSync(join(example, ".coho"), { recursive: true, force: true });
 });
 
-describe("README's /users/track example (npm run example:attributes)", () => {
+describe("the /users/track example of docs/braze-roads.md (npm run example:attributes)", () => {
   it("plans, applies and verifies with only a REST API key, then finds nothing more to do", async () => {
     const first = await runExample(["--reset"]);
     expect(first.code, first.out).toBe(0);

@@ -22,7 +22,7 @@ afterAll(() => {
   rmSync(join(quickstart, ".coho"), { recursive: true, force: true });
 });
 
-describe("README's first command (npm run quickstart)", () => {
+describe("the first command of README and getting started (npm run quickstart)", () => {
   it("plans and applies the quickstart against the emulator, then finds nothing more to do", async () => {
     const first = await runQuickstart(["--reset"]);
     expect(first.code, first.out).toBe(0);
