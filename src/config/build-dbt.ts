@@ -13,7 +13,7 @@ import type { Entry } from "./collect-entries.js";
 import type { EnvLookup } from "./env.js";
 import type { LoadedFile } from "./load-file.js";
 import { locate, locateScalarText } from "./locate.js";
-import { didYouMean } from "./suggest.js";
+import { didYouMean } from "../util/suggest.js";
 import { sqlLocation } from "../sources/source-error.js";
 
 /** The manifest override for CI, where dbt writes target/ somewhere else. */
