@@ -83,3 +83,43 @@ export interface PushDownTarget {
   /** A database error about a model's SQL as a located error (`prefixLength`: characters coho put before the model's SQL). */
   queryError(model: ModelConfig, error: unknown, prefixLength: number): Error;
 }
+
+/** A snapshot as written: its id, member count and member digest (state/member-digest.ts). */
+export interface WrittenSnapshot {
+  readonly snapshot: string;
+  readonly count: number;
+  readonly digest: string;
+}
+
+/** One new snapshot of a fold: built from its recorded base (if any) and the acknowledged changes of its slot. */
+export interface SnapshotFold {
+  readonly slot: number;
+  readonly cohortId: string;
+  readonly base: { readonly snapshot: string; readonly count: number; readonly digest: string } | undefined;
+}
+
+/** Pages of acknowledged changes: [slot, key, removed]. */
+export type ChangePages = AsyncIterable<readonly (readonly [slot: number, key: string, removed: boolean])[]>;
+
+/**
+ * Snapshots kept inside a source's own warehouse, in a schema coho owns
+ * (`state.snapshots: { source, schema }`), beside a lockfile and journal kept
+ * locally or in PostgreSQL (state/warehouse-backend.ts). A plan over a model of that
+ * source runs inside the warehouse against them (push-down); after apply each new
+ * snapshot is built there from the previous one and the acknowledged changes, so
+ * member keys that did not change never cross the network.
+ */
+export interface SnapshotStore {
+  /** Creates coho's tables when missing; where the snapshots are, for push-down. */
+  home(): Promise<SnapshotHome>;
+  /** The keys of one recorded snapshot, a page at a time (pull-through plans, coho verify). Unverified: the caller checks the digest. */
+  keys(snapshot: string): AsyncIterable<readonly string[]>;
+  /**
+   * Each job's new snapshot, (base ∪ additions) − removals, built inside the warehouse
+   * in one transaction; its digest computed where the rows are and its checksum
+   * recorded. Durable when it resolves; results in job order.
+   */
+  fold(jobs: readonly SnapshotFold[], changes: ChangePages): Promise<WrittenSnapshot[]>;
+  /** Deletes every snapshot but those in `keep`. */
+  prune(keep: readonly string[]): Promise<void>;
+}

@@ -1,5 +1,5 @@
 import type { ModelConfig, SourceConfig } from "../model/project.js";
-import type { PushDownTarget, SnapshotHome } from "./dialect.js";
+import type { PushDownTarget, SnapshotHome, SnapshotStore } from "./dialect.js";
 
 /**
  * How coho turns an identifier column into text: it accepts text, integer and
@@ -37,6 +37,8 @@ export interface Source {
    * else undefined (the model's rows are pulled through into the embedded engine).
    */
   pushDownTarget?(home: SnapshotHome): PushDownTarget | undefined;
+  /** Where this source keeps coho's snapshots when `state.snapshots.source` names it (tables in `schema`). */
+  snapshotStore?(schema: string): SnapshotStore;
 }
 
 export const DEFAULT_BATCH_SIZE = 10_000;
