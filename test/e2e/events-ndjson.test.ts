@@ -21,6 +21,19 @@ describe("--output ndjson", () => {
     expect(events[3]).toMatchObject({ command: "plan", plan: { format: "coho-plan", summary: { create: 2, members_add: 1203 } } });
   });
 
+  it("plan: the engine's memory limit and its origin appear only in the event stream; COHO_MEMORY_LIMIT overrides the machine's share", async () => {
+    const emu = await start();
+    const dir = applyProject(emu);
+    writeMembers(dir, "a", ids(10));
+    writeMembers(dir, "b", ids(10));
+    const byMachine = parseEventStream((await coho(dir, ["plan", "--output", "ndjson"])).stdout)[0]!;
+    expect(byMachine.engine).toMatchObject({ memory_limit_from: expect.stringMatching(/^50% of (physical memory|cgroup v[12] )/) });
+    const byEnv = parseEventStream((await coho(dir, ["plan", "--output", "ndjson"], { COHO_MEMORY_LIMIT: "300MB" })).stdout)[0]!;
+    expect(byEnv.engine).toMatchObject({ memory_limit: "286.1 MiB", memory_limit_from: "set by the caller (COHO_MEMORY_LIMIT)" });
+    const text = await coho(dir, ["plan"], { COHO_MEMORY_LIMIT: "300MB" });
+    expect(`${text.stdout}${text.stderr}`).not.toMatch(/memory|MiB|GiB/i);
+  });
+
   it("apply: plan, batches, retries with their reasons, cohorts done, state written, and the report last", async () => {
     // Every other answer is a 500 or a 429: retries are certain.
     const emu = await start({ faultRate: 0.5, faultKinds: ["500", "429"], seed: 7 });
