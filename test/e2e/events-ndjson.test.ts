@@ -21,6 +21,23 @@ describe("--output ndjson", () => {
     expect(events[3]).toMatchObject({ command: "plan", plan: { format: "coho-plan", summary: { create: 2, members_add: 1203 } } });
   });
 
+  it("plan: a model repeating keys, kept and new ones, against a recorded snapshot: each key counted once, the repeats as duplicates", async () => {
+    const emu = await start();
+    const dir = applyProject(emu);
+    writeMembers(dir, "a", ids(100));
+    writeMembers(dir, "b", ids(5));
+    expect((await coho(dir, ["apply", "--auto-approve"])).code).toBe(0);
+    // u00000–u00089 kept (u00003 three times), u00090–u00099 removed, u00100–u00119 added (u00100 twice).
+    writeMembers(dir, "a", [...ids(90), "u00003", "u00003", ...ids(20, 100), "u00100"]);
+    const events = parseEventStream((await coho(dir, ["plan", "--output", "ndjson"])).stdout);
+    const alpha = events.find((e) => e.type === "cohort_planned" && e.address === "cohorts.alpha")!;
+    expect(alpha.members).toEqual({ before: 100, after: 110, add: 20, remove: 10 });
+    const report = events.at(-1) as unknown as { plan: { cohorts: { address: string; rows: number; rejected: Record<string, number> }[] } };
+    const planned = report.plan.cohorts.find((c) => c.address === "cohorts.alpha")!;
+    expect(planned.rows).toBe(113);
+    expect(planned.rejected).toMatchObject({ duplicate: 3, null: 0 });
+  });
+
   it("plan: the engine's memory limit and its origin appear only in the event stream; COHO_MEMORY_LIMIT overrides the machine's share", async () => {
     const emu = await start();
     const dir = applyProject(emu);
