@@ -26,7 +26,7 @@ export interface PlanFlags {
 export async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<number> {
   const format = chooseFormat(flags);
   // A plan that fails before it exists prints the error as JSON under --json (diagnostics for a bad config).
-  const planned = await withJsonFailure(ctx, format, (error) => {
+  const planned = await withMarkdownFailure(ctx, format, () => withJsonFailure(ctx, format, (error) => {
     const { type: _event, ...described } = errorEvent(error, ctx.io.cwd);
     return { error: described };
   }, () => withEventStream(ctx, format, async (sink) => {
@@ -43,7 +43,7 @@ export async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<nu
       ...(sink ? { onEvent: sink } : {}),
     });
     return result.plan;
-  }));
+  })));
   const rendered = renderPlan(planned, format);
   if (rendered !== undefined) ctx.output.out(rendered);
   const summary = ctx.io.env.GITHUB_STEP_SUMMARY;
@@ -53,6 +53,26 @@ export async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<nu
   }
   if (!planned.applyable) return EXIT_ERROR;
   return flags.detailedExitcode && hasChanges(planned) ? EXIT_CHANGES : EXIT_OK;
+}
+
+/**
+ * With --markdown, stdout always carries a comment, even when no plan could be
+ * made: the errors, under the plan comment's marker, so a workflow that posts it
+ * replaces the previous plan instead of leaving it looking current. The job
+ * summary gets it too. The error then goes on to stderr and exit code 1.
+ */
+async function withMarkdownFailure(ctx: CommandContext, format: OutputFormat, work: () => Promise<Plan>): Promise<Plan> {
+  if (format !== "markdown" && !ctx.io.env.GITHUB_STEP_SUMMARY) return work();
+  try {
+    return await work();
+  } catch (error) {
+    const { renderPlanFailureMarkdown } = await import("../../render/plan-markdown-failure.js");
+    const comment = renderPlanFailureMarkdown(error, ctx.io.cwd);
+    if (format === "markdown") ctx.output.out(comment);
+    const summary = ctx.io.env.GITHUB_STEP_SUMMARY;
+    if (summary) appendFileSync(summary, `${ctx.output.redact(comment)}\n`);
+    throw error;
+  }
 }
 
 /** The plan as the chosen format prints it; with ndjson the stream already ended with it. */
