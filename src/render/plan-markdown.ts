@@ -25,7 +25,7 @@ const NOTICE_RESERVE = 600;
  * limit, whole table rows and then whole details are left out and counted; the
  * headline, the warnings, the cost and the footer always stay.
  */
-export function renderPlanMarkdown(plan: Plan): string {
+export function renderPlanMarkdown(plan: Plan, options: { readonly charts?: readonly string[] } = {}): string {
   const { plain, sets } = groupBySet(plan);
   const changed = plain.filter(isChange);
   const changedSets = sets.filter((g) => g.instances.some(isChange) || g.set?.guards.some((guard) => guard.status !== "pass"));
@@ -46,6 +46,8 @@ export function renderPlanMarkdown(plan: Plan): string {
   if (rows.length > 0 && plan.cost) after.push(`**Cost:** ${costText(plan.cost)}.`);
   const shared = changed.filter((c) => (c.cost?.shared_with?.length ?? 0) > 0);
   if (rows.length > 0 && shared.length > 0) after.push(`Cohorts ${shared.slice(0, 10).map((c) => cellCode(c.address)).join(", ")}${shared.length > 10 ? ` and ${count(shared.length - 10)} more` : ""} share requests (one object per user): each row shows its share.`);
+  // Size over recorded applies, with this plan's projection (bounded in count, so the budget holds).
+  if (options.charts && options.charts.length > 0) after.push("#### Size over time", ...options.charts);
   const details = [...changed.map((c) => (budget: number) => detailsOf(c, budget)), ...changedSets.map((g) => (budget: number) => setDetails(g, budget))];
   const footer = `<sub>coho ${plan.coho_version} · state serial ${count(plan.state.serial)} · ${plan.created_at}</sub>`;
   return fit({ head: headOf(plan), header: rows.length > 0 ? tableHeader(columns) : "", rows, after, details, footer });
