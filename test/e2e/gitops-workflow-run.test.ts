@@ -24,10 +24,13 @@ const SECRETS = { BRAZE_PARTNER_API_KEY: "emulator-partner-key", BRAZE_DATA_IMPO
 const git = (cwd: string, ...args: string[]): string =>
   execFileSync("git", ["-c", "user.name=maintainer", "-c", "user.email=maintainer@example.com", ...args], { cwd, encoding: "utf8" }).trim();
 
+/** The coho action the workflow names, fetched by a runner from the coho repository: this checkout's action.yml. */
+const ACTIONS = { "your-org/coho": REPO_ROOT };
+
 /**
- * The example workflow's shell steps, run as a runner would, against the Braze
- * emulator and a throwaway PostgreSQL holding the state. Only GitHub's API (and
- * the npm registry) are stood in for, by FakeGithub.
+ * The example workflow's shell steps and the coho action's (action.yml), run as a
+ * runner would, against the Braze emulator and a throwaway PostgreSQL holding the
+ * state. Only GitHub's API (and the npm registry) are stood in for, by FakeGithub.
  */
 describe("examples/gitops workflow, run step by step", () => {
   let emu: RunningEmulator;
@@ -79,6 +82,7 @@ describe("examples/gitops workflow, run step by step", () => {
       workflowEnv: settings(),
       path: github.path,
       runnerEnv: github.env,
+      actions: ACTIONS,
     });
   afterAll(async () => emu.close());
 
@@ -97,6 +101,7 @@ describe("examples/gitops workflow, run step by step", () => {
       workflowEnv: settings(),
       path: github.path,
       runnerEnv: github.env,
+      actions: ACTIONS,
       ...overrides,
     });
 
@@ -109,8 +114,8 @@ describe("examples/gitops workflow, run step by step", () => {
   it("as shipped, refuses to run until BRAZE_PARTNER is set, and never installs an unverified tarball", async () => {
     const unset = await pullRequest(false, { workflowEnv: { ...settings(), BRAZE_PARTNER: "" } });
     expect(unset.success).toBe(false);
-    expect(step(unset, "Install coho").stdout).toContain("::error::BRAZE_PARTNER is empty");
-    expect(step(unset, "Validate").status).toBe("skipped");
+    expect(step(unset, "Check settings").stdout).toContain("::error::BRAZE_PARTNER is empty");
+    expect(unset.steps.map((s) => s.name)).not.toContain("Install coho (pinned)"); // the action never ran
 
     const tampered = await pullRequest(false, { workflowEnv: { ...settings(), COHO_TARBALL_SHA256: "0".repeat(64) } });
     expect(tampered.success).toBe(false);
@@ -126,13 +131,18 @@ describe("examples/gitops workflow, run step by step", () => {
     expect(first.steps.map((s) => [s.name, s.status]), first.steps.map((s) => s.stdout + s.stderr).join("\n")).toEqual([
       ["actions/checkout@v4", "skipped"],
       ["actions/setup-node@v4", "skipped"],
+      ["Check settings", "success"],
       ["Install coho (pinned)", "success"],
       ["Validate", "success"],
       ["Plan", "success"],
       ["Comment the plan (one comment, updated in place)", "success"],
       ["Fork pull request (no comment)", "skipped"],
+      ["Check credentials and connections", "skipped"],
+      ["Apply", "skipped"],
+      ["Post the result to the merged pull request", "skipped"],
+      ["Commit the coho.lock mirror", "skipped"],
     ]);
-    expect(first.outputs.plan).toEqual({ exitcode: "2" });
+    expect(first.outputs.coho).toEqual({ exitcode: "2" });
     // Braze keys are never given to plan: validate warns, nothing fails.
     expect(step(first, "Validate").stderr).toContain("BRAZE_PARTNER_API_KEY is not set");
     const afterFirst = github.read();
@@ -190,7 +200,9 @@ describe("examples/gitops workflow, run step by step", () => {
 
     const result = await applyJob();
     expect(result.steps.filter((s) => s.status !== "skipped").map((s) => [s.name, s.status]), result.steps.map((s) => s.stdout + s.stderr).join("\n")).toEqual([
+      ["Check settings", "success"],
       ["Install coho (pinned)", "success"],
+      ["Validate", "success"],
       ["Check credentials and connections", "success"],
       ["Apply", "success"],
       ["Post the result to the merged pull request", "success"],
@@ -235,6 +247,7 @@ describe("examples/gitops workflow, run step by step", () => {
     writeFileSync(csv, `${readFileSync(csv, "utf8")}c9998,7000\n`);
     const result = await pullRequest(true);
     expect(result.steps.filter((s) => s.status !== "skipped").map((s) => [s.name, s.status])).toEqual([
+      ["Check settings", "success"],
       ["Install coho (pinned)", "success"],
       ["Validate", "success"],
       ["Plan", "success"],
