@@ -25,11 +25,17 @@ export interface LoadedFile {
   readonly diagnostics: readonly Diagnostic[];
 }
 
-export function loadFile(path: string, env: EnvLookup, needs?: SecretNeeds): LoadedFile {
+/**
+ * `prepare` runs on the parsed document before anything reads it (the root
+ * file's environment overlay); its diagnostics come first.
+ */
+export function loadFile(path: string, env: EnvLookup, needs?: SecretNeeds, prepare?: (yaml: YamlFile) => readonly Diagnostic[]): LoadedFile {
   const read = readYamlFile(path);
   if (!read.ok) return { path, text: read.text, yaml: undefined, data: undefined, secrets: new Map(), diagnostics: read.diagnostics };
   const yaml = read.file;
+  const prepared = prepare ? prepare(yaml) : [];
   const { secrets, diagnostics } = interpolateDocument(yaml, env, needs);
+  diagnostics.unshift(...prepared);
   const converted = toData(yaml);
   if (!converted.ok) return { path, text: yaml.text, yaml, data: undefined, secrets, diagnostics: [...diagnostics, converted.diagnostic] };
   // An empty file (or one of comments only) is an empty configuration.

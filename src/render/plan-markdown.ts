@@ -14,7 +14,7 @@ export const COMMENT_MARKER = "<!-- coho-plan -->";
  * identifiers unless the plan carries samples (--show-members).
  */
 export function renderPlanMarkdown(plan: Plan, options: { readonly charts?: readonly string[] } = {}): string {
-  const head: string[] = [COMMENT_MARKER, `### coho plan: ${hasChanges(plan) ? summaryLine(plan).replace(/^Plan: /, "") : "no changes"}`, ""];
+  const head: string[] = [COMMENT_MARKER, `### coho plan${plan.environment === undefined ? "" : ` (${codeSpan(plan.environment)})`}: ${hasChanges(plan) ? summaryLine(plan).replace(/^Plan: /, "") : "no changes"}`, ""];
   if (plan.targets.length > 0) head.push(`> [!WARNING]\n> Partial plan (${codeSpan(`--target ${plan.targets.join(" ")}`)}): other cohorts were not planned.`, "");
   const blocked = blockedMessages(plan);
   if (!plan.applyable) {
