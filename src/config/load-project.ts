@@ -17,6 +17,7 @@ import type { SecretNeeds } from "./interpolate-document.js";
 import { loadFile, type LoadedFile } from "./load-file.js";
 import { hiddenWithin, insideReal, shown } from "../util/inside.js";
 import { locate } from "./locate.js";
+import { carriesSecret, declaredVars, resolveVars, type VarLayer } from "./vars.js";
 
 export const CONFIG_FILE = "coho.yaml";
 
@@ -62,21 +63,40 @@ export function loadProject(dir: string, options: LoadOptions = {}): LoadResult 
     return { project: undefined, diagnostics: [{ severity: "error", code: "config.not_found", message }], texts: new Map(), secrets: [] };
   }
   const env = projectEnv(join(projectDir, ".env"), options.env ?? process.env);
+  const layers: VarLayer[] = options.vars && Object.keys(options.vars).length > 0 ? [{ origin: "--var", values: options.vars }] : [];
   let overlay: EnvironmentOverlay = { info: undefined, vars: {}, diagnostics: [] };
-  const root = loadFile(configFile, env, options.secrets, (yaml) => (overlay = applyEnvironment(yaml, options.environment)).diagnostics);
+  const root = loadFile(configFile, env, options.secrets, (yaml, found) => {
+    // The chosen environment is laid over the document first: its `vars:` values
+    // sit between the declared defaults and --var (the command line wins).
+    overlay = applyEnvironment(yaml, options.environment);
+    found.push(...overlay.diagnostics);
+    const environmentLayer: VarLayer[] = overlay.info && Object.keys(overlay.vars).length > 0 ? [{ origin: `environments.${overlay.info.name}.vars`, values: overlay.vars }] : [];
+    return resolveVars(yaml, declaredVars(yaml), [...environmentLayer, ...layers], found);
+  });
   const diagnostics: Diagnostic[] = [...root.diagnostics];
   checkRoot(root, diagnostics);
-  const includes = includedFiles(projectDir, root, diagnostics).map((path) => loadFile(path, env, options.secrets));
+  const includes = includedFiles(projectDir, root, diagnostics).map((path) => loadFile(path, env, options.secrets, root.vars));
   for (const file of includes) {
     diagnostics.push(...file.diagnostics);
     checkInclude(file, diagnostics);
   }
   const files = [root, ...includes];
+  const resolvedSecrets = files.flatMap((f) => [...f.secrets.values()]).filter((s) => s.resolved);
+  const texts = new Map(files.filter((f) => f.text !== undefined).map((f) => [f.path, f.text as string]));
+  // A variable carrying a secret has been interpolated already: say only that, nothing that may hold it.
+  const tainted = [...root.vars.values].filter(([, value]) => carriesSecret(value, resolvedSecrets));
+  if (tainted.length > 0 && root.yaml) {
+    const refused = tainted.map(([name]): Diagnostic => ({
+      severity: "error",
+      code: "config.var_secret",
+      message: `vars.${name}: its value carries a secret coho resolved from the environment (as it is or in another form); secrets never reach SQL, names, labels or attribute names: pass a value that is not a secret`,
+      location: locate(root.yaml!, ["vars", name], "key"),
+    }));
+    return { project: undefined, diagnostics: refused, texts, secrets: resolvedSecrets };
+  }
   const trusted: TrustedSettings = { allowPaths: options.allowPaths ?? [], realEnv: options.env ?? process.env };
   const project = assemble(projectDir, configFile, files, env, trusted, diagnostics, overlay.info);
-  const texts = new Map(files.filter((f) => f.text !== undefined).map((f) => [f.path, f.text as string]));
-  const secrets = files.flatMap((f) => [...f.secrets.values()]).filter((s) => s.resolved);
-  return { project: hasErrors(diagnostics) ? undefined : project, diagnostics: sortDiagnostics(diagnostics), texts, secrets };
+  return { project: hasErrors(diagnostics) ? undefined : project, diagnostics: sortDiagnostics(diagnostics), texts, secrets: resolvedSecrets };
 }
 
 /** What the pipeline says from outside the reviewed configuration (never from `.env`). */
@@ -160,7 +180,7 @@ function checkRoot(root: LoadedFile, diagnostics: Diagnostic[]): void {
 /** Included files carry sections only: state, include and dbt belong to coho.yaml. */
 function checkInclude(file: LoadedFile, diagnostics: Diagnostic[]): void {
   if (!file.data || !file.yaml) return;
-  for (const key of ["state", "include", "dbt"] as const) {
+  for (const key of ["state", "include", "dbt", "vars"] as const) {
     if (file.data[key] === undefined) continue;
     diagnostics.push({
       severity: "error",

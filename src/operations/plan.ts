@@ -74,7 +74,10 @@ export async function planInSession(
   pending: PendingApply | null = null,
 ): Promise<PlannedChanges> {
   const targets = request.targets ?? [];
-  request.onEvent?.({ type: "plan_started", targets });
+  if (request.onEvent) {
+    const engine = await session.engine.settings();
+    request.onEvent({ type: "plan_started", targets, engine: { memory_limit: engine.memoryLimit, memory_limit_from: engine.memoryLimitFrom, threads: engine.threads } });
+  }
   const planned = await buildPlan({
     project: session.project,
     backend: session.backend,
