@@ -1,3 +1,4 @@
+import { refuseNonRegularTarget } from "../util/output-target.js";
 import { summarizeJournal } from "../apply/journal-summary.js";
 import type { Plan } from "../model/plan.js";
 import type { Project } from "../model/project.js";
@@ -74,7 +75,10 @@ export async function planInSession(
   pending: PendingApply | null = null,
 ): Promise<PlannedChanges> {
   const targets = request.targets ?? [];
-  request.onEvent?.({ type: "plan_started", targets });
+  if (request.onEvent) {
+    const engine = await session.engine.settings();
+    request.onEvent({ type: "plan_started", targets, engine: { memory_limit: engine.memoryLimit, memory_limit_from: engine.memoryLimitFrom, threads: engine.threads } });
+  }
   const planned = await buildPlan({
     project: session.project,
     backend: session.backend,
@@ -133,6 +137,7 @@ async function pendingApply(backend: StateBackend): Promise<PendingApply | null>
  * can be, so a typo in --out does not cost a full plan and end in ENOENT.
  */
 function checkOutputPath(out: string): void {
+  refuseNonRegularTarget(out, "--out");
   const folder = dirname(out);
   let stats;
   try {
