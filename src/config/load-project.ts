@@ -5,7 +5,7 @@ import { hasErrors, type Diagnostic } from "../model/diagnostic.js";
 import type { Project, SourceConfig } from "../model/project.js";
 import type { Secret } from "../model/secret.js";
 import { DEFAULT_SOURCE, buildCohort, buildIdentifier, buildModel, buildMoved } from "./build-audiences.js";
-import { buildDestination, buildSource, buildState } from "./build-connections.js";
+import { buildDestination, buildSource, buildState, checkSnapshotSource } from "./build-connections.js";
 import { targetOf, validateCohortsByRoad } from "../destinations/roads.js";
 import { loadDbt } from "./build-dbt.js";
 import { checkSharedCohortIds } from "./check-cohort-ids.js";
@@ -112,6 +112,7 @@ function assemble(projectDir: string, configFile: string, files: LoadedFile[], e
   const setKeys = [...cohorts.values()].filter((c) => c.forEach).map((c) => c.key);
   const moved = buildMoved(files, [...entries.cohorts.keys(), ...entries.broken.cohorts], setKeys, diagnostics);
   const state = buildState(files[0]!, diagnostics) ?? { backend: "local" as const };
+  checkSnapshotSource(state, sources, sourceNames, diagnostics);
   return {
     dir: projectDir, configFile, files: files.map((f) => f.path), state, ...(dbt ? { dbt: dbt.settings } : {}),
     sources, destinations, models, identifiers, cohorts, moved,

@@ -36,7 +36,11 @@ export class LocalBackend implements StateBackend {
   /** The lock file's identity when a fence last read it and found this backend's lock (see LocalLock.identity). */
   #fencedIdentity: string | undefined;
 
-  constructor(projectDir: string) {
+  /** Snapshot ids a warehouse holds (state.snapshots): not paths under .coho/. */
+  readonly #heldElsewhere: ((snapshot: string) => boolean) | undefined;
+
+  constructor(projectDir: string, options: { heldElsewhere?: (snapshot: string) => boolean } = {}) {
+    this.#heldElsewhere = options.heldElsewhere;
     this.projectDir = projectDir;
     this.lockfilePath = join(projectDir, LOCKFILE_NAME);
     this.stateDir = join(projectDir, STATE_DIR);
@@ -44,7 +48,7 @@ export class LocalBackend implements StateBackend {
   }
 
   async read(): Promise<StateView> {
-    return readLockfile(this.lockfilePath, { snapshotsIn: { projectDir: this.projectDir, stateDir: this.stateDir } });
+    return readLockfile(this.lockfilePath, { snapshotsIn: { projectDir: this.projectDir, stateDir: this.stateDir, ...(this.#heldElsewhere ? { heldElsewhere: this.#heldElsewhere } : {}) } });
   }
 
   async write(doc: LockfileDoc): Promise<void> {
