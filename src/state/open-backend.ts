@@ -1,5 +1,6 @@
 import { CohoError } from "../model/errors.js";
 import type { Project } from "../model/project.js";
+import { stateFilesFor } from "../model/state-files.js";
 import { openSnapshotSource } from "../sources/open-sources.js";
 import type { StateBackend } from "./backend.js";
 import { LocalBackend } from "./local-backend.js";
@@ -21,8 +22,9 @@ export function openBackend(project: Project): StateBackend {
 }
 
 function openBase(project: Project, heldElsewhere?: (snapshot: string) => boolean): StateBackend {
-  if (project.state.backend === "local") return new LocalBackend(project.dir, heldElsewhere ? { heldElsewhere } : {});
+  const files = stateFilesFor(project.environment);
+  if (project.state.backend === "local") return new LocalBackend(project.dir, files, heldElsewhere ? { heldElsewhere } : {});
   // Only offline loads (validate, plan) leave the URL unresolved.
-  if (!project.state.url.resolved) return new MirrorBackend(project.dir, `the state database URL (${project.state.url.source}) is not set`);
-  return new PostgresBackend(project.dir, project.state.url, project.state.schema);
+  if (!project.state.url.resolved) return new MirrorBackend(project.dir, `the state database URL (${project.state.url.source}) is not set`, files);
+  return new PostgresBackend(project.dir, project.state.url, project.state.schema, files);
 }

@@ -136,6 +136,10 @@ export class WarehouseSnapshotsBackend implements StateBackend {
     return this.#base.currentLock();
   }
 
+  checkLock(): Promise<void> {
+    return this.#base.checkLock();
+  }
+
   forceUnlock(id: string, options?: { force?: boolean }): Promise<LockInfo> {
     return this.#base.forceUnlock(id, options);
   }
