@@ -33,11 +33,13 @@ function randomRows(rnd: () => number, n: number): (string | null)[] {
 /**
  * Where push-down runs: PostgreSQL holding the state, or Redshift (its PostgreSQL
  * stand-in, test/helpers/redshift-stand-in.ts) holding the snapshots beside a local
- * coho.lock. Redshift runs fewer random trials: its rules are the same list in
- * another dialect, and the edge values come up in every trial.
+ * coho.lock (PostgreSQL can hold them so too). The warehouse homes run two random
+ * trials (the second diffs against a snapshot the first apply folded there): their
+ * rules are the same list in another dialect, and the edge values come up in every trial.
  */
 const HOMES = [
   {
+    name: "PostgreSQL holding the state",
     engine: "postgres",
     trials: 6,
     database: (prefix: string) => createDatabase(inject("pgUrl"), prefix),
@@ -45,6 +47,16 @@ const HOMES = [
     env: (url: string) => ({ COHO_STATE_URL: url, WAREHOUSE_URL: url.replace("127.0.0.1", "localhost") }),
   },
   {
+    // PostgreSQL holding only the snapshots (state.snapshots), coho.lock local: the warehouse snapshot store in PostgreSQL's dialect.
+    name: "PostgreSQL holding the snapshots",
+    engine: "postgres",
+    trials: 2,
+    database: (prefix: string) => createDatabase(inject("pgUrl"), prefix),
+    state: "state:\n  backend: local\n  snapshots: { source: pg }\n",
+    env: (url: string) => ({ WAREHOUSE_URL: url }),
+  },
+  {
+    name: "Redshift holding the snapshots",
     engine: "redshift",
     trials: 2,
     database: (prefix: string) => redshiftStandIn(prefix),
@@ -53,7 +65,7 @@ const HOMES = [
   },
 ] as const;
 
-describe.each(HOMES)("push-down: the diff inside $engine", (home) => {
+describe.each(HOMES)("push-down: the diff inside $name", (home) => {
   it("equals the embedded planner's on random data, trial after trial", async () => {
     const url = await home.database("pushdown");
     await runSql(url, "CREATE TABLE people (email text)");
