@@ -2,29 +2,34 @@ import { parseDuration } from "../model/duration.js";
 import { dirname, resolve } from "node:path";
 import { BRAZE_REST_HOSTS, isLoopbackHost } from "../model/braze-instances.js";
 import type { Diagnostic } from "../model/diagnostic.js";
-import type { DestinationConfig, MissingProfiles, PostgresSslMode, SourceConfig, StateConfig } from "../model/project.js";
+import { SNAPSHOT_SOURCE_TYPES, type DestinationConfig, type MissingProfiles, type PostgresSslMode, type SourceConfig, type StateConfig } from "../model/project.js";
 import type { SourceLocation } from "../model/diagnostic.js";
+import { didYouMean } from "../util/suggest.js";
 import { Secret } from "../model/secret.js";
 import type { Entry } from "./collect-entries.js";
 import type { LoadedFile } from "./load-file.js";
-import { insideReal, shown } from "../util/inside.js";
+import { hiddenWithin, insideReal, shown } from "../util/inside.js";
+import { ALLOW_PATHS_ENV } from "../model/allow-paths.js";
 import { locate } from "./locate.js";
 import { checkPostgresUrl } from "../model/postgres-url.js";
 
 type Raw = Record<string, unknown>;
 
 /** Builds a typed source; a literal postgres URL holding a password is an error. */
-export function buildSource(entry: Entry<Raw>, projectDir: string, diagnostics: Diagnostic[]): SourceConfig | undefined {
+export function buildSource(entry: Entry<Raw>, projectDir: string, optIns: readonly string[], diagnostics: Diagnostic[]): SourceConfig | undefined {
   const { name, value, file, origin } = entry;
   const baseDir = dirname(file.path);
   if (value.type === "duckdb") {
     const path = typeof value.path === "string" ? resolve(baseDir, value.path) : undefined;
     const allowedPaths = ((value.allowed_paths as string[] | undefined) ?? []).map((p) => resolve(baseDir, p));
-    if (path !== undefined && !insideReal(projectDir, path) && !allowedPaths.some((a) => insideReal(a, path))) {
+    const widening = allowedPaths.flatMap((allowed, index) => (ownFile(projectDir, allowed) || optedIn(optIns, allowed) ? [] : [{ allowed, index }]));
+    for (const { allowed, index } of widening) diagnostics.push(notOptedIn(file, name, projectDir, allowed, index));
+    if (widening.length > 0) return undefined;
+    if (path !== undefined && !ownFile(projectDir, path) && !allowedPaths.some((a) => insideReal(a, path))) {
       diagnostics.push({
         severity: "error",
         code: "config.path_outside_project",
-        message: `sources.${name}.path: ${shown(projectDir, path)} is outside the project folder; list it (or its folder) under sources.${name}.allowed_paths to read it`,
+        message: `sources.${name}.path: ${shown(projectDir, path)} is outside the project folder or hidden; list it (or its folder) under sources.${name}.allowed_paths to read it`,
         location: locate(file.yaml, ["sources", name, "path"]),
       });
       return undefined;
@@ -36,7 +41,7 @@ export function buildSource(entry: Entry<Raw>, projectDir: string, diagnostics: 
   const ssl = (value.ssl ?? {}) as { mode?: PostgresSslMode; ca_file?: string };
   if (!sslModesAgree(url, ssl.mode, file, name, diagnostics)) return undefined;
   return {
-    type: "postgres",
+    type: value.type === "redshift" ? "redshift" : "postgres",
     name,
     url,
     ssl: { mode: ssl.mode, caFile: ssl.ca_file === undefined ? undefined : resolve(baseDir, ssl.ca_file) },
@@ -116,6 +121,30 @@ function missingProfiles(entry: Entry<Raw>, diagnostics: Diagnostic[]): { mode: 
   return { mode: mode ?? (flag === false ? "create" : "wait"), ...(origin ? { origin } : {}) };
 }
 
+/** A path of the project's own: inside it (links resolved) and not under a hidden entry such as .git/ or .env. */
+function ownFile(projectDir: string, path: string): boolean {
+  return insideReal(projectDir, path) && !hiddenWithin(projectDir, path);
+}
+
+/** Whether an opt-in from outside the configuration covers `path` (links resolved on both sides). */
+export function optedIn(optIns: readonly string[], path: string): boolean {
+  return optIns.some((optIn) => insideReal(optIn, path));
+}
+
+/**
+ * `allowed_paths` is part of the reviewed configuration, which a pull request
+ * edits: on its own it may only name the project's own files. Anything wider
+ * needs the pipeline's opt-in, which no pull request can set.
+ */
+function notOptedIn(file: Entry<Raw>["file"], name: string, projectDir: string, allowed: string, index: number): Diagnostic {
+  return {
+    severity: "error",
+    code: "config.allowed_path_not_opted_in",
+    message: `sources.${name}.allowed_paths: ${insideReal(projectDir, allowed) ? shown(projectDir, allowed) : allowed} is outside the project folder or hidden (like .git/ or .env), and coho.yaml alone cannot widen what models read: opt in from outside the configuration, where a pull request cannot, with --allow-path ${allowed} or ${ALLOW_PATHS_ENV}=${allowed} set by the pipeline`,
+    location: locate(file.yaml, ["sources", name, "allowed_paths", index]),
+  };
+}
+
 /** "3000/3s" → 3,000 requests per 3 seconds. The schema guarantees the shape. */
 function parseRateLimit(text: string): { requests: number; windowSeconds: number } {
   const match = /^(\d+)\/(\d+)(s|m)$/.exec(text);
@@ -124,19 +153,41 @@ function parseRateLimit(text: string): { requests: number; windowSeconds: number
 }
 
 /** The state backend; a postgres URL is a secret (the schema refuses literals). */
-export function buildState(root: LoadedFile, diagnostics: Diagnostic[] = []): StateConfig | undefined {
+export function buildState(root: LoadedFile, diagnostics: Diagnostic[] = [], defaultSchema = "coho"): StateConfig | undefined {
   const state = root.data?.state;
-  if (!state || state.backend === "local") return { backend: "local" };
+  const snapshots = state?.snapshots && root.yaml
+    ? { snapshots: { source: state.snapshots.source, schema: state.snapshots.schema ?? (defaultSchema === "coho" ? "coho_state" : `${defaultSchema}_state`), origin: locate(root.yaml, ["state", "snapshots", "source"]) } }
+    : {};
+  if (!state || state.backend === "local") return { backend: "local", ...snapshots };
   const url = root.secrets.get("state.url");
   if (!url) return undefined; // its missing variable was reported
   // Unset in an offline load (plan): the coho.lock mirror stands in; nothing to check.
-  if (!url.resolved) return { backend: "postgres", url, schema: state.schema ?? "coho" };
+  if (!url.resolved) return { backend: "postgres", url, schema: state.schema ?? defaultSchema, ...snapshots };
   const check = checkPostgresUrl(url.reveal());
   if (!check.ok) {
     diagnostics.push({ severity: "error", code: "config.url_invalid", message: `state.url: the URL in environment variable ${url.source} ${check.problem}`, ...(root.yaml ? { location: locate(root.yaml, ["state", "url"]) } : {}) });
     return undefined;
   }
-  return { backend: "postgres", url, schema: state.schema ?? "coho" };
+  return { backend: "postgres", url, schema: state.schema ?? defaultSchema, ...snapshots };
+}
+
+/** `state.snapshots.source` must name a declared source whose database can hold snapshots. */
+export function checkSnapshotSource(state: StateConfig, sources: ReadonlyMap<string, SourceConfig>, sourceNames: readonly string[], diagnostics: Diagnostic[]): void {
+  const wanted = state.snapshots;
+  if (!wanted) return;
+  const source = sources.get(wanted.source);
+  if (!source) {
+    // A declared source that failed to build has its own error.
+    if (sourceNames.includes(wanted.source)) return;
+    diagnostics.push({ severity: "error", code: "config.unknown_reference", message: `state.snapshots.source: no source named ${wanted.source}${didYouMean(wanted.source, sourceNames)}`, location: wanted.origin });
+  } else if (!SNAPSHOT_SOURCE_TYPES.includes(source.type)) {
+    diagnostics.push({
+      severity: "error",
+      code: "config.snapshot_source_type",
+      message: `state.snapshots.source: source ${wanted.source} is a ${source.type} source, which cannot hold coho's snapshots (${SNAPSHOT_SOURCE_TYPES.join(", ")} can); omit state.snapshots to keep them with the state backend`,
+      location: wanted.origin,
+    });
+  }
 }
 
 function secretOrLiteralUrl(file: Entry<Raw>["file"], path: string[], text: string, diagnostics: Diagnostic[]): Secret | string | undefined {

@@ -15,11 +15,24 @@ export interface ConfigData {
   cohorts?: Record<string, CohortData>;
   moved?: MovedData[];
   include?: string[];
+  vars?: Record<string, VarData>;
+}
+
+export interface VarData {
+  type: "string" | "integer" | "number" | "boolean";
+  default?: string | number | boolean;
+  description?: string;
 }
 
 export interface StateData {
   backend: "local" | "postgres";
   url?: string;
+  schema?: string;
+  snapshots?: StateSnapshotsData;
+}
+
+export interface StateSnapshotsData {
+  source: string;
   schema?: string;
 }
 
@@ -48,7 +61,14 @@ export interface PostgresSourceData {
   statement_timeout?: string;
 }
 
-export type SourceData = DuckDbSourceData | PostgresSourceData;
+export interface RedshiftSourceData {
+  type: "redshift";
+  url: string;
+  ssl?: { mode?: "disable" | "require" | "verify-full"; ca_file?: string };
+  statement_timeout?: string;
+}
+
+export type SourceData = DuckDbSourceData | PostgresSourceData | RedshiftSourceData;
 
 export interface BrazeCohortsDestinationData {
   type: "braze_cohorts";
@@ -125,13 +145,15 @@ type KeyRecord<T> = { readonly [K in AllKeys<T>]: true };
 
 export const CONFIG_KEYS: KeyRecord<ConfigData> = {
   version: true, state: true, dbt: true, sources: true, destinations: true, models: true,
-  identifiers: true, cohorts: true, moved: true, include: true,
+  identifiers: true, cohorts: true, moved: true, include: true, vars: true,
 };
 export const DBT_KEYS: KeyRecord<DbtData> = { manifest: true, source: true, allow_outside_project: true, owner: true };
 export const DBT_OWNER_KEYS: KeyRecord<DbtOwnerData> = { name: true, email: true };
-export const STATE_KEYS: KeyRecord<StateData> = { backend: true, url: true, schema: true };
+export const STATE_KEYS: KeyRecord<StateData> = { backend: true, url: true, schema: true, snapshots: true };
+export const STATE_SNAPSHOTS_KEYS: KeyRecord<StateSnapshotsData> = { source: true, schema: true };
 export const DUCKDB_SOURCE_KEYS: KeyRecord<DuckDbSourceData> = { type: true, path: true, allowed_paths: true };
 export const POSTGRES_SOURCE_KEYS: KeyRecord<PostgresSourceData> = { type: true, url: true, ssl: true, statement_timeout: true };
+export const REDSHIFT_SOURCE_KEYS: KeyRecord<RedshiftSourceData> = { type: true, url: true, ssl: true, statement_timeout: true };
 export const DESTINATION_KEYS: KeyRecord<BrazeCohortsDestinationData> & KeyRecord<BrazeAttributesDestinationData> = {
   type: true, rest_endpoint: true, partner: true, partner_api_key: true, data_import_key: true, allow_unknown_endpoint: true,
   api_key: true, batch_size: true, update_existing_only: true, missing_profiles: true, rate_limit: true, max_array_values: true,
@@ -143,4 +165,5 @@ export const COHORT_KEYS: KeyRecord<CohortData> = {
 };
 export const FOR_EACH_KEYS: KeyRecord<ForEachData> = { key: true, keys: true };
 export const GUARDS_KEYS: KeyRecord<GuardsData> = { max_removals: true, allow_empty: true, max_deleted_instances: true };
+export const VAR_KEYS: KeyRecord<VarData> = { type: true, default: true, description: true };
 export const MOVED_KEYS: KeyRecord<MovedData> = { from: true, to: true };

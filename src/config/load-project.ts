@@ -2,10 +2,12 @@ import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { hasErrors, type Diagnostic } from "../model/diagnostic.js";
-import type { Project, SourceConfig } from "../model/project.js";
+import type { EnvironmentInfo, Project, SourceConfig } from "../model/project.js";
+import { defaultStateSchema } from "../model/state-files.js";
+import { applyEnvironment, type EnvironmentOverlay } from "./environments.js";
 import type { Secret } from "../model/secret.js";
 import { DEFAULT_SOURCE, buildCohort, buildIdentifier, buildModel, buildMoved } from "./build-audiences.js";
-import { buildDestination, buildSource, buildState } from "./build-connections.js";
+import { buildDestination, buildSource, buildState, checkSnapshotSource } from "./build-connections.js";
 import { targetOf, validateCohortsByRoad } from "../destinations/roads.js";
 import { loadDbt } from "./build-dbt.js";
 import { checkSharedCohortIds } from "./check-cohort-ids.js";
@@ -15,6 +17,7 @@ import type { SecretNeeds } from "./interpolate-document.js";
 import { loadFile, type LoadedFile } from "./load-file.js";
 import { hiddenWithin, insideReal, shown } from "../util/inside.js";
 import { locate } from "./locate.js";
+import { carriesSecret, declaredVars, resolveVars, type VarLayer } from "./vars.js";
 
 export const CONFIG_FILE = "coho.yaml";
 
@@ -26,6 +29,16 @@ export interface LoadOptions {
    * "optional" for destinations and the state URL: they never call Braze.
    */
   readonly secrets?: SecretNeeds;
+  /**
+   * Paths outside the project (or hidden inside it) the configuration may open,
+   * absolute: the opt-in from outside the reviewed configuration (`--allow-path`,
+   * COHO_ALLOW_PATHS). A pull request edits coho.yaml, never these.
+   */
+  readonly allowPaths?: readonly string[];
+  /** Values for the variables declared under `vars:`, by name, as given (`--var name=value`). */
+  readonly vars?: Readonly<Record<string, string>>;
+  /** The environment of `environments:` to load (`--env`, COHO_ENV); default: the one marked `default: true`. */
+  readonly environment?: string;
 }
 
 export interface LoadResult {
@@ -50,26 +63,53 @@ export function loadProject(dir: string, options: LoadOptions = {}): LoadResult 
     return { project: undefined, diagnostics: [{ severity: "error", code: "config.not_found", message }], texts: new Map(), secrets: [] };
   }
   const env = projectEnv(join(projectDir, ".env"), options.env ?? process.env);
-  const root = loadFile(configFile, env, options.secrets);
+  const layers: VarLayer[] = options.vars && Object.keys(options.vars).length > 0 ? [{ origin: "--var", values: options.vars }] : [];
+  let overlay: EnvironmentOverlay = { info: undefined, vars: {}, diagnostics: [] };
+  const root = loadFile(configFile, env, options.secrets, (yaml, found) => {
+    // The chosen environment is laid over the document first: its `vars:` values
+    // sit between the declared defaults and --var (the command line wins).
+    overlay = applyEnvironment(yaml, options.environment);
+    found.push(...overlay.diagnostics);
+    const environmentLayer: VarLayer[] = overlay.info && Object.keys(overlay.vars).length > 0 ? [{ origin: `environments.${overlay.info.name}.vars`, values: overlay.vars }] : [];
+    return resolveVars(yaml, declaredVars(yaml), [...environmentLayer, ...layers], found);
+  });
   const diagnostics: Diagnostic[] = [...root.diagnostics];
   checkRoot(root, diagnostics);
-  const includes = includedFiles(projectDir, root, diagnostics).map((path) => loadFile(path, env, options.secrets));
+  const includes = includedFiles(projectDir, root, diagnostics).map((path) => loadFile(path, env, options.secrets, root.vars));
   for (const file of includes) {
     diagnostics.push(...file.diagnostics);
     checkInclude(file, diagnostics);
   }
   const files = [root, ...includes];
-  const project = assemble(projectDir, configFile, files, env, diagnostics);
+  const resolvedSecrets = files.flatMap((f) => [...f.secrets.values()]).filter((s) => s.resolved);
   const texts = new Map(files.filter((f) => f.text !== undefined).map((f) => [f.path, f.text as string]));
-  const secrets = files.flatMap((f) => [...f.secrets.values()]).filter((s) => s.resolved);
-  return { project: hasErrors(diagnostics) ? undefined : project, diagnostics: sortDiagnostics(diagnostics), texts, secrets };
+  // A variable carrying a secret has been interpolated already: say only that, nothing that may hold it.
+  const tainted = [...root.vars.values].filter(([, value]) => carriesSecret(value, resolvedSecrets));
+  if (tainted.length > 0 && root.yaml) {
+    const refused = tainted.map(([name]): Diagnostic => ({
+      severity: "error",
+      code: "config.var_secret",
+      message: `vars.${name}: its value carries a secret coho resolved from the environment (as it is or in another form); secrets never reach SQL, names, labels or attribute names: pass a value that is not a secret`,
+      location: locate(root.yaml!, ["vars", name], "key"),
+    }));
+    return { project: undefined, diagnostics: refused, texts, secrets: resolvedSecrets };
+  }
+  const trusted: TrustedSettings = { allowPaths: options.allowPaths ?? [], realEnv: options.env ?? process.env };
+  const project = assemble(projectDir, configFile, files, env, trusted, diagnostics, overlay.info);
+  return { project: hasErrors(diagnostics) ? undefined : project, diagnostics: sortDiagnostics(diagnostics), texts, secrets: resolvedSecrets };
 }
 
-function assemble(projectDir: string, configFile: string, files: LoadedFile[], env: EnvLookup, diagnostics: Diagnostic[]): Project {
+/** What the pipeline says from outside the reviewed configuration (never from `.env`). */
+export interface TrustedSettings {
+  readonly allowPaths: readonly string[];
+  readonly realEnv: Readonly<Record<string, string | undefined>>;
+}
+
+function assemble(projectDir: string, configFile: string, files: LoadedFile[], env: EnvLookup, trusted: TrustedSettings, diagnostics: Diagnostic[], environment: EnvironmentInfo | undefined): Project {
   const entries = collectEntries(projectDir, files, diagnostics);
   const sources = new Map<string, SourceConfig>();
   for (const entry of entries.sources.values()) {
-    const source = buildSource(entry, projectDir, diagnostics);
+    const source = buildSource(entry, projectDir, trusted.allowPaths, diagnostics);
     if (source) sources.set(entry.name, source);
   }
   const sourceNames = [...entries.sources.keys(), ...entries.broken.sources];
@@ -77,7 +117,7 @@ function assemble(projectDir: string, configFile: string, files: LoadedFile[], e
     const destination = buildDestination(e, diagnostics);
     return destination ? [[e.name, destination] as const] : [];
   }));
-  const dbt = loadDbt(files[0]!, projectDir, env, sourceNames, diagnostics);
+  const dbt = loadDbt(files[0]!, projectDir, env, trusted, sourceNames, diagnostics);
   const modelContext = { projectDir, sourceNames, sourceType: (name: string) => sources.get(name)?.type, dbt };
   const models = new Map([...entries.models.values()].flatMap((e) => {
     const model = buildModel(e, modelContext, diagnostics);
@@ -111,9 +151,11 @@ function assemble(projectDir: string, configFile: string, files: LoadedFile[], e
   checkSharedCohortIds(projectDir, [...cohorts.values()].sort((a, b) => compareOrigins(a.origin, b.origin, files)), diagnostics);
   const setKeys = [...cohorts.values()].filter((c) => c.forEach).map((c) => c.key);
   const moved = buildMoved(files, [...entries.cohorts.keys(), ...entries.broken.cohorts], setKeys, diagnostics);
-  const state = buildState(files[0]!, diagnostics) ?? { backend: "local" as const };
+  const state = buildState(files[0]!, diagnostics, defaultStateSchema(environment)) ?? { backend: "local" as const };
+  checkSnapshotSource(state, sources, sourceNames, diagnostics);
   return {
     dir: projectDir, configFile, files: files.map((f) => f.path), state, ...(dbt ? { dbt: dbt.settings } : {}),
+    ...(environment ? { environment } : {}),
     sources, destinations, models, identifiers, cohorts, moved,
   };
 }
@@ -139,7 +181,7 @@ function checkRoot(root: LoadedFile, diagnostics: Diagnostic[]): void {
 /** Included files carry sections only: state, include and dbt belong to coho.yaml. */
 function checkInclude(file: LoadedFile, diagnostics: Diagnostic[]): void {
   if (!file.data || !file.yaml) return;
-  for (const key of ["state", "include", "dbt"] as const) {
+  for (const key of ["state", "include", "dbt", "vars"] as const) {
     if (file.data[key] === undefined) continue;
     diagnostics.push({
       severity: "error",

@@ -25,6 +25,11 @@ export interface HistoryCohort {
   readonly retries: number;
   /** Model rows that did not become members, by reason. */
   readonly refused: Readonly<Record<RejectReason, number>>;
+  /**
+   * Members in state right after this apply (0 once deleted). Absent in records
+   * written before coho recorded it, and when state could not be read back.
+   */
+  readonly members?: number;
   readonly error?: string;
 }
 
@@ -41,6 +46,8 @@ export interface HistoryRecord {
   /** `user@host` or the CI run, as in the state lock. */
   readonly who: string;
   readonly coho_version: string;
+  /** The environment applied to, when coho.yaml declares environments (each keeps its own history). */
+  readonly environment?: string;
   readonly outcome: HistoryOutcome;
   readonly lineage: string | null;
   readonly serial_before: number;

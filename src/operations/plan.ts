@@ -1,3 +1,4 @@
+import { refuseNonRegularTarget } from "../util/output-target.js";
 import { summarizeJournal } from "../apply/journal-summary.js";
 import type { Plan } from "../model/plan.js";
 import type { Project } from "../model/project.js";
@@ -12,6 +13,7 @@ import { writePlanFile } from "../plan/plan-file.js";
 import { openSession, type Session } from "../plan/session.js";
 import type { StateBackend } from "../state/backend.js";
 import type { EventSink } from "./events.js";
+import { cohortSeries, type CohortSeries } from "../model/size-history.js";
 
 export interface PlanRequest {
   readonly project: Project;
@@ -29,10 +31,21 @@ export interface PlanRequest {
   readonly out?: string;
   readonly memoryLimit?: string;
   readonly onEvent?: EventSink;
+  /**
+   * Also read each cohort's recorded applies (the newest `last`), for charts
+   * of size over time beside the plan. Reads history only; never fails the plan.
+   */
+  readonly history?: { readonly last: number };
 }
 
 export interface PlanResult {
   readonly plan: Plan;
+  /**
+   * With `history`: each cohort's points (sizes worked back from the plan's
+   * `members.before` where older records lack them), or why none could be read
+   * (a plan from the committed coho.lock mirror has no history).
+   */
+  readonly history?: { readonly series: readonly CohortSeries[] } | { readonly unavailable: string };
 }
 
 /** config + state → plan (and, with `out`, a saved plan file). Touches no Braze. */
@@ -50,7 +63,8 @@ export async function plan(request: PlanRequest): Promise<PlanResult> {
     if (request.out) await writePlanFile(request.out, plan, session.engine, deltas);
     const shown = request.out ? plan : hidePendingCohortIds(plan);
     request.onEvent?.({ type: "report", command: "plan", plan: shown });
-    return { plan: shown };
+    if (!request.history) return { plan: shown };
+    return { plan: shown, history: await planHistory(session.backend, plan, request.history.last) };
   } finally {
     await session.close();
   }
@@ -63,7 +77,10 @@ export async function planInSession(
   pending: PendingApply | null = null,
 ): Promise<PlannedChanges> {
   const targets = request.targets ?? [];
-  request.onEvent?.({ type: "plan_started", targets });
+  if (request.onEvent) {
+    const engine = await session.engine.settings();
+    request.onEvent({ type: "plan_started", targets, engine: { memory_limit: engine.memoryLimit, memory_limit_from: engine.memoryLimitFrom, threads: engine.threads } });
+  }
   const planned = await buildPlan({
     project: session.project,
     backend: session.backend,
@@ -91,6 +108,17 @@ export async function planInSession(
   return planned;
 }
 
+/** The cohorts' recorded applies, anchored on the sizes this plan starts from. */
+async function planHistory(backend: StateBackend, plan: Plan, last: number): Promise<{ series: CohortSeries[] } | { unavailable: string }> {
+  try {
+    const records = await backend.history().list({ last });
+    const anchors = new Map(plan.cohorts.map((c) => [c.moved_from ?? c.address, c.members.before]));
+    return { series: cohortSeries(records, anchors) };
+  } catch (error) {
+    return { unavailable: error instanceof Error ? error.message : String(error) };
+  }
+}
+
 /** What an apply left in the journal — interrupted, or running right now under the lock. */
 async function pendingApply(backend: StateBackend): Promise<PendingApply | null> {
   const lock = await backend.currentLock();
@@ -112,6 +140,7 @@ async function pendingApply(backend: StateBackend): Promise<PendingApply | null>
  * can be, so a typo in --out does not cost a full plan and end in ENOENT.
  */
 function checkOutputPath(out: string): void {
+  refuseNonRegularTarget(out, "--out");
   const folder = dirname(out);
   let stats;
   try {

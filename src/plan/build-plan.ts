@@ -7,7 +7,7 @@ import type { Project } from "../model/project.js";
 import { noRejections } from "../model/reject-reason.js";
 import type { StateView } from "../model/state.js";
 import type { DuckDbEngine } from "../sources/duckdb-engine.js";
-import { extractMembers } from "../sources/extract-members.js";
+import { extractMembers, withDuplicates, type ExtractedMembers } from "../sources/extract-members.js";
 import type { Source } from "../sources/source.js";
 import type { StateBackend } from "../state/backend.js";
 import { COHO_VERSION } from "../version.js";
@@ -22,7 +22,7 @@ import { evaluateGuards } from "./guards.js";
 import { diffMembership, sampleKeys, type MembershipDelta } from "./membership-diff.js";
 import { tryPushDown } from "./pushdown.js";
 import { planResources, type ResourceDecision } from "./resource-actions.js";
-import { sqlDiff } from "./sql-diff.js";
+import { sqlDiff } from "../util/sql-diff.js";
 import { checkDbtRelations } from "../dbt/check-relations.js";
 import { dbtModelPlan } from "../dbt/plan-info.js";
 import { expectedSnapshot } from "../state/snapshot-record.js";
@@ -117,6 +117,7 @@ export async function buildPlan(ctx: PlanContext): Promise<PlannedChanges> {
     format_version: "1.1",
     coho_version: COHO_VERSION,
     created_at: (ctx.now?.() ?? new Date()).toISOString(),
+    ...(project.environment ? { environment: project.environment.name } : {}),
     state: { lineage: state.lineage, serial: state.serial },
     config_digest: configDigest(project),
     // A plan on net counts is never sent: it cannot be saved (plan --out refuses) and
@@ -147,14 +148,14 @@ async function planCohort(ctx: PlanContext, decision: ResourceDecision): Promise
   let rows: number | null = null;
   let rejected = noRejections();
   let diff: string | undefined;
+  let extracted: ExtractedMembers | undefined;
   if (decision.cohort) {
     const cohort = decision.cohort;
     const model = project.models.get(cohort.model)!;
     ctx.onEvent?.({ type: "model", address: decision.address, model: model.name });
-    const extracted = await extractMembers(engine, ctx.sources.get(model.source)!, model, project.identifiers.get(cohort.identifier)!);
+    extracted = await extractMembers(engine, ctx.sources.get(model.source)!, model, project.identifiers.get(cohort.identifier)!);
     desired = extracted.table;
     rows = extracted.rows;
-    rejected = { ...extracted.rejected };
     diff = modelDiff(project, decision);
   }
   // The recorded snapshot is loaded only once the model's members are extracted (as the
@@ -166,7 +167,8 @@ async function planCohort(ctx: PlanContext, decision: ResourceDecision): Promise
     ctx.onEvent?.({ type: "snapshot", address: decision.address });
     snapshot = await ctx.backend.loadSnapshot(engine, decision.address, expectedSnapshot(prior));
   }
-  const computed = await diffMembership(engine, desired, retarget ? undefined : snapshot);
+  const computed = await diffMembership(engine, extracted?.keys, retarget ? undefined : snapshot);
+  if (extracted) rejected = withDuplicates(extracted, computed.desiredMembers);
   const delta = membersKnown || retarget ? computed : netDelta(computed, prior?.members.count ?? 0);
   // Removals go to the workspace being left, when the config still reaches it (another destination name).
   const retargetRemovals = leavesReachableWorkspace(decision) && snapshot ? snapshot : undefined;
@@ -314,7 +316,7 @@ function pendingWarning(pending: PlanContext["pendingApply"]): string[] {
 }
 
 function reasonFor(decision: ResourceDecision, membershipChanges: boolean, members: { add: number; remove: number }): string {
-  const membership = `membership changes: +${members.add} / −${members.remove}`;
+  const membership = `membership changes: +${members.add.toLocaleString("en")} / −${members.remove.toLocaleString("en")}`;
   if (decision.actions[0] === "no-op") return membershipChanges ? membership : decision.reason;
   if (!membershipChanges || decision.cohort === undefined || decision.actions.includes("create") || decision.actions.includes("adopt")) return decision.reason;
   return `${decision.reason}; ${membership}`;

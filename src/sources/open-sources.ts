@@ -1,16 +1,63 @@
-import type { Project } from "../model/project.js";
+import { describeTarget } from "../model/postgres-url.js";
+import type { Project, SourceConfig } from "../model/project.js";
+import type { Secret } from "../model/secret.js";
 import type { DuckDbEngine } from "./duckdb-engine.js";
-import { DuckDbSource } from "./duckdb-source.js";
-import { PostgresSource } from "./postgres-source.js";
+import { DuckDbSource } from "./duckdb/duckdb-source.js";
+import { PostgresSource } from "./postgres/postgres-source.js";
+import { RedshiftSource } from "./redshift/redshift-source.js";
 import type { Source } from "./source.js";
+
+type ConfigOf<T extends SourceConfig["type"]> = Extract<SourceConfig, { type: T }>;
+
+/** How coho opens and names the sources of one engine. */
+interface SourceEngine<T extends SourceConfig["type"]> {
+  open(config: ConfigOf<T>, engine: DuckDbEngine): Source;
+  /** Where the source is, for messages and `coho check`: never a secret (host:port/database, a path, a project). */
+  where(config: ConfigOf<T>): string;
+}
+
+/**
+ * One entry per source engine, each a folder under src/sources/. A new warehouse adds
+ * its folder, its config type (model/project.ts, schema/coho.schema.json,
+ * config/build-connections.ts) and one line here; drivers load on first use inside
+ * the folder, so a project that does not use an engine never loads its driver.
+ */
+const ENGINES: { readonly [T in SourceConfig["type"]]: SourceEngine<T> } = {
+  duckdb: { open: (config, engine) => new DuckDbSource(config, engine), where: (config) => config.path ?? "in-memory DuckDB" },
+  postgres: { open: (config) => new PostgresSource(config), where: (config) => describeTarget(revealed(config.url)) },
+  redshift: { open: (config) => new RedshiftSource(config), where: (config) => describeTarget(revealed(config.url)) },
+};
 
 /** One Source per declared source; connections open lazily, on first use. */
 export function openSources(project: Project, engine: DuckDbEngine): Map<string, Source> {
   const sources = new Map<string, Source>();
-  for (const config of project.sources.values()) {
-    sources.set(config.name, config.type === "duckdb" ? new DuckDbSource(config, engine) : new PostgresSource(config));
-  }
+  for (const config of project.sources.values()) sources.set(config.name, openSource(config, engine));
   return sources;
+}
+
+function engineOf<T extends SourceConfig["type"]>(config: ConfigOf<T>): SourceEngine<T> {
+  return ENGINES[config.type as T] as SourceEngine<T>;
+}
+
+function openSource(config: SourceConfig, engine: DuckDbEngine): Source {
+  return engineOf(config).open(config, engine);
+}
+
+/**
+ * The source holding coho's snapshots (state.snapshots), opened on its own for the
+ * state backend; only warehouse engines (model/project.ts SNAPSHOT_SOURCE_TYPES) can.
+ */
+export function openSnapshotSource(config: Exclude<SourceConfig, { type: "duckdb" }>): Source {
+  return config.type === "redshift" ? ENGINES.redshift.open(config, undefined as never) : ENGINES.postgres.open(config, undefined as never);
+}
+
+/** Where a declared source is, for messages: never a secret. */
+export function describeSource(config: SourceConfig): string {
+  return engineOf(config).where(config);
+}
+
+function revealed(url: Secret | string): string {
+  return typeof url === "string" ? url : url.reveal();
 }
 
 export async function closeSources(sources: ReadonlyMap<string, Source>): Promise<void> {

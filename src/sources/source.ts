@@ -1,4 +1,5 @@
-import type { ModelConfig } from "../model/project.js";
+import type { ModelConfig, SourceConfig } from "../model/project.js";
+import type { PushDownTarget, SnapshotHome, SnapshotStore } from "./dialect.js";
 
 /**
  * How coho turns an identifier column into text: it accepts text, integer and
@@ -24,12 +25,20 @@ export interface RowBatch {
 /** A database coho reads models from. */
 export interface Source {
   readonly name: string;
-  readonly type: "duckdb" | "postgres";
+  readonly type: SourceConfig["type"];
   /** Column names and kinds of the model's result, without reading its rows. */
   describe(model: ModelConfig): Promise<ColumnInfo[]>;
   /** The model's rows in batches; memory stays flat whatever the row count. */
   stream(model: ModelConfig, batchSize?: number): AsyncIterable<RowBatch>;
   close(): Promise<void>;
+  /**
+   * Where this source can run the membership diff itself (sources/dialect.ts): given
+   * where the state keeps its snapshots, a target when that is this very database,
+   * else undefined (the model's rows are pulled through into the embedded engine).
+   */
+  pushDownTarget?(home: SnapshotHome): PushDownTarget | undefined;
+  /** Where this source keeps coho's snapshots when `state.snapshots.source` names it (tables in `schema`). */
+  snapshotStore?(schema: string): SnapshotStore;
 }
 
 export const DEFAULT_BATCH_SIZE = 10_000;

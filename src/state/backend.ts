@@ -1,5 +1,6 @@
 import type { HistoryStore } from "../model/history.js";
 import type { LockfileDoc, LockInfo, StateView } from "../model/state.js";
+import type { SnapshotHome } from "../sources/dialect.js";
 import type { DuckDbEngine } from "../sources/duckdb-engine.js";
 import type { JournalStore } from "./journal.js";
 import type { LockEvents } from "./local-lock.js";
@@ -24,6 +25,13 @@ export interface SnapshotJob {
   readonly cohortId: string;
   readonly count: number;
   readonly digest: string;
+}
+
+/** One new snapshot built where the snapshots live: its base (if any) and the acknowledged changes of its slot. */
+export interface FoldJob {
+  readonly slot: number;
+  readonly cohortId: string;
+  readonly base: ExpectedSnapshot | undefined;
 }
 
 /**
@@ -57,17 +65,36 @@ export interface StateBackend {
    * order. Nothing refers to them until the lockfile is written.
    */
   saveSnapshots(engine: DuckDbEngine, table: string, jobs: readonly SnapshotJob[]): Promise<SavedSnapshot[]>;
+  /**
+   * Optional: each job's new snapshot, (base ∪ acknowledged additions) − acknowledged
+   * removals, built where the snapshots live from `changes` (an engine table with
+   * columns slot INTEGER, key VARCHAR, removed BOOLEAN): the base's keys never travel.
+   * Results in job order, durable when it resolves; fold uses it when present.
+   */
+  foldSnapshots?(engine: DuckDbEngine, changes: string, jobs: readonly FoldJob[]): Promise<SavedSnapshot[]>;
   /** Deletes snapshots no cohort of `doc` references. */
   pruneSnapshots(doc: LockfileDoc): Promise<void>;
   /** Takes the state lock, waiting up to `timeoutMs`; resolves to its release. */
   lock(info: LockInfo, timeoutMs: number, events?: LockEvents): Promise<() => void>;
   currentLock(): Promise<LockInfo | undefined>;
+  /**
+   * Fencing before a request leaves: throws `state.lock_lost` when the lock this
+   * backend took is no longer its own (force-unlocked); resolves when it still
+   * is, or when it holds none.
+   */
+  checkLock(): Promise<void>;
   /** Releases the lock of id `id`; `force` also takes it from a holder that is still alive. */
   forceUnlock(id: string, options?: { force?: boolean }): Promise<LockInfo>;
   /** The write-ahead journal of applies, stored with this state. */
   journal(): JournalStore;
   /** The record of past applies, stored with this state. */
   history(): HistoryStore;
+  /**
+   * Where the snapshots live when that is a database a source may reach too: the
+   * planner pushes a model's diff down into it when the model's source is that
+   * database (plan/pushdown.ts). Absent or undefined: snapshots are read into the engine.
+   */
+  snapshotHome?(): Promise<SnapshotHome | undefined>;
   /** Releases connections. */
   close(): Promise<void>;
 }

@@ -7,22 +7,24 @@ import type { LockfileDoc, LockInfo, StateView } from "../model/state.js";
 import { EMPTY_STATE } from "../model/state.js";
 import type { Secret } from "../model/secret.js";
 import { literal, type DuckDbEngine } from "../sources/duckdb-engine.js";
-import { describeTarget } from "../sources/postgres-source.js";
+import { describeTarget } from "../model/postgres-url.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
 import type { SavedSnapshot, SnapshotJob, StateBackend } from "./backend.js";
 import type { JournalStore } from "./journal.js";
 import type { LockEvents } from "./local-lock.js";
-import { LOCKFILE_NAME, readLockfile, serializeLockfile } from "./lockfile.js";
+import { readLockfile, serializeLockfile } from "./lockfile.js";
+import { DEFAULT_STATE_FILES, type StateFiles } from "../model/state-files.js";
 import { digestFromRow, memberDigestSql } from "./member-digest.js";
 import { memberCountProblems } from "./lockfile-checks.js";
 import { copySnapshotRows } from "./postgres-copy.js";
 import { copySnapshotsOut } from "./postgres-snapshots.js";
-import { recordSnapshotChecks, type SnapshotTables } from "./postgres-snapshot-check.js";
+import { recordSnapshotChecks, verifySnapshot, type SnapshotTables } from "./postgres-snapshot-check.js";
+import type { SnapshotHome } from "../sources/dialect.js";
 import { PostgresHistory } from "./postgres-history.js";
 import { PostgresJournal } from "./postgres-journal.js";
 import { PostgresLock } from "./postgres-lock.js";
 import { inTransaction, migrate, table } from "./postgres-schema.js";
-import { pgDriver, pgCursorClass } from "../sources/pg-driver.js";
+import { pgDriver, pgCursorClass } from "../sources/postgres/pg-driver.js";
 
 const BATCH = 10_000;
 
@@ -36,6 +38,8 @@ const BATCH = 10_000;
  */
 export class PostgresBackend implements StateBackend {
   readonly #projectDir: string;
+  /** The committed mirror's file name (coho.lock, or coho.<env>.lock). */
+  readonly #lockfile: string;
   readonly #schema: string;
   readonly #config: pg.ClientConfig;
   readonly #url: Secret;
@@ -46,8 +50,9 @@ export class PostgresBackend implements StateBackend {
   /** The lock this backend took, if any: the fencing token every write checks. */
   #held: LockInfo | undefined;
 
-  constructor(projectDir: string, url: Secret, schema: string) {
+  constructor(projectDir: string, url: Secret, schema: string, files: StateFiles = DEFAULT_STATE_FILES) {
     this.#projectDir = projectDir;
+    this.#lockfile = files.lockfile;
     this.#schema = schema;
     this.#url = url;
     this.#config = { connectionString: url.reveal(), application_name: "coho-state", connectionTimeoutMillis: 10_000 };
@@ -76,7 +81,7 @@ export class PostgresBackend implements StateBackend {
       [doc.lineage, doc.serial, JSON.stringify(doc)],
     ));
     if (rowCount !== 1) throw new CohoError("state.write_conflict", `the state database changed while coho worked (expected serial ${doc.serial - 1})`, { hint: "run the command again" });
-    writeFileAtomic(join(this.#projectDir, LOCKFILE_NAME), serializeLockfile(doc));
+    writeFileAtomic(join(this.#projectDir, this.#lockfile), serializeLockfile(doc));
   }
 
   async loadSnapshot(engine: DuckDbEngine, address: string, expected: { snapshot: string; count: number; digest: string }): Promise<string> {
@@ -179,6 +184,14 @@ export class PostgresBackend implements StateBackend {
     };
   }
 
+  async checkLock(): Promise<void> {
+    const held = this.#held;
+    if (!held) return;
+    await this.#prepare();
+    const { rowCount } = await this.#pool.query(`SELECT 1 WHERE ${this.#lock.fenceCondition(1)}`, [held.id]);
+    if (rowCount !== 1) throw await this.#lock.lostError(held);
+  }
+
   async currentLock(): Promise<LockInfo | undefined> {
     await this.#prepare();
     return this.#lock.current();
@@ -190,10 +203,23 @@ export class PostgresBackend implements StateBackend {
     return this.#lock.forceUnlock(id);
   }
 
-  /** Where snapshots live, for diffs pushed down into the same database. */
-  async pushDownTarget(): Promise<{ url: string } & SnapshotTables> {
+  /** Where snapshots live, for diffs pushed down into the same database (sources/dialect.ts). */
+  async snapshotHome(): Promise<SnapshotHome> {
     await this.#prepare();
-    return { url: this.#url.reveal(), ...this.#snapshotTables() };
+    const tables = this.#snapshotTables();
+    return {
+      location: { kind: "url", url: this.#url.reveal() },
+      snapshots: tables.snapshots,
+      // On a connection of its own, while the diff runs: the server computes both at once.
+      verify: async (snapshot, expected) => {
+        const client = await this.#pool.connect();
+        try {
+          await verifySnapshot(client, tables, snapshot, expected);
+        } finally {
+          client.release();
+        }
+      },
+    };
   }
 
   #snapshotTables(): SnapshotTables {
@@ -253,7 +279,7 @@ export class PostgresBackend implements StateBackend {
 
   /** coho.lock must mirror this database: same lineage, never ahead of it. */
   #checkMirror(doc: StateView): void {
-    const path = join(this.#projectDir, LOCKFILE_NAME);
+    const path = join(this.#projectDir, this.#lockfile);
     if (!existsSync(path)) return;
     const mirror = readLockfile(path);
     if (mirror.lineage === null) return;

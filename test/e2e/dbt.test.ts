@@ -8,6 +8,7 @@ import { buildWarehouse, dbtHeader, dbtProject, useManifest } from "../helpers/d
 import { emulators } from "../helpers/emulator.js";
 import { SECRET_ENV, brazeByName, coho, keysOf } from "../helpers/apply-project.js";
 import { EXAMPLES } from "../helpers/fixtures.js";
+import { freePort } from "../helpers/postgres-cluster.js";
 import { destinationEntry } from "../helpers/project.js";
 
 const start = emulators();
@@ -172,6 +173,20 @@ describe("cohorts on dbt models, against the emulator", () => {
     expect((await coho(dir, ["dbt", "exposures", "--out", out])).code).toBe(0);
   });
 
+  it("escapes Jinja in cohort names, so dbt shows the name instead of running it", async () => {
+    const emu = await start();
+    const dir = await project(emu);
+    const config = join(dir, "coho.yaml");
+    writeFileSync(config, readFileSync(config, "utf8").replace("name: VIP", `name: "VIP {{ env_var('DBT_ENV_SECRET_X') }} {%- if true %} {# c #}"`));
+    const printed = await coho(dir, ["dbt", "exposures"]);
+    expect(printed.code, printed.stderr).toBe(0);
+    const vip = (parse(printed.stdout) as { exposures: { name: string; label: string; description: string }[] }).exposures.find((e) => e.name === "coho_vip")!;
+    // Each opening delimiter is printed by a Jinja string expression: rendered, it reads as written.
+    expect(vip.label).toBe("VIP {{ '{{' }} env_var('DBT_ENV_SECRET_X') }} {{ '{%' }}- if true %} {{ '{#' }} c #}");
+    expect(vip.description).toContain("Braze cohort \"VIP {{ '{{' }} env_var(");
+    expect(printed.stdout).not.toMatch(/\{\{ env_var|\{%- if|\{# c/);
+  });
+
   it("coho validate checks dbt references offline, each error located", async () => {
     const dir = dbtProject(`${dbtHeader()}models:\n  vip: { dbt: users_vipp }\n  gone:\n    sql: select * from {{ ref('churned_users') }}\n`);
     const result = await coho(dir, ["validate", "--json"]);
@@ -201,9 +216,10 @@ describe("examples/dbt (node examples/dbt/run.mjs)", () => {
 
   it("builds the warehouse, plans and applies against the emulator, writes exposures, then finds nothing to do", async () => {
     const { spawn } = await import("node:child_process");
+    const port = await freePort();
     const run = (args: string[]) =>
       new Promise<{ code: number | null; out: string }>((resolve) => {
-        const child = spawn(process.execPath, [join(example, "run.mjs"), ...args], { env: { PATH: process.env.PATH ?? "", NO_COLOR: "1" } });
+        const child = spawn(process.execPath, [join(example, "run.mjs"), ...args], { env: { PATH: process.env.PATH ?? "", NO_COLOR: "1", COHO_EMULATOR_PORT: String(port) } });
         let out = "";
         child.stdout.on("data", (d: Buffer) => (out += d.toString()));
         child.stderr.on("data", (d: Buffer) => (out += d.toString()));

@@ -14,6 +14,11 @@ describe("documentation links", () => {
     expect(lines).toBeLessThanOrEqual(251);
   });
 
+  it("CHANGELOG.md has an entry for the package's version", () => {
+    const { version } = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { version: string };
+    expect(readFileSync(join(REPO_ROOT, "CHANGELOG.md"), "utf8")).toMatch(new RegExp(`^## ${version.replace(/\./g, "\\.")} — \\d{4}-\\d{2}-\\d{2}$`, "m"));
+  });
+
   it("the docs speak of coho alone: no sessions, no tracker item numbers", () => {
     const offending = documentationFiles().flatMap((file) =>
       proseLines(readFileSync(join(REPO_ROOT, file), "utf8")).flatMap((line, i) =>

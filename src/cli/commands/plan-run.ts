@@ -6,6 +6,7 @@ import { plan } from "../../operations/plan.js";
 import { renderPlanHuman } from "../../render/plan-human.js";
 import { renderPlanJson } from "../../render/plan-json.js";
 import { renderPlanMarkdown } from "../../render/plan-markdown.js";
+import { planHistoryCharts } from "../../render/history-mermaid.js";
 import type { CommandContext } from "../context.js";
 import { EXIT_CHANGES, EXIT_ERROR, EXIT_OK } from "../exit-codes.js";
 import { loadConfigOrThrow } from "../load-config.js";
@@ -22,15 +23,22 @@ export interface PlanFlags {
   showMembers?: number;
   allowRemovals?: boolean;
   refresh?: boolean;
+  /** commander's `--no-charts`: false when given. */
+  charts?: boolean;
 }
+
+/** Applies read back for the comment's charts: a few more than one chart draws. */
+const CHART_HISTORY = 50;
 
 export async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<number> {
   const format = chooseFormat(flags);
   // A plan that fails before it exists prints the error as JSON under --json (diagnostics for a bad config).
-  const planned = await withJsonFailure(ctx, format, (error) => {
+  const planned = await withMarkdownFailure(ctx, format, () => withJsonFailure(ctx, format, (error) => {
     const { type: _event, ...described } = errorEvent(error, ctx.io.cwd);
     return { error: described };
   }, () => withEventStream(ctx, format, async (sink) => {
+    // Charts go where Markdown is rendered: the comment and the job summary.
+    const wantCharts = flags.charts !== false && (format === "markdown" || Boolean(ctx.io.env.GITHUB_STEP_SUMMARY));
     const memoryLimit = ctx.io.env.COHO_MEMORY_LIMIT;
     const result = await plan({
       // Plan never calls Braze: it runs without Braze keys (fork pull requests) and,
@@ -43,27 +51,49 @@ export async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<nu
       ...(flags.out ? { out: resolve(ctx.io.cwd, flags.out) } : {}),
       ...(memoryLimit ? { memoryLimit } : {}),
       ...(sink ? { onEvent: sink } : {}),
+      ...(wantCharts ? { history: { last: CHART_HISTORY } } : {}),
     });
-    return result.plan;
-  }));
-  const rendered = renderPlan(planned, format);
+    const charts = result.history && "series" in result.history ? planHistoryCharts(result.plan, result.history.series) : [];
+    return { plan: result.plan, charts };
+  })));
+  const rendered = renderPlan(planned.plan, format, planned.charts);
   if (rendered !== undefined) ctx.output.out(rendered);
   const summary = ctx.io.env.GITHUB_STEP_SUMMARY;
-  if (summary) appendFileSync(summary, `${renderPlanMarkdown(planned)}\n`);
+  if (summary) appendFileSync(summary, `${renderPlanMarkdown(planned.plan, { charts: planned.charts })}\n`);
   if (flags.out && (format === "text" || format === "markdown")) {
-    ctx.output.err(planned.applyable ? `Saved the plan to ${flags.out}; apply exactly it with: coho apply ${flags.out}` : `Saved the plan to ${flags.out} for review; it cannot be applied (see above).`);
+    ctx.output.err(planned.plan.applyable ? `Saved the plan to ${flags.out}; apply exactly it with: coho apply ${flags.out}` : `Saved the plan to ${flags.out} for review; it cannot be applied (see above).`);
   }
-  if (!planned.applyable) return EXIT_ERROR;
-  return flags.detailedExitcode && hasChanges(planned) ? EXIT_CHANGES : EXIT_OK;
+  if (!planned.plan.applyable) return EXIT_ERROR;
+  return flags.detailedExitcode && hasChanges(planned.plan) ? EXIT_CHANGES : EXIT_OK;
+}
+
+/**
+ * With --markdown, stdout always carries a comment, even when no plan could be
+ * made: the errors, under the plan comment's marker, so a workflow that posts it
+ * replaces the previous plan instead of leaving it looking current. The job
+ * summary gets it too. The error then goes on to stderr and exit code 1.
+ */
+async function withMarkdownFailure<T>(ctx: CommandContext, format: OutputFormat, work: () => Promise<T>): Promise<T> {
+  if (format !== "markdown" && !ctx.io.env.GITHUB_STEP_SUMMARY) return work();
+  try {
+    return await work();
+  } catch (error) {
+    const { renderPlanFailureMarkdown } = await import("../../render/plan-markdown-failure.js");
+    const comment = renderPlanFailureMarkdown(error, ctx.io.cwd);
+    if (format === "markdown") ctx.output.out(comment);
+    const summary = ctx.io.env.GITHUB_STEP_SUMMARY;
+    if (summary) appendFileSync(summary, `${ctx.output.redact(comment)}\n`);
+    throw error;
+  }
 }
 
 /** The plan as the chosen format prints it; with ndjson the stream already ended with it. */
-function renderPlan(planned: Plan, format: OutputFormat): string | undefined {
+function renderPlan(planned: Plan, format: OutputFormat, charts: readonly string[]): string | undefined {
   switch (format) {
     case "json":
       return renderPlanJson(planned);
     case "markdown":
-      return renderPlanMarkdown(planned);
+      return renderPlanMarkdown(planned, { charts });
     case "ndjson":
       return undefined;
     case "text":
