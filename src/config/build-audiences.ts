@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import type { Diagnostic } from "../model/diagnostic.js";
+import type { Diagnostic, SourceLocation } from "../model/diagnostic.js";
 import { parseAddress } from "../model/address.js";
 import type { AttributeBinding, CohortConfig, CohortSetConfig, IdentifierConfig, ModelConfig, MovedBlock, RemovalLimit, SourceConfig } from "../model/project.js";
 import { bindingTemplates, templateVariables } from "../model/template.js";
@@ -12,6 +12,7 @@ import { MAX_CONFIG_BYTES } from "./read-yaml.js";
 import { hiddenWithin, insideReal, shown } from "../util/inside.js";
 import { locate, locateScalarText } from "./locate.js";
 import { didYouMean } from "../util/suggest.js";
+import { interpolateVars, varProblemMessage, type VarScope } from "./vars.js";
 
 type Raw = Record<string, unknown>;
 
@@ -26,6 +27,26 @@ export interface ModelContext {
   /** A declared source's type; undefined for the implicit in-memory DuckDB. */
   readonly sourceType: (name: string) => SourceConfig["type"] | undefined;
   readonly dbt: DbtContext | undefined;
+}
+
+/**
+ * A model file's `${var:name}` references, as in inline SQL; `${env:…}` is an
+ * error there too (the environment never reaches SQL). Located in the file.
+ */
+function interpolateSqlFile(text: string, path: string, where: string, vars: VarScope): { sql: string } | { problem: Diagnostic } {
+  const at = (needle: string): SourceLocation => {
+    const before = text.slice(0, Math.max(0, text.indexOf(needle))).split("\n");
+    return { file: path, line: before.length, column: (before[before.length - 1] ?? "").length + 1, length: needle.length };
+  };
+  const env = /(?<!\$)\$\{env:[^}]*\}?/.exec(text);
+  if (env) {
+    const message = `${where}: ${env[0]} is not allowed in SQL: the environment reaches only secret fields and connection settings. Declare a variable under vars: in coho.yaml and write \${var:name}; the pipeline sets it with --var name=value`;
+    return { problem: { severity: "error", code: "config.env_not_allowed", message, location: at(env[0]) } };
+  }
+  const result = interpolateVars(text.replace(/\$\$\{env:/g, "${env:"), vars);
+  if (result.ok) return { sql: String(result.value) };
+  const code = result.problem.kind === "malformed" ? "config.var_syntax" : result.problem.kind === "unknown" ? "config.var_unknown" : "config.var_unset";
+  return { problem: { severity: "error", code, message: varProblemMessage(result.problem, where, vars), location: at(result.problem.reference) } };
 }
 
 /**
@@ -60,7 +81,12 @@ export function buildModel(entry: Entry<Raw>, context: ModelContext, diagnostics
       diagnostics.push({ severity: "error", code: "config.model_file", message: `models.${name}.file: ${text.problem}`, location: at });
       return undefined;
     }
-    sql = text;
+    const interpolated = interpolateSqlFile(text, path, `models.${name}.file`, file.vars);
+    if ("problem" in interpolated) {
+      diagnostics.push(interpolated.problem);
+      return undefined;
+    }
+    sql = interpolated.sql;
     sqlOrigin = { file: path, line: 1, column: 1 };
   }
   if (source === undefined) return undefined;

@@ -15,6 +15,13 @@ export interface ConfigData {
   cohorts?: Record<string, CohortData>;
   moved?: MovedData[];
   include?: string[];
+  vars?: Record<string, VarData>;
+}
+
+export interface VarData {
+  type: "string" | "integer" | "number" | "boolean";
+  default?: string | number | boolean;
+  description?: string;
 }
 
 export interface StateData {
@@ -123,7 +130,7 @@ type KeyRecord<T> = { readonly [K in AllKeys<T>]: true };
 
 export const CONFIG_KEYS: KeyRecord<ConfigData> = {
   version: true, state: true, dbt: true, sources: true, destinations: true, models: true,
-  identifiers: true, cohorts: true, moved: true, include: true,
+  identifiers: true, cohorts: true, moved: true, include: true, vars: true,
 };
 export const DBT_KEYS: KeyRecord<DbtData> = { manifest: true, source: true, allow_outside_project: true, owner: true };
 export const DBT_OWNER_KEYS: KeyRecord<DbtOwnerData> = { name: true, email: true };
@@ -141,4 +148,5 @@ export const COHORT_KEYS: KeyRecord<CohortData> = {
 };
 export const FOR_EACH_KEYS: KeyRecord<ForEachData> = { key: true, keys: true };
 export const GUARDS_KEYS: KeyRecord<GuardsData> = { max_removals: true, allow_empty: true, max_deleted_instances: true };
+export const VAR_KEYS: KeyRecord<VarData> = { type: true, default: true, description: true };
 export const MOVED_KEYS: KeyRecord<MovedData> = { from: true, to: true };

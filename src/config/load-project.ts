@@ -15,6 +15,7 @@ import type { SecretNeeds } from "./interpolate-document.js";
 import { loadFile, type LoadedFile } from "./load-file.js";
 import { hiddenWithin, insideReal, shown } from "../util/inside.js";
 import { locate } from "./locate.js";
+import { carriesSecret, declaredVars, resolveVars, type VarLayer } from "./vars.js";
 
 export const CONFIG_FILE = "coho.yaml";
 
@@ -58,20 +59,32 @@ export function loadProject(dir: string, options: LoadOptions = {}): LoadResult 
     return { project: undefined, diagnostics: [{ severity: "error", code: "config.not_found", message }], texts: new Map(), secrets: [] };
   }
   const env = projectEnv(join(projectDir, ".env"), options.env ?? process.env);
-  const root = loadFile(configFile, env, options.secrets);
+  const layers: VarLayer[] = options.vars && Object.keys(options.vars).length > 0 ? [{ origin: "--var", values: options.vars }] : [];
+  const root = loadFile(configFile, env, options.secrets, (yaml, found) => resolveVars(yaml, declaredVars(yaml), layers, found));
   const diagnostics: Diagnostic[] = [...root.diagnostics];
   checkRoot(root, diagnostics);
-  const includes = includedFiles(projectDir, root, diagnostics).map((path) => loadFile(path, env, options.secrets));
+  const includes = includedFiles(projectDir, root, diagnostics).map((path) => loadFile(path, env, options.secrets, root.vars));
   for (const file of includes) {
     diagnostics.push(...file.diagnostics);
     checkInclude(file, diagnostics);
   }
   const files = [root, ...includes];
+  const resolvedSecrets = files.flatMap((f) => [...f.secrets.values()]).filter((s) => s.resolved);
+  const texts = new Map(files.filter((f) => f.text !== undefined).map((f) => [f.path, f.text as string]));
+  // A variable carrying a secret has been interpolated already: say only that, nothing that may hold it.
+  const tainted = [...root.vars.values].filter(([, value]) => carriesSecret(value, resolvedSecrets));
+  if (tainted.length > 0 && root.yaml) {
+    const refused = tainted.map(([name]): Diagnostic => ({
+      severity: "error",
+      code: "config.var_secret",
+      message: `vars.${name}: its value carries a secret coho resolved from the environment (as it is or in another form); secrets never reach SQL, names, labels or attribute names: pass a value that is not a secret`,
+      location: locate(root.yaml!, ["vars", name], "key"),
+    }));
+    return { project: undefined, diagnostics: refused, texts, secrets: resolvedSecrets };
+  }
   const trusted: TrustedSettings = { allowPaths: options.allowPaths ?? [], realEnv: options.env ?? process.env };
   const project = assemble(projectDir, configFile, files, env, trusted, diagnostics);
-  const texts = new Map(files.filter((f) => f.text !== undefined).map((f) => [f.path, f.text as string]));
-  const secrets = files.flatMap((f) => [...f.secrets.values()]).filter((s) => s.resolved);
-  return { project: hasErrors(diagnostics) ? undefined : project, diagnostics: sortDiagnostics(diagnostics), texts, secrets };
+  return { project: hasErrors(diagnostics) ? undefined : project, diagnostics: sortDiagnostics(diagnostics), texts, secrets: resolvedSecrets };
 }
 
 /** What the pipeline says from outside the reviewed configuration (never from `.env`). */
@@ -154,7 +167,7 @@ function checkRoot(root: LoadedFile, diagnostics: Diagnostic[]): void {
 /** Included files carry sections only: state, include and dbt belong to coho.yaml. */
 function checkInclude(file: LoadedFile, diagnostics: Diagnostic[]): void {
   if (!file.data || !file.yaml) return;
-  for (const key of ["state", "include", "dbt"] as const) {
+  for (const key of ["state", "include", "dbt", "vars"] as const) {
     if (file.data[key] === undefined) continue;
     diagnostics.push({
       severity: "error",

@@ -124,6 +124,12 @@ export interface ClientOptions {
   readonly timeoutMs?: number;
   readonly onEvent?: DestinationEventListener;
   readonly random?: () => number;
+  /**
+   * Checked right before every attempt of every request, first sends and retries
+   * alike (after any wait for the rate limit or a Retry-After): throws to send
+   * nothing more (the apply's state lock was lost). The error is passed on.
+   */
+  readonly fence?: () => Promise<void>;
 }
 
 /** The membership work of one cohort at one destination, as the plan counts it. */

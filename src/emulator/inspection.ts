@@ -31,7 +31,7 @@ export interface InspectionContext {
  *   POST /_emulator/users/{key}                {"custom_attributes": {...}}: plant a change (null removes)
  *   DELETE /_emulator/users/{key}              delete the user (exports and updates no longer find it)
  *   POST /_emulator/refuse                     {"keys": [...]}: /users/track refuses these users' objects by index
- *   GET|POST /_emulator/config                 fault_rate, fault_kinds, seed, rate_limit, latency_ms, locked
+ *   GET|POST /_emulator/config                 fault_rate, fault_kinds, seed, rate_limit, latency_ms, locked, retry_after_seconds
  */
 export function handleInspection(ctx: InspectionContext): void {
   const { req, res, url, workspace, log } = ctx;
@@ -74,7 +74,7 @@ export function handleInspection(ctx: InspectionContext): void {
       if (problem) return json(400, { message: problem });
     }
     const s = ctx.settings;
-    return json(200, { fault_rate: s.faultRate, fault_kinds: s.faultKinds, seed: s.seed, rate_limit: s.rateLimit, latency_ms: s.latencyMs, locked: s.locked });
+    return json(200, { fault_rate: s.faultRate, fault_kinds: s.faultKinds, seed: s.seed, rate_limit: s.rateLimit, latency_ms: s.latencyMs, locked: s.locked, retry_after_seconds: s.retryAfterSeconds });
   }
   return json(404, { message: "Not found" });
 }
@@ -133,7 +133,7 @@ function applyConfig(ctx: InspectionContext): string | undefined {
     if (!Array.isArray(kinds) || !kinds.every((k) => FAULT_KINDS.includes(k as FaultKind))) return `fault_kinds must list some of ${FAULT_KINDS.join(", ")}`;
     changes.faultKinds = kinds as FaultKind[];
   }
-  for (const [key, field] of [["seed", "seed"], ["rate_limit", "rateLimit"], ["latency_ms", "latencyMs"]] as const) {
+  for (const [key, field] of [["seed", "seed"], ["rate_limit", "rateLimit"], ["latency_ms", "latencyMs"], ["retry_after_seconds", "retryAfterSeconds"]] as const) {
     const value = body[key];
     if (value === undefined) continue;
     if (typeof value !== "number" || !Number.isInteger(value) || value < 0) return `${key} must be a whole number`;

@@ -51,6 +51,8 @@ export async function apply(request: ApplyRequest): Promise<ApplyResult> {
     ...(request.tuning?.concurrency ? { concurrency: request.tuning.concurrency } : {}),
     ...(request.tuning?.maxInFlight ? { maxConcurrency: request.tuning.maxInFlight } : {}),
     ...(request.tuning?.retry ? { retry: request.tuning.retry } : {}),
+    // A writer that lost its lock sends nothing more: checked before every attempt, retries included.
+    fence: () => session.backend.checkLock(),
     onEvent: (destination, event) => {
       if (event.type !== "retry") return;
       emit({ type: "retry", destination, cohort_id: event.cohortId, attempt: event.attempt, reason: event.reason, delay_ms: event.delayMs, ...(event.status === undefined ? {} : { status: event.status }) });

@@ -304,7 +304,7 @@ function pendingWarning(pending: PlanContext["pendingApply"]): string[] {
 }
 
 function reasonFor(decision: ResourceDecision, membershipChanges: boolean, members: { add: number; remove: number }): string {
-  const membership = `membership changes: +${members.add} / −${members.remove}`;
+  const membership = `membership changes: +${members.add.toLocaleString("en")} / −${members.remove.toLocaleString("en")}`;
   if (decision.actions[0] === "no-op") return membershipChanges ? membership : decision.reason;
   if (!membershipChanges || decision.cohort === undefined || decision.actions.includes("create") || decision.actions.includes("adopt")) return decision.reason;
   return `${decision.reason}; ${membership}`;

@@ -1,4 +1,6 @@
 import kleur from "kleur";
+import { markdownText } from "./escape.js";
+import { cellCode, count } from "./markdown-blocks.js";
 import { touched, type HistoryCohort, type HistoryOutcome, type HistoryRecord } from "../model/history.js";
 import type { CohortSeries } from "../model/size-history.js";
 import { changingPoints, historyCharts } from "./history-mermaid.js";
@@ -52,14 +54,14 @@ function applyMarkdown(record: HistoryRecord, address: string | undefined): stri
     "<!-- coho-apply -->",
     `### coho apply: ${OUTCOME_TEXT[record.outcome]}`,
     "",
-    `${record.started_at} by ${escapeCell(record.who)}, ${serial}: **+${t.added} / −${t.removed}** members, ${t.requests} request(s), ${t.retries} retr${t.retries === 1 ? "y" : "ies"}${t.failed > 0 ? `, **${t.failed} not acknowledged**` : ""}.`,
+    `${record.started_at} by ${escapeCell(record.who)}, ${serial}: **+${count(t.added)} / −${count(t.removed)}** members, ${count(t.requests)} request(s), ${count(t.retries)} retr${t.retries === 1 ? "y" : "ies"}${t.failed > 0 ? `, **${count(t.failed)} not acknowledged**` : ""}.`,
   ];
   const cohorts = record.cohorts.filter((c) => address === undefined || c.address === address);
   if (cohorts.length > 0) {
     lines.push("", "| cohort | actions | status | added | removed | not acknowledged | requests | refused rows |", "|---|---|---|---:|---:|---:|---:|---|");
     for (const c of cohorts) {
-      const refused = Object.entries(c.refused).filter(([, n]) => n > 0).map(([reason, n]) => `${n} ${reason}`).join(", ") || "0";
-      lines.push(`| \`${c.address}\` | ${c.actions.join(", ")} | ${c.status} | ${c.added} | ${c.removed} | ${c.failed} | ${c.requests} | ${refused} |`);
+      const refused = Object.entries(c.refused).filter(([, n]) => n > 0).map(([reason, n]) => `${count(n)} ${reason}`).join(", ") || "0";
+      lines.push(`| ${cellCode(c.address)} | ${c.actions.join(", ")} | ${c.status} | ${count(c.added)} | ${count(c.removed)} | ${count(c.failed)} | ${count(c.requests)} | ${refused} |`);
     }
   }
   if (record.errors.length > 0) lines.push("", "**Errors**", "", ...record.errors.map((e) => `- ${escapeCell(e)}`));
@@ -77,5 +79,5 @@ const OUTCOME_TEXT: Record<HistoryOutcome, string> = {
 };
 
 function escapeCell(text: string): string {
-  return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+  return markdownText(text);
 }

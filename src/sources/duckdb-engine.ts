@@ -241,6 +241,18 @@ async function lockDown(connection: DuckDBConnection, projectDir: string, sandbo
 }
 
 /** A SQL string literal. */
+/**
+ * A VARCHAR expression to read into JavaScript exactly. @duckdb/node-api decodes
+ * text with a default TextDecoder, which drops a leading byte-order mark
+ * (U+FEFF): `'\uFEFFx'` would arrive as `'x'`, and `'\uFEFF'` as `''`. One BOM
+ * put in front is the one the decoder drops, so the value arrives byte for byte
+ * (NULL stays NULL). Member keys need none (they start with their kind,
+ * `external_id:`…); bare values read back into JavaScript (set key values, labels) do.
+ */
+export function exactText(expression: string): string {
+  return `(chr(65279) || ${expression})`;
+}
+
 export function literal(text: string): string {
   return `'${text.replace(/'/g, "''")}'`;
 }

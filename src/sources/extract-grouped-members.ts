@@ -1,6 +1,6 @@
 import type { IdentifierConfig } from "../model/project.js";
 import { noRejections } from "../model/reject-reason.js";
-import { literal, type DuckDbEngine } from "./duckdb-engine.js";
+import { exactText, literal, type DuckDbEngine } from "./duckdb-engine.js";
 import { checkPrimaryKey, requireColumn } from "./extract-members.js";
 import { REJECT_REASONS, candidatesSql, type RejectReason } from "./identifier-sql.js";
 import type { ModelRows } from "./model-rows.js";
@@ -79,7 +79,7 @@ async function groupStats(engine: DuckDbEngine, candidates: string, members: str
   const reasons = REJECT_REASONS.filter((r) => r !== "duplicate");
   const perReason = reasons.map((r, i) => `count(*) FILTER (WHERE reason = ${literal(r)}) AS r${i}`).join(", ");
   const result = await engine.connection.runAndReadAll(
-    `SELECT c.k, c.label, c.rows, c.valid, coalesce(m.members, 0), ${reasons.map((_, i) => `c.r${i}`).join(", ")}
+    `SELECT ${exactText("c.k")}, ${exactText("c.label")}, c.rows, c.valid, coalesce(m.members, 0), ${reasons.map((_, i) => `c.r${i}`).join(", ")}
      FROM (SELECT k, min(label) AS label, count(*) AS rows, count(key) AS valid, ${perReason}
            FROM ${candidates} WHERE key_reason IS NULL GROUP BY k) AS c
      LEFT JOIN (SELECT k, count(*) AS members FROM ${members} GROUP BY k) AS m ON m.k = c.k`,

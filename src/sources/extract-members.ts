@@ -1,6 +1,6 @@
 import { CohoError } from "../model/errors.js";
 import type { IdentifierConfig, ModelConfig } from "../model/project.js";
-import { ident, type DuckDbEngine } from "./duckdb-engine.js";
+import { exactText, ident, type DuckDbEngine } from "./duckdb-engine.js";
 import { DuckDbSource } from "./duckdb/duckdb-source.js";
 import { REJECT_REASONS, candidatesSql, type RejectReason } from "./identifier-sql.js";
 import { modelQuery, type ColumnInfo, type Source } from "./source.js";
@@ -107,7 +107,7 @@ export function requireColumn(model: ModelConfig, columns: readonly ColumnInfo[]
 /** A primary key seen twice is an error naming the model and one such key. */
 export async function checkPrimaryKey(engine: DuckDbEngine, rows: string, model: ModelConfig): Promise<void> {
   const result = await engine.connection.runAndReadAll(
-    `SELECT pk, count(*) AS n FROM memory.main.${rows} GROUP BY pk HAVING count(*) > 1 ORDER BY n DESC, pk LIMIT 1`,
+    `SELECT ${exactText("pk::VARCHAR")}, count(*) AS n FROM memory.main.${rows} GROUP BY pk HAVING count(*) > 1 ORDER BY n DESC, pk LIMIT 1`,
   );
   const row = result.getRows()[0];
   if (!row) return;

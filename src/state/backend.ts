@@ -63,6 +63,12 @@ export interface StateBackend {
   /** Takes the state lock, waiting up to `timeoutMs`; resolves to its release. */
   lock(info: LockInfo, timeoutMs: number, events?: LockEvents): Promise<() => void>;
   currentLock(): Promise<LockInfo | undefined>;
+  /**
+   * Fencing before a request leaves: throws `state.lock_lost` when the lock this
+   * backend took is no longer its own (force-unlocked); resolves when it still
+   * is, or when it holds none.
+   */
+  checkLock(): Promise<void>;
   /** Releases the lock of id `id`; `force` also takes it from a holder that is still alive. */
   forceUnlock(id: string, options?: { force?: boolean }): Promise<LockInfo>;
   /** The write-ahead journal of applies, stored with this state. */

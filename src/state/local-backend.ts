@@ -176,6 +176,10 @@ export class LocalBackend implements StateBackend {
     };
   }
 
+  async checkLock(): Promise<void> {
+    this.#fence();
+  }
+
   async currentLock(): Promise<LockInfo | undefined> {
     return this.#lock.read();
   }

@@ -52,6 +52,9 @@ export class MirrorBackend implements StateBackend {
     throw this.#refuse("take the state lock");
   }
 
+  /** It never takes the lock: there is nothing to lose. */
+  async checkLock(): Promise<void> {}
+
   async currentLock(): Promise<LockInfo | undefined> {
     return undefined;
   }

@@ -180,6 +180,14 @@ export class PostgresBackend implements StateBackend {
     };
   }
 
+  async checkLock(): Promise<void> {
+    const held = this.#held;
+    if (!held) return;
+    await this.#prepare();
+    const { rowCount } = await this.#pool.query(`SELECT 1 WHERE ${this.#lock.fenceCondition(1)}`, [held.id]);
+    if (rowCount !== 1) throw await this.#lock.lostError(held);
+  }
+
   async currentLock(): Promise<LockInfo | undefined> {
     await this.#prepare();
     return this.#lock.current();

@@ -8,6 +8,7 @@ import type { RunningEmulator } from "../../src/emulator/server.js";
 import { queryState } from "../helpers/apply-project.js";
 import { emulator, getJson } from "../helpers/emulator.js";
 import { FakeGithub } from "../helpers/fake-github.js";
+import { renderGfm, tablesOf } from "../helpers/github-markdown.js";
 import { EXAMPLES, REPO_ROOT } from "../helpers/fixtures.js";
 import { createDatabase } from "../helpers/project.js";
 import { readWorkflow, runJob, type JobResult, type JobRun } from "../helpers/workflow-runner.js";
@@ -163,6 +164,25 @@ describe("examples/gitops workflow, run step by step", () => {
     expect(afterSecond.calls.filter((c) => c.method === "GET").every((c) => c.paginate)).toBe(true);
     expect(afterSecond.comments[String(PR)]!.find((c) => c.user.login === "mallory")!.body).toBe("<!-- coho-plan -->\nfake");
     expect(afterSecond.comments[String(PR)]!.find((c) => c.id === ours[0]!.id)!.body).not.toBe(ours[0]!.body);
+
+    // A push that breaks the configuration: the errors replace the plan, which would otherwise stay looking current.
+    const config = join(workspace, "cohorts", "vip.yaml");
+    const good = readFileSync(config, "utf8");
+    writeFileSync(config, good.replace(/model: \w+/, "model: no_such_model"));
+    try {
+      const broken = await pullRequest(false);
+      expect(broken.success).toBe(false);
+      expect(step(broken, "Validate").status).toBe("failure");
+      expect(step(broken, "Comment the plan").status).toBe("success");
+      const comments = github.read().comments[String(PR)]!;
+      expect(comments).toHaveLength(afterFirst.comments[String(PR)]!.length);
+      const replaced = comments.find((c) => c.id === ours[0]!.id)!.body;
+      expect(replaced).toMatch(/^<!-- coho-plan -->\n### coho plan failed\n/);
+      expect(renderGfm(replaced)).toMatch(/<ul>\n<li><code>cohorts\/vip\.yaml:\d+:\d+<\/code>: <strong>error<\/strong>: .*no_such_model/);
+      expect(replaced).not.toContain("cohorts.vip_customers` |");
+    } finally {
+      writeFileSync(config, good);
+    }
   });
 
   it("applies on merge behind a credential check, posts the result to the merged pull request, records history and commits coho.lock", async () => {
@@ -196,6 +216,10 @@ describe("examples/gitops workflow, run step by step", () => {
     expect(posted[0]!.body).toContain("### coho apply: applied");
     expect(posted[0]!.body).toContain(`| \`cohorts.vip_customers\` | create | done | ${cohorts[0]!.member_count} | 0 |`);
     expect(posted[0]!.body).toContain("actions/runs/4242");
+    // As GitHub shows it: one row per cohort, and the run log a link below the table, not a bogus row.
+    const html = renderGfm(posted[0]!.body);
+    expect(tablesOf(html).map((t) => t.rows.map((r) => r[0]))).toEqual([["<code>cohorts.vip_customers</code>"]]);
+    expect(html).toContain('<p><a href="https://github.com/acme/cohorts/actions/runs/4242">Run log</a></p>');
     expect(result.summary).toContain("coho apply: applied");
     const rows = await queryState(stateUrl, "SELECT record FROM coho.history");
     expect(rows).toHaveLength(1);

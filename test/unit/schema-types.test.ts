@@ -39,6 +39,7 @@ describe("schema and TypeScript types agree", () => {
     ["cohort", schemaKeys(def("cohort")), keys.COHORT_KEYS],
     ["guards", schemaKeys((def("cohort").properties as Record<string, SchemaNode>).guards as SchemaNode), keys.GUARDS_KEYS],
     ["moved", schemaKeys(def("moved")), keys.MOVED_KEYS],
+    ["var", schemaKeys(def("var")), keys.VAR_KEYS],
   ])("%s", (_, fromSchema, fromTypes) => {
     expect(fromSchema).toEqual(sorted(fromTypes));
   });

@@ -32,7 +32,7 @@ const CHART_HISTORY = 50;
 export async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<number> {
   const format = chooseFormat(flags);
   // A plan that fails before it exists prints the error as JSON under --json (diagnostics for a bad config).
-  const planned = await withJsonFailure(ctx, format, (error) => {
+  const planned = await withMarkdownFailure(ctx, format, () => withJsonFailure(ctx, format, (error) => {
     const { type: _event, ...described } = errorEvent(error, ctx.io.cwd);
     return { error: described };
   }, () => withEventStream(ctx, format, async (sink) => {
@@ -53,7 +53,7 @@ export async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<nu
     });
     const charts = result.history && "series" in result.history ? planHistoryCharts(result.plan, result.history.series) : [];
     return { plan: result.plan, charts };
-  }));
+  })));
   const rendered = renderPlan(planned.plan, format, planned.charts);
   if (rendered !== undefined) ctx.output.out(rendered);
   const summary = ctx.io.env.GITHUB_STEP_SUMMARY;
@@ -63,6 +63,26 @@ export async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<nu
   }
   if (!planned.plan.applyable) return EXIT_ERROR;
   return flags.detailedExitcode && hasChanges(planned.plan) ? EXIT_CHANGES : EXIT_OK;
+}
+
+/**
+ * With --markdown, stdout always carries a comment, even when no plan could be
+ * made: the errors, under the plan comment's marker, so a workflow that posts it
+ * replaces the previous plan instead of leaving it looking current. The job
+ * summary gets it too. The error then goes on to stderr and exit code 1.
+ */
+async function withMarkdownFailure<T>(ctx: CommandContext, format: OutputFormat, work: () => Promise<T>): Promise<T> {
+  if (format !== "markdown" && !ctx.io.env.GITHUB_STEP_SUMMARY) return work();
+  try {
+    return await work();
+  } catch (error) {
+    const { renderPlanFailureMarkdown } = await import("../../render/plan-markdown-failure.js");
+    const comment = renderPlanFailureMarkdown(error, ctx.io.cwd);
+    if (format === "markdown") ctx.output.out(comment);
+    const summary = ctx.io.env.GITHUB_STEP_SUMMARY;
+    if (summary) appendFileSync(summary, `${ctx.output.redact(comment)}\n`);
+    throw error;
+  }
 }
 
 /** The plan as the chosen format prints it; with ndjson the stream already ended with it. */
