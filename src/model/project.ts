@@ -14,6 +14,8 @@ export interface Project {
   /** Every config file read, coho.yaml first, then includes in sorted order. */
   readonly files: readonly string[];
   readonly state: StateConfig;
+  /** Set when coho.yaml declares `environments:`; its state is kept apart from every other environment's. */
+  readonly environment?: EnvironmentInfo;
   /** The `dbt:` setting, with its manifest read; undefined when the project does not use dbt. */
   readonly dbt?: DbtSettings;
   readonly sources: ReadonlyMap<string, SourceConfig>;
@@ -24,11 +26,31 @@ export interface Project {
   readonly moved: readonly MovedBlock[];
 }
 
-export type StateConfig =
-  | { readonly backend: "local" }
-  | { readonly backend: "postgres"; readonly url: Secret; readonly schema: string };
+/** The environment a project was loaded for (`environments:` in coho.yaml, chosen with --env). */
+export interface EnvironmentInfo {
+  readonly name: string;
+  /** Every environment coho.yaml declares, in order. */
+  readonly names: readonly string[];
+  /** The one marked `default: true`: its state keeps the unqualified places (coho.lock, .coho/, schema coho). */
+  readonly isDefault: boolean;
+}
 
-export type SourceConfig = DuckDbSourceConfig | PostgresSourceConfig;
+export type StateConfig =
+  | { readonly backend: "local"; readonly snapshots?: StateSnapshotsConfig }
+  | { readonly backend: "postgres"; readonly url: Secret; readonly schema: string; readonly snapshots?: StateSnapshotsConfig };
+
+/** Member snapshots kept inside a warehouse source (docs/warehouses.md); the lockfile and journal stay with the backend. */
+export interface StateSnapshotsConfig {
+  readonly source: string;
+  /** Schema coho owns there. */
+  readonly schema: string;
+  readonly origin: SourceLocation;
+}
+
+/** Source types whose database can hold coho's snapshots (Source.snapshotStore). */
+export const SNAPSHOT_SOURCE_TYPES: readonly SourceConfig["type"][] = ["postgres", "redshift"];
+
+export type SourceConfig = DuckDbSourceConfig | PostgresSourceConfig | RedshiftSourceConfig;
 
 export interface DuckDbSourceConfig {
   readonly type: "duckdb";
@@ -56,6 +78,11 @@ export interface PostgresSourceConfig {
   /** Statement timeout in milliseconds; 0 means none. */
   readonly statementTimeoutMs: number;
   readonly origin: SourceLocation;
+}
+
+/** Amazon Redshift, over the PostgreSQL wire protocol (sources/redshift/). */
+export interface RedshiftSourceConfig extends Omit<PostgresSourceConfig, "type"> {
+  readonly type: "redshift";
 }
 
 /** Every destination road's config; the `type` discriminates (one folder per road under src/destinations/). */
