@@ -28,6 +28,8 @@ export interface CohortReport {
 export interface ApplyReport {
   readonly format: "coho-apply-report";
   readonly format_version: "1.0";
+  /** The environment applied to, when coho.yaml declares environments. */
+  readonly environment?: string;
   readonly started_at: string;
   readonly finished_at: string;
   readonly duration_ms: number;

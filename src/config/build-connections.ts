@@ -122,19 +122,19 @@ function parseRateLimit(text: string): { requests: number; windowSeconds: number
 }
 
 /** The state backend; a postgres URL is a secret (the schema refuses literals). */
-export function buildState(root: LoadedFile, diagnostics: Diagnostic[] = []): StateConfig | undefined {
+export function buildState(root: LoadedFile, diagnostics: Diagnostic[] = [], defaultSchema = "coho"): StateConfig | undefined {
   const state = root.data?.state;
   if (!state || state.backend === "local") return { backend: "local" };
   const url = root.secrets.get("state.url");
   if (!url) return undefined; // its missing variable was reported
   // Unset in an offline load (plan): the coho.lock mirror stands in; nothing to check.
-  if (!url.resolved) return { backend: "postgres", url, schema: state.schema ?? "coho" };
+  if (!url.resolved) return { backend: "postgres", url, schema: state.schema ?? defaultSchema };
   const check = checkPostgresUrl(url.reveal());
   if (!check.ok) {
     diagnostics.push({ severity: "error", code: "config.url_invalid", message: `state.url: the URL in environment variable ${url.source} ${check.problem}`, ...(root.yaml ? { location: locate(root.yaml, ["state", "url"]) } : {}) });
     return undefined;
   }
-  return { backend: "postgres", url, schema: state.schema ?? "coho" };
+  return { backend: "postgres", url, schema: state.schema ?? defaultSchema };
 }
 
 function secretOrLiteralUrl(file: Entry<Raw>["file"], path: string[], text: string, diagnostics: Diagnostic[]): Secret | string | undefined {

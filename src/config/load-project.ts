@@ -2,7 +2,9 @@ import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { hasErrors, type Diagnostic } from "../model/diagnostic.js";
-import type { Project, SourceConfig } from "../model/project.js";
+import type { EnvironmentInfo, Project, SourceConfig } from "../model/project.js";
+import { defaultStateSchema } from "../model/state-files.js";
+import { applyEnvironment, type EnvironmentOverlay } from "./environments.js";
 import type { Secret } from "../model/secret.js";
 import { DEFAULT_SOURCE, buildCohort, buildIdentifier, buildIdentifierList, buildModel, buildMoved } from "./build-audiences.js";
 import { buildDestination, buildSource, buildState } from "./build-connections.js";
@@ -35,6 +37,8 @@ export interface LoadOptions {
   readonly allowPaths?: readonly string[];
   /** Values for the variables declared under `vars:`, by name, as given (`--var name=value`). */
   readonly vars?: Readonly<Record<string, string>>;
+  /** The environment of `environments:` to load (`--env`, COHO_ENV); default: the one marked `default: true`. */
+  readonly environment?: string;
 }
 
 export interface LoadResult {
@@ -60,7 +64,15 @@ export function loadProject(dir: string, options: LoadOptions = {}): LoadResult 
   }
   const env = projectEnv(join(projectDir, ".env"), options.env ?? process.env);
   const layers: VarLayer[] = options.vars && Object.keys(options.vars).length > 0 ? [{ origin: "--var", values: options.vars }] : [];
-  const root = loadFile(configFile, env, options.secrets, (yaml, found) => resolveVars(yaml, declaredVars(yaml), layers, found));
+  let overlay: EnvironmentOverlay = { info: undefined, vars: {}, diagnostics: [] };
+  const root = loadFile(configFile, env, options.secrets, (yaml, found) => {
+    // The chosen environment is laid over the document first: its `vars:` values
+    // sit between the declared defaults and --var (the command line wins).
+    overlay = applyEnvironment(yaml, options.environment);
+    found.push(...overlay.diagnostics);
+    const environmentLayer: VarLayer[] = overlay.info && Object.keys(overlay.vars).length > 0 ? [{ origin: `environments.${overlay.info.name}.vars`, values: overlay.vars }] : [];
+    return resolveVars(yaml, declaredVars(yaml), [...environmentLayer, ...layers], found);
+  });
   const diagnostics: Diagnostic[] = [...root.diagnostics];
   checkRoot(root, diagnostics);
   const includes = includedFiles(projectDir, root, diagnostics).map((path) => loadFile(path, env, options.secrets, root.vars));
@@ -83,7 +95,7 @@ export function loadProject(dir: string, options: LoadOptions = {}): LoadResult 
     return { project: undefined, diagnostics: refused, texts, secrets: resolvedSecrets };
   }
   const trusted: TrustedSettings = { allowPaths: options.allowPaths ?? [], realEnv: options.env ?? process.env };
-  const project = assemble(projectDir, configFile, files, env, trusted, diagnostics);
+  const project = assemble(projectDir, configFile, files, env, trusted, diagnostics, overlay.info);
   return { project: hasErrors(diagnostics) ? undefined : project, diagnostics: sortDiagnostics(diagnostics), texts, secrets: resolvedSecrets };
 }
 
@@ -93,7 +105,7 @@ export interface TrustedSettings {
   readonly realEnv: Readonly<Record<string, string | undefined>>;
 }
 
-function assemble(projectDir: string, configFile: string, files: LoadedFile[], env: EnvLookup, trusted: TrustedSettings, diagnostics: Diagnostic[]): Project {
+function assemble(projectDir: string, configFile: string, files: LoadedFile[], env: EnvLookup, trusted: TrustedSettings, diagnostics: Diagnostic[], environment: EnvironmentInfo | undefined): Project {
   const entries = collectEntries(projectDir, files, diagnostics);
   const sources = new Map<string, SourceConfig>();
   for (const entry of entries.sources.values()) {
@@ -147,9 +159,10 @@ function assemble(projectDir: string, configFile: string, files: LoadedFile[], e
   checkSharedCohortIds(projectDir, [...cohorts.values()].sort((a, b) => compareOrigins(a.origin, b.origin, files)), diagnostics);
   const setKeys = [...cohorts.values()].filter((c) => c.forEach).map((c) => c.key);
   const moved = buildMoved(files, [...entries.cohorts.keys(), ...entries.broken.cohorts], setKeys, diagnostics);
-  const state = buildState(files[0]!, diagnostics) ?? { backend: "local" as const };
+  const state = buildState(files[0]!, diagnostics, defaultStateSchema(environment)) ?? { backend: "local" as const };
   return {
     dir: projectDir, configFile, files: files.map((f) => f.path), state, ...(dbt ? { dbt: dbt.settings } : {}),
+    ...(environment ? { environment } : {}),
     sources, destinations, models, identifiers, cohorts, moved,
   };
 }

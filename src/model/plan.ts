@@ -141,6 +141,8 @@ export interface Plan {
   readonly format_version: "1.1";
   readonly coho_version: string;
   readonly created_at: string;
+  /** The environment (`--env`) the plan was made for, when coho.yaml declares environments; a saved plan applies only there. */
+  readonly environment?: string;
   readonly state: { readonly lineage: string | null; readonly serial: number };
   readonly config_digest: string;
   /** False when a guard blocks it (and was not overridden). */

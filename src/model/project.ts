@@ -14,6 +14,8 @@ export interface Project {
   /** Every config file read, coho.yaml first, then includes in sorted order. */
   readonly files: readonly string[];
   readonly state: StateConfig;
+  /** Set when coho.yaml declares `environments:`; its state is kept apart from every other environment's. */
+  readonly environment?: EnvironmentInfo;
   /** The `dbt:` setting, with its manifest read; undefined when the project does not use dbt. */
   readonly dbt?: DbtSettings;
   readonly sources: ReadonlyMap<string, SourceConfig>;
@@ -22,6 +24,15 @@ export interface Project {
   readonly identifiers: ReadonlyMap<string, IdentifierConfig>;
   readonly cohorts: ReadonlyMap<string, CohortConfig>;
   readonly moved: readonly MovedBlock[];
+}
+
+/** The environment a project was loaded for (`environments:` in coho.yaml, chosen with --env). */
+export interface EnvironmentInfo {
+  readonly name: string;
+  /** Every environment coho.yaml declares, in order. */
+  readonly names: readonly string[];
+  /** The one marked `default: true`: its state keeps the unqualified places (coho.lock, .coho/, schema coho). */
+  readonly isDefault: boolean;
 }
 
 export type StateConfig =

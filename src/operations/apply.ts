@@ -70,7 +70,7 @@ export async function apply(request: ApplyRequest): Promise<ApplyResult> {
       waiting: (holder) => emit({ type: "lock_waiting", holder: describeLock(holder) }),
     });
     // Under the lock, so history records land in the order applies ran.
-    history = new ApplyHistory(session.backend, started, request.env ?? {}, await session.backend.read());
+    history = new ApplyHistory(session.backend, started, request.env ?? {}, await session.backend.read(), request.project.environment?.name);
     const base = { journal, backend: session.backend, engine: session.engine, clients, now: () => new Date(), onEvent: emit };
     const resumed = await recoverInterrupted(base);
     const executable = await planOrLoad(session, request);
@@ -78,7 +78,9 @@ export async function apply(request: ApplyRequest): Promise<ApplyResult> {
     history.plan = plan;
     emit({ type: "planned", plan });
     const recorded = history;
-    const finish = async (outcome: ApplyOutcome, report: ApplyReport | null): Promise<ApplyResult> => {
+    const environment = request.project.environment?.name;
+    const finish = async (outcome: ApplyOutcome, bare: ApplyReport | null): Promise<ApplyResult> => {
+      const report = bare && environment !== undefined ? { ...bare, environment } : bare;
       await recorded.record(outcome, report);
       emit({ type: "report", command: "apply", outcome, report });
       return { outcome, plan, report };

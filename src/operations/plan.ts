@@ -1,3 +1,4 @@
+import { refuseNonRegularTarget } from "../util/output-target.js";
 import { summarizeJournal } from "../apply/journal-summary.js";
 import type { Plan } from "../model/plan.js";
 import type { Project } from "../model/project.js";
@@ -136,6 +137,7 @@ async function pendingApply(backend: StateBackend): Promise<PendingApply | null>
  * can be, so a typo in --out does not cost a full plan and end in ENOENT.
  */
 function checkOutputPath(out: string): void {
+  refuseNonRegularTarget(out, "--out");
   const folder = dirname(out);
   let stats;
   try {

@@ -115,6 +115,7 @@ export async function buildPlan(ctx: PlanContext): Promise<PlannedChanges> {
     format_version: "1.1",
     coho_version: COHO_VERSION,
     created_at: (ctx.now?.() ?? new Date()).toISOString(),
+    ...(project.environment ? { environment: project.environment.name } : {}),
     state: { lineage: state.lineage, serial: state.serial },
     config_digest: configDigest(project),
     // A plan on net counts is never sent: it cannot be saved (plan --out refuses) and

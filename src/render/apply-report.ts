@@ -10,7 +10,7 @@ export function renderApplyReport(report: ApplyReport): string {
   const t = report.totals;
   lines.push("");
   const head = report.interrupted ? kleur.yellow().bold("Apply interrupted.") : report.success ? kleur.green().bold("Apply complete!") : kleur.red().bold("Apply finished with errors.");
-  lines.push(`${head} Members: +${t.added} / −${t.removed}; ${t.requests} request(s), ${t.retries} retr${t.retries === 1 ? "y" : "ies"}, ${(report.duration_ms / 1000).toFixed(1)}s. State serial ${report.state.serial}.`);
+  lines.push(`${head} Members: +${t.added} / −${t.removed}; ${t.requests} request(s), ${t.retries} retr${t.retries === 1 ? "y" : "ies"}, ${(report.duration_ms / 1000).toFixed(1)}s. State serial ${report.state.serial}${report.environment === undefined ? "" : ` (environment ${report.environment})`}.`);
   if (t.failed > 0) lines.push(kleur.red(`${t.failed} member change(s) were not acknowledged by Braze; run coho apply again to retry them.`));
   if (t.refused > 0) lines.push(kleur.red(`Braze refused ${t.refused} member(s) one by one (listed above); they stay pending and the next plan shows them again.`));
   if (report.interrupted) lines.push("State holds exactly what Braze acknowledged. Run coho apply again to resume.");

@@ -11,7 +11,7 @@ export function renderHistoryHuman(records: readonly HistoryRecord[], address?: 
   const blocks = [...records].reverse().map((record) => {
     const t = record.totals;
     const serial = record.serial_before === record.serial_after ? `serial ${record.serial_after}` : `serial ${record.serial_before}→${record.serial_after}`;
-    const head = `${record.started_at}  ${outcome(record.outcome)}  ${serial}  +${t.added} / −${t.removed}  ${t.requests} req, ${t.retries} retries  by ${record.who}`;
+    const head = `${record.started_at}  ${outcome(record.outcome)}  ${record.environment === undefined ? "" : `[${record.environment}]  `}${serial}  +${t.added} / −${t.removed}  ${t.requests} req, ${t.retries} retries  by ${record.who}`;
     const cohorts = record.cohorts.filter((c) => (address === undefined || c.address === address) && touched(c)).map(renderCohort);
     const errors = record.errors.map((e) => `    ${kleur.red(e)}`);
     return [head, ...cohorts, ...errors].join("\n");
@@ -52,7 +52,7 @@ function applyMarkdown(record: HistoryRecord, address: string | undefined): stri
   const serial = record.serial_before === record.serial_after ? `serial ${record.serial_after}` : `serial ${record.serial_before} → ${record.serial_after}`;
   const lines = [
     "<!-- coho-apply -->",
-    `### coho apply: ${OUTCOME_TEXT[record.outcome]}`,
+    `### coho apply${record.environment === undefined ? "" : ` (\`${record.environment}\`)`}: ${OUTCOME_TEXT[record.outcome]}`,
     "",
     `${record.started_at} by ${escapeCell(record.who)}, ${serial}: **+${count(t.added)} / −${count(t.removed)}** members, ${count(t.requests)} request(s), ${count(t.retries)} retr${t.retries === 1 ? "y" : "ies"}${t.failed > 0 ? `, **${count(t.failed)} not acknowledged**` : ""}.`,
   ];

@@ -17,6 +17,7 @@ const COLOR: Record<Action, (text: string) => string> = {
 /** The terminal view of a plan: legend, one block per changed cohort, totals. */
 export function renderPlanHuman(plan: Plan): string {
   const out: string[] = [];
+  if (plan.environment !== undefined) out.push(kleur.bold(`Environment: ${visible(plan.environment)}`), "");
   if (plan.targets.length > 0) {
     out.push(kleur.yellow().bold(`Warning: this plan is partial: only ${visible(plan.targets.join(", "))} (--target). Other cohorts were not planned.`), "");
   }

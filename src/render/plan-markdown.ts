@@ -55,7 +55,7 @@ export function renderPlanMarkdown(plan: Plan, options: { readonly charts?: read
 
 /** The headline, the partial-plan warning, why it cannot be applied, notes, and large removals no guard watches. */
 function headOf(plan: Plan): string {
-  const head: string[] = [COMMENT_MARKER, `### coho plan: ${hasChanges(plan) ? summaryLine(plan).replace(/^Plan: /, "") : "no changes"}`, ""];
+  const head: string[] = [COMMENT_MARKER, `### coho plan${plan.environment === undefined ? "" : ` (${codeSpan(plan.environment)})`}: ${hasChanges(plan) ? summaryLine(plan).replace(/^Plan: /, "") : "no changes"}`, ""];
   if (plan.targets.length > 0) head.push(`> [!WARNING]\n> Partial plan (${codeSpan(`--target ${plan.targets.join(" ")}`)}): other cohorts were not planned.`, "");
   if (!plan.applyable) {
     head.push("> [!CAUTION]\n> This plan cannot be applied:");

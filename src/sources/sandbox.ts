@@ -31,6 +31,8 @@ export interface SandboxRequest {
   readonly files?: readonly string[];
   /** Opt-ins (`sources.<name>.allowed_paths`), absolute: folders or files. */
   readonly allowed?: readonly string[];
+  /** The local state folder when it is not `.coho` (an environment's): its snapshots/ is the engine's too. */
+  readonly stateDir?: string;
 }
 
 /** Folders under the state folder the engine itself writes and reads. */
@@ -44,7 +46,8 @@ export const SYMLINK_SCAN_LIMIT = 100_000;
 
 export function projectSandbox(request: SandboxRequest): EngineSandbox {
   const { projectDir } = request;
-  const directories: string[] = ENGINE_STATE_DIRS.map((d) => withSlash(join(projectDir, d)));
+  const stateDirs = request.stateDir === undefined ? ENGINE_STATE_DIRS : [...ENGINE_STATE_DIRS, join(request.stateDir, "snapshots")];
+  const directories: string[] = stateDirs.map((d) => withSlash(join(projectDir, d)));
   const paths: string[] = [];
   const excluded: string[] = [];
   const realProject = realOrSelf(projectDir);

@@ -25,7 +25,7 @@ export function registerHistory(program: Command, context: () => CommandContext,
         const out = resolve(ctx.io.cwd, flags.html);
         const { renderHistoryHtml } = await import("../../render/history-html.js");
         const { writeOutputFile } = await import("../../operations/write-output.js");
-        writeOutputFile(out, renderHistoryHtml(records, series, { generatedAt: new Date().toISOString(), project: basename(project.dir) }));
+        writeOutputFile(out, renderHistoryHtml(records, series, { generatedAt: new Date().toISOString(), project: basename(project.dir) }), "--html");
         ctx.output.err(`Wrote the history report (${records.length} apply record(s), ${series.length} cohort(s)) to ${relative(ctx.io.cwd, out) || out}.`);
       } else if (flags.json) ctx.output.out(JSON.stringify(records, null, 2));
       else {
