@@ -17,7 +17,7 @@ export const BRAZE_ATTRIBUTES: DestinationRoad<BrazeAttributesConfig> = {
     }
     const device = identifier ? identifierParts(identifier).find((p) => p.type === "device_id") : undefined;
     if (device) {
-      error("identifier", "config.identifier_unsupported", `${cohort.address}: identifier ${device.name} is a device_id, which /users/track cannot address (destination ${config.name} is braze_attributes); use external_id or alias identifiers, or send this cohort to a braze_cohorts destination`);
+      error("identifier", "config.identifier_unsupported", `${cohort.address}: identifier ${device.name} is a device_id, which /users/track cannot address (destination ${config.name} is braze_attributes); use an external_id or alias identifier, or send this cohort to a braze_cohorts destination`);
     }
     if (cohort.onLeaveOrigin && cohort.attribute?.kind === "array") {
       problems.push({ severity: "error", code: "config.on_leave_unsupported", message: `${cohort.address}: on_leave applies to a boolean attribute (attribute: coho_vip); on the array attribute ${cohort.attribute.name} a leaving member's value is removed from the array, so there is nothing to choose: remove on_leave`, location: cohort.onLeaveOrigin });
