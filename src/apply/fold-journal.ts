@@ -6,7 +6,7 @@ import type { JournalRecord } from "../state/journal.js";
 import { canonicalJson } from "../state/canonical-json.js";
 import { summarizeJournal, type AckedBatch, type JournalCohort as CohortWork } from "./journal-summary.js";
 import { expectedSnapshot, snapshotFields } from "../state/snapshot-record.js";
-import { saveFoldedSnapshots, type Folded } from "./fold-snapshots.js";
+import { foldWhereSnapshotsLive, saveFoldedSnapshots, type Folded } from "./fold-snapshots.js";
 
 export interface FoldResult {
   /** The new lockfile document, or undefined when nothing was folded. */
@@ -82,6 +82,7 @@ async function foldOne(engine: DuckDbEngine, backend: StateBackend, address: str
   // Only batches to the cohort's current binding count: on a re-target the others went to the old one.
   const batches = work.acked.filter((b) => b.destination === destination && b.target === cohort.entry.target);
   const base = prior && !cohort.retarget ? prior : undefined;
+  if (backend.foldSnapshots) return (await foldWhereSnapshotsLive(engine, backend, [{ address, cohortId: cohort.entry.cohort_id, base, batches }])).get(address)!;
   const members = await foldMembers(engine, backend, address, base, batches);
   try {
     const snapshot = await backend.saveSnapshot(engine, cohort.entry.cohort_id, `SELECT key FROM ${members}`);

@@ -41,6 +41,7 @@ export async function saveFoldedSnapshots(summary: ReadonlyMap<string, CohortWor
     const batches = work.acked.filter((b) => b.destination === entry.destination && b.target === entry.target);
     return [{ address, cohortId: entry.cohort_id, base: prior && !retarget ? prior : undefined, batches }];
   });
+  if (backend.foldSnapshots) return foldWhereSnapshotsLive(engine, backend, jobs);
   if (jobs.length < 2) return new Map();
   const requests = jobs.flatMap((job, slot) => (job.base && job.base.members.count > 0 ? [{ slot, address: job.address, expected: expectedSnapshot(job.base) }] : []));
   const recorded = await loadSnapshots(engine, backend, requests);
@@ -70,6 +71,33 @@ export async function saveFoldedSnapshots(summary: ReadonlyMap<string, CohortWor
     return new Map(jobs.map((job, i) => [job.address, { snapshot: saved[i]!, refused: job.batches.reduce((n, b) => n + b.refused.length, 0) }]));
   } finally {
     await engine.drop(recorded, changes, removes, added, removed, folded);
+  }
+}
+
+/** The job shape both fold paths share: a cohort, its recorded base (none on a re-target) and its acknowledged batches. */
+export interface FoldTarget {
+  readonly address: string;
+  readonly cohortId: string;
+  readonly base: CohortState | undefined;
+  readonly batches: readonly AckedBatch[];
+}
+
+/**
+ * Every job's new snapshot built where the snapshots live (StateBackend.foldSnapshots):
+ * only the acknowledged changes leave this process, the recorded members are never read.
+ */
+export async function foldWhereSnapshotsLive(engine: DuckDbEngine, backend: StateBackend, jobs: readonly FoldTarget[]): Promise<Map<string, Folded>> {
+  if (jobs.length === 0) return new Map();
+  const changes = await changesTable(engine, jobs.map((job) => job.batches));
+  try {
+    const saved = await backend.foldSnapshots!(engine, changes, jobs.map((job, slot) => ({
+      slot,
+      cohortId: job.cohortId,
+      base: job.base && job.base.members.count > 0 ? expectedSnapshot(job.base) : undefined,
+    })));
+    return new Map(jobs.map((job, i) => [job.address, { snapshot: saved[i]!, refused: job.batches.reduce((n, b) => n + b.refused.length, 0) }]));
+  } finally {
+    await engine.drop(changes);
   }
 }
 

@@ -2,7 +2,8 @@ import { parseDuration } from "../model/duration.js";
 import { dirname, resolve } from "node:path";
 import { BRAZE_REST_HOSTS, isLoopbackHost } from "../model/braze-instances.js";
 import type { Diagnostic } from "../model/diagnostic.js";
-import type { DestinationConfig, PostgresSslMode, SourceConfig, StateConfig } from "../model/project.js";
+import { SNAPSHOT_SOURCE_TYPES, type DestinationConfig, type PostgresSslMode, type SourceConfig, type StateConfig } from "../model/project.js";
+import { didYouMean } from "../util/suggest.js";
 import { Secret } from "../model/secret.js";
 import type { Entry } from "./collect-entries.js";
 import type { LoadedFile } from "./load-file.js";
@@ -39,7 +40,7 @@ export function buildSource(entry: Entry<Raw>, projectDir: string, optIns: reado
   const ssl = (value.ssl ?? {}) as { mode?: PostgresSslMode; ca_file?: string };
   if (!sslModesAgree(url, ssl.mode, file, name, diagnostics)) return undefined;
   return {
-    type: "postgres",
+    type: value.type === "redshift" ? "redshift" : "postgres",
     name,
     url,
     ssl: { mode: ssl.mode, caFile: ssl.ca_file === undefined ? undefined : resolve(baseDir, ssl.ca_file) },
@@ -124,17 +125,39 @@ function parseRateLimit(text: string): { requests: number; windowSeconds: number
 /** The state backend; a postgres URL is a secret (the schema refuses literals). */
 export function buildState(root: LoadedFile, diagnostics: Diagnostic[] = [], defaultSchema = "coho"): StateConfig | undefined {
   const state = root.data?.state;
-  if (!state || state.backend === "local") return { backend: "local" };
+  const snapshots = state?.snapshots && root.yaml
+    ? { snapshots: { source: state.snapshots.source, schema: state.snapshots.schema ?? (defaultSchema === "coho" ? "coho_state" : `${defaultSchema}_state`), origin: locate(root.yaml, ["state", "snapshots", "source"]) } }
+    : {};
+  if (!state || state.backend === "local") return { backend: "local", ...snapshots };
   const url = root.secrets.get("state.url");
   if (!url) return undefined; // its missing variable was reported
   // Unset in an offline load (plan): the coho.lock mirror stands in; nothing to check.
-  if (!url.resolved) return { backend: "postgres", url, schema: state.schema ?? defaultSchema };
+  if (!url.resolved) return { backend: "postgres", url, schema: state.schema ?? defaultSchema, ...snapshots };
   const check = checkPostgresUrl(url.reveal());
   if (!check.ok) {
     diagnostics.push({ severity: "error", code: "config.url_invalid", message: `state.url: the URL in environment variable ${url.source} ${check.problem}`, ...(root.yaml ? { location: locate(root.yaml, ["state", "url"]) } : {}) });
     return undefined;
   }
-  return { backend: "postgres", url, schema: state.schema ?? defaultSchema };
+  return { backend: "postgres", url, schema: state.schema ?? defaultSchema, ...snapshots };
+}
+
+/** `state.snapshots.source` must name a declared source whose database can hold snapshots. */
+export function checkSnapshotSource(state: StateConfig, sources: ReadonlyMap<string, SourceConfig>, sourceNames: readonly string[], diagnostics: Diagnostic[]): void {
+  const wanted = state.snapshots;
+  if (!wanted) return;
+  const source = sources.get(wanted.source);
+  if (!source) {
+    // A declared source that failed to build has its own error.
+    if (sourceNames.includes(wanted.source)) return;
+    diagnostics.push({ severity: "error", code: "config.unknown_reference", message: `state.snapshots.source: no source named ${wanted.source}${didYouMean(wanted.source, sourceNames)}`, location: wanted.origin });
+  } else if (!SNAPSHOT_SOURCE_TYPES.includes(source.type)) {
+    diagnostics.push({
+      severity: "error",
+      code: "config.snapshot_source_type",
+      message: `state.snapshots.source: source ${wanted.source} is a ${source.type} source, which cannot hold coho's snapshots (${SNAPSHOT_SOURCE_TYPES.join(", ")} can); omit state.snapshots to keep them with the state backend`,
+      location: wanted.origin,
+    });
+  }
 }
 
 function secretOrLiteralUrl(file: Entry<Raw>["file"], path: string[], text: string, diagnostics: Diagnostic[]): Secret | string | undefined {

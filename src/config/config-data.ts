@@ -28,6 +28,12 @@ export interface StateData {
   backend: "local" | "postgres";
   url?: string;
   schema?: string;
+  snapshots?: StateSnapshotsData;
+}
+
+export interface StateSnapshotsData {
+  source: string;
+  schema?: string;
 }
 
 export interface DbtData {
@@ -55,7 +61,14 @@ export interface PostgresSourceData {
   statement_timeout?: string;
 }
 
-export type SourceData = DuckDbSourceData | PostgresSourceData;
+export interface RedshiftSourceData {
+  type: "redshift";
+  url: string;
+  ssl?: { mode?: "disable" | "require" | "verify-full"; ca_file?: string };
+  statement_timeout?: string;
+}
+
+export type SourceData = DuckDbSourceData | PostgresSourceData | RedshiftSourceData;
 
 export interface BrazeCohortsDestinationData {
   type: "braze_cohorts";
@@ -134,9 +147,11 @@ export const CONFIG_KEYS: KeyRecord<ConfigData> = {
 };
 export const DBT_KEYS: KeyRecord<DbtData> = { manifest: true, source: true, allow_outside_project: true, owner: true };
 export const DBT_OWNER_KEYS: KeyRecord<DbtOwnerData> = { name: true, email: true };
-export const STATE_KEYS: KeyRecord<StateData> = { backend: true, url: true, schema: true };
+export const STATE_KEYS: KeyRecord<StateData> = { backend: true, url: true, schema: true, snapshots: true };
+export const STATE_SNAPSHOTS_KEYS: KeyRecord<StateSnapshotsData> = { source: true, schema: true };
 export const DUCKDB_SOURCE_KEYS: KeyRecord<DuckDbSourceData> = { type: true, path: true, allowed_paths: true };
 export const POSTGRES_SOURCE_KEYS: KeyRecord<PostgresSourceData> = { type: true, url: true, ssl: true, statement_timeout: true };
+export const REDSHIFT_SOURCE_KEYS: KeyRecord<RedshiftSourceData> = { type: true, url: true, ssl: true, statement_timeout: true };
 export const DESTINATION_KEYS: KeyRecord<BrazeCohortsDestinationData> & KeyRecord<BrazeAttributesDestinationData> = {
   type: true, rest_endpoint: true, partner: true, partner_api_key: true, data_import_key: true, allow_unknown_endpoint: true,
   api_key: true, batch_size: true, update_existing_only: true, rate_limit: true, max_array_values: true,

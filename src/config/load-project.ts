@@ -7,7 +7,7 @@ import { defaultStateSchema } from "../model/state-files.js";
 import { applyEnvironment, type EnvironmentOverlay } from "./environments.js";
 import type { Secret } from "../model/secret.js";
 import { DEFAULT_SOURCE, buildCohort, buildIdentifier, buildIdentifierList, buildModel, buildMoved } from "./build-audiences.js";
-import { buildDestination, buildSource, buildState } from "./build-connections.js";
+import { buildDestination, buildSource, buildState, checkSnapshotSource } from "./build-connections.js";
 import { targetOf, validateCohortsByRoad } from "../destinations/roads.js";
 import { loadDbt } from "./build-dbt.js";
 import { checkSharedCohortIds } from "./check-cohort-ids.js";
@@ -160,6 +160,7 @@ function assemble(projectDir: string, configFile: string, files: LoadedFile[], e
   const setKeys = [...cohorts.values()].filter((c) => c.forEach).map((c) => c.key);
   const moved = buildMoved(files, [...entries.cohorts.keys(), ...entries.broken.cohorts], setKeys, diagnostics);
   const state = buildState(files[0]!, diagnostics, defaultStateSchema(environment)) ?? { backend: "local" as const };
+  checkSnapshotSource(state, sources, sourceNames, diagnostics);
   return {
     dir: projectDir, configFile, files: files.map((f) => f.path), state, ...(dbt ? { dbt: dbt.settings } : {}),
     ...(environment ? { environment } : {}),

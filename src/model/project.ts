@@ -36,10 +36,21 @@ export interface EnvironmentInfo {
 }
 
 export type StateConfig =
-  | { readonly backend: "local" }
-  | { readonly backend: "postgres"; readonly url: Secret; readonly schema: string };
+  | { readonly backend: "local"; readonly snapshots?: StateSnapshotsConfig }
+  | { readonly backend: "postgres"; readonly url: Secret; readonly schema: string; readonly snapshots?: StateSnapshotsConfig };
 
-export type SourceConfig = DuckDbSourceConfig | PostgresSourceConfig;
+/** Member snapshots kept inside a warehouse source (docs/warehouses.md); the lockfile and journal stay with the backend. */
+export interface StateSnapshotsConfig {
+  readonly source: string;
+  /** Schema coho owns there. */
+  readonly schema: string;
+  readonly origin: SourceLocation;
+}
+
+/** Source types whose database can hold coho's snapshots (Source.snapshotStore). */
+export const SNAPSHOT_SOURCE_TYPES: readonly SourceConfig["type"][] = ["postgres", "redshift"];
+
+export type SourceConfig = DuckDbSourceConfig | PostgresSourceConfig | RedshiftSourceConfig;
 
 export interface DuckDbSourceConfig {
   readonly type: "duckdb";
@@ -67,6 +78,11 @@ export interface PostgresSourceConfig {
   /** Statement timeout in milliseconds; 0 means none. */
   readonly statementTimeoutMs: number;
   readonly origin: SourceLocation;
+}
+
+/** Amazon Redshift, over the PostgreSQL wire protocol (sources/redshift/). */
+export interface RedshiftSourceConfig extends Omit<PostgresSourceConfig, "type"> {
+  readonly type: "redshift";
 }
 
 /** Every destination road's config; the `type` discriminates (one folder per road under src/destinations/). */

@@ -43,6 +43,9 @@ export async function tryPushDown(
   const target = home ? source.pushDownTarget(home) : undefined;
   if (!home || !target) return undefined;
 
+  // A recorded snapshot kept elsewhere (written before the snapshots moved): the embedded path reads it.
+  if (prior && prior.members.count > 0 && home.holds && !home.holds(prior.snapshot)) return undefined;
+
   const columns = await source.describe(model);
   const find = (name: string) => columns.find((c) => c.name === name) ?? columns.find((c) => c.name.toLowerCase() === name.toLowerCase());
   const value = find(identifier.column);

@@ -4,6 +4,7 @@ import type { Secret } from "../model/secret.js";
 import type { DuckDbEngine } from "./duckdb-engine.js";
 import { DuckDbSource } from "./duckdb/duckdb-source.js";
 import { PostgresSource } from "./postgres/postgres-source.js";
+import { RedshiftSource } from "./redshift/redshift-source.js";
 import type { Source } from "./source.js";
 
 type ConfigOf<T extends SourceConfig["type"]> = Extract<SourceConfig, { type: T }>;
@@ -24,6 +25,7 @@ interface SourceEngine<T extends SourceConfig["type"]> {
 const ENGINES: { readonly [T in SourceConfig["type"]]: SourceEngine<T> } = {
   duckdb: { open: (config, engine) => new DuckDbSource(config, engine), where: (config) => config.path ?? "in-memory DuckDB" },
   postgres: { open: (config) => new PostgresSource(config), where: (config) => describeTarget(revealed(config.url)) },
+  redshift: { open: (config) => new RedshiftSource(config), where: (config) => describeTarget(revealed(config.url)) },
 };
 
 /** One Source per declared source; connections open lazily, on first use. */
@@ -39,6 +41,14 @@ function engineOf<T extends SourceConfig["type"]>(config: ConfigOf<T>): SourceEn
 
 function openSource(config: SourceConfig, engine: DuckDbEngine): Source {
   return engineOf(config).open(config, engine);
+}
+
+/**
+ * The source holding coho's snapshots (state.snapshots), opened on its own for the
+ * state backend; only warehouse engines (model/project.ts SNAPSHOT_SOURCE_TYPES) can.
+ */
+export function openSnapshotSource(config: Exclude<SourceConfig, { type: "duckdb" }>): Source {
+  return config.type === "redshift" ? ENGINES.redshift.open(config, undefined as never) : ENGINES.postgres.open(config, undefined as never);
 }
 
 /** Where a declared source is, for messages: never a secret. */

@@ -27,6 +27,13 @@ export interface SnapshotJob {
   readonly digest: string;
 }
 
+/** One new snapshot built where the snapshots live: its base (if any) and the acknowledged changes of its slot. */
+export interface FoldJob {
+  readonly slot: number;
+  readonly cohortId: string;
+  readonly base: ExpectedSnapshot | undefined;
+}
+
 /**
  * Where state lives. The planner and executor see only this interface, so a
  * PostgreSQL backend can follow without touching them.
@@ -58,6 +65,13 @@ export interface StateBackend {
    * order. Nothing refers to them until the lockfile is written.
    */
   saveSnapshots(engine: DuckDbEngine, table: string, jobs: readonly SnapshotJob[]): Promise<SavedSnapshot[]>;
+  /**
+   * Optional: each job's new snapshot, (base ∪ acknowledged additions) − acknowledged
+   * removals, built where the snapshots live from `changes` (an engine table with
+   * columns slot INTEGER, key VARCHAR, removed BOOLEAN): the base's keys never travel.
+   * Results in job order, durable when it resolves; fold uses it when present.
+   */
+  foldSnapshots?(engine: DuckDbEngine, changes: string, jobs: readonly FoldJob[]): Promise<SavedSnapshot[]>;
   /** Deletes snapshots no cohort of `doc` references. */
   pruneSnapshots(doc: LockfileDoc): Promise<void>;
   /** Takes the state lock, waiting up to `timeoutMs`; resolves to its release. */

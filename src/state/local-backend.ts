@@ -38,7 +38,11 @@ export class LocalBackend implements StateBackend {
   /** The lock file's identity when a fence last read it and found this backend's lock (see LocalLock.identity). */
   #fencedIdentity: string | undefined;
 
-  constructor(projectDir: string, files: StateFiles = DEFAULT_STATE_FILES) {
+  /** Snapshot ids a warehouse holds (state.snapshots): not paths under .coho/. */
+  readonly #heldElsewhere: ((snapshot: string) => boolean) | undefined;
+
+  constructor(projectDir: string, files: StateFiles = DEFAULT_STATE_FILES, options: { heldElsewhere?: (snapshot: string) => boolean } = {}) {
+    this.#heldElsewhere = options.heldElsewhere;
     this.projectDir = projectDir;
     this.lockfilePath = join(projectDir, files.lockfile);
     this.stateDir = join(projectDir, files.stateDir);
@@ -47,7 +51,7 @@ export class LocalBackend implements StateBackend {
   }
 
   async read(): Promise<StateView> {
-    return readLockfile(this.lockfilePath, { snapshotsIn: { projectDir: this.projectDir, stateDir: this.stateDir } });
+    return readLockfile(this.lockfilePath, { snapshotsIn: { projectDir: this.projectDir, stateDir: this.stateDir, ...(this.#heldElsewhere ? { heldElsewhere: this.#heldElsewhere } : {}) } });
   }
 
   async write(doc: LockfileDoc): Promise<void> {

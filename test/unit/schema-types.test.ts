@@ -33,6 +33,8 @@ describe("schema and TypeScript types agree", () => {
     ["dbt owner", schemaKeys((def("dbt").properties as Record<string, SchemaNode>).owner as SchemaNode), keys.DBT_OWNER_KEYS],
     ["duckdb source", schemaKeys(def("source"), 0), keys.DUCKDB_SOURCE_KEYS],
     ["postgres source", schemaKeys(def("source"), 1), keys.POSTGRES_SOURCE_KEYS],
+    ["redshift source", schemaKeys(def("source"), 2), keys.REDSHIFT_SOURCE_KEYS],
+    ["state snapshots", schemaKeys(def("state_snapshots")), keys.STATE_SNAPSHOTS_KEYS],
     ["destination", schemaKeys(def("destination")), keys.DESTINATION_KEYS],
     ["model", schemaKeys(def("model")), keys.MODEL_KEYS],
     ["identifier", schemaKeys(def("identifier")), keys.IDENTIFIER_KEYS],
