@@ -1,5 +1,5 @@
 import type { Diagnostic } from "../../model/diagnostic.js";
-import type { BrazeAttributesConfig, CohortConfig } from "../../model/project.js";
+import { identifierParts, type BrazeAttributesConfig, type CohortConfig } from "../../model/project.js";
 import type { DestinationRoad } from "../destination.js";
 import { roundSeconds } from "../braze-cohorts/road.js";
 import { arrayCapVerdicts } from "./array-cap.js";
@@ -16,8 +16,9 @@ export const BRAZE_ATTRIBUTES: DestinationRoad<BrazeAttributesConfig> = {
     if (cohort.attribute === undefined) {
       error("destination", "config.attribute_missing", `${cohort.address} is sent to ${config.name} (braze_attributes): say which attribute marks membership, e.g. attribute: coho_vip, or attribute: { name: coho_cohorts, value: vip }`);
     }
-    if (identifier?.type === "device_id") {
-      error("identifier", "config.identifier_unsupported", `${cohort.address}: identifier ${identifier.name} is a device_id, which /users/track cannot address (destination ${config.name} is braze_attributes); use an external_id or alias identifier, or send this cohort to a braze_cohorts destination`);
+    const device = identifier ? identifierParts(identifier).find((p) => p.type === "device_id") : undefined;
+    if (device) {
+      error("identifier", "config.identifier_unsupported", `${cohort.address}: identifier ${device.name} is a device_id, which /users/track cannot address (destination ${config.name} is braze_attributes); use an external_id or alias identifier, or send this cohort to a braze_cohorts destination`);
     }
     if (identifier?.type === "alias" && config.missingProfiles === "create") {
       // Braze's User Attributes Object: with a user_alias, "Update Only" defaults to true;
