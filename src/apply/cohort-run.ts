@@ -1,9 +1,9 @@
 import type { DestinationClient, MemberRefusal } from "../destinations/destination.js";
 import { isRetarget, needsPrepare, type CohortAttributes, type CohortPlan } from "../model/plan.js";
-import type { ModelConfig, Project } from "../model/project.js";
+import type { IdentifierConfig, ModelConfig, Project, SingleIdentifierConfig } from "../model/project.js";
 import type { CohortState } from "../model/state.js";
 import { sqlDigest } from "../plan/config-digest.js";
-import { dbtModelState } from "../dbt/plan-info.js";
+import { dbtModelState, dbtRefsState } from "../dbt/plan-info.js";
 import type { CohortEntryMeta } from "../state/journal.js";
 import { CohoError } from "../model/errors.js";
 import { isStateFailure } from "../state/storage-error.js";
@@ -149,16 +149,18 @@ function metaFromConfig(project: Project, cohort: CohortPlan): CohortEntryMeta {
     ...(destination ? { destination_identity: destinationIdentity(destination) } : {}),
     cohort_id: after.cohort_id,
     name: after.name,
-    identifier: {
-      name: identifier.name,
-      type: identifier.type,
-      column: identifier.column,
-      ...(identifier.type === "alias" ? { label: identifier.label } : {}),
-    },
+    identifier: identifierRecord(identifier),
     model: { name: model.name, sql_digest: sqlDigest(model.sql), sql: model.sql, ...dbtEntry(model) },
     prevent_destroy: after.prevent_destroy,
     ...(after.target === undefined ? {} : { target: after.target }),
   };
+}
+
+/** The lockfile record of an identifier; a list records each part, and its columns in `column`. */
+function identifierRecord(identifier: IdentifierConfig): CohortEntryMeta["identifier"] {
+  const single = (part: SingleIdentifierConfig) => ({ name: part.name, type: part.type, column: part.column, ...(part.type === "alias" ? { label: part.label } : {}) });
+  if (identifier.type !== "first_of") return single(identifier);
+  return { name: identifier.name, type: "first_of", column: identifier.parts.map((p) => p.column).join(", "), parts: identifier.parts.map(single) };
 }
 
 /** Braze's messages for refused members, with how many members each. */
@@ -168,9 +170,10 @@ function countByMessage(refusals: readonly MemberRefusal[]): Record<string, numb
   return counts;
 }
 
-function dbtEntry(model: ModelConfig): { dbt?: CohortState["model"]["dbt"] } {
+function dbtEntry(model: ModelConfig): Pick<CohortState["model"], "dbt" | "dbt_refs"> {
   const dbt = dbtModelState(model);
-  return dbt ? { dbt } : {};
+  const refs = dbtRefsState(model);
+  return { ...(dbt ? { dbt } : {}), ...(refs ? { dbt_refs: refs } : {}) };
 }
 
 function metaFromState(entry: CohortState): CohortEntryMeta {

@@ -57,11 +57,12 @@ export async function saveFoldedSnapshots(summary: ReadonlyMap<string, CohortWor
        ANTI JOIN ${removes} AS r USING (slot, key) ANTI JOIN ${recorded} AS s USING (slot, key)`,
     );
     await engine.connection.run(`CREATE TABLE ${removed} AS SELECT slot, key FROM ${removes} SEMI JOIN ${recorded} AS s USING (slot, key)`);
-    // Streaming only (no sort, no hash over all members): recorded rows keep their scan order,
-    // cohort after cohort, so a cohort's rows sit in a few row groups (plus the additions' tail)
-    // and `WHERE slot = n` skips the rest.
+    // Stored in slot order, so that each snapshot's write (`WHERE slot = n`) reads only the few
+    // row groups holding its cohort (DuckDB skips the others by their min/max). The parallel
+    // scan and joins above keep no order: without the sort every write read every member, and
+    // a set of 2,000 instances spent most of its fold there (13 vs 2 ms of CPU a file).
     await engine.connection.run(
-      `CREATE TABLE ${folded} AS SELECT slot, key FROM ${recorded} ANTI JOIN ${removed} AS r USING (slot, key) UNION ALL SELECT slot, key FROM ${added}`,
+      `CREATE TABLE ${folded} AS SELECT slot, key FROM (SELECT slot, key FROM ${recorded} ANTI JOIN ${removed} AS r USING (slot, key) UNION ALL SELECT slot, key FROM ${added}) ORDER BY slot`,
     );
     const plus = await digestsBySlot(engine, added);
     const minus = await digestsBySlot(engine, removed);

@@ -111,7 +111,7 @@ export interface CohortData {
   name: string;
   destination: string;
   model: string;
-  identifier: string;
+  identifier: string | string[];
   cohort_id?: string;
   attribute?: string | { name: string; value: string };
   on_leave?: "false" | "unset";

@@ -172,9 +172,30 @@ export interface DbtNodeRef {
 
 export type IdentifierType = "external_id" | "alias" | "device_id";
 
-export type IdentifierConfig =
+/** One column naming a Braze user as one kind of identifier. */
+export type SingleIdentifierConfig =
   | { readonly name: string; readonly type: "external_id" | "device_id"; readonly column: string; readonly origin: SourceLocation }
   | { readonly name: string; readonly type: "alias"; readonly column: string; readonly label: string; readonly origin: SourceLocation };
+
+/**
+ * A cohort's identifier: one mapping, or a list (`identifier: [uid, email,
+ * device]`) whose first non-null column names each row's user. A list is named
+ * `[uid, email, device]`; its parts have distinct key prefixes (one per kind,
+ * alias label included), so a member key tells which part it came from.
+ */
+export type IdentifierConfig =
+  | SingleIdentifierConfig
+  | { readonly name: string; readonly type: "first_of"; readonly parts: readonly SingleIdentifierConfig[]; readonly origin: SourceLocation };
+
+/** The name of the identifier a list of identifier names makes. */
+export function identifierListName(names: readonly string[]): string {
+  return `[${names.join(", ")}]`;
+}
+
+/** The single identifiers behind an identifier: itself, or a list's parts. */
+export function identifierParts(identifier: IdentifierConfig): readonly SingleIdentifierConfig[] {
+  return identifier.type === "first_of" ? identifier.parts : [identifier];
+}
 
 /** A removal limit: an absolute count or a share of the current members. */
 export type RemovalLimit = { readonly kind: "count"; readonly value: number } | { readonly kind: "percent"; readonly value: number };
@@ -187,6 +208,8 @@ export interface CohortConfig {
   readonly destination: string;
   readonly model: string;
   readonly identifier: string;
+  /** When `identifier:` is a list: its names, in order (`identifier` is then their list name). */
+  readonly identifierList?: readonly string[];
   /** Set to adopt an existing Braze cohort instead of creating one. */
   readonly cohortId: string | undefined;
   /** Where `cohort_id` is written, when it is. */

@@ -25,8 +25,15 @@ export interface CohortState {
   readonly destination_identity?: string;
   readonly cohort_id: string;
   readonly name: string;
-  readonly identifier: { readonly name: string; readonly type: IdentifierType; readonly column: string; readonly label?: string };
-  readonly model: { readonly name: string; readonly sql_digest: string; readonly sql: string; readonly dbt?: DbtModelState };
+  /** For a list (`first_of`): `column` lists the parts' columns, `parts` holds each part. */
+  readonly identifier: {
+    readonly name: string;
+    readonly type: IdentifierType | "first_of";
+    readonly column: string;
+    readonly label?: string;
+    readonly parts?: readonly { readonly name: string; readonly type: IdentifierType; readonly column: string; readonly label?: string }[];
+  };
+  readonly model: { readonly name: string; readonly sql_digest: string; readonly sql: string; readonly dbt?: DbtModelState; readonly dbt_refs?: readonly DbtRefState[] };
   readonly prevent_destroy: boolean;
   /** The destination road's binding (attribute road: which attribute), when it has one. */
   readonly target?: string;
@@ -51,6 +58,14 @@ export interface DbtModelState {
   readonly checksum: string;
   /** dbt's compiled SQL when the manifest had it, for the plan's diff. */
   readonly compiled_code?: string;
+}
+
+/** A dbt node a plain-SQL model reads through ref() or source(), as last applied: followed by unique_id. */
+export interface DbtRefState {
+  readonly unique_id: string;
+  readonly checksum: string;
+  /** The quoted relation the SQL read. */
+  readonly relation: string;
 }
 
 /** The state before anything was applied. */

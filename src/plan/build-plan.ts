@@ -2,10 +2,11 @@ import { isRetarget, type CohortPlan, type Plan, type PlanSummary } from "../mod
 import { addCosts, roadGuards } from "../destinations/roads.js";
 import { cohortCost } from "./cost.js";
 import { shareGroupCosts } from "./request-groups.js";
-import type { Project } from "../model/project.js";
+import type { IdentifierConfig, Project } from "../model/project.js";
 import { noRejections } from "../model/reject-reason.js";
 import type { StateView } from "../model/state.js";
-import type { DuckDbEngine } from "../sources/duckdb-engine.js";
+import { literal, type DuckDbEngine } from "../sources/duckdb-engine.js";
+import { keyPrefix } from "../sources/identifier-sql.js";
 import { extractMembers, withDuplicates, type ExtractedMembers } from "../sources/extract-members.js";
 import type { Source } from "../sources/source.js";
 import type { StateBackend } from "../state/backend.js";
@@ -23,7 +24,7 @@ import { tryPushDown } from "./pushdown.js";
 import { deleteEffect, planResources, type ResourceDecision } from "./resource-actions.js";
 import { sqlDiff } from "../util/sql-diff.js";
 import { checkDbtRelations } from "../dbt/check-relations.js";
-import { dbtModelPlan } from "../dbt/plan-info.js";
+import { dbtModelPlan, dbtRefChanges } from "../dbt/plan-info.js";
 import { expectedSnapshot } from "../state/snapshot-record.js";
 
 export interface PlanOptions {
@@ -220,6 +221,8 @@ async function finishCohort(
   const removeTable = retargetRemovals ?? delta.removeTable;
   const planned = { actions: [...actions], changed_attributes: changed, before: decision.before, after: decision.after, members };
   const refused = prior?.refused;
+  const identifier = decision.cohort ? ctx.project.identifiers.get(decision.cohort.identifier) : undefined;
+  const byIdentifier = identifier?.type === "first_of" && desired !== undefined ? await membersByIdentifier(engine, desired, identifier) : undefined;
   const cohortPlan: CohortPlan = {
     address: decision.address,
     actions: [...actions],
@@ -234,12 +237,20 @@ async function finishCohort(
     guards,
     cost: cohortCost(ctx.project.destinations, planned),
     ...(refused ? { refused_last_apply: refused } : {}),
+    ...(byIdentifier ? { members_by_identifier: byIdentifier } : {}),
     ...(diff ? { sql_diff: diff } : {}),
     ...dbtPart(ctx, decision),
     ...(show > 0 ? { samples: { add: await sampleKeys(engine, delta.addTable, show), remove: await sampleKeys(engine, removeTable, show) } } : {}),
     ...setOf(decision),
   };
   return { cohortPlan, delta: { ...delta, removeTable, remove: members.remove, desiredTable: desired } };
+}
+
+/** Desired members per identifier of a list, in the list's order: each key's prefix says which identifier named it. */
+async function membersByIdentifier(engine: DuckDbEngine, desired: string, identifier: Extract<IdentifierConfig, { type: "first_of" }>): Promise<Record<string, number>> {
+  const counts = identifier.parts.map((p) => `count(*) FILTER (WHERE starts_with(key, ${literal(keyPrefix(p))}))`).join(", ");
+  const row = (await engine.connection.runAndReadAll(`SELECT ${counts} FROM ${desired} AS coho_desired`)).getRows()[0] ?? [];
+  return Object.fromEntries(identifier.parts.map((p, i) => [p.name, Number(row[i] ?? 0)]));
 }
 
 /** The model's SQL diff since the last apply, for cohorts that still exist. */
@@ -280,10 +291,11 @@ function netCountsWarning(backend: StateBackend, serial: number): string[] {
   ];
 }
 
-function dbtPart(ctx: PlanContext, decision: ResourceDecision): { dbt?: CohortPlan["dbt"] } {
+function dbtPart(ctx: PlanContext, decision: ResourceDecision): { dbt?: CohortPlan["dbt"]; dbt_refs?: CohortPlan["dbt_refs"] } {
   const model = decision.cohort ? ctx.project.models.get(decision.cohort.model) : undefined;
   const dbt = model ? dbtModelPlan(model, decision.prior) : undefined;
-  return dbt ? { dbt } : {};
+  const refs = model && decision.prior ? dbtRefChanges(model, decision.prior.model) : [];
+  return { ...(dbt ? { dbt } : {}), ...(refs.length > 0 ? { dbt_refs: refs } : {}) };
 }
 
 /** Work in the journal, and who holds the state lock for an apply right now (if anyone). */

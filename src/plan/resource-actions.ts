@@ -1,10 +1,10 @@
 import { addressMatches } from "../model/address.js";
-import type { Action, ChangedAttribute, CohortAttributes } from "../model/plan.js";
+import { dbtRefChangeText, type Action, type ChangedAttribute, type CohortAttributes } from "../model/plan.js";
 import type { SourceLocation } from "../model/diagnostic.js";
 import type { CohortConfig, ModelConfig, Project } from "../model/project.js";
 import type { CohortState, StateView } from "../model/state.js";
 import { destinationIdentity } from "../destinations/identity.js";
-import { dbtModelChanged } from "../dbt/plan-info.js";
+import { dbtModelChanged, dbtRefChanges } from "../dbt/plan-info.js";
 
 /** What happens to one cohort address, before membership is known. */
 export interface ResourceDecision {
@@ -216,6 +216,11 @@ function existing(
   // a new checksum is recorded by apply even when no member changes.
   const model = models?.get(cohort.model);
   if (model && dbtModelChanged(model, prior.model)) changed.push("dbt_model");
+  // The plan compares model SQL with the text last applied: a new text is recorded even when no member changes
+  // (a dbt model's new SQL is part of dbt_model); so are the ref()/source() nodes a plain-SQL model reads.
+  else if (model && model.sql !== prior.model.sql) changed.push("model_sql");
+  const refChanges = model ? dbtRefChanges(model, prior.model) : [];
+  if (refChanges.length > 0) changed.push("dbt_refs");
   const actions: Action[] = [];
   if (movedFrom) actions.push("move");
   if (changed.length > 0) actions.push("update");
@@ -236,6 +241,8 @@ function existing(
   if (changed.includes("model")) reasons.push(`model ${before.model} → ${after.model}`);
   if (changed.includes("identifier")) reasons.push(`identifier ${before.identifier} → ${after.identifier}`);
   if (changed.includes("dbt_model")) reasons.push(dbtReason(prior, model!));
+  if (changed.includes("model_sql")) reasons.push(`model ${after.model}'s SQL changed since the last apply: the new text is recorded`);
+  if (refChanges.length > 0) reasons.push(`dbt: ${refChanges.map(dbtRefChangeText).join("; ")}`);
   return {
     address: cohort.address,
     actions: actions.length === 0 ? ["no-op"] : actions,

@@ -1,6 +1,6 @@
 import type { CohortPlan, GuardVerdict, Plan } from "../model/plan.js";
 import { groupBySet, setKeyNotes, setSummary, type SetGroup } from "./plan-sets.js";
-import { hasChanges } from "../model/plan.js";
+import { dbtRefChangeText, hasChanges } from "../model/plan.js";
 import { codeSpan, markdownText, visibleLines } from "./escape.js";
 import { capped, cellCode, count, diffFence, tableHeader, tableRow } from "./markdown-blocks.js";
 import { actionLabel, blockedMessages, costText, dbtChangeText, isChange, overrideHint, rejectedText, summaryLine, unguardedRemovals } from "./plan-text.js";
@@ -153,6 +153,7 @@ function detailsOf(cohort: CohortPlan, budget: number): string | undefined {
   for (const g of cohort.guards.filter((g) => g.status !== "pass")) parts.push(`Guard ${g.guard}: ${message(g.message)}`);
   const dbtChange = dbtChangeText(cohort);
   if (dbtChange) parts.push(markdownText(dbtChange));
+  for (const change of cohort.dbt_refs ?? []) parts.push(`dbt: ${markdownText(dbtRefChangeText(change))}`);
   if (cohort.sql_diff) parts.push(diffFence(visibleLines(cohort.sql_diff)));
   if (cohort.dbt?.compiled_diff) parts.push(`dbt compiled SQL:\n\n${diffFence(visibleLines(cohort.dbt.compiled_diff))}`);
   const block = (all: string[]) => `<details><summary><code>${markdownText(cohort.address)}</code>: ${actionLabel(cohort)}</summary>\n\n${all.join("\n\n")}\n\n</details>`;

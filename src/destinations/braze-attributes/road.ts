@@ -1,5 +1,5 @@
 import type { Diagnostic } from "../../model/diagnostic.js";
-import type { BrazeAttributesConfig, CohortConfig } from "../../model/project.js";
+import { identifierParts, type BrazeAttributesConfig, type CohortConfig } from "../../model/project.js";
 import type { DestinationRoad } from "../destination.js";
 import { roundSeconds } from "../braze-cohorts/road.js";
 import { arrayCapVerdicts } from "./array-cap.js";
@@ -15,8 +15,9 @@ export const BRAZE_ATTRIBUTES: DestinationRoad<BrazeAttributesConfig> = {
     if (cohort.attribute === undefined) {
       error("destination", "config.attribute_missing", `${cohort.address} is sent to ${config.name} (braze_attributes): say which attribute marks membership, e.g. attribute: coho_vip, or attribute: { name: coho_cohorts, value: vip }`);
     }
-    if (identifier?.type === "device_id") {
-      error("identifier", "config.identifier_unsupported", `${cohort.address}: identifier ${identifier.name} is a device_id, which /users/track cannot address (destination ${config.name} is braze_attributes); use an external_id or alias identifier, or send this cohort to a braze_cohorts destination`);
+    const device = identifier ? identifierParts(identifier).find((p) => p.type === "device_id") : undefined;
+    if (device) {
+      error("identifier", "config.identifier_unsupported", `${cohort.address}: identifier ${device.name} is a device_id, which /users/track cannot address (destination ${config.name} is braze_attributes); use an external_id or alias identifier, or send this cohort to a braze_cohorts destination`);
     }
     if (cohort.onLeaveOrigin && cohort.attribute?.kind === "array") {
       problems.push({ severity: "error", code: "config.on_leave_unsupported", message: `${cohort.address}: on_leave applies to a boolean attribute (attribute: coho_vip); on the array attribute ${cohort.attribute.name} a leaving member's value is removed from the array, so there is nothing to choose: remove on_leave`, location: cohort.onLeaveOrigin });
