@@ -90,6 +90,7 @@ export async function apply(request: ApplyRequest): Promise<ApplyResult> {
     if (!plan.applyable) return finish("blocked", null);
     if (!hasChanges(plan)) return finish("no_changes", buildApplyReport(started, resumed, [], executable.state, false));
     if (!request.planFile && request.approve && !(await request.approve(plan))) return finish("cancelled", null);
+    await clients.assertReachable(plan.cohorts.filter((c) => !(c.actions.length === 1 && c.actions[0] === "no-op")).flatMap((c) => [c.after?.destination, c.before?.destination].filter((d): d is string => d !== undefined)));
     const stopped = () => request.signal?.aborted === true;
     const reports = await executePlan({ project: request.project, engine: session.engine, clients, journal, now: base.now, onEvent: emit, shouldStop: stopped }, executable);
     const after = await foldIntoState(base);

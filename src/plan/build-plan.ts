@@ -22,7 +22,7 @@ import { setGuards } from "./set-guards.js";
 import { evaluateGuards } from "./guards.js";
 import { diffMembership, sampleKeys, type MembershipDelta } from "./membership-diff.js";
 import { tryPushDown } from "./pushdown.js";
-import { planResources, type ResourceDecision } from "./resource-actions.js";
+import { deleteEffect, planResources, type ResourceDecision } from "./resource-actions.js";
 import { sqlDiff } from "../util/sql-diff.js";
 import { checkDbtRelations } from "../dbt/check-relations.js";
 import { dbtModelPlan, dbtRefChanges } from "../dbt/plan-info.js";
@@ -275,7 +275,7 @@ function modelDiff(project: Project, decision: ResourceDecision): string | undef
 function explainInstanceDelete(project: Project, decision: ResourceDecision): ResourceDecision {
   const parsed = parseAddress(decision.address);
   if (decision.cohort || parsed?.instance === undefined || !project.cohorts.get(parsed.cohort)?.forEach) return decision;
-  const reason = `key value ${JSON.stringify(parsed.instance)} is no longer among the set's key values (the model stopped returning it, or keys: leaves it out): every member is removed, then the cohort is forgotten (Braze has no delete; the empty cohort stays listed in Braze)`;
+  const reason = `key value ${JSON.stringify(parsed.instance)} is no longer among the set's key values (the model stopped returning it, or keys: leaves it out): ${decision.prior ? deleteEffect(decision.prior) : "every member is removed, then the cohort is forgotten"}`;
   return { ...decision, reason };
 }
 

@@ -3,7 +3,7 @@ import type { Action, CohortPlan, GuardVerdict, Plan } from "../model/plan.js";
 import { dbtRefChangeText, hasChanges } from "../model/plan.js";
 import { visible, visibleLines } from "./escape.js";
 import { groupBySet, setKeyNotes, setSummary, type SetGroup } from "./plan-sets.js";
-import { ACTION_SYMBOL, actionLabel, blockedMessages, costText, dbtChangeText, sharedText, isChange, rejectedText, summaryLine } from "./plan-text.js";
+import { ACTION_SYMBOL, actionLabel, blockedMessages, costText, dbtChangeText, sharedText, isChange, overrideHint, rejectedText, summaryLine } from "./plan-text.js";
 
 const COLOR: Record<Action, (text: string) => string> = {
   create: kleur.green,
@@ -38,6 +38,8 @@ export function renderPlanHuman(plan: Plan): string {
   out.push(kleur.bold(summaryLine(plan)));
   if (plan.cost && hasChanges(plan)) out.push(`Cost: ${costText(plan.cost)}.`);
   if (!plan.applyable) out.push(kleur.red().bold("This plan cannot be applied."));
+  const override = plan.applyable ? undefined : overrideHint(plan);
+  if (override) out.push(override);
   return out.join("\n");
 }
 

@@ -3,7 +3,7 @@ import { groupBySet, setKeyNotes, setSummary, type SetGroup } from "./plan-sets.
 import { dbtRefChangeText, hasChanges } from "../model/plan.js";
 import { codeSpan, markdownText, visibleLines } from "./escape.js";
 import { capped, cellCode, count, diffFence, tableHeader, tableRow } from "./markdown-blocks.js";
-import { actionLabel, blockedMessages, costText, dbtChangeText, isChange, rejectedText, summaryLine, unguardedRemovals } from "./plan-text.js";
+import { actionLabel, blockedMessages, costText, dbtChangeText, isChange, overrideHint, rejectedText, summaryLine, unguardedRemovals } from "./plan-text.js";
 
 /** GitHub's comment limit is 65,536 characters; stay well under it. */
 export const MARKDOWN_LIMIT = 60_000;
@@ -60,6 +60,8 @@ function headOf(plan: Plan): string {
   if (!plan.applyable) {
     head.push("> [!CAUTION]\n> This plan cannot be applied:");
     head.push(...capped([...plan.errors, ...blockedMessages(plan)], MAX_MESSAGES, (m) => `> - ${message(m)}`, (n) => `> - …and ${count(n)} more`));
+    const override = overrideHint(plan);
+    if (override) head.push(">", `> ${override.replace("--allow-removals", "`--allow-removals`")}`);
     head.push("");
   }
   head.push(...capped(plan.warnings, MAX_MESSAGES, (w) => `> [!NOTE]\n> ${message(w)}\n`, (n) => `> [!NOTE]\n> …and ${count(n)} more notes; run \`coho plan\` for all of them.\n`));

@@ -78,3 +78,14 @@ export function unguardedRemovals(plan: Plan): CohortPlan[] {
     return large && !c.guards.some((g) => g.guard === "max_removals");
   });
 }
+
+/** Guards --allow-removals overrides; prevent_destroy and max_array_values it never does. */
+const REMOVAL_GUARDS: readonly string[] = ["allow_empty", "max_removals", "max_deleted_instances"];
+
+/** The last line of a blocked plan when --allow-removals would unblock a guard: the flag that overrides it. */
+export function overrideHint(plan: Plan): string | undefined {
+  const guards = [...(plan.sets ?? []).flatMap((s) => s.guards), ...plan.cohorts.flatMap((c) => c.guards)].filter((g) => g.status === "blocked" && REMOVAL_GUARDS.includes(g.guard));
+  if (guards.length === 0) return undefined;
+  const names = [...new Set(guards.map((g) => g.guard))].join(", ");
+  return `If these removals are intended, plan again with --allow-removals (it overrides ${names}).`;
+}
