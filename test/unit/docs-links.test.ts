@@ -14,6 +14,18 @@ describe("documentation links", () => {
     expect(lines).toBeLessThanOrEqual(251);
   });
 
+  it("README's first commands are npm scripts that exist and work right after npm ci (which does not build)", () => {
+    const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("## First commands"), readme.indexOf("\n## ", readme.indexOf("## First commands") + 3));
+    const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? "";
+    const scripts = [...block.matchAll(/npm (?:run )?([a-z:]+)/g)].map((m) => m[1]!).filter((s) => s !== "ci");
+    expect(scripts).toEqual(["quickstart", "test"]);
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> };
+    expect(pkg.scripts.quickstart).toMatch(/^node scripts\/ensure-built\.mjs && /);
+    expect(pkg.scripts.pretest).toBe("npm run build");
+    expect(pkg.scripts.prepare).toBeUndefined();
+  });
+
   it("CHANGELOG.md has an entry for the package's version", () => {
     const { version } = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { version: string };
     expect(readFileSync(join(REPO_ROOT, "CHANGELOG.md"), "utf8")).toMatch(new RegExp(`^## ${version.replace(/\./g, "\\.")} — \\d{4}-\\d{2}-\\d{2}$`, "m"));
