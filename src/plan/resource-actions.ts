@@ -79,7 +79,7 @@ export function planResources(
     decisions.push({
       address,
       actions: ["delete"],
-      reason: "not in the configuration: every member is removed, then the cohort is forgotten (Braze has no delete; the empty cohort stays listed in Braze)",
+      reason: `not in the configuration: ${deleteEffect(entry)}`,
       ...(movedFrom ? { movedFrom } : {}),
       prior: entry,
       cohort: undefined,
@@ -226,7 +226,8 @@ function existing(
   if (changed.length > 0) actions.push("update");
   const reasons: string[] = [];
   if (movedFrom) reasons.push(`moved from ${movedFrom}: same Braze cohort, new address`);
-  if (changed.includes("name")) reasons.push(`renamed in Braze: "${before.name}" → "${after.name}"`);
+  // The attribute road (a binding in target) has no cohort name in Braze: the name is coho's own.
+  if (changed.includes("name")) reasons.push(before.target === undefined ? `renamed in Braze: "${before.name}" → "${after.name}"` : `renamed: "${before.name}" → "${after.name}" (recorded in state only: Braze keeps no name for an attribute)`);
   if (sameNameRetarget) {
     reasons.push(
       `destination ${after.destination} now reaches ${identity} (state: ${prior.destination_identity}): re-target — the cohort is created there and every member sent; ` +
@@ -281,4 +282,11 @@ function fromState(entry: CohortState): CohortAttributes {
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** What deleting a cohort does on its road: Cohort Import leaves an empty cohort listed; the attribute road clears the attribute. */
+export function deleteEffect(entry: CohortState): string {
+  return entry.target === undefined
+    ? "every member is removed, then the cohort is forgotten (Braze has no delete; the empty cohort stays listed in Braze)"
+    : "the attribute is cleared on every member, then the cohort is forgotten";
 }

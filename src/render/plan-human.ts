@@ -3,7 +3,7 @@ import type { Action, CohortPlan, GuardVerdict, Plan } from "../model/plan.js";
 import { dbtRefChangeText, hasChanges } from "../model/plan.js";
 import { visible, visibleLines } from "./escape.js";
 import { groupBySet, setKeyNotes, setSummary, type SetGroup } from "./plan-sets.js";
-import { ACTION_SYMBOL, actionLabel, blockedMessages, costText, dbtChangeText, sharedText, isChange, rejectedText, summaryLine } from "./plan-text.js";
+import { ACTION_SYMBOL, actionLabel, blockedMessages, costText, dbtChangeText, sharedText, isChange, overrideHint, rejectedText, summaryLine } from "./plan-text.js";
 
 const COLOR: Record<Action, (text: string) => string> = {
   create: kleur.green,
@@ -38,6 +38,8 @@ export function renderPlanHuman(plan: Plan): string {
   out.push(kleur.bold(summaryLine(plan)));
   if (plan.cost && hasChanges(plan)) out.push(`Cost: ${costText(plan.cost)}.`);
   if (!plan.applyable) out.push(kleur.red().bold("This plan cannot be applied."));
+  const override = plan.applyable ? undefined : overrideHint(plan);
+  if (override) out.push(override);
   return out.join("\n");
 }
 
@@ -82,6 +84,8 @@ function renderCohort(cohort: CohortPlan): string {
   const rejected = rejectedText(cohort);
   if (rejected) row("rejected:", kleur.yellow(rejected));
   if (cohort.refused_last_apply) row("refused:", kleur.yellow(`${cohort.refused_last_apply} member(s) refused by Braze last apply, sent again`));
+  if (cohort.unconfirmed_last_apply) row("unconfirmed:", kleur.yellow(`${cohort.unconfirmed_last_apply} member(s) sent last apply, not confirmed in Braze (no profile yet): sent again`));
+  if (cohort.refresh) row("refresh:", kleur.yellow(`re-sends ${cohort.refresh.members} recorded member(s): ${costText(cohort.refresh.cost)}`) + ` — ${v(cohort.refresh.reason)}`);
   if (cohort.cost) row("cost:", costText(cohort.cost) + sharedText(cohort.cost));
   for (const guard of cohort.guards) {
     row("guard:", `${guard.guard} ${guardMark(guard.status)}: ${v(guard.message)}`);
