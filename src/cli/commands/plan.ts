@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { PLAN_FORMAT_VERSION } from "../../model/plan.js";
 import type { CommandContext } from "../context.js";
 import type { PlanFlags } from "./plan-run.js";
 import { collectTargets, parseCount } from "../flags.js";
@@ -9,7 +10,7 @@ export function registerPlan(program: Command, context: () => CommandContext, se
     .command("plan")
     .description("show what apply would change in Braze: cohorts and members")
     .option("--out <file>", "save the plan (with its exact member deltas) for `coho apply FILE`")
-    .option("--json", "print the plan as JSON (format coho-plan 1.0)")
+    .option("--json", `print the plan as JSON (format coho-plan ${PLAN_FORMAT_VERSION})`)
     .option("--markdown", "print the plan as a pull-request comment (= --output markdown)")
     .addOption(outputOption(["text", "json", "markdown", "ndjson"]))
     .option("--detailed-exitcode", "exit 0 with no changes, 2 with changes, 1 on error or block")
@@ -17,6 +18,7 @@ export function registerPlan(program: Command, context: () => CommandContext, se
     .option("--show-members <n>", "include up to N sample identifiers per cohort (PII!)", parseCount)
     .option("--allow-removals", "override the removal guards: allow_empty, max_removals and max_deleted_instances (never prevent_destroy or max_array_values)")
     .option("--no-charts", "leave out the Mermaid charts of each changed cohort's size over its recorded applies (markdown and the job summary)")
+    .addHelpText("after", `\nJSON and saved plans (--out) are plan format ${PLAN_FORMAT_VERSION}: schema/coho-plan.schema.json in the package.`)
     .action(async (flags: PlanFlags) => {
       setExitCode(await (await import("./plan-run.js")).runPlan(context(), flags));
     });
