@@ -29,6 +29,8 @@ export class CohortRun {
   removed = 0;
   requests = 0;
   readonly refusals: MemberRefusal[] = [];
+  /** Additions Braze took but has no profile for (missing_profiles: wait): not recorded, sent again. */
+  unconfirmed = 0;
   /** Next journal sequence number of this cohort's batches. */
   seq = 0;
   readonly #ctx: ExecuteContext;
@@ -55,8 +57,9 @@ export class CohortRun {
       added: this.added,
       removed: this.removed,
       rejected: Object.values(cohort.rejected).reduce((a, b) => a + b, 0),
-      failed: status === "done" ? 0 : cohort.members.add + cohort.members.remove - this.added - this.removed - refusals.length,
+      failed: status === "done" ? 0 : cohort.members.add + (cohort.refresh?.members ?? 0) + cohort.members.remove - this.added - this.removed - refusals.length - this.unconfirmed,
       refused: refusals.length,
+      unconfirmed: this.unconfirmed,
       ...(refusals.length > 0 ? { refusals: countByMessage(refusals) } : {}),
       requests: this.requests,
       retries: [...this.#retriesBefore].reduce((n, [destination, before]) => n + this.#ctx.clients.get(destination).retries - before, 0),
@@ -84,13 +87,13 @@ export class CohortRun {
   /** Journals the cohort and readies its container (the cohort road's upsert). */
   async begin(): Promise<void> {
     const { cohort, prior, after } = this;
-    this.#ctx.onEvent?.({ type: "cohort_start", address: cohort.address, total: cohort.members.add + cohort.members.remove });
+    this.#ctx.onEvent?.({ type: "cohort_start", address: cohort.address, total: cohort.members.add + (cohort.refresh?.members ?? 0) + cohort.members.remove });
     await this.#ctx.journal.append({
       t: "cohort",
       address: cohort.address,
       ...(cohort.moved_from ? { moved_from: cohort.moved_from } : {}),
       retarget: this.retarget,
-      entry: this.isDelete ? metaFromState(prior!) : metaFromConfig(this.#ctx.project, cohort),
+      entry: this.isDelete ? metaFromState(prior!) : { ...metaFromConfig(this.#ctx.project, cohort), ...refreshedAt(cohort, prior, this.retarget, this.#ctx.now()) },
       prior_name: prior?.name ?? null,
     });
     if (needsPrepare(cohort)) {
@@ -107,14 +110,26 @@ export class CohortRun {
     await this.#ctx.journal.append({ t: "batch", address: this.cohort.address, seq, destination, cohort_id: this.cohortId, ...(target === undefined ? {} : { target }), add, remove });
   }
 
-  /** Journals Braze's answer to a batch: everything but `refused` is acknowledged. */
+  /**
+   * Journals Braze's answer to a batch: everything but `refused` is acknowledged.
+   * Unconfirmed additions (no Braze profile) are journaled as refused — never
+   * folded — and listed again under `unconfirmed`, so state counts them apart.
+   */
   async acknowledge(seq: number, add: readonly string[], remove: readonly string[], refused: readonly MemberRefusal[]): Promise<void> {
     const refusedKeys = new Set(refused.map((r) => r.key));
-    await this.#ctx.journal.append({ t: "ack", address: this.cohort.address, seq, ...(refused.length > 0 ? { refused: [...refusedKeys] } : {}) });
+    const unconfirmed = [...new Set(refused.filter((r) => r.unconfirmed).map((r) => r.key))];
+    await this.#ctx.journal.append({
+      t: "ack",
+      address: this.cohort.address,
+      seq,
+      ...(refused.length > 0 ? { refused: [...refusedKeys] } : {}),
+      ...(unconfirmed.length > 0 ? { unconfirmed } : {}),
+    });
     // Almost always nothing was refused: then every member counts, without a look-up each.
     this.added += refused.length === 0 ? add.length : add.filter((k) => !refusedKeys.has(k)).length;
     this.removed += refused.length === 0 ? remove.length : remove.filter((k) => !refusedKeys.has(k)).length;
-    this.refusals.push(...refused);
+    this.refusals.push(...refused.filter((r) => !r.unconfirmed));
+    this.unconfirmed += unconfirmed.length;
     this.#ctx.onEvent?.({ type: "batch_acked", address: this.cohort.address, identifiers: add.length + remove.length - refused.length });
   }
 
@@ -137,6 +152,15 @@ export class CohortRun {
     this.#ctx.onEvent?.({ type: "cohort_done", address: report.address, status: report.status });
     return report;
   }
+}
+
+/**
+ * When the cohort was last sent whole: now for a new cohort, a re-target or a
+ * refresh (every member's addition goes out), else what state recorded.
+ */
+function refreshedAt(cohort: CohortPlan, prior: CohortState | undefined, retarget: boolean, now: Date): { refreshed_at?: string } {
+  if (!prior || retarget || cohort.refresh) return { refreshed_at: now.toISOString() };
+  return prior.refreshed_at ? { refreshed_at: prior.refreshed_at } : {};
 }
 
 function metaFromConfig(project: Project, cohort: CohortPlan): CohortEntryMeta {
@@ -177,6 +201,6 @@ function dbtEntry(model: ModelConfig): Pick<CohortState["model"], "dbt" | "dbt_r
 }
 
 function metaFromState(entry: CohortState): CohortEntryMeta {
-  const { members: _members, snapshot: _snapshot, snapshot_sha256: _sha256, applied_at: _applied, refused: _refused, ...meta } = entry;
+  const { members: _members, snapshot: _snapshot, snapshot_sha256: _sha256, applied_at: _applied, refused: _refused, unconfirmed: _unconfirmed, ...meta } = entry;
   return meta;
 }

@@ -56,7 +56,9 @@ export class SavedPlanChecker {
   /** After the last chunk: every cohort's key counts must equal the header's. */
   finish(): void {
     for (const [address, counts] of this.#counts) {
-      const members = this.#cohorts.get(address)!.members;
+      const cohort = this.#cohorts.get(address)!;
+      // A refresh's re-sent members travel with the additions.
+      const members = { add: cohort.members.add + (cohort.refresh?.members ?? 0), remove: cohort.members.remove };
       if (counts.add !== members.add || counts.remove !== members.remove) {
         throw this.#invalid(`${address}: the deltas hold +${counts.add} / −${counts.remove} members but the plan says +${members.add} / −${members.remove}`);
       }

@@ -1,3 +1,4 @@
+import { parseDuration } from "../model/duration.js";
 import { readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { Diagnostic, SourceLocation } from "../model/diagnostic.js";
@@ -194,6 +195,7 @@ export function buildCohort(entry: Entry<Raw>, known: KnownNames, diagnostics: D
     ...(value.on_leave === undefined ? {} : { onLeaveOrigin: locate(file.yaml, ["cohorts", key, "on_leave"]) }),
     guards: { maxRemovals: removalLimit(value.guards?.max_removals), allowEmpty: value.guards?.allow_empty ?? false },
     preventDestroy: value.prevent_destroy ?? false,
+    ...refreshEvery(value.refresh_every),
     origin,
     ...(forEach ? { forEach } : {}),
   };
@@ -310,4 +312,11 @@ function unknownReference(file: Entry<Raw>["file"], path: (string | number)[], k
     message: `${path.join(".")}: no ${kind} \`${name}\` is declared${available}`,
     location: locate(file.yaml, path),
   };
+}
+
+/** `refresh_every` in milliseconds (the schema checked the grammar; 0 means never). */
+function refreshEvery(text: string | undefined): { refreshEveryMs?: number } {
+  if (text === undefined) return {};
+  const parsed = parseDuration(text);
+  return parsed.ok && parsed.ms > 0 ? { refreshEveryMs: parsed.ms } : {};
 }

@@ -46,6 +46,13 @@ export interface CostEstimate {
   readonly attribute_updates: number;
   readonly seconds: number;
   /**
+   * Read-back requests apply sends to confirm additions (braze_attributes with
+   * missing_profiles: wait: /users/export/ids, 50 ids each, after each
+   * /users/track request), when there are any. Not in `requests`; in `seconds`
+   * at Braze's 250 per minute.
+   */
+  readonly read_back_requests?: number;
+  /**
    * The cohorts this one shares requests with (one object per user across them,
    * e.g. the cohorts of one braze_attributes destination): requests and attribute updates are then
    * this cohort's share of the group's, and the shares add up to what it sends.
@@ -73,6 +80,15 @@ export interface CohortPlan {
   readonly cost?: CostEstimate;
   /** Members Braze refused in the last apply: still pending, sent again. */
   readonly refused_last_apply?: number;
+  /** Members the last apply sent that Braze did not confirm (no profile): not in state, among the additions again. */
+  readonly unconfirmed_last_apply?: number;
+  /**
+   * Recorded members whose addition apply sends again (idempotent), so profiles
+   * created since get the attribute: `coho apply --refresh`, or `refresh_every`
+   * elapsed. Not among `members.add` (they are members already); in `cost`, and
+   * on its own in `refresh.cost`.
+   */
+  readonly refresh?: { readonly members: number; readonly reason: string; readonly cost: CostEstimate };
   /** The dbt model behind the cohort's model, when it is one (`dbt:`). */
   readonly dbt?: DbtModelPlan;
   /** For a list of identifiers (first non-null per row): desired members per identifier, in the list's order. */

@@ -110,13 +110,26 @@ export interface BrazeAttributesConfig extends DestinationBase {
   readonly apiKey: Secret;
   /** Attribute objects per request: 1–75 (50 on the newer MAU contracts). */
   readonly batchSize: number;
-  /** Send `_update_existing_only: true`: coho never creates profiles. */
+  /** Send `_update_existing_only: true`: coho never creates profiles (every mode but `create`). */
   readonly updateExistingOnly: boolean;
+  /**
+   * What apply does about members Braze has no profile for (Braze ignores an
+   * update-only object for an unknown user and says nothing about it):
+   * `wait` reads each addition back with /users/export/ids and records only the
+   * members Braze confirms, sending the others again on later applies; `create`
+   * sends `_update_existing_only: false` so Braze creates the profile; `ignore`
+   * records every acknowledged addition as a member.
+   */
+  readonly missingProfiles: MissingProfiles;
+  /** Where `missing_profiles` (or `update_existing_only`) is written, for errors about it. */
+  readonly missingProfilesOrigin?: SourceLocation;
   /** Requests per `rateLimit.windowSeconds` coho plans with (default 3,000 per 3 s). */
   readonly rateLimit: { readonly requests: number; readonly windowSeconds: number };
   /** Guard: most coho values one user may hold in one array attribute (Braze evicts the oldest beyond its cap). */
   readonly maxArrayValues: number;
 }
+
+export type MissingProfiles = "wait" | "create" | "ignore";
 
 /** How a cohort on the attribute road writes membership. */
 export type AttributeBinding =
@@ -222,6 +235,8 @@ export interface CohortConfig {
   readonly attributeOrigin?: SourceLocation;
   /** Where `on_leave` is written, when it is (roads that have no use for it say so). */
   readonly onLeaveOrigin?: SourceLocation;
+  /** `refresh_every`: re-send every recorded member's addition when this long has passed since the last whole send. */
+  readonly refreshEveryMs?: number;
   /** The destination road's binding as an opaque string (see DestinationRoad.targetOf); a change is a re-target. */
   readonly target?: string;
   readonly origin: SourceLocation;

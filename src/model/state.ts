@@ -39,6 +39,18 @@ export interface CohortState {
   readonly target?: string;
   /** Members Braze refused one by one in the last apply (still pending), when there were any. */
   readonly refused?: number;
+  /**
+   * Members sent in the last apply that Braze did not confirm (no profile at the
+   * read-back, `missing_profiles: wait`), when there were any: not among
+   * `members`, sent again by the next apply.
+   */
+  readonly unconfirmed?: number;
+  /**
+   * When apply last sent every member's addition (a new cohort's first apply, a
+   * re-target, a refresh): what `refresh_every` counts from. Absent in entries
+   * written before it was recorded: then `applied_at` stands in.
+   */
+  readonly refreshed_at?: string;
   readonly members: { readonly count: number; readonly digest: string };
   /** Path of the snapshot, relative to the project folder (local backend). */
   readonly snapshot: string;

@@ -1,5 +1,6 @@
-import { PLAN_FORMAT_VERSION, isRetarget, type CohortPlan, type Plan, type PlanSummary } from "../model/plan.js";
-import { addCosts, roadGuards } from "../destinations/roads.js";
+import { PLAN_FORMAT_VERSION, isRetarget, type CohortPlan, type CostEstimate, type Plan, type PlanSummary } from "../model/plan.js";
+import { addCosts, estimateCost, roadGuards } from "../destinations/roads.js";
+import { formatDuration } from "../model/duration.js";
 import { cohortCost } from "./cost.js";
 import { shareGroupCosts } from "./request-groups.js";
 import type { IdentifierConfig, Project } from "../model/project.js";
@@ -34,6 +35,8 @@ export interface PlanOptions {
   readonly showMembers: number;
   /** Diff inside PostgreSQL when model and state share a database (default true). */
   readonly pushDown?: boolean;
+  /** Re-send the additions of every recorded member (`--refresh`), not only when `refresh_every` says so. */
+  readonly refresh?: boolean;
 }
 
 export type PlanEvent =
@@ -214,19 +217,24 @@ async function finishCohort(
   // On re-target the old workspace loses every recorded member — if coho can still reach it.
   const members = { before, after, add: delta.add, remove: retarget ? (leavesReachableWorkspace(decision) ? before : 0) : delta.remove };
   const guards = evaluateGuards({ address: decision.address, isDelete, cohort: decision.cohort, prior, members, allowRemovals: ctx.options.allowRemovals });
+  const refresh = await planRefresh(ctx, decision, delta, retarget);
   const membershipChanges = members.add > 0 || members.remove > 0;
-  const actions = decision.actions[0] === "no-op" && membershipChanges ? (["update"] as const) : decision.actions;
+  const actions = decision.actions[0] === "no-op" && (membershipChanges || refresh) ? (["update"] as const) : decision.actions;
   const changed = membershipChanges && !isDelete ? [...decision.changed, "members" as const] : decision.changed;
   const show = ctx.options.showMembers;
   const removeTable = retargetRemovals ?? delta.removeTable;
   const planned = { actions: [...actions], changed_attributes: changed, before: decision.before, after: decision.after, members };
   const refused = prior?.refused;
+  const unconfirmed = prior?.unconfirmed;
+  const pendingText =
+    (refused ? `; Braze refused ${refused} member(s) last time: sent again` : "") +
+    (unconfirmed ? `; ${unconfirmed} member(s) sent last time are not confirmed in Braze (no profile yet): sent again until Braze confirms them` : "");
   const identifier = decision.cohort ? ctx.project.identifiers.get(decision.cohort.identifier) : undefined;
   const byIdentifier = identifier?.type === "first_of" && desired !== undefined ? await membersByIdentifier(engine, desired, identifier) : undefined;
   const cohortPlan: CohortPlan = {
     address: decision.address,
     actions: [...actions],
-    reason: reasonFor(decision, membershipChanges, members) + (refused ? `; Braze refused ${refused} member(s) last time: sent again` : ""),
+    reason: reasonFor(decision, membershipChanges, members) + pendingText,
     ...(decision.movedFrom ? { moved_from: decision.movedFrom } : {}),
     before: decision.before,
     after: decision.after,
@@ -235,15 +243,18 @@ async function finishCohort(
     rows,
     rejected,
     guards,
-    cost: cohortCost(ctx.project.destinations, planned),
+    cost: cohortCost(ctx.project.destinations, refresh ? { ...planned, members: { ...members, add: members.add + refresh.members } } : planned),
     ...(refused ? { refused_last_apply: refused } : {}),
+    ...(unconfirmed ? { unconfirmed_last_apply: unconfirmed } : {}),
+    ...(refresh ? { refresh: { members: refresh.members, reason: refresh.reason, cost: refresh.cost } } : {}),
     ...(byIdentifier ? { members_by_identifier: byIdentifier } : {}),
     ...(diff ? { sql_diff: diff } : {}),
     ...dbtPart(ctx, decision),
     ...(show > 0 ? { samples: { add: await sampleKeys(engine, delta.addTable, show), remove: await sampleKeys(engine, removeTable, show) } } : {}),
     ...setOf(decision),
   };
-  return { cohortPlan, delta: { ...delta, removeTable, remove: members.remove, desiredTable: desired } };
+  const addTable = refresh?.addTable ?? delta.addTable;
+  return { cohortPlan, delta: { ...delta, addTable, add: members.add + (refresh?.members ?? 0), removeTable, remove: members.remove, desiredTable: desired } };
 }
 
 /** Desired members per identifier of a list, in the list's order: each key's prefix says which identifier named it. */
@@ -335,4 +346,47 @@ function summarize(cohorts: readonly CohortPlan[]): PlanSummary {
     members_add: cohorts.reduce((n, c) => n + c.members.add, 0),
     members_remove: cohorts.reduce((n, c) => n + c.members.remove, 0),
   };
+}
+
+/**
+ * A refresh: the additions of every recorded member that stays, sent again (the
+ * same values, so idempotent) so users whose Braze profile appeared since get
+ * the attribute. Asked for by `--refresh`, or by `refresh_every` once that long
+ * has passed since the cohort was last sent whole. The delta's addition table
+ * becomes additions ∪ (recorded − removals); the plan counts the refresh apart.
+ * Not for deletes, re-targets (they send every member anyway), net-count plans
+ * (no snapshot to read), or cohorts without recorded members.
+ */
+async function planRefresh(
+  ctx: PlanContext,
+  decision: ResourceDecision,
+  delta: MembershipDelta,
+  retarget: boolean,
+): Promise<{ members: number; reason: string; cost: CostEstimate; addTable: string } | undefined> {
+  const prior = decision.prior;
+  const cohort = decision.cohort;
+  if (!cohort || !prior || retarget || prior.members.count === 0 || ctx.backend.membersUnavailable !== undefined) return undefined;
+  const now = ctx.now?.() ?? new Date();
+  const since = prior.refreshed_at ?? prior.applied_at;
+  const due = cohort.refreshEveryMs !== undefined && now.getTime() - Date.parse(since) >= cohort.refreshEveryMs;
+  if (!ctx.options.refresh && !due) return undefined;
+  const reason = ctx.options.refresh
+    ? "--refresh: every recorded member's addition is sent again, so users whose Braze profile was created since they joined get it"
+    : `refresh_every ${formatDuration(cohort.refreshEveryMs!)}: last sent whole ${since}; every recorded member's addition is sent again, so users whose Braze profile was created since get it`;
+  const recorded = await ctx.backend.loadSnapshot(ctx.engine, decision.address, expectedSnapshot(prior));
+  const addTable = `memory.main.${ctx.engine.tempTable("refresh_add")}`;
+  try {
+    await ctx.engine.connection.run(`CREATE TABLE ${addTable} AS SELECT key FROM ${delta.addTable} UNION ALL (SELECT key FROM ${recorded} ANTI JOIN ${delta.removeTable} AS r USING (key))`);
+  } finally {
+    await ctx.engine.drop(recorded);
+  }
+  const reader = await ctx.engine.connection.runAndReadAll(`SELECT count(*) AS n FROM ${addTable}`);
+  const members = Number(reader.getRowObjects()[0]?.n ?? 0) - delta.add;
+  if (members <= 0) {
+    await ctx.engine.drop(addTable);
+    return undefined;
+  }
+  const config = ctx.project.destinations.get(cohort.destination);
+  const cost = config ? estimateCost(config, { prepare: false, sends: [{ add: members, remove: 0 }] }) : { requests: 0, attribute_updates: 0, seconds: 0 };
+  return { members, reason, cost, addTable };
 }

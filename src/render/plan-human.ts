@@ -89,6 +89,8 @@ function renderCohort(cohort: CohortPlan): string {
   const rejected = rejectedText(cohort);
   if (rejected) row("rejected:", kleur.yellow(rejected));
   if (cohort.refused_last_apply) row("refused:", kleur.yellow(`${cohort.refused_last_apply} member(s) refused by Braze last apply, sent again`));
+  if (cohort.unconfirmed_last_apply) row("unconfirmed:", kleur.yellow(`${cohort.unconfirmed_last_apply} member(s) sent last apply, not confirmed in Braze (no profile yet): sent again`));
+  if (cohort.refresh) row("refresh:", kleur.yellow(`re-sends ${cohort.refresh.members} recorded member(s): ${costText(cohort.refresh.cost)}`) + ` — ${v(cohort.refresh.reason)}`);
   if (cohort.cost) row("cost:", costText(cohort.cost) + sharedText(cohort.cost));
   for (const guard of cohort.guards) {
     row("guard:", `${guard.guard} ${guardMark(guard.status)}: ${v(guard.message)}`);

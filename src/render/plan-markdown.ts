@@ -155,6 +155,8 @@ function detailsOf(cohort: CohortPlan, budget: number): string | undefined {
   const rejected = rejectedText(cohort);
   if (rejected) parts.push(`Rejected rows: ${rejected}`);
   if (cohort.refused_last_apply) parts.push(`Braze refused ${count(cohort.refused_last_apply)} member(s) last apply; they are sent again.`);
+  if (cohort.refresh) parts.push(`Refresh: re-sends ${count(cohort.refresh.members)} recorded member(s) (${markdownText(costText(cohort.refresh.cost))}) — ${message(cohort.refresh.reason)}`);
+  if (cohort.unconfirmed_last_apply) parts.push(`${count(cohort.unconfirmed_last_apply)} member(s) sent last apply are not confirmed in Braze (no profile yet); they are sent again.`);
   if (cohort.after?.target !== cohort.before?.target) parts.push(`Attribute: ${cellCode(cohort.before?.target ?? "(none)")} → ${cellCode(cohort.after?.target ?? "(none)")}`);
   for (const g of cohort.guards.filter((g) => g.status !== "pass")) parts.push(`Guard ${g.guard}: ${message(g.message)}`);
   const dbtChange = dbtChangeText(cohort);

@@ -22,7 +22,8 @@ export function summaryLine(plan: Plan): string {
 export function costText(cost: CostEstimate): string {
   const plural = (n: number, word: string) => `${n.toLocaleString("en")} ${word}${n === 1 ? "" : "s"}`;
   const updates = cost.attribute_updates > 0 ? ` · ${plural(cost.attribute_updates, "attribute update")}` : "";
-  return `${plural(cost.requests, "request")}${updates} · ${durationText(cost.seconds)} at the rate limit`;
+  const readBacks = cost.read_back_requests ? ` · ${plural(cost.read_back_requests, "read-back request")} (/users/export/ids: confirms additions)` : "";
+  return `${plural(cost.requests, "request")}${updates}${readBacks} · ${durationText(cost.seconds)} at the rate limit`;
 }
 
 /** " (its share: requests shared with cohorts.b, one object per user)" for a cohort in a request group. */
