@@ -1,5 +1,5 @@
 /**
- * The test suite's time from vitest's JSON report, robust to a busy machine:
+ * The test suite's time from vitest's JSON report, file by file:
  *   node scripts/suite-time.mjs REPORT.json [WALL_SECONDS] [TOP]
  * Prints the sum of per-file durations (the work, whatever ran beside it), the
  * files' time by folder, and the heaviest files. Wall time depends on how many

@@ -43,7 +43,8 @@ export async function recoverInterrupted(
       for (const batch of cohort.unknown.filter((b) => phase(cohort, b) === pass)) {
         current = entryId(address, batch.seq);
         const refused = await ctx.clients.get(batch.destination).resend({ cohortId: batch.cohort_id, target: batch.target }, batch);
-        await ctx.journal.append({ t: "ack", address, seq: batch.seq, ...(refused.length > 0 ? { refused: [...new Set(refused.map((r) => r.key))] } : {}) });
+        const unconfirmed = [...new Set(refused.filter((r) => r.unconfirmed).map((r) => r.key))];
+        await ctx.journal.append({ t: "ack", address, seq: batch.seq, ...(refused.length > 0 ? { refused: [...new Set(refused.map((r) => r.key))] } : {}), ...(unconfirmed.length > 0 ? { unconfirmed } : {}) });
       }
     } catch (error) {
       // State cannot be recorded: write nothing more; the journal still holds every complete record.

@@ -2,7 +2,8 @@ import { parseDuration } from "../model/duration.js";
 import { dirname, resolve } from "node:path";
 import { BRAZE_REST_HOSTS, isLoopbackHost } from "../model/braze-instances.js";
 import type { Diagnostic } from "../model/diagnostic.js";
-import { SNAPSHOT_SOURCE_TYPES, type DestinationConfig, type PostgresSslMode, type SourceConfig, type StateConfig } from "../model/project.js";
+import { SNAPSHOT_SOURCE_TYPES, type DestinationConfig, type MissingProfiles, type PostgresSslMode, type SourceConfig, type StateConfig } from "../model/project.js";
+import type { SourceLocation } from "../model/diagnostic.js";
 import { didYouMean } from "../util/suggest.js";
 import { Secret } from "../model/secret.js";
 import type { Entry } from "./collect-entries.js";
@@ -75,12 +76,16 @@ export function buildDestination(entry: Entry<Raw>, diagnostics: Diagnostic[]): 
   if (value.type === "braze_attributes") {
     const apiKey = file.secrets.get(`destinations.${name}.api_key`);
     if (!apiKey) return undefined;
+    const missing = missingProfiles(entry, diagnostics);
+    if (!missing) return undefined;
     return {
       type: "braze_attributes",
       ...base,
       apiKey,
       batchSize: typeof value.batch_size === "number" ? value.batch_size : 75,
-      updateExistingOnly: value.update_existing_only !== false,
+      updateExistingOnly: missing.mode !== "create",
+      missingProfiles: missing.mode,
+      ...(missing.origin ? { missingProfilesOrigin: missing.origin } : {}),
       rateLimit: parseRateLimit(typeof value.rate_limit === "string" ? value.rate_limit : "3000/3s"),
       maxArrayValues: typeof value.max_array_values === "number" ? value.max_array_values : 500,
     };
@@ -89,6 +94,31 @@ export function buildDestination(entry: Entry<Raw>, diagnostics: Diagnostic[]): 
   const dataImportKey = file.secrets.get(`destinations.${name}.data_import_key`);
   if (!partnerApiKey || !dataImportKey) return undefined;
   return { type: "braze_cohorts", ...base, partner: String(value.partner), partnerApiKey, dataImportKey };
+}
+
+/**
+ * `missing_profiles` (default `wait`), reconciled with the older
+ * `update_existing_only`: `false` there means `create`; a contradiction between
+ * the two is a located error rather than a silent choice.
+ */
+function missingProfiles(entry: Entry<Raw>, diagnostics: Diagnostic[]): { mode: MissingProfiles; origin?: SourceLocation } | undefined {
+  const { name, value, file } = entry;
+  const modeAt = locate(file.yaml, ["destinations", name, "missing_profiles"]);
+  const flagAt = locate(file.yaml, ["destinations", name, "update_existing_only"]);
+  const mode = value.missing_profiles as MissingProfiles | undefined;
+  const flag = value.update_existing_only as boolean | undefined;
+  if (mode !== undefined && flag !== undefined && (flag === false) !== (mode === "create")) {
+    diagnostics.push({
+      severity: "error",
+      code: "config.missing_profiles_conflict",
+      message: `destinations.${name}: update_existing_only: ${flag} contradicts missing_profiles: ${mode} (update_existing_only: false means missing_profiles: create); remove update_existing_only`,
+      ...(modeAt ? { location: modeAt } : {}),
+      ...(flagAt ? { related: flagAt } : {}),
+    });
+    return undefined;
+  }
+  const origin = modeAt ?? flagAt;
+  return { mode: mode ?? (flag === false ? "create" : "wait"), ...(origin ? { origin } : {}) };
 }
 
 /** A path of the project's own: inside it (links resolved) and not under a hidden entry such as .git/ or .env. */

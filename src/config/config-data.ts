@@ -85,6 +85,7 @@ export interface BrazeAttributesDestinationData {
   api_key: string;
   batch_size?: number;
   update_existing_only?: boolean;
+  missing_profiles?: "wait" | "create" | "ignore";
   rate_limit?: string;
   max_array_values?: number;
   allow_unknown_endpoint?: boolean;
@@ -111,10 +112,11 @@ export interface CohortData {
   name: string;
   destination: string;
   model: string;
-  identifier: string;
+  identifier: string | string[];
   cohort_id?: string;
   attribute?: string | { name: string; value: string };
   on_leave?: "false" | "unset";
+  refresh_every?: string;
   description?: string;
   guards?: GuardsData;
   prevent_destroy?: boolean;
@@ -154,12 +156,12 @@ export const POSTGRES_SOURCE_KEYS: KeyRecord<PostgresSourceData> = { type: true,
 export const REDSHIFT_SOURCE_KEYS: KeyRecord<RedshiftSourceData> = { type: true, url: true, ssl: true, statement_timeout: true };
 export const DESTINATION_KEYS: KeyRecord<BrazeCohortsDestinationData> & KeyRecord<BrazeAttributesDestinationData> = {
   type: true, rest_endpoint: true, partner: true, partner_api_key: true, data_import_key: true, allow_unknown_endpoint: true,
-  api_key: true, batch_size: true, update_existing_only: true, rate_limit: true, max_array_values: true,
+  api_key: true, batch_size: true, update_existing_only: true, missing_profiles: true, rate_limit: true, max_array_values: true,
 };
 export const MODEL_KEYS: KeyRecord<ModelData> = { source: true, primary_key: true, sql: true, file: true, dbt: true, description: true };
 export const IDENTIFIER_KEYS: KeyRecord<IdentifierData> = { type: true, column: true, label: true };
 export const COHORT_KEYS: KeyRecord<CohortData> = {
-  name: true, destination: true, model: true, identifier: true, cohort_id: true, attribute: true, on_leave: true, description: true, guards: true, prevent_destroy: true, for_each: true,
+  name: true, destination: true, model: true, identifier: true, cohort_id: true, attribute: true, on_leave: true, refresh_every: true, description: true, guards: true, prevent_destroy: true, for_each: true,
 };
 export const FOR_EACH_KEYS: KeyRecord<ForEachData> = { key: true, keys: true };
 export const GUARDS_KEYS: KeyRecord<GuardsData> = { max_removals: true, allow_empty: true, max_deleted_instances: true };

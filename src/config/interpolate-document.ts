@@ -102,8 +102,9 @@ export function interpolateDocument(file: YamlFile, env: EnvLookup, needs: Secre
     const names = [...text.matchAll(/\$\{env:([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]).join(", ");
     const unset = !result.ok && "missing" in result ? { name: result.missing, reference: result.reference, empty: false } : result.ok && result.value === "" ? { name: wholeReference(text) ?? names, reference: text, empty: true } : undefined;
     if (unset) {
-      if (optionalSecret(path, needs)) {
-        diagnostics.push(optionalSecretUnset(file, path, unset.name, unset.reference));
+      const need = secretNeed(path, needs);
+      if (need !== "required") {
+        if (need === "optional") diagnostics.push(optionalSecretUnset(file, path, unset.name, unset.reference));
         secrets.set(path.join("."), Secret.unresolved(unset.name, path.join(".")));
       } else {
         diagnostics.push(missingVariable(file, path, unset.name, unset.reference, unset.empty));
@@ -149,10 +150,10 @@ function malformedEnv(file: YamlFile, path: DataPath): Diagnostic {
   };
 }
 
-function optionalSecret(path: DataPath, needs: SecretNeeds): boolean {
-  if (isDestinationSecretPath(path)) return needs.destinations === "optional";
-  if (isStateUrlPath(path)) return needs.stateUrl === "optional";
-  return false;
+function secretNeed(path: DataPath, needs: SecretNeeds): SecretNeeds["destinations"] {
+  if (isDestinationSecretPath(path)) return needs.destinations;
+  if (isStateUrlPath(path)) return needs.stateUrl;
+  return "required";
 }
 
 function optionalSecretUnset(file: YamlFile, path: DataPath, name: string, reference: string): Diagnostic {

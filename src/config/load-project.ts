@@ -6,7 +6,7 @@ import type { EnvironmentInfo, Project, SourceConfig } from "../model/project.js
 import { defaultStateSchema } from "../model/state-files.js";
 import { applyEnvironment, type EnvironmentOverlay } from "./environments.js";
 import type { Secret } from "../model/secret.js";
-import { DEFAULT_SOURCE, buildCohort, buildIdentifier, buildModel, buildMoved } from "./build-audiences.js";
+import { DEFAULT_SOURCE, buildCohort, buildIdentifier, buildIdentifierList, buildModel, buildMoved } from "./build-audiences.js";
 import { buildDestination, buildSource, buildState, checkSnapshotSource } from "./build-connections.js";
 import { targetOf, validateCohortsByRoad } from "../destinations/roads.js";
 import { loadDbt } from "./build-dbt.js";
@@ -137,8 +137,16 @@ function assemble(projectDir: string, configFile: string, files: LoadedFile[], e
     const cohort = buildCohort(e, known, diagnostics);
     return cohort ? [[e.name, cohort] as const] : [];
   }));
-  // Road-specific rules (identifier kinds, attribute bindings) live with each road.
   const fileOf = new Map(files.map((f) => [f.path, f]));
+  // Lists of identifiers (`identifier: [uid, email]`) become identifiers of their own, named `[uid, email]`.
+  for (const cohort of cohorts.values()) {
+    if (!cohort.identifierList || identifiers.has(cohort.identifier)) continue;
+    const yaml = fileOf.get(cohort.origin.file)?.yaml;
+    const built = buildIdentifierList(cohort.identifierList, identifiers, (yaml ? locate(yaml, ["cohorts", cohort.key, "identifier"]) : undefined) ?? cohort.origin);
+    if (built.identifier) identifiers.set(cohort.identifier, built.identifier);
+    if (built.diagnostic) diagnostics.push(built.diagnostic);
+  }
+  // Road-specific rules (identifier kinds, attribute bindings) live with each road.
   diagnostics.push(...validateCohortsByRoad(destinations, [...cohorts.values()], identifiers, (cohort, field) => {
     const yaml = fileOf.get(cohort.origin.file)?.yaml;
     return yaml ? locate(yaml, ["cohorts", cohort.key, field]) : cohort.origin;

@@ -28,7 +28,7 @@ export interface InspectionContext {
  *   POST /_emulator/reset                      forget cohorts, users' attributes and the log
  *   GET  /_emulator/users                      users with custom attributes (the /users/track road)
  *   GET  /_emulator/users/{key}                one user: exists, custom_attributes
- *   POST /_emulator/users/{key}                {"custom_attributes": {...}}: plant a change (null removes)
+ *   POST /_emulator/users/{key}                {"custom_attributes": {...}}: plant a change (null removes); creates the profile when it does not exist (a sign-up)
  *   DELETE /_emulator/users/{key}              delete the user (exports and updates no longer find it)
  *   POST /_emulator/refuse                     {"keys": [...]}: /users/track refuses these users' objects by index
  *   GET|POST /_emulator/config                 fault_rate, fault_kinds, seed, rate_limit, latency_ms, locked, retry_after_seconds
@@ -111,6 +111,11 @@ function handleUsersInspection(method: string, path: string, raw: Buffer | undef
   if (method === "POST") {
     const custom = body.custom_attributes;
     if (typeof custom !== "object" || custom === null) return { status: 400, body: { message: "custom_attributes must be an object" } };
+    // A profile written to exists from now on, as a user who signs up does.
+    if (!user.exists) {
+      profiles.created.add(user.key);
+      profiles.deleted.delete(user.key);
+    }
     for (const [name, value] of Object.entries(custom)) profiles.write(user.key, name, value);
   }
   return { status: 200, body: { key: user.key, exists: workspace.user(identifier).exists, custom_attributes: profiles.attributes.get(user.key) ?? {} } };

@@ -110,13 +110,26 @@ export interface BrazeAttributesConfig extends DestinationBase {
   readonly apiKey: Secret;
   /** Attribute objects per request: 1–75 (50 on the newer MAU contracts). */
   readonly batchSize: number;
-  /** Send `_update_existing_only: true`: coho never creates profiles. */
+  /** Send `_update_existing_only: true`: coho never creates profiles (every mode but `create`). */
   readonly updateExistingOnly: boolean;
+  /**
+   * What apply does about members Braze has no profile for (Braze ignores an
+   * update-only object for an unknown user and says nothing about it):
+   * `wait` reads each addition back with /users/export/ids and records only the
+   * members Braze confirms, sending the others again on later applies; `create`
+   * sends `_update_existing_only: false` so Braze creates the profile; `ignore`
+   * records every acknowledged addition as a member.
+   */
+  readonly missingProfiles: MissingProfiles;
+  /** Where `missing_profiles` (or `update_existing_only`) is written, for errors about it. */
+  readonly missingProfilesOrigin?: SourceLocation;
   /** Requests per `rateLimit.windowSeconds` coho plans with (default 3,000 per 3 s). */
   readonly rateLimit: { readonly requests: number; readonly windowSeconds: number };
   /** Guard: most coho values one user may hold in one array attribute (Braze evicts the oldest beyond its cap). */
   readonly maxArrayValues: number;
 }
+
+export type MissingProfiles = "wait" | "create" | "ignore";
 
 /** How a cohort on the attribute road writes membership. */
 export type AttributeBinding =
@@ -172,9 +185,30 @@ export interface DbtNodeRef {
 
 export type IdentifierType = "external_id" | "alias" | "device_id";
 
-export type IdentifierConfig =
+/** One column naming a Braze user as one kind of identifier. */
+export type SingleIdentifierConfig =
   | { readonly name: string; readonly type: "external_id" | "device_id"; readonly column: string; readonly origin: SourceLocation }
   | { readonly name: string; readonly type: "alias"; readonly column: string; readonly label: string; readonly origin: SourceLocation };
+
+/**
+ * A cohort's identifier: one mapping, or a list (`identifier: [uid, email,
+ * device]`) whose first non-null column names each row's user. A list is named
+ * `[uid, email, device]`; its parts have distinct key prefixes (one per kind,
+ * alias label included), so a member key tells which part it came from.
+ */
+export type IdentifierConfig =
+  | SingleIdentifierConfig
+  | { readonly name: string; readonly type: "first_of"; readonly parts: readonly SingleIdentifierConfig[]; readonly origin: SourceLocation };
+
+/** The name of the identifier a list of identifier names makes. */
+export function identifierListName(names: readonly string[]): string {
+  return `[${names.join(", ")}]`;
+}
+
+/** The single identifiers behind an identifier: itself, or a list's parts. */
+export function identifierParts(identifier: IdentifierConfig): readonly SingleIdentifierConfig[] {
+  return identifier.type === "first_of" ? identifier.parts : [identifier];
+}
 
 /** A removal limit: an absolute count or a share of the current members. */
 export type RemovalLimit = { readonly kind: "count"; readonly value: number } | { readonly kind: "percent"; readonly value: number };
@@ -187,6 +221,8 @@ export interface CohortConfig {
   readonly destination: string;
   readonly model: string;
   readonly identifier: string;
+  /** When `identifier:` is a list: its names, in order (`identifier` is then their list name). */
+  readonly identifierList?: readonly string[];
   /** Set to adopt an existing Braze cohort instead of creating one. */
   readonly cohortId: string | undefined;
   /** Where `cohort_id` is written, when it is. */
@@ -199,6 +235,8 @@ export interface CohortConfig {
   readonly attributeOrigin?: SourceLocation;
   /** Where `on_leave` is written, when it is (roads that have no use for it say so). */
   readonly onLeaveOrigin?: SourceLocation;
+  /** `refresh_every`: re-send every recorded member's addition when this long has passed since the last whole send. */
+  readonly refreshEveryMs?: number;
   /** The destination road's binding as an opaque string (see DestinationRoad.targetOf); a change is a re-target. */
   readonly target?: string;
   readonly origin: SourceLocation;

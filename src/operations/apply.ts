@@ -22,6 +22,8 @@ export interface ApplyRequest extends LockRequest {
   readonly targets?: readonly string[];
   /** For a fresh plan: override the removal guards. */
   readonly allowRemovals?: boolean;
+  /** For a fresh plan: send again the additions of every recorded member (see PlanRequest.refresh). */
+  readonly refresh?: boolean;
   /** Asked once a fresh plan with changes is ready; absent means approved (an --auto-approve). */
   readonly approve?: Approval;
   /** Aborting stops new requests; those in flight finish and state keeps what Braze acknowledged. */
@@ -88,6 +90,7 @@ export async function apply(request: ApplyRequest): Promise<ApplyResult> {
     if (!plan.applyable) return finish("blocked", null);
     if (!hasChanges(plan)) return finish("no_changes", buildApplyReport(started, resumed, [], executable.state, false));
     if (!request.planFile && request.approve && !(await request.approve(plan))) return finish("cancelled", null);
+    await clients.assertReachable(plan.cohorts.filter((c) => !(c.actions.length === 1 && c.actions[0] === "no-op")).flatMap((c) => [c.after?.destination, c.before?.destination].filter((d): d is string => d !== undefined)));
     const stopped = () => request.signal?.aborted === true;
     const reports = await executePlan({ project: request.project, engine: session.engine, clients, journal, now: base.now, onEvent: emit, shouldStop: stopped }, executable);
     const after = await foldIntoState(base);
@@ -108,7 +111,7 @@ export async function apply(request: ApplyRequest): Promise<ApplyResult> {
 async function planOrLoad(session: Session, request: ApplyRequest): Promise<ExecutablePlan> {
   const state = await session.backend.read();
   if (request.planFile) return loadSavedPlan(request.planFile, state, request.project, session.engine);
-  return planInSession(session, { targets: request.targets ?? [], allowRemovals: request.allowRemovals === true, showMembers: 0, ...(request.onEvent ? { onEvent: request.onEvent } : {}) });
+  return planInSession(session, { targets: request.targets ?? [], allowRemovals: request.allowRemovals === true, showMembers: 0, ...(request.refresh ? { refresh: true } : {}), ...(request.onEvent ? { onEvent: request.onEvent } : {}) });
 }
 
 function abortReason(signal: AbortSignal | undefined): string {

@@ -21,6 +21,8 @@ export interface PlanRequest {
   readonly targets?: readonly string[];
   /** Override the removal guards (allow_empty, max_removals). */
   readonly allowRemovals?: boolean;
+  /** Also send again the additions of every recorded member (idempotent): profiles created since get the attribute. */
+  readonly refresh?: boolean;
   /** Sample member keys per cohort (PII); 0, the default, includes none. */
   readonly showMembers?: number;
   /** Diff inside PostgreSQL when model and state share a database (default true). */
@@ -71,7 +73,7 @@ export async function plan(request: PlanRequest): Promise<PlanResult> {
 /** Builds the plan in an open session, reporting each cohort as planned. Shared with apply. */
 export async function planInSession(
   session: Session,
-  request: Pick<PlanRequest, "targets" | "allowRemovals" | "showMembers" | "pushDown" | "onEvent">,
+  request: Pick<PlanRequest, "targets" | "allowRemovals" | "showMembers" | "pushDown" | "onEvent" | "refresh">,
   pending: PendingApply | null = null,
 ): Promise<PlannedChanges> {
   const targets = request.targets ?? [];
@@ -88,6 +90,7 @@ export async function planInSession(
       targets,
       allowRemovals: request.allowRemovals === true,
       showMembers: request.showMembers ?? 0,
+      ...(request.refresh ? { refresh: true } : {}),
       ...(request.pushDown === undefined ? {} : { pushDown: request.pushDown }),
     },
     pendingApply: pending,

@@ -37,7 +37,8 @@ export async function tryPushDown(
   identifier: IdentifierConfig,
   prior: CohortState | undefined,
 ): Promise<PushedDown | undefined> {
-  if (!source.pushDownTarget || !backend.snapshotHome) return undefined;
+  // A list of identifiers (first non-null per row) is planned in the engine only.
+  if (identifier.type === "first_of" || !source.pushDownTarget || !backend.snapshotHome) return undefined;
   const home = await backend.snapshotHome();
   const target = home ? source.pushDownTarget(home) : undefined;
   if (!home || !target) return undefined;

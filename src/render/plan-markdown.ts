@@ -1,9 +1,9 @@
 import type { CohortPlan, GuardVerdict, Plan } from "../model/plan.js";
 import { groupBySet, setKeyNotes, setSummary, type SetGroup } from "./plan-sets.js";
-import { hasChanges } from "../model/plan.js";
+import { dbtRefChangeText, hasChanges } from "../model/plan.js";
 import { codeSpan, markdownText, visibleLines } from "./escape.js";
 import { capped, cellCode, count, diffFence, tableHeader, tableRow } from "./markdown-blocks.js";
-import { actionLabel, blockedMessages, costText, dbtChangeText, isChange, rejectedText, summaryLine, unguardedRemovals } from "./plan-text.js";
+import { actionLabel, blockedMessages, costText, dbtChangeText, isChange, overrideHint, rejectedText, summaryLine, unguardedRemovals } from "./plan-text.js";
 
 /** GitHub's comment limit is 65,536 characters; stay well under it. */
 export const MARKDOWN_LIMIT = 60_000;
@@ -60,6 +60,8 @@ function headOf(plan: Plan): string {
   if (!plan.applyable) {
     head.push("> [!CAUTION]\n> This plan cannot be applied:");
     head.push(...capped([...plan.errors, ...blockedMessages(plan)], MAX_MESSAGES, (m) => `> - ${message(m)}`, (n) => `> - …and ${count(n)} more`));
+    const override = overrideHint(plan);
+    if (override) head.push(">", `> ${override.replace("--allow-removals", "`--allow-removals`")}`);
     head.push("");
   }
   head.push(...capped(plan.warnings, MAX_MESSAGES, (w) => `> [!NOTE]\n> ${message(w)}\n`, (n) => `> [!NOTE]\n> …and ${count(n)} more notes; run \`coho plan\` for all of them.\n`));
@@ -147,10 +149,13 @@ function detailsOf(cohort: CohortPlan, budget: number): string | undefined {
   const rejected = rejectedText(cohort);
   if (rejected) parts.push(`Rejected rows: ${rejected}`);
   if (cohort.refused_last_apply) parts.push(`Braze refused ${count(cohort.refused_last_apply)} member(s) last apply; they are sent again.`);
+  if (cohort.refresh) parts.push(`Refresh: re-sends ${count(cohort.refresh.members)} recorded member(s) (${markdownText(costText(cohort.refresh.cost))}) — ${message(cohort.refresh.reason)}`);
+  if (cohort.unconfirmed_last_apply) parts.push(`${count(cohort.unconfirmed_last_apply)} member(s) sent last apply are not confirmed in Braze (no profile yet); they are sent again.`);
   if (cohort.after?.target !== cohort.before?.target) parts.push(`Attribute: ${cellCode(cohort.before?.target ?? "(none)")} → ${cellCode(cohort.after?.target ?? "(none)")}`);
   for (const g of cohort.guards.filter((g) => g.status !== "pass")) parts.push(`Guard ${g.guard}: ${message(g.message)}`);
   const dbtChange = dbtChangeText(cohort);
   if (dbtChange) parts.push(markdownText(dbtChange));
+  for (const change of cohort.dbt_refs ?? []) parts.push(`dbt: ${markdownText(dbtRefChangeText(change))}`);
   if (cohort.sql_diff) parts.push(diffFence(visibleLines(cohort.sql_diff)));
   if (cohort.dbt?.compiled_diff) parts.push(`dbt compiled SQL:\n\n${diffFence(visibleLines(cohort.dbt.compiled_diff))}`);
   const block = (all: string[]) => `<details><summary><code>${markdownText(cohort.address)}</code>: ${actionLabel(cohort)}</summary>\n\n${all.join("\n\n")}\n\n</details>`;

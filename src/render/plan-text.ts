@@ -22,7 +22,8 @@ export function summaryLine(plan: Plan): string {
 export function costText(cost: CostEstimate): string {
   const plural = (n: number, word: string) => `${n.toLocaleString("en")} ${word}${n === 1 ? "" : "s"}`;
   const updates = cost.attribute_updates > 0 ? ` · ${plural(cost.attribute_updates, "attribute update")}` : "";
-  return `${plural(cost.requests, "request")}${updates} · ${durationText(cost.seconds)} at the rate limit`;
+  const readBacks = cost.read_back_requests ? ` · ${plural(cost.read_back_requests, "read-back request")} (/users/export/ids: confirms additions)` : "";
+  return `${plural(cost.requests, "request")}${updates}${readBacks} · ${durationText(cost.seconds)} at the rate limit`;
 }
 
 /** " (its share: requests shared with cohorts.b, one object per user)" for a cohort in a request group. */
@@ -76,4 +77,15 @@ export function unguardedRemovals(plan: Plan): CohortPlan[] {
     const large = remove >= LARGE_REMOVAL_COUNT || (before >= LARGE_REMOVAL_MIN_BEFORE && remove * 2 >= before);
     return large && !c.guards.some((g) => g.guard === "max_removals");
   });
+}
+
+/** Guards --allow-removals overrides; prevent_destroy and max_array_values it never does. */
+const REMOVAL_GUARDS: readonly string[] = ["allow_empty", "max_removals", "max_deleted_instances"];
+
+/** The last line of a blocked plan when --allow-removals would unblock a guard: the flag that overrides it. */
+export function overrideHint(plan: Plan): string | undefined {
+  const guards = [...(plan.sets ?? []).flatMap((s) => s.guards), ...plan.cohorts.flatMap((c) => c.guards)].filter((g) => g.status === "blocked" && REMOVAL_GUARDS.includes(g.guard));
+  if (guards.length === 0) return undefined;
+  const names = [...new Set(guards.map((g) => g.guard))].join(", ");
+  return `If these removals are intended, plan again with --allow-removals (it overrides ${names}).`;
 }

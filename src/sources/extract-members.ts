@@ -1,5 +1,7 @@
 import { CohoError } from "../model/errors.js";
-import type { IdentifierConfig, ModelConfig } from "../model/project.js";
+import { identifierParts, type IdentifierConfig, type ModelConfig } from "../model/project.js";
+import { extractGroupedMembers } from "./extract-grouped-members.js";
+import { openModelRows } from "./model-rows.js";
 import { exactText, ident, type DuckDbEngine } from "./duckdb-engine.js";
 import { DuckDbSource } from "./duckdb/duckdb-source.js";
 import { REJECT_REASONS, candidatesSql, type RejectReason } from "./identifier-sql.js";
@@ -40,6 +42,7 @@ export function withDuplicates(extracted: ExtractedMembers, members: number): Re
  * the same SQL (identifier-sql.ts), so every source follows the same rules.
  */
 export async function extractMembers(engine: DuckDbEngine, source: Source, model: ModelConfig, identifier: IdentifierConfig): Promise<ExtractedMembers> {
+  if (identifier.type === "first_of") return extractFirstOf(engine, source, model, identifier);
   const columns = await source.describe(model);
   const value = requireColumn(model, columns, identifier.column, `identifier \`${identifier.name}\``);
   const pk = model.primaryKey === undefined ? undefined : requireColumn(model, columns, model.primaryKey, "primary_key");
@@ -149,4 +152,25 @@ async function loadColumns(engine: DuckDbEngine, table: string, source: Source, 
 function appendText(appender: { appendVarchar(v: string): void; appendNull(): void }, value: unknown): void {
   if (value === null || value === undefined) appender.appendNull();
   else appender.appendVarchar(typeof value === "string" ? value : String(value));
+}
+
+/**
+ * A list of identifiers reads several columns of each row: the model's rows go
+ * through the grouped road (model-rows.ts, any columns, every source) as one
+ * group, with the same rules and counts.
+ */
+async function extractFirstOf(engine: DuckDbEngine, source: Source, model: ModelConfig, identifier: IdentifierConfig): Promise<ExtractedMembers> {
+  const needed = [...identifierParts(identifier).map((p) => p.column), ...(model.primaryKey === undefined ? [] : [model.primaryKey])];
+  const rows = await openModelRows(engine, source, model, needed, false);
+  try {
+    const grouped = await extractGroupedMembers(engine, rows, identifier, undefined);
+    const group = grouped.groups.get("");
+    const rejected = Object.fromEntries(REJECT_REASONS.map((r) => [r, r === "duplicate" ? 0 : (group?.rejected[r] ?? 0)])) as Record<RejectReason, number>;
+    const members = group?.members ?? 0;
+    const validRows = members + (group?.rejected.duplicate ?? 0);
+    const keys = `(SELECT key FROM ${grouped.table})`;
+    return { keys, table: keys, rows: grouped.rows, validRows, rejected };
+  } finally {
+    await rows.release(engine);
+  }
 }

@@ -20,12 +20,12 @@ export type JournalRecord =
   | { readonly t: "upsert_ack"; readonly address: string }
   | { readonly t: "batch"; readonly address: string; readonly seq: number; readonly destination: string; readonly cohort_id: string; readonly target?: string; readonly add: readonly string[]; readonly remove: readonly string[] }
   /** Braze answered the batch; `refused` members (refused one by one) are not acknowledged. */
-  | { readonly t: "ack"; readonly address: string; readonly seq: number; readonly refused?: readonly string[] }
+  | { readonly t: "ack"; readonly address: string; readonly seq: number; readonly refused?: readonly string[]; readonly unconfirmed?: readonly string[] }
   /** A delete whose removals are all acknowledged: drop it from state. */
   | { readonly t: "forget"; readonly address: string };
 
 /** A state entry without its membership, which the fold computes. */
-export type CohortEntryMeta = Omit<CohortState, "members" | "snapshot" | "snapshot_sha256" | "applied_at" | "refused">;
+export type CohortEntryMeta = Omit<CohortState, "members" | "snapshot" | "snapshot_sha256" | "applied_at" | "refused" | "unconfirmed">;
 
 /**
  * Where the journal lives: a file beside local state, or a table beside

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { CohoError } from "../model/errors.js";
 import type { HistoryStore } from "../model/history.js";
@@ -67,15 +67,19 @@ export class LocalBackend implements StateBackend {
 
   async loadSnapshot(engine: DuckDbEngine, address: string, expected: ExpectedSnapshot): Promise<string> {
     const path = resolve(this.projectDir, expected.snapshot);
-    const recover = `restore ${this.#files.stateDir}/ from where the last apply ran, or forget the cohort with \`coho state rm ${address}\` and adopt it again with its cohort_id`;
+    const recover = `restore ${this.#files.stateDir}/ from where the last apply ran, or forget the cohort with \`coho state rm ${address}\` then apply again (which sends every member; on Cohort Import, set its cohort_id in the configuration to keep the same Braze cohort)`;
     if (!existsSync(path)) {
       // When .coho/ was lost, name every missing snapshot at once, not one per run.
       const missing = await this.#missingSnapshots();
       if (missing.length > 1) {
         const all = missing.map((m) => `${m.address} (${m.snapshot})`).join(", ");
-        throw new CohoError("state.snapshot_missing", `${missing.length} snapshots are missing: ${all}`, { hint: `restore ${this.#files.stateDir}/ from where the last apply ran, or forget each cohort with \`coho state rm ADDRESS\` and adopt it again with its cohort_id` });
+        throw new CohoError("state.snapshot_missing", `${missing.length} snapshots are missing: ${all}`, { hint: `restore ${this.#files.stateDir}/ from where the last apply ran, or forget each cohort with \`coho state rm ADDRESS\` then apply again (which sends every member; on Cohort Import, set its cohort_id in the configuration to keep the same Braze cohort)` });
       }
       throw new CohoError("state.snapshot_missing", `the snapshot of ${address} is missing: ${expected.snapshot}`, { hint: recover });
+    }
+    // A FIFO or device would block the read (or never end): only a regular file is a snapshot.
+    if (!isRegularFile(path)) {
+      throw new CohoError("state.snapshot_corrupt", `the snapshot of ${address} is not a regular file (${expected.snapshot}): something replaced it with a pipe, device or folder`, { hint: recover });
     }
     const table = engine.tempTable("snapshot");
     // The file is hashed while DuckDB reads it (the main thread is idle meanwhile).
@@ -236,4 +240,9 @@ function sweepTemporaryFiles(projectDir: string, stateDir: string, lockfile: str
 async function digestOf(engine: DuckDbEngine, relation: string): Promise<{ count: number; digest: string }> {
   const row = (await engine.connection.runAndReadAll(memberDigestSql(relation))).getRows()[0] ?? [0n];
   return { count: Number(row[0] ?? 0), digest: digestFromRow(row) };
+}
+
+/** Whether `path` is a regular file (links followed): never a FIFO, socket, device or folder. */
+export function isRegularFile(path: string): boolean {
+  return statSync(path, { throwIfNoEntry: false })?.isFile() === true;
 }

@@ -110,7 +110,7 @@ export class PostgresBackend implements StateBackend {
       throw new CohoError(
         "state.snapshot_mismatch",
         `the snapshot of ${address} in the state database does not match its state: expected ${expected.count} members (digest ${expected.digest}), found ${found.count} (digest ${found.digest})`,
-        { hint: `forget the cohort with \`coho state rm ${address}\` and adopt it again with its cohort_id` },
+        { hint: `forget the cohort with \`coho state rm ${address}\` then apply again (which sends every member; on Cohort Import, set its cohort_id in the configuration to keep the same Braze cohort)` },
       );
     }
     return `memory.main.${name}`;

@@ -70,7 +70,7 @@ export class WarehouseSnapshotsBackend implements StateBackend {
     if (found !== expected.digest) {
       await engine.drop(`memory.main.${name}`);
       throw new CohoError("state.snapshot_mismatch", `the snapshot of ${address} in the warehouse does not match its state: expected ${expected.count} members (digest ${expected.digest}), found ${Number(row[0] ?? 0)} (digest ${found})`, {
-        hint: `forget the cohort with \`coho state rm ${address}\` and adopt it again with its cohort_id`,
+        hint: `forget the cohort with \`coho state rm ${address}\` then apply again (which sends every member; on Cohort Import, set its cohort_id in the configuration to keep the same Braze cohort)`,
       });
     }
     return `memory.main.${name}`;

@@ -194,6 +194,26 @@ describe("environments: bad input", () => {
     expect((await coho(dir, ["--env", "staging", "validate"])).code).toBe(0);
   });
 
+  it("an environment's vars sit between the declared default and --var", async () => {
+    const text = readFileSync(join(dir, "coho.yaml"), "utf8");
+    const base = text.slice(0, text.indexOf("environments:")).replace("members_a.csv", "members_${var:file}.csv");
+    writeFileSync(join(dir, "coho.yaml"), `${base}vars:
+  file: { type: string, default: a }
+environments:
+  staging: { default: true }
+  production:
+    destinations:
+      braze: { rest_endpoint: ${production.url} }
+    vars: { file: b }
+`);
+    writeMembers(dir, "a", ids(2));
+    writeMembers(dir, "b", ids(7, 50));
+    const rows = async (args: string[]) => (JSON.parse((await coho(dir, [...args, "plan", "--json"])).stdout) as Plan).cohorts.find((c) => c.address === "cohorts.alpha")!.rows;
+    expect(await rows([])).toBe(2);
+    expect(await rows(["--env", "production"])).toBe(7);
+    expect(await rows(["--env", "production", "--var", "file=a"])).toBe(2);
+  });
+
   it("--env on a project without environments is refused, not ignored", async () => {
     withEnvironments("");
     const result = await coho(dir, ["--env", "production", "validate"]);

@@ -4,6 +4,7 @@ import type { CommandContext } from "../context.js";
 import { EXIT_OK } from "../exit-codes.js";
 import { collectTargets, parseCount } from "../flags.js";
 import { loadConfigOrThrow } from "../load-config.js";
+import { STATE_ONLY_SECRETS } from "../../model/secret-needs.js";
 
 export function registerHistory(program: Command, context: () => CommandContext, setExitCode: (code: number) => void): void {
   program
@@ -18,7 +19,7 @@ export function registerHistory(program: Command, context: () => CommandContext,
     .action(async (address: string | undefined, flags: { json?: boolean; markdown?: boolean; html?: string; last?: number }) => {
       const ctx = context();
       const target = address;
-      const project = loadConfigOrThrow(ctx);
+      const project = loadConfigOrThrow(ctx, STATE_ONLY_SECRETS);
       const { history } = await import("../../operations/history.js");
       const { records, series } = await history({ project, ...(flags.last === undefined ? {} : { last: flags.last }), ...(target === undefined ? {} : { address: target }) });
       if (flags.html !== undefined) {

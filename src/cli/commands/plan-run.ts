@@ -22,6 +22,7 @@ export interface PlanFlags {
   target: string[];
   showMembers?: number;
   allowRemovals?: boolean;
+  refresh?: boolean;
   /** commander's `--no-charts`: false when given. */
   charts?: boolean;
 }
@@ -45,6 +46,7 @@ export async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<nu
       project: loadConfigOrThrow(ctx, OFFLINE_SECRETS),
       targets: flags.target,
       allowRemovals: flags.allowRemovals === true,
+      ...(flags.refresh ? { refresh: true } : {}),
       showMembers: flags.showMembers ?? 0,
       ...(flags.out ? { out: resolve(ctx.io.cwd, flags.out) } : {}),
       ...(memoryLimit ? { memoryLimit } : {}),

@@ -135,7 +135,7 @@ export class PgWireSnapshotStore implements SnapshotStore {
     const found = d.digestFromRow((await session.rows(d.memberDigestSql(`SELECT key FROM ${this.#keys} WHERE snapshot = $1`), [snapshot]))[0] ?? []);
     if (found !== expected.digest) {
       throw new CohoError("state.snapshot_mismatch", `a snapshot in ${this.#wiring.source}'s schema ${this.#schema} does not match its state: expected ${expected.count} members (digest ${expected.digest}), found digest ${found}`, {
-        hint: "someone changed coho's snapshot tables; forget the cohort with `coho state rm <address>` and adopt it again with its cohort_id",
+        hint: "someone changed coho's snapshot tables; forget the cohort with `coho state rm <address>` then apply again (which sends every member; on Cohort Import, set its cohort_id in the configuration to keep the same Braze cohort)",
       });
     }
   }
