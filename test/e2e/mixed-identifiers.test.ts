@@ -2,7 +2,8 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, inject, it } from "vitest";
 import type { RunningEmulator } from "../../src/emulator/server.js";
-import { BACKENDS, coho, setProjectEnv, type Backend } from "../helpers/apply-project.js";
+import pg from "pg";
+import { BACKENDS, brazeByName, coho, setProjectEnv, type Backend } from "../helpers/apply-project.js";
 import { emulators, requestLog } from "../helpers/emulator.js";
 import { createDatabase, destinationEntry, writeProject } from "../helpers/project.js";
 import { STACK_FRAME } from "../helpers/cli.js";
@@ -100,4 +101,60 @@ describe("a list of identifiers on the attribute road", () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/coho\.yaml:\d+:\d+: error: identifiers uid and uid2 both name users by external_id/);
   });
+});
+
+describe("a list of identifiers from PostgreSQL, alone and in a cohort set", () => {
+  it("takes the first non-null per row on both extraction paths", async () => {
+    const emu = await start();
+    const pgUrl = await createDatabase(inject("pgUrl"), "mixed");
+    const client = new pg.Client({ connectionString: pgUrl });
+    await client.connect();
+    await client.query("CREATE TABLE people (uid text, email text, device text, team text)");
+    await client.query(`INSERT INTO people VALUES ('u1', 'a@x.io', NULL, 'red'), (NULL, 'b@x.io', 'd2', 'red'), (NULL, NULL, 'd3', 'blue'), (NULL, NULL, NULL, 'blue')`);
+    await client.end();
+    const dir = writeProject({
+      "coho.yaml": `version: 1
+sources:
+  pg:
+    type: postgres
+    url: \${env:PG_URL}
+destinations:
+${destinationEntry("braze", emu.url)}models:
+  people:
+    sql: select uid, email, device, team from people
+identifiers:
+  uid: { type: external_id, column: uid }
+  email: { type: alias, label: email, column: email }
+  device: { type: device_id, column: device }
+cohorts:
+  everyone:
+    name: Everyone
+    destination: braze
+    model: people
+    identifier: [uid, email, device]
+  by_team:
+    name: "Team {key}"
+    destination: braze
+    model: people
+    identifier: [uid, email, device]
+    for_each: { key: team }
+`,
+    });
+    setProjectEnv(dir, { PG_URL: pgUrl });
+    const planned = await coho(dir, ["plan", "--json"]);
+    expect(planned.code, planned.stdout + planned.stderr).toBe(0);
+    const plan = JSON.parse(planned.stdout) as PlanJson;
+    const byAddress = Object.fromEntries(plan.cohorts.map((c) => [c.address, c]));
+    expect(byAddress["cohorts.everyone"]).toMatchObject({ members: { add: 3 }, members_by_identifier: { uid: 1, email: 1, device: 1 } });
+    expect(byAddress['cohorts.by_team["red"]']).toMatchObject({ members: { add: 2 }, members_by_identifier: { uid: 1, email: 1, device: 0 } });
+    const applied = await coho(dir, ["apply", "--auto-approve"]);
+    expect(applied.code, applied.stdout + applied.stderr).toBe(0);
+    const byName = Object.fromEntries(Object.entries(await brazeByName(emu)).map(([name, keys]) => [name, [...keys].sort()]));
+    expect(byName).toEqual({
+      Everyone: ["alias:email:b@x.io", "device_id:d3", "external_id:u1"],
+      "Team red": ["alias:email:b@x.io", "external_id:u1"],
+      "Team blue": ["device_id:d3"],
+    });
+    expect((await coho(dir, ["plan", "--detailed-exitcode"])).code).toBe(0);
+  }, 120_000);
 });
