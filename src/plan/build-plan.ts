@@ -1,4 +1,4 @@
-import { isRetarget, type CohortPlan, type CostEstimate, type Plan, type PlanSummary } from "../model/plan.js";
+import { PLAN_FORMAT_VERSION, isRetarget, type CohortPlan, type CostEstimate, type Plan, type PlanSummary } from "../model/plan.js";
 import { addCosts, estimateCost, roadGuards } from "../destinations/roads.js";
 import { formatDuration } from "../model/duration.js";
 import { cohortCost } from "./cost.js";
@@ -124,7 +124,7 @@ export async function buildPlan(ctx: PlanContext): Promise<PlannedChanges> {
   const blocked = cohorts.some((c) => c.guards.some((g) => g.status === "blocked")) || sets.some((s) => s.guards.some((g) => g.status === "blocked"));
   const plan: Plan = {
     format: "coho-plan",
-    format_version: "1.1",
+    format_version: PLAN_FORMAT_VERSION,
     coho_version: COHO_VERSION,
     created_at: (ctx.now?.() ?? new Date()).toISOString(),
     ...(project.environment ? { environment: project.environment.name } : {}),
