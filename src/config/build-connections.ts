@@ -9,6 +9,7 @@ import type { LoadedFile } from "./load-file.js";
 import { insideReal, shown } from "../util/inside.js";
 import { locate } from "./locate.js";
 import { checkPostgresUrl } from "../model/postgres-url.js";
+import { buildBigQuerySource } from "./build-bigquery.js";
 
 type Raw = Record<string, unknown>;
 
@@ -30,6 +31,7 @@ export function buildSource(entry: Entry<Raw>, projectDir: string, diagnostics: 
     }
     return { type: "duckdb", name, path, ...(allowedPaths.length > 0 ? { allowedPaths } : {}), origin };
   }
+  if (value.type === "bigquery") return buildBigQuerySource(entry, diagnostics);
   const url = secretOrLiteralUrl(file, ["sources", name, "url"], value.url as string, diagnostics);
   if (url === undefined) return undefined;
   const ssl = (value.ssl ?? {}) as { mode?: PostgresSslMode; ca_file?: string };

@@ -28,7 +28,7 @@ export type StateConfig =
   | { readonly backend: "local" }
   | { readonly backend: "postgres"; readonly url: Secret; readonly schema: string };
 
-export type SourceConfig = DuckDbSourceConfig | PostgresSourceConfig;
+export type SourceConfig = DuckDbSourceConfig | PostgresSourceConfig | BigQuerySourceConfig;
 
 export interface DuckDbSourceConfig {
   readonly type: "duckdb";
@@ -55,6 +55,25 @@ export interface PostgresSourceConfig {
   readonly ssl: { readonly mode: PostgresSslMode | undefined; readonly caFile: string | undefined };
   /** Statement timeout in milliseconds; 0 means none. */
   readonly statementTimeoutMs: number;
+  readonly origin: SourceLocation;
+}
+
+/** A BigQuery project read through the official client (src/sources/bigquery/). */
+export interface BigQuerySourceConfig {
+  readonly type: "bigquery";
+  readonly name: string;
+  /** The Google Cloud project that runs (and is billed for) coho's query jobs. */
+  readonly project: string;
+  /** Dataset that unqualified table names in models resolve to. */
+  readonly dataset: string;
+  /** Where jobs run (e.g. `EU`, `US`, `europe-west3`); undefined lets BigQuery choose from the tables read. */
+  readonly location: string | undefined;
+  /** A service-account key (JSON) from the environment; undefined means Application Default Credentials. */
+  readonly credentials: Secret | undefined;
+  /** Jobs that would bill more bytes fail instead of running; undefined means no cap. */
+  readonly maximumBytesBilled: number | undefined;
+  /** Another endpoint for BigQuery's REST API (an emulator); undefined means Google's. */
+  readonly apiEndpoint: string | undefined;
   readonly origin: SourceLocation;
 }
 

@@ -76,7 +76,9 @@ async function checkDestination(config: DestinationConfig, timeoutMs: number | u
 }
 
 async function checkSource(session: Session, config: SourceConfig): Promise<CheckResult> {
-  const target = config.type === "duckdb" ? (config.path ?? "in-memory DuckDB") : describeTarget(typeof config.url === "string" ? config.url : config.url.reveal());
+  const target = config.type === "duckdb" ? (config.path ?? "in-memory DuckDB")
+    : config.type === "bigquery" ? `BigQuery project ${config.project}${config.apiEndpoint ? ` at ${config.apiEndpoint}` : ""}`
+    : describeTarget(typeof config.url === "string" ? config.url : config.url.reveal());
   return timed("source", config.name, target, async () => {
     const probe: ModelConfig = { name: `check_${config.name}`, source: config.name, primaryKey: undefined, sql: "select 1 as ok", sqlOrigin: config.origin, origin: config.origin };
     for await (const batch of session.sources.get(config.name)!.stream(probe, 1)) if (batch.rows.length > 0) break;

@@ -2,7 +2,7 @@ import type { CohortPlan, GuardVerdict, Plan } from "../model/plan.js";
 import { groupBySet, setKeyNotes, setSummary, type SetGroup } from "./plan-sets.js";
 import { hasChanges } from "../model/plan.js";
 import { codeSpan, markdownText, visibleLines } from "./escape.js";
-import { actionLabel, blockedMessages, costText, dbtChangeText, isChange, rejectedText, summaryLine } from "./plan-text.js";
+import { actionLabel, blockedMessages, costText, warehouseLines, dbtChangeText, isChange, rejectedText, summaryLine } from "./plan-text.js";
 
 /** GitHub's comment limit is 65,536 characters; stay well under it. */
 export const MARKDOWN_LIMIT = 60_000;
@@ -32,6 +32,7 @@ export function renderPlanMarkdown(plan: Plan): string {
     for (const g of changedSets) head.push(setRow(g));
     head.push("");
     if (plan.cost) head.push(`**Cost:** ${costText(plan.cost)}.`, "");
+    for (const line of warehouseLines(plan)) head.push(line, "");
     const shared = changed.filter((c) => (c.cost?.shared_with?.length ?? 0) > 0);
     if (shared.length > 0) head.push(`Cohorts ${shared.map((c) => codeSpan(c.address)).join(", ")} share requests (one object per user): each row shows its share.`, "");
   }
