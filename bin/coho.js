@@ -2,7 +2,7 @@
 "use strict";
 /**
  * coho's command: loads the CLI bundled into dist/bundle/coho.cjs (built by
- * scripts/bundle-cli.mjs, which `npm ci` runs through the `prepare` script) with
+ * scripts/bundle-cli.mjs: `npm run build`, which `npm pack` runs at `prepack`) with
  * V8's code cache: the build runs one command through the bundle and saves the
  * compiled code beside it (coho.cjs.v8cache), so a start-up deserializes the
  * functions it needs instead of parsing and compiling ~0.8 MB of JavaScript.
@@ -35,7 +35,16 @@ function compileCli() {
   // latin1: the build checks the bundle is pure ASCII, so this is the exact text,
   // read as V8's one-byte string without UTF-8 decoding. The file is the CommonJS
   // wrapper function itself (scripts/bundle-cli.mjs), so it compiles as read.
-  const script = new Script(readFileSync(BUNDLE, "latin1"), { filename: BUNDLE, cachedData });
+  let source;
+  try {
+    source = readFileSync(BUNDLE, "latin1");
+  } catch (error) {
+    if (error.code !== "ENOENT") throw error;
+    // A clone after `npm ci`: the package is built when packed, not when installed.
+    process.stderr.write("coho is not built: run `npm run build` in its folder (a package from `npm pack` carries the build).\n");
+    process.exit(1);
+  }
+  const script = new Script(source, { filename: BUNDLE, cachedData });
   const module = { exports: {} };
   // This file's require: the bundle requires only Node's modules and packages of
   // node_modules, which resolve alike from bin/ and dist/bundle/.

@@ -12,8 +12,8 @@ export default defineConfig({
     // e2e time is spent waiting on child processes and sockets, so two overlap
     // well on two cores. Files must not share mutable resources: every project
     // lives in its own temporary folder (PostgreSQL: its own database), every
-    // emulator listens on a free port, and each example with a fixed port is
-    // run by exactly one file.
+    // emulator listens on a free port (examples get one through
+    // COHO_EMULATOR_PORT), and each example folder is run by exactly one file.
     maxWorkers: 2,
     hookTimeout: 120_000,
     globalSetup: ["test/helpers/global-setup.ts"],

@@ -5,7 +5,7 @@
 // disturbs `npm run quickstart`, and the emulator listens on a free port.
 //
 //   npm run build && node examples/api/apply-quickstart.mjs
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,19 +16,20 @@ const dir = mkdtempSync(join(tmpdir(), "coho-api-example-"));
 cpSync(quickstart, dir, { recursive: true, filter: (src) => !src.includes(".coho") && !src.endsWith("coho.lock") });
 
 const emulator = await startEmulator({ port: 0 });
-const config = join(dir, "coho.yaml");
-writeFileSync(config, readFileSync(config, "utf8").replace("http://127.0.0.1:4010", emulator.url));
+// The quickstart's rest_endpoint reads the port from COHO_EMULATOR_PORT.
+const env = { ...process.env, COHO_EMULATOR_PORT: String(emulator.port) };
 
 // Stop cleanly on Ctrl-C: requests in flight finish, state keeps what Braze acknowledged.
 const controller = new AbortController();
 process.once("SIGINT", () => controller.abort("SIGINT"));
 
 try {
-  // The secrets come from .env beside coho.yaml; pass `env` to use another environment.
-  const planned = await plan(dir);
+  // The secrets come from .env beside coho.yaml, the rest from `env` (default: process.env).
+  const planned = await plan(dir, { env });
   console.log(`Plan: ${planned.summary.create} to create, +${planned.summary.members_add} / −${planned.summary.members_remove} members.`);
 
   const result = await apply(dir, {
+    env,
     // Decide with the plan in hand; here: only when no cohort would lose members.
     approve: (p) => p.summary.members_remove === 0,
     signal: controller.signal,

@@ -10,7 +10,7 @@ import { cohoIn, resetIfAsked, startExampleEmulator } from "../example-runner.mj
 const here = dirname(fileURLToPath(import.meta.url));
 const run = cohoIn(here);
 resetIfAsked(here);
-const emulator = await startExampleEmulator(here, 4012);
+const emulator = await startExampleEmulator(here);
 console.log("(REST API key only: no partner key needed)");
 let code = 1;
 try {

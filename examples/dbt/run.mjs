@@ -25,7 +25,7 @@ connection.closeSync();
 db.closeSync();
 console.log("Built warehouse.duckdb from warehouse.sql.");
 
-const emulator = await startExampleEmulator(here, 4011);
+const emulator = await startExampleEmulator(here);
 
 let code = 1;
 try {

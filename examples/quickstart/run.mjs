@@ -9,7 +9,7 @@ import { cohoIn, resetIfAsked, startExampleEmulator } from "../example-runner.mj
 const here = dirname(fileURLToPath(import.meta.url));
 const run = cohoIn(here);
 resetIfAsked(here);
-const emulator = await startExampleEmulator(here, 4010);
+const emulator = await startExampleEmulator(here);
 let code = 1;
 try {
   code = await run(["plan"]);

@@ -23,8 +23,23 @@ export class ApplyHistory {
   async record(outcome: HistoryOutcome, report: ApplyReport | null, error?: string): Promise<void> {
     if (this.#recorded) return;
     this.#recorded = true;
-    const record = buildHistoryRecord({ started: this.started, finished: new Date(), env: this.env, outcome, before: this.before, plan: this.plan, report, ...(error ? { error } : {}) });
+    const sizes = await this.#sizesInState();
+    const record = buildHistoryRecord({ started: this.started, finished: new Date(), env: this.env, outcome, before: this.before, plan: this.plan, report, ...(error ? { error } : {}), ...(sizes ? { sizes } : {}) });
     await this.backend.history().append(record);
+  }
+
+  /**
+   * Every cohort's member count as state holds it now (after the fold): the
+   * sizes the history charts draw. Unreadable state leaves them unrecorded
+   * rather than failing the record.
+   */
+  async #sizesInState(): Promise<ReadonlyMap<string, number> | undefined> {
+    try {
+      const view = await this.backend.read();
+      return new Map(Object.entries(view.cohorts).map(([address, cohort]) => [address, cohort.members.count]));
+    } catch {
+      return undefined;
+    }
   }
 
   /** An apply that stopped on an error still leaves a record, if state can take one. */

@@ -18,6 +18,8 @@ export interface ApplyHistoryInput {
   readonly report: ApplyReport | null;
   /** An error that stopped the apply after it took the lock. */
   readonly error?: string;
+  /** Each cohort's member count in state after the apply, read back from state. */
+  readonly sizes?: ReadonlyMap<string, number>;
 }
 
 /**
@@ -40,6 +42,7 @@ export function buildHistoryRecord(input: ApplyHistoryInput): HistoryRecord {
       requests: done?.requests ?? 0,
       retries: done?.retries ?? 0,
       refused: { ...noRejections(), ...planned.rejected },
+      ...sizeOf(planned.address, input.sizes),
       ...(done?.error ? { error: done.error } : {}),
     };
   });
@@ -67,4 +70,10 @@ export function buildHistoryRecord(input: ApplyHistoryInput): HistoryRecord {
     totals: { added: sum("added"), removed: sum("removed"), failed: sum("failed"), requests: sum("requests"), retries: sum("retries"), refused },
     errors,
   };
+}
+
+/** A cohort's size after the apply: its count in state, 0 when state no longer holds it. */
+function sizeOf(address: string, sizes: ReadonlyMap<string, number> | undefined): { members?: number } {
+  if (sizes === undefined) return {};
+  return { members: sizes.get(address) ?? 0 };
 }

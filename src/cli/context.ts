@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { ALLOW_PATHS_ENV, allowPathsFrom } from "../model/allow-paths.js";
 import type { CliIo, Output } from "./io.js";
 
 /** Global options, parsed once, handed to every command. */
@@ -6,6 +7,10 @@ export interface GlobalOptions {
   readonly dir: string;
   readonly color: boolean;
   readonly lockTimeoutMs: number;
+  /** `--var name=value`, by name. */
+  readonly vars: Readonly<Record<string, string>>;
+  /** `--allow-path`, as written. */
+  readonly allowPaths: readonly string[];
 }
 
 export interface CommandContext {
@@ -18,4 +23,13 @@ export interface CommandContext {
 
 export function projectDir(context: CommandContext): string {
   return resolve(context.io.cwd, context.global.dir);
+}
+
+/**
+ * What every command that loads the configuration passes on from outside it:
+ * `--var` values, and the paths opted in by `--allow-path` and COHO_ALLOW_PATHS
+ * (read from the real environment only, never from `.env`).
+ */
+export function configInputs(ctx: CommandContext): { vars: Readonly<Record<string, string>>; allowPaths: string[] } {
+  return { vars: ctx.global.vars, allowPaths: allowPathsFrom(ctx.global.allowPaths, ctx.io.env[ALLOW_PATHS_ENV], ctx.io.cwd) };
 }

@@ -21,3 +21,16 @@ export function parseCount(text: string): number {
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("expected a whole number");
   return n;
 }
+
+/** Repeatable --var name=value; a later value of the same name wins (as in Terraform). */
+export function collectVar(value: string, previous: Record<string, string>): Record<string, string> {
+  const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(value);
+  if (!match) throw new InvalidArgumentError("expected name=value, e.g. --var min_orders=3 (the name as declared under vars: in coho.yaml)");
+  return { ...previous, [match[1]!]: match[2]! };
+}
+
+/** Repeatable --allow-path PATH. */
+export function collectAllowPath(value: string, previous: string[]): string[] {
+  if (value === "") throw new InvalidArgumentError("expected a path");
+  return [...previous, value];
+}

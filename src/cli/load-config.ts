@@ -4,14 +4,14 @@ import type { Project } from "../model/project.js";
 import { validate } from "../operations/validate.js";
 import { renderDiagnosticsHuman } from "../render/diagnostics.js";
 import { registerSecrets } from "./commands/validate.js";
-import { projectDir, type CommandContext } from "./context.js";
+import { configInputs, projectDir, type CommandContext } from "./context.js";
 
 /**
  * Loads the project for a command that needs a valid one: secrets are registered
  * for redaction, warnings go to stderr, errors abort with every diagnostic.
  */
 export function loadConfigOrThrow(ctx: CommandContext, secrets?: SecretNeeds): Project {
-  const result = validate({ dir: projectDir(ctx), env: ctx.io.env, ...(secrets ? { secrets } : {}) });
+  const result = validate({ dir: projectDir(ctx), env: ctx.io.env, ...configInputs(ctx), ...(secrets ? { secrets } : {}) });
   registerSecrets(ctx, result.secrets);
   ctx.texts = result.texts;
   if (!result.project) throw new DiagnosticsError(result.diagnostics);

@@ -37,7 +37,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   });
   if (wantsVersion(argv.slice(2))) {
     const { printVersion } = await import("./commands/meta.js");
-    printVersion({ io, output, global: { dir: ".", color: false, lockTimeoutMs: 0 }, texts: new Map() }, argv.includes("--json"));
+    printVersion({ io, output, global: { dir: ".", color: false, lockTimeoutMs: 0, vars: {}, allowPaths: [] }, texts: new Map() }, argv.includes("--json"));
     return EXIT_OK;
   }
   try {

@@ -1,7 +1,7 @@
 import { Command, Option } from "commander";
 import { COHO_VERSION } from "../version.js";
 import type { CommandContext, GlobalOptions } from "./context.js";
-import { parseDurationFlag } from "./flags.js";
+import { collectAllowPath, collectVar, parseDurationFlag } from "./flags.js";
 import { registerApply } from "./commands/apply.js";
 import { registerCheck } from "./commands/check.js";
 import { registerDbt } from "./commands/dbt.js";
@@ -32,7 +32,7 @@ Examples:
 
   $ coho completion bash > /etc/bash_completion.d/coho
 
-Docs: README.md#commands (every command and exit code), README.md#configuration;
+Docs: docs/getting-started.md#commands (every command and exit code), docs/configuration.md;
 configuration schema: schema/coho.schema.json`;
 
 export function buildProgram(hooks: ProgramHooks): Command {
@@ -42,15 +42,17 @@ export function buildProgram(hooks: ProgramHooks): Command {
     .option("-C, --dir <dir>", "project folder holding coho.yaml", ".")
     .option("--no-color", "never colour output (NO_COLOR and FORCE_COLOR are honoured too)")
     .addOption(new Option("--lock-timeout <duration>", "how long to wait for the state lock, e.g. 30s").default("0").argParser(parseDurationFlag))
+    .addOption(new Option("--var <name=value>", "set a variable declared under vars: in coho.yaml, used as ${var:name} (repeatable)").argParser(collectVar).default({}, ""))
+    .addOption(new Option("--allow-path <path>", "let the configuration open this path outside the project (or hidden in it), e.g. in sources.<name>.allowed_paths; also COHO_ALLOW_PATHS (repeatable)").argParser(collectAllowPath).default([], ""))
     .showHelpAfterError("(run coho --help for usage)")
     .showSuggestionAfterError(true)
     .addHelpText("after", EXAMPLES)
     .exitOverride();
 
   const context = (): CommandContext => {
-    const options = program.opts<{ dir: string; color: boolean; lockTimeout: string | number }>();
+    const options = program.opts<{ dir: string; color: boolean; lockTimeout: string | number; var: Record<string, string>; allowPath: string[] }>();
     const lockTimeoutMs = typeof options.lockTimeout === "number" ? options.lockTimeout : parseDurationFlag(options.lockTimeout);
-    return hooks.makeContext({ dir: options.dir, color: options.color, lockTimeoutMs });
+    return hooks.makeContext({ dir: options.dir, color: options.color, lockTimeoutMs, vars: options.var, allowPaths: options.allowPath });
   };
 
   registerValidate(program, context, hooks.setExitCode);

@@ -2,7 +2,7 @@ import { CohoError } from "../model/errors.js";
 import type { Tuning } from "../operations/events.js";
 
 /**
- * Operational knobs from the environment (documented in README): requests in
+ * Operational knobs from the environment (documented in docs/pull-requests.md, "Run coho in a pipeline"): requests in
  * flight per destination (fixed, or the ceiling of the sized number), the retry
  * budget per request, DuckDB's memory limit.
  */

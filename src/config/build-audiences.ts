@@ -11,7 +11,7 @@ import type { LoadedFile } from "./load-file.js";
 import { MAX_CONFIG_BYTES } from "./read-yaml.js";
 import { hiddenWithin, insideReal, shown } from "../util/inside.js";
 import { locate, locateScalarText } from "./locate.js";
-import { didYouMean } from "./suggest.js";
+import { didYouMean } from "../util/suggest.js";
 
 type Raw = Record<string, unknown>;
 

@@ -6,7 +6,8 @@ import type { DestinationConfig, PostgresSslMode, SourceConfig, StateConfig } fr
 import { Secret } from "../model/secret.js";
 import type { Entry } from "./collect-entries.js";
 import type { LoadedFile } from "./load-file.js";
-import { insideReal, shown } from "../util/inside.js";
+import { hiddenWithin, insideReal, shown } from "../util/inside.js";
+import { ALLOW_PATHS_ENV } from "../model/allow-paths.js";
 import { locate } from "./locate.js";
 import { checkPostgresUrl } from "../model/postgres-url.js";
 import { buildBigQuerySource } from "./build-bigquery.js";
@@ -14,17 +15,20 @@ import { buildBigQuerySource } from "./build-bigquery.js";
 type Raw = Record<string, unknown>;
 
 /** Builds a typed source; a literal postgres URL holding a password is an error. */
-export function buildSource(entry: Entry<Raw>, projectDir: string, diagnostics: Diagnostic[]): SourceConfig | undefined {
+export function buildSource(entry: Entry<Raw>, projectDir: string, optIns: readonly string[], diagnostics: Diagnostic[]): SourceConfig | undefined {
   const { name, value, file, origin } = entry;
   const baseDir = dirname(file.path);
   if (value.type === "duckdb") {
     const path = typeof value.path === "string" ? resolve(baseDir, value.path) : undefined;
     const allowedPaths = ((value.allowed_paths as string[] | undefined) ?? []).map((p) => resolve(baseDir, p));
-    if (path !== undefined && !insideReal(projectDir, path) && !allowedPaths.some((a) => insideReal(a, path))) {
+    const widening = allowedPaths.flatMap((allowed, index) => (ownFile(projectDir, allowed) || optedIn(optIns, allowed) ? [] : [{ allowed, index }]));
+    for (const { allowed, index } of widening) diagnostics.push(notOptedIn(file, name, projectDir, allowed, index));
+    if (widening.length > 0) return undefined;
+    if (path !== undefined && !ownFile(projectDir, path) && !allowedPaths.some((a) => insideReal(a, path))) {
       diagnostics.push({
         severity: "error",
         code: "config.path_outside_project",
-        message: `sources.${name}.path: ${shown(projectDir, path)} is outside the project folder; list it (or its folder) under sources.${name}.allowed_paths to read it`,
+        message: `sources.${name}.path: ${shown(projectDir, path)} is outside the project folder or hidden; list it (or its folder) under sources.${name}.allowed_paths to read it`,
         location: locate(file.yaml, ["sources", name, "path"]),
       });
       return undefined;
@@ -86,6 +90,30 @@ export function buildDestination(entry: Entry<Raw>, diagnostics: Diagnostic[]): 
   const dataImportKey = file.secrets.get(`destinations.${name}.data_import_key`);
   if (!partnerApiKey || !dataImportKey) return undefined;
   return { type: "braze_cohorts", ...base, partner: String(value.partner), partnerApiKey, dataImportKey };
+}
+
+/** A path of the project's own: inside it (links resolved) and not under a hidden entry such as .git/ or .env. */
+function ownFile(projectDir: string, path: string): boolean {
+  return insideReal(projectDir, path) && !hiddenWithin(projectDir, path);
+}
+
+/** Whether an opt-in from outside the configuration covers `path` (links resolved on both sides). */
+export function optedIn(optIns: readonly string[], path: string): boolean {
+  return optIns.some((optIn) => insideReal(optIn, path));
+}
+
+/**
+ * `allowed_paths` is part of the reviewed configuration, which a pull request
+ * edits: on its own it may only name the project's own files. Anything wider
+ * needs the pipeline's opt-in, which no pull request can set.
+ */
+function notOptedIn(file: Entry<Raw>["file"], name: string, projectDir: string, allowed: string, index: number): Diagnostic {
+  return {
+    severity: "error",
+    code: "config.allowed_path_not_opted_in",
+    message: `sources.${name}.allowed_paths: ${insideReal(projectDir, allowed) ? shown(projectDir, allowed) : allowed} is outside the project folder or hidden (like .git/ or .env), and coho.yaml alone cannot widen what models read: opt in from outside the configuration, where a pull request cannot, with --allow-path ${allowed} or ${ALLOW_PATHS_ENV}=${allowed} set by the pipeline`,
+    location: locate(file.yaml, ["sources", name, "allowed_paths", index]),
+  };
 }
 
 /** "3000/3s" → 3,000 requests per 3 seconds. The schema guarantees the shape. */

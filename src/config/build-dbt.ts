@@ -1,4 +1,8 @@
-import { isAbsolute, relative, resolve } from "node:path";
+import { resolve } from "node:path";
+import { ALLOW_PATHS_ENV } from "../model/allow-paths.js";
+import { hiddenWithin, insideReal } from "../util/inside.js";
+import { optedIn } from "./build-connections.js";
+import type { TrustedSettings } from "./load-project.js";
 import type { Diagnostic, SourceLocation } from "../model/diagnostic.js";
 import type { DbtNodeRef, DbtSettings, ModelConfig, SourceConfig } from "../model/project.js";
 import { isManifestProblem, readManifest, type DbtManifest } from "../dbt/manifest.js";
@@ -9,7 +13,7 @@ import type { Entry } from "./collect-entries.js";
 import type { EnvLookup } from "./env.js";
 import type { LoadedFile } from "./load-file.js";
 import { locate, locateScalarText } from "./locate.js";
-import { didYouMean } from "./suggest.js";
+import { didYouMean } from "../util/suggest.js";
 import { sqlLocation } from "../sources/source-error.js";
 
 /** The manifest override for CI, where dbt writes target/ somewhere else. */
@@ -26,10 +30,13 @@ type Raw = Record<string, unknown>;
 
 /**
  * Reads coho.yaml's `dbt:` setting and the manifest it names. Problems become
- * diagnostics at the setting; the manifest path must stay inside the project
- * unless `allow_outside_project` says otherwise (also for COHO_DBT_MANIFEST).
+ * diagnostics at the setting. The manifest is confined like model files: a path
+ * outside the project (links resolved) or under a hidden entry needs
+ * `allow_outside_project` and, because coho.yaml is what a pull request edits,
+ * the pipeline's opt-in too: COHO_DBT_MANIFEST from the real environment (not
+ * `.env`), `--allow-path` or COHO_ALLOW_PATHS.
  */
-export function loadDbt(root: LoadedFile, projectDir: string, env: EnvLookup, sourceNames: readonly string[], diagnostics: Diagnostic[]): DbtContext | undefined {
+export function loadDbt(root: LoadedFile, projectDir: string, env: EnvLookup, trusted: TrustedSettings, sourceNames: readonly string[], diagnostics: Diagnostic[]): DbtContext | undefined {
   const data = root.data?.dbt;
   if (!data || !root.yaml) return undefined;
   const yaml = root.yaml;
@@ -46,10 +53,16 @@ export function loadDbt(root: LoadedFile, projectDir: string, env: EnvLookup, so
   } else if (source === undefined && sourceNames.length === 1) source = sourceNames[0];
   const path = resolve(projectDir, written);
   const settings: DbtSettings = { manifestPath: path, source, owner: data.owner, projectName: undefined, origin: locate(yaml, ["dbt"], "key") };
-  const inside = relative(projectDir, path);
-  if ((inside.startsWith("..") || isAbsolute(inside)) && data.allow_outside_project !== true) {
-    error("dbt.manifest_outside_project", `dbt manifest ${shown} is outside the project folder; set \`dbt.allow_outside_project: true\` to read it there`);
-    return { settings, manifest: undefined };
+  if (!insideReal(projectDir, path) || hiddenWithin(projectDir, path)) {
+    const fromPipeline = fromEnv !== undefined && fromEnv !== "" && trusted.realEnv[MANIFEST_ENV] === fromEnv;
+    if (data.allow_outside_project !== true) {
+      error("dbt.manifest_outside_project", `dbt manifest ${shown} is outside the project folder or hidden (a link out counts as outside); set \`dbt.allow_outside_project: true\` to read it there`);
+      return { settings, manifest: undefined };
+    }
+    if (!fromPipeline && !optedIn(trusted.allowPaths, path)) {
+      error("dbt.manifest_outside_project", `dbt manifest ${shown} is outside the project folder or hidden (a link out counts as outside), and coho.yaml alone cannot widen what coho reads: opt in from outside the configuration, where a pull request cannot, with --allow-path ${path}, ${ALLOW_PATHS_ENV} or ${MANIFEST_ENV} set by the pipeline`);
+      return { settings, manifest: undefined };
+    }
   }
   const manifest = readManifest(path, shown);
   if (!isManifestProblem(manifest)) return { settings: { ...settings, projectName: manifest.projectName }, manifest };

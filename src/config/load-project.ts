@@ -26,6 +26,14 @@ export interface LoadOptions {
    * "optional" for destinations and the state URL: they never call Braze.
    */
   readonly secrets?: SecretNeeds;
+  /**
+   * Paths outside the project (or hidden inside it) the configuration may open,
+   * absolute: the opt-in from outside the reviewed configuration (`--allow-path`,
+   * COHO_ALLOW_PATHS). A pull request edits coho.yaml, never these.
+   */
+  readonly allowPaths?: readonly string[];
+  /** Values for the variables declared under `vars:`, by name, as given (`--var name=value`). */
+  readonly vars?: Readonly<Record<string, string>>;
 }
 
 export interface LoadResult {
@@ -59,17 +67,24 @@ export function loadProject(dir: string, options: LoadOptions = {}): LoadResult 
     checkInclude(file, diagnostics);
   }
   const files = [root, ...includes];
-  const project = assemble(projectDir, configFile, files, env, diagnostics);
+  const trusted: TrustedSettings = { allowPaths: options.allowPaths ?? [], realEnv: options.env ?? process.env };
+  const project = assemble(projectDir, configFile, files, env, trusted, diagnostics);
   const texts = new Map(files.filter((f) => f.text !== undefined).map((f) => [f.path, f.text as string]));
   const secrets = files.flatMap((f) => [...f.secrets.values()]).filter((s) => s.resolved);
   return { project: hasErrors(diagnostics) ? undefined : project, diagnostics: sortDiagnostics(diagnostics), texts, secrets };
 }
 
-function assemble(projectDir: string, configFile: string, files: LoadedFile[], env: EnvLookup, diagnostics: Diagnostic[]): Project {
+/** What the pipeline says from outside the reviewed configuration (never from `.env`). */
+export interface TrustedSettings {
+  readonly allowPaths: readonly string[];
+  readonly realEnv: Readonly<Record<string, string | undefined>>;
+}
+
+function assemble(projectDir: string, configFile: string, files: LoadedFile[], env: EnvLookup, trusted: TrustedSettings, diagnostics: Diagnostic[]): Project {
   const entries = collectEntries(projectDir, files, diagnostics);
   const sources = new Map<string, SourceConfig>();
   for (const entry of entries.sources.values()) {
-    const source = buildSource(entry, projectDir, diagnostics);
+    const source = buildSource(entry, projectDir, trusted.allowPaths, diagnostics);
     if (source) sources.set(entry.name, source);
   }
   const sourceNames = [...entries.sources.keys(), ...entries.broken.sources];
@@ -77,7 +92,7 @@ function assemble(projectDir: string, configFile: string, files: LoadedFile[], e
     const destination = buildDestination(e, diagnostics);
     return destination ? [[e.name, destination] as const] : [];
   }));
-  const dbt = loadDbt(files[0]!, projectDir, env, sourceNames, diagnostics);
+  const dbt = loadDbt(files[0]!, projectDir, env, trusted, sourceNames, diagnostics);
   const modelContext = { projectDir, sourceNames, sourceType: (name: string) => sources.get(name)?.type, dbt };
   const models = new Map([...entries.models.values()].flatMap((e) => {
     const model = buildModel(e, modelContext, diagnostics);

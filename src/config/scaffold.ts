@@ -55,7 +55,7 @@ sources:
 destinations:
   braze:
     type: braze_cohorts
-    rest_endpoint: http://127.0.0.1:4010    # \`coho emulator\`; a real instance: https://rest.iad-01.braze.com
+    rest_endpoint: http://127.0.0.1:\${env:COHO_EMULATOR_PORT:-4010}    # \`coho emulator\`; a real instance: https://rest.iad-01.braze.com
     partner: coho-emulator
     partner_api_key: \${env:BRAZE_PARTNER_API_KEY}
     data_import_key: \${env:BRAZE_DATA_IMPORT_KEY}

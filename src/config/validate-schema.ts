@@ -2,7 +2,7 @@ import type { Diagnostic } from "../model/diagnostic.js";
 import { formatPath, locate, type DataPath } from "./locate.js";
 import type { YamlFile } from "./read-yaml.js";
 import { configValidator, type SchemaError } from "./schema.js";
-import { didYouMean } from "./suggest.js";
+import { didYouMean } from "../util/suggest.js";
 
 /** Validates one file's data against schema/coho.schema.json; located diagnostics. */
 export function validateSchema(file: YamlFile, data: unknown): Diagnostic[] {

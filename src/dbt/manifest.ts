@@ -57,6 +57,10 @@ export interface ManifestProblem {
   readonly position?: { readonly line: number; readonly column: number };
 }
 
+/** dbt's schema URLs (schemas.getdbt.com/dbt/manifest/v12.json) and version strings (1.9.4, 1.10.0b1). */
+const DBT_SCHEMA_URL = /^https:\/\/schemas\.getdbt\.com\/dbt\/manifest\/v\d{1,3}\.json$/;
+const DBT_VERSION = /^\d{1,3}\.\d{1,3}(\.\d{1,3})?([a-z]{1,5}\d{0,3})?$/;
+
 const REFABLE = new Set(["model", "seed", "snapshot"]);
 type Raw = Record<string, unknown>;
 
@@ -74,11 +78,12 @@ export function readManifest(path: string, shown: string): DbtManifest | Manifes
   try {
     data = JSON.parse(text);
   } catch (error) {
+    // The parser's message quotes the text around the fault: say where it is, never what the file holds.
     const detail = error instanceof Error ? error.message : String(error);
     const offset = /position (\d+)/.exec(detail);
     return {
       code: "dbt.manifest_invalid",
-      message: `dbt manifest ${shown} is not JSON: ${detail}`,
+      message: `dbt manifest ${shown} is not JSON`,
       ...(offset ? { position: offsetToPosition(text, Number(offset[1])) } : {}),
     };
   }
@@ -93,8 +98,10 @@ export function indexManifest(path: string, shown: string, data: unknown): DbtMa
   const match = typeof found === "string" ? /\/manifest\/v(\d+)\.json$/.exec(found) : null;
   const version = match ? Number(match[1]) : undefined;
   if (!SUPPORTED_MANIFEST_VERSIONS.includes(version as ManifestVersion)) {
-    const what = typeof found === "string" ? `schema version ${found}` : "no metadata.dbt_schema_version";
-    const dbt = typeof data.metadata.dbt_version === "string" ? ` (dbt ${data.metadata.dbt_version})` : "";
+    // Echo only what looks like dbt's own words: the file may be anything a path led to.
+    const what = typeof found !== "string" ? "no metadata.dbt_schema_version" : DBT_SCHEMA_URL.test(found) ? `schema version ${found}` : "a metadata.dbt_schema_version that is not a dbt schema URL";
+    const dbtVersion = data.metadata.dbt_version;
+    const dbt = typeof dbtVersion === "string" && DBT_VERSION.test(dbtVersion) ? ` (dbt ${dbtVersion})` : "";
     return { code: "dbt.manifest_version", message: `dbt manifest ${shown} has ${what}${dbt}; coho reads ${DBT_VERSIONS}` };
   }
   const nodes = Object.values(data.nodes).filter(isObject).filter((n) => REFABLE.has(String(n.resource_type))).map(toNode);

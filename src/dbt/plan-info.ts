@@ -1,7 +1,7 @@
 import type { DbtModelPlan } from "../model/plan.js";
 import type { ModelConfig } from "../model/project.js";
 import type { CohortState, DbtModelState } from "../model/state.js";
-import { sqlDiff } from "../plan/sql-diff.js";
+import { sqlDiff } from "../util/sql-diff.js";
 
 /**
  * What the plan says about a cohort's dbt model: the node it reads now and,

@@ -1,4 +1,4 @@
-import { didYouMean } from "../config/suggest.js";
+import { didYouMean } from "../util/suggest.js";
 import type { DbtManifest, DbtNode, DbtSource } from "./manifest.js";
 
 /** A reference that could not be resolved: a stable code and a message for the user. */

@@ -161,6 +161,12 @@ export interface DestinationRoad<C extends DestinationConfig = DestinationConfig
   mergeField?(target: string | undefined): string | undefined;
   /** Guards only this road knows, per cohort address (e.g. the array cap of braze_attributes). */
   planGuards?(config: C, cohorts: readonly CohortConfig[], desiredTable: (address: string) => string | undefined, engine: DuckDbEngine): Promise<Map<string, GuardVerdict>>;
+  /**
+   * One config standing for several destinations of one workspace, for the checks
+   * across cohorts and the plan guards: their names joined, each limit at its
+   * strictest. Undefined: the first destination's config stands for all.
+   */
+  mergeWorkspace?(configs: readonly C[]): C;
   /** For roads that read back: whether a member's read-back value still says what coho wrote (undefined: it does). */
   drift?(config: C, target: string | undefined, value: ReadBackValue): DriftReason | undefined;
 }

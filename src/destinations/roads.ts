@@ -5,6 +5,7 @@ import type { DuckDbEngine } from "../sources/duckdb-engine.js";
 import { BRAZE_ATTRIBUTES } from "./braze-attributes/road.js";
 import { BRAZE_COHORTS } from "./braze-cohorts/road.js";
 import type { ClientOptions, DestinationClient, DestinationRoad, DriftReason, MembershipWork, ReadBackValue } from "./destination.js";
+import { workspacesOf } from "./identity.js";
 
 export type { DriftReason } from "./destination.js";
 
@@ -43,7 +44,12 @@ export function mergeFieldOf(config: DestinationConfig, target: string | undefin
   return roadOf(config).mergeField?.(target);
 }
 
-/** Road-specific checks of every cohort, located by `at(cohort, field)`. */
+/**
+ * Road-specific checks of every cohort, located by `at(cohort, field)`. Checks
+ * across cohorts (two cohorts writing one attribute) take every cohort of one
+ * workspace together, whichever destination name it goes through: two names for
+ * one endpoint and key write the same profiles.
+ */
 export function validateCohortsByRoad(
   destinations: ReadonlyMap<string, DestinationConfig>,
   cohorts: readonly CohortConfig[],
@@ -53,9 +59,10 @@ export function validateCohortsByRoad(
   const diagnostics: Diagnostic[] = [];
   for (const config of destinations.values()) {
     const road = roadOf(config);
-    const mine = cohorts.filter((c) => c.destination === config.name);
-    for (const cohort of mine) diagnostics.push(...road.validateCohort(config, cohort, identifiers.get(cohort.identifier), (field) => at(cohort, field)));
-    diagnostics.push(...road.validateCohorts(config, mine, (cohort, field) => at(cohort, field)));
+    for (const cohort of cohorts.filter((c) => c.destination === config.name)) diagnostics.push(...road.validateCohort(config, cohort, identifiers.get(cohort.identifier), (field) => at(cohort, field)));
+  }
+  for (const [config, members] of byWorkspace(destinations, cohorts)) {
+    diagnostics.push(...roadOf(config).validateCohorts(config, members, (cohort, field) => at(cohort, field)));
   }
   return diagnostics;
 }
@@ -67,13 +74,37 @@ export async function roadGuards(
   engine: DuckDbEngine,
 ): Promise<Map<string, GuardVerdict>> {
   const verdicts = new Map<string, GuardVerdict>();
-  for (const config of project.destinations.values()) {
+  for (const [config, cohorts] of byWorkspace(project.destinations, [...project.cohorts.values()])) {
     const road = roadOf(config);
     if (!road.planGuards) continue;
-    const cohorts = [...project.cohorts.values()].filter((c) => c.destination === config.name);
     for (const [address, verdict] of await road.planGuards(config, cohorts, desiredTable, engine)) verdicts.set(address, verdict);
   }
   return verdicts;
+}
+
+/**
+ * The cohorts of each workspace (see `workspacesOf`), with the config of its
+ * first destination, renamed to name every destination that reaches it; where a
+ * guard's limit differs between them, the road's `mergeWorkspace` keeps the strictest.
+ */
+function byWorkspace(destinations: ReadonlyMap<string, DestinationConfig>, cohorts: readonly CohortConfig[]): [DestinationConfig, CohortConfig[]][] {
+  const workspace = workspacesOf(destinations);
+  const groups = new Map<string, { configs: DestinationConfig[]; cohorts: CohortConfig[] }>();
+  for (const config of [...destinations.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    const id = workspace.get(config.name)!;
+    const group = groups.get(id) ?? { configs: [], cohorts: [] };
+    group.configs.push(config);
+    groups.set(id, group);
+  }
+  for (const cohort of cohorts) {
+    const id = workspace.get(cohort.destination);
+    if (id !== undefined) groups.get(id)!.cohorts.push(cohort);
+  }
+  return [...groups.values()].map(({ configs, cohorts: members }) => {
+    const first = configs[0]!;
+    const merged = configs.length === 1 ? first : (roadOf(first).mergeWorkspace?.(configs) ?? first);
+    return [merged, members];
+  });
 }
 
 /** Sum of estimates (time adds up: cohorts of one destination share its rate limit). */

@@ -25,6 +25,11 @@ export interface HistoryCohort {
   readonly retries: number;
   /** Model rows that did not become members, by reason. */
   readonly refused: Readonly<Record<RejectReason, number>>;
+  /**
+   * Members in state right after this apply (0 once deleted). Absent in records
+   * written before coho recorded it, and when state could not be read back.
+   */
+  readonly members?: number;
   readonly error?: string;
 }
 

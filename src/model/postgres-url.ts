@@ -35,3 +35,13 @@ export function checkPostgresUrl(text: string): PostgresUrlCheck {
   for (const key of ["sslmode", "ssl", "sslcompat", "uselibpqcompat"]) url.searchParams.delete(key);
   return { ok: true, sslMode: sslmode === null ? undefined : SSLMODES[sslmode], stripped: url.toString() };
 }
+
+/** `host:port/database`, never the user's password. */
+export function describeTarget(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname || "localhost"}:${u.port || "5432"}/${decodeURIComponent(u.pathname.slice(1)) || "(default database)"}`;
+  } catch {
+    return "(unparseable URL)";
+  }
+}

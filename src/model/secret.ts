@@ -33,6 +33,15 @@ export class Secret {
     return this.#value !== undefined;
   }
 
+  /**
+   * Whether two secrets hold one key, without revealing either: equal values when
+   * both are set, else the same environment variable (one variable is one value).
+   */
+  sameKeyAs(other: Secret): boolean {
+    if (this.#value !== undefined && other.#value !== undefined) return this.#value === other.#value;
+    return this.source === other.source;
+  }
+
   reveal(): string {
     if (this.#value === undefined) {
       throw new CohoError("config.secret_unset", `${this.configKey ?? "a secret"} is not available: environment variable ${this.source} is not set`, {

@@ -3,7 +3,7 @@ import { probeCohortImport } from "../destinations/braze-cohorts/probe-credentia
 import { CohoError } from "../model/errors.js";
 import type { DestinationConfig, ModelConfig, Project, SourceConfig } from "../model/project.js";
 import { openSession, type Session } from "../plan/session.js";
-import { describeTarget } from "../sources/postgres-source.js";
+import { describeSource } from "../sources/open-sources.js";
 
 /** One line of `coho check`. Never holds a secret: messages come from redacting errors. */
 export interface CheckResult {
@@ -76,9 +76,7 @@ async function checkDestination(config: DestinationConfig, timeoutMs: number | u
 }
 
 async function checkSource(session: Session, config: SourceConfig): Promise<CheckResult> {
-  const target = config.type === "duckdb" ? (config.path ?? "in-memory DuckDB")
-    : config.type === "bigquery" ? `BigQuery project ${config.project}${config.apiEndpoint ? ` at ${config.apiEndpoint}` : ""}`
-    : describeTarget(typeof config.url === "string" ? config.url : config.url.reveal());
+  const target = describeSource(config);
   return timed("source", config.name, target, async () => {
     const probe: ModelConfig = { name: `check_${config.name}`, source: config.name, primaryKey: undefined, sql: "select 1 as ok", sqlOrigin: config.origin, origin: config.origin };
     for await (const batch of session.sources.get(config.name)!.stream(probe, 1)) if (batch.rows.length > 0) break;

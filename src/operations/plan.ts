@@ -12,6 +12,7 @@ import { writePlanFile } from "../plan/plan-file.js";
 import { openSession, type Session } from "../plan/session.js";
 import type { StateBackend } from "../state/backend.js";
 import type { EventSink } from "./events.js";
+import { cohortSeries, type CohortSeries } from "../model/size-history.js";
 
 export interface PlanRequest {
   readonly project: Project;
@@ -27,10 +28,21 @@ export interface PlanRequest {
   readonly out?: string;
   readonly memoryLimit?: string;
   readonly onEvent?: EventSink;
+  /**
+   * Also read each cohort's recorded applies (the newest `last`), for charts
+   * of size over time beside the plan. Reads history only; never fails the plan.
+   */
+  readonly history?: { readonly last: number };
 }
 
 export interface PlanResult {
   readonly plan: Plan;
+  /**
+   * With `history`: each cohort's points (sizes worked back from the plan's
+   * `members.before` where older records lack them), or why none could be read
+   * (a plan from the committed coho.lock mirror has no history).
+   */
+  readonly history?: { readonly series: readonly CohortSeries[] } | { readonly unavailable: string };
 }
 
 /** config + state → plan (and, with `out`, a saved plan file). Touches no Braze. */
@@ -48,7 +60,8 @@ export async function plan(request: PlanRequest): Promise<PlanResult> {
     if (request.out) await writePlanFile(request.out, plan, session.engine, deltas);
     const shown = request.out ? plan : hidePendingCohortIds(plan);
     request.onEvent?.({ type: "report", command: "plan", plan: shown });
-    return { plan: shown };
+    if (!request.history) return { plan: shown };
+    return { plan: shown, history: await planHistory(session.backend, plan, request.history.last) };
   } finally {
     await session.close();
   }
@@ -86,6 +99,17 @@ export async function planInSession(
     });
   }
   return planned;
+}
+
+/** The cohorts' recorded applies, anchored on the sizes this plan starts from. */
+async function planHistory(backend: StateBackend, plan: Plan, last: number): Promise<{ series: CohortSeries[] } | { unavailable: string }> {
+  try {
+    const records = await backend.history().list({ last });
+    const anchors = new Map(plan.cohorts.map((c) => [c.moved_from ?? c.address, c.members.before]));
+    return { series: cohortSeries(records, anchors) };
+  } catch (error) {
+    return { unavailable: error instanceof Error ? error.message : String(error) };
+  }
 }
 
 /** What an apply left in the journal — interrupted, or running right now under the lock. */

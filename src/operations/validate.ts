@@ -14,6 +14,13 @@ export interface ValidateRequest {
    * unset state URL makes plan read the committed coho.lock.
    */
   readonly secrets?: SecretNeeds;
+  /** Values for variables declared under `vars:`, by name (`--var name=value`). */
+  readonly vars?: Readonly<Record<string, string>>;
+  /**
+   * Absolute paths outside the project (or hidden in it) the configuration may
+   * open: the opt-in from outside the reviewed configuration.
+   */
+  readonly allowPaths?: readonly string[];
 }
 
 /**
@@ -22,5 +29,10 @@ export interface ValidateRequest {
  * redact them from whatever it prints.
  */
 export function validate(request: ValidateRequest): LoadResult {
-  return loadProject(request.dir, { env: { ...request.env }, ...(request.secrets ? { secrets: request.secrets } : {}) });
+  return loadProject(request.dir, {
+    env: { ...request.env },
+    ...(request.secrets ? { secrets: request.secrets } : {}),
+    ...(request.vars ? { vars: request.vars } : {}),
+    ...(request.allowPaths ? { allowPaths: request.allowPaths } : {}),
+  });
 }

@@ -21,7 +21,7 @@ import { evaluateGuards } from "./guards.js";
 import { diffMembership, sampleKeys, type MembershipDelta } from "./membership-diff.js";
 import { tryPushDown } from "./pushdown.js";
 import { planResources, type ResourceDecision } from "./resource-actions.js";
-import { sqlDiff } from "./sql-diff.js";
+import { sqlDiff } from "../util/sql-diff.js";
 import { checkDbtRelations } from "../dbt/check-relations.js";
 import { dbtModelPlan } from "../dbt/plan-info.js";
 import { expectedSnapshot } from "../state/snapshot-record.js";

@@ -3,7 +3,7 @@ import { isAbsolute, relative, sep } from "node:path";
 import { Secret } from "../model/secret.js";
 import type { Project } from "../model/project.js";
 import { canonicalJson } from "../state/canonical-json.js";
-import { describeTarget } from "../sources/postgres-source.js";
+import { describeTarget } from "../model/postgres-url.js";
 
 /** Where things are declared, and where the project sits on disk: not part of what it means. */
 const NOT_SEMANTIC = new Set(["origin", "sqlOrigin", "dir", "configFile", "files"]);

@@ -9,7 +9,7 @@ import { targetOf, validateCohortsByRoad } from "../destinations/roads.js";
 import type { DuckDbEngine } from "../sources/duckdb-engine.js";
 import { extractGroupedMembers, type GroupedMembers } from "../sources/extract-grouped-members.js";
 import type { ModelRuns } from "./model-runs.js";
-import { onForks } from "./on-forks.js";
+import { onForks } from "../sources/on-forks.js";
 
 const COHORT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const MAX_NAME_LENGTH = 255;

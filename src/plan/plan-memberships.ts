@@ -2,13 +2,12 @@ import { isRetarget, type CohortPlan } from "../model/plan.js";
 import { noRejections } from "../model/reject-reason.js";
 import type { DuckDbEngine } from "../sources/duckdb-engine.js";
 import { extractGroupedMembers, type GroupedMembers } from "../sources/extract-grouped-members.js";
-import { PostgresSource } from "../sources/postgres-source.js";
 import type { Project } from "../model/project.js";
 import type { Source } from "../sources/source.js";
 import type { StateBackend } from "../state/backend.js";
 import type { SetRun } from "./expand-sets.js";
 import type { ModelRuns } from "./model-runs.js";
-import { onForks } from "./on-forks.js";
+import { onForks } from "../sources/on-forks.js";
 import { diffGrouped, type DiffSlot } from "./grouped-diff.js";
 import type { MembershipDelta } from "./membership-diff.js";
 import type { ResourceDecision } from "./resource-actions.js";
@@ -131,10 +130,10 @@ function groupOf(decision: ResourceDecision): string | undefined {
   return cohort.instanceOf ? cohort.instanceOf.key : "";
 }
 
-/** Cohorts the PostgreSQL push-down may plan stay on their own path (only deltas leave the database). */
+/** Cohorts a push-down may plan stay on their own path (only deltas leave the database): their source can push down and the state has a snapshot home. */
 export function mayPushDown(ctx: Pick<GroupingContext, "project" | "sources" | "backend" | "pushDown">, modelName: string): boolean {
   const model = ctx.project.models.get(modelName)!;
-  return ctx.pushDown && ctx.sources.get(model.source) instanceof PostgresSource && "pushDownTarget" in ctx.backend;
+  return ctx.pushDown && ctx.sources.get(model.source)?.pushDownTarget !== undefined && ctx.backend.snapshotHome !== undefined;
 }
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {

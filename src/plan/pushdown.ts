@@ -1,23 +1,14 @@
-import type pg from "pg";
 import { CohoError } from "../model/errors.js";
 import type { IdentifierConfig, ModelConfig } from "../model/project.js";
 import { noRejections, type RejectReason } from "../model/reject-reason.js";
 import type { CohortState } from "../model/state.js";
+import type { DiffRow, WarehouseSession } from "../sources/dialect.js";
 import type { DuckDbEngine } from "../sources/duckdb-engine.js";
 import { keyPrefix } from "../sources/identifier-sql.js";
-import { PostgresSource } from "../sources/postgres-source.js";
 import type { Source } from "../sources/source.js";
 import { modelQuery } from "../sources/source.js";
 import type { StateBackend } from "../state/backend.js";
-import { verifySnapshot, type SnapshotTables } from "../state/postgres-snapshot-check.js";
 import type { MembershipDelta } from "./membership-diff.js";
-import { diffSql, type DiffRow } from "./pushdown-sql.js";
-import { pgCursorClass } from "../sources/pg-driver.js";
-
-/** A backend that can tell where its snapshots live in PostgreSQL. */
-interface PushDownBackend extends StateBackend {
-  pushDownTarget(): Promise<{ url: string } & SnapshotTables>;
-}
 
 export interface PushedDown {
   readonly rows: number;
@@ -26,11 +17,16 @@ export interface PushedDown {
   readonly delta: MembershipDelta;
 }
 
+/** Rows per page of the diff's result. */
+const PAGE = 10_000;
+
 /**
- * The membership diff inside PostgreSQL, when a model's source is the very
- * database that holds the state: the model runs, identifiers are checked by the
- * same rules as identifier-sql.ts (in PostgreSQL's dialect) and both set
- * differences are computed there; only added and removed keys leave the database.
+ * The membership diff inside the warehouse, when a model's source is the very
+ * database that holds the snapshots (the source offers a PushDownTarget for the
+ * state's SnapshotHome, sources/dialect.ts): the model runs, identifiers are checked
+ * by the same rules as identifier-sql.ts (in the source's dialect) and both set
+ * differences are computed there; only counts and the added and removed keys leave
+ * the database, and the recorded snapshot is verified where it lives.
  * Returns undefined when push-down does not apply.
  */
 export async function tryPushDown(
@@ -41,9 +37,10 @@ export async function tryPushDown(
   identifier: IdentifierConfig,
   prior: CohortState | undefined,
 ): Promise<PushedDown | undefined> {
-  if (!(source instanceof PostgresSource) || !("pushDownTarget" in backend)) return undefined;
-  const target = await (backend as PushDownBackend).pushDownTarget();
-  if (!sameDatabase(source.revealUrl(), target.url)) return undefined;
+  if (!source.pushDownTarget || !backend.snapshotHome) return undefined;
+  const home = await backend.snapshotHome();
+  const target = home ? source.pushDownTarget(home) : undefined;
+  if (!home || !target) return undefined;
 
   const columns = await source.describe(model);
   const find = (name: string) => columns.find((c) => c.name === name) ?? columns.find((c) => c.name.toLowerCase() === name.toLowerCase());
@@ -55,86 +52,67 @@ export async function tryPushDown(
   const snapshot = prior && prior.members.count > 0 ? prior.snapshot : undefined;
   // The recorded snapshot is verified on a connection of its own, while the diff runs:
   // the server computes both at once (a diff over a snapshot that fails it is discarded).
-  const verified = snapshot ? verifyRecorded(source, target, snapshot, prior!) : Promise.resolve();
+  const verified = snapshot ? home.verify(snapshot, prior!.members) : Promise.resolve();
   verified.catch(() => undefined); // awaited below, on every path
-  const client = await source.openClient().catch(async (error: unknown) => {
+  const session = await target.open().catch(async (error: unknown) => {
     await verified.catch(() => undefined);
     throw error;
   });
+  const d = target.dialect;
   try {
-    // The sort below stays in memory at a million keys instead of an external merge
-    // on disk (PostgreSQL's default is 4MB per operation). The diff is read through a
-    // cursor, which PostgreSQL never runs in parallel: plan it serial too.
-    await client.query(`SET work_mem = '${PUSHDOWN_WORK_MEM}'`);
-    const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
-    const select = `SELECT ${pk ? `${q(pk.name)}::text` : "NULL::text"} AS pk, ${q(value.name)}::text AS v FROM (\n`;
+    for (const setting of d.sessionSettings) await session.run(setting);
+    const select = `SELECT ${pk ? d.asText(d.quote(pk.name)) : d.nullText} AS pk, ${d.asText(d.quote(value.name))} AS v FROM (\n`;
     const modelRows = `${select}${modelQuery(model)}\n) AS coho_model`;
     if (pk) {
       // With a primary key the model's rows are kept once, for the uniqueness check first.
-      const create = `CREATE TEMP TABLE coho_rows AS\n`;
+      const create = d.createTempTable("coho_rows", "");
       try {
-        await client.query(`${create}${modelRows}`);
+        await session.run(d.createTempTable("coho_rows", modelRows));
       } catch (error) {
-        throw source.queryError(model, error, create.length + select.length);
+        throw target.queryError(model, error, create.length + select.length);
       }
-      await checkPrimaryKey(client, model);
+      await checkPrimaryKey(session, model);
     }
-    await client.query("SET max_parallel_workers_per_gather = 0");
-    const sql = diffSql(pk ? "SELECT v FROM coho_rows" : modelRows, snapshot ? target.snapshots : undefined);
-    const params = snapshot ? [keyPrefix(identifier), snapshot] : [keyPrefix(identifier)];
+    for (const setting of d.diffSettings) await session.run(setting);
+    const sql = d.diffSql(pk ? "SELECT v FROM coho_rows" : modelRows, snapshot ? home.snapshots : undefined);
     let pulled: Awaited<ReturnType<typeof pullChanges>>;
     try {
-      pulled = await pullChanges(engine, client, sql, params);
+      pulled = await pullChanges(engine, session.pages(sql, d.diffParams(keyPrefix(identifier), snapshot), PAGE));
     } catch (error) {
-      throw pk ? error : source.queryError(model, error, sql.indexOf(modelRows) + select.length);
+      throw pk ? error : target.queryError(model, error, sql.indexOf(modelRows) + select.length);
     }
     await verified;
     return { rows: pulled.rows, members: pulled.members, rejected: pulled.rejected, delta: pulled.delta };
   } finally {
     await verified.catch(() => undefined);
-    await client.end().catch(() => undefined);
+    await session.close();
   }
 }
 
-/** Session work_mem for push-down queries (see README, "Performance"). */
-export const PUSHDOWN_WORK_MEM = "256MB";
-
-async function checkPrimaryKey(client: pg.Client, model: ModelConfig): Promise<void> {
-  const dup = await client.query<{ pk: string | null; n: string }>("SELECT pk, count(*) AS n FROM coho_rows GROUP BY pk HAVING count(*) > 1 ORDER BY count(*) DESC, pk LIMIT 1");
-  const row = dup.rows[0];
+async function checkPrimaryKey(session: WarehouseSession, model: ModelConfig): Promise<void> {
+  const rows = await session.rows("SELECT pk, count(*) AS n FROM coho_rows GROUP BY pk HAVING count(*) > 1 ORDER BY count(*) DESC, pk LIMIT 1");
+  const row = rows[0];
   if (!row) return;
-  throw new CohoError("source.primary_key_not_unique", `model ${model.name}: primary_key \`${model.primaryKey}\` is not unique: ${row.pk === null ? "NULL" : JSON.stringify(row.pk)} appears ${Number(row.n)} times`, {
+  const [pk, n] = row as [string | null, unknown];
+  throw new CohoError("source.primary_key_not_unique", `model ${model.name}: primary_key \`${model.primaryKey}\` is not unique: ${pk === null ? "NULL" : JSON.stringify(pk)} appears ${Number(n)} times`, {
     location: model.origin,
     hint: "deduplicate in the SQL (e.g. SELECT DISTINCT or GROUP BY), or choose another primary_key",
   });
 }
 
-/** The recorded snapshot, verified where it lives (postgres-snapshot-check.ts), on a connection of its own. */
-async function verifyRecorded(source: PostgresSource, tables: SnapshotTables, snapshot: string, prior: CohortState): Promise<void> {
-  const client = await source.openClient();
-  try {
-    await verifySnapshot(client, tables, snapshot, prior.members);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
 /**
- * Streams the diff's rows (pushdown-sql.ts): changed keys into two new engine tables,
+ * Streams the diff's rows (Dialect.diffSql): changed keys into two new engine tables,
  * additions and removals; rejection counts and the valid rows' summary into numbers.
  */
-async function pullChanges(engine: DuckDbEngine, client: pg.Client, sql: string, params: string[]) {
+async function pullChanges(engine: DuckDbEngine, pages: AsyncIterable<readonly unknown[][]>) {
   const changes = engine.tempTable("pushed_changes");
   await engine.connection.run(`CREATE TABLE memory.main.${changes} (key VARCHAR, removed BOOLEAN)`);
   const appender = await engine.connection.createAppender(changes, "main", "memory");
-  const cursor = client.query(new (pgCursorClass())(sql, params, { rowMode: "array" }));
   const rejected = noRejections();
   const counts = { add: 0, remove: 0, validRows: 0, members: 0 };
   try {
-    for (;;) {
-      const rows = (await cursor.read(10_000)) as DiffRow[];
-      if (rows.length === 0) break;
-      for (const [kind, key, n, groups] of rows) {
+    for await (const page of pages) {
+      for (const [kind, key, n, groups] of page as DiffRow[]) {
         if (kind === "add" || kind === "remove") {
           appender.appendVarchar(key!);
           appender.appendBoolean(kind === "remove");
@@ -148,7 +126,6 @@ async function pullChanges(engine: DuckDbEngine, client: pg.Client, sql: string,
       }
     }
   } finally {
-    await cursor.close().catch(() => undefined);
     appender.closeSync();
   }
   // Every row is either valid (a member, or a duplicate of one) or rejected for one reason.
@@ -163,16 +140,3 @@ async function pullChanges(engine: DuckDbEngine, client: pg.Client, sql: string,
   return { rows, members: counts.members, rejected, delta };
 }
 
-/** Same server and database: host (localhost is 127.0.0.1), port and database name. */
-export function sameDatabase(a: string, b: string): boolean {
-  const parts = (url: string) => {
-    try {
-      const u = new URL(url);
-      const host = u.hostname === "localhost" ? "127.0.0.1" : u.hostname;
-      return `${host}:${u.port || "5432"}/${decodeURIComponent(u.pathname.slice(1))}`;
-    } catch {
-      return `unparseable:${url.length}`;
-    }
-  };
-  return parts(a) === parts(b);
-}

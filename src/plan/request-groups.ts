@@ -15,6 +15,13 @@ import type { DuckDbEngine } from "../sources/duckdb-engine.js";
  * Parts are ordered by address; a user is "owned" by the first part that changes
  * it, and a group's requests are apportioned to its cohorts by owned users, so the
  * per-cohort numbers add up to exactly what the group sends.
+ *
+ * Groups stay per destination name even when two names reach one workspace
+ * (destinations/identity.ts `workspacesOf`): one client sends a group, and each
+ * destination sets its own batch size and update flag. That is safe because
+ * validation judges attribute sharing per workspace — no two cohorts of one
+ * workspace write one boolean attribute or one array value — so two groups of one
+ * workspace never write the same field of a profile.
  */
 export type Groupable = Pick<CohortPlan, "address" | "actions" | "changed_attributes" | "before" | "after" | "members">;
 

@@ -105,7 +105,7 @@ export function planResources(
  * Braze holds. Said in every view of the plan, because later plans cannot show it.
  */
 export const ADOPT_UNKNOWN_MEMBERS =
-  "members the cohort already holds in Braze are unknown to coho (Braze cannot list them): they stay in the cohort until removed, and member counts here cover only what coho sends. To start clean, see README \"Adopting an existing Braze cohort\"";
+  "members the cohort already holds in Braze are unknown to coho (Braze cannot list them): they stay in the cohort until removed, and member counts here cover only what coho sends. To start clean, see docs/plans.md, \"Adopting an existing Braze cohort\"";
 
 /**
  * The config's view planResources needs. `destinations` (when given) lets it refuse

@@ -1,5 +1,7 @@
 import kleur from "kleur";
 import { touched, type HistoryCohort, type HistoryOutcome, type HistoryRecord } from "../model/history.js";
+import type { CohortSeries } from "../model/size-history.js";
+import { changingPoints, historyCharts } from "./history-mermaid.js";
 
 /** `coho history`: newest apply first, one headline each, then its cohorts. */
 export function renderHistoryHuman(records: readonly HistoryRecord[], address?: string): string {
@@ -35,9 +37,12 @@ function outcome(value: HistoryOutcome): string {
  * `coho history --markdown`: each apply as a pull-request comment (the GitOps
  * workflow posts the newest one back to the merged pull request). Counts only.
  */
-export function renderHistoryMarkdown(records: readonly HistoryRecord[], address?: string): string {
+export function renderHistoryMarkdown(records: readonly HistoryRecord[], address?: string, series: readonly CohortSeries[] = []): string {
   if (records.length === 0) return `<!-- coho-apply -->\n${address ? `No apply recorded for \`${address}\`.` : "No apply recorded yet."}\n`;
-  return [...records].reverse().map((record) => applyMarkdown(record, address)).join("\n---\n\n");
+  const applies = [...records].reverse().map((record) => applyMarkdown(record, address)).join("\n---\n\n");
+  // A chart needs two applies to show a change; one apply's numbers are in its table.
+  const charts = historyCharts(series.filter((s) => changingPoints(s).length >= 2));
+  return charts.length === 0 ? applies : `${applies}\n---\n\n### Cohorts over these applies\n\n${charts.join("\n\n")}\n`;
 }
 
 function applyMarkdown(record: HistoryRecord, address: string | undefined): string {

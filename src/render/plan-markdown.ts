@@ -13,7 +13,7 @@ export const COMMENT_MARKER = "<!-- coho-plan -->";
  * A pull-request comment: a headline with totals, a table, details folded. No
  * identifiers unless the plan carries samples (--show-members).
  */
-export function renderPlanMarkdown(plan: Plan): string {
+export function renderPlanMarkdown(plan: Plan, options: { readonly charts?: readonly string[] } = {}): string {
   const head: string[] = [COMMENT_MARKER, `### coho plan: ${hasChanges(plan) ? summaryLine(plan).replace(/^Plan: /, "") : "no changes"}`, ""];
   if (plan.targets.length > 0) head.push(`> [!WARNING]\n> Partial plan (${codeSpan(`--target ${plan.targets.join(" ")}`)}): other cohorts were not planned.`, "");
   const blocked = blockedMessages(plan);
@@ -36,6 +36,8 @@ export function renderPlanMarkdown(plan: Plan): string {
     const shared = changed.filter((c) => (c.cost?.shared_with?.length ?? 0) > 0);
     if (shared.length > 0) head.push(`Cohorts ${shared.map((c) => codeSpan(c.address)).join(", ")} share requests (one object per user): each row shows its share.`, "");
   }
+  // Size over recorded applies, with this plan's projection (bounded in count, so the budget holds).
+  if (options.charts && options.charts.length > 0) head.push("#### Size over time", "", ...options.charts.flatMap((chart) => [chart, ""]));
   const details = [...changed.map(detailsOf), ...changedSets.map(setDetails)].filter((d): d is string => d !== undefined);
   const footer = `<sub>coho ${plan.coho_version} · state serial ${plan.state.serial} · ${plan.created_at}</sub>`;
   return fit(head.join("\n"), details, footer);

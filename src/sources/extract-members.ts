@@ -1,7 +1,7 @@
 import { CohoError } from "../model/errors.js";
 import type { IdentifierConfig, ModelConfig } from "../model/project.js";
 import { ident, type DuckDbEngine } from "./duckdb-engine.js";
-import { DuckDbSource } from "./duckdb-source.js";
+import { DuckDbSource } from "./duckdb/duckdb-source.js";
 import { REJECT_REASONS, candidatesSql, type RejectReason } from "./identifier-sql.js";
 import { modelQuery, type ColumnInfo, type Source } from "./source.js";
 

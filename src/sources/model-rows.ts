@@ -1,6 +1,6 @@
 import type { ModelConfig } from "../model/project.js";
 import { ident, type DuckDbEngine } from "./duckdb-engine.js";
-import { DuckDbSource } from "./duckdb-source.js";
+import { DuckDbSource } from "./duckdb/duckdb-source.js";
 import { modelQuery, type ColumnInfo, type Source } from "./source.js";
 
 /**

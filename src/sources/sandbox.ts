@@ -154,6 +154,6 @@ const REFUSED = "file system operations are disabled by configuration";
 export function withSandboxHint(error: Error, sandbox: EngineSandbox, sourceName: string): Error {
   if (!(error instanceof CohoError) || !error.message.includes(REFUSED)) return error;
   const excluded = sandbox.excluded?.length ? `; left out for holding a link out of the project: ${sandbox.excluded.join(", ")}` : "";
-  const hint = `models read only the project's own files (not hidden ones like .git/ or .env, nothing outside it)${excluded}. To read more, list it under sources.${sourceName}.allowed_paths (README: "Running plan on pull requests safely")`;
+  const hint = `models read only the project's own files (not hidden ones like .git/ or .env, nothing outside it)${excluded}. To read more, list it under sources.${sourceName}.allowed_paths (docs/pull-requests.md: "Running plan on pull requests safely")`;
   return new CohoError(error.code, error.message, { ...(error.location ? { location: error.location } : {}), hint: `${error.hint ? `${error.hint}; ` : ""}${hint}` });
 }

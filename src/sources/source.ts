@@ -1,8 +1,9 @@
-import type { ModelConfig } from "../model/project.js";
+import type { ModelConfig, SourceConfig } from "../model/project.js";
+import type { PushDownTarget, SnapshotHome, SnapshotStore } from "./dialect.js";
 
 /**
  * How coho turns an identifier column into text: it accepts text, integer and
- * UUID columns only (see README, "Identifier values"). Anything else — floats,
+ * UUID columns only (see docs/sources.md, "Identifier values"). Anything else — floats,
  * decimals, dates, lists — is refused for the whole column, because a rule for
  * them would silently differ between databases.
  */
@@ -24,7 +25,7 @@ export interface RowBatch {
 /** A database coho reads models from. */
 export interface Source {
   readonly name: string;
-  readonly type: "duckdb" | "postgres" | "bigquery";
+  readonly type: SourceConfig["type"];
   /** Column names and kinds of the model's result, without reading its rows. */
   describe(model: ModelConfig): Promise<ColumnInfo[]>;
   /**
@@ -36,6 +37,14 @@ export interface Source {
   /** A warehouse's processing so far (bytes its dry runs reported), for the plan's cost line; undefined when it does not bill by bytes. */
   processed?(): { readonly bytes: number; readonly queries: number } | undefined;
   close(): Promise<void>;
+  /**
+   * Where this source can run the membership diff itself (sources/dialect.ts): given
+   * where the state keeps its snapshots, a target when that is this very database,
+   * else undefined (the model's rows are pulled through into the embedded engine).
+   */
+  pushDownTarget?(home: SnapshotHome): PushDownTarget | undefined;
+  /** Where this source keeps coho's snapshots when `state.snapshots.source` names it (tables in `schema`). */
+  snapshotStore?(schema: string): SnapshotStore;
 }
 
 export const DEFAULT_BATCH_SIZE = 10_000;

@@ -1,5 +1,6 @@
 import type { HistoryStore } from "../model/history.js";
 import type { LockfileDoc, LockInfo, StateView } from "../model/state.js";
+import type { SnapshotHome } from "../sources/dialect.js";
 import type { DuckDbEngine } from "../sources/duckdb-engine.js";
 import type { JournalStore } from "./journal.js";
 import type { LockEvents } from "./local-lock.js";
@@ -68,6 +69,12 @@ export interface StateBackend {
   journal(): JournalStore;
   /** The record of past applies, stored with this state. */
   history(): HistoryStore;
+  /**
+   * Where the snapshots live when that is a database a source may reach too: the
+   * planner pushes a model's diff down into it when the model's source is that
+   * database (plan/pushdown.ts). Absent or undefined: snapshots are read into the engine.
+   */
+  snapshotHome?(): Promise<SnapshotHome | undefined>;
   /** Releases connections. */
   close(): Promise<void>;
 }

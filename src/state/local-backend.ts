@@ -5,7 +5,7 @@ import type { HistoryStore } from "../model/history.js";
 import type { LockfileDoc, LockInfo, StateView } from "../model/state.js";
 import { literal, type DuckDbEngine } from "../sources/duckdb-engine.js";
 import { fsyncDir, fsyncFileAsync, writeFileAtomic } from "../util/atomic-write.js";
-import { onForks } from "../plan/on-forks.js";
+import { onForks } from "../sources/on-forks.js";
 import type { SavedSnapshot, SnapshotJob, StateBackend } from "./backend.js";
 import { FileJournal, type JournalStore } from "./journal.js";
 import { LocalHistory } from "./local-history.js";

@@ -7,7 +7,7 @@ import type { LockfileDoc, LockInfo, StateView } from "../model/state.js";
 import { EMPTY_STATE } from "../model/state.js";
 import type { Secret } from "../model/secret.js";
 import { literal, type DuckDbEngine } from "../sources/duckdb-engine.js";
-import { describeTarget } from "../sources/postgres-source.js";
+import { describeTarget } from "../model/postgres-url.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
 import type { SavedSnapshot, SnapshotJob, StateBackend } from "./backend.js";
 import type { JournalStore } from "./journal.js";
@@ -17,12 +17,13 @@ import { digestFromRow, memberDigestSql } from "./member-digest.js";
 import { memberCountProblems } from "./lockfile-checks.js";
 import { copySnapshotRows } from "./postgres-copy.js";
 import { copySnapshotsOut } from "./postgres-snapshots.js";
-import { recordSnapshotChecks, type SnapshotTables } from "./postgres-snapshot-check.js";
+import { recordSnapshotChecks, verifySnapshot, type SnapshotTables } from "./postgres-snapshot-check.js";
+import type { SnapshotHome } from "../sources/dialect.js";
 import { PostgresHistory } from "./postgres-history.js";
 import { PostgresJournal } from "./postgres-journal.js";
 import { PostgresLock } from "./postgres-lock.js";
 import { inTransaction, migrate, table } from "./postgres-schema.js";
-import { pgDriver, pgCursorClass } from "../sources/pg-driver.js";
+import { pgDriver, pgCursorClass } from "../sources/postgres/pg-driver.js";
 
 const BATCH = 10_000;
 
@@ -190,10 +191,23 @@ export class PostgresBackend implements StateBackend {
     return this.#lock.forceUnlock(id);
   }
 
-  /** Where snapshots live, for diffs pushed down into the same database. */
-  async pushDownTarget(): Promise<{ url: string } & SnapshotTables> {
+  /** Where snapshots live, for diffs pushed down into the same database (sources/dialect.ts). */
+  async snapshotHome(): Promise<SnapshotHome> {
     await this.#prepare();
-    return { url: this.#url.reveal(), ...this.#snapshotTables() };
+    const tables = this.#snapshotTables();
+    return {
+      location: { kind: "url", url: this.#url.reveal() },
+      snapshots: tables.snapshots,
+      // On a connection of its own, while the diff runs: the server computes both at once.
+      verify: async (snapshot, expected) => {
+        const client = await this.#pool.connect();
+        try {
+          await verifySnapshot(client, tables, snapshot, expected);
+        } finally {
+          client.release();
+        }
+      },
+    };
   }
 
   #snapshotTables(): SnapshotTables {

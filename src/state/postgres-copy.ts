@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type pg from "pg";
-import { pgCopyFrom } from "../sources/pg-driver.js";
+import { pgCopyFrom } from "../sources/postgres/pg-driver.js";
 
 /**
  * Writes snapshot rows (snapshot name, key) with one COPY … FROM STDIN (text

@@ -4,7 +4,7 @@ import type { LockInfo } from "../model/state.js";
 import { describeLock, lockLostError } from "./lock-holder.js";
 import type { LockEvents } from "./local-lock.js";
 import { table } from "./postgres-schema.js";
-import { pgDriver } from "../sources/pg-driver.js";
+import { pgDriver } from "../sources/postgres/pg-driver.js";
 
 /**
  * The state lock as a PostgreSQL session advisory lock, held on a connection of

@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { CohoError } from "../model/errors.js";
+import { POSTGRES_CHECKSUM_COLUMNS } from "../sources/postgres/dialect.js";
 import { digestFromPostgresRow, memberDigestPostgresColumns, memberDigestPostgresSql } from "./member-digest.js";
 
 /**
@@ -27,7 +28,7 @@ interface Checksum {
   h1: string | null;
 }
 
-const checksumColumns = `count(*)::text AS n, sum(hashtextextended(key COLLATE "C", 0))::text AS h0, sum(hashtextextended(key COLLATE "C", 1))::text AS h1`;
+const checksumColumns = POSTGRES_CHECKSUM_COLUMNS;
 
 /**
  * Verifies `snapshot` against the digest `expected` (from the state), cheaply when its

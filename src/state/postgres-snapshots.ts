@@ -1,6 +1,6 @@
 import type pg from "pg";
 import type { DuckDBAppender } from "@duckdb/node-api";
-import { pgCopyTo } from "../sources/pg-driver.js";
+import { pgCopyTo } from "../sources/postgres/pg-driver.js";
 
 const NEWLINE = 0x0a;
 const FLUSH_ROWS = 100_000;

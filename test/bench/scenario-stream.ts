@@ -7,8 +7,8 @@ import { performance } from "node:perf_hooks";
 import type { ModelConfig } from "../../src/model/project.js";
 import { Secret } from "../../src/model/secret.js";
 import { DuckDbEngine } from "../../src/sources/duckdb-engine.js";
-import { DuckDbSource } from "../../src/sources/duckdb-source.js";
-import { PostgresSource } from "../../src/sources/postgres-source.js";
+import { DuckDbSource } from "../../src/sources/duckdb/duckdb-source.js";
+import { PostgresSource } from "../../src/sources/postgres/postgres-source.js";
 
 const [kind, rowsText, pgUrl] = process.argv.slice(2);
 const rows = Number(rowsText);

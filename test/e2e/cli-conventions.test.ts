@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -11,33 +11,30 @@ import { buildProgram } from "../../src/cli/program.js";
 import { formatEta, progressLine } from "../../src/render/apply-progress.js";
 import { ANSI, COHO_BIN, STACK_FRAME, runCli } from "../helpers/cli.js";
 import { EXAMPLES, REPO_ROOT } from "../helpers/fixtures.js";
+import { headingAnchors } from "../helpers/markdown.js";
 
 function allCommands(program: Command): Command[] {
   return program.commands.flatMap((c) => [c, ...allCommands(c)]).filter((c) => !(c as unknown as { _hidden?: boolean })._hidden);
 }
 
-/** GitHub's heading anchors: lower case, punctuation dropped, spaces to dashes. */
-function readmeAnchors(): Set<string> {
-  const text = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
-  return new Set([...text.matchAll(/^#{2,4} (.+)$/gm)].map((m) => m[1]!.toLowerCase().replace(/[^\p{L}\p{N} -]/gu, "").replace(/ /g, "-")));
-}
-
 describe("help", () => {
   const program = buildProgram({ makeContext: () => { throw new Error("not run"); }, setExitCode: () => undefined });
-  const anchors = readmeAnchors();
 
-  it.each(allCommands(program).map((c) => [commandPath(c), c] as const))("%s has examples and points to a README section that exists", (_path, command) => {
+  it.each(allCommands(program).map((c) => [commandPath(c), c] as const))("%s has examples and points to a docs page (and section) that exists", (_path, command) => {
     const text = helpText(command);
     expect(text).toContain("Examples:");
-    const docs = /Docs: README\.md#([a-z0-9-]+)/.exec(text)?.[1];
-    expect(docs, "a Docs: README.md#section line").toBeDefined();
-    expect(anchors.has(docs!), `README has a section #${docs}`).toBe(true);
+    const docs = /Docs: (docs\/[a-z0-9-]+\.md)(?:#([a-z0-9-]+))?/.exec(text);
+    expect(docs, "a Docs: docs/page.md line").not.toBeNull();
+    const page = join(REPO_ROOT, docs![1]!);
+    expect(existsSync(page), `${docs![1]} exists`).toBe(true);
+    if (docs![2]) expect(headingAnchors(readFileSync(page, "utf8")).has(docs![2]), `${docs![1]} has a section #${docs![2]}`).toBe(true);
   });
 
-  it("the root help points to README sections and completion", async () => {
+  it("the root help points to the docs and completion", async () => {
     const result = await runCli(["--help"]);
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain("README.md#commands");
+    expect(result.stdout).toContain("docs/getting-started.md#commands");
+    expect(headingAnchors(readFileSync(join(REPO_ROOT, "docs", "getting-started.md"), "utf8")).has("commands")).toBe(true);
     expect(result.stdout).toContain("coho completion bash");
   });
 });

@@ -8,6 +8,7 @@ import { buildWarehouse, dbtHeader, dbtProject, useManifest } from "../helpers/d
 import { emulators } from "../helpers/emulator.js";
 import { SECRET_ENV, brazeByName, coho, keysOf } from "../helpers/apply-project.js";
 import { EXAMPLES } from "../helpers/fixtures.js";
+import { freePort } from "../helpers/postgres-cluster.js";
 import { destinationEntry } from "../helpers/project.js";
 
 const start = emulators();
@@ -201,9 +202,10 @@ describe("examples/dbt (node examples/dbt/run.mjs)", () => {
 
   it("builds the warehouse, plans and applies against the emulator, writes exposures, then finds nothing to do", async () => {
     const { spawn } = await import("node:child_process");
+    const port = await freePort();
     const run = (args: string[]) =>
       new Promise<{ code: number | null; out: string }>((resolve) => {
-        const child = spawn(process.execPath, [join(example, "run.mjs"), ...args], { env: { PATH: process.env.PATH ?? "", NO_COLOR: "1" } });
+        const child = spawn(process.execPath, [join(example, "run.mjs"), ...args], { env: { PATH: process.env.PATH ?? "", NO_COLOR: "1", COHO_EMULATOR_PORT: String(port) } });
         let out = "";
         child.stdout.on("data", (d: Buffer) => (out += d.toString()));
         child.stderr.on("data", (d: Buffer) => (out += d.toString()));

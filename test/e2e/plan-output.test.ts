@@ -68,7 +68,8 @@ afterAll(async () => emu.close());
   });
 
   it("markdown, with no identifiers unless asked", async () => {
-    const result = await coho(dir, ["plan", "--markdown"]);
+    // Charts of size over time carry apply times: test/e2e/history-charts.test.ts checks them.
+    const result = await coho(dir, ["plan", "--markdown", "--no-charts"]);
     golden("plan.md", result.stdout);
     expect(result.stdout).not.toMatch(/u000\d\d|new-1/);
     const shown = await coho(dir, ["plan", "--markdown", "--show-members", "2"]);

@@ -33,7 +33,7 @@ cohorts:
 }
 
 const sql = (text: string) => `    sql: |\n      ${text}`;
-const plan = (dir: string) => runCli(["-C", dir, "plan", "--no-color"], { env: EMULATOR_ENV });
+const plan = (dir: string, args: string[] = []) => runCli(["-C", dir, ...args, "plan", "--no-color"], { env: EMULATOR_ENV });
 
 describe("the embedded engine's sandbox", () => {
   it.each([
@@ -94,7 +94,7 @@ describe("the embedded engine's sandbox", () => {
     expect(refused.stderr).toContain(`left out for holding a link out of the project: data/ (data/elsewhere links to ${outside})`);
     expect(refused.stderr).toContain("list it under sources.duckdb.allowed_paths");
     writeFileSync(join(dir, "coho.yaml"), sandboxYaml(dir, `sources:\n  files: { type: duckdb, allowed_paths: [${outside}] }\n`));
-    const allowed = await plan(dir);
+    const allowed = await plan(dir, ["--allow-path", outside]);
     expect(withoutProgress(allowed.stderr)).toBe("");
     expect(allowed.stdout).toContain("0 → 1  (+1 / −0)");
   });
@@ -106,7 +106,7 @@ describe("the embedded engine's sandbox", () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain("file system operations are disabled by configuration");
     writeFileSync(join(dir, "coho.yaml"), sandboxYaml(dir, `sources:\n  files:\n    type: duckdb\n    allowed_paths: [${outside}/export]\n`));
-    const allowed = await plan(dir);
+    const allowed = await plan(dir, ["--allow-path", `${outside}/export`]);
     expect(withoutProgress(allowed.stderr)).toBe("");
     expect(allowed.stdout).toContain("0 → 3  (+3 / −0)");
   });
@@ -142,7 +142,7 @@ describe("configuration paths stay inside the project", () => {
     const dir = sandboxProject(sql("select 'u1' as user_id"), {}, `sources:\n  wh:\n    type: duckdb\n    path: ${outside}/warehouse.duckdb\n`);
     const result = await runCli(["-C", dir, "validate", "--no-color"], { env: EMULATOR_ENV });
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/coho\.yaml:5:11: error: sources\.wh\.path: .*warehouse\.duckdb is outside the project folder; list it \(or its folder\) under sources\.wh\.allowed_paths/);
+    expect(result.stderr).toMatch(/coho\.yaml:5:11: error: sources\.wh\.path: .*warehouse\.duckdb is outside the project folder or hidden; list it \(or its folder\) under sources\.wh\.allowed_paths/);
   });
 });
 

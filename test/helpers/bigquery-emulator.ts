@@ -1,4 +1,6 @@
+import type { BigQuery } from "@google-cloud/bigquery";
 import { spawn, type ChildProcess } from "node:child_process";
+import { createRequire } from "node:module";
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
@@ -7,6 +9,15 @@ import { freePort } from "./postgres-cluster.js";
 
 /** The project every test uses; each test file makes datasets of its own in it. */
 export const EMULATOR_PROJECT = "coho-test";
+
+const require = createRequire(import.meta.url);
+
+/** A client of an emulator at `url` (no authentication: the emulator checks none). */
+export function clientOf(url: string): BigQuery {
+  const { BigQuery: Client } = require("@google-cloud/bigquery") as typeof import("@google-cloud/bigquery");
+  const { PassThroughClient } = require("google-auth-library") as typeof import("google-auth-library");
+  return new Client({ projectId: EMULATOR_PROJECT, apiEndpoint: url, authClient: new PassThroughClient() });
+}
 
 /** The pinned goccy/bigquery-emulator, where .ci/run installs it (see .ci/tools.env). */
 export function bigQueryEmulatorBinary(): string {

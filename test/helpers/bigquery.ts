@@ -1,15 +1,10 @@
-import { createRequire } from "node:module";
 import type { BigQuery } from "@google-cloud/bigquery";
 import { inject } from "vitest";
-import { EMULATOR_PROJECT } from "./bigquery-emulator.js";
-
-const require = createRequire(import.meta.url);
+import { EMULATOR_PROJECT, clientOf } from "./bigquery-emulator.js";
 
 /** A client of the run's BigQuery emulator (no authentication: the emulator checks none). */
 export function emulatorClient(url: string = inject("bigqueryUrl")): BigQuery {
-  const { BigQuery: Client } = require("@google-cloud/bigquery") as typeof import("@google-cloud/bigquery");
-  const { PassThroughClient } = require("google-auth-library") as typeof import("google-auth-library");
-  return new Client({ projectId: EMULATOR_PROJECT, apiEndpoint: url, authClient: new PassThroughClient() });
+  return clientOf(url);
 }
 
 /** A new, empty dataset of the emulator's project; returns its name. */

@@ -16,8 +16,8 @@ export function writeProject(files: Record<string, string>): string {
 }
 
 /** Loads a project that must be valid; throws with the diagnostics otherwise. */
-export function loadValid(dir: string, env: Record<string, string> = {}): Project {
-  const result = loadProject(dir, { env });
+export function loadValid(dir: string, env: Record<string, string> = {}, allowPaths?: readonly string[]): Project {
+  const result = loadProject(dir, { env, ...(allowPaths ? { allowPaths } : {}) });
   if (!result.project) throw new Error(`invalid test project: ${JSON.stringify(result.diagnostics, null, 2)}`);
   return result.project;
 }

@@ -7,7 +7,7 @@ import { DuckDbEngine } from "../../src/sources/duckdb-engine.js";
 import { MAX_IDENTIFIER_LENGTH, UNICODE_WHITE_SPACE, candidatesSql } from "../../src/sources/identifier-sql.js";
 import { seededRandom } from "../helpers/random.js";
 
-/** README's rules, written plainly in JavaScript: the reference the SQL must agree with. */
+/** The documented identifier rules (docs/sources.md), written plainly in JavaScript: the reference the SQL must agree with. */
 function expectedReason(value: string | null): string | null {
   if (value === null) return "null";
   if ([...value].every((c) => UNICODE_WHITE_SPACE.includes(c.codePointAt(0)!))) return "empty";

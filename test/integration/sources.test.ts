@@ -41,7 +41,7 @@ async function extractError(project: Project, cohortKey: string): Promise<CohoEr
 }
 
 /** A project with one cohort `c` over model `m` with the given SQL and identifier. */
-function project(sql: string, options: { identifier?: string; primaryKey?: string; sources?: string; extraFiles?: Record<string, string>; env?: Record<string, string> } = {}) {
+function project(sql: string, options: { identifier?: string; primaryKey?: string; sources?: string; extraFiles?: Record<string, string>; env?: Record<string, string>; allowPaths?: string[] } = {}) {
   const indented = sql.split("\n").map((l) => `      ${l}`).join("\n");
   const yaml = `version: 1
 ${options.sources ?? ""}${DESTINATION_YAML}models:
@@ -60,7 +60,7 @@ cohorts:
     identifier: ${options.identifier ?? "user_id"}
 `;
   const dir = writeProject({ "coho.yaml": yaml, ...options.extraFiles });
-  return loadValid(dir, { ...EMULATOR_ENV, ...options.env });
+  return loadValid(dir, { ...EMULATOR_ENV, ...options.env }, options.allowPaths);
 }
 
 describe("DuckDB sources", () => {
@@ -80,7 +80,7 @@ describe("DuckDB sources", () => {
     connection.closeSync();
     instance.closeSync();
     const sibling = "../" + dir.split("/").pop();
-    const p = project("select user_id from users", { sources: `sources:\n  wh: { type: duckdb, path: ${sibling}/warehouse.duckdb, allowed_paths: [${sibling}] }\n` });
+    const p = project("select user_id from users", { sources: `sources:\n  wh: { type: duckdb, path: ${sibling}/warehouse.duckdb, allowed_paths: [${sibling}] }\n`, allowPaths: [dir] });
     // The path resolves against the declaring file's folder; a sibling folder must be opted into.
     const { result } = await extract(p, "c");
     expect(result.members).toBe(250);

@@ -53,6 +53,31 @@ describe("dependency rule", () => {
     expect(offences).toEqual([]);
   });
 
+  it("the engine's lower layers never import the layers above them", () => {
+    // model/ and util/ are the floor; sources/, state/, dbt/ and destinations/ serve plan/,
+    // apply/ and config/ and import none of them (config/ loads dbt/, never the reverse).
+    const above = new Set(["plan", "apply", "operations", "config", "cli", "render"]);
+    const lower = new Set(["model", "util", "sources", "state", "dbt", "destinations"]);
+    // coho.lock's own JSON errors are located with the YAML locator (config/locate.ts reads no config).
+    const allowed = new Set(["state/lockfile.ts imports config/locate.js"]);
+    const offences = files
+      .filter((f) => lower.has(layer(f.name)))
+      .flatMap((f) => importsOf(f.path).filter((t) => above.has(layer(t))).map((t) => `${f.name} imports ${t}`))
+      .filter((offence) => !allowed.has(offence));
+    expect(offences).toEqual([]);
+    const floor = files.filter((f) => ["model", "util"].includes(layer(f.name))).flatMap((f) => importsOf(f.path).filter((t) => !["model", "util"].includes(layer(t))).map((t) => `${f.name} imports ${t}`));
+    expect(floor).toEqual([]);
+  });
+
+  it("one folder per source engine: only sources/open-sources.ts names an engine's folder outside sources/", () => {
+    // The planner reaches a warehouse through Source and its PushDownTarget (sources/dialect.ts), never its folder.
+    const engineFolder = /^sources\/(duckdb|postgres|bigquery|snowflake|redshift)\//;
+    const offences = files
+      .filter((f) => ["plan", "apply", "operations"].includes(layer(f.name)))
+      .flatMap((f) => importsOf(f.path).filter((t) => engineFolder.test(t) && !/^sources\/postgres\/postgres-source\.js$/.test(t)).map((t) => `${f.name} imports ${t}`));
+    expect(offences).toEqual([]);
+  });
+
   it("only src/cli exits, reads stdin or touches the TTY; operations read no process.env", () => {
     const offences: string[] = [];
     for (const f of files) {

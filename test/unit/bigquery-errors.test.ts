@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { BigQuerySourceConfig, ModelConfig } from "../../src/model/project.js";
 import { Secret } from "../../src/model/secret.js";
-import { bigQueryModelError } from "../../src/sources/bigquery/bigquery-errors.js";
+import { bigQueryError } from "../../src/sources/bigquery/bigquery-errors.js";
 import { jobLabels } from "../../src/sources/bigquery/job-labels.js";
 import { bytesValue } from "../../src/config/build-bigquery.js";
 
@@ -12,7 +12,7 @@ const origin = { file: "/p/coho.yaml", line: 3, column: 5 };
 const config: BigQuerySourceConfig = { type: "bigquery", name: "wh", project: "acme-prod", dataset: "crm", location: "EU", credentials: new Secret("{}", "BQ_KEY"), maximumBytesBilled: 10_000_000, apiEndpoint: undefined, origin };
 const model: ModelConfig = { name: "buyers", source: "wh", primaryKey: undefined, sql: "select user_id\nfrom buyers\nwhere x", sqlOrigin: { file: "/p/coho.yaml", line: 12, column: 7 }, origin };
 const apiError = (code: number, reason: string, message: string) => Object.assign(new Error(message), { code, errors: [{ reason, message }] });
-const failure = (error: unknown, lineOffset = 1) => bigQueryModelError(config, model, error, { lineOffset, answered: true }) as Error & { code: string; hint?: string; location?: unknown };
+const failure = (error: unknown, lineOffset = 1) => bigQueryError(config, error, { model, lineOffset, answered: true }) as Error & { code: string; hint?: string; location?: unknown };
 
 describe("BigQuery's refusals become located errors that say what to do", () => {
   it("permission denied names the missing permission and the least role that grants it", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { checkPostgresUrl } from "../../src/model/postgres-url.js";
-import { classifyPgFailure } from "../../src/sources/postgres-source.js";
+import { classifyPgFailure } from "../../src/sources/postgres/postgres-source.js";
 
 describe("PostgreSQL URL checks", () => {
   it("refuses what the driver would misread, without echoing the URL", () => {

@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import kleur from "kleur";
 import { FAULT_KINDS, type FaultKind } from "../../emulator/faults.js";
+import { emulatorPortFromEnv } from "../../emulator/port-setting.js";
 import { startEmulator } from "../../emulator/server.js";
 import { readUsersFile } from "../../emulator/users-file.js";
 import { CohoError, UsageError } from "../../model/errors.js";
@@ -9,7 +10,8 @@ import { EXIT_OK } from "../exit-codes.js";
 import { parseDuration } from "../../model/duration.js";
 
 export interface EmulatorFlags {
-  port: string;
+  /** Absent: COHO_EMULATOR_PORT, else 4010. */
+  port?: string;
   host: string;
   state?: string;
   users?: string;
@@ -46,11 +48,12 @@ export async function runEmulator(ctx: CommandContext, flags: EmulatorFlags): Pr
   const unknown = kinds.filter((k) => !FAULT_KINDS.includes(k as FaultKind));
   if (unknown.length > 0) throw new UsageError(`unknown fault kind ${unknown.join(", ")}; choose from ${FAULT_KINDS.join(", ")}`);
   const base = resolve(ctx.io.cwd, ctx.global.dir);
+  const port = flags.port === undefined ? emulatorPortFromEnv(ctx.io.env) : number("port", flags.port, 0, 65535);
   let emulator;
   try {
     emulator = await startEmulator({
       host: flags.host,
-      port: number("port", flags.port, 0, 65535),
+      port,
       partner: flags.partner,
       partnerApiKey: flags.partnerApiKey,
       dataImportKey: flags.dataImportKey,
@@ -72,7 +75,7 @@ export async function runEmulator(ctx: CommandContext, flags: EmulatorFlags): Pr
   } catch (error) {
     if (error instanceof CohoError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "EADDRINUSE") throw new CohoError("emulator.port_in_use", `port ${flags.port} is already in use`, { hint: "pick another with --port, or --port 0 for any free port" });
+    if (code === "EADDRINUSE") throw new CohoError("emulator.port_in_use", `port ${port} is already in use`, { hint: "pick another with --port (or COHO_EMULATOR_PORT), or --port 0 for any free port" });
     throw error;
   }
   ctx.output.out(

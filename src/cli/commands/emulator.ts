@@ -8,7 +8,7 @@ export function registerEmulator(program: Command, context: () => CommandContext
   program
     .command("emulator")
     .description("run a local Braze (Cohort Import API and /users/track) for demos, tests and rehearsals")
-    .option("--port <n>", "port to listen on (0 picks a free one)", String(EMULATOR_DEFAULTS.port))
+    .option("--port <n>", "port to listen on (0 picks a free one; default: COHO_EMULATOR_PORT, else 4010)")
     .option("--host <host>", "address to bind; keep the loopback default unless you mean it", EMULATOR_DEFAULTS.host)
     .option("--state <file>", "keep cohorts and members in FILE between runs")
     .option("--users <file>", "the workspace's users (JSON); others are ignored, as Braze does")

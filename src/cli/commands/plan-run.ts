@@ -6,6 +6,7 @@ import { plan } from "../../operations/plan.js";
 import { renderPlanHuman } from "../../render/plan-human.js";
 import { renderPlanJson } from "../../render/plan-json.js";
 import { renderPlanMarkdown } from "../../render/plan-markdown.js";
+import { planHistoryCharts } from "../../render/history-mermaid.js";
 import type { CommandContext } from "../context.js";
 import { EXIT_CHANGES, EXIT_ERROR, EXIT_OK } from "../exit-codes.js";
 import { loadConfigOrThrow } from "../load-config.js";
@@ -21,7 +22,12 @@ export interface PlanFlags {
   target: string[];
   showMembers?: number;
   allowRemovals?: boolean;
+  /** commander's `--no-charts`: false when given. */
+  charts?: boolean;
 }
+
+/** Applies read back for the comment's charts: a few more than one chart draws. */
+const CHART_HISTORY = 50;
 
 export async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<number> {
   const format = chooseFormat(flags);
@@ -30,6 +36,8 @@ export async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<nu
     const { type: _event, ...described } = errorEvent(error, ctx.io.cwd);
     return { error: described };
   }, () => withEventStream(ctx, format, async (sink) => {
+    // Charts go where Markdown is rendered: the comment and the job summary.
+    const wantCharts = flags.charts !== false && (format === "markdown" || Boolean(ctx.io.env.GITHUB_STEP_SUMMARY));
     const memoryLimit = ctx.io.env.COHO_MEMORY_LIMIT;
     const result = await plan({
       // Plan never calls Braze: it runs without Braze keys (fork pull requests) and,
@@ -41,27 +49,29 @@ export async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<nu
       ...(flags.out ? { out: resolve(ctx.io.cwd, flags.out) } : {}),
       ...(memoryLimit ? { memoryLimit } : {}),
       ...(sink ? { onEvent: sink } : {}),
+      ...(wantCharts ? { history: { last: CHART_HISTORY } } : {}),
     });
-    return result.plan;
+    const charts = result.history && "series" in result.history ? planHistoryCharts(result.plan, result.history.series) : [];
+    return { plan: result.plan, charts };
   }));
-  const rendered = renderPlan(planned, format);
+  const rendered = renderPlan(planned.plan, format, planned.charts);
   if (rendered !== undefined) ctx.output.out(rendered);
   const summary = ctx.io.env.GITHUB_STEP_SUMMARY;
-  if (summary) appendFileSync(summary, `${renderPlanMarkdown(planned)}\n`);
+  if (summary) appendFileSync(summary, `${renderPlanMarkdown(planned.plan, { charts: planned.charts })}\n`);
   if (flags.out && (format === "text" || format === "markdown")) {
-    ctx.output.err(planned.applyable ? `Saved the plan to ${flags.out}; apply exactly it with: coho apply ${flags.out}` : `Saved the plan to ${flags.out} for review; it cannot be applied (see above).`);
+    ctx.output.err(planned.plan.applyable ? `Saved the plan to ${flags.out}; apply exactly it with: coho apply ${flags.out}` : `Saved the plan to ${flags.out} for review; it cannot be applied (see above).`);
   }
-  if (!planned.applyable) return EXIT_ERROR;
-  return flags.detailedExitcode && hasChanges(planned) ? EXIT_CHANGES : EXIT_OK;
+  if (!planned.plan.applyable) return EXIT_ERROR;
+  return flags.detailedExitcode && hasChanges(planned.plan) ? EXIT_CHANGES : EXIT_OK;
 }
 
 /** The plan as the chosen format prints it; with ndjson the stream already ended with it. */
-function renderPlan(planned: Plan, format: OutputFormat): string | undefined {
+function renderPlan(planned: Plan, format: OutputFormat, charts: readonly string[]): string | undefined {
   switch (format) {
     case "json":
       return renderPlanJson(planned);
     case "markdown":
-      return renderPlanMarkdown(planned);
+      return renderPlanMarkdown(planned, { charts });
     case "ndjson":
       return undefined;
     case "text":

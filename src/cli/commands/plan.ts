@@ -16,6 +16,7 @@ export function registerPlan(program: Command, context: () => CommandContext, se
     .option("--target <address>", "plan only this cohort (repeatable); the plan is partial", collectTargets, [])
     .option("--show-members <n>", "include up to N sample identifiers per cohort (PII!)", parseCount)
     .option("--allow-removals", "override the removal guards (allow_empty, max_removals)")
+    .option("--no-charts", "leave out the Mermaid charts of each changed cohort's size over its recorded applies (markdown and the job summary)")
     .action(async (flags: PlanFlags) => {
       setExitCode(await (await import("./plan-run.js")).runPlan(context(), flags));
     });

@@ -8,7 +8,7 @@ import {
   renderDiagnosticsHuman,
   renderDiagnosticsSummary,
 } from "../../render/diagnostics.js";
-import { projectDir, type CommandContext } from "../context.js";
+import { configInputs, projectDir, type CommandContext } from "../context.js";
 import { EXIT_ERROR, EXIT_OK } from "../exit-codes.js";
 
 export function registerValidate(program: Command, context: () => CommandContext, setExitCode: (code: number) => void): void {
@@ -24,7 +24,7 @@ export function registerValidate(program: Command, context: () => CommandContext
 
 function runValidate(ctx: CommandContext, json: boolean): number {
   // Offline: unset Braze keys are warnings (validate never calls Braze; apply and check need them).
-  const result = validate({ dir: projectDir(ctx), env: ctx.io.env, secrets: OFFLINE_SECRETS });
+  const result = validate({ dir: projectDir(ctx), env: ctx.io.env, ...configInputs(ctx), secrets: OFFLINE_SECRETS });
   registerSecrets(ctx, result.secrets);
   ctx.texts = result.texts;
   const { output, io } = ctx;

@@ -70,6 +70,8 @@ export const BRAZE_ATTRIBUTES: DestinationRoad<BrazeAttributesConfig> = {
   // Braze bills one data point per attribute an object updates.
   mergeField: (target) => parseBindingTarget(target)?.name,
   planGuards: arrayCapVerdicts,
+  // The array cap is one setting of the workspace's attribute: the lowest configured value guards it.
+  mergeWorkspace: (configs) => ({ ...configs[0]!, name: configs.map((c) => c.name).join(" and "), maxArrayValues: Math.min(...configs.map((c) => c.maxArrayValues)) }),
   drift(config, target, value) {
     const binding = parseBindingTarget(target);
     if (!binding) return undefined;
@@ -85,7 +87,9 @@ export const BRAZE_ATTRIBUTES: DestinationRoad<BrazeAttributesConfig> = {
 function sharedMessage(cohort: CohortConfig, owner: CohortConfig, what: string): string {
   const origin = (c: CohortConfig) => (c.instanceOf ? ` (template ${describeTemplate(c.instanceOf.attributeTemplate ?? c.attribute!)}, key ${JSON.stringify(c.instanceOf.key)})` : "");
   const fix = cohort.instanceOf || owner.instanceOf ? "; make the set's attribute template tell them apart, e.g. with {key}" : "";
-  return `${cohort.address}${origin(cohort)} writes the ${what}, which ${owner.address}${origin(owner)} writes already: each cohort needs its own attribute (or its own value)${fix}`;
+  // Two destination names for one endpoint and key are one workspace: one profile per user.
+  const place = cohort.destination === owner.destination ? "" : ` (destinations ${owner.destination} and ${cohort.destination} reach one Braze workspace: the same rest_endpoint and api_key)`;
+  return `${cohort.address}${origin(cohort)} writes the ${what}, which ${owner.address}${origin(owner)} writes already${place}: each cohort needs its own attribute (or its own value)${fix}`;
 }
 
 function located(location: Diagnostic["location"]): { location?: NonNullable<Diagnostic["location"]> } {

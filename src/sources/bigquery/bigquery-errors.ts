@@ -64,8 +64,10 @@ function roleFor(permission: string | undefined): string {
  * points into the model. `answered`: whether this source got any answer before
  * (a network failure is then a lost connection, not an unreachable endpoint).
  */
-export function bigQueryModelError(config: BigQuerySourceConfig, model: ModelConfig, error: unknown, options: { lineOffset: number; answered: boolean }): Error {
+export function bigQueryError(config: BigQuerySourceConfig, error: unknown, options: { model: ModelConfig | undefined; lineOffset: number; answered: boolean }): Error {
   if (error instanceof CohoError) return error;
+  const model = options.model;
+  if (!model) return sourceError(config, error, options.answered);
   const failure = classifyBigQueryError(error);
   const message = bigQueryMessage(error);
   const where = `source ${config.name} (BigQuery project ${config.project})`;
@@ -107,6 +109,20 @@ export function bigQueryModelError(config: BigQuerySourceConfig, model: ModelCon
     default:
       return new CohoError("source.query_failed", `model ${model.name}: ${where} failed to run it: ${message}`, { location: model.sqlOrigin });
   }
+}
+
+/** A failure of coho's own queries (snapshots in coho's dataset), located at the source. */
+function sourceError(config: BigQuerySourceConfig, error: unknown, answered: boolean): Error {
+  const failure = classifyBigQueryError(error);
+  const message = bigQueryMessage(error);
+  if (failure === "unauthenticated") return credentialsRejected(config, message);
+  if (failure === "network" && !answered) return unreachable(config, message);
+  const code = failure === "network" ? "source.connection_lost" : failure === "access_denied" ? "source.permission_denied" : failure === "not_found" ? "source.relation_not_found" : "source.query_failed";
+  const permission = missingPermission(message);
+  return new CohoError(code, `source ${config.name} (BigQuery project ${config.project}): ${failure === "network" ? "the connection was lost" : "a query on coho's own tables failed"}: ${message}`, {
+    location: config.origin,
+    ...(failure === "access_denied" ? { hint: `grant ${roleFor(permission)} and roles/bigquery.dataEditor on coho's dataset to the account coho runs as` } : {}),
+  });
 }
 
 export function credentialsRejected(config: BigQuerySourceConfig, message: string): CohoError {

@@ -1,4 +1,4 @@
-import type { DuckDbEngine } from "../sources/duckdb-engine.js";
+import type { DuckDbEngine } from "./duckdb-engine.js";
 
 /**
  * Runs `work` for every item, as many at once as the engine has workers, each

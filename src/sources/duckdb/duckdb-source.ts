@@ -1,10 +1,10 @@
 import type { DuckDBTypeId } from "@duckdb/node-api";
-import type { DuckDbSourceConfig, ModelConfig } from "../model/project.js";
-import { duckdbApi } from "./duckdb-driver.js";
-import type { DuckDbEngine } from "./duckdb-engine.js";
-import { withSandboxHint } from "./sandbox.js";
-import { modelSqlError } from "./source-error.js";
-import { DEFAULT_BATCH_SIZE, modelQuery, type ColumnInfo, type ColumnKind, type RowBatch, type Source } from "./source.js";
+import type { DuckDbSourceConfig, ModelConfig } from "../../model/project.js";
+import { duckdbApi } from "../duckdb-driver.js";
+import type { DuckDbEngine } from "../duckdb-engine.js";
+import { withSandboxHint } from "../sandbox.js";
+import { modelSqlError } from "../source-error.js";
+import { DEFAULT_BATCH_SIZE, modelQuery, type ColumnInfo, type ColumnKind, type RowBatch, type Source } from "../source.js";
 
 const INTEGER_TYPES = ["TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT"] as const;
 

@@ -1,14 +1,17 @@
 import { readFileSync } from "node:fs";
 import type pg from "pg";
 import type Cursor from "pg-cursor";
-import { isLoopbackHost } from "../model/braze-instances.js";
-import { CohoError } from "../model/errors.js";
-import { formatDuration } from "../model/duration.js";
-import { checkPostgresUrl } from "../model/postgres-url.js";
-import type { ModelConfig, PostgresSourceConfig, PostgresSslMode } from "../model/project.js";
-import { modelSqlError, offsetToPosition } from "./source-error.js";
-import { DEFAULT_BATCH_SIZE, modelQuery, type ColumnInfo, type ColumnKind, type RowBatch, type Source } from "./source.js";
+import { isLoopbackHost } from "../../model/braze-instances.js";
+import { CohoError } from "../../model/errors.js";
+import { formatDuration } from "../../model/duration.js";
+import { checkPostgresUrl, describeTarget } from "../../model/postgres-url.js";
+import type { ModelConfig, PostgresSourceConfig, PostgresSslMode } from "../../model/project.js";
+import { modelSqlError, offsetToPosition } from "../source-error.js";
+import { DEFAULT_BATCH_SIZE, modelQuery, type ColumnInfo, type ColumnKind, type RowBatch, type Source } from "../source.js";
 import { pgDriver, pgCursorClass } from "./pg-driver.js";
+import type { Dialect, PushDownTarget, SnapshotHome } from "../dialect.js";
+import { POSTGRES_DIALECT } from "./dialect.js";
+import { pgSession } from "./pg-session.js";
 
 /** PostgreSQL type OIDs coho accepts for identifier columns (pg_type.oid). */
 const OID_KINDS: ReadonlyMap<number, ColumnKind> = new Map([
@@ -83,6 +86,25 @@ export class PostgresSource implements Source {
     const client = this.#client;
     this.#client = undefined;
     await client?.end().catch(() => undefined);
+  }
+
+  /**
+   * Push-down into this database, when it is where the snapshots live: the
+   * PostgreSQL state database (same host, port and database), or this source itself.
+   */
+  pushDownTarget(home: SnapshotHome): PushDownTarget | undefined {
+    const here = home.location.kind === "url" ? sameDatabase(this.revealUrl(), home.location.url) : home.location.source === this.name;
+    if (!here) return undefined;
+    return {
+      dialect: this.dialect,
+      open: async () => pgSession(await this.openClient()),
+      queryError: (model, error, prefixLength) => this.queryError(model, error, prefixLength),
+    };
+  }
+
+  /** The SQL dialect push-down speaks here. */
+  get dialect(): Dialect {
+    return POSTGRES_DIALECT;
   }
 
   /** The connection URL, revealed (only for the driver and for comparing databases). */
@@ -250,14 +272,18 @@ function sslOption(mode: PostgresSslMode | undefined, caFile: string | undefined
   return isLoopbackHost(hostOf(url)) ? { ssl: false } : { ssl: { rejectUnauthorized: true, ...(ca ? { ca } : {}) } };
 }
 
-/** `host:port/database`, never the user's password. */
-export function describeTarget(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.hostname || "localhost"}:${u.port || "5432"}/${decodeURIComponent(u.pathname.slice(1)) || "(default database)"}`;
-  } catch {
-    return "(unparseable URL)";
-  }
+/** Same server and database: host (localhost is 127.0.0.1), port and database name. */
+export function sameDatabase(a: string, b: string): boolean {
+  const parts = (url: string) => {
+    try {
+      const u = new URL(url);
+      const host = u.hostname === "localhost" ? "127.0.0.1" : u.hostname;
+      return `${host}:${u.port || "5432"}/${decodeURIComponent(u.pathname.slice(1))}`;
+    } catch {
+      return `unparseable:${url.length}`;
+    }
+  };
+  return parts(a) === parts(b);
 }
 
 function hostOf(url: string): string {

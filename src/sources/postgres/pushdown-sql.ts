@@ -1,4 +1,4 @@
-import { MAX_IDENTIFIER_LENGTH, onlyWhiteSpaceSql, otherWhiteSpaceClass } from "../sources/identifier-sql.js";
+import { MAX_IDENTIFIER_LENGTH, onlyWhiteSpaceSql, otherWhiteSpaceClass } from "../identifier-sql.js";
 
 /**
  * The SQL of a pushed-down diff (PostgreSQL dialect). Pure: builds text, runs nothing.
@@ -21,9 +21,6 @@ import { MAX_IDENTIFIER_LENGTH, onlyWhiteSpaceSql, otherWhiteSpaceClass } from "
  * keys are only compared for equality, which is byte equality in every deterministic
  * collation.
  */
-
-/** One result row: a change, a rejection count, or the summary of valid rows. */
-export type DiffRow = [kind: "add" | "remove" | "rejected" | "valid", key: string | null, n: string, groups: string];
 
 /**
  * The diff over `rows` (a relation with a text column `v`), against the snapshot
@@ -59,7 +56,7 @@ SELECT 'valid', NULL, coalesce(sum(n), 0)::text, count(*)::text FROM coho_groups
  * bytes. Only the others go through the per-reason tests, in order; a value that
  * passes all of them (over the byte limit but within the character limit) is valid.
  */
-function keyOrReasonSql(v: string): string {
+export function keyOrReasonSql(v: string): string {
   return `CASE
         WHEN octet_length(${v}) <= ${MAX_IDENTIFIER_LENGTH} AND ${v} ~ '^[^\\x01-\\x1f\\x7f]*[^\\x01-\\x20\\x7f${otherWhiteSpaceClass("postgres")}][^\\x01-\\x1f\\x7f]*$' THEN $1 || ${v}
         WHEN ${v} IS NULL THEN 'null'

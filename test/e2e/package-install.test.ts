@@ -1,0 +1,104 @@
+import { spawn, spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { REPO_ROOT } from "../helpers/fixtures.js";
+import { freePort } from "../helpers/postgres-cluster.js";
+
+/**
+ * The package as a user gets it: `npm pack` in a copy of the repository without
+ * dist/ (so the tarball's build can only come from `prepack`), then
+ * `npm install --global` of the tarball into an empty prefix, then the installed
+ * `coho` on a new project against its own emulator.
+ */
+const PACKAGE = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { version: string; devDependencies: Record<string, string> };
+const work = mkdtempSync(join(tmpdir(), "coho-package-"));
+const copy = join(work, "coho");
+const prefix = join(work, "prefix");
+const tarball = join(work, `coho-${PACKAGE.version}.tgz`);
+const bin = join(prefix, "bin", "coho");
+let packLog = "";
+let installLog = "";
+
+/** npm with only what npm needs from the environment (its cache, so installs work offline after npm ci). */
+function npm(args: string[], cwd: string): { code: number | null; log: string } {
+  const env: Record<string, string> = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp" };
+  if (process.env.npm_config_cache) env.npm_config_cache = process.env.npm_config_cache;
+  const result = spawnSync("npm", args, { cwd, env, encoding: "utf8" });
+  return { code: result.status, log: `${result.stdout}${result.stderr}` };
+}
+
+function coho(args: string[], env: Record<string, string> = {}, cwd = work) {
+  const result = spawnSync(bin, args, { cwd, env: { PATH: `${join(prefix, "bin")}:${process.env.PATH ?? ""}`, HOME: work, NO_COLOR: "1", ...env }, encoding: "utf8" });
+  return { code: result.status, out: `${result.stdout}${result.stderr}` };
+}
+
+beforeAll(() => {
+  mkdirSync(copy);
+  for (const entry of ["src", "scripts", "bin", "schema", "package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json", "README.md", "CHANGELOG.md"]) {
+    cpSync(join(REPO_ROOT, entry), join(copy, entry), { recursive: true });
+  }
+  symlinkSync(join(REPO_ROOT, "node_modules"), join(copy, "node_modules"), "dir"); // the build's tools (tsc, esbuild), not packed
+  const pack = npm(["pack", "--pack-destination", work], copy);
+  packLog = pack.log;
+  expect(pack.code, pack.log).toBe(0);
+  mkdirSync(prefix);
+  const install = npm(["install", "--global", "--prefix", prefix, "--prefer-offline", "--no-audit", "--no-fund", tarball], work);
+  installLog = install.log;
+  expect(install.code, install.log).toBe(0);
+}, 600_000);
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe("the package (npm pack, then npm install --global of the tarball)", () => {
+  it("is built when packed (prepack), never when installed: no build or install script runs on install", () => {
+    expect(packLog).toContain("prepack");
+    const listing = spawnSync("tar", ["-tzf", tarball], { encoding: "utf8" }).stdout.split("\n");
+    for (const file of ["package/bin/coho.js", "package/dist/bundle/coho.cjs", "package/dist/index.js", "package/dist/index.d.ts", "package/schema/coho.schema.json", "package/CHANGELOG.md", "package/README.md"]) {
+      expect(listing, file).toContain(file);
+    }
+    expect(listing.filter((f) => f.startsWith("package/src/") || f.endsWith(".map"))).toEqual([]);
+    const packed = JSON.parse(spawnSync("tar", ["-xzOf", tarball, "package/package.json"], { encoding: "utf8" }).stdout) as { scripts: Record<string, string> };
+    for (const hook of ["preinstall", "install", "postinstall", "prepare"]) expect(packed.scripts[hook], hook).toBeUndefined();
+    expect(installLog).not.toMatch(/warn|install-scripts|prepack|tsc|esbuild|> coho@/i);
+  });
+
+  it("installs without dev dependencies", () => {
+    const installed = join(prefix, "lib", "node_modules", "coho");
+    expect(existsSync(join(installed, "dist", "bundle", "coho.cjs"))).toBe(true);
+    const modules = readdirSync(join(installed, "node_modules"));
+    expect(Object.keys(PACKAGE.devDependencies).filter((name) => modules.includes(name.split("/")[0]!) && existsSync(join(installed, "node_modules", name)))).toEqual([]);
+  });
+
+  it("runs coho --version and coho version from package.json's version", () => {
+    expect(coho(["--version"])).toEqual({ code: 0, out: `coho ${PACKAGE.version}\n` });
+    expect(coho(["version"]).out).toBe(`coho ${PACKAGE.version}\n`);
+  });
+
+  it("runs coho init, coho validate, and a plan and apply against its own emulator", async () => {
+    expect(coho(["init", "project"]).code).toBe(0);
+    const project = join(work, "project");
+    expect(coho(["-C", project, "validate"])).toMatchObject({ code: 0 });
+    const port = String(await freePort());
+    const emulator = spawn(bin, ["emulator"], { env: { PATH: process.env.PATH ?? "", COHO_EMULATOR_PORT: port } });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let out = "";
+        emulator.stdout.on("data", (d: Buffer) => {
+          out += d.toString();
+          if (out.includes("listening on")) resolve();
+        });
+        emulator.on("exit", () => reject(new Error(`emulator exited: ${out}`)));
+      });
+      const plan = coho(["-C", project, "plan", "--detailed-exitcode"], { COHO_EMULATOR_PORT: port });
+      expect(plan.code, plan.out).toBe(2);
+      expect(plan.out).toMatch(/Plan: \d+ to create/);
+      const apply = coho(["-C", project, "apply", "--auto-approve"], { COHO_EMULATOR_PORT: port });
+      expect(apply.code, apply.out).toBe(0);
+      expect(coho(["-C", project, "plan", "--detailed-exitcode"], { COHO_EMULATOR_PORT: port }).code).toBe(0);
+    } finally {
+      emulator.kill("SIGINT");
+    }
+  });
+});
