@@ -4,6 +4,13 @@ import type { BigQuerySourceConfig } from "../model/project.js";
 import { checkServiceAccountKey } from "../model/service-account.js";
 import type { Entry } from "./collect-entries.js";
 import { locate } from "./locate.js";
+import { parseDuration } from "../model/duration.js";
+
+/** "30s" → 30000; the schema guarantees the shape. */
+function durationMs(text: string): number {
+  const result = parseDuration(text);
+  return result.ok ? result.ms : 120_000;
+}
 
 type Raw = Record<string, unknown>;
 
@@ -61,6 +68,7 @@ export function buildBigQuerySource(entry: Entry<Raw>, diagnostics: Diagnostic[]
     credentials,
     maximumBytesBilled: bytesValue(value.maximum_bytes_billed),
     apiEndpoint,
+    requestTimeoutMs: durationMs(typeof value.request_timeout === "string" ? value.request_timeout : "2m"),
     origin,
   };
 }

@@ -56,6 +56,7 @@ export interface BigQuerySourceData {
   credentials?: string;
   maximum_bytes_billed?: number | string;
   api_endpoint?: string;
+  request_timeout?: string;
 }
 
 export type SourceData = DuckDbSourceData | PostgresSourceData | BigQuerySourceData;
@@ -140,7 +141,7 @@ export const DBT_OWNER_KEYS: KeyRecord<DbtOwnerData> = { name: true, email: true
 export const STATE_KEYS: KeyRecord<StateData> = { backend: true, url: true, schema: true };
 export const DUCKDB_SOURCE_KEYS: KeyRecord<DuckDbSourceData> = { type: true, path: true, allowed_paths: true };
 export const POSTGRES_SOURCE_KEYS: KeyRecord<PostgresSourceData> = { type: true, url: true, ssl: true, statement_timeout: true };
-export const BIGQUERY_SOURCE_KEYS: KeyRecord<BigQuerySourceData> = { type: true, project: true, dataset: true, location: true, credentials: true, maximum_bytes_billed: true, api_endpoint: true };
+export const BIGQUERY_SOURCE_KEYS: KeyRecord<BigQuerySourceData> = { type: true, project: true, dataset: true, location: true, credentials: true, maximum_bytes_billed: true, api_endpoint: true, request_timeout: true };
 export const DESTINATION_KEYS: KeyRecord<BrazeCohortsDestinationData> & KeyRecord<BrazeAttributesDestinationData> = {
   type: true, rest_endpoint: true, partner: true, partner_api_key: true, data_import_key: true, allow_unknown_endpoint: true,
   api_key: true, batch_size: true, update_existing_only: true, rate_limit: true, max_array_values: true,

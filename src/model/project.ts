@@ -74,6 +74,8 @@ export interface BigQuerySourceConfig {
   readonly maximumBytesBilled: number | undefined;
   /** Another endpoint for BigQuery's REST API (an emulator); undefined means Google's. */
   readonly apiEndpoint: string | undefined;
+  /** Longest wait for one answer of BigQuery's API, in milliseconds (the connection is then taken as lost). */
+  readonly requestTimeoutMs: number;
   readonly origin: SourceLocation;
 }
 

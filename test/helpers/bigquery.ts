@@ -25,7 +25,7 @@ export async function runBigQuery(dataset: string, sql: string, url?: string): P
 /** Replaces table `name` of `dataset` with one STRING column `user_id` holding `ids`. */
 export async function replaceMembers(dataset: string, name: string, ids: readonly string[], url?: string): Promise<void> {
   const values = ids.length === 0 ? "SELECT CAST(NULL AS STRING) AS user_id FROM UNNEST([1]) WHERE FALSE" : `SELECT user_id FROM UNNEST([${ids.map((id) => `'${id.replace(/[\\']/g, "\\$&")}'`).join(",")}]) AS user_id`;
-  await runBigQuery(dataset, `CREATE OR REPLACE TABLE ${name} AS ${values}`, url);
+  await runBigQuery(dataset, `CREATE OR REPLACE TABLE ${dataset}.${name} AS ${values}`, url);
 }
 
 /** The `sources:` entry of a BigQuery source on the emulator, reading `dataset`. */

@@ -9,7 +9,7 @@ import { bytesValue } from "../../src/config/build-bigquery.js";
 // provoked against it: they are BigQuery's documented error shapes
 // (cloud.google.com/bigquery/docs/error-messages), as the client hands them over.
 const origin = { file: "/p/coho.yaml", line: 3, column: 5 };
-const config: BigQuerySourceConfig = { type: "bigquery", name: "wh", project: "acme-prod", dataset: "crm", location: "EU", credentials: new Secret("{}", "BQ_KEY"), maximumBytesBilled: 10_000_000, apiEndpoint: undefined, origin };
+const config: BigQuerySourceConfig = { type: "bigquery", name: "wh", project: "acme-prod", dataset: "crm", location: "EU", credentials: new Secret("{}", "BQ_KEY"), maximumBytesBilled: 10_000_000, apiEndpoint: undefined, requestTimeoutMs: 120_000, origin };
 const model: ModelConfig = { name: "buyers", source: "wh", primaryKey: undefined, sql: "select user_id\nfrom buyers\nwhere x", sqlOrigin: { file: "/p/coho.yaml", line: 12, column: 7 }, origin };
 const apiError = (code: number, reason: string, message: string) => Object.assign(new Error(message), { code, errors: [{ reason, message }] });
 const failure = (error: unknown, lineOffset = 1) => bigQueryError(config, error, { model, lineOffset, answered: true }) as Error & { code: string; hint?: string; location?: unknown };

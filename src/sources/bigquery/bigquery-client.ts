@@ -48,8 +48,9 @@ export function openBigQuery(config: BigQuerySourceConfig): BigQuery {
     ...(config.location ? { location: config.location } : {}),
     ...(config.apiEndpoint ? { apiEndpoint: config.apiEndpoint } : {}),
     ...(authClient ? { authClient } : {}),
-    autoRetry: true,
-    maxRetries: BIGQUERY_MAX_RETRIES,
+    // Retries of one request end within request_timeout, so a lost connection ends the
+    // command then too (pending back-off timers would otherwise keep it alive).
+    retryOptions: { autoRetry: true, maxRetries: BIGQUERY_MAX_RETRIES, totalTimeout: Math.max(1, Math.ceil(config.requestTimeoutMs / 1000)) },
     userAgent: `coho/${COHO_VERSION}`,
   });
 }

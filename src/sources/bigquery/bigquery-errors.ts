@@ -24,6 +24,9 @@ export function classifyBigQueryError(error: unknown): BigQueryFailure {
   const message = typeof e.message === "string" ? e.message : "";
   if (reasons.includes("bytesBilledLimitExceeded")) return "bytes_limit";
   if (reasons.includes("notFound") || e.code === 404) return "not_found";
+  // The GoogleSQL analyzer's own wording (the BigQuery emulator reports it as jobInternalError).
+  if (/\b(Table|Dataset|Project) not found: /.test(message)) return "not_found";
+  if (/^(failed to analyze|failed to parse)|Syntax error: |Unrecognized name: |No matching signature/.test(message)) return "invalid_query";
   if (reasons.includes("accessDenied") || e.code === 403) return "access_denied";
   if (e.code === 401 || reasons.includes("authError")) return "unauthenticated";
   if (reasons.includes("invalidQuery") || reasons.includes("invalid")) return "invalid_query";
@@ -33,16 +36,16 @@ export function classifyBigQueryError(error: unknown): BigQueryFailure {
   return "other";
 }
 
-/** The first error message BigQuery gave, bounded, without the request URL's query string. */
+/** The first error message BigQuery gave, bounded, without a request URL's query string. */
 export function bigQueryMessage(error: unknown): string {
   const e = (error ?? {}) as ApiErrorShape;
   const text = e.errors?.find((x) => x.message)?.message ?? (typeof e.message === "string" ? e.message : String(error));
-  return text.replace(/\?[^\s]*/g, "").slice(0, 2000);
+  return text.replace(/(https?:\/\/[^\s?]*)\?[^\s]*/g, "$1").slice(0, 2000);
 }
 
 /** A relation BigQuery said it cannot find: `Not found: Table p:d.t was not found in location US` → `p:d.t`. */
 export function missingRelation(message: string): { kind: string; name: string } | undefined {
-  const match = /Not found: (Table|Dataset|Project|View)\s+([^\s]+?)(?:\s|$)/i.exec(message) ?? /(Table|Dataset|Project) "?([^\s"]+)"? (?:was )?not found/i.exec(message);
+  const match = /Not found: (Table|Dataset|Project|View)\s+([^\s]+?)(?:\s|$)/i.exec(message) ?? /(Table|Dataset|Project) not found: ([^\s[]+)/i.exec(message) ?? /(Table|Dataset|Project) "?([^\s"]+)"? (?:was )?not found/i.exec(message);
   return match ? { kind: match[1]!.toLowerCase(), name: match[2]!.replace(/[.,;]$/, "") } : undefined;
 }
 
@@ -95,7 +98,8 @@ export function bigQueryError(config: BigQuerySourceConfig, error: unknown, opti
         hint: `read fewer bytes (select fewer columns, filter on the partitioning column) or raise sources.${config.name}.maximum_bytes_billed`,
       });
     case "invalid_query": {
-      const at = /\[(\d+):(\d+)\]/.exec(message);
+      // BigQuery writes [line:column]; the GoogleSQL analyzer (the emulator) [at line:column].
+      const at = /\[(?:at )?(\d+):(\d+)\]/.exec(message);
       const line = at ? Number(at[1]) - options.lineOffset : 0;
       return line >= 1 ? modelSqlError(model, message, { line, column: Number(at![2]) }) : modelSqlError(model, message);
     }

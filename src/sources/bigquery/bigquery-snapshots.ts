@@ -17,7 +17,7 @@ const PREFIX = "bigquery:";
 const CHANGES_PER_INSERT = 5_000;
 
 /**
- * coho's snapshots inside BigQuery, in a dataset coho owns (`state.snapshots`):
+ * coho's snapshots inside BigQuery, in a dataset coho owns (the state's snapshots setting):
  * `snapshot_keys (snapshot, key)` clustered by snapshot, and `snapshot_checks`
  * (digest, count and checksum recorded at write). A fold sends only the acknowledged
  * changes; BigQuery builds (base ∪ additions) − removals under a new id with one
@@ -92,8 +92,10 @@ export class BigQuerySnapshotStore implements SnapshotStore {
 
   async prune(keep: readonly string[]): Promise<void> {
     await this.#ensureTables();
+    // An empty array parameter has no type BigQuery can infer: with nothing to keep, no list is sent.
+    const kept = keep.length > 0 ? " AND snapshot NOT IN UNNEST(@p1)" : "";
     for (const table of [this.#keys, this.#checks]) {
-      await this.#run(`DELETE FROM ${table} WHERE STARTS_WITH(snapshot, '${PREFIX}') AND snapshot NOT IN UNNEST(@p1)`, { p1: [...keep] });
+      await this.#run(`DELETE FROM ${table} WHERE STARTS_WITH(snapshot, '${PREFIX}')${kept}`, keep.length > 0 ? { p1: [...keep] } : {});
     }
   }
 

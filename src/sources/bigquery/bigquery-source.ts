@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { BigQuery, Job, JobMetadata, Query } from "@google-cloud/bigquery";
+import type { BigQuery, Job, JobMetadata } from "@google-cloud/bigquery";
 import { CohoError } from "../../model/errors.js";
 import type { BigQuerySourceConfig, ModelConfig } from "../../model/project.js";
 import { DEFAULT_BATCH_SIZE, modelQuery, type ColumnInfo, type ColumnKind, type RowBatch, type Source } from "../source.js";
@@ -9,10 +9,11 @@ import { openBigQuery } from "./bigquery-client.js";
 import { bigQuerySession } from "./bigquery-session.js";
 import { BIGQUERY_DIALECT } from "./dialect.js";
 import { formatBytes } from "../../model/bytes.js";
+import { formatDuration } from "../../model/duration.js";
 import { bigQueryError } from "./bigquery-errors.js";
 import { jobLabels } from "./job-labels.js";
 
-/** The dataset of coho's snapshots unless `state.snapshots.schema` names another. */
+/** The dataset of coho's snapshots unless the state's snapshots setting names another schema. */
 export const DEFAULT_STATE_DATASET = "coho_state";
 
 /** BigQuery's names for the types coho accepts as identifiers (legacy and standard spellings). */
@@ -27,6 +28,16 @@ export interface DryRunBytes {
 /** One page of a query's result, BigQuery's REST form: each row's cells under `f`, each value under `v`. */
 interface RestRow {
   readonly f: readonly { readonly v: unknown }[];
+}
+
+/** What `jobs.query` and `jobs.getQueryResults` answer (the fields coho reads). */
+interface QueryAnswer {
+  readonly schema?: { readonly fields?: readonly { readonly name?: string; readonly type?: string; readonly mode?: string }[] };
+  readonly rows?: readonly RestRow[];
+  readonly pageToken?: string;
+  readonly jobComplete?: boolean;
+  readonly totalBytesProcessed?: string;
+  readonly jobReference?: { readonly jobId?: string; readonly location?: string };
 }
 
 /**
@@ -61,14 +72,12 @@ export class BigQuerySource implements Source {
   async describe(model: ModelConfig): Promise<ColumnInfo[]> {
     const query = modelQuery(model);
     const context = { model, lineOffset: 0 };
-    const dry = (await this.#createJob(query, context, undefined, true)).metadata as JobMetadata;
-    let fields = dry.statistics?.query?.schema?.fields;
+    let fields: readonly { name?: string | null; type?: string | null; mode?: string | null }[] | undefined = (await this.#dryRun(query, context, undefined)).statistics?.query?.schema?.fields;
     if (fields === undefined) {
-      // BigQuery's dry runs always carry the result's schema; the emulator's do not.
-      // Learn it from an empty result instead (on BigQuery this path never runs:
+      // BigQuery's dry runs carry the result's schema; the emulator's do not. The
+      // schema of an empty result is read instead (on BigQuery this never runs:
       // LIMIT does not reduce the bytes a query bills).
-      const page = await this.#firstPage(`SELECT * FROM (\n${query}\n) AS coho_model LIMIT 0`, { model, lineOffset: 1 });
-      fields = page.schema;
+      fields = (await this.#jobsQuery(`SELECT * FROM (\n${query}\n) AS coho_model LIMIT 0`, { model, lineOffset: 1 }, undefined, { maxResults: 1 })).schema?.fields;
     }
     return (fields ?? []).map((f) => {
       const type = String(f.type ?? "").toUpperCase();
@@ -87,38 +96,42 @@ export class BigQuerySource implements Source {
   }
 
   /**
-   * Runs `sql` as one query job (after a dry run: bytes recorded, the cap checked)
-   * and yields its rows a page at a time, values as BigQuery's REST API gives them
-   * (INT64 as decimal text, never a rounded number). `model`: the model the SQL
+   * Runs `sql` (after a dry run: bytes recorded, the cap checked) and yields its rows
+   * a page at a time, values as BigQuery's REST API gives them (INT64 as decimal
+   * text, never a rounded number). `jobs.query` answers with the first page; later
+   * pages come from the job's results by page token. `model`: the model the SQL
    * runs, for located errors and labels.
    */
   async *query(sql: string, options: { model?: ModelConfig; params?: Record<string, unknown>; pageSize: number; lineOffset?: number; onSchema?: (fields: string[]) => void }): AsyncIterable<unknown[][]> {
     const context = { model: options.model, lineOffset: options.lineOffset ?? 0 };
-    const dry = await this.#createJob(sql, context, options.params, true);
-    const bytes = Number((dry.metadata as JobMetadata).statistics?.totalBytesProcessed ?? 0);
+    const dry = await this.#dryRun(sql, context, options.params);
+    const bytes = Number(dry.statistics?.totalBytesProcessed ?? 0);
     this.#dryRuns.push({ model: options.model?.name ?? "", bytes });
     if (options.model) this.#checkCap(options.model, bytes);
-    const job = await this.#createJob(sql, context, options.params, false);
-    let pageToken: string | undefined;
+    let page: QueryAnswer = await this.#jobsQuery(sql, context, options.params, { maxResults: options.pageSize });
+    const reference = page.jobReference;
+    const job = reference?.jobId ? this.#connect().job(reference.jobId, { location: reference.location ?? this.config.location }) : undefined;
     let done = false;
     try {
       for (;;) {
-        const page = await this.#page(job, options.pageSize, pageToken, context);
-        if (page.schema) options.onSchema?.(page.schema.map((f) => String(f.name)));
-        if (page.rows.length > 0) yield page.rows.map((r) => r.f.map((cell) => cell.v ?? null));
-        pageToken = page.pageToken;
-        if (page.complete && pageToken === undefined) break;
+        if (page.schema?.fields) options.onSchema?.(page.schema.fields.map((f) => String(f.name)));
+        const rows = page.rows ?? [];
+        if (rows.length > 0) yield rows.map((r) => r.f.map((cell) => cell.v ?? null));
+        const pageToken = page.pageToken || undefined;
+        if (page.jobComplete !== false && pageToken === undefined) break;
+        if (!job) throw new Error("BigQuery answered without a job reference for the remaining rows");
+        page = await this.#page(job, options.pageSize, pageToken, context);
       }
       done = true;
     } finally {
       // The consumer stopped early or a page failed: the job is of no further use.
-      if (!done) await job.cancel().catch(() => undefined);
+      if (!done && job) await job.cancel().catch(() => undefined);
     }
   }
 
   /**
    * Push-down into BigQuery when the state keeps its snapshots in this source
-   * (`state.snapshots.source`): the diff runs as query jobs here, in coho's dataset.
+   * (state.snapshots.source): the diff runs as query jobs here, in coho's dataset.
    */
   pushDownTarget(home: SnapshotHome): PushDownTarget | undefined {
     if (home.location.kind !== "source" || home.location.source !== this.name) return undefined;
@@ -142,7 +155,7 @@ export class BigQuerySource implements Source {
     };
   }
 
-  /** coho's snapshots in `dataset` of this source's project (`state.snapshots`). */
+  /** coho's snapshots in `dataset` of this source's project (the state's snapshots setting). */
   snapshotStore(dataset: string): SnapshotStore {
     const runner = {
       pages: (sql: string, params: Record<string, unknown>, pageSize: number) => this.query(sql, { params, pageSize }),
@@ -176,50 +189,89 @@ export class BigQuerySource implements Source {
     });
   }
 
-  #jobConfig(sql: string, model: ModelConfig | undefined, params: Record<string, unknown> | undefined, dryRun: boolean): Query {
-    const name = model?.name ?? "state";
-    return {
+  /** A dry run (jobs.insert, as BigQuery documents it): the bytes the query would process and its result's schema. */
+  async #dryRun(sql: string, context: ErrorContext, params: Record<string, unknown> | undefined): Promise<JobMetadata> {
+    const name = context.model?.name ?? "state";
+    try {
+      const [job] = await this.#deadline(this.#connect().createQueryJob({
+        query: sql,
+        useLegacySql: false,
+        dryRun: true,
+        defaultDataset: { projectId: this.config.project, datasetId: this.config.dataset },
+        labels: jobLabels(this.name, name, context.model ? this.#cohortsOf(context.model.name) : []),
+        ...(params && Object.keys(params).length > 0 ? { params } : {}),
+        ...(this.config.location ? { location: this.config.location } : {}),
+      }));
+      this.#answered = true;
+      return job.metadata as JobMetadata;
+    } catch (error) {
+      throw this.#error(error, context);
+    }
+  }
+
+  /**
+   * One `jobs.query` request: the job runs with coho's labels, the byte cap and the
+   * source's dataset for unqualified names. A request ID makes a retry after a lost
+   * answer return the same job instead of starting a second one.
+   */
+  async #jobsQuery(sql: string, context: ErrorContext, params: Record<string, unknown> | undefined, extra: { dryRun?: boolean; maxResults?: number }): Promise<QueryAnswer> {
+    const client = this.#connect();
+    const Client = client.constructor as unknown as { valueToQueryParameter_(value: unknown): object };
+    const name = context.model?.name ?? "state";
+    const named = Object.entries(params ?? {});
+    const body = {
       query: sql,
       useLegacySql: false,
       defaultDataset: { projectId: this.config.project, datasetId: this.config.dataset },
-      labels: jobLabels(this.name, name, model ? this.#cohortsOf(model.name) : []),
-      // A client-made ID: inserting the job again after a lost answer cannot start a second one.
-      jobId: `coho_${name}_${randomUUID().replace(/-/g, "")}`,
-      ...(params && Object.keys(params).length > 0 ? { params } : {}),
+      labels: jobLabels(this.name, name, context.model ? this.#cohortsOf(context.model.name) : []),
+      requestId: randomUUID(),
+      formatOptions: { useInt64Timestamp: true },
+      ...(named.length > 0 ? { parameterMode: "NAMED", queryParameters: named.map(([key, value]) => ({ name: key, ...Client.valueToQueryParameter_(value) })) } : {}),
       ...(this.config.location ? { location: this.config.location } : {}),
       ...(this.config.maximumBytesBilled !== undefined ? { maximumBytesBilled: String(this.config.maximumBytesBilled) } : {}),
-      ...(dryRun ? { dryRun: true } : {}),
+      ...(extra.dryRun ? { dryRun: true } : {}),
+      ...(extra.maxResults !== undefined ? { maxResults: extra.maxResults } : {}),
     };
-  }
-
-  async #createJob(sql: string, context: ErrorContext, params: Record<string, unknown> | undefined, dryRun: boolean): Promise<Job> {
     try {
-      const [job] = await this.#connect().createQueryJob(this.#jobConfig(sql, context.model, params, dryRun));
+      const answer = await this.#deadline(new Promise<QueryAnswer>((resolve, reject) =>
+        client.request({ method: "POST", uri: "/queries", json: body }, (error: unknown, response: unknown) => (error ? reject(error) : resolve(response as QueryAnswer))),
+      ));
       this.#answered = true;
-      return job;
+      // A job that failed reports it in the answer (jobs.query), not as an HTTP error.
+      const failed = (answer as { errors?: unknown[] }).errors;
+      if (answer.jobComplete !== false && Array.isArray(failed) && failed.length > 0 && !answer.schema) throw Object.assign(new Error(String((failed[0] as { message?: string }).message ?? "query failed")), { errors: failed });
+      return answer;
     } catch (error) {
       throw this.#error(error, context);
     }
   }
 
-  async #firstPage(sql: string, context: ErrorContext) {
-    const job = await this.#createJob(sql, context, undefined, false);
-    for (;;) {
-      const page = await this.#page(job, 1, undefined, context);
-      if (page.complete) return page;
-    }
-  }
-
-  /** One page of a job's result; `complete` is false while the job still runs (BigQuery then answers with no rows). */
-  async #page(job: Job, size: number, pageToken: string | undefined, context: ErrorContext) {
+  /** One page of a job's result; `jobComplete` is false while the job still runs (BigQuery then answers with no rows). */
+  async #page(job: Job, size: number, pageToken: string | undefined, context: ErrorContext): Promise<QueryAnswer> {
     try {
-      const [rows, , response] = await job.getQueryResults({ maxResults: size, autoPaginate: false, skipParsing: true, ...(pageToken ? { pageToken } : {}) } as never);
+      const [rows, , response] = await this.#deadline(job.getQueryResults({ maxResults: size, autoPaginate: false, skipParsing: true, ...(pageToken ? { pageToken } : {}) } as never));
       this.#answered = true;
-      const answer = (response ?? {}) as { schema?: { fields?: { name?: string; type?: string; mode?: string }[] }; pageToken?: string; jobComplete?: boolean };
-      return { rows: (rows ?? []) as unknown as RestRow[], schema: answer.schema?.fields, pageToken: answer.pageToken || undefined, complete: answer.jobComplete !== false };
+      return { ...((response ?? {}) as QueryAnswer), rows: (rows ?? []) as unknown as RestRow[] };
     } catch (error) {
       throw this.#error(error, context);
     }
+  }
+
+  /**
+   * `work`, or a network error once request_timeout passes without an answer. The
+   * client (teeny-request over node-fetch 2) never calls back when a connection
+   * drops in the middle of an answer, measured against a relay that cuts it:
+   * without this a lost connection hung the plan for good.
+   */
+  #deadline<T>(work: Promise<T>): Promise<T> {
+    const ms = this.config.requestTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error(`no answer within request_timeout (${formatDuration(ms)}): the connection was lost`), { code: "ETIMEDOUT" })), ms);
+      timer.unref();
+    });
+    work.catch(() => undefined);
+    return Promise.race([work, expired]).finally(() => clearTimeout(timer));
   }
 
   #error(error: unknown, context: ErrorContext): Error {
