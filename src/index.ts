@@ -54,6 +54,8 @@ export interface PlanOptions {
   readonly env?: Env;
   readonly targets?: readonly string[];
   readonly allowRemovals?: boolean;
+  /** Also send again the additions of every recorded member (`coho plan --refresh`). */
+  readonly refresh?: boolean;
   /** Sample member keys per cohort (PII); default 0. */
   readonly showMembers?: number;
   readonly pushDown?: boolean;
@@ -87,6 +89,8 @@ export interface ApplyOptions {
   readonly planFile?: string;
   readonly targets?: readonly string[];
   readonly allowRemovals?: boolean;
+  /** For a fresh plan: also send again the additions of every recorded member (`coho apply --refresh`). */
+  readonly refresh?: boolean;
   /** Decides on a fresh plan with changes. Required unless autoApprove or planFile. */
   readonly approve?: Approval;
   readonly autoApprove?: boolean;

@@ -18,13 +18,14 @@ export class ApplyHistory {
     private readonly started: Date,
     private readonly env: Readonly<Record<string, string | undefined>>,
     private readonly before: { readonly lineage: string | null; readonly serial: number },
+    private readonly environment?: string,
   ) {}
 
   async record(outcome: HistoryOutcome, report: ApplyReport | null, error?: string): Promise<void> {
     if (this.#recorded) return;
     this.#recorded = true;
     const sizes = await this.#sizesInState();
-    const record = buildHistoryRecord({ started: this.started, finished: new Date(), env: this.env, outcome, before: this.before, plan: this.plan, report, ...(error ? { error } : {}), ...(sizes ? { sizes } : {}) });
+    const record = buildHistoryRecord({ ...(this.environment === undefined ? {} : { environment: this.environment }), started: this.started, finished: new Date(), env: this.env, outcome, before: this.before, plan: this.plan, report, ...(error ? { error } : {}), ...(sizes ? { sizes } : {}) });
     await this.backend.history().append(record);
   }
 

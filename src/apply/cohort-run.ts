@@ -1,9 +1,9 @@
 import type { DestinationClient, MemberRefusal } from "../destinations/destination.js";
 import { isRetarget, needsPrepare, type CohortAttributes, type CohortPlan } from "../model/plan.js";
-import type { ModelConfig, Project } from "../model/project.js";
+import type { IdentifierConfig, ModelConfig, Project, SingleIdentifierConfig } from "../model/project.js";
 import type { CohortState } from "../model/state.js";
 import { sqlDigest } from "../plan/config-digest.js";
-import { dbtModelState } from "../dbt/plan-info.js";
+import { dbtModelState, dbtRefsState } from "../dbt/plan-info.js";
 import type { CohortEntryMeta } from "../state/journal.js";
 import { CohoError } from "../model/errors.js";
 import { isStateFailure } from "../state/storage-error.js";
@@ -29,6 +29,8 @@ export class CohortRun {
   removed = 0;
   requests = 0;
   readonly refusals: MemberRefusal[] = [];
+  /** Additions Braze took but has no profile for (missing_profiles: wait): not recorded, sent again. */
+  unconfirmed = 0;
   /** Next journal sequence number of this cohort's batches. */
   seq = 0;
   readonly #ctx: ExecuteContext;
@@ -55,8 +57,9 @@ export class CohortRun {
       added: this.added,
       removed: this.removed,
       rejected: Object.values(cohort.rejected).reduce((a, b) => a + b, 0),
-      failed: status === "done" ? 0 : cohort.members.add + cohort.members.remove - this.added - this.removed - refusals.length,
+      failed: status === "done" ? 0 : cohort.members.add + (cohort.refresh?.members ?? 0) + cohort.members.remove - this.added - this.removed - refusals.length - this.unconfirmed,
       refused: refusals.length,
+      unconfirmed: this.unconfirmed,
       ...(refusals.length > 0 ? { refusals: countByMessage(refusals) } : {}),
       requests: this.requests,
       retries: [...this.#retriesBefore].reduce((n, [destination, before]) => n + this.#ctx.clients.get(destination).retries - before, 0),
@@ -84,13 +87,13 @@ export class CohortRun {
   /** Journals the cohort and readies its container (the cohort road's upsert). */
   async begin(): Promise<void> {
     const { cohort, prior, after } = this;
-    this.#ctx.onEvent?.({ type: "cohort_start", address: cohort.address, total: cohort.members.add + cohort.members.remove });
+    this.#ctx.onEvent?.({ type: "cohort_start", address: cohort.address, total: cohort.members.add + (cohort.refresh?.members ?? 0) + cohort.members.remove });
     await this.#ctx.journal.append({
       t: "cohort",
       address: cohort.address,
       ...(cohort.moved_from ? { moved_from: cohort.moved_from } : {}),
       retarget: this.retarget,
-      entry: this.isDelete ? metaFromState(prior!) : metaFromConfig(this.#ctx.project, cohort),
+      entry: this.isDelete ? metaFromState(prior!) : { ...metaFromConfig(this.#ctx.project, cohort), ...refreshedAt(cohort, prior, this.retarget, this.#ctx.now()) },
       prior_name: prior?.name ?? null,
     });
     if (needsPrepare(cohort)) {
@@ -107,14 +110,26 @@ export class CohortRun {
     await this.#ctx.journal.append({ t: "batch", address: this.cohort.address, seq, destination, cohort_id: this.cohortId, ...(target === undefined ? {} : { target }), add, remove });
   }
 
-  /** Journals Braze's answer to a batch: everything but `refused` is acknowledged. */
+  /**
+   * Journals Braze's answer to a batch: everything but `refused` is acknowledged.
+   * Unconfirmed additions (no Braze profile) are journaled as refused — never
+   * folded — and listed again under `unconfirmed`, so state counts them apart.
+   */
   async acknowledge(seq: number, add: readonly string[], remove: readonly string[], refused: readonly MemberRefusal[]): Promise<void> {
     const refusedKeys = new Set(refused.map((r) => r.key));
-    await this.#ctx.journal.append({ t: "ack", address: this.cohort.address, seq, ...(refused.length > 0 ? { refused: [...refusedKeys] } : {}) });
+    const unconfirmed = [...new Set(refused.filter((r) => r.unconfirmed).map((r) => r.key))];
+    await this.#ctx.journal.append({
+      t: "ack",
+      address: this.cohort.address,
+      seq,
+      ...(refused.length > 0 ? { refused: [...refusedKeys] } : {}),
+      ...(unconfirmed.length > 0 ? { unconfirmed } : {}),
+    });
     // Almost always nothing was refused: then every member counts, without a look-up each.
     this.added += refused.length === 0 ? add.length : add.filter((k) => !refusedKeys.has(k)).length;
     this.removed += refused.length === 0 ? remove.length : remove.filter((k) => !refusedKeys.has(k)).length;
-    this.refusals.push(...refused);
+    this.refusals.push(...refused.filter((r) => !r.unconfirmed));
+    this.unconfirmed += unconfirmed.length;
     this.#ctx.onEvent?.({ type: "batch_acked", address: this.cohort.address, identifiers: add.length + remove.length - refused.length });
   }
 
@@ -139,6 +154,15 @@ export class CohortRun {
   }
 }
 
+/**
+ * When the cohort was last sent whole: now for a new cohort, a re-target or a
+ * refresh (every member's addition goes out), else what state recorded.
+ */
+function refreshedAt(cohort: CohortPlan, prior: CohortState | undefined, retarget: boolean, now: Date): { refreshed_at?: string } {
+  if (!prior || retarget || cohort.refresh) return { refreshed_at: now.toISOString() };
+  return prior.refreshed_at ? { refreshed_at: prior.refreshed_at } : {};
+}
+
 function metaFromConfig(project: Project, cohort: CohortPlan): CohortEntryMeta {
   const after = cohort.after!;
   const model = project.models.get(after.model)!;
@@ -149,16 +173,18 @@ function metaFromConfig(project: Project, cohort: CohortPlan): CohortEntryMeta {
     ...(destination ? { destination_identity: destinationIdentity(destination) } : {}),
     cohort_id: after.cohort_id,
     name: after.name,
-    identifier: {
-      name: identifier.name,
-      type: identifier.type,
-      column: identifier.column,
-      ...(identifier.type === "alias" ? { label: identifier.label } : {}),
-    },
+    identifier: identifierRecord(identifier),
     model: { name: model.name, sql_digest: sqlDigest(model.sql), sql: model.sql, ...dbtEntry(model) },
     prevent_destroy: after.prevent_destroy,
     ...(after.target === undefined ? {} : { target: after.target }),
   };
+}
+
+/** The lockfile record of an identifier; a list records each part, and its columns in `column`. */
+function identifierRecord(identifier: IdentifierConfig): CohortEntryMeta["identifier"] {
+  const single = (part: SingleIdentifierConfig) => ({ name: part.name, type: part.type, column: part.column, ...(part.type === "alias" ? { label: part.label } : {}) });
+  if (identifier.type !== "first_of") return single(identifier);
+  return { name: identifier.name, type: "first_of", column: identifier.parts.map((p) => p.column).join(", "), parts: identifier.parts.map(single) };
 }
 
 /** Braze's messages for refused members, with how many members each. */
@@ -168,12 +194,13 @@ function countByMessage(refusals: readonly MemberRefusal[]): Record<string, numb
   return counts;
 }
 
-function dbtEntry(model: ModelConfig): { dbt?: CohortState["model"]["dbt"] } {
+function dbtEntry(model: ModelConfig): Pick<CohortState["model"], "dbt" | "dbt_refs"> {
   const dbt = dbtModelState(model);
-  return dbt ? { dbt } : {};
+  const refs = dbtRefsState(model);
+  return { ...(dbt ? { dbt } : {}), ...(refs ? { dbt_refs: refs } : {}) };
 }
 
 function metaFromState(entry: CohortState): CohortEntryMeta {
-  const { members: _members, snapshot: _snapshot, snapshot_sha256: _sha256, applied_at: _applied, refused: _refused, ...meta } = entry;
+  const { members: _members, snapshot: _snapshot, snapshot_sha256: _sha256, applied_at: _applied, refused: _refused, unconfirmed: _unconfirmed, ...meta } = entry;
   return meta;
 }

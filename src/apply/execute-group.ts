@@ -49,7 +49,9 @@ export async function executeGroup(ctx: ExecuteContext, planned: ExecutablePlan,
         for (const [i, part] of parts.entries()) {
           if (mine[i]! < 0) continue;
           const members = new Set([...part.add, ...part.remove]);
-          await runs[i]!.acknowledge(mine[i]!, part.add, part.remove, refused.filter((r) => members.has(r.key)));
+          const adds = new Set(part.add);
+          // An unconfirmed user is only an unconfirmed addition: its removals from other cohorts went through.
+          await runs[i]!.acknowledge(mine[i]!, part.add, part.remove, refused.filter((r) => (r.unconfirmed ? adds.has(r.key) : members.has(r.key))));
         }
       },
       shouldStop: ctx.shouldStop,

@@ -1,5 +1,5 @@
 import type { MemberRefusal, MembershipBatch } from "../destinations/destination.js";
-import type { CohortAttributes, CohortPlan, Plan } from "../model/plan.js";
+import { isRetarget, type CohortAttributes, type CohortPlan, type Plan } from "../model/plan.js";
 import type { Project } from "../model/project.js";
 import type { StateView } from "../model/state.js";
 import type { MembershipDelta } from "../plan/membership-diff.js";
@@ -38,8 +38,16 @@ export interface ExecutablePlan {
 /**
  * Carries out a plan: per cohort, the cohort upsert, then membership batches,
  * each journaled before it is sent and acknowledged after. Cohorts proceed
- * concurrently (a request group as one unit, see plan/request-groups.ts); one cohort's failure does not stop the others. State is not
- * written here: the caller folds the journal afterwards.
+ * concurrently (a request group as one unit, see plan/request-groups.ts); one
+ * cohort's failure does not stop the others. State is not written here: the
+ * caller folds the journal afterwards.
+ *
+ * Leaves before joins, across every cohort: two cohorts' requests write one
+ * binding (an attribute) only when one leaves what the other joins — a
+ * re-target away from an attribute another cohort joins, two cohorts swapping
+ * attributes, a removed cohort's attribute taken over. Sent concurrently, a
+ * leave landing after the join would clear it. So the work runs in three
+ * phases, each finished before the next starts (see `phasesOf`).
  */
 export async function executePlan(outer: ExecuteContext, planned: ExecutablePlan): Promise<CohortReport[]> {
   // A state failure (journal not writable, lock lost) stops every cohort at once:
@@ -50,61 +58,130 @@ export async function executePlan(outer: ExecuteContext, planned: ExecutablePlan
     shouldStop: () => fatal !== undefined || outer.shouldStop(),
     onStateFailure: (error: unknown) => (fatal ??= error),
   };
+  const reports: CohortReport[] = [];
+  for (const phase of phasesOf(ctx, planned)) reports.push(...(await runConcurrently(phase, Math.max(1, ctx.cohortConcurrency ?? 4))));
+  if (fatal !== undefined) throw fatal;
+  return reports.sort((a, b) => (a.address < b.address ? -1 : 1));
+}
+
+/** A piece of work of one phase: the reports of the cohorts it finished. */
+type Step = () => Promise<CohortReport[]>;
+
+/**
+ * The plan's work in three phases:
+ * 1. leaves only: the old side of every re-target, and every cohort (or delete)
+ *    that only removes members;
+ * 2. the other cohorts, alone or as request groups (one object per user, where
+ *    a join of one cohort wins over a leave of another on the same attribute);
+ * 3. the new side of every re-target.
+ * A leave in phase 1 or 2 thus lands before any join on the same binding in a
+ * later phase, and within phase 2 the only leaves that can meet a join of
+ * another cohort on one attribute share its request group.
+ */
+export function phasesOf(ctx: ExecuteContext, planned: ExecutablePlan): [Step[], Step[], Step[]] {
+  const phases: [Step[], Step[], Step[]] = [[], [], []];
   const work = planned.plan.cohorts.filter((c) => !(c.actions.length === 1 && c.actions[0] === "no-op"));
   // Cohorts that share requests (one object per user) run as one unit; the others alone.
   const groups = requestGroups(ctx.project.destinations, work);
   const grouped = new Set(groups.flat().map((c) => c.address));
-  const units: (() => Promise<CohortReport[]>)[] = [
-    ...groups.map((group) => () => executeGroup(ctx, planned, group)),
-    ...work.filter((c) => !grouped.has(c.address)).map((cohort) => async () => [await executeCohort(ctx, planned, cohort)]),
-  ];
+  for (const group of groups) phases[1].push(() => executeGroup(ctx, planned, group));
+  for (const cohort of work.filter((c) => !grouped.has(c.address))) {
+    if (movesBinding(cohort)) {
+      const steps = retargetSteps(ctx, planned, cohort);
+      phases[0].push(steps.leave);
+      phases[2].push(steps.join);
+    } else {
+      phases[cohort.after !== null && cohort.members.add > 0 ? 1 : 0].push(async () => [await executeCohort(ctx, planned, cohort)]);
+    }
+  }
+  return phases;
+}
+
+/** Runs steps with at most `concurrency` under way; resolves once all of them ended. */
+async function runConcurrently(steps: readonly Step[], concurrency: number): Promise<CohortReport[]> {
   const reports: CohortReport[] = [];
   let next = 0;
   const worker = async () => {
-    while (next < units.length) {
-      const unit = units[next++]!;
-      reports.push(...(await unit()));
+    while (next < steps.length) {
+      const step = steps[next++]!;
+      reports.push(...(await step()));
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, ctx.cohortConcurrency ?? 4) }, worker));
-  if (fatal !== undefined) throw fatal;
-  return reports.sort((a, b) => (a.address < b.address ? -1 : 1));
+  await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(1, steps.length)) }, worker));
+  return reports;
+}
+
+/** A re-target to another destination or another binding inside it: the old side is left, the new one joined. */
+function movesBinding(cohort: CohortPlan): boolean {
+  const { before, after } = cohort;
+  return isRetarget(cohort.changed_attributes) && before !== null && after !== null && (before.destination !== after.destination || before.target !== after.target);
+}
+
+/** Sends one side's additions and removals of a cohort, journaling each batch; true when it stopped early. */
+async function sendSide(ctx: ExecuteContext, run: CohortRun, side: CohortAttributes, adds: string | undefined, removes: string | undefined): Promise<boolean> {
+  const seqBase = run.seq;
+  const result = await run.client(side.destination).syncMembership({ cohortId: run.cohortId, target: side.target }, flatten(ctx.engine, adds), flatten(ctx.engine, removes), {
+    beforeSend: async (batch: MembershipBatch) => {
+      run.seq = Math.max(run.seq, seqBase + batch.index + 1);
+      await run.journalBatch(seqBase + batch.index, side, batch.add, batch.remove);
+    },
+    acknowledged: async (batch: MembershipBatch, refused: readonly MemberRefusal[]) => {
+      await run.acknowledge(seqBase + batch.index, batch.add, batch.remove, refused);
+      run.requests++;
+    },
+    shouldStop: ctx.shouldStop,
+  });
+  return result.stopped;
+}
+
+/** The report of a cohort whose work threw. */
+function failed(run: CohortRun, error: unknown): CohortReport {
+  // A request Braze answered (with a refusal) was still a request: count it.
+  if (typeof (error as { status?: unknown }).status === "number") run.requests++;
+  return run.fail(error);
 }
 
 async function executeCohort(ctx: ExecuteContext, planned: ExecutablePlan, cohort: CohortPlan): Promise<CohortReport> {
   const run = new CohortRun(ctx, planned, cohort);
   if (ctx.shouldStop()) return run.report("skipped");
-  const { delta, after } = run;
   try {
     await run.begin();
-    const send = async (side: CohortAttributes, adds: string | undefined, removes: string | undefined) => {
-      const seqBase = run.seq;
-      const result = await run.client(side.destination).syncMembership({ cohortId: run.cohortId, target: side.target }, flatten(ctx.engine, adds), flatten(ctx.engine, removes), {
-        beforeSend: async (batch: MembershipBatch) => {
-          run.seq = Math.max(run.seq, seqBase + batch.index + 1);
-          await run.journalBatch(seqBase + batch.index, side, batch.add, batch.remove);
-        },
-        acknowledged: async (batch: MembershipBatch, refused: readonly MemberRefusal[]) => {
-          await run.acknowledge(seqBase + batch.index, batch.add, batch.remove, refused);
-          run.requests++;
-        },
-        shouldStop: ctx.shouldStop,
-      });
-      return result.stopped;
-    };
-    let stopped: boolean;
-    // A new destination or a new binding inside it (e.g. another attribute): leave the old, join the new.
-    if (run.retarget && (cohort.before!.destination !== after.destination || cohort.before!.target !== after.target)) {
-      stopped = (await send(cohort.before!, undefined, delta.removeTable)) || (await send(after, delta.addTable, undefined));
-    } else {
-      stopped = await send(after, run.isDelete ? undefined : delta.addTable, delta.removeTable);
-    }
-    return await run.end(stopped);
+    return await run.end(await sendSide(ctx, run, run.after, run.isDelete ? undefined : run.delta.addTable, run.delta.removeTable));
   } catch (error) {
-    // A request Braze answered (with a refusal) was still a request: count it.
-    if (typeof (error as { status?: unknown }).status === "number") run.requests++;
-    return run.fail(error);
+    return failed(run, error);
   }
+}
+
+/**
+ * A re-target in two steps, run in different phases: leave the old side (phase
+ * 1), then join the new one (phase 3). A cohort that stopped or failed while
+ * leaving reports so and joins nothing.
+ */
+function retargetSteps(ctx: ExecuteContext, planned: ExecutablePlan, cohort: CohortPlan): { leave: Step; join: Step } {
+  const run = new CohortRun(ctx, planned, cohort);
+  let finished: CohortReport | undefined;
+  return {
+    leave: async () => {
+      if (ctx.shouldStop()) finished = run.report("skipped");
+      else {
+        try {
+          await run.begin();
+          if (await sendSide(ctx, run, cohort.before!, undefined, run.delta.removeTable)) finished = await run.end(true);
+        } catch (error) {
+          finished = failed(run, error);
+        }
+      }
+      return [];
+    },
+    join: async () => {
+      if (finished) return [finished];
+      try {
+        return [await run.end(await sendSide(ctx, run, run.after, run.delta.addTable, undefined))];
+      } catch (error) {
+        return [failed(run, error)];
+      }
+    },
+  };
 }
 
 /** A work table's keys, in DuckDB's batches (packBatches takes them an array at a time). */

@@ -6,7 +6,7 @@ import type { JournalRecord } from "../state/journal.js";
 import { canonicalJson } from "../state/canonical-json.js";
 import { summarizeJournal, type AckedBatch, type JournalCohort as CohortWork } from "./journal-summary.js";
 import { expectedSnapshot, snapshotFields } from "../state/snapshot-record.js";
-import { saveFoldedSnapshots, type Folded } from "./fold-snapshots.js";
+import { foldWhereSnapshotsLive, pendingCounts, saveFoldedSnapshots, type Folded } from "./fold-snapshots.js";
 
 export interface FoldResult {
   /** The new lockfile document, or undefined when nothing was folded. */
@@ -52,12 +52,13 @@ export async function foldJournal(records: readonly JournalRecord[], state: Stat
       changed = true;
       continue;
     }
-    const { snapshot, refused } = saved.get(address) ?? (await foldOne(engine, backend, address, work, prior));
+    const { snapshot, refused, unconfirmed } = saved.get(address) ?? (await foldOne(engine, backend, address, work, prior));
     const next: CohortState = {
       ...cohort.entry,
       // A rename Braze may not have received keeps the old name, so the next plan sends it again.
       name: unknownUpsert ? (cohort.prior_name ?? cohort.entry.name) : cohort.entry.name,
       ...(refused > 0 ? { refused } : {}),
+      ...(unconfirmed > 0 ? { unconfirmed } : {}),
       ...snapshotFields(snapshot),
       applied_at: now.toISOString(),
     };
@@ -82,10 +83,11 @@ async function foldOne(engine: DuckDbEngine, backend: StateBackend, address: str
   // Only batches to the cohort's current binding count: on a re-target the others went to the old one.
   const batches = work.acked.filter((b) => b.destination === destination && b.target === cohort.entry.target);
   const base = prior && !cohort.retarget ? prior : undefined;
+  if (backend.foldSnapshots) return (await foldWhereSnapshotsLive(engine, backend, [{ address, cohortId: cohort.entry.cohort_id, base, batches }])).get(address)!;
   const members = await foldMembers(engine, backend, address, base, batches);
   try {
     const snapshot = await backend.saveSnapshot(engine, cohort.entry.cohort_id, `SELECT key FROM ${members}`);
-    return { snapshot, refused: batches.reduce((n, b) => n + b.refused.length, 0) };
+    return { snapshot, ...pendingCounts(batches) };
   } finally {
     await engine.drop(members);
   }
@@ -113,7 +115,8 @@ async function foldMembers(
   // Members Braze refused one by one were not acknowledged: they stay as they were.
   const accepted = (keys: readonly string[], refused: readonly string[]) => (refused.length === 0 ? keys : keys.filter((k) => !refused.includes(k)));
   const adds = await keysTable(engine, batches.flatMap((b) => accepted(b.add, b.refused)));
-  const removes = await keysTable(engine, batches.flatMap((b) => accepted(b.remove, b.refused)));
+  // An unconfirmed addition (no Braze profile) is no member, whatever state said before.
+  const removes = await keysTable(engine, batches.flatMap((b) => [...accepted(b.remove, b.refused), ...b.unconfirmed]));
   const snapshot = base && base.members.count > 0
     ? await backend.loadSnapshot(engine, address, expectedSnapshot(base))
     : undefined;

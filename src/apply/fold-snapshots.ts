@@ -6,7 +6,13 @@ import { expectedSnapshot } from "../state/snapshot-record.js";
 import { formatDigest, memberDigestByGroupSql, parseDigest, partsFromRow, shiftDigest, type DigestParts } from "../state/member-digest.js";
 import type { AckedBatch, JournalCohort as CohortWork } from "./journal-summary.js";
 
-export type Folded = { readonly snapshot: SavedSnapshot; readonly refused: number };
+export type Folded = { readonly snapshot: SavedSnapshot; readonly refused: number; readonly unconfirmed: number };
+
+/** Members refused one by one, and additions Braze did not confirm, over a cohort's acknowledged batches. */
+export function pendingCounts(batches: readonly AckedBatch[]): { refused: number; unconfirmed: number } {
+  const unconfirmed = batches.reduce((n, b) => n + b.unconfirmed.length, 0);
+  return { refused: batches.reduce((n, b) => n + b.refused.length, 0) - unconfirmed, unconfirmed };
+}
 
 const EMPTY_DIGEST = formatDigest(0, 0n, 0n);
 const NOTHING: DigestParts = { count: 0, hi: 0n, lo: 0n };
@@ -41,6 +47,7 @@ export async function saveFoldedSnapshots(summary: ReadonlyMap<string, CohortWor
     const batches = work.acked.filter((b) => b.destination === entry.destination && b.target === entry.target);
     return [{ address, cohortId: entry.cohort_id, base: prior && !retarget ? prior : undefined, batches }];
   });
+  if (backend.foldSnapshots) return foldWhereSnapshotsLive(engine, backend, jobs);
   if (jobs.length < 2) return new Map();
   const requests = jobs.flatMap((job, slot) => (job.base && job.base.members.count > 0 ? [{ slot, address: job.address, expected: expectedSnapshot(job.base) }] : []));
   const recorded = await loadSnapshots(engine, backend, requests);
@@ -56,20 +63,48 @@ export async function saveFoldedSnapshots(summary: ReadonlyMap<string, CohortWor
        ANTI JOIN ${removes} AS r USING (slot, key) ANTI JOIN ${recorded} AS s USING (slot, key)`,
     );
     await engine.connection.run(`CREATE TABLE ${removed} AS SELECT slot, key FROM ${removes} SEMI JOIN ${recorded} AS s USING (slot, key)`);
-    // Streaming only (no sort, no hash over all members): recorded rows keep their scan order,
-    // cohort after cohort, so a cohort's rows sit in a few row groups (plus the additions' tail)
-    // and `WHERE slot = n` skips the rest.
+    // Stored in slot order, so that each snapshot's write (`WHERE slot = n`) reads only the few
+    // row groups holding its cohort (DuckDB skips the others by their min/max). The parallel
+    // scan and joins above keep no order: without the sort every write read every member, and
+    // a set of 2,000 instances spent most of its fold there (13 vs 2 ms of CPU a file).
     await engine.connection.run(
-      `CREATE TABLE ${folded} AS SELECT slot, key FROM ${recorded} ANTI JOIN ${removed} AS r USING (slot, key) UNION ALL SELECT slot, key FROM ${added}`,
+      `CREATE TABLE ${folded} AS SELECT slot, key FROM (SELECT slot, key FROM ${recorded} ANTI JOIN ${removed} AS r USING (slot, key) UNION ALL SELECT slot, key FROM ${added}) ORDER BY slot`,
     );
     const plus = await digestsBySlot(engine, added);
     const minus = await digestsBySlot(engine, removed);
     await engine.drop(recorded, changes, removes, added, removed);
     const digests = jobs.map((job, slot) => shiftDigest(job.base?.members.digest ?? EMPTY_DIGEST, plus.get(slot) ?? NOTHING, minus.get(slot) ?? NOTHING));
     const saved = await backend.saveSnapshots(engine, folded, jobs.map((job, slot) => ({ slot, cohortId: job.cohortId, count: parseDigest(digests[slot]!).count, digest: digests[slot]! })));
-    return new Map(jobs.map((job, i) => [job.address, { snapshot: saved[i]!, refused: job.batches.reduce((n, b) => n + b.refused.length, 0) }]));
+    return new Map(jobs.map((job, i) => [job.address, { snapshot: saved[i]!, ...pendingCounts(job.batches) }]));
   } finally {
     await engine.drop(recorded, changes, removes, added, removed, folded);
+  }
+}
+
+/** The job shape both fold paths share: a cohort, its recorded base (none on a re-target) and its acknowledged batches. */
+export interface FoldTarget {
+  readonly address: string;
+  readonly cohortId: string;
+  readonly base: CohortState | undefined;
+  readonly batches: readonly AckedBatch[];
+}
+
+/**
+ * Every job's new snapshot built where the snapshots live (StateBackend.foldSnapshots):
+ * only the acknowledged changes leave this process, the recorded members are never read.
+ */
+export async function foldWhereSnapshotsLive(engine: DuckDbEngine, backend: StateBackend, jobs: readonly FoldTarget[]): Promise<Map<string, Folded>> {
+  if (jobs.length === 0) return new Map();
+  const changes = await changesTable(engine, jobs.map((job) => job.batches));
+  try {
+    const saved = await backend.foldSnapshots!(engine, changes, jobs.map((job, slot) => ({
+      slot,
+      cohortId: job.cohortId,
+      base: job.base && job.base.members.count > 0 ? expectedSnapshot(job.base) : undefined,
+    })));
+    return new Map(jobs.map((job, i) => [job.address, { snapshot: saved[i]!, ...pendingCounts(job.batches) }]));
+  } finally {
+    await engine.drop(changes);
   }
 }
 
@@ -78,7 +113,12 @@ async function digestsBySlot(engine: DuckDbEngine, table: string): Promise<Map<n
   return new Map(rows.getRows().map(([slot, ...parts]) => [Number(slot), partsFromRow(parts)]));
 }
 
-/** Every acknowledged member change of many cohorts, in one table (slot, key, removed); members Braze refused one by one stay as they were. */
+/**
+ * Every acknowledged member change of many cohorts, in one table (slot, key,
+ * removed); members Braze refused one by one stay as they were. An unconfirmed
+ * addition (no Braze profile) is a removal: whatever state said, Braze does not
+ * hold that member (a re-sent recorded member whose profile is gone leaves state).
+ */
 async function changesTable(engine: DuckDbEngine, batchesBySlot: readonly (readonly AckedBatch[])[]): Promise<string> {
   const name = engine.tempTable("journal_changes");
   await engine.connection.run(`CREATE TABLE memory.main.${name} (slot INTEGER, key VARCHAR, removed BOOLEAN)`);
@@ -95,6 +135,12 @@ async function changesTable(engine: DuckDbEngine, batchesBySlot: readonly (reado
             appender.appendBoolean(removed);
             appender.endRow();
           }
+        }
+        for (const key of batch.unconfirmed) {
+          appender.appendInteger(slot);
+          appender.appendVarchar(key);
+          appender.appendBoolean(true);
+          appender.endRow();
         }
       }
     });

@@ -20,6 +20,8 @@ export interface ApplyHistoryInput {
   readonly error?: string;
   /** Each cohort's member count in state after the apply, read back from state. */
   readonly sizes?: ReadonlyMap<string, number>;
+  /** The environment applied to, when coho.yaml declares environments. */
+  readonly environment?: string;
 }
 
 /**
@@ -61,6 +63,7 @@ export function buildHistoryRecord(input: ApplyHistoryInput): HistoryRecord {
     finished_at: input.finished.toISOString(),
     who: describeHolder(input.env),
     coho_version: COHO_VERSION,
+    ...(input.environment === undefined ? {} : { environment: input.environment }),
     outcome: input.outcome,
     lineage: report?.state.lineage ?? input.before.lineage,
     serial_before: input.before.serial,

@@ -1,8 +1,8 @@
 import type { JournalRecord } from "../state/journal.js";
 
 type Batch = Extract<JournalRecord, { t: "batch" }>;
-/** An acknowledged batch: every member except `refused` reached Braze. */
-export type AckedBatch = Batch & { readonly refused: readonly string[] };
+/** An acknowledged batch: every member except `refused` reached Braze; `unconfirmed` (within `refused`): additions Braze had no profile for. */
+export type AckedBatch = Batch & { readonly refused: readonly string[]; readonly unconfirmed: readonly string[] };
 type Upsert = Extract<JournalRecord, { t: "upsert" }>;
 type CohortRecord = Extract<JournalRecord, { t: "cohort" }>;
 
@@ -17,7 +17,7 @@ export interface JournalCohort {
 }
 
 export function summarizeJournal(records: readonly JournalRecord[]): Map<string, JournalCohort> {
-  const cohorts = new Map<string, { cohort?: CohortRecord; upsert?: Upsert; upsertAcked: boolean; batches: Map<number, Batch>; acked: Map<number, readonly string[]>; forget: boolean }>();
+  const cohorts = new Map<string, { cohort?: CohortRecord; upsert?: Upsert; upsertAcked: boolean; batches: Map<number, Batch>; acked: Map<number, { refused: readonly string[]; unconfirmed: readonly string[] }>; forget: boolean }>();
   const at = (address: string) => {
     let entry = cohorts.get(address);
     if (!entry) {
@@ -43,7 +43,7 @@ export function summarizeJournal(records: readonly JournalRecord[]): Map<string,
         at(record.address).batches.set(record.seq, record);
         break;
       case "ack":
-        at(record.address).acked.set(record.seq, record.refused ?? []);
+        at(record.address).acked.set(record.seq, { refused: record.refused ?? [], unconfirmed: record.unconfirmed ?? [] });
         break;
       case "forget":
         at(record.address).forget = true;
@@ -58,7 +58,7 @@ export function summarizeJournal(records: readonly JournalRecord[]): Map<string,
       cohort: entry.cohort,
       upsert: entry.upsert,
       upsertAcked: entry.upsertAcked,
-      acked: batches.filter((b) => entry.acked.has(b.seq)).map((b) => ({ ...b, refused: entry.acked.get(b.seq)! })),
+      acked: batches.filter((b) => entry.acked.has(b.seq)).map((b) => ({ ...b, ...entry.acked.get(b.seq)! })),
       unknown: batches.filter((b) => !entry.acked.has(b.seq)),
       forget: entry.forget,
     });

@@ -5,7 +5,7 @@ import type { DestinationClients } from "../destinations/clients.js";
 import type { ApplyEventListener } from "./events.js";
 import { foldJournal } from "./fold-journal.js";
 import type { JournalStore } from "../state/journal.js";
-import { summarizeJournal } from "./journal-summary.js";
+import { summarizeJournal, type JournalCohort } from "./journal-summary.js";
 import { entryId } from "./journal-entries.js";
 import { CohoError } from "../model/errors.js";
 import { isStateFailure } from "../state/storage-error.js";
@@ -24,12 +24,14 @@ export async function recoverInterrupted(
   const work = summarizeJournal(records);
   const batches = [...work.values()].reduce((n, w) => n + w.unknown.length, 0);
   ctx.onEvent?.({ type: "resuming", cohorts: work.size, batches });
-  // Leaves before joins, over all cohorts: two cohorts' batches write one binding
-  // only when one leaves what the other joins (a re-target's old and new binding,
-  // a removed cohort's attribute taken over by a new one), and the join must land
-  // last, as apply sent it. Each cohort's upsert still comes before its batches.
+  // Leaves before joins, over all cohorts, in apply's phases (apply/execute-plan.ts):
+  // batches that only leave, then other cohorts' batches (a request group's
+  // shared batches among them), then the joins of re-targets. Two cohorts' batches
+  // write one binding only when one leaves what the other joins, and the join must
+  // land last, as apply sent it. Each cohort's upsert still comes before its batches.
+  const phase = (cohort: JournalCohort, batch: JournalCohort["unknown"][number]) => (batch.add.length === 0 ? 0 : cohort.cohort.retarget ? 2 : 1);
   const prepared = new Set<string>();
-  for (const [joins, [address, cohort]] of [false, true].flatMap((j) => [...work].map((w) => [j, w] as const))) {
+  for (const [pass, [address, cohort]] of [0, 1, 2].flatMap((p) => [...work].map((w) => [p, w] as const))) {
     let current = entryId(address, "upsert");
     try {
       if (cohort.upsert && !cohort.upsertAcked && !prepared.has(address)) {
@@ -38,10 +40,11 @@ export async function recoverInterrupted(
         await ctx.journal.append({ t: "upsert_ack", address });
         prepared.add(address);
       }
-      for (const batch of cohort.unknown.filter((b) => (b.add.length > 0) === joins)) {
+      for (const batch of cohort.unknown.filter((b) => phase(cohort, b) === pass)) {
         current = entryId(address, batch.seq);
         const refused = await ctx.clients.get(batch.destination).resend({ cohortId: batch.cohort_id, target: batch.target }, batch);
-        await ctx.journal.append({ t: "ack", address, seq: batch.seq, ...(refused.length > 0 ? { refused: [...new Set(refused.map((r) => r.key))] } : {}) });
+        const unconfirmed = [...new Set(refused.filter((r) => r.unconfirmed).map((r) => r.key))];
+        await ctx.journal.append({ t: "ack", address, seq: batch.seq, ...(refused.length > 0 ? { refused: [...new Set(refused.map((r) => r.key))] } : {}), ...(unconfirmed.length > 0 ? { unconfirmed } : {}) });
       }
     } catch (error) {
       // State cannot be recorded: write nothing more; the journal still holds every complete record.

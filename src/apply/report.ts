@@ -16,6 +16,11 @@ export interface CohortReport {
   readonly refused: number;
   /** Braze's message → how many members it refused with it. */
   readonly refusals?: Readonly<Record<string, number>>;
+  /**
+   * Additions sent and taken (201) that Braze did not confirm: a read-back found
+   * no profile (missing_profiles: wait). Not recorded as members; sent again.
+   */
+  readonly unconfirmed: number;
   readonly requests: number;
   readonly retries: number;
   readonly duration_ms: number;
@@ -28,6 +33,8 @@ export interface CohortReport {
 export interface ApplyReport {
   readonly format: "coho-apply-report";
   readonly format_version: "1.0";
+  /** The environment applied to, when coho.yaml declares environments. */
+  readonly environment?: string;
   readonly started_at: string;
   readonly finished_at: string;
   readonly duration_ms: number;
@@ -44,14 +51,15 @@ export interface ApplyReport {
     readonly rejected: number;
     readonly failed: number;
     readonly refused: number;
+    readonly unconfirmed: number;
     readonly requests: number;
     readonly retries: number;
   };
 }
 
 export function totals(cohorts: readonly CohortReport[]): ApplyReport["totals"] {
-  const sum = (key: "added" | "removed" | "rejected" | "failed" | "refused" | "requests" | "retries") => cohorts.reduce((n, c) => n + c[key], 0);
-  return { added: sum("added"), removed: sum("removed"), rejected: sum("rejected"), failed: sum("failed"), refused: sum("refused"), requests: sum("requests"), retries: sum("retries") };
+  const sum = (key: "added" | "removed" | "rejected" | "failed" | "refused" | "unconfirmed" | "requests" | "retries") => cohorts.reduce((n, c) => n + c[key], 0);
+  return { added: sum("added"), removed: sum("removed"), rejected: sum("rejected"), failed: sum("failed"), refused: sum("refused"), unconfirmed: sum("unconfirmed"), requests: sum("requests"), retries: sum("retries") };
 }
 
 /** The report of one apply run, from its start time, the cohorts it carried out and the state it left. */

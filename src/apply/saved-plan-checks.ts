@@ -1,7 +1,7 @@
 import { CohoError } from "../model/errors.js";
 import { parseMemberKey } from "../model/member-key.js";
 import type { CohortPlan, Plan } from "../model/plan.js";
-import type { Project } from "../model/project.js";
+import { identifierParts, type Project } from "../model/project.js";
 import type { StateView } from "../model/state.js";
 import type { DeltaChunk } from "../plan/plan-file.js";
 
@@ -22,7 +22,7 @@ export interface KeyShape {
 export class SavedPlanChecker {
   readonly #path: string;
   readonly #cohorts: ReadonlyMap<string, CohortPlan>;
-  readonly #shapes = new Map<string, { add: KeyShape | undefined; remove: KeyShape | undefined }>();
+  readonly #shapes = new Map<string, { add: readonly KeyShape[] | undefined; remove: readonly KeyShape[] | undefined }>();
   readonly #counts = new Map<string, { add: number; remove: number }>();
 
   constructor(path: string, plan: Plan, project: Project, state: StateView) {
@@ -31,8 +31,8 @@ export class SavedPlanChecker {
     for (const cohort of plan.cohorts) {
       const configured = cohort.after ? project.identifiers.get(cohort.after.identifier) : undefined;
       const recorded = state.cohorts[cohort.moved_from ?? cohort.address]?.identifier;
-      const add = configured ? shape(configured.type, configured.type === "alias" ? configured.label : undefined) : undefined;
-      const remove = recorded ? shape(recorded.type, recorded.label) : add;
+      const add = configured ? identifierParts(configured).map((p) => shape(p.type, p.type === "alias" ? p.label : undefined)) : undefined;
+      const remove = recorded ? (recorded.parts ?? (recorded.type === "first_of" ? [] : [{ type: recorded.type, label: recorded.label }])).map((p) => shape(p.type, p.label)) : add;
       this.#shapes.set(cohort.address, { add, remove });
       this.#counts.set(cohort.address, { add: 0, remove: 0 });
     }
@@ -56,7 +56,9 @@ export class SavedPlanChecker {
   /** After the last chunk: every cohort's key counts must equal the header's. */
   finish(): void {
     for (const [address, counts] of this.#counts) {
-      const members = this.#cohorts.get(address)!.members;
+      const cohort = this.#cohorts.get(address)!;
+      // A refresh's re-sent members travel with the additions.
+      const members = { add: cohort.members.add + (cohort.refresh?.members ?? 0), remove: cohort.members.remove };
       if (counts.add !== members.add || counts.remove !== members.remove) {
         throw this.#invalid(`${address}: the deltas hold +${counts.add} / −${counts.remove} members but the plan says +${members.add} / −${members.remove}`);
       }
@@ -72,12 +74,18 @@ function shape(type: KeyShape["type"], label: string | undefined): KeyShape {
   return label === undefined ? { type } : { type, label };
 }
 
-/** Why `key` cannot be a member of this side of the delta, or undefined when it can. */
-export function keyProblem(key: unknown, expected: KeyShape | undefined): string | undefined {
+/** Why `key` cannot be a member of this side of the delta, or undefined when it can (any of a list's parts will do). */
+export function keyProblem(key: unknown, shapes: readonly KeyShape[] | KeyShape | undefined): string | undefined {
   if (typeof key !== "string") return "is not a member key";
   const parsed = parseMemberKey(key);
   if (!parsed) return "is not a member key";
-  if (!expected) return "belongs to no identifier of this cohort";
+  const all = shapes === undefined ? [] : Array.isArray(shapes) ? shapes : [shapes as KeyShape];
+  if (all.length === 0) return "belongs to no identifier of this cohort";
+  const problems = all.map((expected) => shapeProblem(parsed, expected));
+  return problems.includes(undefined) ? undefined : problems[0];
+}
+
+function shapeProblem(parsed: NonNullable<ReturnType<typeof parseMemberKey>>, expected: KeyShape): string | undefined {
   if (parsed.kind !== expected.type) return `is a ${parsed.kind} key, but the cohort's identifier is ${expected.type}`;
   if (parsed.kind === "alias" && expected.label !== undefined && parsed.label !== expected.label) return `has alias label ${parsed.label}, not ${expected.label}`;
   return undefined;

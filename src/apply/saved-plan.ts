@@ -18,6 +18,13 @@ export async function loadSavedPlan(path: string, state: StateView, project: Pro
   // Before any other check reads the header: it must be the one coho wrote.
   await verifyPlanFile(path);
   const remake = "make a new plan with coho plan --out FILE and review it";
+  const plannedFor = plan.environment ?? null;
+  const applyingIn = project.environment?.name ?? null;
+  if (plannedFor !== applyingIn) {
+    throw new CohoError("apply.plan_environment", `the saved plan was made for ${plannedFor === null ? "a project without environments" : `environment ${plannedFor}`}, not for ${applyingIn === null ? "this project without environments" : `environment ${applyingIn}`}`, {
+      hint: plannedFor === null ? "make a new plan with --env" : `apply it with --env ${plannedFor}, or make a new plan for ${applyingIn ?? "this project"}`,
+    });
+  }
   if (plan.state.lineage !== null && plan.state.lineage !== state.lineage) {
     throw new CohoError("apply.plan_lineage", `the saved plan was made for another state (lineage ${plan.state.lineage}; this state is ${state.lineage ?? "empty"})`, { hint: "apply it where it was planned, or make a new plan here" });
   }

@@ -11,28 +11,47 @@ export type CompletionShell = (typeof COMPLETION_SHELLS)[number];
 export function completionScript(shell: CompletionShell): string {
   switch (shell) {
     case "bash":
+      // bash splits COMP_WORDS at quotes and brackets (COMP_WORDBREAKS), so coho
+      // reads the typed line itself and answers with what replaces readline's
+      // word ($2), quoted; no answer means "complete file names" (-o default).
       return `# coho completion for bash: source it, or save it in /etc/bash_completion.d/coho
 _coho_complete() {
-  local IFS=$'\\n'
-  COMPREPLY=( $(coho __complete -- "\${COMP_WORDS[@]:1:COMP_CWORD}" 2>/dev/null) )
+  local IFS=$'\n'
+  COMPREPLY=( $(coho __complete --shell bash --word "$2" --line "\${COMP_LINE:0:COMP_POINT}" 2>/dev/null) )
 }
 complete -o default -F _coho_complete coho
 `;
     case "zsh":
+      // Words reach coho unquoted ((Q)); compadd quotes what it inserts. The first
+      // line of the answer says what to complete: words, files or folders.
       return `#compdef coho
 # coho completion for zsh: save it as _coho in a folder on $fpath
 _coho() {
-  local -a candidates
-  candidates=("\${(@f)$(coho __complete -- "\${(@)words[2,CURRENT]}" 2>/dev/null)}")
-  compadd -a candidates
+  local -a reply
+  reply=("\${(@f)$(coho __complete --shell zsh -- "\${(@Q)words[2,CURRENT-1]}" "\${(Q)PREFIX}" 2>/dev/null)}")
+  case "$reply[1]" in
+    files) _files ;;
+    dirs) _files -/ ;;
+    *) compadd -- "\${(@)reply[2,-1]}" ;;
+  esac
 }
 if [ "$funcstack[1]" = "_coho" ]; then _coho "$@"; else compdef _coho coho; fi
 `;
     case "fish":
+      // fish escapes what it inserts; coho gets the tokens unescaped.
       return `# coho completion for fish: save it as ~/.config/fish/completions/coho.fish
 function __coho_complete
-  set -l tokens (commandline -opc) (commandline -ct)
-  coho __complete -- $tokens[2..-1] 2>/dev/null
+  set -l tokens (commandline -opc)
+  set -l current (commandline -ct | string unescape 2>/dev/null; or commandline -ct)
+  set -l reply (coho __complete --shell fish -- $tokens[2..-1] "$current" 2>/dev/null)
+  switch "$reply[1]"
+    case files
+      __fish_complete_path "$current"
+    case dirs
+      __fish_complete_directories "$current"
+    case '*'
+      printf '%s\n' $reply[2..-1]
+  end
 end
 complete -c coho -f -a '(__coho_complete)'
 `;
@@ -47,13 +66,24 @@ export interface CompletionInput {
   readonly addresses: (dir: string) => readonly string[];
 }
 
+/** What the shell should complete: these words, or file or folder names (the shell knows those best). */
+export interface Completion {
+  readonly kind: "words" | "files" | "dirs";
+  readonly words: string[];
+}
+
 /** Candidates for the last word, filtered by what is typed so far. */
 export function completeWords(input: CompletionInput): string[] {
+  return complete(input).words;
+}
+
+export function complete(input: CompletionInput): Completion {
   const words = input.words.length === 0 ? [""] : input.words;
   const current = words[words.length - 1]!;
   let command = input.program;
   let dir = ".";
   let expectsValueOf: Option | undefined;
+  let positionals = 0;
   for (const word of words.slice(0, -1)) {
     if (expectsValueOf) {
       if (expectsValueOf.long === "--dir") dir = word;
@@ -66,10 +96,29 @@ export function completeWords(input: CompletionInput): string[] {
       continue;
     }
     const sub = command.commands.find((c) => c.name() === word || c.aliases().includes(word));
-    if (sub) command = sub;
+    if (sub) {
+      command = sub;
+      positionals = 0;
+    } else positionals++;
   }
-  const candidates = expectsValueOf ? valuesFor(expectsValueOf, input, dir) : current.startsWith("-") ? optionNames(command) : [...subcommandNames(command), ...positionalValues(command, input, dir)];
-  return candidates.filter((c) => c.startsWith(current)).sort();
+  const matching = (candidates: readonly string[]) => candidates.filter((c) => c.startsWith(current)).sort();
+  if (expectsValueOf) {
+    const kind = pathKind(/<([^>]+)>/.exec(expectsValueOf.flags)?.[1]);
+    return kind ? { kind, words: [] } : { kind: "words", words: matching(valuesFor(expectsValueOf, input, dir)) };
+  }
+  if (current.startsWith("-")) return { kind: "words", words: matching(optionNames(command)) };
+  const argument = command.registeredArguments[Math.min(positionals, command.registeredArguments.length - 1)];
+  const argumentKind = argument && subcommandNames(command).length === 0 ? pathKind(argument.name()) : undefined;
+  if (argumentKind) return { kind: argumentKind, words: [] };
+  const choices = argument?.argChoices ?? [];
+  return { kind: "words", words: matching([...subcommandNames(command), ...choices, ...positionalValues(command, input, dir)]) };
+}
+
+/** Options and arguments named for a path (`<file>`, `<dir>`, `[plan-file]`) complete file or folder names. */
+function pathKind(name: string | undefined): "files" | "dirs" | undefined {
+  if (name === "dir") return "dirs";
+  if (name === "file" || name === "path" || name === "plan-file") return "files";
+  return undefined;
 }
 
 function valuesFor(option: Option, input: CompletionInput, dir: string): string[] {

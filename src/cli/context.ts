@@ -11,6 +11,8 @@ export interface GlobalOptions {
   readonly vars: Readonly<Record<string, string>>;
   /** `--allow-path`, as written. */
   readonly allowPaths: readonly string[];
+  /** `--env NAME`: the environment of `environments:` to work on (else COHO_ENV, else the default one). */
+  readonly env?: string;
 }
 
 export interface CommandContext {
@@ -30,6 +32,13 @@ export function projectDir(context: CommandContext): string {
  * `--var` values, and the paths opted in by `--allow-path` and COHO_ALLOW_PATHS
  * (read from the real environment only, never from `.env`).
  */
-export function configInputs(ctx: CommandContext): { vars: Readonly<Record<string, string>>; allowPaths: string[] } {
-  return { vars: ctx.global.vars, allowPaths: allowPathsFrom(ctx.global.allowPaths, ctx.io.env[ALLOW_PATHS_ENV], ctx.io.cwd) };
+export function configInputs(ctx: CommandContext): { vars: Readonly<Record<string, string>>; allowPaths: string[]; environment?: string } {
+  const environment = chosenEnvironment(ctx);
+  return { vars: ctx.global.vars, allowPaths: allowPathsFrom(ctx.global.allowPaths, ctx.io.env[ALLOW_PATHS_ENV], ctx.io.cwd), ...(environment ? { environment } : {}) };
+}
+
+/** `--env NAME`, else COHO_ENV (the real environment, like every pipeline setting), else none. */
+export function chosenEnvironment(ctx: CommandContext): string | undefined {
+  const fromEnv = ctx.io.env.COHO_ENV?.trim();
+  return ctx.global.env ?? (fromEnv ? fromEnv : undefined);
 }

@@ -77,10 +77,15 @@ export class Output {
     this.#io.stderr.write(this.#prepare(text.endsWith("\n") ? text : `${text}\n`, this.#color.stderr));
   }
 
-  #prepare(text: string, color: boolean): string {
-    let result = color ? text : text.replace(SGR, "");
+  /** `text` with every registered secret replaced by `***`, for text that goes to a file instead of a stream. */
+  redact(text: string): string {
+    let result = text;
     for (const secret of this.#secrets) result = result.split(secret).join("***");
     return result;
+  }
+
+  #prepare(text: string, color: boolean): string {
+    return this.redact(color ? text : text.replace(SGR, ""));
   }
 }
 

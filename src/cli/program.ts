@@ -43,6 +43,7 @@ export function buildProgram(hooks: ProgramHooks): Command {
     .option("--no-color", "never colour output (NO_COLOR and FORCE_COLOR are honoured too)")
     .addOption(new Option("--lock-timeout <duration>", "how long to wait for the state lock, e.g. 30s").default("0").argParser(parseDurationFlag))
     .addOption(new Option("--var <name=value>", "set a variable declared under vars: in coho.yaml, used as ${var:name} (repeatable)").argParser(collectVar).default({}, ""))
+    .addOption(new Option("--env <name>", "the environment of coho.yaml's environments: to work on (its own Braze workspace and state); also COHO_ENV"))
     .addOption(new Option("--allow-path <path>", "let the configuration open this path outside the project (or hidden in it), e.g. in sources.<name>.allowed_paths; also COHO_ALLOW_PATHS (repeatable)").argParser(collectAllowPath).default([], ""))
     .showHelpAfterError("(run coho --help for usage)")
     .showSuggestionAfterError(true)
@@ -50,9 +51,9 @@ export function buildProgram(hooks: ProgramHooks): Command {
     .exitOverride();
 
   const context = (): CommandContext => {
-    const options = program.opts<{ dir: string; color: boolean; lockTimeout: string | number; var: Record<string, string>; allowPath: string[] }>();
+    const options = program.opts<{ dir: string; color: boolean; lockTimeout: string | number; var: Record<string, string>; allowPath: string[]; env?: string }>();
     const lockTimeoutMs = typeof options.lockTimeout === "number" ? options.lockTimeout : parseDurationFlag(options.lockTimeout);
-    return hooks.makeContext({ dir: options.dir, color: options.color, lockTimeoutMs, vars: options.var, allowPaths: options.allowPath });
+    return hooks.makeContext({ dir: options.dir, color: options.color, lockTimeoutMs, vars: options.var, allowPaths: options.allowPath, ...(options.env === undefined ? {} : { env: options.env }) });
   };
 
   registerValidate(program, context, hooks.setExitCode);

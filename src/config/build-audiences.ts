@@ -1,8 +1,9 @@
+import { parseDuration } from "../model/duration.js";
 import { readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import type { Diagnostic } from "../model/diagnostic.js";
+import type { Diagnostic, SourceLocation } from "../model/diagnostic.js";
 import { parseAddress } from "../model/address.js";
-import type { AttributeBinding, CohortConfig, CohortSetConfig, IdentifierConfig, ModelConfig, MovedBlock, RemovalLimit, SourceConfig } from "../model/project.js";
+import { identifierListName, type AttributeBinding, type CohortConfig, type CohortSetConfig, type IdentifierConfig, type ModelConfig, type MovedBlock, type RemovalLimit, type SingleIdentifierConfig, type SourceConfig } from "../model/project.js";
 import { bindingTemplates, templateVariables } from "../model/template.js";
 import { buildDbtModel, resolveModelTemplate, type DbtContext } from "./build-dbt.js";
 import type { Entry } from "./collect-entries.js";
@@ -12,6 +13,7 @@ import { MAX_CONFIG_BYTES } from "./read-yaml.js";
 import { hiddenWithin, insideReal, shown } from "../util/inside.js";
 import { locate, locateScalarText } from "./locate.js";
 import { didYouMean } from "../util/suggest.js";
+import { interpolateVars, varProblemMessage, type VarScope } from "./vars.js";
 
 type Raw = Record<string, unknown>;
 
@@ -26,6 +28,26 @@ export interface ModelContext {
   /** A declared source's type; undefined for the implicit in-memory DuckDB. */
   readonly sourceType: (name: string) => SourceConfig["type"] | undefined;
   readonly dbt: DbtContext | undefined;
+}
+
+/**
+ * A model file's `${var:name}` references, as in inline SQL; `${env:…}` is an
+ * error there too (the environment never reaches SQL). Located in the file.
+ */
+function interpolateSqlFile(text: string, path: string, where: string, vars: VarScope): { sql: string } | { problem: Diagnostic } {
+  const at = (needle: string): SourceLocation => {
+    const before = text.slice(0, Math.max(0, text.indexOf(needle))).split("\n");
+    return { file: path, line: before.length, column: (before[before.length - 1] ?? "").length + 1, length: needle.length };
+  };
+  const env = /(?<!\$)\$\{env:[^}]*\}?/.exec(text);
+  if (env) {
+    const message = `${where}: ${env[0]} is not allowed in SQL: the environment reaches only secret fields and connection settings. Declare a variable under vars: in coho.yaml and write \${var:name}; the pipeline sets it with --var name=value`;
+    return { problem: { severity: "error", code: "config.env_not_allowed", message, location: at(env[0]) } };
+  }
+  const result = interpolateVars(text.replace(/\$\$\{env:/g, "${env:"), vars);
+  if (result.ok) return { sql: String(result.value) };
+  const code = result.problem.kind === "malformed" ? "config.var_syntax" : result.problem.kind === "unknown" ? "config.var_unknown" : "config.var_unset";
+  return { problem: { severity: "error", code, message: varProblemMessage(result.problem, where, vars), location: at(result.problem.reference) } };
 }
 
 /**
@@ -60,7 +82,12 @@ export function buildModel(entry: Entry<Raw>, context: ModelContext, diagnostics
       diagnostics.push({ severity: "error", code: "config.model_file", message: `models.${name}.file: ${text.problem}`, location: at });
       return undefined;
     }
-    sql = text;
+    const interpolated = interpolateSqlFile(text, path, `models.${name}.file`, file.vars);
+    if ("problem" in interpolated) {
+      diagnostics.push(interpolated.problem);
+      return undefined;
+    }
+    sql = interpolated.sql;
     sqlOrigin = { file: path, line: 1, column: 1 };
   }
   if (source === undefined) return undefined;
@@ -104,6 +131,32 @@ export function buildIdentifier(entry: Entry<Raw>): IdentifierConfig {
   return { name, type: value.type === "device_id" ? "device_id" : "external_id", column, origin };
 }
 
+/**
+ * The identifier of `identifier: [a, b, c]`: the first non-null of the parts'
+ * columns names each row's user. The parts must name users in different ways
+ * (external_id, device_id, each alias label once), so that every member key
+ * tells which part it came from (the plan counts members per part).
+ */
+export function buildIdentifierList(names: readonly string[], identifiers: ReadonlyMap<string, IdentifierConfig>, location: SourceLocation): { identifier?: IdentifierConfig; diagnostic?: Diagnostic } {
+  const parts = names.map((n) => identifiers.get(n)).filter((p): p is SingleIdentifierConfig => p !== undefined && p.type !== "first_of");
+  if (parts.length !== names.length) return {};
+  const kind = (p: SingleIdentifierConfig) => (p.type === "alias" ? `alias (label ${p.label})` : p.type);
+  for (const [i, part] of parts.entries()) {
+    const twin = parts.slice(0, i).find((other) => kind(other) === kind(part));
+    if (twin) {
+      return {
+        diagnostic: {
+          severity: "error",
+          code: "config.identifier_list",
+          message: `identifiers ${twin.name} and ${part.name} both name users by ${kind(part)}: a list takes each kind once (external_id, device_id, one alias label each); keep one of them, or pick the column in the model's SQL (coalesce(a, b))`,
+          location,
+        },
+      };
+    }
+  }
+  return { identifier: { name: identifierListName(names), type: "first_of", parts, origin: location } };
+}
+
 export interface KnownNames {
   readonly models: readonly string[];
   readonly identifiers: readonly string[];
@@ -115,14 +168,16 @@ export function buildCohort(entry: Entry<Raw>, known: KnownNames, diagnostics: D
   const { name: key, file, origin } = entry;
   const value = entry.value as unknown as CohortData;
   let ok = true;
-  const check = (field: "model" | "identifier" | "destination", names: readonly string[]) => {
-    if (names.includes(value[field])) return;
-    diagnostics.push(unknownReference(file, ["cohorts", key, field], field, value[field], names));
+  const check = (field: "model" | "identifier" | "destination", name: string, names: readonly string[], at: (string | number)[] = []) => {
+    if (names.includes(name)) return;
+    diagnostics.push(unknownReference(file, ["cohorts", key, field, ...at], field, name, names));
     ok = false;
   };
-  check("model", known.models);
-  check("identifier", known.identifiers);
-  check("destination", known.destinations);
+  check("model", value.model, known.models);
+  // A list of identifiers: the first non-null of their columns names each row's user.
+  const identifiers = typeof value.identifier === "string" ? [value.identifier] : value.identifier;
+  identifiers.forEach((name, i) => check("identifier", name, known.identifiers, typeof value.identifier === "string" ? [] : [i]));
+  check("destination", value.destination, known.destinations);
   const forEach = buildForEach(entry, diagnostics);
   if (!ok || forEach === null) return undefined;
   return {
@@ -131,7 +186,8 @@ export function buildCohort(entry: Entry<Raw>, known: KnownNames, diagnostics: D
     name: value.name,
     destination: value.destination,
     model: value.model,
-    identifier: value.identifier,
+    identifier: typeof value.identifier === "string" ? value.identifier : identifierListName(value.identifier),
+    ...(typeof value.identifier === "string" ? {} : { identifierList: value.identifier }),
     cohortId: value.cohort_id,
     ...(value.cohort_id === undefined ? {} : { cohortIdOrigin: locate(file.yaml, ["cohorts", key, "cohort_id"]) }),
     ...attributeBinding(value),
@@ -139,6 +195,7 @@ export function buildCohort(entry: Entry<Raw>, known: KnownNames, diagnostics: D
     ...(value.on_leave === undefined ? {} : { onLeaveOrigin: locate(file.yaml, ["cohorts", key, "on_leave"]) }),
     guards: { maxRemovals: removalLimit(value.guards?.max_removals), allowEmpty: value.guards?.allow_empty ?? false },
     preventDestroy: value.prevent_destroy ?? false,
+    ...refreshEvery(value.refresh_every),
     origin,
     ...(forEach ? { forEach } : {}),
   };
@@ -255,4 +312,11 @@ function unknownReference(file: Entry<Raw>["file"], path: (string | number)[], k
     message: `${path.join(".")}: no ${kind} \`${name}\` is declared${available}`,
     location: locate(file.yaml, path),
   };
+}
+
+/** `refresh_every` in milliseconds (the schema checked the grammar; 0 means never). */
+function refreshEvery(text: string | undefined): { refreshEveryMs?: number } {
+  if (text === undefined) return {};
+  const parsed = parseDuration(text);
+  return parsed.ok && parsed.ms > 0 ? { refreshEveryMs: parsed.ms } : {};
 }

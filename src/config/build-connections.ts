@@ -2,7 +2,9 @@ import { parseDuration } from "../model/duration.js";
 import { dirname, resolve } from "node:path";
 import { BRAZE_REST_HOSTS, isLoopbackHost } from "../model/braze-instances.js";
 import type { Diagnostic } from "../model/diagnostic.js";
-import type { DestinationConfig, PostgresSslMode, SourceConfig, StateConfig } from "../model/project.js";
+import { SNAPSHOT_SOURCE_TYPES, type DestinationConfig, type MissingProfiles, type PostgresSslMode, type SourceConfig, type StateConfig } from "../model/project.js";
+import type { SourceLocation } from "../model/diagnostic.js";
+import { didYouMean } from "../util/suggest.js";
 import { Secret } from "../model/secret.js";
 import type { Entry } from "./collect-entries.js";
 import type { LoadedFile } from "./load-file.js";
@@ -41,7 +43,7 @@ export function buildSource(entry: Entry<Raw>, projectDir: string, optIns: reado
   const ssl = (value.ssl ?? {}) as { mode?: PostgresSslMode; ca_file?: string };
   if (!sslModesAgree(url, ssl.mode, file, name, diagnostics)) return undefined;
   return {
-    type: "postgres",
+    type: value.type === "redshift" ? "redshift" : "postgres",
     name,
     url,
     ssl: { mode: ssl.mode, caFile: ssl.ca_file === undefined ? undefined : resolve(baseDir, ssl.ca_file) },
@@ -76,12 +78,16 @@ export function buildDestination(entry: Entry<Raw>, diagnostics: Diagnostic[]): 
   if (value.type === "braze_attributes") {
     const apiKey = file.secrets.get(`destinations.${name}.api_key`);
     if (!apiKey) return undefined;
+    const missing = missingProfiles(entry, diagnostics);
+    if (!missing) return undefined;
     return {
       type: "braze_attributes",
       ...base,
       apiKey,
       batchSize: typeof value.batch_size === "number" ? value.batch_size : 75,
-      updateExistingOnly: value.update_existing_only !== false,
+      updateExistingOnly: missing.mode !== "create",
+      missingProfiles: missing.mode,
+      ...(missing.origin ? { missingProfilesOrigin: missing.origin } : {}),
       rateLimit: parseRateLimit(typeof value.rate_limit === "string" ? value.rate_limit : "3000/3s"),
       maxArrayValues: typeof value.max_array_values === "number" ? value.max_array_values : 500,
     };
@@ -90,6 +96,31 @@ export function buildDestination(entry: Entry<Raw>, diagnostics: Diagnostic[]): 
   const dataImportKey = file.secrets.get(`destinations.${name}.data_import_key`);
   if (!partnerApiKey || !dataImportKey) return undefined;
   return { type: "braze_cohorts", ...base, partner: String(value.partner), partnerApiKey, dataImportKey };
+}
+
+/**
+ * `missing_profiles` (default `wait`), reconciled with the older
+ * `update_existing_only`: `false` there means `create`; a contradiction between
+ * the two is a located error rather than a silent choice.
+ */
+function missingProfiles(entry: Entry<Raw>, diagnostics: Diagnostic[]): { mode: MissingProfiles; origin?: SourceLocation } | undefined {
+  const { name, value, file } = entry;
+  const modeAt = locate(file.yaml, ["destinations", name, "missing_profiles"]);
+  const flagAt = locate(file.yaml, ["destinations", name, "update_existing_only"]);
+  const mode = value.missing_profiles as MissingProfiles | undefined;
+  const flag = value.update_existing_only as boolean | undefined;
+  if (mode !== undefined && flag !== undefined && (flag === false) !== (mode === "create")) {
+    diagnostics.push({
+      severity: "error",
+      code: "config.missing_profiles_conflict",
+      message: `destinations.${name}: update_existing_only: ${flag} contradicts missing_profiles: ${mode} (update_existing_only: false means missing_profiles: create); remove update_existing_only`,
+      ...(modeAt ? { location: modeAt } : {}),
+      ...(flagAt ? { related: flagAt } : {}),
+    });
+    return undefined;
+  }
+  const origin = modeAt ?? flagAt;
+  return { mode: mode ?? (flag === false ? "create" : "wait"), ...(origin ? { origin } : {}) };
 }
 
 /** A path of the project's own: inside it (links resolved) and not under a hidden entry such as .git/ or .env. */
@@ -124,19 +155,41 @@ function parseRateLimit(text: string): { requests: number; windowSeconds: number
 }
 
 /** The state backend; a postgres URL is a secret (the schema refuses literals). */
-export function buildState(root: LoadedFile, diagnostics: Diagnostic[] = []): StateConfig | undefined {
+export function buildState(root: LoadedFile, diagnostics: Diagnostic[] = [], defaultSchema = "coho"): StateConfig | undefined {
   const state = root.data?.state;
-  if (!state || state.backend === "local") return { backend: "local" };
+  const snapshots = state?.snapshots && root.yaml
+    ? { snapshots: { source: state.snapshots.source, schema: state.snapshots.schema ?? (defaultSchema === "coho" ? "coho_state" : `${defaultSchema}_state`), origin: locate(root.yaml, ["state", "snapshots", "source"]) } }
+    : {};
+  if (!state || state.backend === "local") return { backend: "local", ...snapshots };
   const url = root.secrets.get("state.url");
   if (!url) return undefined; // its missing variable was reported
   // Unset in an offline load (plan): the coho.lock mirror stands in; nothing to check.
-  if (!url.resolved) return { backend: "postgres", url, schema: state.schema ?? "coho" };
+  if (!url.resolved) return { backend: "postgres", url, schema: state.schema ?? defaultSchema, ...snapshots };
   const check = checkPostgresUrl(url.reveal());
   if (!check.ok) {
     diagnostics.push({ severity: "error", code: "config.url_invalid", message: `state.url: the URL in environment variable ${url.source} ${check.problem}`, ...(root.yaml ? { location: locate(root.yaml, ["state", "url"]) } : {}) });
     return undefined;
   }
-  return { backend: "postgres", url, schema: state.schema ?? "coho" };
+  return { backend: "postgres", url, schema: state.schema ?? defaultSchema, ...snapshots };
+}
+
+/** `state.snapshots.source` must name a declared source whose database can hold snapshots. */
+export function checkSnapshotSource(state: StateConfig, sources: ReadonlyMap<string, SourceConfig>, sourceNames: readonly string[], diagnostics: Diagnostic[]): void {
+  const wanted = state.snapshots;
+  if (!wanted) return;
+  const source = sources.get(wanted.source);
+  if (!source) {
+    // A declared source that failed to build has its own error.
+    if (sourceNames.includes(wanted.source)) return;
+    diagnostics.push({ severity: "error", code: "config.unknown_reference", message: `state.snapshots.source: no source named ${wanted.source}${didYouMean(wanted.source, sourceNames)}`, location: wanted.origin });
+  } else if (!SNAPSHOT_SOURCE_TYPES.includes(source.type)) {
+    diagnostics.push({
+      severity: "error",
+      code: "config.snapshot_source_type",
+      message: `state.snapshots.source: source ${wanted.source} is a ${source.type} source, which cannot hold coho's snapshots (${SNAPSHOT_SOURCE_TYPES.join(", ")} can); omit state.snapshots to keep them with the state backend`,
+      location: wanted.origin,
+    });
+  }
 }
 
 function secretOrLiteralUrl(file: Entry<Raw>["file"], path: string[], text: string, diagnostics: Diagnostic[]): Secret | string | undefined {

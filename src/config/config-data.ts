@@ -15,11 +15,24 @@ export interface ConfigData {
   cohorts?: Record<string, CohortData>;
   moved?: MovedData[];
   include?: string[];
+  vars?: Record<string, VarData>;
+}
+
+export interface VarData {
+  type: "string" | "integer" | "number" | "boolean";
+  default?: string | number | boolean;
+  description?: string;
 }
 
 export interface StateData {
   backend: "local" | "postgres";
   url?: string;
+  schema?: string;
+  snapshots?: StateSnapshotsData;
+}
+
+export interface StateSnapshotsData {
+  source: string;
   schema?: string;
 }
 
@@ -48,6 +61,13 @@ export interface PostgresSourceData {
   statement_timeout?: string;
 }
 
+export interface RedshiftSourceData {
+  type: "redshift";
+  url: string;
+  ssl?: { mode?: "disable" | "require" | "verify-full"; ca_file?: string };
+  statement_timeout?: string;
+}
+
 export interface BigQuerySourceData {
   type: "bigquery";
   project: string;
@@ -59,7 +79,7 @@ export interface BigQuerySourceData {
   request_timeout?: string;
 }
 
-export type SourceData = DuckDbSourceData | PostgresSourceData | BigQuerySourceData;
+export type SourceData = DuckDbSourceData | PostgresSourceData | RedshiftSourceData | BigQuerySourceData;
 
 export interface BrazeCohortsDestinationData {
   type: "braze_cohorts";
@@ -76,6 +96,7 @@ export interface BrazeAttributesDestinationData {
   api_key: string;
   batch_size?: number;
   update_existing_only?: boolean;
+  missing_profiles?: "wait" | "create" | "ignore";
   rate_limit?: string;
   max_array_values?: number;
   allow_unknown_endpoint?: boolean;
@@ -102,10 +123,11 @@ export interface CohortData {
   name: string;
   destination: string;
   model: string;
-  identifier: string;
+  identifier: string | string[];
   cohort_id?: string;
   attribute?: string | { name: string; value: string };
   on_leave?: "false" | "unset";
+  refresh_every?: string;
   description?: string;
   guards?: GuardsData;
   prevent_destroy?: boolean;
@@ -134,23 +156,26 @@ type KeyRecord<T> = { readonly [K in AllKeys<T>]: true };
 
 export const CONFIG_KEYS: KeyRecord<ConfigData> = {
   version: true, state: true, dbt: true, sources: true, destinations: true, models: true,
-  identifiers: true, cohorts: true, moved: true, include: true,
+  identifiers: true, cohorts: true, moved: true, include: true, vars: true,
 };
 export const DBT_KEYS: KeyRecord<DbtData> = { manifest: true, source: true, allow_outside_project: true, owner: true };
 export const DBT_OWNER_KEYS: KeyRecord<DbtOwnerData> = { name: true, email: true };
-export const STATE_KEYS: KeyRecord<StateData> = { backend: true, url: true, schema: true };
+export const STATE_KEYS: KeyRecord<StateData> = { backend: true, url: true, schema: true, snapshots: true };
+export const STATE_SNAPSHOTS_KEYS: KeyRecord<StateSnapshotsData> = { source: true, schema: true };
 export const DUCKDB_SOURCE_KEYS: KeyRecord<DuckDbSourceData> = { type: true, path: true, allowed_paths: true };
 export const POSTGRES_SOURCE_KEYS: KeyRecord<PostgresSourceData> = { type: true, url: true, ssl: true, statement_timeout: true };
+export const REDSHIFT_SOURCE_KEYS: KeyRecord<RedshiftSourceData> = { type: true, url: true, ssl: true, statement_timeout: true };
 export const BIGQUERY_SOURCE_KEYS: KeyRecord<BigQuerySourceData> = { type: true, project: true, dataset: true, location: true, credentials: true, maximum_bytes_billed: true, api_endpoint: true, request_timeout: true };
 export const DESTINATION_KEYS: KeyRecord<BrazeCohortsDestinationData> & KeyRecord<BrazeAttributesDestinationData> = {
   type: true, rest_endpoint: true, partner: true, partner_api_key: true, data_import_key: true, allow_unknown_endpoint: true,
-  api_key: true, batch_size: true, update_existing_only: true, rate_limit: true, max_array_values: true,
+  api_key: true, batch_size: true, update_existing_only: true, missing_profiles: true, rate_limit: true, max_array_values: true,
 };
 export const MODEL_KEYS: KeyRecord<ModelData> = { source: true, primary_key: true, sql: true, file: true, dbt: true, description: true };
 export const IDENTIFIER_KEYS: KeyRecord<IdentifierData> = { type: true, column: true, label: true };
 export const COHORT_KEYS: KeyRecord<CohortData> = {
-  name: true, destination: true, model: true, identifier: true, cohort_id: true, attribute: true, on_leave: true, description: true, guards: true, prevent_destroy: true, for_each: true,
+  name: true, destination: true, model: true, identifier: true, cohort_id: true, attribute: true, on_leave: true, refresh_every: true, description: true, guards: true, prevent_destroy: true, for_each: true,
 };
 export const FOR_EACH_KEYS: KeyRecord<ForEachData> = { key: true, keys: true };
 export const GUARDS_KEYS: KeyRecord<GuardsData> = { max_removals: true, allow_empty: true, max_deleted_instances: true };
+export const VAR_KEYS: KeyRecord<VarData> = { type: true, default: true, description: true };
 export const MOVED_KEYS: KeyRecord<MovedData> = { from: true, to: true };

@@ -5,6 +5,7 @@ import { ALL_SECRETS_REQUIRED, type SecretNeeds } from "../model/secret-needs.js
 import { interpolate, wholeReference, type EnvLookup } from "./env.js";
 import { formatPath, locateWithin, type DataPath } from "./locate.js";
 import type { YamlFile } from "./read-yaml.js";
+import { NO_VARS, interpolateVars, varProblemMessage, type VarScope } from "./vars.js";
 
 /**
  * Fields that hold credentials. They are never interpolated into the document
@@ -46,7 +47,7 @@ export interface InterpolatedSecrets {
  * positions stay valid for later diagnostics. Secret fields are resolved into
  * Secrets instead. Missing variables are errors located at the reference.
  */
-export function interpolateDocument(file: YamlFile, env: EnvLookup, needs: SecretNeeds = ALL_SECRETS_REQUIRED): InterpolatedSecrets {
+export function interpolateDocument(file: YamlFile, env: EnvLookup, needs: SecretNeeds = ALL_SECRETS_REQUIRED, vars: VarScope = NO_VARS): InterpolatedSecrets {
   const secrets = new Map<string, Secret>();
   const diagnostics: Diagnostic[] = [];
 
@@ -64,20 +65,35 @@ export function interpolateDocument(file: YamlFile, env: EnvLookup, needs: Secre
   };
 
   const interpolateScalar = (node: Node & { value: unknown }, path: DataPath): void => {
-    const text = node.value as string;
-    const result = interpolate(text, env);
-    if (result.ok) {
-      node.value = result.value;
-    } else if ("missing" in result) {
-      diagnostics.push(missingVariable(file, path, result.missing, result.reference));
+    let text = node.value as string;
+    if (!isConnectionSetting(path)) {
+      const reference = ENV_REFERENCE.exec(text);
+      if (reference) {
+        diagnostics.push(envNotAllowed(file, path, reference[0]));
+        return;
+      }
+      text = text.replace(/\$\$\{env:/g, "${env:");
     } else {
-      diagnostics.push({
-        severity: "error",
-        code: "config.env_syntax",
-        message: "malformed environment reference: write ${env:NAME} or ${env:NAME:-default} (NAME is letters, digits and underscores)",
-        location: locateWithin(file, path, "${env:"),
-      });
+      const result = interpolate(text, env);
+      if (!result.ok) {
+        diagnostics.push("missing" in result ? missingVariable(file, path, result.missing, result.reference) : malformedEnv(file, path));
+        return;
+      }
+      text = result.value;
     }
+    // Variables after the environment, so that a variable's value is never read for `${env:…}`.
+    if (path[0] === "vars") {
+      node.value = text;
+      return;
+    }
+    const result = interpolateVars(text, vars);
+    if (result.ok) node.value = result.value;
+    else diagnostics.push({
+      severity: "error",
+      code: result.problem.kind === "malformed" ? "config.var_syntax" : result.problem.kind === "unknown" ? "config.var_unknown" : "config.var_unset",
+      message: varProblemMessage(result.problem, formatPath(path), vars),
+      location: locateWithin(file, path, result.problem.reference),
+    });
   };
 
   const resolveSecret = (text: string, path: DataPath): void => {
@@ -86,8 +102,9 @@ export function interpolateDocument(file: YamlFile, env: EnvLookup, needs: Secre
     const names = [...text.matchAll(/\$\{env:([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]).join(", ");
     const unset = !result.ok && "missing" in result ? { name: result.missing, reference: result.reference, empty: false } : result.ok && result.value === "" ? { name: wholeReference(text) ?? names, reference: text, empty: true } : undefined;
     if (unset) {
-      if (optionalSecret(path, needs)) {
-        diagnostics.push(optionalSecretUnset(file, path, unset.name, unset.reference));
+      const need = secretNeed(path, needs);
+      if (need !== "required") {
+        if (need === "optional") diagnostics.push(optionalSecretUnset(file, path, unset.name, unset.reference));
         secrets.set(path.join("."), Secret.unresolved(unset.name, path.join(".")));
       } else {
         diagnostics.push(missingVariable(file, path, unset.name, unset.reference, unset.empty));
@@ -102,10 +119,41 @@ export function interpolateDocument(file: YamlFile, env: EnvLookup, needs: Secre
   return { secrets, diagnostics };
 }
 
-function optionalSecret(path: DataPath, needs: SecretNeeds): boolean {
-  if (isDestinationSecretPath(path)) return needs.destinations === "optional";
-  if (isStateUrlPath(path)) return needs.stateUrl === "optional";
-  return false;
+/**
+ * Where `${env:…}` may be written besides secret fields: connection settings
+ * (sources, destinations, state). Never in SQL, names, labels or attribute
+ * names, where a value could be printed (transformed past redaction) by a model
+ * error or a plan: those take declared variables, `${var:name}`.
+ */
+export function isConnectionSetting(path: DataPath): boolean {
+  return path[0] === "sources" || path[0] === "destinations" || path[0] === "state";
+}
+
+/** An unescaped `${env:` (`$${env:…}` is a literal). */
+const ENV_REFERENCE = /(?<!\$)\$\{env:[^}]*\}?/;
+
+function envNotAllowed(file: YamlFile, path: DataPath, reference: string): Diagnostic {
+  return {
+    severity: "error",
+    code: "config.env_not_allowed",
+    message: `${formatPath(path)}: ${reference} is not allowed here: the environment reaches only secret fields and connection settings (sources, destinations, state), never SQL, names, labels or attribute names. Declare a variable under vars: in coho.yaml and write \${var:name}; the pipeline sets it with --var name=value`,
+    location: locateWithin(file, path, reference),
+  };
+}
+
+function malformedEnv(file: YamlFile, path: DataPath): Diagnostic {
+  return {
+    severity: "error",
+    code: "config.env_syntax",
+    message: "malformed environment reference: write ${env:NAME} or ${env:NAME:-default} (NAME is letters, digits and underscores)",
+    location: locateWithin(file, path, "${env:"),
+  };
+}
+
+function secretNeed(path: DataPath, needs: SecretNeeds): SecretNeeds["destinations"] {
+  if (isDestinationSecretPath(path)) return needs.destinations;
+  if (isStateUrlPath(path)) return needs.stateUrl;
+  return "required";
 }
 
 function optionalSecretUnset(file: YamlFile, path: DataPath, name: string, reference: string): Diagnostic {

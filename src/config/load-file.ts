@@ -4,6 +4,7 @@ import type { ConfigData } from "./config-data.js";
 import type { EnvLookup } from "./env.js";
 import { interpolateDocument, type SecretNeeds } from "./interpolate-document.js";
 import { readYamlFile, toData, type YamlFile } from "./read-yaml.js";
+import { NO_VARS, type VarScope } from "./vars.js";
 import { SECTIONS } from "./sections.js";
 import { invalidEntries, validateSchema } from "./validate-schema.js";
 
@@ -23,22 +24,34 @@ export interface LoadedFile {
   readonly partial?: { readonly data: ConfigData; readonly broken: ReadonlySet<string> };
   readonly secrets: ReadonlyMap<string, Secret>;
   readonly diagnostics: readonly Diagnostic[];
+  /** The variables its `${var:…}` references were resolved from. */
+  readonly vars: VarScope;
 }
 
-export function loadFile(path: string, env: EnvLookup, needs?: SecretNeeds): LoadedFile {
+/**
+ * `vars` gives the variables `${var:name}` may name: coho.yaml declares them, so
+ * for it this is a function of its own document (run before any interpolation).
+ */
+export function loadFile(path: string, env: EnvLookup, needs: SecretNeeds | undefined, vars: VarScope | ((yaml: YamlFile, diagnostics: Diagnostic[]) => VarScope)): LoadedFile {
   const read = readYamlFile(path);
-  if (!read.ok) return { path, text: read.text, yaml: undefined, data: undefined, secrets: new Map(), diagnostics: read.diagnostics };
+  if (!read.ok) return { path, text: read.text, yaml: undefined, data: undefined, secrets: new Map(), diagnostics: read.diagnostics, vars: NO_VARS };
   const yaml = read.file;
-  const { secrets, diagnostics } = interpolateDocument(yaml, env, needs);
+  const varDiagnostics: Diagnostic[] = [];
+  const scope = typeof vars === "function" ? vars(yaml, varDiagnostics) : vars;
+  const interpolated = interpolateDocument(yaml, env, needs, scope);
+  const secrets = interpolated.secrets;
+  const diagnostics = [...varDiagnostics, ...interpolated.diagnostics];
   const converted = toData(yaml);
-  if (!converted.ok) return { path, text: yaml.text, yaml, data: undefined, secrets, diagnostics: [...diagnostics, converted.diagnostic] };
+  if (!converted.ok) return { path, text: yaml.text, yaml, data: undefined, secrets, diagnostics: [...diagnostics, converted.diagnostic], vars: scope };
   // An empty file (or one of comments only) is an empty configuration.
   const data = converted.value ?? {};
+  // A value left as written because its reference failed is reported there once, not again by the schema.
+  const failedLines = new Set(diagnostics.filter((d) => d.severity === "error" && d.location).map((d) => d.location!.line));
   const schemaDiagnostics = validateSchema(yaml, data);
-  diagnostics.push(...schemaDiagnostics);
+  diagnostics.push(...schemaDiagnostics.filter((d) => !(d.location && failedLines.has(d.location.line))));
   // Missing variables do not change the shape: later checks still run on the data.
-  if (schemaDiagnostics.length === 0) return { path, text: yaml.text, yaml, data: data as ConfigData, secrets, diagnostics };
-  return { path, text: yaml.text, yaml, data: undefined, partial: validPart(data), secrets, diagnostics };
+  if (schemaDiagnostics.length === 0) return { path, text: yaml.text, yaml, data: data as ConfigData, secrets, diagnostics, vars: scope };
+  return { path, text: yaml.text, yaml, data: undefined, partial: validPart(data), secrets, diagnostics, vars: scope };
 }
 
 /** The entries of each section that hold no schema error themselves. */

@@ -2,10 +2,12 @@ import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { hasErrors, type Diagnostic } from "../model/diagnostic.js";
-import type { Project, SourceConfig } from "../model/project.js";
+import type { EnvironmentInfo, Project, SourceConfig } from "../model/project.js";
+import { defaultStateSchema } from "../model/state-files.js";
+import { applyEnvironment, type EnvironmentOverlay } from "./environments.js";
 import type { Secret } from "../model/secret.js";
-import { DEFAULT_SOURCE, buildCohort, buildIdentifier, buildModel, buildMoved } from "./build-audiences.js";
-import { buildDestination, buildSource, buildState } from "./build-connections.js";
+import { DEFAULT_SOURCE, buildCohort, buildIdentifier, buildIdentifierList, buildModel, buildMoved } from "./build-audiences.js";
+import { buildDestination, buildSource, buildState, checkSnapshotSource } from "./build-connections.js";
 import { targetOf, validateCohortsByRoad } from "../destinations/roads.js";
 import { loadDbt } from "./build-dbt.js";
 import { checkSharedCohortIds } from "./check-cohort-ids.js";
@@ -15,6 +17,7 @@ import type { SecretNeeds } from "./interpolate-document.js";
 import { loadFile, type LoadedFile } from "./load-file.js";
 import { hiddenWithin, insideReal, shown } from "../util/inside.js";
 import { locate } from "./locate.js";
+import { carriesSecret, declaredVars, resolveVars, type VarLayer } from "./vars.js";
 
 export const CONFIG_FILE = "coho.yaml";
 
@@ -34,6 +37,8 @@ export interface LoadOptions {
   readonly allowPaths?: readonly string[];
   /** Values for the variables declared under `vars:`, by name, as given (`--var name=value`). */
   readonly vars?: Readonly<Record<string, string>>;
+  /** The environment of `environments:` to load (`--env`, COHO_ENV); default: the one marked `default: true`. */
+  readonly environment?: string;
 }
 
 export interface LoadResult {
@@ -58,20 +63,40 @@ export function loadProject(dir: string, options: LoadOptions = {}): LoadResult 
     return { project: undefined, diagnostics: [{ severity: "error", code: "config.not_found", message }], texts: new Map(), secrets: [] };
   }
   const env = projectEnv(join(projectDir, ".env"), options.env ?? process.env);
-  const root = loadFile(configFile, env, options.secrets);
+  const layers: VarLayer[] = options.vars && Object.keys(options.vars).length > 0 ? [{ origin: "--var", values: options.vars }] : [];
+  let overlay: EnvironmentOverlay = { info: undefined, vars: {}, diagnostics: [] };
+  const root = loadFile(configFile, env, options.secrets, (yaml, found) => {
+    // The chosen environment is laid over the document first: its `vars:` values
+    // sit between the declared defaults and --var (the command line wins).
+    overlay = applyEnvironment(yaml, options.environment);
+    found.push(...overlay.diagnostics);
+    const environmentLayer: VarLayer[] = overlay.info && Object.keys(overlay.vars).length > 0 ? [{ origin: `environments.${overlay.info.name}.vars`, values: overlay.vars }] : [];
+    return resolveVars(yaml, declaredVars(yaml), [...environmentLayer, ...layers], found);
+  });
   const diagnostics: Diagnostic[] = [...root.diagnostics];
   checkRoot(root, diagnostics);
-  const includes = includedFiles(projectDir, root, diagnostics).map((path) => loadFile(path, env, options.secrets));
+  const includes = includedFiles(projectDir, root, diagnostics).map((path) => loadFile(path, env, options.secrets, root.vars));
   for (const file of includes) {
     diagnostics.push(...file.diagnostics);
     checkInclude(file, diagnostics);
   }
   const files = [root, ...includes];
-  const trusted: TrustedSettings = { allowPaths: options.allowPaths ?? [], realEnv: options.env ?? process.env };
-  const project = assemble(projectDir, configFile, files, env, trusted, diagnostics);
+  const resolvedSecrets = files.flatMap((f) => [...f.secrets.values()]).filter((s) => s.resolved);
   const texts = new Map(files.filter((f) => f.text !== undefined).map((f) => [f.path, f.text as string]));
-  const secrets = files.flatMap((f) => [...f.secrets.values()]).filter((s) => s.resolved);
-  return { project: hasErrors(diagnostics) ? undefined : project, diagnostics: sortDiagnostics(diagnostics), texts, secrets };
+  // A variable carrying a secret has been interpolated already: say only that, nothing that may hold it.
+  const tainted = [...root.vars.values].filter(([, value]) => carriesSecret(value, resolvedSecrets));
+  if (tainted.length > 0 && root.yaml) {
+    const refused = tainted.map(([name]): Diagnostic => ({
+      severity: "error",
+      code: "config.var_secret",
+      message: `vars.${name}: its value carries a secret coho resolved from the environment (as it is or in another form); secrets never reach SQL, names, labels or attribute names: pass a value that is not a secret`,
+      location: locate(root.yaml!, ["vars", name], "key"),
+    }));
+    return { project: undefined, diagnostics: refused, texts, secrets: resolvedSecrets };
+  }
+  const trusted: TrustedSettings = { allowPaths: options.allowPaths ?? [], realEnv: options.env ?? process.env };
+  const project = assemble(projectDir, configFile, files, env, trusted, diagnostics, overlay.info);
+  return { project: hasErrors(diagnostics) ? undefined : project, diagnostics: sortDiagnostics(diagnostics), texts, secrets: resolvedSecrets };
 }
 
 /** What the pipeline says from outside the reviewed configuration (never from `.env`). */
@@ -80,7 +105,7 @@ export interface TrustedSettings {
   readonly realEnv: Readonly<Record<string, string | undefined>>;
 }
 
-function assemble(projectDir: string, configFile: string, files: LoadedFile[], env: EnvLookup, trusted: TrustedSettings, diagnostics: Diagnostic[]): Project {
+function assemble(projectDir: string, configFile: string, files: LoadedFile[], env: EnvLookup, trusted: TrustedSettings, diagnostics: Diagnostic[], environment: EnvironmentInfo | undefined): Project {
   const entries = collectEntries(projectDir, files, diagnostics);
   const sources = new Map<string, SourceConfig>();
   for (const entry of entries.sources.values()) {
@@ -112,8 +137,16 @@ function assemble(projectDir: string, configFile: string, files: LoadedFile[], e
     const cohort = buildCohort(e, known, diagnostics);
     return cohort ? [[e.name, cohort] as const] : [];
   }));
-  // Road-specific rules (identifier kinds, attribute bindings) live with each road.
   const fileOf = new Map(files.map((f) => [f.path, f]));
+  // Lists of identifiers (`identifier: [uid, email]`) become identifiers of their own, named `[uid, email]`.
+  for (const cohort of cohorts.values()) {
+    if (!cohort.identifierList || identifiers.has(cohort.identifier)) continue;
+    const yaml = fileOf.get(cohort.origin.file)?.yaml;
+    const built = buildIdentifierList(cohort.identifierList, identifiers, (yaml ? locate(yaml, ["cohorts", cohort.key, "identifier"]) : undefined) ?? cohort.origin);
+    if (built.identifier) identifiers.set(cohort.identifier, built.identifier);
+    if (built.diagnostic) diagnostics.push(built.diagnostic);
+  }
+  // Road-specific rules (identifier kinds, attribute bindings) live with each road.
   diagnostics.push(...validateCohortsByRoad(destinations, [...cohorts.values()], identifiers, (cohort, field) => {
     const yaml = fileOf.get(cohort.origin.file)?.yaml;
     return yaml ? locate(yaml, ["cohorts", cohort.key, field]) : cohort.origin;
@@ -126,9 +159,11 @@ function assemble(projectDir: string, configFile: string, files: LoadedFile[], e
   checkSharedCohortIds(projectDir, [...cohorts.values()].sort((a, b) => compareOrigins(a.origin, b.origin, files)), diagnostics);
   const setKeys = [...cohorts.values()].filter((c) => c.forEach).map((c) => c.key);
   const moved = buildMoved(files, [...entries.cohorts.keys(), ...entries.broken.cohorts], setKeys, diagnostics);
-  const state = buildState(files[0]!, diagnostics) ?? { backend: "local" as const };
+  const state = buildState(files[0]!, diagnostics, defaultStateSchema(environment)) ?? { backend: "local" as const };
+  checkSnapshotSource(state, sources, sourceNames, diagnostics);
   return {
     dir: projectDir, configFile, files: files.map((f) => f.path), state, ...(dbt ? { dbt: dbt.settings } : {}),
+    ...(environment ? { environment } : {}),
     sources, destinations, models, identifiers, cohorts, moved,
   };
 }
@@ -154,7 +189,7 @@ function checkRoot(root: LoadedFile, diagnostics: Diagnostic[]): void {
 /** Included files carry sections only: state, include and dbt belong to coho.yaml. */
 function checkInclude(file: LoadedFile, diagnostics: Diagnostic[]): void {
   if (!file.data || !file.yaml) return;
-  for (const key of ["state", "include", "dbt"] as const) {
+  for (const key of ["state", "include", "dbt", "vars"] as const) {
     if (file.data[key] === undefined) continue;
     diagnostics.push({
       severity: "error",

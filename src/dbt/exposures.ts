@@ -33,16 +33,25 @@ export function buildExposures(project: Project): DbtExposure[] {
       const url = destination ? dashboardUrl(destination.restEndpoint) : undefined;
       const exposure: DbtExposure = {
         name: `coho_${cohort.key}`,
-        label: cohort.name,
+        label: jinjaLiteral(cohort.name),
         type: "application",
         ...(url ? { url } : {}),
         // No meta: dbt 1.10 moved it under config, and coho writes for dbt 1.6–1.11 alike.
-        description: `Braze cohort "${cohort.name}" (${cohort.address}${cohort.cohortId ? `, cohort_id ${cohort.cohortId}` : ""}), kept in step with coho model ${cohort.model}; destination ${cohort.destination}.`,
+        description: jinjaLiteral(`Braze cohort "${cohort.name}" (${cohort.address}${cohort.cohortId ? `, cohort_id ${cohort.cohortId}` : ""}), kept in step with coho model ${cohort.model}; destination ${cohort.destination}.`),
         depends_on: [...new Set(nodes.map((n) => dependsOnEntry(n, project.dbt?.projectName)))].sort(),
         owner: { ...owner },
       };
       return [exposure];
     });
+}
+
+/**
+ * dbt renders its YAML properties as Jinja, so a cohort named `{{ env_var('X') }}`
+ * would run as code in every dbt invocation. Each opening delimiter becomes a
+ * Jinja string expression printing it, so dbt shows the name as written.
+ */
+export function jinjaLiteral(text: string): string {
+  return text.replace(/\{[{%#]/g, (delimiter) => `{{ '${delimiter}' }}`);
 }
 
 /** The exposures file: a marker comment, then dbt's `version: 2` / `exposures:` document. */

@@ -10,7 +10,7 @@ import type { DbtNode, DbtSource } from "./manifest.js";
  * name of coho's choosing, so the database part (dbt's name for that file) is
  * dropped and the relation is read as schema.name inside the source's catalog.
  */
-export function relationFor(node: DbtNode | DbtSource, sourceType: "duckdb" | "postgres" | "bigquery"): string {
+export function relationFor(node: DbtNode | DbtSource, sourceType: string): string {
   // dbt-bigquery writes `project`.`dataset`.`name`, which the parser below does not read: its parts are used.
   const parts = (node.relationName !== null && sourceType !== "bigquery" ? parseRelationName(node.relationName) : undefined) ?? structuredParts(node);
   const used = sourceType === "duckdb" && parts.length === 3 ? parts.slice(1) : parts;

@@ -36,7 +36,7 @@ export function hasTemplate(sql: string): boolean {
  * manifest. coho is not a Jinja engine: any other `{{ }}`, and every `{% %}` or
  * `{# #}`, is a problem at its position, never passed to the database.
  */
-export function resolveTemplate(sql: string, manifest: DbtManifest | undefined, sourceType: "duckdb" | "postgres" | "bigquery"): ResolvedTemplate {
+export function resolveTemplate(sql: string, manifest: DbtManifest | undefined, sourceType: string): ResolvedTemplate {
   const dependencies: DbtDependency[] = [];
   const problems: TemplateProblem[] = [];
   const out = sql.replace(TAG, (whole: string, inner: string | undefined, offset: number) => {

@@ -2,6 +2,7 @@ import type { Project } from "../model/project.js";
 import type { ClientOptions, DestinationClient } from "./destination.js";
 import { openClient } from "./roads.js";
 import type { DestinationEvent } from "./shared/events.js";
+import { assertReachable } from "./shared/reachable.js";
 
 /** One client per destination, shared by its cohorts so they share its rate limit. */
 export class DestinationClients {
@@ -25,6 +26,14 @@ export class DestinationClients {
     client = openClient(config, { ...this.#tuning, onEvent: (event) => this.#onEvent?.(destination, event) });
     this.#clients.set(destination, client);
     return client;
+  }
+
+  /** Fails fast, before anything is journaled, when one of `destinations` cannot be reached at all. */
+  async assertReachable(destinations: Iterable<string>): Promise<void> {
+    for (const destination of new Set(destinations)) {
+      const config = this.#project.destinations.get(destination);
+      if (config) await assertReachable(destination, config.restEndpoint);
+    }
   }
 
   async close(): Promise<void> {

@@ -28,6 +28,13 @@ export interface MemberRefusal {
   readonly key: MemberKey;
   /** Braze's message for it, without any secret. */
   readonly message: string;
+  /**
+   * Not refused but not confirmed: Braze took the request, and a read-back found
+   * no profile for this member, so its addition changed nothing (an update-only
+   * object for an unknown user). Only an addition is ever unconfirmed; the member
+   * is not recorded and is sent again on the next apply.
+   */
+  readonly unconfirmed?: true;
 }
 
 export interface MembershipHooks {
@@ -78,8 +85,12 @@ export interface ProbeResult {
   readonly hint?: string;
 }
 
-/** Why a read-back member no longer holds what coho wrote: the value changed, the user is gone, or a full array evicted it. */
-export type DriftReason = "changed" | "deleted" | "evicted";
+/**
+ * Why a read-back member no longer holds what coho wrote: the value changed,
+ * Braze has no profile for the user (absent: deleted, or never created — an
+ * export cannot tell which), or a full array evicted it.
+ */
+export type DriftReason = "changed" | "absent" | "evicted";
 
 /** What one member's attribute holds in Braze, read back; `absent` when the user does not exist. */
 export type ReadBackValue = { readonly kind: "absent" } | { readonly kind: "value"; readonly value: unknown };
@@ -124,6 +135,12 @@ export interface ClientOptions {
   readonly timeoutMs?: number;
   readonly onEvent?: DestinationEventListener;
   readonly random?: () => number;
+  /**
+   * Checked right before every attempt of every request, first sends and retries
+   * alike (after any wait for the rate limit or a Retry-After): throws to send
+   * nothing more (the apply's state lock was lost). The error is passed on.
+   */
+  readonly fence?: () => Promise<void>;
 }
 
 /** The membership work of one cohort at one destination, as the plan counts it. */
@@ -143,7 +160,12 @@ export interface DestinationRoad<C extends DestinationConfig = DestinationConfig
   validateCohorts(config: C, cohorts: readonly CohortConfig[], at: (cohort: CohortConfig, field: string) => SourceLocation | undefined): Diagnostic[];
   /** The road's binding of a cohort: compared by the planner, stored in state (undefined: none). */
   targetOf(cohort: CohortConfig): string | undefined;
-  /** Requests, attribute updates and time at the rate limit: exactly what apply will send. */
+  /** Member changes (or users, in a request group) per request. */
+  requestSize(config: C): number;
+  /**
+   * Requests, attribute updates and time at the rate limit: exactly what apply
+   * will send. `sends` are streams packed `requestSize` at a time, additions first.
+   */
   estimate(config: C, work: MembershipWork): CostEstimate;
   open(config: C, options: ClientOptions): DestinationClient;
   /**

@@ -34,6 +34,11 @@ export function targetOf(config: DestinationConfig, cohort: CohortConfig): strin
   return roadOf(config).targetOf(cohort);
 }
 
+/** Member changes per request on this destination (the packing apply uses). */
+export function requestSizeOf(config: DestinationConfig): number {
+  return roadOf(config).requestSize(config);
+}
+
 /** Which cohorts of this destination share requests (equal keys), undefined when this one never does. */
 export function mergeKeyOf(config: DestinationConfig, target: string | undefined): string | undefined {
   return roadOf(config).mergeKey?.(target);
@@ -109,10 +114,12 @@ function byWorkspace(destinations: ReadonlyMap<string, DestinationConfig>, cohor
 
 /** Sum of estimates (time adds up: cohorts of one destination share its rate limit). */
 export function addCosts(costs: readonly CostEstimate[]): CostEstimate {
+  const readBacks = costs.reduce((n, c) => n + (c.read_back_requests ?? 0), 0);
   return {
     requests: costs.reduce((n, c) => n + c.requests, 0),
     attribute_updates: costs.reduce((n, c) => n + c.attribute_updates, 0),
     seconds: Math.round(costs.reduce((n, c) => n + c.seconds, 0) * 1000) / 1000,
+    ...(readBacks > 0 ? { read_back_requests: readBacks } : {}),
   };
 }
 

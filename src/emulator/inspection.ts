@@ -28,10 +28,10 @@ export interface InspectionContext {
  *   POST /_emulator/reset                      forget cohorts, users' attributes and the log
  *   GET  /_emulator/users                      users with custom attributes (the /users/track road)
  *   GET  /_emulator/users/{key}                one user: exists, custom_attributes
- *   POST /_emulator/users/{key}                {"custom_attributes": {...}}: plant a change (null removes)
+ *   POST /_emulator/users/{key}                {"custom_attributes": {...}}: plant a change (null removes); creates the profile when it does not exist (a sign-up)
  *   DELETE /_emulator/users/{key}              delete the user (exports and updates no longer find it)
  *   POST /_emulator/refuse                     {"keys": [...]}: /users/track refuses these users' objects by index
- *   GET|POST /_emulator/config                 fault_rate, fault_kinds, seed, rate_limit, latency_ms, locked
+ *   GET|POST /_emulator/config                 fault_rate, fault_kinds, seed, rate_limit, latency_ms, locked, retry_after_seconds
  */
 export function handleInspection(ctx: InspectionContext): void {
   const { req, res, url, workspace, log } = ctx;
@@ -74,7 +74,7 @@ export function handleInspection(ctx: InspectionContext): void {
       if (problem) return json(400, { message: problem });
     }
     const s = ctx.settings;
-    return json(200, { fault_rate: s.faultRate, fault_kinds: s.faultKinds, seed: s.seed, rate_limit: s.rateLimit, latency_ms: s.latencyMs, locked: s.locked });
+    return json(200, { fault_rate: s.faultRate, fault_kinds: s.faultKinds, seed: s.seed, rate_limit: s.rateLimit, latency_ms: s.latencyMs, locked: s.locked, retry_after_seconds: s.retryAfterSeconds });
   }
   return json(404, { message: "Not found" });
 }
@@ -111,6 +111,11 @@ function handleUsersInspection(method: string, path: string, raw: Buffer | undef
   if (method === "POST") {
     const custom = body.custom_attributes;
     if (typeof custom !== "object" || custom === null) return { status: 400, body: { message: "custom_attributes must be an object" } };
+    // A profile written to exists from now on, as a user who signs up does.
+    if (!user.exists) {
+      profiles.created.add(user.key);
+      profiles.deleted.delete(user.key);
+    }
     for (const [name, value] of Object.entries(custom)) profiles.write(user.key, name, value);
   }
   return { status: 200, body: { key: user.key, exists: workspace.user(identifier).exists, custom_attributes: profiles.attributes.get(user.key) ?? {} } };
@@ -133,7 +138,7 @@ function applyConfig(ctx: InspectionContext): string | undefined {
     if (!Array.isArray(kinds) || !kinds.every((k) => FAULT_KINDS.includes(k as FaultKind))) return `fault_kinds must list some of ${FAULT_KINDS.join(", ")}`;
     changes.faultKinds = kinds as FaultKind[];
   }
-  for (const [key, field] of [["seed", "seed"], ["rate_limit", "rateLimit"], ["latency_ms", "latencyMs"]] as const) {
+  for (const [key, field] of [["seed", "seed"], ["rate_limit", "rateLimit"], ["latency_ms", "latencyMs"], ["retry_after_seconds", "retryAfterSeconds"]] as const) {
     const value = body[key];
     if (value === undefined) continue;
     if (typeof value !== "number" || !Number.isInteger(value) || value < 0) return `${key} must be a whole number`;

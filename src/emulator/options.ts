@@ -40,6 +40,8 @@ export interface EmulatorOptions {
   readonly faultRate?: number;
   readonly faultKinds?: readonly FaultKind[];
   readonly seed?: number;
+  /** Seconds a 429 answer asks the client to wait, as a `Retry-After` header; 0 (the default) sends none. */
+  readonly retryAfterSeconds?: number;
   /** How long a "slow" fault holds its answer, ms. Default 3000. */
   readonly latencyMs?: number;
   /** How long every Braze request takes to answer (network and processing), ms. Default 0. */
@@ -64,4 +66,5 @@ export interface RuntimeSettings {
   rateLimit: number;
   latencyMs: number;
   locked: boolean;
+  retryAfterSeconds: number;
 }

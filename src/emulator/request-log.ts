@@ -30,6 +30,9 @@ export class RequestLog {
   readonly #capacity: number;
   readonly #bodyCapacity: number;
   total = 0;
+  /** Braze requests being answered right now, and the most there ever were at once (tests prove concurrency with it). */
+  inFlight = 0;
+  maxInFlight = 0;
 
   constructor(capacity: number, bodyCapacity: number = capacity) {
     this.#capacity = capacity;
@@ -50,6 +53,17 @@ export class RequestLog {
     return logged;
   }
 
+  /** A Braze request arrived; call the returned function once it is answered or dropped. */
+  enter(): () => void {
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    let left = false;
+    return () => {
+      if (!left) this.inFlight--;
+      left = true;
+    };
+  }
+
   since(seq: number): LoggedRequest[] {
     return this.#entries.filter((e) => e.seq > seq);
   }
@@ -57,5 +71,6 @@ export class RequestLog {
   clear(): void {
     this.#entries.length = 0;
     this.total = 0;
+    this.maxInFlight = this.inFlight;
   }
 }

@@ -45,6 +45,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     rateLimit: options.rateLimit ?? 0,
     latencyMs: options.latencyMs ?? 3000,
     locked: options.locked ?? false,
+    retryAfterSeconds: options.retryAfterSeconds ?? 0,
   };
   const log = new RequestLog(options.logCapacity ?? 100_000, options.logBodyCapacity);
   const responseTimeMs = Math.max(0, options.responseTimeMs ?? 0);
@@ -78,6 +79,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       return;
     }
     const entry = log.add({ at: new Date().toISOString(), method: req.method, path: url.pathname, status: 0, processed: false });
+    res.once("close", log.enter());
     // /users/export/ids has its own, much lower limit; everything else shares the workspace's.
     const exporting = usersPath === "/users/export/ids";
     const window = exporting ? exportRate.take() : rate.take();
@@ -88,6 +90,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     // Counted on arrival, answered later: as a distant Braze, the client learns the window's state one round trip late.
     if (responseTimeMs > 0) await sleep(responseTimeMs);
     const answer = (status: number, message: string, body: Record<string, unknown> = { message }) => {
+      if (status === 429 && settings.retryAfterSeconds > 0) res.setHeader("retry-after", String(settings.retryAfterSeconds));
       entry.status = status;
       entry.message = message;
       send(res, status, body);

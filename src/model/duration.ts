@@ -1,15 +1,15 @@
 /**
  * The one duration grammar of coho, for every flag and config key that takes a
- * duration: a sequence of <number><unit> parts, units h, m, s, ms, largest first
- * ("500ms", "30s", "10m", "1h30m", "1m30s", "1.5s"), or "0". A bare number is
+ * duration: a sequence of <number><unit> parts, units d, h, m, s, ms, largest first
+ * ("500ms", "30s", "10m", "1h30m", "1m30s", "1.5s", "7d"), or "0". A bare number is
  * refused: it meant seconds in one place and milliseconds in another before.
  */
-const PART = /(\d+(?:\.\d+)?)(ms|h|m|s)/y;
-const UNIT_MS = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 } as const;
-const ORDER = ["h", "m", "s", "ms"] as const;
+const PART = /(\d+(?:\.\d+)?)(ms|d|h|m|s)/y;
+const UNIT_MS = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000, ms: 1 } as const;
+const ORDER = ["d", "h", "m", "s", "ms"] as const;
 
 /** The pattern the JSON schema uses for config durations; keep it equal to parseDuration. */
-export const DURATION_PATTERN = "^(0|(?=[0-9])([0-9]+(\\.[0-9]+)?h)?([0-9]+(\\.[0-9]+)?m)?([0-9]+(\\.[0-9]+)?s)?([0-9]+(\\.[0-9]+)?ms)?)$";
+export const DURATION_PATTERN = "^(0|(?=[0-9])([0-9]+(\\.[0-9]+)?d)?([0-9]+(\\.[0-9]+)?h)?([0-9]+(\\.[0-9]+)?m)?([0-9]+(\\.[0-9]+)?s)?([0-9]+(\\.[0-9]+)?ms)?)$";
 
 export const DURATION_HINT = "write a duration with a unit: 500ms, 30s, 10m, 1h30m (or 0)";
 

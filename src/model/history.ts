@@ -46,6 +46,8 @@ export interface HistoryRecord {
   /** `user@host` or the CI run, as in the state lock. */
   readonly who: string;
   readonly coho_version: string;
+  /** The environment applied to, when coho.yaml declares environments (each keeps its own history). */
+  readonly environment?: string;
   readonly outcome: HistoryOutcome;
   readonly lineage: string | null;
   readonly serial_before: number;

@@ -7,7 +7,7 @@ import type { RejectReason } from "./reject-reason.js";
 export type Action = "create" | "adopt" | "update" | "delete" | "move" | "no-op";
 
 /** Attributes an `update` can change. `members` only: a membership sync. */
-export type ChangedAttribute = "name" | "destination" | "target" | "prevent_destroy" | "members" | "model" | "identifier" | "dbt_model";
+export type ChangedAttribute = "name" | "destination" | "target" | "prevent_destroy" | "members" | "model" | "identifier" | "dbt_model" | "model_sql" | "dbt_refs";
 
 export interface CohortAttributes {
   readonly name: string;
@@ -45,6 +45,13 @@ export interface CostEstimate {
   readonly requests: number;
   readonly attribute_updates: number;
   readonly seconds: number;
+  /**
+   * Read-back requests apply sends to confirm additions (braze_attributes with
+   * missing_profiles: wait: /users/export/ids, 50 ids each, after each
+   * /users/track request), when there are any. Not in `requests`; in `seconds`
+   * at Braze's 250 per minute.
+   */
+  readonly read_back_requests?: number;
   /**
    * The cohorts this one shares requests with (one object per user across them,
    * e.g. the cohorts of one braze_attributes destination): requests and attribute updates are then
@@ -84,8 +91,21 @@ export interface CohortPlan {
   readonly cost?: CostEstimate;
   /** Members Braze refused in the last apply: still pending, sent again. */
   readonly refused_last_apply?: number;
+  /** Members the last apply sent that Braze did not confirm (no profile): not in state, among the additions again. */
+  readonly unconfirmed_last_apply?: number;
+  /**
+   * Recorded members whose addition apply sends again (idempotent), so profiles
+   * created since get the attribute: `coho apply --refresh`, or `refresh_every`
+   * elapsed. Not among `members.add` (they are members already); in `cost`, and
+   * on its own in `refresh.cost`.
+   */
+  readonly refresh?: { readonly members: number; readonly reason: string; readonly cost: CostEstimate };
   /** The dbt model behind the cohort's model, when it is one (`dbt:`). */
   readonly dbt?: DbtModelPlan;
+  /** For a list of identifiers (first non-null per row): desired members per identifier, in the list's order. */
+  readonly members_by_identifier?: Readonly<Record<string, number>>;
+  /** The ref()/source() nodes of a plain-SQL model that changed since the last apply (moved, new checksum, newly or no longer read). */
+  readonly dbt_refs?: readonly DbtRefChange[];
   /** Sample member keys, only with --show-members. */
   readonly samples?: { readonly add: readonly string[]; readonly remove: readonly string[] };
   /** For an instance of a cohort set: the set's address and this instance's key value. */
@@ -122,6 +142,16 @@ export interface DbtModelPlan {
   readonly compiled_diff?: string;
 }
 
+/** One ref()/source() node whose relation or checksum differs from the last apply. */
+export interface DbtRefChange {
+  readonly unique_id: string;
+  /** Now: null when the SQL no longer reads it. */
+  readonly relation: string | null;
+  readonly checksum: string | null;
+  /** At the last apply: null when it was not recorded then. */
+  readonly previous: { readonly relation: string; readonly checksum: string } | null;
+}
+
 export interface PlanSummary {
   readonly create: number;
   readonly adopt: number;
@@ -138,6 +168,8 @@ export interface Plan {
   readonly format_version: "1.1";
   readonly coho_version: string;
   readonly created_at: string;
+  /** The environment (`--env`) the plan was made for, when coho.yaml declares environments; a saved plan applies only there. */
+  readonly environment?: string;
   readonly state: { readonly lineage: string | null; readonly serial: number };
   readonly config_digest: string;
   /** False when a guard blocks it (and was not overridden). */
@@ -170,4 +202,12 @@ export function needsPrepare(cohort: Pick<CohortPlan, "actions" | "changed_attri
 
 export function hasChanges(plan: Plan): boolean {
   return plan.cohorts.some((c) => !(c.actions.length === 1 && c.actions[0] === "no-op"));
+}
+
+/** One line per change, for the plan's reason and its renderers. */
+export function dbtRefChangeText(change: DbtRefChange): string {
+  if (change.relation === null) return `no longer reads ${change.unique_id}`;
+  if (change.previous === null) return `reads ${change.unique_id} as ${change.relation}`;
+  if (change.previous.relation !== change.relation) return `${change.unique_id} moved: ${change.previous.relation} → ${change.relation}`;
+  return `${change.unique_id} changed: checksum ${change.previous.checksum} → ${change.checksum}`;
 }

@@ -14,6 +14,8 @@ export interface Project {
   /** Every config file read, coho.yaml first, then includes in sorted order. */
   readonly files: readonly string[];
   readonly state: StateConfig;
+  /** Set when coho.yaml declares `environments:`; its state is kept apart from every other environment's. */
+  readonly environment?: EnvironmentInfo;
   /** The `dbt:` setting, with its manifest read; undefined when the project does not use dbt. */
   readonly dbt?: DbtSettings;
   readonly sources: ReadonlyMap<string, SourceConfig>;
@@ -24,11 +26,31 @@ export interface Project {
   readonly moved: readonly MovedBlock[];
 }
 
-export type StateConfig =
-  | { readonly backend: "local" }
-  | { readonly backend: "postgres"; readonly url: Secret; readonly schema: string };
+/** The environment a project was loaded for (`environments:` in coho.yaml, chosen with --env). */
+export interface EnvironmentInfo {
+  readonly name: string;
+  /** Every environment coho.yaml declares, in order. */
+  readonly names: readonly string[];
+  /** The one marked `default: true`: its state keeps the unqualified places (coho.lock, .coho/, schema coho). */
+  readonly isDefault: boolean;
+}
 
-export type SourceConfig = DuckDbSourceConfig | PostgresSourceConfig | BigQuerySourceConfig;
+export type StateConfig =
+  | { readonly backend: "local"; readonly snapshots?: StateSnapshotsConfig }
+  | { readonly backend: "postgres"; readonly url: Secret; readonly schema: string; readonly snapshots?: StateSnapshotsConfig };
+
+/** Member snapshots kept inside a warehouse source (docs/warehouses.md); the lockfile and journal stay with the backend. */
+export interface StateSnapshotsConfig {
+  readonly source: string;
+  /** Schema coho owns there. */
+  readonly schema: string;
+  readonly origin: SourceLocation;
+}
+
+/** Source types whose database can hold coho's snapshots (Source.snapshotStore). */
+export const SNAPSHOT_SOURCE_TYPES: readonly SourceConfig["type"][] = ["postgres", "redshift", "bigquery"];
+
+export type SourceConfig = DuckDbSourceConfig | PostgresSourceConfig | RedshiftSourceConfig | BigQuerySourceConfig;
 
 export interface DuckDbSourceConfig {
   readonly type: "duckdb";
@@ -56,6 +78,11 @@ export interface PostgresSourceConfig {
   /** Statement timeout in milliseconds; 0 means none. */
   readonly statementTimeoutMs: number;
   readonly origin: SourceLocation;
+}
+
+/** Amazon Redshift, over the PostgreSQL wire protocol (sources/redshift/). */
+export interface RedshiftSourceConfig extends Omit<PostgresSourceConfig, "type"> {
+  readonly type: "redshift";
 }
 
 /** A BigQuery project read through the official client (src/sources/bigquery/). */
@@ -104,13 +131,26 @@ export interface BrazeAttributesConfig extends DestinationBase {
   readonly apiKey: Secret;
   /** Attribute objects per request: 1–75 (50 on the newer MAU contracts). */
   readonly batchSize: number;
-  /** Send `_update_existing_only: true`: coho never creates profiles. */
+  /** Send `_update_existing_only: true`: coho never creates profiles (every mode but `create`). */
   readonly updateExistingOnly: boolean;
+  /**
+   * What apply does about members Braze has no profile for (Braze ignores an
+   * update-only object for an unknown user and says nothing about it):
+   * `wait` reads each addition back with /users/export/ids and records only the
+   * members Braze confirms, sending the others again on later applies; `create`
+   * sends `_update_existing_only: false` so Braze creates the profile; `ignore`
+   * records every acknowledged addition as a member.
+   */
+  readonly missingProfiles: MissingProfiles;
+  /** Where `missing_profiles` (or `update_existing_only`) is written, for errors about it. */
+  readonly missingProfilesOrigin?: SourceLocation;
   /** Requests per `rateLimit.windowSeconds` coho plans with (default 3,000 per 3 s). */
   readonly rateLimit: { readonly requests: number; readonly windowSeconds: number };
   /** Guard: most coho values one user may hold in one array attribute (Braze evicts the oldest beyond its cap). */
   readonly maxArrayValues: number;
 }
+
+export type MissingProfiles = "wait" | "create" | "ignore";
 
 /** How a cohort on the attribute road writes membership. */
 export type AttributeBinding =
@@ -166,9 +206,30 @@ export interface DbtNodeRef {
 
 export type IdentifierType = "external_id" | "alias" | "device_id";
 
-export type IdentifierConfig =
+/** One column naming a Braze user as one kind of identifier. */
+export type SingleIdentifierConfig =
   | { readonly name: string; readonly type: "external_id" | "device_id"; readonly column: string; readonly origin: SourceLocation }
   | { readonly name: string; readonly type: "alias"; readonly column: string; readonly label: string; readonly origin: SourceLocation };
+
+/**
+ * A cohort's identifier: one mapping, or a list (`identifier: [uid, email,
+ * device]`) whose first non-null column names each row's user. A list is named
+ * `[uid, email, device]`; its parts have distinct key prefixes (one per kind,
+ * alias label included), so a member key tells which part it came from.
+ */
+export type IdentifierConfig =
+  | SingleIdentifierConfig
+  | { readonly name: string; readonly type: "first_of"; readonly parts: readonly SingleIdentifierConfig[]; readonly origin: SourceLocation };
+
+/** The name of the identifier a list of identifier names makes. */
+export function identifierListName(names: readonly string[]): string {
+  return `[${names.join(", ")}]`;
+}
+
+/** The single identifiers behind an identifier: itself, or a list's parts. */
+export function identifierParts(identifier: IdentifierConfig): readonly SingleIdentifierConfig[] {
+  return identifier.type === "first_of" ? identifier.parts : [identifier];
+}
 
 /** A removal limit: an absolute count or a share of the current members. */
 export type RemovalLimit = { readonly kind: "count"; readonly value: number } | { readonly kind: "percent"; readonly value: number };
@@ -181,6 +242,8 @@ export interface CohortConfig {
   readonly destination: string;
   readonly model: string;
   readonly identifier: string;
+  /** When `identifier:` is a list: its names, in order (`identifier` is then their list name). */
+  readonly identifierList?: readonly string[];
   /** Set to adopt an existing Braze cohort instead of creating one. */
   readonly cohortId: string | undefined;
   /** Where `cohort_id` is written, when it is. */
@@ -193,6 +256,8 @@ export interface CohortConfig {
   readonly attributeOrigin?: SourceLocation;
   /** Where `on_leave` is written, when it is (roads that have no use for it say so). */
   readonly onLeaveOrigin?: SourceLocation;
+  /** `refresh_every`: re-send every recorded member's addition when this long has passed since the last whole send. */
+  readonly refreshEveryMs?: number;
   /** The destination road's binding as an opaque string (see DestinationRoad.targetOf); a change is a re-target. */
   readonly target?: string;
   readonly origin: SourceLocation;

@@ -25,13 +25,32 @@ export interface CohortState {
   readonly destination_identity?: string;
   readonly cohort_id: string;
   readonly name: string;
-  readonly identifier: { readonly name: string; readonly type: IdentifierType; readonly column: string; readonly label?: string };
-  readonly model: { readonly name: string; readonly sql_digest: string; readonly sql: string; readonly dbt?: DbtModelState };
+  /** For a list (`first_of`): `column` lists the parts' columns, `parts` holds each part. */
+  readonly identifier: {
+    readonly name: string;
+    readonly type: IdentifierType | "first_of";
+    readonly column: string;
+    readonly label?: string;
+    readonly parts?: readonly { readonly name: string; readonly type: IdentifierType; readonly column: string; readonly label?: string }[];
+  };
+  readonly model: { readonly name: string; readonly sql_digest: string; readonly sql: string; readonly dbt?: DbtModelState; readonly dbt_refs?: readonly DbtRefState[] };
   readonly prevent_destroy: boolean;
   /** The destination road's binding (attribute road: which attribute), when it has one. */
   readonly target?: string;
   /** Members Braze refused one by one in the last apply (still pending), when there were any. */
   readonly refused?: number;
+  /**
+   * Members sent in the last apply that Braze did not confirm (no profile at the
+   * read-back, `missing_profiles: wait`), when there were any: not among
+   * `members`, sent again by the next apply.
+   */
+  readonly unconfirmed?: number;
+  /**
+   * When apply last sent every member's addition (a new cohort's first apply, a
+   * re-target, a refresh): what `refresh_every` counts from. Absent in entries
+   * written before it was recorded: then `applied_at` stands in.
+   */
+  readonly refreshed_at?: string;
   readonly members: { readonly count: number; readonly digest: string };
   /** Path of the snapshot, relative to the project folder (local backend). */
   readonly snapshot: string;
@@ -51,6 +70,14 @@ export interface DbtModelState {
   readonly checksum: string;
   /** dbt's compiled SQL when the manifest had it, for the plan's diff. */
   readonly compiled_code?: string;
+}
+
+/** A dbt node a plain-SQL model reads through ref() or source(), as last applied: followed by unique_id. */
+export interface DbtRefState {
+  readonly unique_id: string;
+  readonly checksum: string;
+  /** The quoted relation the SQL read. */
+  readonly relation: string;
 }
 
 /** The state before anything was applied. */

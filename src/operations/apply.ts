@@ -22,6 +22,8 @@ export interface ApplyRequest extends LockRequest {
   readonly targets?: readonly string[];
   /** For a fresh plan: override the removal guards. */
   readonly allowRemovals?: boolean;
+  /** For a fresh plan: send again the additions of every recorded member (see PlanRequest.refresh). */
+  readonly refresh?: boolean;
   /** Asked once a fresh plan with changes is ready; absent means approved (an --auto-approve). */
   readonly approve?: Approval;
   /** Aborting stops new requests; those in flight finish and state keeps what Braze acknowledged. */
@@ -51,6 +53,8 @@ export async function apply(request: ApplyRequest): Promise<ApplyResult> {
     ...(request.tuning?.concurrency ? { concurrency: request.tuning.concurrency } : {}),
     ...(request.tuning?.maxInFlight ? { maxConcurrency: request.tuning.maxInFlight } : {}),
     ...(request.tuning?.retry ? { retry: request.tuning.retry } : {}),
+    // A writer that lost its lock sends nothing more: checked before every attempt, retries included.
+    fence: () => session.backend.checkLock(),
     onEvent: (destination, event) => {
       if (event.type !== "retry") return;
       emit({ type: "retry", destination, cohort_id: event.cohortId, attempt: event.attempt, reason: event.reason, delay_ms: event.delayMs, ...(event.status === undefined ? {} : { status: event.status }) });
@@ -68,7 +72,7 @@ export async function apply(request: ApplyRequest): Promise<ApplyResult> {
       waiting: (holder) => emit({ type: "lock_waiting", holder: describeLock(holder) }),
     });
     // Under the lock, so history records land in the order applies ran.
-    history = new ApplyHistory(session.backend, started, request.env ?? {}, await session.backend.read());
+    history = new ApplyHistory(session.backend, started, request.env ?? {}, await session.backend.read(), request.project.environment?.name);
     const base = { journal, backend: session.backend, engine: session.engine, clients, now: () => new Date(), onEvent: emit };
     const resumed = await recoverInterrupted(base);
     const executable = await planOrLoad(session, request);
@@ -76,7 +80,9 @@ export async function apply(request: ApplyRequest): Promise<ApplyResult> {
     history.plan = plan;
     emit({ type: "planned", plan });
     const recorded = history;
-    const finish = async (outcome: ApplyOutcome, report: ApplyReport | null): Promise<ApplyResult> => {
+    const environment = request.project.environment?.name;
+    const finish = async (outcome: ApplyOutcome, bare: ApplyReport | null): Promise<ApplyResult> => {
+      const report = bare && environment !== undefined ? { ...bare, environment } : bare;
       await recorded.record(outcome, report);
       emit({ type: "report", command: "apply", outcome, report });
       return { outcome, plan, report };
@@ -84,6 +90,7 @@ export async function apply(request: ApplyRequest): Promise<ApplyResult> {
     if (!plan.applyable) return finish("blocked", null);
     if (!hasChanges(plan)) return finish("no_changes", buildApplyReport(started, resumed, [], executable.state, false));
     if (!request.planFile && request.approve && !(await request.approve(plan))) return finish("cancelled", null);
+    await clients.assertReachable(plan.cohorts.filter((c) => !(c.actions.length === 1 && c.actions[0] === "no-op")).flatMap((c) => [c.after?.destination, c.before?.destination].filter((d): d is string => d !== undefined)));
     const stopped = () => request.signal?.aborted === true;
     const reports = await executePlan({ project: request.project, engine: session.engine, clients, journal, now: base.now, onEvent: emit, shouldStop: stopped }, executable);
     const after = await foldIntoState(base);
@@ -104,7 +111,7 @@ export async function apply(request: ApplyRequest): Promise<ApplyResult> {
 async function planOrLoad(session: Session, request: ApplyRequest): Promise<ExecutablePlan> {
   const state = await session.backend.read();
   if (request.planFile) return loadSavedPlan(request.planFile, state, request.project, session.engine);
-  return planInSession(session, { targets: request.targets ?? [], allowRemovals: request.allowRemovals === true, showMembers: 0, ...(request.onEvent ? { onEvent: request.onEvent } : {}) });
+  return planInSession(session, { targets: request.targets ?? [], allowRemovals: request.allowRemovals === true, showMembers: 0, ...(request.refresh ? { refresh: true } : {}), ...(request.onEvent ? { onEvent: request.onEvent } : {}) });
 }
 
 function abortReason(signal: AbortSignal | undefined): string {

@@ -1,3 +1,4 @@
+import { refuseNonRegularTarget } from "../util/output-target.js";
 import { existsSync, readFileSync } from "node:fs";
 import { basename, relative } from "node:path";
 import { CohoError } from "../model/errors.js";
@@ -42,6 +43,7 @@ export function dbtExposures(request: DbtExposuresRequest): DbtExposuresResult {
   const exposures = buildExposures(project);
   const text = renderExposures(exposures, basename(project.configFile));
   if (out === undefined) return { text, count: exposures.length, written: undefined };
+  refuseNonRegularTarget(out, "--out");
   if (existsSync(out) && !force && !readFileSync(out, "utf8").startsWith(EXPOSURES_MARKER)) {
     throw new CohoError("dbt.exposures_hand_written", `${relative(project.dir, out) || out} exists and was not written by coho; it is left untouched`, {
       location: { file: out, line: 1, column: 1 },

@@ -10,7 +10,12 @@ import type { Action, MemberCounts, Plan } from "../model/plan.js";
  * (schema/coho-events.schema.json); the last one is always `report`.
  */
 export type OperationEvent =
-  | { readonly type: "plan_started"; readonly targets: readonly string[] }
+  | {
+      readonly type: "plan_started";
+      readonly targets: readonly string[];
+      /** The embedded DuckDB's resources (debug): its memory limit, where that came from, its threads. */
+      readonly engine: { readonly memory_limit: string; readonly memory_limit_from: string; readonly threads: number };
+    }
   | {
       readonly type: "cohort_planned";
       readonly address: string;
@@ -45,7 +50,7 @@ export interface Tuning {
   /** The most requests in flight per destination when coho sizes the number (default 320). */
   readonly maxInFlight?: number;
   readonly retry?: { readonly maxAttempts?: number; readonly baseDelayMs?: number };
-  /** DuckDB memory limit, e.g. "512MB". */
+  /** DuckDB memory limit, e.g. "2GB" (default: a share of the machine's memory, see machineMemoryBudget). */
   readonly memoryLimit?: string;
 }
 

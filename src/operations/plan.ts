@@ -1,3 +1,4 @@
+import { refuseNonRegularTarget } from "../util/output-target.js";
 import { summarizeJournal } from "../apply/journal-summary.js";
 import type { Plan } from "../model/plan.js";
 import type { Project } from "../model/project.js";
@@ -20,6 +21,8 @@ export interface PlanRequest {
   readonly targets?: readonly string[];
   /** Override the removal guards (allow_empty, max_removals). */
   readonly allowRemovals?: boolean;
+  /** Also send again the additions of every recorded member (idempotent): profiles created since get the attribute. */
+  readonly refresh?: boolean;
   /** Sample member keys per cohort (PII); 0, the default, includes none. */
   readonly showMembers?: number;
   /** Diff inside PostgreSQL when model and state share a database (default true). */
@@ -70,11 +73,14 @@ export async function plan(request: PlanRequest): Promise<PlanResult> {
 /** Builds the plan in an open session, reporting each cohort as planned. Shared with apply. */
 export async function planInSession(
   session: Session,
-  request: Pick<PlanRequest, "targets" | "allowRemovals" | "showMembers" | "pushDown" | "onEvent">,
+  request: Pick<PlanRequest, "targets" | "allowRemovals" | "showMembers" | "pushDown" | "onEvent" | "refresh">,
   pending: PendingApply | null = null,
 ): Promise<PlannedChanges> {
   const targets = request.targets ?? [];
-  request.onEvent?.({ type: "plan_started", targets });
+  if (request.onEvent) {
+    const engine = await session.engine.settings();
+    request.onEvent({ type: "plan_started", targets, engine: { memory_limit: engine.memoryLimit, memory_limit_from: engine.memoryLimitFrom, threads: engine.threads } });
+  }
   const planned = await buildPlan({
     project: session.project,
     backend: session.backend,
@@ -84,6 +90,7 @@ export async function planInSession(
       targets,
       allowRemovals: request.allowRemovals === true,
       showMembers: request.showMembers ?? 0,
+      ...(request.refresh ? { refresh: true } : {}),
       ...(request.pushDown === undefined ? {} : { pushDown: request.pushDown }),
     },
     pendingApply: pending,
@@ -133,6 +140,7 @@ async function pendingApply(backend: StateBackend): Promise<PendingApply | null>
  * can be, so a typo in --out does not cost a full plan and end in ENOENT.
  */
 function checkOutputPath(out: string): void {
+  refuseNonRegularTarget(out, "--out");
   const folder = dirname(out);
   let stats;
   try {

@@ -5,7 +5,8 @@ import { newLockInfo } from "../state/lock-holder.js";
 import type { LockRequest } from "./events.js";
 import { withBackend } from "./with-backend.js";
 import { join } from "node:path";
-import { LOCKFILE_NAME, readLockfile } from "../state/lockfile.js";
+import { readLockfile } from "../state/lockfile.js";
+import { stateFilesFor } from "../model/state-files.js";
 
 /** Every cohort address in state, with its recorded entry. */
 export function listState(request: { readonly project: Project }): Promise<StateView> {
@@ -20,7 +21,7 @@ export function listState(request: { readonly project: Project }): Promise<State
 export function recordedAddressesNoWait(project: Project): string[] {
   if (project.state.backend !== "local") return [];
   try {
-    return Object.keys(readLockfile(join(project.dir, LOCKFILE_NAME)).cohorts);
+    return Object.keys(readLockfile(join(project.dir, stateFilesFor(project.environment).lockfile)).cohorts);
   } catch {
     return [];
   }

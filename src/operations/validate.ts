@@ -21,6 +21,8 @@ export interface ValidateRequest {
    * open: the opt-in from outside the reviewed configuration.
    */
   readonly allowPaths?: readonly string[];
+  /** The environment of `environments:` to load; default: the one marked `default: true`. */
+  readonly environment?: string;
 }
 
 /**
@@ -34,5 +36,6 @@ export function validate(request: ValidateRequest): LoadResult {
     ...(request.secrets ? { secrets: request.secrets } : {}),
     ...(request.vars ? { vars: request.vars } : {}),
     ...(request.allowPaths ? { allowPaths: request.allowPaths } : {}),
+    ...(request.environment ? { environment: request.environment } : {}),
   });
 }

@@ -2,7 +2,7 @@ import type { ReadBackValue } from "../destinations/destination.js";
 import { DestinationClients } from "../destinations/clients.js";
 import { driftOf, type DriftReason } from "../destinations/roads.js";
 import { CohoError } from "../model/errors.js";
-import type { Project } from "../model/project.js";
+import type { DestinationConfig, Project } from "../model/project.js";
 import type { CohortState } from "../model/state.js";
 import { openSession } from "../plan/session.js";
 import type { DuckDbEngine } from "../sources/duckdb-engine.js";
@@ -29,15 +29,21 @@ export interface VerifyCohort {
   readonly members: number;
   readonly sampled: number;
   readonly drifted: number;
-  /** Drifted members by reason: the value changed, the user is gone, or the value was evicted from a full array. */
-  readonly reasons: Readonly<Record<DriftReason, number>>;
+  /**
+   * Drifted members by reason: the value changed, Braze has no profile for the
+   * user (absent), or the value was evicted from a full array. `deleted` is the
+   * 1.0 name of `absent`, kept with the same count.
+   */
+  readonly reasons: Readonly<Record<DriftReason | "deleted", number>>;
+  /** What an absent member means here: confirmed once and gone since (missing_profiles: wait), or maybe never created. */
+  readonly absent_means?: string;
   readonly samples?: readonly string[];
 }
 
 /** `coho verify --json` (format coho-verify 1.0; schema/coho-verify.schema.json). */
 export interface VerifyReport {
   readonly format: "coho-verify";
-  readonly format_version: "1.0";
+  readonly format_version: "1.1";
   readonly drift: boolean;
   readonly cohorts: readonly VerifyCohort[];
 }
@@ -59,7 +65,7 @@ export async function verify(request: VerifyRequest): Promise<VerifyReport> {
     const addresses = (wanted.length > 0 ? [...wanted] : Object.keys(state.cohorts)).sort();
     const cohorts: VerifyCohort[] = [];
     for (const address of addresses) cohorts.push(await verifyCohort(request, session.engine, session.backend, clients, address, state.cohorts[address]!));
-    return { format: "coho-verify", format_version: "1.0", drift: cohorts.some((c) => c.drifted > 0), cohorts };
+    return { format: "coho-verify", format_version: "1.1", drift: cohorts.some((c) => c.drifted > 0), cohorts };
   } finally {
     await clients.close();
     await session.close();
@@ -67,7 +73,7 @@ export async function verify(request: VerifyRequest): Promise<VerifyReport> {
 }
 
 async function verifyCohort(request: VerifyRequest, engine: DuckDbEngine, backend: StateBackend, clients: DestinationClients, address: string, entry: CohortState): Promise<VerifyCohort> {
-  const base = { address, destination: entry.destination, members: entry.members.count, reasons: { changed: 0, deleted: 0, evicted: 0 } };
+  const base = { address, destination: entry.destination, members: entry.members.count, reasons: { changed: 0, absent: 0, evicted: 0, deleted: 0 } };
   const config = request.project.destinations.get(entry.destination);
   if (!config) throw new CohoError("verify.destination_missing", `${address}: destination ${entry.destination} is not in the configuration`);
   const client = clients.get(entry.destination);
@@ -82,6 +88,7 @@ async function verifyCohort(request: VerifyRequest, engine: DuckDbEngine, backen
     const reason = driftOf(config, entry.target, values.get(key) ?? ({ kind: "absent" } satisfies ReadBackValue));
     if (!reason) continue;
     reasons[reason]++;
+    if (reason === "absent") reasons.deleted++;
     drifted.push(key);
   }
   const show = request.showMembers ?? 0;
@@ -92,8 +99,20 @@ async function verifyCohort(request: VerifyRequest, engine: DuckDbEngine, backen
     sampled: keys.length,
     drifted: drifted.length,
     reasons,
+    ...(reasons.absent > 0 ? { absent_means: absentMeaning(config) } : {}),
     ...(show > 0 ? { samples: drifted.slice(0, show) } : {}),
   };
+}
+
+/**
+ * Under missing_profiles: wait coho records a member only once an export found
+ * its profile, so an absent member was deleted since; under ignore or create a
+ * recorded member may never have had a profile (ignore) or lost it since.
+ */
+function absentMeaning(config: DestinationConfig): string {
+  if (config.type === "braze_attributes" && config.missingProfiles === "wait") return "absent in Braze: the profile was deleted after coho confirmed it";
+  if (config.type === "braze_attributes" && config.missingProfiles === "ignore") return "absent in Braze: no profile — never created (missing_profiles: ignore records unconfirmed members), or deleted since";
+  return "absent in Braze: no profile — deleted since coho wrote it, or never created";
 }
 
 /** A uniform random sample of the recorded members (the snapshot's digest is checked on load). */

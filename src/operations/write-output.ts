@@ -1,3 +1,4 @@
+import { refuseNonRegularTarget } from "../util/output-target.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
 
 /**
@@ -5,6 +6,7 @@ import { writeFileAtomic } from "../util/atomic-write.js";
  * atomically, so a reader never sees half a report and a failed write leaves
  * the old file as it was.
  */
-export function writeOutputFile(path: string, content: string): void {
+export function writeOutputFile(path: string, content: string, flag: string): void {
+  refuseNonRegularTarget(path, flag);
   writeFileAtomic(path, content);
 }

@@ -1,12 +1,14 @@
-import { isRetarget, type CohortPlan, type Plan, type PlanSummary, type WarehouseCost } from "../model/plan.js";
-import { addCosts, roadGuards } from "../destinations/roads.js";
+import { isRetarget, type CohortPlan, type CostEstimate, type Plan, type PlanSummary, type WarehouseCost } from "../model/plan.js";
+import { addCosts, estimateCost, roadGuards } from "../destinations/roads.js";
+import { formatDuration } from "../model/duration.js";
 import { cohortCost } from "./cost.js";
 import { shareGroupCosts } from "./request-groups.js";
-import type { Project } from "../model/project.js";
+import type { IdentifierConfig, Project } from "../model/project.js";
 import { noRejections } from "../model/reject-reason.js";
 import type { StateView } from "../model/state.js";
-import type { DuckDbEngine } from "../sources/duckdb-engine.js";
-import { extractMembers } from "../sources/extract-members.js";
+import { literal, type DuckDbEngine } from "../sources/duckdb-engine.js";
+import { keyPrefix } from "../sources/identifier-sql.js";
+import { extractMembers, withDuplicates, type ExtractedMembers } from "../sources/extract-members.js";
 import type { Source } from "../sources/source.js";
 import type { StateBackend } from "../state/backend.js";
 import { COHO_VERSION } from "../version.js";
@@ -20,10 +22,10 @@ import { setGuards } from "./set-guards.js";
 import { evaluateGuards } from "./guards.js";
 import { diffMembership, sampleKeys, type MembershipDelta } from "./membership-diff.js";
 import { tryPushDown } from "./pushdown.js";
-import { planResources, type ResourceDecision } from "./resource-actions.js";
+import { deleteEffect, planResources, type ResourceDecision } from "./resource-actions.js";
 import { sqlDiff } from "../util/sql-diff.js";
 import { checkDbtRelations } from "../dbt/check-relations.js";
-import { dbtModelPlan } from "../dbt/plan-info.js";
+import { dbtModelPlan, dbtRefChanges } from "../dbt/plan-info.js";
 import { expectedSnapshot } from "../state/snapshot-record.js";
 
 export interface PlanOptions {
@@ -33,6 +35,8 @@ export interface PlanOptions {
   readonly showMembers: number;
   /** Diff inside PostgreSQL when model and state share a database (default true). */
   readonly pushDown?: boolean;
+  /** Re-send the additions of every recorded member (`--refresh`), not only when `refresh_every` says so. */
+  readonly refresh?: boolean;
 }
 
 export type PlanEvent =
@@ -114,6 +118,7 @@ export async function buildPlan(ctx: PlanContext): Promise<PlannedChanges> {
     format_version: "1.1",
     coho_version: COHO_VERSION,
     created_at: (ctx.now?.() ?? new Date()).toISOString(),
+    ...(project.environment ? { environment: project.environment.name } : {}),
     state: { lineage: state.lineage, serial: state.serial },
     config_digest: configDigest(project),
     // A plan on net counts is never sent: it cannot be saved (plan --out refuses) and
@@ -154,14 +159,14 @@ async function planCohort(ctx: PlanContext, decision: ResourceDecision): Promise
   let rows: number | null = null;
   let rejected = noRejections();
   let diff: string | undefined;
+  let extracted: ExtractedMembers | undefined;
   if (decision.cohort) {
     const cohort = decision.cohort;
     const model = project.models.get(cohort.model)!;
     ctx.onEvent?.({ type: "model", address: decision.address, model: model.name });
-    const extracted = await extractMembers(engine, ctx.sources.get(model.source)!, model, project.identifiers.get(cohort.identifier)!);
+    extracted = await extractMembers(engine, ctx.sources.get(model.source)!, model, project.identifiers.get(cohort.identifier)!);
     desired = extracted.table;
     rows = extracted.rows;
-    rejected = { ...extracted.rejected };
     diff = modelDiff(project, decision);
   }
   // The recorded snapshot is loaded only once the model's members are extracted (as the
@@ -173,7 +178,8 @@ async function planCohort(ctx: PlanContext, decision: ResourceDecision): Promise
     ctx.onEvent?.({ type: "snapshot", address: decision.address });
     snapshot = await ctx.backend.loadSnapshot(engine, decision.address, expectedSnapshot(prior));
   }
-  const computed = await diffMembership(engine, desired, retarget ? undefined : snapshot);
+  const computed = await diffMembership(engine, extracted?.keys, retarget ? undefined : snapshot);
+  if (extracted) rejected = withDuplicates(extracted, computed.desiredMembers);
   const delta = membersKnown || retarget ? computed : netDelta(computed, prior?.members.count ?? 0);
   // Removals go to the workspace being left, when the config still reaches it (another destination name).
   const retargetRemovals = leavesReachableWorkspace(decision) && snapshot ? snapshot : undefined;
@@ -221,17 +227,24 @@ async function finishCohort(
   // On re-target the old workspace loses every recorded member — if coho can still reach it.
   const members = { before, after, add: delta.add, remove: retarget ? (leavesReachableWorkspace(decision) ? before : 0) : delta.remove };
   const guards = evaluateGuards({ address: decision.address, isDelete, cohort: decision.cohort, prior, members, allowRemovals: ctx.options.allowRemovals });
+  const refresh = await planRefresh(ctx, decision, delta, retarget);
   const membershipChanges = members.add > 0 || members.remove > 0;
-  const actions = decision.actions[0] === "no-op" && membershipChanges ? (["update"] as const) : decision.actions;
+  const actions = decision.actions[0] === "no-op" && (membershipChanges || refresh) ? (["update"] as const) : decision.actions;
   const changed = membershipChanges && !isDelete ? [...decision.changed, "members" as const] : decision.changed;
   const show = ctx.options.showMembers;
   const removeTable = retargetRemovals ?? delta.removeTable;
   const planned = { actions: [...actions], changed_attributes: changed, before: decision.before, after: decision.after, members };
   const refused = prior?.refused;
+  const unconfirmed = prior?.unconfirmed;
+  const pendingText =
+    (refused ? `; Braze refused ${refused} member(s) last time: sent again` : "") +
+    (unconfirmed ? `; ${unconfirmed} member(s) sent last time are not confirmed in Braze (no profile yet): sent again until Braze confirms them` : "");
+  const identifier = decision.cohort ? ctx.project.identifiers.get(decision.cohort.identifier) : undefined;
+  const byIdentifier = identifier?.type === "first_of" && desired !== undefined ? await membersByIdentifier(engine, desired, identifier) : undefined;
   const cohortPlan: CohortPlan = {
     address: decision.address,
     actions: [...actions],
-    reason: reasonFor(decision, membershipChanges, members) + (refused ? `; Braze refused ${refused} member(s) last time: sent again` : ""),
+    reason: reasonFor(decision, membershipChanges, members) + pendingText,
     ...(decision.movedFrom ? { moved_from: decision.movedFrom } : {}),
     before: decision.before,
     after: decision.after,
@@ -240,14 +253,25 @@ async function finishCohort(
     rows,
     rejected,
     guards,
-    cost: cohortCost(ctx.project.destinations, planned),
+    cost: cohortCost(ctx.project.destinations, refresh ? { ...planned, members: { ...members, add: members.add + refresh.members } } : planned),
     ...(refused ? { refused_last_apply: refused } : {}),
+    ...(unconfirmed ? { unconfirmed_last_apply: unconfirmed } : {}),
+    ...(refresh ? { refresh: { members: refresh.members, reason: refresh.reason, cost: refresh.cost } } : {}),
+    ...(byIdentifier ? { members_by_identifier: byIdentifier } : {}),
     ...(diff ? { sql_diff: diff } : {}),
     ...dbtPart(ctx, decision),
     ...(show > 0 ? { samples: { add: await sampleKeys(engine, delta.addTable, show), remove: await sampleKeys(engine, removeTable, show) } } : {}),
     ...setOf(decision),
   };
-  return { cohortPlan, delta: { ...delta, removeTable, remove: members.remove, desiredTable: desired } };
+  const addTable = refresh?.addTable ?? delta.addTable;
+  return { cohortPlan, delta: { ...delta, addTable, add: members.add + (refresh?.members ?? 0), removeTable, remove: members.remove, desiredTable: desired } };
+}
+
+/** Desired members per identifier of a list, in the list's order: each key's prefix says which identifier named it. */
+async function membersByIdentifier(engine: DuckDbEngine, desired: string, identifier: Extract<IdentifierConfig, { type: "first_of" }>): Promise<Record<string, number>> {
+  const counts = identifier.parts.map((p) => `count(*) FILTER (WHERE starts_with(key, ${literal(keyPrefix(p))}))`).join(", ");
+  const row = (await engine.connection.runAndReadAll(`SELECT ${counts} FROM ${desired} AS coho_desired`)).getRows()[0] ?? [];
+  return Object.fromEntries(identifier.parts.map((p, i) => [p.name, Number(row[i] ?? 0)]));
 }
 
 /** The model's SQL diff since the last apply, for cohorts that still exist. */
@@ -261,7 +285,7 @@ function modelDiff(project: Project, decision: ResourceDecision): string | undef
 function explainInstanceDelete(project: Project, decision: ResourceDecision): ResourceDecision {
   const parsed = parseAddress(decision.address);
   if (decision.cohort || parsed?.instance === undefined || !project.cohorts.get(parsed.cohort)?.forEach) return decision;
-  const reason = `key value ${JSON.stringify(parsed.instance)} is no longer among the set's key values (the model stopped returning it, or keys: leaves it out): every member is removed, then the cohort is forgotten (Braze has no delete; the empty cohort stays listed in Braze)`;
+  const reason = `key value ${JSON.stringify(parsed.instance)} is no longer among the set's key values (the model stopped returning it, or keys: leaves it out): ${decision.prior ? deleteEffect(decision.prior) : "every member is removed, then the cohort is forgotten"}`;
   return { ...decision, reason };
 }
 
@@ -288,10 +312,11 @@ function netCountsWarning(backend: StateBackend, serial: number): string[] {
   ];
 }
 
-function dbtPart(ctx: PlanContext, decision: ResourceDecision): { dbt?: CohortPlan["dbt"] } {
+function dbtPart(ctx: PlanContext, decision: ResourceDecision): { dbt?: CohortPlan["dbt"]; dbt_refs?: CohortPlan["dbt_refs"] } {
   const model = decision.cohort ? ctx.project.models.get(decision.cohort.model) : undefined;
   const dbt = model ? dbtModelPlan(model, decision.prior) : undefined;
-  return dbt ? { dbt } : {};
+  const refs = model && decision.prior ? dbtRefChanges(model, decision.prior.model) : [];
+  return { ...(dbt ? { dbt } : {}), ...(refs.length > 0 ? { dbt_refs: refs } : {}) };
 }
 
 /** Work in the journal, and who holds the state lock for an apply right now (if anyone). */
@@ -313,7 +338,7 @@ function pendingWarning(pending: PlanContext["pendingApply"]): string[] {
 }
 
 function reasonFor(decision: ResourceDecision, membershipChanges: boolean, members: { add: number; remove: number }): string {
-  const membership = `membership changes: +${members.add} / −${members.remove}`;
+  const membership = `membership changes: +${members.add.toLocaleString("en")} / −${members.remove.toLocaleString("en")}`;
   if (decision.actions[0] === "no-op") return membershipChanges ? membership : decision.reason;
   if (!membershipChanges || decision.cohort === undefined || decision.actions.includes("create") || decision.actions.includes("adopt")) return decision.reason;
   return `${decision.reason}; ${membership}`;
@@ -331,4 +356,47 @@ function summarize(cohorts: readonly CohortPlan[]): PlanSummary {
     members_add: cohorts.reduce((n, c) => n + c.members.add, 0),
     members_remove: cohorts.reduce((n, c) => n + c.members.remove, 0),
   };
+}
+
+/**
+ * A refresh: the additions of every recorded member that stays, sent again (the
+ * same values, so idempotent) so users whose Braze profile appeared since get
+ * the attribute. Asked for by `--refresh`, or by `refresh_every` once that long
+ * has passed since the cohort was last sent whole. The delta's addition table
+ * becomes additions ∪ (recorded − removals); the plan counts the refresh apart.
+ * Not for deletes, re-targets (they send every member anyway), net-count plans
+ * (no snapshot to read), or cohorts without recorded members.
+ */
+async function planRefresh(
+  ctx: PlanContext,
+  decision: ResourceDecision,
+  delta: MembershipDelta,
+  retarget: boolean,
+): Promise<{ members: number; reason: string; cost: CostEstimate; addTable: string } | undefined> {
+  const prior = decision.prior;
+  const cohort = decision.cohort;
+  if (!cohort || !prior || retarget || prior.members.count === 0 || ctx.backend.membersUnavailable !== undefined) return undefined;
+  const now = ctx.now?.() ?? new Date();
+  const since = prior.refreshed_at ?? prior.applied_at;
+  const due = cohort.refreshEveryMs !== undefined && now.getTime() - Date.parse(since) >= cohort.refreshEveryMs;
+  if (!ctx.options.refresh && !due) return undefined;
+  const reason = ctx.options.refresh
+    ? "--refresh: every recorded member's addition is sent again, so users whose Braze profile was created since they joined get it"
+    : `refresh_every ${formatDuration(cohort.refreshEveryMs!)}: last sent whole ${since}; every recorded member's addition is sent again, so users whose Braze profile was created since get it`;
+  const recorded = await ctx.backend.loadSnapshot(ctx.engine, decision.address, expectedSnapshot(prior));
+  const addTable = `memory.main.${ctx.engine.tempTable("refresh_add")}`;
+  try {
+    await ctx.engine.connection.run(`CREATE TABLE ${addTable} AS SELECT key FROM ${delta.addTable} UNION ALL (SELECT key FROM ${recorded} ANTI JOIN ${delta.removeTable} AS r USING (key))`);
+  } finally {
+    await ctx.engine.drop(recorded);
+  }
+  const reader = await ctx.engine.connection.runAndReadAll(`SELECT count(*) AS n FROM ${addTable}`);
+  const members = Number(reader.getRowObjects()[0]?.n ?? 0) - delta.add;
+  if (members <= 0) {
+    await ctx.engine.drop(addTable);
+    return undefined;
+  }
+  const config = ctx.project.destinations.get(cohort.destination);
+  const cost = config ? estimateCost(config, { prepare: false, sends: [{ add: members, remove: 0 }] }) : { requests: 0, attribute_updates: 0, seconds: 0 };
+  return { members, reason, cost, addTable };
 }

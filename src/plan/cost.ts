@@ -24,9 +24,11 @@ export function cohortCost(
   if (!isRetarget(cohort.changed_attributes) || cohort.before === null) return at(cohort.after.destination, prepare, add, remove);
   const old = at(cohort.before.destination, false, 0, remove);
   const next = at(cohort.after.destination, prepare, add, 0);
+  const readBacks = (old.read_back_requests ?? 0) + (next.read_back_requests ?? 0);
   return {
     requests: old.requests + next.requests,
     attribute_updates: old.attribute_updates + next.attribute_updates,
     seconds: Math.round((old.seconds + next.seconds) * 1000) / 1000,
+    ...(readBacks > 0 ? { read_back_requests: readBacks } : {}),
   };
 }

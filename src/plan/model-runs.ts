@@ -1,5 +1,5 @@
 import { addressMatches } from "../model/address.js";
-import type { Project } from "../model/project.js";
+import { identifierParts, type Project } from "../model/project.js";
 import type { DuckDbEngine } from "../sources/duckdb-engine.js";
 import { openModelRows, type ModelRows } from "../sources/model-rows.js";
 import type { Source } from "../sources/source.js";
@@ -88,7 +88,8 @@ export function modelConsumers(project: Pick<Project, "cohorts" | "identifiers" 
   for (const cohort of project.cohorts.values()) {
     const inPlay = cohort.forEach ? setInPlay(cohort, targets) : targets.length === 0 || targets.some((t) => addressMatches(t, cohort.address));
     if (!inPlay || (!cohort.forEach && ownPath(cohort.model))) continue;
-    const columns = [project.identifiers.get(cohort.identifier)?.column, project.models.get(cohort.model)?.primaryKey, cohort.forEach?.keyColumn, cohort.forEach ? "label" : undefined];
+    const identifier = project.identifiers.get(cohort.identifier);
+    const columns = [...(identifier ? identifierParts(identifier).map((p) => p.column) : []), project.models.get(cohort.model)?.primaryKey, cohort.forEach?.keyColumn, cohort.forEach ? "label" : undefined];
     consumers.push({ address: cohort.address, model: cohort.model, columns: columns.filter((c): c is string => c !== undefined) });
   }
   return consumers;

@@ -1,9 +1,11 @@
+import { refuseNonRegularTarget, removeTemp } from "../util/output-target.js";
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream, existsSync, renameSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import { createGunzip, createGzip } from "node:zlib";
+import { basename, dirname, join } from "node:path";
 import { CohoError } from "../model/errors.js";
 import type { Plan } from "../model/plan.js";
 import type { DuckDbEngine } from "../sources/duckdb-engine.js";
@@ -49,10 +51,17 @@ export async function writePlanFile(path: string, plan: Plan, engine: DuckDbEngi
     }
     yield `${JSON.stringify({ t: "digest", sha256: hash.digest("hex") })}\n`;
   }
-  const temp = `${path}.${process.pid}.tmp`;
-  await pipeline(Readable.from(lines()), createGzip(), createWriteStream(temp));
-  fsyncFile(temp);
-  renameSync(temp, path);
+  refuseNonRegularTarget(path, "--out");
+  // Hidden beside the target, and removed on every failure: it holds member identifiers.
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  try {
+    await pipeline(Readable.from(lines()), createGzip(), createWriteStream(temp, { flags: "wx" }));
+    fsyncFile(temp);
+    renameSync(temp, path);
+  } catch (error) {
+    removeTemp(temp);
+    throw error;
+  }
 }
 
 /** The plan of a saved plan file, without reading its deltas. */

@@ -37,10 +37,14 @@ export async function tryPushDown(
   identifier: IdentifierConfig,
   prior: CohortState | undefined,
 ): Promise<PushedDown | undefined> {
-  if (!source.pushDownTarget || !backend.snapshotHome) return undefined;
+  // A list of identifiers (first non-null per row) is planned in the engine only.
+  if (identifier.type === "first_of" || !source.pushDownTarget || !backend.snapshotHome) return undefined;
   const home = await backend.snapshotHome();
   const target = home ? source.pushDownTarget(home) : undefined;
   if (!home || !target) return undefined;
+
+  // A recorded snapshot kept elsewhere (written before the snapshots moved): the embedded path reads it.
+  if (prior && prior.members.count > 0 && home.holds && !home.holds(prior.snapshot)) return undefined;
 
   const columns = await source.describe(model);
   const find = (name: string) => columns.find((c) => c.name === name) ?? columns.find((c) => c.name.toLowerCase() === name.toLowerCase());

@@ -1,4 +1,4 @@
-import { estimateCost, mergeFieldOf, mergeKeyOf } from "../destinations/roads.js";
+import { estimateCost, mergeFieldOf, mergeKeyOf, requestSizeOf } from "../destinations/roads.js";
 import { isRetarget, needsPrepare, type CohortPlan, type CostEstimate } from "../model/plan.js";
 import type { DestinationConfig } from "../model/project.js";
 import type { DuckDbEngine } from "../sources/duckdb-engine.js";
@@ -23,14 +23,14 @@ import type { DuckDbEngine } from "../sources/duckdb-engine.js";
  * workspace write one boolean attribute or one array value — so two groups of one
  * workspace never write the same field of a profile.
  */
-export type Groupable = Pick<CohortPlan, "address" | "actions" | "changed_attributes" | "before" | "after" | "members">;
+export type Groupable = Pick<CohortPlan, "address" | "actions" | "changed_attributes" | "before" | "after" | "members" | "refresh">;
 
 /** Groups of at least two cohorts each, parts in address order; other cohorts run alone. */
 export function requestGroups<C extends Groupable>(destinations: ReadonlyMap<string, DestinationConfig>, cohorts: readonly C[]): C[][] {
   const groups = new Map<string, C[]>();
   for (const cohort of cohorts) {
     if (cohort.actions.length === 1 && cohort.actions[0] === "no-op") continue;
-    if (cohort.members.add + cohort.members.remove === 0 || isRetarget(cohort.changed_attributes)) continue;
+    if (cohort.members.add + cohort.members.remove + (cohort.refresh?.members ?? 0) === 0 || isRetarget(cohort.changed_attributes)) continue;
     const side = cohort.after ?? cohort.before;
     const config = side ? destinations.get(side.destination) : undefined;
     const key = side && config ? mergeKeyOf(config, side.target) : undefined;
@@ -67,6 +67,18 @@ export async function ownedUsers(engine: DuckDbEngine, parts: readonly PartTable
   const owned = parts.map(() => 0);
   for (const row of reader.getRowObjects()) owned[Number(row.owner)] = Number(row.n);
   return owned;
+}
+
+/**
+ * The group's requests as apply packs them (users in key order, `size` per
+ * request): per request, the users it adds to some cohort and the others — the
+ * streams a road's estimate counts requests and read-backs of additions from.
+ */
+export async function groupSends(engine: DuckDbEngine, parts: readonly PartTables[], size: number): Promise<{ add: number; remove: number }[]> {
+  const reader = await engine.connection.runAndReadAll(
+    `SELECT count(adds) AS a, count(*) AS n FROM (SELECT adds, (row_number() OVER (ORDER BY key) - 1) // ${Math.max(1, Math.floor(size))} AS request FROM (${mergedUsersSql(parts)})) GROUP BY request ORDER BY request`,
+  );
+  return reader.getRowObjects().map((row) => ({ add: Number(row.a), remove: Number(row.n) - Number(row.a) }));
 }
 
 /**
@@ -119,11 +131,11 @@ export async function shareGroupCosts(
     // A delete only removes (as apply sends it).
     const parts = group.map((c) => (c.after === null ? { add: undefined, remove: tables(c.address).remove } : tables(c.address)));
     const owned = await ownedUsers(engine, parts);
-    const users = owned.reduce((a, b) => a + b, 0);
-    const requestsTotal = estimateCost(config, { prepare: false, sends: users > 0 ? [{ add: users, remove: 0 }] : [] });
+    const requestsTotal = estimateCost(config, { prepare: false, sends: await groupSends(engine, parts, requestSizeOf(config)) });
     const updates = await ownedFieldUpdates(engine, parts, fieldNumbers(config, group));
     const total = { ...requestsTotal, attribute_updates: updates.reduce((a, b) => a + b, 0) };
     const requests = apportion(total.requests, owned);
+    const readBacks = apportion(total.read_back_requests ?? 0, owned);
     group.forEach((cohort, i) => {
       const prepare = estimateCost(config, { prepare: needsPrepare(cohort), sends: [] });
       const seconds = total.requests > 0 ? (total.seconds * requests[i]!) / total.requests : 0;
@@ -131,6 +143,7 @@ export async function shareGroupCosts(
         requests: prepare.requests + requests[i]!,
         attribute_updates: prepare.attribute_updates + updates[i]!,
         seconds: Math.round((prepare.seconds + seconds) * 1000) / 1000,
+        ...(readBacks[i]! > 0 ? { read_back_requests: readBacks[i]! } : {}),
         shared_with: group.filter((c) => c !== cohort).map((c) => c.address),
       });
     });

@@ -1,10 +1,10 @@
 import { addressMatches } from "../model/address.js";
-import type { Action, ChangedAttribute, CohortAttributes } from "../model/plan.js";
+import { dbtRefChangeText, type Action, type ChangedAttribute, type CohortAttributes } from "../model/plan.js";
 import type { SourceLocation } from "../model/diagnostic.js";
 import type { CohortConfig, ModelConfig, Project } from "../model/project.js";
 import type { CohortState, StateView } from "../model/state.js";
 import { destinationIdentity } from "../destinations/identity.js";
-import { dbtModelChanged } from "../dbt/plan-info.js";
+import { dbtModelChanged, dbtRefChanges } from "../dbt/plan-info.js";
 
 /** What happens to one cohort address, before membership is known. */
 export interface ResourceDecision {
@@ -79,7 +79,7 @@ export function planResources(
     decisions.push({
       address,
       actions: ["delete"],
-      reason: "not in the configuration: every member is removed, then the cohort is forgotten (Braze has no delete; the empty cohort stays listed in Braze)",
+      reason: `not in the configuration: ${deleteEffect(entry)}`,
       ...(movedFrom ? { movedFrom } : {}),
       prior: entry,
       cohort: undefined,
@@ -216,12 +216,18 @@ function existing(
   // a new checksum is recorded by apply even when no member changes.
   const model = models?.get(cohort.model);
   if (model && dbtModelChanged(model, prior.model)) changed.push("dbt_model");
+  // The plan compares model SQL with the text last applied: a new text is recorded even when no member changes
+  // (a dbt model's new SQL is part of dbt_model); so are the ref()/source() nodes a plain-SQL model reads.
+  else if (model && model.sql !== prior.model.sql) changed.push("model_sql");
+  const refChanges = model ? dbtRefChanges(model, prior.model) : [];
+  if (refChanges.length > 0) changed.push("dbt_refs");
   const actions: Action[] = [];
   if (movedFrom) actions.push("move");
   if (changed.length > 0) actions.push("update");
   const reasons: string[] = [];
   if (movedFrom) reasons.push(`moved from ${movedFrom}: same Braze cohort, new address`);
-  if (changed.includes("name")) reasons.push(`renamed in Braze: "${before.name}" → "${after.name}"`);
+  // The attribute road (a binding in target) has no cohort name in Braze: the name is coho's own.
+  if (changed.includes("name")) reasons.push(before.target === undefined ? `renamed in Braze: "${before.name}" → "${after.name}"` : `renamed: "${before.name}" → "${after.name}" (recorded in state only: Braze keeps no name for an attribute)`);
   if (sameNameRetarget) {
     reasons.push(
       `destination ${after.destination} now reaches ${identity} (state: ${prior.destination_identity}): re-target — the cohort is created there and every member sent; ` +
@@ -235,6 +241,8 @@ function existing(
   if (changed.includes("model")) reasons.push(`model ${before.model} → ${after.model}`);
   if (changed.includes("identifier")) reasons.push(`identifier ${before.identifier} → ${after.identifier}`);
   if (changed.includes("dbt_model")) reasons.push(dbtReason(prior, model!));
+  if (changed.includes("model_sql")) reasons.push(`model ${after.model}'s SQL changed since the last apply: the new text is recorded`);
+  if (refChanges.length > 0) reasons.push(`dbt: ${refChanges.map(dbtRefChangeText).join("; ")}`);
   return {
     address: cohort.address,
     actions: actions.length === 0 ? ["no-op"] : actions,
@@ -274,4 +282,11 @@ function fromState(entry: CohortState): CohortAttributes {
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** What deleting a cohort does on its road: Cohort Import leaves an empty cohort listed; the attribute road clears the attribute. */
+export function deleteEffect(entry: CohortState): string {
+  return entry.target === undefined
+    ? "every member is removed, then the cohort is forgotten (Braze has no delete; the empty cohort stays listed in Braze)"
+    : "the attribute is cleared on every member, then the cohort is forgotten";
 }

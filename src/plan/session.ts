@@ -6,6 +6,7 @@ import { closeSources, openSources } from "../sources/open-sources.js";
 import type { Source } from "../sources/source.js";
 import type { StateBackend } from "../state/backend.js";
 import { STATE_DIR } from "../state/local-backend.js";
+import { stateFilesFor } from "../model/state-files.js";
 import { openBackend } from "../state/open-backend.js";
 
 /** Everything a plan or apply works with; close() releases it all. */
@@ -48,5 +49,6 @@ export function sandboxFor(project: Project): EngineSandbox {
     projectDir: project.dir,
     files: duckdb.flatMap((s) => (s.path === undefined ? [] : [s.path])),
     allowed: duckdb.flatMap((s) => s.allowedPaths ?? []),
+    ...(project.environment && !project.environment.isDefault ? { stateDir: stateFilesFor(project.environment).stateDir } : {}),
   });
 }

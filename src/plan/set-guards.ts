@@ -12,8 +12,10 @@ export function setGuards(set: CohortConfig, cohorts: readonly CohortPlan[], all
   const mine = cohorts.filter((c) => parseAddress(c.address)?.cohort === set.key && parseAddress(c.address)?.instance !== undefined);
   const recorded = mine.filter((c) => c.before !== null).length;
   const deleted = mine.filter((c) => c.actions.includes("delete")).length;
-  const allowed = limit.kind === "count" ? limit.value : Math.floor((recorded * limit.value) / 100);
-  const shown = limit.kind === "count" ? `${limit.value}` : `${limit.value}% of ${recorded} = ${allowed}`;
+  // A percentage of a small set never rounds down to 0 (10% of 6 allows 1): 0 allowed is only ever written as 0.
+  const share = (recorded * limit.value) / 100;
+  const allowed = limit.kind === "count" ? limit.value : limit.value > 0 && recorded > 0 ? Math.max(1, Math.floor(share)) : 0;
+  const shown = limit.kind === "count" ? `${limit.value}` : `${limit.value}% of ${recorded} = ${allowed}${Math.floor(share) < allowed ? " (at least one)" : ""}`;
   const exceeds = deleted > allowed;
   const message = exceeds
     ? `${deleted} of ${recorded} instances would be deleted, more than max_deleted_instances (${shown}); if the model is right, set guards.max_deleted_instances or apply with --allow-removals`

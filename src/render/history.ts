@@ -1,4 +1,6 @@
 import kleur from "kleur";
+import { markdownText } from "./escape.js";
+import { cellCode, count } from "./markdown-blocks.js";
 import { touched, type HistoryCohort, type HistoryOutcome, type HistoryRecord } from "../model/history.js";
 import type { CohortSeries } from "../model/size-history.js";
 import { changingPoints, historyCharts } from "./history-mermaid.js";
@@ -9,7 +11,7 @@ export function renderHistoryHuman(records: readonly HistoryRecord[], address?: 
   const blocks = [...records].reverse().map((record) => {
     const t = record.totals;
     const serial = record.serial_before === record.serial_after ? `serial ${record.serial_after}` : `serial ${record.serial_before}→${record.serial_after}`;
-    const head = `${record.started_at}  ${outcome(record.outcome)}  ${serial}  +${t.added} / −${t.removed}  ${t.requests} req, ${t.retries} retries  by ${record.who}`;
+    const head = `${record.started_at}  ${outcome(record.outcome)}  ${record.environment === undefined ? "" : `[${record.environment}]  `}${serial}  +${t.added} / −${t.removed}  ${t.requests} req, ${t.retries} retries  by ${record.who}`;
     const cohorts = record.cohorts.filter((c) => (address === undefined || c.address === address) && touched(c)).map(renderCohort);
     const errors = record.errors.map((e) => `    ${kleur.red(e)}`);
     return [head, ...cohorts, ...errors].join("\n");
@@ -50,16 +52,16 @@ function applyMarkdown(record: HistoryRecord, address: string | undefined): stri
   const serial = record.serial_before === record.serial_after ? `serial ${record.serial_after}` : `serial ${record.serial_before} → ${record.serial_after}`;
   const lines = [
     "<!-- coho-apply -->",
-    `### coho apply: ${OUTCOME_TEXT[record.outcome]}`,
+    `### coho apply${record.environment === undefined ? "" : ` (\`${record.environment}\`)`}: ${OUTCOME_TEXT[record.outcome]}`,
     "",
-    `${record.started_at} by ${escapeCell(record.who)}, ${serial}: **+${t.added} / −${t.removed}** members, ${t.requests} request(s), ${t.retries} retr${t.retries === 1 ? "y" : "ies"}${t.failed > 0 ? `, **${t.failed} not acknowledged**` : ""}.`,
+    `${record.started_at} by ${escapeCell(record.who)}, ${serial}: **+${count(t.added)} / −${count(t.removed)}** members, ${count(t.requests)} request(s), ${count(t.retries)} retr${t.retries === 1 ? "y" : "ies"}${t.failed > 0 ? `, **${count(t.failed)} not acknowledged**` : ""}.`,
   ];
   const cohorts = record.cohorts.filter((c) => address === undefined || c.address === address);
   if (cohorts.length > 0) {
     lines.push("", "| cohort | actions | status | added | removed | not acknowledged | requests | refused rows |", "|---|---|---|---:|---:|---:|---:|---|");
     for (const c of cohorts) {
-      const refused = Object.entries(c.refused).filter(([, n]) => n > 0).map(([reason, n]) => `${n} ${reason}`).join(", ") || "0";
-      lines.push(`| \`${c.address}\` | ${c.actions.join(", ")} | ${c.status} | ${c.added} | ${c.removed} | ${c.failed} | ${c.requests} | ${refused} |`);
+      const refused = Object.entries(c.refused).filter(([, n]) => n > 0).map(([reason, n]) => `${count(n)} ${reason}`).join(", ") || "0";
+      lines.push(`| ${cellCode(c.address)} | ${c.actions.join(", ")} | ${c.status} | ${count(c.added)} | ${count(c.removed)} | ${count(c.failed)} | ${count(c.requests)} | ${refused} |`);
     }
   }
   if (record.errors.length > 0) lines.push("", "**Errors**", "", ...record.errors.map((e) => `- ${escapeCell(e)}`));
@@ -77,5 +79,5 @@ const OUTCOME_TEXT: Record<HistoryOutcome, string> = {
 };
 
 function escapeCell(text: string): string {
-  return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+  return markdownText(text);
 }

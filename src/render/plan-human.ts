@@ -1,9 +1,9 @@
 import kleur from "kleur";
 import type { Action, CohortPlan, GuardVerdict, Plan } from "../model/plan.js";
-import { hasChanges } from "../model/plan.js";
+import { dbtRefChangeText, hasChanges } from "../model/plan.js";
 import { visible, visibleLines } from "./escape.js";
 import { groupBySet, setKeyNotes, setSummary, type SetGroup } from "./plan-sets.js";
-import { ACTION_SYMBOL, actionLabel, blockedMessages, costText, warehouseLines, dbtChangeText, sharedText, isChange, rejectedText, summaryLine } from "./plan-text.js";
+import { ACTION_SYMBOL, actionLabel, blockedMessages, costText, warehouseLines, dbtChangeText, sharedText, isChange, overrideHint, rejectedText, summaryLine } from "./plan-text.js";
 
 const COLOR: Record<Action, (text: string) => string> = {
   create: kleur.green,
@@ -17,6 +17,7 @@ const COLOR: Record<Action, (text: string) => string> = {
 /** The terminal view of a plan: legend, one block per changed cohort, totals. */
 export function renderPlanHuman(plan: Plan): string {
   const out: string[] = [];
+  if (plan.environment !== undefined) out.push(kleur.bold(`Environment: ${visible(plan.environment)}`), "");
   if (plan.targets.length > 0) {
     out.push(kleur.yellow().bold(`Warning: this plan is partial: only ${visible(plan.targets.join(", "))} (--target). Other cohorts were not planned.`), "");
   }
@@ -38,6 +39,8 @@ export function renderPlanHuman(plan: Plan): string {
   if (plan.cost && hasChanges(plan)) out.push(`Cost: ${costText(plan.cost)}.`);
   for (const line of warehouseLines(plan)) out.push(line);
   if (!plan.applyable) out.push(kleur.red().bold("This plan cannot be applied."));
+  const override = plan.applyable ? undefined : overrideHint(plan);
+  if (override) out.push(override);
   return out.join("\n");
 }
 
@@ -78,9 +81,12 @@ function renderCohort(cohort: CohortPlan): string {
   if (before && after && before.prevent_destroy !== after.prevent_destroy) row("prevent_destroy:", `${before.prevent_destroy} → ${after.prevent_destroy}`);
   row("members:", `${members.before} → ${members.after}  (${kleur.green(`+${members.add}`)} / ${kleur.red(`−${members.remove}`)})`);
   if (cohort.rows !== null && after) row("rows:", `${cohort.rows} from model ${v(after.model)}`);
+  if (cohort.members_by_identifier) row("identifiers:", Object.entries(cohort.members_by_identifier).map(([name, n]) => `${v(name)} ${n}`).join(", "));
   const rejected = rejectedText(cohort);
   if (rejected) row("rejected:", kleur.yellow(rejected));
   if (cohort.refused_last_apply) row("refused:", kleur.yellow(`${cohort.refused_last_apply} member(s) refused by Braze last apply, sent again`));
+  if (cohort.unconfirmed_last_apply) row("unconfirmed:", kleur.yellow(`${cohort.unconfirmed_last_apply} member(s) sent last apply, not confirmed in Braze (no profile yet): sent again`));
+  if (cohort.refresh) row("refresh:", kleur.yellow(`re-sends ${cohort.refresh.members} recorded member(s): ${costText(cohort.refresh.cost)}`) + ` — ${v(cohort.refresh.reason)}`);
   if (cohort.cost) row("cost:", costText(cohort.cost) + sharedText(cohort.cost));
   for (const guard of cohort.guards) {
     row("guard:", `${guard.guard} ${guardMark(guard.status)}: ${v(guard.message)}`);
@@ -93,6 +99,7 @@ function renderCohort(cohort: CohortPlan): string {
   if (cohort.dbt) row("dbt model:", `${v(cohort.dbt.unique_id)} as ${v(cohort.dbt.relation)}`);
   const dbtChange = dbtChangeText(cohort);
   if (dbtChange) lines.push(`    ${kleur.yellow(v(dbtChange))}`);
+  for (const change of cohort.dbt_refs ?? []) row("dbt ref:", kleur.yellow(v(dbtRefChangeText(change))));
   if (cohort.sql_diff) pushDiff(lines, "sql:", cohort.sql_diff);
   if (cohort.dbt?.compiled_diff) pushDiff(lines, "dbt compiled sql:", cohort.dbt.compiled_diff);
   return lines.join("\n");

@@ -26,17 +26,22 @@ export function groupBySet(plan: Plan): { plain: CohortPlan[]; sets: SetGroup[] 
   return { plain, sets };
 }
 
-/** "500 instances: 3 to create, 1 to update, 1 to delete, 495 unchanged; members +12 / −4". */
+/**
+ * "500 instances: 3 to create, 1 to update, 1 to delete, 495 unchanged; members +12 / −4".
+ * Every instance of the plan is counted once, by its first action, so the parts add up to the total.
+ */
 export function setSummary(group: SetGroup): string {
-  const count = (action: string) => group.instances.filter((c) => c.actions.includes(action as never)).length;
+  const n = (value: number) => value.toLocaleString("en");
+  const primary = (c: CohortPlan) => (c.actions[0] === "adopt" ? "create" : c.actions[0] ?? "no-op");
+  const parts = (["create", "update", "delete", "move"] as const)
+    .map((action) => [action, group.instances.filter((c) => isChange(c) && primary(c) === action).length] as const)
+    .filter(([, k]) => k > 0)
+    .map(([action, k]) => `${n(k)} to ${action}`);
   const unchanged = group.instances.filter((c) => !isChange(c)).length;
-  const parts = [["create", count("create") + count("adopt")], ["update", count("update")], ["delete", count("delete")], ["move", count("move")]]
-    .filter(([, n]) => (n as number) > 0)
-    .map(([action, n]) => `${n} to ${action}`);
-  const add = group.instances.reduce((n, c) => n + c.members.add, 0);
-  const remove = group.instances.reduce((n, c) => n + c.members.remove, 0);
-  const size = group.set ? group.set.instances : group.instances.filter((c) => c.after !== null).length;
-  return `${size} instance${size === 1 ? "" : "s"}: ${[...parts, `${unchanged} unchanged`].join(", ")}; members +${add} / −${remove}`;
+  const add = group.instances.reduce((sum, c) => sum + c.members.add, 0);
+  const remove = group.instances.reduce((sum, c) => sum + c.members.remove, 0);
+  const size = group.instances.length;
+  return `${n(size)} instance${size === 1 ? "" : "s"}: ${[...parts, `${n(unchanged)} unchanged`].join(", ")}; members +${n(add)} / −${n(remove)}`;
 }
 
 /** What the set's one model run refused or ignored, as short phrases (empty when nothing). */

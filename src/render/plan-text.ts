@@ -14,15 +14,17 @@ export function summaryLine(plan: Plan): string {
   if (plan.errors.length > 0) return `Planning failed: ${plan.errors.length} error${plan.errors.length === 1 ? "" : "s"}; nothing was compared.`;
   if (!hasChanges(plan)) return "No changes. Braze cohorts match the configuration.";
   const s = plan.summary;
-  const adopt = s.adopt > 0 ? `${s.adopt} to adopt, ` : "";
-  return `Plan: ${s.create} to create, ${adopt}${s.update} to update, ${s.delete} to delete, ${s.move} to move. Members: +${s.members_add} / −${s.members_remove}.`;
+  const n = (value: number) => value.toLocaleString("en");
+  const adoptN = s.adopt > 0 ? `${n(s.adopt)} to adopt, ` : "";
+  return `Plan: ${n(s.create)} to create, ${adoptN}${n(s.update)} to update, ${n(s.delete)} to delete, ${n(s.move)} to move. Members: +${n(s.members_add)} / −${n(s.members_remove)}.`;
 }
 
 /** "3 requests · 150 attribute updates · 0.1 s at the rate limit". */
 export function costText(cost: CostEstimate): string {
   const plural = (n: number, word: string) => `${n.toLocaleString("en")} ${word}${n === 1 ? "" : "s"}`;
   const updates = cost.attribute_updates > 0 ? ` · ${plural(cost.attribute_updates, "attribute update")}` : "";
-  return `${plural(cost.requests, "request")}${updates} · ${durationText(cost.seconds)} at the rate limit`;
+  const readBacks = cost.read_back_requests ? ` · ${plural(cost.read_back_requests, "read-back request")} (/users/export/ids: confirms additions)` : "";
+  return `${plural(cost.requests, "request")}${updates}${readBacks} · ${durationText(cost.seconds)} at the rate limit`;
 }
 
 const WAREHOUSE_NAMES: Readonly<Record<string, string>> = { bigquery: "BigQuery" };
@@ -72,4 +74,29 @@ export function dbtChangeText(cohort: CohortPlan): string | undefined {
   if (!dbt?.previous) return undefined;
   if (dbt.previous.unique_id !== dbt.unique_id) return `dbt model changed: ${dbt.previous.unique_id} → ${dbt.unique_id}`;
   return `dbt model changed: checksum ${dbt.previous.checksum} → ${dbt.checksum}`;
+}
+
+/** Removals this large deserve a reviewer's eye even when no guard is configured: at least this many members… */
+const LARGE_REMOVAL_COUNT = 1_000;
+/** …or at least half of a cohort that had this many. */
+const LARGE_REMOVAL_MIN_BEFORE = 10;
+
+/** Cohorts (and set instances) that remove many members with no max_removals guard watching them. */
+export function unguardedRemovals(plan: Plan): CohortPlan[] {
+  return plan.cohorts.filter((c) => {
+    const { before, remove } = c.members;
+    const large = remove >= LARGE_REMOVAL_COUNT || (before >= LARGE_REMOVAL_MIN_BEFORE && remove * 2 >= before);
+    return large && !c.guards.some((g) => g.guard === "max_removals");
+  });
+}
+
+/** Guards --allow-removals overrides; prevent_destroy and max_array_values it never does. */
+const REMOVAL_GUARDS: readonly string[] = ["allow_empty", "max_removals", "max_deleted_instances"];
+
+/** The last line of a blocked plan when --allow-removals would unblock a guard: the flag that overrides it. */
+export function overrideHint(plan: Plan): string | undefined {
+  const guards = [...(plan.sets ?? []).flatMap((s) => s.guards), ...plan.cohorts.flatMap((c) => c.guards)].filter((g) => g.status === "blocked" && REMOVAL_GUARDS.includes(g.guard));
+  if (guards.length === 0) return undefined;
+  const names = [...new Set(guards.map((g) => g.guard))].join(", ");
+  return `If these removals are intended, plan again with --allow-removals (it overrides ${names}).`;
 }

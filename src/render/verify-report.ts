@@ -7,8 +7,9 @@ export function renderVerifyReport(report: VerifyReport): string {
   for (const cohort of report.cohorts) {
     const mark = cohort.status === "unsupported" ? kleur.dim("n/a") : cohort.drifted > 0 ? kleur.red("DRIFT") : kleur.green("ok");
     lines.push(`  ${cohort.address} (${cohort.destination}): ${mark}  ${cohort.message}`);
-    const reasons = Object.entries(cohort.reasons).filter(([, n]) => n > 0).map(([reason, n]) => `${reason}: ${n}`);
-    if (reasons.length > 0) lines.push(`    ${reasons.join(", ")} (changed: someone else wrote the attribute; deleted: the user is gone; evicted: a full array dropped coho's value)`);
+    const reasons = (["changed", "absent", "evicted"] as const).filter((r) => cohort.reasons[r] > 0).map((r) => `${r === "absent" ? "absent in Braze" : r}: ${cohort.reasons[r]}`);
+    if (reasons.length > 0) lines.push(`    ${reasons.join(", ")} (changed: someone else wrote the attribute; absent in Braze: no profile for the user; evicted: a full array dropped coho's value)`);
+    if (cohort.absent_means) lines.push(`    ${cohort.absent_means}`);
     if (cohort.samples && cohort.samples.length > 0) lines.push(`    e.g. ${cohort.samples.join(", ")}`);
   }
   if (report.cohorts.length === 0) lines.push("No applied cohorts to verify.");

@@ -19,6 +19,8 @@ export interface Dialect {
   quote(name: string): string;
   /** `expr` converted to the engine's text type the rules read (PostgreSQL `::text`, Redshift `VARCHAR(65535)`). */
   asText(expr: string): string;
+  /** The column type of keys in coho's tables and temp tables (PostgreSQL `text`, Redshift `VARCHAR(65535)`). */
+  readonly textType: string;
   /** A typed NULL of that text type (a model without primary key). */
   readonly nullText: string;
   /** Session settings sent once on a push-down session, before anything else. */
@@ -71,6 +73,8 @@ export interface SnapshotHome {
   readonly location: { readonly kind: "url"; readonly url: string } | { readonly kind: "source"; readonly source: string };
   /** Qualified table (snapshot, key) holding every recorded snapshot, as the source's SQL names it. */
   readonly snapshots: string;
+  /** Whether a recorded snapshot id lives here (absent: every one does); push-down skips one that does not. */
+  readonly holds?: (snapshot: string) => boolean;
   /** Verifies a recorded snapshot where it lives; throws state.snapshot_mismatch when its rows do not match. */
   verify(snapshot: string, expected: { readonly count: number; readonly digest: string }): Promise<void>;
 }
@@ -110,6 +114,8 @@ export type ChangePages = AsyncIterable<readonly (readonly [slot: number, key: s
  * member keys that did not change never cross the network.
  */
 export interface SnapshotStore {
+  /** Whether a recorded snapshot id is one of this store's (ids name the dialect: `redshift:<cohort id>.<digest>`). */
+  holds(snapshot: string): boolean;
   /** Creates coho's tables when missing; where the snapshots are, for push-down. */
   home(): Promise<SnapshotHome>;
   /** The keys of one recorded snapshot, a page at a time (pull-through plans, coho verify). Unverified: the caller checks the digest. */

@@ -4,12 +4,16 @@ import { dirname } from "node:path";
 import { CohoError } from "../model/errors.js";
 import type { DuckDbSourceConfig } from "../model/project.js";
 import { duckdbApi } from "./duckdb-driver.js";
+import { MEMORY_SHARE, machineMemoryBudget } from "./memory-budget.js";
 import { projectSandbox, type EngineSandbox } from "./sandbox.js";
 
 export interface EngineOptions {
   /** Folder that relative file paths in models (read_csv('data/x.csv')) resolve against. */
   readonly projectDir: string;
-  /** DuckDB's memory_limit, e.g. "512MB" (the default). Beyond it DuckDB spills to `tempDirectory`. */
+  /**
+   * DuckDB's memory_limit, e.g. "2GB"; beyond it DuckDB spills to `tempDirectory`.
+   * By default a share of the memory the machine (and its cgroup limits) allows: machineMemoryBudget.
+   */
   readonly memoryLimit?: string;
   readonly tempDirectory?: string;
   readonly threads?: number;
@@ -29,6 +33,15 @@ interface SharedState {
   workers: Promise<number> | undefined;
 }
 
+/** The engine's resource settings as DuckDB took them, for a debug event. */
+export interface EngineSettings {
+  /** DuckDB's memory_limit as it reports it (e.g. "11.1 GiB"). */
+  readonly memoryLimit: string;
+  /** "COHO_MEMORY_LIMIT" / "caller" when set explicitly, else what bounded the machine's share. */
+  readonly memoryLimitFrom: string;
+  readonly threads: number;
+}
+
 export class DuckDbEngine {
   readonly connection: DuckDBConnection;
   readonly #instance: DuckDBInstance;
@@ -38,8 +51,11 @@ export class DuckDbEngine {
 
   /** What models may open (fixed for the engine's life: the configuration is locked). */
   readonly sandbox: EngineSandbox;
-  private constructor(instance: DuckDBInstance, connection: DuckDBConnection, sandbox: EngineSandbox, shared?: SharedState) {
+  /** Where the memory limit came from (see EngineSettings.memoryLimitFrom). */
+  readonly #memoryLimitFrom: string;
+  private constructor(instance: DuckDBInstance, connection: DuckDBConnection, sandbox: EngineSandbox, memoryLimitFrom: string, shared?: SharedState) {
     this.sandbox = sandbox;
+    this.#memoryLimitFrom = memoryLimitFrom;
     this.#instance = instance;
     this.connection = connection;
     this.#shared = shared ?? { attached: new Map(), tables: 0, workers: undefined };
@@ -47,10 +63,11 @@ export class DuckDbEngine {
   }
 
   static async create(options: EngineOptions): Promise<DuckDbEngine> {
-    // 512MB keeps a 10M-member plan near 1 GB of RSS (DuckDB allocates some memory
-    // outside its buffer manager); COHO_MEMORY_LIMIT raises it for bigger machines.
+    // A share of what the machine allows (DuckDB's own default, 80% of physical
+    // memory, ignores Node's heap beside it); an explicit limit (COHO_MEMORY_LIMIT) wins.
+    const budget = options.memoryLimit === undefined ? machineMemoryBudget() : undefined;
     const config: Record<string, string> = {
-      memory_limit: options.memoryLimit ?? "512MB",
+      memory_limit: options.memoryLimit ?? budget!.limit,
       // Extensions coho needs (parquet, json, icu) are built in: never download or load one at run time.
       autoinstall_known_extensions: "false",
       autoload_known_extensions: "false",
@@ -73,7 +90,7 @@ export class DuckDbEngine {
     const connection = await instance.connect();
     const sandbox = options.sandbox ?? projectSandbox({ projectDir: options.projectDir });
     await lockDown(connection, options.projectDir, sandbox);
-    return new DuckDbEngine(instance, connection, sandbox);
+    return new DuckDbEngine(instance, connection, sandbox, budget ? `${MEMORY_SHARE * 100}% of ${budget.boundedBy}` : "set by the caller (COHO_MEMORY_LIMIT)");
   }
 
   /**
@@ -83,7 +100,7 @@ export class DuckDbEngine {
    */
   async fork(): Promise<DuckDbEngine> {
     const connection = await this.#instance.connect();
-    return new DuckDbEngine(this.#instance, connection, this.sandbox, this.#shared);
+    return new DuckDbEngine(this.#instance, connection, this.sandbox, this.#memoryLimitFrom, this.#shared);
   }
 
   /**
@@ -94,6 +111,12 @@ export class DuckDbEngine {
   workers(): Promise<number> {
     this.#shared.workers ??= this.connection.runAndReadAll("SELECT current_setting('threads')").then((r) => Math.max(1, Number(r.getRows()[0]?.[0]) || 1));
     return this.#shared.workers;
+  }
+
+  /** The memory limit and threads DuckDB runs with, as it reports them. */
+  async settings(): Promise<EngineSettings> {
+    const rows = (await this.connection.runAndReadAll("SELECT current_setting('memory_limit'), current_setting('threads')")).getRows()[0]!;
+    return { memoryLimit: String(rows[0]), memoryLimitFrom: this.#memoryLimitFrom, threads: Number(rows[1]) };
   }
 
   /**
@@ -218,6 +241,18 @@ async function lockDown(connection: DuckDBConnection, projectDir: string, sandbo
 }
 
 /** A SQL string literal. */
+/**
+ * A VARCHAR expression to read into JavaScript exactly. @duckdb/node-api decodes
+ * text with a default TextDecoder, which drops a leading byte-order mark
+ * (U+FEFF): `'\uFEFFx'` would arrive as `'x'`, and `'\uFEFF'` as `''`. One BOM
+ * put in front is the one the decoder drops, so the value arrives byte for byte
+ * (NULL stays NULL). Member keys need none (they start with their kind,
+ * `external_id:`…); bare values read back into JavaScript (set key values, labels) do.
+ */
+export function exactText(expression: string): string {
+  return `(chr(65279) || ${expression})`;
+}
+
 export function literal(text: string): string {
   return `'${text.replace(/'/g, "''")}'`;
 }

@@ -1,8 +1,8 @@
-import type { IdentifierConfig } from "../model/project.js";
+import { identifierParts, type IdentifierConfig } from "../model/project.js";
 import { noRejections } from "../model/reject-reason.js";
-import { literal, type DuckDbEngine } from "./duckdb-engine.js";
+import { exactText, literal, type DuckDbEngine } from "./duckdb-engine.js";
 import { checkPrimaryKey, requireColumn } from "./extract-members.js";
-import { REJECT_REASONS, candidatesSql, type RejectReason } from "./identifier-sql.js";
+import { REJECT_REASONS, candidatesSql, identifierValueSql, type RejectReason } from "./identifier-sql.js";
 import type { ModelRows } from "./model-rows.js";
 
 /** Longest key value of a cohort set (it becomes part of a Braze cohort name). */
@@ -40,13 +40,17 @@ const WHITESPACE = "chr(32) || chr(9) || chr(10) || chr(13) || chr(12) || chr(11
  */
 export async function extractGroupedMembers(engine: DuckDbEngine, rows: ModelRows, identifier: IdentifierConfig, keyColumn: string | undefined): Promise<GroupedMembers> {
   const { model, columns } = rows;
-  const value = requireColumn(model, columns, identifier.column, `identifier \`${identifier.name}\``);
+  const parts = identifierParts(identifier);
+  const values = parts.map((part) => requireColumn(model, columns, part.column, `identifier \`${part.name}\``));
   const pk = model.primaryKey === undefined ? undefined : requireColumn(model, columns, model.primaryKey, "primary_key");
   const key = keyColumn === undefined ? undefined : requireColumn(model, columns, keyColumn, "for_each.key");
   const label = keyColumn === undefined ? undefined : columns.find((c) => c.name === "label" && c.kind !== "other");
   const candidates = `memory.main.${engine.tempTable("grouped_candidates")}`;
   const connection = engine.connection;
-  const relation = `SELECT pk, v, ${key ? "k" : "''"} AS k, label FROM (${rows.select({ pk, v: value, k: key, label })}) AS coho_rows`;
+  const picked = Object.fromEntries(values.map((column, i) => [`v${i}`, column] as const));
+  const chosen = identifierValueSql(identifier, (name) => `v${parts.findIndex((p) => p.column === name)}`);
+  const kp = identifier.type === "first_of" ? `${chosen.prefix} AS kp, ` : "";
+  const relation = `SELECT pk, ${chosen.value} AS v, ${kp}${key ? "k" : "''"} AS k, label FROM (${rows.select({ pk, ...picked, k: key, label })}) AS coho_rows`;
   const checked = `SELECT *, ${key ? keyReasonSql("k") : "NULL::VARCHAR"} AS key_reason FROM (${candidatesSql(relation, identifier, ["k", "label"])}) AS coho_candidates`;
   await rows.run(engine, () => connection.run(`CREATE TABLE ${candidates} AS ${checked}`));
   if (pk && !rows.primaryKeyChecked) {
@@ -79,7 +83,7 @@ async function groupStats(engine: DuckDbEngine, candidates: string, members: str
   const reasons = REJECT_REASONS.filter((r) => r !== "duplicate");
   const perReason = reasons.map((r, i) => `count(*) FILTER (WHERE reason = ${literal(r)}) AS r${i}`).join(", ");
   const result = await engine.connection.runAndReadAll(
-    `SELECT c.k, c.label, c.rows, c.valid, coalesce(m.members, 0), ${reasons.map((_, i) => `c.r${i}`).join(", ")}
+    `SELECT ${exactText("c.k")}, ${exactText("c.label")}, c.rows, c.valid, coalesce(m.members, 0), ${reasons.map((_, i) => `c.r${i}`).join(", ")}
      FROM (SELECT k, min(label) AS label, count(*) AS rows, count(key) AS valid, ${perReason}
            FROM ${candidates} WHERE key_reason IS NULL GROUP BY k) AS c
      LEFT JOIN (SELECT k, count(*) AS members FROM ${members} GROUP BY k) AS m ON m.k = c.k`,

@@ -1,6 +1,8 @@
 import { CohoError } from "../model/errors.js";
-import type { IdentifierConfig, ModelConfig } from "../model/project.js";
-import { ident, type DuckDbEngine } from "./duckdb-engine.js";
+import { identifierParts, type IdentifierConfig, type ModelConfig } from "../model/project.js";
+import { extractGroupedMembers } from "./extract-grouped-members.js";
+import { openModelRows } from "./model-rows.js";
+import { exactText, ident, type DuckDbEngine } from "./duckdb-engine.js";
 import { DuckDbSource } from "./duckdb/duckdb-source.js";
 import { REJECT_REASONS, candidatesSql, type RejectReason } from "./identifier-sql.js";
 import { modelQuery, type ColumnInfo, type Source } from "./source.js";
@@ -8,15 +10,29 @@ import { modelQuery, type ColumnInfo, type Source } from "./source.js";
 export interface ExtractedMembers {
   /**
    * A relation (parenthesised subquery over an engine work table) with one VARCHAR
-   * column `key`: the distinct, valid member keys.
+   * column `key`: every valid member key, a duplicated one as often as the model
+   * returned it. The membership diff takes it as it is: deduplicating 10M keys
+   * up front is a hash aggregation as costly as the diff's own join, and the diff
+   * only has to deduplicate its (small) result.
    */
+  readonly keys: string;
+  /** The same keys, each once: for readers other than the diff (a DISTINCT, computed when read). */
   readonly table: string;
   /** Rows the model returned. */
   readonly rows: number;
-  /** Distinct valid member keys. */
-  readonly members: number;
-  /** Rows that did not become members, by reason (every reason present, 0 when none). */
+  /** Rows with a valid key (members plus duplicates). */
+  readonly validRows: number;
+  /**
+   * Rows that did not become members, by reason (every reason present, 0 when
+   * none). `duplicate` is 0 here: it is validRows minus the distinct members,
+   * which the diff counts (see withDuplicates).
+   */
   readonly rejected: Readonly<Record<RejectReason, number>>;
+}
+
+/** The rejections with `duplicate` filled in, once the diff has counted the distinct members. */
+export function withDuplicates(extracted: ExtractedMembers, members: number): Record<RejectReason, number> {
+  return { ...extracted.rejected, duplicate: extracted.validRows - members };
 }
 
 /**
@@ -26,15 +42,16 @@ export interface ExtractedMembers {
  * the same SQL (identifier-sql.ts), so every source follows the same rules.
  */
 export async function extractMembers(engine: DuckDbEngine, source: Source, model: ModelConfig, identifier: IdentifierConfig): Promise<ExtractedMembers> {
+  if (identifier.type === "first_of") return extractFirstOf(engine, source, model, identifier);
   const columns = await source.describe(model);
   const value = requireColumn(model, columns, identifier.column, `identifier \`${identifier.name}\``);
   const pk = model.primaryKey === undefined ? undefined : requireColumn(model, columns, model.primaryKey, "primary_key");
   const connection = engine.connection;
   const table = engine.tempTable("members");
-  // One hash aggregation over the checked rows gives both the members (one group
-  // per valid key, `n` rows each) and the rejections (key NULL, one group per reason).
+  // Each row checked once (key for valid values, else a reason), kept as it is: no
+  // grouping here (see ExtractedMembers.keys); the reasons are counted below.
   const groupInto = (relation: string) =>
-    `CREATE TABLE memory.main.${table} AS SELECT key, reason, count(*) AS n FROM (${candidatesSql(relation, identifier)}) AS coho_candidates GROUP BY key, reason`;
+    `CREATE TABLE memory.main.${table} AS SELECT key, reason FROM (${candidatesSql(relation, identifier)}) AS coho_candidates`;
 
   if (source instanceof DuckDbSource) {
     const pkExpr = pk ? `CAST(${ident(pk.name)} AS VARCHAR)` : "NULL::VARCHAR";
@@ -61,20 +78,15 @@ export async function extractMembers(engine: DuckDbEngine, source: Source, model
 
   const rejected = Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as Record<RejectReason, number>;
   let rows = 0;
-  let members = 0;
-  const groups = await connection.runAndReadAll(
-    `SELECT reason, sum(n)::BIGINT AS n, count(*) AS groups FROM memory.main.${table} GROUP BY reason`,
-  );
-  for (const [reason, n, groupCount] of groups.getRows()) {
+  let validRows = 0;
+  const groups = await connection.runAndReadAll(`SELECT reason, count(*) AS n FROM memory.main.${table} GROUP BY reason`);
+  for (const [reason, n] of groups.getRows()) {
     rows += Number(n);
-    if (reason === null) {
-      members = Number(groupCount);
-      rejected.duplicate = Number(n) - members;
-    } else {
-      rejected[reason as RejectReason] = Number(n);
-    }
+    if (reason === null) validRows = Number(n);
+    else rejected[reason as RejectReason] = Number(n);
   }
-  return { table: `(SELECT key FROM memory.main.${table} WHERE key IS NOT NULL)`, rows, members, rejected };
+  const keys = `(SELECT key FROM memory.main.${table} WHERE key IS NOT NULL)`;
+  return { keys, table: `(SELECT DISTINCT key FROM memory.main.${table} WHERE key IS NOT NULL)`, rows, validRows, rejected };
 }
 
 /** A model column, matched exactly, then ignoring case (PostgreSQL folds unquoted names). */
@@ -98,7 +110,7 @@ export function requireColumn(model: ModelConfig, columns: readonly ColumnInfo[]
 /** A primary key seen twice is an error naming the model and one such key. */
 export async function checkPrimaryKey(engine: DuckDbEngine, rows: string, model: ModelConfig): Promise<void> {
   const result = await engine.connection.runAndReadAll(
-    `SELECT pk, count(*) AS n FROM memory.main.${rows} GROUP BY pk HAVING count(*) > 1 ORDER BY n DESC, pk LIMIT 1`,
+    `SELECT ${exactText("pk::VARCHAR")}, count(*) AS n FROM memory.main.${rows} GROUP BY pk HAVING count(*) > 1 ORDER BY n DESC, pk LIMIT 1`,
   );
   const row = result.getRows()[0];
   if (!row) return;
@@ -140,4 +152,25 @@ async function loadColumns(engine: DuckDbEngine, table: string, source: Source, 
 function appendText(appender: { appendVarchar(v: string): void; appendNull(): void }, value: unknown): void {
   if (value === null || value === undefined) appender.appendNull();
   else appender.appendVarchar(typeof value === "string" ? value : String(value));
+}
+
+/**
+ * A list of identifiers reads several columns of each row: the model's rows go
+ * through the grouped road (model-rows.ts, any columns, every source) as one
+ * group, with the same rules and counts.
+ */
+async function extractFirstOf(engine: DuckDbEngine, source: Source, model: ModelConfig, identifier: IdentifierConfig): Promise<ExtractedMembers> {
+  const needed = [...identifierParts(identifier).map((p) => p.column), ...(model.primaryKey === undefined ? [] : [model.primaryKey])];
+  const rows = await openModelRows(engine, source, model, needed, false);
+  try {
+    const grouped = await extractGroupedMembers(engine, rows, identifier, undefined);
+    const group = grouped.groups.get("");
+    const rejected = Object.fromEntries(REJECT_REASONS.map((r) => [r, r === "duplicate" ? 0 : (group?.rejected[r] ?? 0)])) as Record<RejectReason, number>;
+    const members = group?.members ?? 0;
+    const validRows = members + (group?.rejected.duplicate ?? 0);
+    const keys = `(SELECT key FROM ${grouped.table})`;
+    return { keys, table: keys, rows: grouped.rows, validRows, rejected };
+  } finally {
+    await rows.release(engine);
+  }
 }

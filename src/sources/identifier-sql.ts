@@ -1,4 +1,4 @@
-import type { IdentifierConfig } from "../model/project.js";
+import type { IdentifierConfig, SingleIdentifierConfig } from "../model/project.js";
 import { literal } from "./duckdb-engine.js";
 
 /** Longest identifier value coho sends (characters); longer ones are rejected. */
@@ -7,8 +7,23 @@ export const MAX_IDENTIFIER_LENGTH = 512;
 export { REJECT_REASONS, type RejectReason } from "../model/reject-reason.js";
 
 /** The member-key prefix of an identifier mapping: `external_id:`, `alias:<label>:`, `device_id:`. */
-export function keyPrefix(identifier: IdentifierConfig): string {
+export function keyPrefix(identifier: SingleIdentifierConfig): string {
   return identifier.type === "alias" ? `alias:${identifier.label}:` : `${identifier.type}:`;
+}
+
+/**
+ * The value and key-prefix expressions of a row for `identifier`, given each
+ * column as a VARCHAR expression: one column as it is, or for a list the first
+ * non-null part (`coalesce`) and that part's prefix. A list's prefix is NULL
+ * when every part is null (the row is rejected as `null`).
+ */
+export function identifierValueSql(identifier: IdentifierConfig, column: (name: string) => string): { value: string; prefix: string } {
+  if (identifier.type !== "first_of") return { value: column(identifier.column), prefix: literal(keyPrefix(identifier)) };
+  const parts = identifier.parts;
+  return {
+    value: `coalesce(${parts.map((p) => column(p.column)).join(", ")})`,
+    prefix: `CASE ${parts.map((p) => `WHEN ${column(p.column)} IS NOT NULL THEN ${literal(keyPrefix(p))}`).join(" ")} END`,
+  };
 }
 
 /**
@@ -55,11 +70,14 @@ export function otherWhiteSpaceClass(dialect: "re2" | "postgres"): string {
  * it ~20% cheaper per row than the full test. Only values failing both go through
  * the per-reason tests, in order, so each gets its reason.
  * `passThrough` columns of the relation are carried along (a cohort set's key).
- * Pure: builds text, runs nothing.
+ * For a list of identifiers the relation also has `kp`, the chosen part's key
+ * prefix (see identifierValueSql). Pure: builds text, runs nothing.
  */
 export function candidatesSql(relation: string, identifier: IdentifierConfig, passThrough: readonly string[] = []): string {
-  const extra = passThrough.map((column) => `, ${column}`).join("");
-  return `SELECT pk${extra}, CASE WHEN reason IS NULL THEN ${literal(keyPrefix(identifier))} || v END AS key, reason
+  const carried = identifier.type === "first_of" ? [...passThrough, "kp"] : passThrough;
+  const extra = carried.map((column) => `, ${column}`).join("");
+  const prefix = identifier.type === "first_of" ? "kp" : literal(keyPrefix(identifier));
+  return `SELECT pk${extra}, CASE WHEN reason IS NULL THEN ${prefix} || v END AS key, reason
 FROM (
   SELECT pk, v${extra}, CASE
     WHEN v IS NULL THEN 'null'

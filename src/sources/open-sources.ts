@@ -4,6 +4,7 @@ import type { Secret } from "../model/secret.js";
 import type { DuckDbEngine } from "./duckdb-engine.js";
 import { DuckDbSource } from "./duckdb/duckdb-source.js";
 import { PostgresSource } from "./postgres/postgres-source.js";
+import { RedshiftSource } from "./redshift/redshift-source.js";
 import { BigQuerySource } from "./bigquery/bigquery-source.js";
 import type { Source } from "./source.js";
 
@@ -12,7 +13,7 @@ type ConfigOf<T extends SourceConfig["type"]> = Extract<SourceConfig, { type: T 
 /** How coho opens and names the sources of one engine. */
 interface SourceEngine<T extends SourceConfig["type"]> {
   /** `project`: the whole configuration, for what a source tells its warehouse about a query (BigQuery's job labels name the cohorts). */
-  open(config: ConfigOf<T>, engine: DuckDbEngine, project: Project): Source;
+  open(config: ConfigOf<T>, engine: DuckDbEngine, project: Project | undefined): Source;
   /** Where the source is, for messages and `coho check`: never a secret (host:port/database, a path, a project). */
   where(config: ConfigOf<T>): string;
 }
@@ -26,8 +27,9 @@ interface SourceEngine<T extends SourceConfig["type"]> {
 const ENGINES: { readonly [T in SourceConfig["type"]]: SourceEngine<T> } = {
   duckdb: { open: (config, engine) => new DuckDbSource(config, engine), where: (config) => config.path ?? "in-memory DuckDB" },
   postgres: { open: (config) => new PostgresSource(config), where: (config) => describeTarget(revealed(config.url)) },
+  redshift: { open: (config) => new RedshiftSource(config), where: (config) => describeTarget(revealed(config.url)) },
   bigquery: {
-    open: (config, _engine, project) => new BigQuerySource(config, (model) => [...project.cohorts.values()].filter((c) => c.model === model).map((c) => c.key)),
+    open: (config, _engine, project) => new BigQuerySource(config, (model) => [...(project?.cohorts.values() ?? [])].filter((c) => c.model === model).map((c) => c.key)),
     where: (config) => `BigQuery project ${config.project}${config.apiEndpoint ? ` at ${config.apiEndpoint}` : ""}`,
   },
 };
@@ -45,6 +47,14 @@ function engineOf<T extends SourceConfig["type"]>(config: ConfigOf<T>): SourceEn
 
 function openSource(config: SourceConfig, engine: DuckDbEngine, project: Project): Source {
   return engineOf(config).open(config, engine, project);
+}
+
+/**
+ * The source holding coho's snapshots (state.snapshots), opened on its own for the
+ * state backend; only warehouse engines (model/project.ts SNAPSHOT_SOURCE_TYPES) can.
+ */
+export function openSnapshotSource(config: Exclude<SourceConfig, { type: "duckdb" }>): Source {
+  return engineOf(config).open(config, undefined as never, undefined);
 }
 
 /** Where a declared source is, for messages: never a secret. */

@@ -31,6 +31,8 @@ export interface SandboxRequest {
   readonly files?: readonly string[];
   /** Opt-ins (`sources.<name>.allowed_paths`), absolute: folders or files. */
   readonly allowed?: readonly string[];
+  /** The local state folder when it is not `.coho` (an environment's): its snapshots/ is the engine's too. */
+  readonly stateDir?: string;
 }
 
 /** Folders under the state folder the engine itself writes and reads. */
@@ -44,7 +46,8 @@ export const SYMLINK_SCAN_LIMIT = 100_000;
 
 export function projectSandbox(request: SandboxRequest): EngineSandbox {
   const { projectDir } = request;
-  const directories: string[] = ENGINE_STATE_DIRS.map((d) => withSlash(join(projectDir, d)));
+  const stateDirs = request.stateDir === undefined ? ENGINE_STATE_DIRS : [...ENGINE_STATE_DIRS, join(request.stateDir, "snapshots")];
+  const directories: string[] = stateDirs.map((d) => withSlash(join(projectDir, d)));
   const paths: string[] = [];
   const excluded: string[] = [];
   const realProject = realOrSelf(projectDir);
@@ -154,6 +157,6 @@ const REFUSED = "file system operations are disabled by configuration";
 export function withSandboxHint(error: Error, sandbox: EngineSandbox, sourceName: string): Error {
   if (!(error instanceof CohoError) || !error.message.includes(REFUSED)) return error;
   const excluded = sandbox.excluded?.length ? `; left out for holding a link out of the project: ${sandbox.excluded.join(", ")}` : "";
-  const hint = `models read only the project's own files (not hidden ones like .git/ or .env, nothing outside it)${excluded}. To read more, list it under sources.${sourceName}.allowed_paths (docs/pull-requests.md: "Running plan on pull requests safely")`;
+  const hint = `models read only the project's own files (not hidden ones like .git/ or .env, nothing outside it)${excluded}. To read more, list it under sources.${sourceName}.allowed_paths; a path outside the project also needs the pipeline's --allow-path or COHO_ALLOW_PATHS (docs/pull-requests.md: "Running plan on pull requests safely")`;
   return new CohoError(error.code, error.message, { ...(error.location ? { location: error.location } : {}), hint: `${error.hint ? `${error.hint}; ` : ""}${hint}` });
 }

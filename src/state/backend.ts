@@ -27,6 +27,13 @@ export interface SnapshotJob {
   readonly digest: string;
 }
 
+/** One new snapshot built where the snapshots live: its base (if any) and the acknowledged changes of its slot. */
+export interface FoldJob {
+  readonly slot: number;
+  readonly cohortId: string;
+  readonly base: ExpectedSnapshot | undefined;
+}
+
 /**
  * Where state lives. The planner and executor see only this interface, so a
  * PostgreSQL backend can follow without touching them.
@@ -58,11 +65,24 @@ export interface StateBackend {
    * order. Nothing refers to them until the lockfile is written.
    */
   saveSnapshots(engine: DuckDbEngine, table: string, jobs: readonly SnapshotJob[]): Promise<SavedSnapshot[]>;
+  /**
+   * Optional: each job's new snapshot, (base ∪ acknowledged additions) − acknowledged
+   * removals, built where the snapshots live from `changes` (an engine table with
+   * columns slot INTEGER, key VARCHAR, removed BOOLEAN): the base's keys never travel.
+   * Results in job order, durable when it resolves; fold uses it when present.
+   */
+  foldSnapshots?(engine: DuckDbEngine, changes: string, jobs: readonly FoldJob[]): Promise<SavedSnapshot[]>;
   /** Deletes snapshots no cohort of `doc` references. */
   pruneSnapshots(doc: LockfileDoc): Promise<void>;
   /** Takes the state lock, waiting up to `timeoutMs`; resolves to its release. */
   lock(info: LockInfo, timeoutMs: number, events?: LockEvents): Promise<() => void>;
   currentLock(): Promise<LockInfo | undefined>;
+  /**
+   * Fencing before a request leaves: throws `state.lock_lost` when the lock this
+   * backend took is no longer its own (force-unlocked); resolves when it still
+   * is, or when it holds none.
+   */
+  checkLock(): Promise<void>;
   /** Releases the lock of id `id`; `force` also takes it from a holder that is still alive. */
   forceUnlock(id: string, options?: { force?: boolean }): Promise<LockInfo>;
   /** The write-ahead journal of applies, stored with this state. */

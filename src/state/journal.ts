@@ -3,6 +3,7 @@ import { dirname } from "node:path";
 import type { CohortState } from "../model/state.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
 import { stateWriteError } from "./storage-error.js";
+import { CohoError } from "../model/errors.js";
 
 /**
  * The write-ahead journal of an apply (`.coho/journal.jsonl`). Every record that
@@ -19,12 +20,12 @@ export type JournalRecord =
   | { readonly t: "upsert_ack"; readonly address: string }
   | { readonly t: "batch"; readonly address: string; readonly seq: number; readonly destination: string; readonly cohort_id: string; readonly target?: string; readonly add: readonly string[]; readonly remove: readonly string[] }
   /** Braze answered the batch; `refused` members (refused one by one) are not acknowledged. */
-  | { readonly t: "ack"; readonly address: string; readonly seq: number; readonly refused?: readonly string[] }
+  | { readonly t: "ack"; readonly address: string; readonly seq: number; readonly refused?: readonly string[]; readonly unconfirmed?: readonly string[] }
   /** A delete whose removals are all acknowledged: drop it from state. */
   | { readonly t: "forget"; readonly address: string };
 
 /** A state entry without its membership, which the fold computes. */
-export type CohortEntryMeta = Omit<CohortState, "members" | "snapshot" | "snapshot_sha256" | "applied_at" | "refused">;
+export type CohortEntryMeta = Omit<CohortState, "members" | "snapshot" | "snapshot_sha256" | "applied_at" | "refused" | "unconfirmed">;
 
 /**
  * Where the journal lives: a file beside local state, or a table beside
@@ -109,7 +110,7 @@ export class FileJournal implements JournalStore {
     this.#flushSync();
   }
 
-  /** Every complete record; reading stops at the first torn or unreadable line: it was never acted on. */
+  /** Every complete record; a torn last line was never acted on, a damaged line before others is an error (scanJournal). */
   readSync(): JournalRecord[] {
     return scanJournal(this.path).records;
   }
@@ -232,24 +233,59 @@ export class FileJournal implements JournalStore {
   }
 }
 
-/** The complete records of a journal file and the byte length they take up. */
+/**
+ * The complete records of a journal file and the byte length they take up.
+ * Only the end of the file may be torn (a crash mid-append): a last line without
+ * its newline, or one that does not parse with nothing but blank space after it,
+ * is where the file ends. A damaged line with records after it is not a crash
+ * (appends only ever add at the end): it is an error naming the line, because
+ * reading on or stopping there would both misjudge which requests Braze has.
+ */
 export function scanJournal(path: string): { records: JournalRecord[]; validBytes: number } {
   if (!existsSync(path)) return { records: [], validBytes: 0 };
-  const bytes = readFileSync(path);
-  const records: JournalRecord[] = [];
+  const { records, validBytes, damaged } = scanLines<JournalRecord>(readFileSync(path), isJournalRecord);
+  if (damaged) {
+    throw new CohoError("state.journal_damaged", `line ${damaged.line} of the apply journal (${path}) is damaged (not a complete record), and ${damaged.after} record(s) follow it; coho will not guess which requests it described`, {
+      hint: "the journal is only ever appended to, so something else changed it: restore it from a backup, or repair that line by hand; `coho state journal` lists the pending requests once it reads",
+    });
+  }
+  return { records, validBytes };
+}
+
+function isJournalRecord(value: unknown): value is JournalRecord {
+  return typeof value === "object" && value !== null && !Array.isArray(value) && typeof (value as { t?: unknown }).t === "string";
+}
+
+/** One append-only JSON-lines file read: its records, how many bytes they take, and the first damaged line followed by records. */
+export function scanLines<T>(bytes: Buffer, valid: (value: unknown) => value is T): { records: T[]; validBytes: number; damaged?: { line: number; after: number } } {
+  const records: T[] = [];
   let start = 0;
+  let line = 0;
+  let firstBad: { line: number; start: number } | undefined;
+  let after = 0;
   for (;;) {
     const end = bytes.indexOf(0x0a, start);
     if (end < 0) break;
-    const line = bytes.subarray(start, end).toString("utf8");
-    if (line.trim() !== "") {
-      try {
-        records.push(JSON.parse(line) as JournalRecord);
-      } catch {
-        break;
-      }
+    line++;
+    const text = bytes.subarray(start, end).toString("utf8");
+    if (text.replace(/\0/g, "").trim() !== "") {
+      const record = parse(text, valid);
+      if (firstBad) {
+        if (record !== undefined) after++;
+      } else if (record === undefined) firstBad = { line, start };
+      else records.push(record);
     }
     start = end + 1;
   }
-  return { records, validBytes: start };
+  if (firstBad && after > 0) return { records, validBytes: firstBad.start, damaged: { line: firstBad.line, after } };
+  return { records, validBytes: firstBad ? firstBad.start : start };
+}
+
+function parse<T>(text: string, valid: (value: unknown) => value is T): T | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return valid(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
 }

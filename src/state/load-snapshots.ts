@@ -1,9 +1,8 @@
-import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { CohoError } from "../model/errors.js";
 import { literal, type DuckDbEngine } from "../sources/duckdb-engine.js";
 import type { StateBackend } from "./backend.js";
-import { LocalBackend } from "./local-backend.js";
+import { LocalBackend, isRegularFile } from "./local-backend.js";
 import { digestFromRow, memberDigestByGroupSql } from "./member-digest.js";
 import { fileMatches, type ExpectedSnapshot } from "./snapshot-record.js";
 
@@ -58,8 +57,8 @@ function filesOf(requests: readonly SnapshotRequest[]): { refs: string[]; slotsB
 /** false: the scan failed; the caller loads one by one, which names the broken snapshot. */
 async function loadLocal(engine: DuckDbEngine, backend: LocalBackend, requests: readonly SnapshotRequest[], table: string): Promise<boolean> {
   for (const request of requests) {
-    // A missing file gets the backend's own message and hint.
-    if (!existsSync(resolve(backend.projectDir, request.expected.snapshot))) await backend.loadSnapshot(engine, request.address, request.expected);
+    // A missing file, or one that is not a regular file (a FIFO would block the scan), gets the backend's own message and hint.
+    if (!isRegularFile(resolve(backend.projectDir, request.expected.snapshot))) await backend.loadSnapshot(engine, request.address, request.expected);
   }
   const { refs, slotsByFile } = filesOf(requests);
   const list = refs.map((ref) => literal(resolve(backend.projectDir, ref))).join(", ");
@@ -77,7 +76,7 @@ async function loadLocal(engine: DuckDbEngine, backend: LocalBackend, requests: 
   }
   const matching = await hashed;
   const unhashed = requests.filter((request) => !matching.has(request.expected.snapshot));
-  await verifyDigests(engine, table, unhashed, "coho.lock", `restore .coho/ from where the last apply ran, or forget the cohort with \`coho state rm ADDRESS\` and adopt it again with its cohort_id`, unhashed.length < requests.length);
+  await verifyDigests(engine, table, unhashed, "coho.lock", `restore .coho/ from where the last apply ran, or forget the cohort with \`coho state rm ADDRESS\` then apply again (which sends every member; on Cohort Import, set its cohort_id in the configuration to keep the same Braze cohort)`, unhashed.length < requests.length);
   return true;
 }
 
@@ -101,7 +100,7 @@ async function loadCopied(engine: DuckDbEngine, backend: Required<Pick<StateBack
   } finally {
     await engine.drop(copied);
   }
-  await verifyDigests(engine, table, requests, "its state in the state database", "forget the cohort with `coho state rm ADDRESS` and adopt it again with its cohort_id");
+  await verifyDigests(engine, table, requests, "its state in the state database", "forget the cohort with `coho state rm ADDRESS` then apply again (which sends every member; on Cohort Import, set its cohort_id in the configuration to keep the same Braze cohort)");
 }
 
 /** The digest of every requested slot in one grouped pass; `someSlots`: the table holds other slots too, which are skipped. */

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { CohoError } from "../model/errors.js";
 import type { HistoryStore } from "../model/history.js";
@@ -11,7 +11,8 @@ import { FileJournal, type JournalStore } from "./journal.js";
 import { LocalHistory } from "./local-history.js";
 import { LocalLock, type LockEvents } from "./local-lock.js";
 import { lockLostError } from "./lock-holder.js";
-import { LOCKFILE_NAME, readLockfile, serializeLockfile } from "./lockfile.js";
+import { readLockfile, serializeLockfile } from "./lockfile.js";
+import { DEFAULT_STATE_FILES, type StateFiles } from "../model/state-files.js";
 import { digestFromRow, memberDigestSql } from "./member-digest.js";
 import { fileMatches, fileSha256, type ExpectedSnapshot } from "./snapshot-record.js";
 import { stateWriteError } from "./storage-error.js";
@@ -31,44 +32,54 @@ export class LocalBackend implements StateBackend {
   readonly lockfilePath: string;
   readonly stateDir: string;
   readonly #lock: LocalLock;
+  readonly #files: StateFiles;
   /** The lock this backend took, if any: the fencing token every write checks. */
   #held: LockInfo | undefined;
   /** The lock file's identity when a fence last read it and found this backend's lock (see LocalLock.identity). */
   #fencedIdentity: string | undefined;
 
-  constructor(projectDir: string) {
+  /** Snapshot ids a warehouse holds (state.snapshots): not paths under .coho/. */
+  readonly #heldElsewhere: ((snapshot: string) => boolean) | undefined;
+
+  constructor(projectDir: string, files: StateFiles = DEFAULT_STATE_FILES, options: { heldElsewhere?: (snapshot: string) => boolean } = {}) {
+    this.#heldElsewhere = options.heldElsewhere;
     this.projectDir = projectDir;
-    this.lockfilePath = join(projectDir, LOCKFILE_NAME);
-    this.stateDir = join(projectDir, STATE_DIR);
+    this.lockfilePath = join(projectDir, files.lockfile);
+    this.stateDir = join(projectDir, files.stateDir);
+    this.#files = files;
     this.#lock = new LocalLock(join(this.stateDir, "lock.json"));
   }
 
   async read(): Promise<StateView> {
-    return readLockfile(this.lockfilePath, { snapshotsIn: { projectDir: this.projectDir, stateDir: this.stateDir } });
+    return readLockfile(this.lockfilePath, { snapshotsIn: { projectDir: this.projectDir, stateDir: this.stateDir, ...(this.#heldElsewhere ? { heldElsewhere: this.#heldElsewhere } : {}) } });
   }
 
   async write(doc: LockfileDoc): Promise<void> {
     this.#fence();
     try {
       mkdirSync(this.stateDir, { recursive: true });
-      if (existsSync(this.lockfilePath)) writeFileAtomic(join(this.stateDir, `${LOCKFILE_NAME}.backup`), readFileSync(this.lockfilePath));
+      if (existsSync(this.lockfilePath)) writeFileAtomic(join(this.stateDir, `${this.#files.lockfile}.backup`), readFileSync(this.lockfilePath));
       writeFileAtomic(this.lockfilePath, serializeLockfile(doc));
     } catch (error) {
-      throw stateWriteError(LOCKFILE_NAME, this.lockfilePath, error, "the state is as before; acknowledged work stays in the journal");
+      throw stateWriteError(this.#files.lockfile, this.lockfilePath, error, "the state is as before; acknowledged work stays in the journal");
     }
   }
 
   async loadSnapshot(engine: DuckDbEngine, address: string, expected: ExpectedSnapshot): Promise<string> {
     const path = resolve(this.projectDir, expected.snapshot);
-    const recover = `restore ${STATE_DIR}/ from where the last apply ran, or forget the cohort with \`coho state rm ${address}\` and adopt it again with its cohort_id`;
+    const recover = `restore ${this.#files.stateDir}/ from where the last apply ran, or forget the cohort with \`coho state rm ${address}\` then apply again (which sends every member; on Cohort Import, set its cohort_id in the configuration to keep the same Braze cohort)`;
     if (!existsSync(path)) {
       // When .coho/ was lost, name every missing snapshot at once, not one per run.
       const missing = await this.#missingSnapshots();
       if (missing.length > 1) {
         const all = missing.map((m) => `${m.address} (${m.snapshot})`).join(", ");
-        throw new CohoError("state.snapshot_missing", `${missing.length} snapshots are missing: ${all}`, { hint: `restore ${STATE_DIR}/ from where the last apply ran, or forget each cohort with \`coho state rm ADDRESS\` and adopt it again with its cohort_id` });
+        throw new CohoError("state.snapshot_missing", `${missing.length} snapshots are missing: ${all}`, { hint: `restore ${this.#files.stateDir}/ from where the last apply ran, or forget each cohort with \`coho state rm ADDRESS\` then apply again (which sends every member; on Cohort Import, set its cohort_id in the configuration to keep the same Braze cohort)` });
       }
       throw new CohoError("state.snapshot_missing", `the snapshot of ${address} is missing: ${expected.snapshot}`, { hint: recover });
+    }
+    // A FIFO or device would block the read (or never end): only a regular file is a snapshot.
+    if (!isRegularFile(path)) {
+      throw new CohoError("state.snapshot_corrupt", `the snapshot of ${address} is not a regular file (${expected.snapshot}): something replaced it with a pipe, device or folder`, { hint: recover });
     }
     const table = engine.tempTable("snapshot");
     // The file is hashed while DuckDB reads it (the main thread is idle meanwhile).
@@ -155,7 +166,7 @@ export class LocalBackend implements StateBackend {
    */
   async pruneSnapshots(doc: LockfileDoc): Promise<void> {
     this.#fence();
-    sweepTemporaryFiles(this.projectDir, this.stateDir);
+    sweepTemporaryFiles(this.projectDir, this.stateDir, this.#files.lockfile);
     const dir = join(this.stateDir, "snapshots");
     if (!existsSync(dir)) return;
     const keep = new Set(Object.values(doc.cohorts).map((c) => resolve(this.projectDir, c.snapshot)));
@@ -174,6 +185,10 @@ export class LocalBackend implements StateBackend {
       this.#fencedIdentity = undefined;
       release();
     };
+  }
+
+  async checkLock(): Promise<void> {
+    this.#fence();
   }
 
   async currentLock(): Promise<LockInfo | undefined> {
@@ -214,8 +229,9 @@ export class LocalBackend implements StateBackend {
 }
 
 /** Temporary files of atomic writes (`.coho.lock.<pid>.<time>.tmp`, `.coho/*.tmp`) that never got renamed; lock files of waiting processes (`.lock.<id>.tmp`) are theirs and stay. */
-function sweepTemporaryFiles(projectDir: string, stateDir: string): void {
-  for (const [dir, pattern] of [[projectDir, /^\.coho\.lock\..*\.tmp$/], [stateDir, /^\..*\.tmp$|^journal\.jsonl\.tmp$/]] as const) {
+function sweepTemporaryFiles(projectDir: string, stateDir: string, lockfile: string): void {
+  const lockfileTemp = new RegExp(`^\\.${lockfile.replace(/\./g, "\\.")}\\..*\\.tmp$`);
+  for (const [dir, pattern] of [[projectDir, lockfileTemp], [stateDir, /^\..*\.tmp$|^journal\.jsonl\.tmp$/]] as const) {
     if (!existsSync(dir)) continue;
     for (const name of readdirSync(dir)) if (pattern.test(name) && !/^\.{1,2}lock\./.test(name)) rmSync(join(dir, name), { force: true });
   }
@@ -224,4 +240,9 @@ function sweepTemporaryFiles(projectDir: string, stateDir: string): void {
 async function digestOf(engine: DuckDbEngine, relation: string): Promise<{ count: number; digest: string }> {
   const row = (await engine.connection.runAndReadAll(memberDigestSql(relation))).getRows()[0] ?? [0n];
   return { count: Number(row[0] ?? 0), digest: digestFromRow(row) };
+}
+
+/** Whether `path` is a regular file (links followed): never a FIFO, socket, device or folder. */
+export function isRegularFile(path: string): boolean {
+  return statSync(path, { throwIfNoEntry: false })?.isFile() === true;
 }

@@ -76,7 +76,9 @@ export class LocalLock {
   read(): LockInfo | undefined {
     if (!existsSync(this.path)) return undefined;
     try {
-      return JSON.parse(readFileSync(this.path, "utf8")) as LockInfo;
+      const parsed: unknown = JSON.parse(readFileSync(this.path, "utf8"));
+      // A lock file missing its fields (`{}`, a truncated write) names no holder: never "undefined (pid undefined …)".
+      return isLockInfo(parsed) ? parsed : undefined;
     } catch {
       return undefined;
     }
@@ -127,6 +129,12 @@ function isAliveHere(holder: LockInfo): boolean {
 }
 
 /** A lock whose process is gone from this very host. Other hosts' locks are never guessed at. */
+function isLockInfo(value: unknown): value is LockInfo {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return ["id", "operation", "who", "host", "created", "version"].every((k) => typeof v[k] === "string" && v[k] !== "") && typeof v.pid === "number";
+}
+
 export function isStale(holder: LockInfo): boolean {
   if (holder.host !== hostname() || holder.pid === process.pid) return false;
   try {
@@ -139,7 +147,7 @@ export function isStale(holder: LockInfo): boolean {
 
 function lockedError(holder: LockInfo | undefined, timeoutMs: number): CohoError {
   const waited = timeoutMs > 0 ? ` (waited ${Math.round(timeoutMs / 1000)}s)` : "";
-  if (!holder) return new CohoError("state.locked", `the state is locked and its lock file is unreadable${waited}`, { hint: "remove .coho/lock.json if no coho is running" });
+  if (!holder) return new CohoError("state.locked", `the state is locked and its lock file is unreadable or incomplete (it names no holder)${waited}`, { hint: "remove .coho/lock.json if no coho is running" });
   return new CohoError("state.locked", `the state is locked by ${describeLock(holder)}${waited}`, {
     hint: `wait for it to finish, retry with --lock-timeout 5m, or if it is stuck: coho force-unlock ${holder.id}`,
   });

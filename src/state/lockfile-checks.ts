@@ -31,9 +31,10 @@ export function memberCountProblems(doc: LockfileDoc): LockfileProblem[] {
  * outside it (absolute, `..`, another folder) is refused, so an edited lockfile
  * cannot make coho read, or prune beside, files elsewhere.
  */
-export function snapshotPathProblems(doc: LockfileDoc, projectDir: string, stateDir: string): LockfileProblem[] {
+export function snapshotPathProblems(doc: LockfileDoc, projectDir: string, stateDir: string, heldElsewhere?: (snapshot: string) => boolean): LockfileProblem[] {
   const problems: LockfileProblem[] = [];
   for (const [address, entry] of Object.entries(doc.cohorts)) {
+    if (heldElsewhere?.(entry.snapshot)) continue; // a warehouse's snapshot id, not a path
     const inside = relative(stateDir, resolve(projectDir, entry.snapshot));
     if (isAbsolute(entry.snapshot) || inside === "" || inside.startsWith(`..${sep}`) || inside === ".." || isAbsolute(inside)) {
       problems.push({ path: ["cohorts", address, "snapshot"], message: `${address}: snapshot ${JSON.stringify(entry.snapshot)} is outside .coho/: snapshots are only read from the project's .coho/ folder` });

@@ -45,7 +45,7 @@ function lockfileValidator(): ValidateFunction {
  * Reads coho.lock. A missing file is the empty state; anything unreadable is one
  * clear error that says how to recover, and nothing is changed.
  */
-export function readLockfile(path: string, options: { snapshotsIn?: { projectDir: string; stateDir: string } } = {}): StateView {
+export function readLockfile(path: string, options: { snapshotsIn?: { projectDir: string; stateDir: string; heldElsewhere?: (snapshot: string) => boolean } } = {}): StateView {
   if (!existsSync(path)) return EMPTY_STATE;
   const text = readFileSync(path, "utf8");
   const recover = "restore it from git (git checkout -- coho.lock) or from .coho/coho.lock.backup";
@@ -82,7 +82,7 @@ export function readLockfile(path: string, options: { snapshotsIn?: { projectDir
     });
   }
   const doc_ = data as LockfileDoc;
-  const problems = [...memberCountProblems(doc_), ...(options.snapshotsIn ? snapshotPathProblems(doc_, options.snapshotsIn.projectDir, options.snapshotsIn.stateDir) : [])];
+  const problems = [...memberCountProblems(doc_), ...(options.snapshotsIn ? snapshotPathProblems(doc_, options.snapshotsIn.projectDir, options.snapshotsIn.stateDir, options.snapshotsIn.heldElsewhere) : [])];
   const problem = problems[0];
   if (problem) {
     const location = locateInJson(path, text, problem.path);

@@ -5,7 +5,8 @@ import type { LockfileDoc, LockInfo, StateView } from "../model/state.js";
 import type { DuckDbEngine } from "../sources/duckdb-engine.js";
 import type { SavedSnapshot, StateBackend } from "./backend.js";
 import type { JournalRecord, JournalStore } from "./journal.js";
-import { LOCKFILE_NAME, readLockfile } from "./lockfile.js";
+import { readLockfile } from "./lockfile.js";
+import { DEFAULT_STATE_FILES, type StateFiles } from "../model/state-files.js";
 
 /**
  * The state a plan can see when the PostgreSQL state URL is not available (a
@@ -19,8 +20,8 @@ export class MirrorBackend implements StateBackend {
   /** Why member snapshots are unavailable; the planner reads this. */
   readonly membersUnavailable: string;
 
-  constructor(projectDir: string, reason: string) {
-    this.#lockfilePath = join(projectDir, LOCKFILE_NAME);
+  constructor(projectDir: string, reason: string, files: StateFiles = DEFAULT_STATE_FILES) {
+    this.#lockfilePath = join(projectDir, files.lockfile);
     this.membersUnavailable = reason;
   }
 
@@ -51,6 +52,9 @@ export class MirrorBackend implements StateBackend {
   async lock(_info: LockInfo): Promise<() => void> {
     throw this.#refuse("take the state lock");
   }
+
+  /** It never takes the lock: there is nothing to lose. */
+  async checkLock(): Promise<void> {}
 
   async currentLock(): Promise<LockInfo | undefined> {
     return undefined;

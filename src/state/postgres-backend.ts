@@ -12,7 +12,8 @@ import { writeFileAtomic } from "../util/atomic-write.js";
 import type { SavedSnapshot, SnapshotJob, StateBackend } from "./backend.js";
 import type { JournalStore } from "./journal.js";
 import type { LockEvents } from "./local-lock.js";
-import { LOCKFILE_NAME, readLockfile, serializeLockfile } from "./lockfile.js";
+import { readLockfile, serializeLockfile } from "./lockfile.js";
+import { DEFAULT_STATE_FILES, type StateFiles } from "../model/state-files.js";
 import { digestFromRow, memberDigestSql } from "./member-digest.js";
 import { memberCountProblems } from "./lockfile-checks.js";
 import { copySnapshotRows } from "./postgres-copy.js";
@@ -37,6 +38,8 @@ const BATCH = 10_000;
  */
 export class PostgresBackend implements StateBackend {
   readonly #projectDir: string;
+  /** The committed mirror's file name (coho.lock, or coho.<env>.lock). */
+  readonly #lockfile: string;
   readonly #schema: string;
   readonly #config: pg.ClientConfig;
   readonly #url: Secret;
@@ -47,8 +50,9 @@ export class PostgresBackend implements StateBackend {
   /** The lock this backend took, if any: the fencing token every write checks. */
   #held: LockInfo | undefined;
 
-  constructor(projectDir: string, url: Secret, schema: string) {
+  constructor(projectDir: string, url: Secret, schema: string, files: StateFiles = DEFAULT_STATE_FILES) {
     this.#projectDir = projectDir;
+    this.#lockfile = files.lockfile;
     this.#schema = schema;
     this.#url = url;
     this.#config = { connectionString: url.reveal(), application_name: "coho-state", connectionTimeoutMillis: 10_000 };
@@ -77,7 +81,7 @@ export class PostgresBackend implements StateBackend {
       [doc.lineage, doc.serial, JSON.stringify(doc)],
     ));
     if (rowCount !== 1) throw new CohoError("state.write_conflict", `the state database changed while coho worked (expected serial ${doc.serial - 1})`, { hint: "run the command again" });
-    writeFileAtomic(join(this.#projectDir, LOCKFILE_NAME), serializeLockfile(doc));
+    writeFileAtomic(join(this.#projectDir, this.#lockfile), serializeLockfile(doc));
   }
 
   async loadSnapshot(engine: DuckDbEngine, address: string, expected: { snapshot: string; count: number; digest: string }): Promise<string> {
@@ -106,7 +110,7 @@ export class PostgresBackend implements StateBackend {
       throw new CohoError(
         "state.snapshot_mismatch",
         `the snapshot of ${address} in the state database does not match its state: expected ${expected.count} members (digest ${expected.digest}), found ${found.count} (digest ${found.digest})`,
-        { hint: `forget the cohort with \`coho state rm ${address}\` and adopt it again with its cohort_id` },
+        { hint: `forget the cohort with \`coho state rm ${address}\` then apply again (which sends every member; on Cohort Import, set its cohort_id in the configuration to keep the same Braze cohort)` },
       );
     }
     return `memory.main.${name}`;
@@ -178,6 +182,14 @@ export class PostgresBackend implements StateBackend {
       this.#held = undefined;
       this.#releases.push(release());
     };
+  }
+
+  async checkLock(): Promise<void> {
+    const held = this.#held;
+    if (!held) return;
+    await this.#prepare();
+    const { rowCount } = await this.#pool.query(`SELECT 1 WHERE ${this.#lock.fenceCondition(1)}`, [held.id]);
+    if (rowCount !== 1) throw await this.#lock.lostError(held);
   }
 
   async currentLock(): Promise<LockInfo | undefined> {
@@ -267,7 +279,7 @@ export class PostgresBackend implements StateBackend {
 
   /** coho.lock must mirror this database: same lineage, never ahead of it. */
   #checkMirror(doc: StateView): void {
-    const path = join(this.#projectDir, LOCKFILE_NAME);
+    const path = join(this.#projectDir, this.#lockfile);
     if (!existsSync(path)) return;
     const mirror = readLockfile(path);
     if (mirror.lineage === null) return;

@@ -1,6 +1,7 @@
 import { closeSync, fsyncSync, openSync, renameSync, writeSync, unlinkSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { dirname, basename, join } from "node:path";
+import { removeTemp } from "./output-target.js";
 
 /**
  * Writes a file so that readers see either the old or the new content, never a
@@ -9,7 +10,7 @@ import { dirname, basename, join } from "node:path";
  */
 export function writeFileAtomic(path: string, content: string | Uint8Array): void {
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  const fd = openSync(temp, "w", 0o644);
+  const fd = openSync(temp, "wx", 0o644);
   try {
     const bytes = typeof content === "string" ? Buffer.from(content, "utf8") : content;
     // writeSync may write less than asked (a full disk): loop, and fail on no progress.
@@ -25,7 +26,13 @@ export function writeFileAtomic(path: string, content: string | Uint8Array): voi
     throw error;
   }
   closeSync(fd);
-  renameSync(temp, path);
+  try {
+    // A folder in the way (or any other refusal) must not leave the temporary file behind.
+    renameSync(temp, path);
+  } catch (error) {
+    removeTemp(temp);
+    throw error;
+  }
   fsyncDir(dirname(path));
 }
 

@@ -2,8 +2,8 @@
  * Whole-process measurements for the benchmarks: wall time from spawn to exit and
  * peak RSS (reported by the preloaded peak-rss.mjs), plus medians with their spread.
  */
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -37,6 +37,53 @@ export function runNode(args: readonly string[], env: Record<string, string> = {
     const cpu = readFileSync(cpuFile, "utf8").trim().split("\n").map(Number);
     return { seconds, peakRssMb: Math.max(...peaks), cpuMs: cpu.reduce((a, b) => a + b, 0), stdout: result.stdout };
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Bytes of the files under `dir` (0 when it does not exist). */
+export function folderBytes(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  let total = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    try {
+      total += entry.isDirectory() ? folderBytes(path) : statSync(path).size;
+    } catch {
+      // A spill file removed between listing and stat.
+    }
+  }
+  return total;
+}
+
+/**
+ * runNode for long runs that may spill: the process runs asynchronously while
+ * `spillDir` is measured every 250 ms; `peakSpillMb` is the most it held at once.
+ */
+export async function runNodeSpilling(args: readonly string[], env: Record<string, string>, spillDir: string): Promise<ProcessRun & { peakSpillMb: number }> {
+  const dir = mkdtempSync(join(tmpdir(), "coho-bench-rss-"));
+  const rssFile = join(dir, "rss");
+  const cpuFile = join(dir, "cpu");
+  let peak = 0;
+  const timer = setInterval(() => (peak = Math.max(peak, folderBytes(spillDir))), 250);
+  try {
+    const start = process.hrtime.bigint();
+    const child = spawn(process.execPath, args, {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env, NODE_OPTIONS: `--import=${preload}`, COHO_BENCH_RSS_FILE: rssFile, COHO_BENCH_CPU_FILE: cpuFile },
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const status = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    if (status !== 0 && status !== 2) throw new Error(`node ${args.join(" ")} exited ${status}: ${stderr}`);
+    const peaks = readFileSync(rssFile, "utf8").trim().split("\n").map(Number);
+    const cpu = readFileSync(cpuFile, "utf8").trim().split("\n").map(Number);
+    return { seconds, peakRssMb: Math.max(...peaks), cpuMs: cpu.reduce((a, b) => a + b, 0), stdout, peakSpillMb: Math.round(peak / 2 ** 20) };
+  } finally {
+    clearInterval(timer);
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { emulators } from "../helpers/emulator.js";
-import { BACKENDS_AND_DRIVERS, applyProject, applyProjectFor, cohoVia, ids, lockHeld, writeMembers } from "../helpers/apply-project.js";
+import { LOCK_CASES, applyProject, applyProjectFor, cohoVia, ids, lockHeld, writeMembers } from "../helpers/apply-project.js";
 import { lockfile, sleep, spawnApply } from "../helpers/spawn-apply.js";
 
 const start = emulators();
@@ -11,7 +11,7 @@ const start = emulators();
 const setLocked = (emu: { url: string }, locked: boolean) => fetch(`${emu.url}/_emulator/config`, { method: "POST", body: JSON.stringify({ locked }) });
 const HOLD = { COHO_CONCURRENCY: "1", COHO_RETRY_BASE_DELAY_MS: "5", COHO_RETRY_MAX_ATTEMPTS: "1000" };
 
-describe.each(BACKENDS_AND_DRIVERS)("the state lock (%s state, through the %s)", (backend, driver) => {
+describe.each(LOCK_CASES)("the state lock (%s state, through the %s)", (backend, driver) => {
   const coho = cohoVia(driver);
 
   it("lets one of two concurrent applies proceed; the other fails naming the holder", async () => {

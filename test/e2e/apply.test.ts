@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { STACK_FRAME, withoutProgress } from "../helpers/cli.js";
 import { emulators, requestLog } from "../helpers/emulator.js";
-import { ROAD_BATCH, ROAD_PREPARE, SECRET_ENV, SUITE_CASES, applyProjectFor, brazeByName, cohoVia, ids, isMembershipRequest, keysOf, queryState, stateUrl, writeMembers } from "../helpers/apply-project.js";
+import { ROAD_BATCH, ROAD_PREPARE, SECRET_ENV, SUITE_CASES, applyProjectFor, brazeByName, cohoVia, ids, isMembershipRequest, keysOf, queryState, stateUrl, warehouseUrl, writeMembers } from "../helpers/apply-project.js";
 
 const start = emulators();
 
@@ -48,7 +48,7 @@ describe.each(SUITE_CASES)("coho apply against the emulator (%s state, through t
     const before = emu.log.total;
     const second = await coho(dir, ["apply", "--auto-approve"]);
     expect(second.code).toBe(0);
-    const sent = (await requestLog(emu)).filter((r) => r.seq > before);
+    const sent = (await requestLog(emu)).filter((r) => r.seq > before && isMembershipRequest(r));
     expect(sent).toHaveLength(1);
     if (road === "cohorts") {
       expect(sent[0]!.cohort_changes).toEqual([
@@ -96,7 +96,9 @@ describe.each(SUITE_CASES)("coho apply against the emulator (%s state, through t
     expect((await brazeByName(emu, road)).Alpha).toEqual([]);
     expect(Object.keys(lockfile(dir).cohorts)).toEqual(["cohorts.beta"]);
     const url = stateUrl(dir);
-    if (url) expect(await queryState(url, "SELECT count(*)::int AS n FROM coho.snapshot_keys WHERE snapshot LIKE 'pg:coho-alpha%'")).toEqual([{ n: 0 }]);
+    const warehouse = warehouseUrl(dir);
+    if (warehouse) expect(await queryState(warehouse, "SELECT count(*)::int AS n FROM coho_state.snapshot_keys WHERE snapshot LIKE 'redshift:coho-alpha%'")).toEqual([{ n: 0 }]);
+    else if (url) expect(await queryState(url, "SELECT count(*)::int AS n FROM coho.snapshot_keys WHERE snapshot LIKE 'pg:coho-alpha%'")).toEqual([{ n: 0 }]);
     else expect(readdirSync(join(dir, ".coho", "snapshots")).filter((f) => f.includes("alpha"))).toEqual([]);
   });
 
@@ -151,7 +153,8 @@ describe.each(SUITE_CASES)("coho apply against the emulator (%s state, through t
     expect(await brazeByName(emu, road)).toEqual({ Alpha: keysOf(ids(sizeA)), Beta: keysOf(ids(sizeB, 50_000)) });
     const plan = await coho(dir, ["plan", "--detailed-exitcode"]);
     expect(plan.code).toBe(0);
-  });
+    // On the attribute road every request's additions are also read back (missing_profiles: wait), through the same faults.
+  }, 150_000);
 
   it("reports a cohort that keeps failing, carries on with the others, and records only what was acknowledged", async () => {
     const emu = await start();
@@ -201,8 +204,10 @@ describe.each(SUITE_CASES)("coho apply against the emulator (%s state, through t
     writeMembers(dir, "a", ids(1500));
     const results = [await coho(dir, ["apply", "--auto-approve", "--json"]), await coho(dir, ["plan", "--json"]), await coho(dir, ["plan", "--markdown"])];
     const url = stateUrl(dir);
+    const warehouse = warehouseUrl(dir);
     const files = [join(dir, "coho.lock")];
-    if (!url) files.push(...readdirSync(join(dir, ".coho", "snapshots")).map((f) => join(dir, ".coho", "snapshots", f)));
+    if (warehouse) expect(await queryState(warehouse, "SELECT count(*)::int AS n FROM coho_state.snapshot_keys WHERE key LIKE '%emulator-%'")).toEqual([{ n: 0 }]);
+    else if (!url) files.push(...readdirSync(join(dir, ".coho", "snapshots")).map((f) => join(dir, ".coho", "snapshots", f)));
     if (existsSync(join(dir, ".coho", "journal.jsonl"))) files.push(join(dir, ".coho", "journal.jsonl"));
     const stored = url
       ? JSON.stringify([

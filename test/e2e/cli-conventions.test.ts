@@ -152,7 +152,9 @@ describe("version and completion", () => {
     writeFileSync(join(bin, "coho"), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(COHO_BIN)} "$@"\n`);
     chmodSync(join(bin, "coho"), 0o755);
     const complete = (words: string[]) => {
-      const script = `source <(coho completion bash)\nCOMP_WORDS=(coho ${words.map((w) => JSON.stringify(w)).join(" ")})\nCOMP_CWORD=${words.length}\n_coho_complete\nprintf '%s\\n' "\${COMPREPLY[@]}"`;
+      // As readline calls it: the line up to the cursor, and the word being completed as $2.
+      const line = `coho ${words.join(" ")}`;
+      const script = `source <(coho completion bash)\nCOMP_LINE=${JSON.stringify(line)}\nCOMP_POINT=${line.length}\n_coho_complete coho ${JSON.stringify(words[words.length - 1])} \nprintf '%s\\n' "\${COMPREPLY[@]}"`;
       const result = spawnSync("bash", ["-c", script], { cwd: join(EXAMPLES, "quickstart"), encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
       return result.stdout.split("\n").filter(Boolean);
     };
@@ -160,7 +162,7 @@ describe("version and completion", () => {
     expect(complete(["plan", "--tar"])).toEqual(["--target"]);
     expect(complete(["plan", "--target", ""])).toEqual(["cohorts.newsletter_readers", "cohorts.recent_buyers"]);
     expect(complete(["state", "show", "cohorts.rec"])).toEqual(["cohorts.recent_buyers"]);
-    expect(complete(["completion", ""])).toEqual([]);
+    expect(complete(["completion", ""])).toEqual(["bash", "fish", "zsh"]);
   });
 
   it("zsh and fish scripts are printed; an unknown shell is a usage error", async () => {

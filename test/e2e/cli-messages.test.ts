@@ -8,8 +8,7 @@ import { emulator } from "../helpers/emulator.js";
 import { SECRET_ENV, applyProject, coho, ids, lockHeld, writeMembers } from "../helpers/apply-project.js";
 
 /**
- * Output that never contradicts itself (issue 15, item 3; items 1, 5, 6 where
- * they show in messages): errors are not followed by "No changes", running work
+ * Output that never contradicts itself: errors are not followed by "No changes", running work
  * is not called interrupted, failures print their hint and a JSON report.
  */
 let emu: RunningEmulator;

@@ -173,6 +173,20 @@ describe("cohorts on dbt models, against the emulator", () => {
     expect((await coho(dir, ["dbt", "exposures", "--out", out])).code).toBe(0);
   });
 
+  it("escapes Jinja in cohort names, so dbt shows the name instead of running it", async () => {
+    const emu = await start();
+    const dir = await project(emu);
+    const config = join(dir, "coho.yaml");
+    writeFileSync(config, readFileSync(config, "utf8").replace("name: VIP", `name: "VIP {{ env_var('DBT_ENV_SECRET_X') }} {%- if true %} {# c #}"`));
+    const printed = await coho(dir, ["dbt", "exposures"]);
+    expect(printed.code, printed.stderr).toBe(0);
+    const vip = (parse(printed.stdout) as { exposures: { name: string; label: string; description: string }[] }).exposures.find((e) => e.name === "coho_vip")!;
+    // Each opening delimiter is printed by a Jinja string expression: rendered, it reads as written.
+    expect(vip.label).toBe("VIP {{ '{{' }} env_var('DBT_ENV_SECRET_X') }} {{ '{%' }}- if true %} {{ '{#' }} c #}");
+    expect(vip.description).toContain("Braze cohort \"VIP {{ '{{' }} env_var(");
+    expect(printed.stdout).not.toMatch(/\{\{ env_var|\{%- if|\{# c/);
+  });
+
   it("coho validate checks dbt references offline, each error located", async () => {
     const dir = dbtProject(`${dbtHeader()}models:\n  vip: { dbt: users_vipp }\n  gone:\n    sql: select * from {{ ref('churned_users') }}\n`);
     const result = await coho(dir, ["validate", "--json"]);

@@ -21,6 +21,36 @@ describe("--output ndjson", () => {
     expect(events[3]).toMatchObject({ command: "plan", plan: { format: "coho-plan", summary: { create: 2, members_add: 1203 } } });
   });
 
+  it("plan: a model repeating keys, kept and new ones, against a recorded snapshot: each key counted once, the repeats as duplicates", async () => {
+    const emu = await start();
+    const dir = applyProject(emu);
+    writeMembers(dir, "a", ids(100));
+    writeMembers(dir, "b", ids(5));
+    expect((await coho(dir, ["apply", "--auto-approve"])).code).toBe(0);
+    // u00000–u00089 kept (u00003 three times), u00090–u00099 removed, u00100–u00119 added (u00100 twice).
+    writeMembers(dir, "a", [...ids(90), "u00003", "u00003", ...ids(20, 100), "u00100"]);
+    const events = parseEventStream((await coho(dir, ["plan", "--output", "ndjson"])).stdout);
+    const alpha = events.find((e) => e.type === "cohort_planned" && e.address === "cohorts.alpha")!;
+    expect(alpha.members).toEqual({ before: 100, after: 110, add: 20, remove: 10 });
+    const report = events.at(-1) as unknown as { plan: { cohorts: { address: string; rows: number; rejected: Record<string, number> }[] } };
+    const planned = report.plan.cohorts.find((c) => c.address === "cohorts.alpha")!;
+    expect(planned.rows).toBe(113);
+    expect(planned.rejected).toMatchObject({ duplicate: 3, null: 0 });
+  });
+
+  it("plan: the engine's memory limit and its origin appear only in the event stream; COHO_MEMORY_LIMIT overrides the machine's share", async () => {
+    const emu = await start();
+    const dir = applyProject(emu);
+    writeMembers(dir, "a", ids(10));
+    writeMembers(dir, "b", ids(10));
+    const byMachine = parseEventStream((await coho(dir, ["plan", "--output", "ndjson"])).stdout)[0]!;
+    expect(byMachine.engine).toMatchObject({ memory_limit_from: expect.stringMatching(/^50% of (physical memory|cgroup v[12] )/) });
+    const byEnv = parseEventStream((await coho(dir, ["plan", "--output", "ndjson"], { COHO_MEMORY_LIMIT: "300MB" })).stdout)[0]!;
+    expect(byEnv.engine).toMatchObject({ memory_limit: "286.1 MiB", memory_limit_from: "set by the caller (COHO_MEMORY_LIMIT)" });
+    const text = await coho(dir, ["plan"], { COHO_MEMORY_LIMIT: "300MB" });
+    expect(`${text.stdout}${text.stderr}`).not.toMatch(/memory|MiB|GiB/i);
+  });
+
   it("apply: plan, batches, retries with their reasons, cohorts done, state written, and the report last", async () => {
     // Every other answer is a 500 or a 429: retries are certain.
     const emu = await start({ faultRate: 0.5, faultKinds: ["500", "429"], seed: 7 });

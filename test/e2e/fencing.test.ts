@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { COHO_BIN } from "../helpers/cli.js";
-import { emulators, requestLog } from "../helpers/emulator.js";
+import { emulators, postJson, requestLog } from "../helpers/emulator.js";
 import { BACKENDS, SECRET_ENV, applyProjectFor, brazeByName, coho, ids, keysOf, queryState, stateUrl, writeMembers } from "../helpers/apply-project.js";
 
 const start = emulators();
@@ -60,6 +60,36 @@ describe.each(BACKENDS)("fencing after force-unlock (%s state)", (backend) => {
     // At most the one request in flight at the unlock finished; 60 were planned.
     expect(await sent(emu)).toBeLessThanOrEqual(sentAtUnlock + 1);
     // The forced-out apply wrote no state.
+    expect(existsSync(join(dir, "coho.lock"))).toBe(false);
+
+    const next = await coho(dir, ["apply", "--auto-approve"]);
+    expect(next.code, next.stderr).toBe(0);
+    expect((await brazeByName(emu)).Alpha).toEqual(keysOf(ids(60_000)));
+  }, 120_000);
+});
+
+describe.each(BACKENDS)("fencing covers retries (%s state)", (backend) => {
+  it("an apply forced out while it waits on Retry-After sends no retry and no new batch afterwards", async () => {
+    const emu = await start({ retryAfterSeconds: 3 });
+    const dir = await applyProjectFor(backend, emu);
+    writeMembers(dir, "a", ids(60_000));
+    const victim = spawnApply(dir);
+    while ((await sent(emu)) < 3) await new Promise((r) => setTimeout(r, 20));
+    // From now on Braze answers 429 with Retry-After: 3; the apply waits to retry.
+    await postJson(`${emu.url}/_emulator/config`, { fault_rate: 1, fault_kinds: ["429"] });
+    while (!(await requestLog(emu)).some((r) => r.status === 429)) await new Promise((r) => setTimeout(r, 20));
+    const id = (await lockId(dir))!;
+    const unlocked = await coho(dir, ["force-unlock", ...(backend === "local" ? ["--force"] : []), id]);
+    expect(unlocked.code, unlocked.stderr).toBe(0);
+    const seqAtUnlock = emu.log.total;
+    await postJson(`${emu.url}/_emulator/config`, { fault_rate: 0 });
+
+    const result = await victim.done;
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`this coho lost the state lock it held (lock id ${id})`);
+    expect(result.stderr).toContain("no further request was sent");
+    // The message is true: once the lock was gone, not one request reached Braze — neither the retry nor a new batch.
+    expect(emu.log.since(seqAtUnlock).map((r) => `${r.path} ${r.status}`)).toEqual([]);
     expect(existsSync(join(dir, "coho.lock"))).toBe(false);
 
     const next = await coho(dir, ["apply", "--auto-approve"]);

@@ -8,6 +8,7 @@ import type { RunningEmulator } from "../../src/emulator/server.js";
 import { queryState } from "../helpers/apply-project.js";
 import { emulator, getJson } from "../helpers/emulator.js";
 import { FakeGithub } from "../helpers/fake-github.js";
+import { renderGfm, tablesOf } from "../helpers/github-markdown.js";
 import { EXAMPLES, REPO_ROOT } from "../helpers/fixtures.js";
 import { createDatabase } from "../helpers/project.js";
 import { readWorkflow, runJob, type JobResult, type JobRun } from "../helpers/workflow-runner.js";
@@ -23,10 +24,13 @@ const SECRETS = { BRAZE_PARTNER_API_KEY: "emulator-partner-key", BRAZE_DATA_IMPO
 const git = (cwd: string, ...args: string[]): string =>
   execFileSync("git", ["-c", "user.name=maintainer", "-c", "user.email=maintainer@example.com", ...args], { cwd, encoding: "utf8" }).trim();
 
+/** The coho action the workflow names, fetched by a runner from the coho repository: this checkout's action.yml. */
+const ACTIONS = { "your-org/coho": REPO_ROOT };
+
 /**
- * The example workflow's shell steps, run as a runner would, against the Braze
- * emulator and a throwaway PostgreSQL holding the state. Only GitHub's API (and
- * the npm registry) are stood in for, by FakeGithub.
+ * The example workflow's shell steps and the coho action's (action.yml), run as a
+ * runner would, against the Braze emulator and a throwaway PostgreSQL holding the
+ * state. Only GitHub's API (and the npm registry) are stood in for, by FakeGithub.
  */
 describe("examples/gitops workflow, run step by step", () => {
   let emu: RunningEmulator;
@@ -78,6 +82,7 @@ describe("examples/gitops workflow, run step by step", () => {
       workflowEnv: settings(),
       path: github.path,
       runnerEnv: github.env,
+      actions: ACTIONS,
     });
   afterAll(async () => emu.close());
 
@@ -96,6 +101,7 @@ describe("examples/gitops workflow, run step by step", () => {
       workflowEnv: settings(),
       path: github.path,
       runnerEnv: github.env,
+      actions: ACTIONS,
       ...overrides,
     });
 
@@ -108,8 +114,8 @@ describe("examples/gitops workflow, run step by step", () => {
   it("as shipped, refuses to run until BRAZE_PARTNER is set, and never installs an unverified tarball", async () => {
     const unset = await pullRequest(false, { workflowEnv: { ...settings(), BRAZE_PARTNER: "" } });
     expect(unset.success).toBe(false);
-    expect(step(unset, "Install coho").stdout).toContain("::error::BRAZE_PARTNER is empty");
-    expect(step(unset, "Validate").status).toBe("skipped");
+    expect(step(unset, "Check settings").stdout).toContain("::error::BRAZE_PARTNER is empty");
+    expect(unset.steps.map((s) => s.name)).not.toContain("Install coho (pinned)"); // the action never ran
 
     const tampered = await pullRequest(false, { workflowEnv: { ...settings(), COHO_TARBALL_SHA256: "0".repeat(64) } });
     expect(tampered.success).toBe(false);
@@ -125,13 +131,18 @@ describe("examples/gitops workflow, run step by step", () => {
     expect(first.steps.map((s) => [s.name, s.status]), first.steps.map((s) => s.stdout + s.stderr).join("\n")).toEqual([
       ["actions/checkout@v4", "skipped"],
       ["actions/setup-node@v4", "skipped"],
+      ["Check settings", "success"],
       ["Install coho (pinned)", "success"],
       ["Validate", "success"],
       ["Plan", "success"],
       ["Comment the plan (one comment, updated in place)", "success"],
       ["Fork pull request (no comment)", "skipped"],
+      ["Check credentials and connections", "skipped"],
+      ["Apply", "skipped"],
+      ["Post the result to the merged pull request", "skipped"],
+      ["Commit the coho.lock mirror", "skipped"],
     ]);
-    expect(first.outputs.plan).toEqual({ exitcode: "2" });
+    expect(first.outputs.coho).toEqual({ exitcode: "2" });
     // Braze keys are never given to plan: validate warns, nothing fails.
     expect(step(first, "Validate").stderr).toContain("BRAZE_PARTNER_API_KEY is not set");
     const afterFirst = github.read();
@@ -153,6 +164,25 @@ describe("examples/gitops workflow, run step by step", () => {
     expect(afterSecond.calls.filter((c) => c.method === "GET").every((c) => c.paginate)).toBe(true);
     expect(afterSecond.comments[String(PR)]!.find((c) => c.user.login === "mallory")!.body).toBe("<!-- coho-plan -->\nfake");
     expect(afterSecond.comments[String(PR)]!.find((c) => c.id === ours[0]!.id)!.body).not.toBe(ours[0]!.body);
+
+    // A push that breaks the configuration: the errors replace the plan, which would otherwise stay looking current.
+    const config = join(workspace, "cohorts", "vip.yaml");
+    const good = readFileSync(config, "utf8");
+    writeFileSync(config, good.replace(/model: \w+/, "model: no_such_model"));
+    try {
+      const broken = await pullRequest(false);
+      expect(broken.success).toBe(false);
+      expect(step(broken, "Validate").status).toBe("failure");
+      expect(step(broken, "Comment the plan").status).toBe("success");
+      const comments = github.read().comments[String(PR)]!;
+      expect(comments).toHaveLength(afterFirst.comments[String(PR)]!.length);
+      const replaced = comments.find((c) => c.id === ours[0]!.id)!.body;
+      expect(replaced).toMatch(/^<!-- coho-plan -->\n### coho plan failed\n/);
+      expect(renderGfm(replaced)).toMatch(/<ul>\n<li><code>cohorts\/vip\.yaml:\d+:\d+<\/code>: <strong>error<\/strong>: .*no_such_model/);
+      expect(replaced).not.toContain("cohorts.vip_customers` |");
+    } finally {
+      writeFileSync(config, good);
+    }
   });
 
   it("applies on merge behind a credential check, posts the result to the merged pull request, records history and commits coho.lock", async () => {
@@ -170,7 +200,9 @@ describe("examples/gitops workflow, run step by step", () => {
 
     const result = await applyJob();
     expect(result.steps.filter((s) => s.status !== "skipped").map((s) => [s.name, s.status]), result.steps.map((s) => s.stdout + s.stderr).join("\n")).toEqual([
+      ["Check settings", "success"],
       ["Install coho (pinned)", "success"],
+      ["Validate", "success"],
       ["Check credentials and connections", "success"],
       ["Apply", "success"],
       ["Post the result to the merged pull request", "success"],
@@ -184,6 +216,10 @@ describe("examples/gitops workflow, run step by step", () => {
     expect(posted[0]!.body).toContain("### coho apply: applied");
     expect(posted[0]!.body).toContain(`| \`cohorts.vip_customers\` | create | done | ${cohorts[0]!.member_count} | 0 |`);
     expect(posted[0]!.body).toContain("actions/runs/4242");
+    // As GitHub shows it: one row per cohort, and the run log a link below the table, not a bogus row.
+    const html = renderGfm(posted[0]!.body);
+    expect(tablesOf(html).map((t) => t.rows.map((r) => r[0]))).toEqual([["<code>cohorts.vip_customers</code>"]]);
+    expect(html).toContain('<p><a href="https://github.com/acme/cohorts/actions/runs/4242">Run log</a></p>');
     expect(result.summary).toContain("coho apply: applied");
     const rows = await queryState(stateUrl, "SELECT record FROM coho.history");
     expect(rows).toHaveLength(1);
@@ -211,6 +247,7 @@ describe("examples/gitops workflow, run step by step", () => {
     writeFileSync(csv, `${readFileSync(csv, "utf8")}c9998,7000\n`);
     const result = await pullRequest(true);
     expect(result.steps.filter((s) => s.status !== "skipped").map((s) => [s.name, s.status])).toEqual([
+      ["Check settings", "success"],
       ["Install coho (pinned)", "success"],
       ["Validate", "success"],
       ["Plan", "success"],

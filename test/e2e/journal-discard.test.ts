@@ -6,7 +6,7 @@ import { applyProject, brazeByName, coho, ids, keysOf, writeMembers } from "../h
 
 const start = emulators();
 
-describe("coho state journal discard (issue 14 item 7)", () => {
+describe("coho state journal discard: the way out of a journal entry that can never be sent", () => {
   it("is the way out of an entry that can never be sent; requests of unknown fate need --force", async () => {
     const emu = await start();
     const dir = applyProject(emu);

@@ -1,4 +1,7 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { useManifest } from "../helpers/dbt-project.js";
 import { OFFLINE_SECRETS } from "../../src/config/interpolate-document.js";
 import { loadProject } from "../../src/config/load-project.js";
 import { runCli } from "../helpers/cli.js";
@@ -31,6 +34,27 @@ describe("validate and plan without destination secrets", () => {
     expect(apply.code).toBe(1);
     expect(apply.stderr).toContain("error: environment variable BRAZE_PARTNER_API_KEY is not set (needed by destinations.braze.partner_api_key)");
     expect(emu.log.total).toBe(0);
+  });
+
+  it("read-only commands need no Braze key and say nothing of it; validate under GitHub Actions annotates no withheld key", async () => {
+    const emu = await start();
+    const dir = await applyProjectFor("local", emu);
+    writeMembers(dir, "a", ids(3));
+    const applied = await coho(dir, ["apply", "--auto-approve"]);
+    expect(applied.code, applied.stderr).toBe(0);
+    writeFileSync(join(dir, "coho.yaml"), readFileSync(join(dir, "coho.yaml"), "utf8").replace("version: 1\n", "version: 1\ndbt: { manifest: target/manifest.json, owner: { name: Growth } }\n"));
+    useManifest(dir, "manifest-v12.json");
+    const before = emu.log.total;
+    for (const command of [["state", "list"], ["state", "show", "cohorts.alpha"], ["history"], ["show"], ["state", "journal"], ["dbt", "exposures"]]) {
+      const result = await withoutKeys(dir, command);
+      expect(result.code, `${command.join(" ")}: ${result.stderr}`).toBe(0);
+      expect(result.stderr, command.join(" ")).not.toContain("BRAZE_");
+    }
+    expect(emu.log.total).toBe(before);
+    const annotated = await withoutKeys(dir, ["validate"], { GITHUB_ACTIONS: "true" });
+    expect(annotated.code).toBe(0);
+    expect(annotated.stderr).toContain("BRAZE_PARTNER_API_KEY is not set");
+    expect(annotated.stderr).not.toContain("::warning");
   });
 
   it("a missing non-secret variable without a default stays an error", () => {

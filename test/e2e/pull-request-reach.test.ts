@@ -125,3 +125,66 @@ describe("the dbt manifest is confined like model files", () => {
     expect(fromDotEnv.stderr).toContain("coho.yaml alone cannot widen what coho reads");
   });
 });
+
+describe("no environment variable reaches SQL, names, labels or attribute names", () => {
+  const KEY = "emulator-partner-key";
+  const TOKEN = "ghp_tokencanary0123456789abcdef";
+  /** The attack from a pull request: transform secrets past redaction and let an error print them. */
+  const exfiltration = `select cast(reverse('\${env:BRAZE_PARTNER_API_KEY}')||' '||'\${env:GITHUB_TOKEN}' as int) as user_id`;
+  const project = (model: string, extra = "", name = "C") =>
+    writeProject({
+      "coho.yaml": `version: 1
+${extra}${DESTINATION_YAML}models:
+  m:
+    sql: ${model}
+identifiers:
+  user_id: { type: external_id, column: user_id }
+cohorts:
+  c: { name: "${name}", destination: braze, model: m, identifier: user_id }
+`,
+    });
+  const forms = (secret: string) => [secret, [...secret].reverse().join(""), secret.toUpperCase(), Buffer.from(secret).toString("base64").slice(0, 12)];
+  const leaks = (text: string) => [KEY, TOKEN].flatMap(forms).filter((form) => text.includes(form));
+
+  it("refuses ${env:…} in model SQL and in a cohort name, located, under GitHub Actions too, printing no form of a secret", async () => {
+    for (const dir of [project(exfiltration), project("select 'u1' as user_id", "", "Buyers ${env:GITHUB_TOKEN}")]) {
+      for (const command of [["validate"], ["plan"], ["plan", "--output", "json"]]) {
+        const result = await cli(dir, command, { GITHUB_TOKEN: TOKEN, GITHUB_ACTIONS: "true" });
+        expect(result.code).toBe(1);
+        expect(result.stdout + result.stderr).toContain("is not allowed here: the environment reaches only secret fields and connection settings");
+        expect(result.stdout + result.stderr).toMatch(/coho\.yaml:1[0-9]:\d+/);
+        expect(leaks(result.stdout + result.stderr)).toEqual([]);
+      }
+    }
+  });
+
+  it("takes declared variables from defaults and --var in SQL and names, typed", async () => {
+    const vars = "vars:\n  min_orders: { type: integer, default: 2, description: Fewest orders a buyer has }\n  region: { type: string, default: EU }\n";
+    const dir = project("select user_id from (values ('u1', 1), ('u2', 2), ('u3', 3)) t(user_id, orders) where orders >= ${var:min_orders}", vars, "Buyers ${var:region}");
+    const defaults = await cli(dir, ["plan"]);
+    expect(defaults.code, defaults.stderr).toBe(0);
+    expect(defaults.stdout).toContain("Buyers EU");
+    expect(defaults.stdout).toContain("0 → 2  (+2 / −0)");
+    const given = await cli(dir, ["plan", "--var", "min_orders=3", "--var", "region=US"]);
+    expect(given.code, given.stderr).toBe(0);
+    expect(given.stdout).toContain("Buyers US");
+    expect(given.stdout).toContain("0 → 1  (+1 / −0)");
+    const wrongType = await cli(dir, ["plan", "--var", "min_orders=1 or 1=1"]);
+    expect(wrongType.code).toBe(1);
+    expect(wrongType.stderr).toContain("--var min_orders: the value is not an integer");
+    const unknown = await cli(dir, ["validate", "--var", "regoin=US"]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("did you mean `region`?");
+  });
+
+  it("refuses a --var that carries a secret in any form, and prints none of it", async () => {
+    const dir = project("select '${var:region}' as user_id", "vars:\n  region: { type: string, default: EU }\n", "Buyers ${var:region}");
+    for (const value of forms(KEY).slice(0, 3).concat(`x${Buffer.from(KEY).toString("hex")}`)) {
+      const result = await cli(dir, ["plan", "--var", `region=${value}`], { GITHUB_ACTIONS: "true" });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain("vars.region: its value carries a secret coho resolved from the environment");
+      expect(leaks(result.stdout + result.stderr)).toEqual([]);
+      expect(result.stdout + result.stderr).not.toContain(Buffer.from(KEY).toString("hex"));
+    }
+  });
+});

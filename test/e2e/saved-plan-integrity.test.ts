@@ -9,7 +9,7 @@ import { applyProject, brazeByName, coho, ids, keysOf, writeMembers } from "../h
 const start = emulators();
 const serialOf = (dir: string) => (JSON.parse(readFileSync(join(dir, "coho.lock"), "utf8")) as { serial: number }).serial;
 
-describe("saved plans and the serial (issue 15 item 4)", () => {
+describe("saved plans and the serial", () => {
   it("stay valid after a comment-only or formatting edit of coho.yaml", async () => {
     const emu = await start();
     const dir = applyProject(emu);
@@ -74,7 +74,7 @@ const editDelta = (op: "add" | "remove", change: (keys: string[]) => string[]) =
     return chunk.op === op && chunk.address === "cohorts.alpha" ? JSON.stringify({ ...chunk, keys: change(chunk.keys) }) : line;
   });
 
-describe("saved plan integrity (issue 14 item 7)", () => {
+describe("saved plan integrity", () => {
   async function planned() {
     const emu = await start();
     const dir = applyProject(emu);

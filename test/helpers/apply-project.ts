@@ -6,10 +6,18 @@ import type { RunningEmulator } from "../../src/emulator/server.js";
 import { COHO_BIN, runCli, type CliResult } from "./cli.js";
 import { getJson } from "./emulator.js";
 import { REPO_ROOT } from "./fixtures.js";
-import { createDatabase, destinationEntry, writeProject } from "./project.js";
+import { createDatabase, destinationEntry, runSql, writeProject } from "./project.js";
+import { redshiftStandIn, replaceRows } from "./redshift-stand-in.js";
 
 export type Backend = "local" | "postgres";
 export const BACKENDS: readonly Backend[] = ["local", "postgres"];
+/**
+ * Where a suite's models and snapshots live: a state backend with DuckDB models, or
+ * `redshift`: models of a Redshift source (its PostgreSQL stand-in,
+ * test/helpers/redshift-stand-in.ts) whose warehouse also holds the snapshots
+ * (state.snapshots), coho.lock local: plans push down, applies fold in the warehouse.
+ */
+export type Home = Backend | "redshift";
 
 /**
  * How a suite runs apply: the `coho` binary, or `apply()` of the library behind a
@@ -19,20 +27,41 @@ export type Driver = "binary" | "api";
 export const DRIVERS: readonly Driver[] = ["binary", "api"];
 export const API_APPLY = join(REPO_ROOT, "test", "helpers", "api-apply.mjs");
 
-/** Every backend with every driver, for describe.each. */
-export const BACKENDS_AND_DRIVERS: readonly (readonly [Backend, Driver])[] = BACKENDS.flatMap((b) => DRIVERS.map((d) => [b, d] as const));
 
 /** The two Braze roads: partner Cohort Import, and the public /users/track. */
 export type Road = "cohorts" | "attributes";
 export const ROADS: readonly Road[] = ["cohorts", "attributes"];
 /**
- * The apply suites' matrix: the cohort road with every backend and driver, the
- * attribute road with every backend through the binary (the driver is
- * road-independent: one front end proves the road; this keeps the suite's time in check).
+ * The apply suites' matrix: five cells, each proving something the others do not.
+ *   local    · binary · cohorts     the default setup, end to end
+ *   postgres · binary · cohorts     the PostgreSQL state backend (its lock, journal,
+ *                                   snapshots and fencing are its own code)
+ *   postgres · api    · cohorts     the library front end (its approval callback and
+ *                                   AbortSignal instead of the CLI's prompt and signals);
+ *                                   below apply() the code is the binary's, so one backend
+ *                                   suffices, the one with more moving parts
+ *   local    · binary · attributes  the /users/track road (its client, batches of 75,
+ *                                   attribute targets); the road is backend-independent,
+ *                                   and attribute-sets and attributes-merge run it on both
+ *   redshift · binary · cohorts     models and snapshots in a warehouse (push-down, the
+ *                                   in-warehouse fold)
+ * Left out, as they re-prove a pair already proven: local · api (the driver is
+ * backend-independent) and postgres · binary · attributes (see above).
  */
-export const SUITE_CASES: readonly (readonly [Backend, Driver, Road])[] = [
-  ...BACKENDS_AND_DRIVERS.map(([b, d]) => [b, d, "cohorts"] as const),
-  ...BACKENDS.map((b) => [b, "binary", "attributes"] as const),
+export const SUITE_CASES: readonly (readonly [Home, Driver, Road])[] = [
+  ["local", "binary", "cohorts"],
+  ["postgres", "binary", "cohorts"],
+  ["postgres", "api", "cohorts"],
+  ["local", "binary", "attributes"],
+  // The warehouse path through the binary on one road: what it changes (push-down, the
+  // in-warehouse fold) is neither driver- nor road-specific.
+  ["redshift", "binary", "cohorts"],
+];
+/** The state lock's matrix: both backends through the binary, and the library front end on PostgreSQL (see SUITE_CASES). */
+export const LOCK_CASES: readonly (readonly [Backend, Driver])[] = [
+  ["local", "binary"],
+  ["postgres", "binary"],
+  ["postgres", "api"],
 ];
 /** Member changes per request on each road (defaults). */
 export const ROAD_BATCH: Readonly<Record<Road, number>> = { cohorts: 1000, attributes: 75 };
@@ -58,7 +87,7 @@ export const SECRET_ENV = { BRAZE_PARTNER_API_KEY: "emulator-partner-key", BRAZE
  * A project with two cohorts over two CSV files (members_a.csv, members_b.csv,
  * column user_id), aimed at `emu`. Secrets come from the environment the CLI gets.
  */
-export function applyProject(emu: RunningEmulator, options: { guards?: string; state?: string; road?: Road } = {}): string {
+export function applyProject(emu: RunningEmulator, options: { guards?: string; state?: string; road?: Road; models?: string } = {}): string {
   const guards = options.guards ?? "    guards: { max_removals: 100%, allow_empty: true }\n";
   const road = options.road ?? "cohorts";
   // On the attribute road: alpha a boolean attribute, beta a value of a shared array attribute.
@@ -68,13 +97,13 @@ export function applyProject(emu: RunningEmulator, options: { guards?: string; s
     "coho.yaml": `version: 1
 ${options.state ?? ""}destinations:
 ${destinationEntry("braze", emu.url, road)}models:
-  a:
+${options.models ?? `  a:
     sql: |
       select user_id from read_csv('members_a.csv', columns = {'user_id': 'VARCHAR'})
   b:
     sql: |
       select user_id from read_csv('members_b.csv', columns = {'user_id': 'VARCHAR'})
-identifiers:
+`}identifiers:
   user_id: { type: external_id, column: user_id }
 cohorts:
   alpha:
@@ -93,9 +122,20 @@ ${betaBinding}${guards}`,
   });
 }
 
-/** The same project on either state backend; postgres gets a fresh database of its own. */
-export async function applyProjectFor(backend: Backend, emu: RunningEmulator, options: { guards?: string; road?: Road } = {}): Promise<string> {
+/** The same project on either state backend; postgres gets a fresh database of its own, redshift a stand-in. */
+export async function applyProjectFor(backend: Home, emu: RunningEmulator, options: { guards?: string; road?: Road } = {}): Promise<string> {
   if (backend === "local") return applyProject(emu, options);
+  if (backend === "redshift") {
+    const url = await redshiftStandIn();
+    await runSql(url, "CREATE TABLE members_a (user_id varchar(65535)); CREATE TABLE members_b (user_id varchar(65535))");
+    const dir = applyProject(emu, {
+      ...options,
+      state: "state:\n  backend: local\n  snapshots: { source: wh, schema: coho_state }\nsources:\n  wh: { type: redshift, url: \"${env:REDSHIFT_URL}\" }\n",
+      models: "  a:\n    source: wh\n    sql: select user_id from members_a\n  b:\n    source: wh\n    sql: select user_id from members_b\n",
+    });
+    projectEnv.set(dir, { REDSHIFT_URL: url });
+    return dir;
+  }
   const url = await createDatabase(inject("pgUrl"), "state");
   const dir = applyProject(emu, { ...options, state: "state:\n  backend: postgres\n  url: ${env:COHO_STATE_URL}\n" });
   projectEnv.set(dir, { COHO_STATE_URL: url });
@@ -110,6 +150,16 @@ export function setProjectEnv(dir: string, env: Record<string, string>): void {
 /** The state database URL of a postgres project (undefined for local ones). */
 export function stateUrl(dir: string): string | undefined {
   return projectEnv.get(dir)?.COHO_STATE_URL;
+}
+
+/** The extra environment of a project folder (its state or warehouse URL). */
+export function projectEnvOf(dir: string): Record<string, string> {
+  return projectEnv.get(dir) ?? {};
+}
+
+/** The warehouse (Redshift stand-in) URL of a redshift project, which holds its snapshots (undefined for others). */
+export function warehouseUrl(dir: string): string | undefined {
+  return projectEnv.get(dir)?.REDSHIFT_URL;
 }
 
 /** Whether an interrupted apply left work in the journal, whichever the backend. */
@@ -145,6 +195,9 @@ export async function queryState(url: string, sql: string): Promise<any[]> {
 
 export function writeMembers(dir: string, file: "a" | "b", ids: readonly string[]): void {
   writeFileSync(join(dir, `members_${file}.csv`), `user_id\n${ids.join("\n")}${ids.length > 0 ? "\n" : ""}`);
+  // A redshift project's models read tables of its stand-in: the same rows go there.
+  const warehouse = projectEnv.get(dir)?.REDSHIFT_URL;
+  if (warehouse) replaceRows(warehouse, `members_${file}`, ids);
 }
 
 export function coho(dir: string, args: string[], env: Record<string, string> = {}, script: string = COHO_BIN): Promise<CliResult> {

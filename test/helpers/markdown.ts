@@ -2,10 +2,11 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { REPO_ROOT } from "./fixtures.js";
 
-/** README.md and every page under docs/, as paths relative to the repository. */
+/** README.md, CHANGELOG.md, ARCHITECTURE.md, every page under docs/ and every example's README, relative to the repository. */
 export function documentationFiles(): string[] {
   const docs = readdirSync(join(REPO_ROOT, "docs")).filter((f) => f.endsWith(".md")).sort();
-  return ["README.md", ...docs.map((f) => `docs/${f}`)];
+  const examples = readdirSync(join(REPO_ROOT, "examples")).filter((d) => existsSync(join(REPO_ROOT, "examples", d, "README.md"))).sort();
+  return ["README.md", "CHANGELOG.md", "ARCHITECTURE.md", ...docs.map((f) => `docs/${f}`), ...examples.map((d) => `examples/${d}/README.md`)];
 }
 
 /** The text outside fenced code blocks and inline code spans, line by line (line numbers kept). */

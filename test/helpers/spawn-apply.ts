@@ -1,13 +1,12 @@
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { SECRET_ENV, applyScript, stateUrl, type Driver } from "./apply-project.js";
+import { SECRET_ENV, applyScript, projectEnvOf, type Driver } from "./apply-project.js";
 
 /** Starts `coho apply --auto-approve` (binary or library front end) in the background; `done` resolves once it ends. */
 export function spawnApply(driver: Driver, dir: string, env: Record<string, string> = {}, globalArgs: string[] = []) {
-  const url = stateUrl(dir);
   const child = spawn(process.execPath, [applyScript(driver), "-C", dir, ...globalArgs, "apply", "--auto-approve"], {
-    env: { PATH: process.env.PATH ?? "", ...SECRET_ENV, NO_COLOR: "1", ...(url ? { COHO_STATE_URL: url } : {}), ...env },
+    env: { PATH: process.env.PATH ?? "", ...SECRET_ENV, NO_COLOR: "1", ...projectEnvOf(dir), ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";

@@ -10,8 +10,17 @@ export interface WorkflowStep {
   readonly id?: string;
   readonly if?: string;
   readonly uses?: string;
+  readonly with?: Record<string, string>;
   readonly run?: string;
+  readonly shell?: string;
   readonly env?: Record<string, string>;
+}
+
+/** A composite action (action.yml): its inputs, outputs and `run:` steps. */
+export interface CompositeAction {
+  readonly inputs?: Record<string, { description?: string; required?: boolean; default?: string }>;
+  readonly outputs?: Record<string, { description?: string; value: string }>;
+  readonly runs: { readonly using: string; readonly steps: WorkflowStep[] };
 }
 
 export interface WorkflowJob {
@@ -33,6 +42,10 @@ export function readWorkflow(path: string): Workflow {
   return parse(readFileSync(path, "utf8")) as Workflow;
 }
 
+export function readAction(dir: string): CompositeAction {
+  return parse(readFileSync(join(dir, "action.yml"), "utf8")) as CompositeAction;
+}
+
 /** What a runner is given for one job: the event, the repository's secrets, the checkout. */
 export interface JobRun {
   readonly workspace: string;
@@ -50,6 +63,11 @@ export interface JobRun {
   readonly path: readonly string[];
   /** Extra environment every step sees (e.g. where the fake GitHub keeps its state). */
   readonly runnerEnv?: Record<string, string>;
+  /**
+   * Composite actions the runner would fetch, by the `uses:` value without its
+   * `@ref` (e.g. "your-org/coho"): the local folder holding their action.yml.
+   */
+  readonly actions?: Readonly<Record<string, string>>;
 }
 
 export interface StepResult {
@@ -72,8 +90,12 @@ export interface JobResult {
  * Runs one job's `run:` steps the way a GitHub-hosted runner does: expressions
  * substituted into the script, `bash --noprofile --norc -eo pipefail`, the job's
  * and workflow's env, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files, `if:` with the
- * status functions. `uses:` steps are the runner's own business (checkout,
- * setup-node): the workspace is already checked out and node is on PATH.
+ * status functions. A `uses:` step naming one of `run.actions` runs that
+ * composite action as the runner does: its inputs from `with:` and their
+ * defaults, its `run:` steps in order (each reported by its own name, with
+ * `inputs`, its own `steps` and `github.action_path` in expressions), and its
+ * outputs as the step's outputs. Other `uses:` steps are the runner's own business
+ * (checkout, setup-node): the workspace is already checked out and node is on PATH.
  */
 export async function runJob(workflow: Workflow, jobName: string, run: JobRun): Promise<JobResult> {
   const job = workflow.jobs[jobName];
@@ -98,13 +120,8 @@ export async function runJob(workflow: Workflow, jobName: string, run: JobRun): 
   const jobEnv = { ...topEnv, ...evaluateEnv(job.env ?? {}, startContext) };
   const steps: StepResult[] = [];
   let failed = false;
-  for (const [index, step] of job.steps.entries()) {
-    const name = step.name ?? step.uses ?? `step ${index + 1}`;
-    const context: ExpressionContext = { values: { ...base, env: jobEnv }, failed };
-    if (step.uses || !condition(step.if, context)) {
-      steps.push({ name, status: "skipped", stdout: "", stderr: "" });
-      continue;
-    }
+  /** Runs one `run:` step; returns whether it succeeded. */
+  const runScript = async (index: string, name: string, step: WorkflowStep, context: ExpressionContext, stepEnv: Record<string, string>): Promise<{ ok: boolean; outputs: Record<string, string> }> => {
     const outputFile = join(runnerTemp, `output-${index}`);
     writeFileSync(outputFile, "");
     const scriptFile = join(runnerTemp, `step-${index}.sh`);
@@ -125,18 +142,66 @@ export async function runJob(workflow: Workflow, jobName: string, run: JobRun): 
       GITHUB_STEP_SUMMARY: summaryFile,
       RUNNER_TEMP: runnerTemp,
       ...run.runnerEnv,
-      ...jobEnv,
-      ...evaluateEnv(step.env ?? {}, context),
+      ...stepEnv,
     };
     const result = await bash(scriptFile, run.workspace, env);
     steps.push({ name, status: result.code === 0 ? "success" : "failure", stdout: result.stdout, stderr: result.stderr });
-    if (result.code !== 0) failed = true;
+    return { ok: result.code === 0, outputs: readOutputs(outputFile) };
+  };
+  for (const [index, step] of job.steps.entries()) {
+    const name = step.name ?? step.uses ?? `step ${index + 1}`;
+    const context: ExpressionContext = { values: { ...base, env: jobEnv }, failed };
+    const actionDir = step.uses ? run.actions?.[step.uses.split("@")[0]!] : undefined;
+    if ((step.uses && !actionDir) || !condition(step.if, context)) {
+      steps.push({ name, status: "skipped", stdout: "", stderr: "" });
+      continue;
+    }
+    let ok: boolean;
+    let stepOutputs: Record<string, string>;
+    if (actionDir) {
+      ({ ok, outputs: stepOutputs } = await runAction(actionDir, index, step, context));
+    } else {
+      ({ ok, outputs: stepOutputs } = await runScript(String(index), name, step, context, { ...jobEnv, ...evaluateEnv(step.env ?? {}, context) }));
+    }
+    if (!ok) failed = true;
     if (step.id) {
-      outputs[step.id] = readOutputs(outputFile);
-      base.steps[step.id] = { outputs: outputs[step.id]! };
+      outputs[step.id] = stepOutputs;
+      base.steps[step.id] = { outputs: stepOutputs };
     }
   }
   return { ran: true, success: !failed, steps, summary: readFileSync(summaryFile, "utf8"), outputs };
+
+  /** A composite action's steps, as the runner runs them for one `uses:` step. */
+  async function runAction(dir: string, index: number, step: WorkflowStep, outer: ExpressionContext): Promise<{ ok: boolean; outputs: Record<string, string> }> {
+    const action = readAction(dir);
+    if (action.runs.using !== "composite") throw new Error(`the harness runs composite actions only, not ${action.runs.using}`);
+    const actionGithub = { ...github, action_path: dir };
+    const inputs: Record<string, string> = {};
+    for (const [key, spec] of Object.entries(action.inputs ?? {})) {
+      const given = step.with?.[key];
+      inputs[key] = given !== undefined ? substitute(String(given), outer) : substitute(spec.default ?? "", { values: { ...base, github: actionGithub, env: jobEnv }, failed: false });
+    }
+    for (const key of Object.keys(step.with ?? {})) if (!(key in inputs)) throw new Error(`the action in ${dir} has no input ${key}`);
+    const innerSteps: Record<string, { outputs: Record<string, string> }> = {};
+    let innerFailed = false;
+    const innerContext = (): ExpressionContext => ({ values: { github: actionGithub, inputs, steps: innerSteps, env: jobEnv, vars: base.vars }, failed: outer.failed || innerFailed });
+    for (const [inner, innerStep] of action.runs.steps.entries()) {
+      const innerName = innerStep.name ?? `step ${inner + 1}`;
+      if (innerStep.uses) throw new Error(`the harness runs run: steps of composite actions only (${innerName})`);
+      if (innerStep.shell !== "bash") throw new Error(`composite step ${innerName} must say shell: bash`);
+      const context = innerContext();
+      if (!condition(innerStep.if, context)) {
+        steps.push({ name: innerName, status: "skipped", stdout: "", stderr: "" });
+        continue;
+      }
+      const result = await runScript(`${index}-${inner}`, innerName, innerStep, context, { ...jobEnv, ...evaluateEnv(innerStep.env ?? {}, context) });
+      if (!result.ok) innerFailed = true;
+      if (innerStep.id) innerSteps[innerStep.id] = { outputs: result.outputs };
+    }
+    const context = innerContext();
+    const actionOutputs = Object.fromEntries(Object.entries(action.outputs ?? {}).map(([key, output]) => [key, substitute(output.value, context)]));
+    return { ok: !innerFailed, outputs: actionOutputs };
+  }
 }
 
 function evaluateEnv(env: Record<string, string>, context: ExpressionContext): Record<string, string> {

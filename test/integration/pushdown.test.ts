@@ -6,6 +6,7 @@ import { openSession } from "../../src/plan/session.js";
 import { coho, SECRET_ENV } from "../helpers/apply-project.js";
 import { emulators } from "../helpers/emulator.js";
 import { createDatabase, destinationEntry, loadValid, runSql, writeProject } from "../helpers/project.js";
+import { redshiftStandIn } from "../helpers/redshift-stand-in.js";
 
 const start = emulators();
 
@@ -29,20 +30,52 @@ function randomRows(rnd: () => number, n: number): (string | null)[] {
   });
 }
 
-describe("push-down: the diff inside PostgreSQL", () => {
+/**
+ * Where push-down runs: PostgreSQL holding the state, or Redshift (its PostgreSQL
+ * stand-in, test/helpers/redshift-stand-in.ts) holding the snapshots beside a local
+ * coho.lock (PostgreSQL can hold them so too). The warehouse homes run two random
+ * trials (the second diffs against a snapshot the first apply folded there): their
+ * rules are the same list in another dialect, and the edge values come up in every trial.
+ */
+const HOMES = [
+  {
+    name: "PostgreSQL holding the state",
+    engine: "postgres",
+    trials: 6,
+    database: (prefix: string) => createDatabase(inject("pgUrl"), prefix),
+    state: "state:\n  backend: postgres\n  url: ${env:COHO_STATE_URL}\n",
+    env: (url: string) => ({ COHO_STATE_URL: url, WAREHOUSE_URL: url.replace("127.0.0.1", "localhost") }),
+  },
+  {
+    // PostgreSQL holding only the snapshots (state.snapshots), coho.lock local: the warehouse snapshot store in PostgreSQL's dialect.
+    name: "PostgreSQL holding the snapshots",
+    engine: "postgres",
+    trials: 2,
+    database: (prefix: string) => createDatabase(inject("pgUrl"), prefix),
+    state: "state:\n  backend: local\n  snapshots: { source: pg }\n",
+    env: (url: string) => ({ WAREHOUSE_URL: url }),
+  },
+  {
+    name: "Redshift holding the snapshots",
+    engine: "redshift",
+    trials: 2,
+    database: (prefix: string) => redshiftStandIn(prefix),
+    state: "state:\n  backend: local\n  snapshots: { source: pg }\n",
+    env: (url: string) => ({ WAREHOUSE_URL: url }),
+  },
+] as const;
+
+describe.each(HOMES)("push-down: the diff inside $name", (home) => {
   it("equals the embedded planner's on random data, trial after trial", async () => {
-    const url = await createDatabase(inject("pgUrl"), "pushdown");
+    const url = await home.database("pushdown");
     await runSql(url, "CREATE TABLE people (email text)");
     const emu = await start();
     const dir = writeProject({
       "coho.yaml": `version: 1
-state:
-  backend: postgres
-  url: \${env:COHO_STATE_URL}
-sources:
+${home.state}sources:
   pg:
-    type: postgres
-    url: \${env:WAREHOUSE_URL}
+    type: ${home.engine}
+    url: "\${env:WAREHOUSE_URL}"
 destinations:
 ${destinationEntry("braze", emu.url)}models:
   m:
@@ -58,9 +91,9 @@ cohorts:
     guards: { max_removals: 100%, allow_empty: true }
 `,
     });
-    const env = { ...SECRET_ENV, COHO_STATE_URL: url, WAREHOUSE_URL: url.replace("127.0.0.1", "localhost") };
+    const env = { ...SECRET_ENV, ...home.env(url) };
     const rnd = seededRandom(7);
-    for (let trial = 0; trial < 6; trial++) {
+    for (let trial = 0; trial < home.trials; trial++) {
       const rows = randomRows(rnd, 500 + Math.floor(rnd() * 4000));
       const values = rows.map((v) => (v === null ? "(NULL)" : `('${v.replace(/'/g, "''")}')`)).join(",");
       await runSql(url, `TRUNCATE people; INSERT INTO people VALUES ${values}`);
@@ -93,19 +126,16 @@ cohorts:
     }
   }, 180_000);
 
-  it("checks a primary key inside PostgreSQL: the embedded planner's members when unique, its error when not", async () => {
-    const url = await createDatabase(inject("pgUrl"), "pushdown_pk");
+  it("checks a primary key inside the database: the embedded planner's members when unique, its error when not", async () => {
+    const url = await home.database("pushdown_pk");
     await runSql(url, "CREATE TABLE orders (id text, email text); INSERT INTO orders VALUES ('1', 'a@x.io'), ('2', 'a@x.io'), ('3', NULL), ('4', 'b@x.io')");
     const emu = await start();
     const dir = writeProject({
       "coho.yaml": `version: 1
-state:
-  backend: postgres
-  url: \${env:COHO_STATE_URL}
-sources:
+${home.state}sources:
   pg:
-    type: postgres
-    url: \${env:COHO_STATE_URL}
+    type: ${home.engine}
+    url: "\${env:WAREHOUSE_URL}"
 destinations:
 ${destinationEntry("braze", emu.url)}models:
   m:
@@ -117,7 +147,7 @@ cohorts:
   c: { name: C, destination: braze, model: m, identifier: email }
 `,
     });
-    const env = { ...SECRET_ENV, COHO_STATE_URL: url };
+    const env = { ...SECRET_ENV, ...home.env(url) };
     const plan = async (pushDown: boolean) => {
       const session = await openSession(loadValid(dir, env));
       const events: PlanEvent[] = [];

@@ -7,7 +7,8 @@ import { afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { CohoError } from "../../src/model/errors.js";
 import type { Project } from "../../src/model/project.js";
 import { DuckDbEngine } from "../../src/sources/duckdb-engine.js";
-import { extractMembers, type ExtractedMembers } from "../../src/sources/extract-members.js";
+import { extractMembers, withDuplicates, type ExtractedMembers } from "../../src/sources/extract-members.js";
+import { diffMembership } from "../../src/plan/membership-diff.js";
 import { closeSources, openSources } from "../../src/sources/open-sources.js";
 import { sandboxFor } from "../../src/plan/session.js";
 import type { Source } from "../../src/sources/source.js";
@@ -23,13 +24,16 @@ afterEach(async () => {
   open = [];
 });
 
-async function extract(project: Project, cohortKey: string): Promise<{ result: ExtractedMembers; keys: string[] }> {
+/** A model's members as plan counts them: extracted, then distinct members and duplicates from the diff (no snapshot). */
+async function extract(project: Project, cohortKey: string): Promise<{ result: ExtractedMembers & { members: number }; keys: string[] }> {
   const engine = await DuckDbEngine.create({ projectDir: project.dir, sandbox: sandboxFor(project) });
   const sources = openSources(project, engine);
   open.push({ engine, sources });
   const cohort = project.cohorts.get(cohortKey)!;
   const model = project.models.get(cohort.model)!;
-  const result = await extractMembers(engine, sources.get(model.source)!, model, project.identifiers.get(cohort.identifier)!);
+  const extracted = await extractMembers(engine, sources.get(model.source)!, model, project.identifiers.get(cohort.identifier)!);
+  const members = (await diffMembership(engine, extracted.keys, undefined)).desiredMembers;
+  const result = { ...extracted, members, rejected: withDuplicates(extracted, members) };
   const keys = (await engine.connection.runAndReadAll(`SELECT key FROM ${result.table} ORDER BY key`)).getRows().map((r) => String(r[0]));
   return { result, keys };
 }

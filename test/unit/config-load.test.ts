@@ -60,14 +60,27 @@ describe("loading a valid project", () => {
     expect(project?.moved).toMatchObject([{ from: "cohorts.old_devices", to: "cohorts.devices" }]);
   });
 
-  it("interpolates ${env:…} with defaults, .env, and $$ escapes; the real environment wins", () => {
+  it("interpolates ${env:…} in connection settings with defaults, .env, and $$ escapes; the real environment wins", () => {
     const fromFile = loadProject(includes, { env: {} }).project;
-    expect(fromFile?.cohorts.get("devices")?.name).toBe("Devices (from dotenv)");
     expect(fromFile?.cohorts.get("buyers")?.name).toBe("Buyers ${env:NOT_INTERPOLATED}");
     expect(fromFile?.destinations.get("braze")?.restEndpoint).toBe("https://rest.fra-01.braze.eu");
-    const real = loadProject(includes, { env: { COHORT_SUFFIX: "from env", BRAZE_REST_ENDPOINT: "https://rest.iad-03.braze.com" } }).project;
-    expect(real?.cohorts.get("devices")?.name).toBe("Devices (from env)");
+    const real = loadProject(includes, { env: { BRAZE_REST_ENDPOINT: "https://rest.iad-03.braze.com" } }).project;
     expect(real?.destinations.get("braze")?.restEndpoint).toBe("https://rest.iad-03.braze.com");
+  });
+
+  it("interpolates ${var:…} from defaults and --var values, typed, never from the environment", () => {
+    const defaults = loadProject(includes, { env: { COHORT_SUFFIX: "from env" } }).project;
+    expect(defaults?.cohorts.get("devices")?.name).toBe("Devices (default suffix)");
+    const given = loadProject(includes, { env: {}, vars: { cohort_suffix: "from --var", max_removals: "10" } }).project;
+    expect(given?.cohorts.get("devices")?.name).toBe("Devices (from --var)");
+    expect(given?.cohorts.get("devices")?.guards.maxRemovals).toEqual({ kind: "count", value: 10 });
+    const wrong = loadProject(includes, { env: {}, vars: { max_removals: "ten", cohort_sufix: "x" } });
+    expect(wrong.project).toBeUndefined();
+    expect(wrong.diagnostics.map((d) => d.message)).toEqual([
+      "--var cohort_sufix: no variable `cohort_sufix` is declared under vars: in coho.yaml; did you mean `cohort_suffix`?",
+      "--var max_removals: the value is not an integer",
+      "cohorts.devices.guards.max_removals: variable `max_removals` has no value: give it a default under vars.max_removals, or pass --var max_removals=VALUE",
+    ]);
   });
 
   it("keeps secrets out of every printable form of the project", () => {

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../helpers/fixtures.js";
@@ -14,9 +14,29 @@ describe("documentation links", () => {
     expect(lines).toBeLessThanOrEqual(251);
   });
 
+  it("README's first commands are npm scripts that exist and work right after npm ci (which does not build)", () => {
+    const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("## First commands"), readme.indexOf("\n## ", readme.indexOf("## First commands") + 3));
+    const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? "";
+    const scripts = [...block.matchAll(/npm (?:run )?([a-z:]+)/g)].map((m) => m[1]!).filter((s) => s !== "ci");
+    expect(scripts).toEqual(["quickstart", "test"]);
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> };
+    expect(pkg.scripts.quickstart).toMatch(/^node scripts\/ensure-built\.mjs && /);
+    expect(pkg.scripts.pretest).toBe("npm run build");
+    expect(pkg.scripts.prepare).toBeUndefined();
+  });
+
   it("CHANGELOG.md has an entry for the package's version", () => {
     const { version } = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { version: string };
     expect(readFileSync(join(REPO_ROOT, "CHANGELOG.md"), "utf8")).toMatch(new RegExp(`^## ${version.replace(/\./g, "\\.")} — \\d{4}-\\d{2}-\\d{2}$`, "m"));
+  });
+
+  it("test files name what they prove, never a tracker's issue or item numbers", () => {
+    const files = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []));
+    const offending = files(join(REPO_ROOT, "test")).flatMap((file) =>
+      readFileSync(file, "utf8").split("\n").flatMap((line, i) => (/\bissue #?\d+|\bitems? \d+(, \d+)*\b(?! (of|per|in) )/i.test(line) ? [`${file.slice(REPO_ROOT.length + 1)}:${i + 1}: ${line.trim()}`] : [])),
+    );
+    expect(offending).toEqual([]);
   });
 
   it("the docs speak of coho alone: no sessions, no tracker item numbers", () => {

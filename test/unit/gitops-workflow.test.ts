@@ -4,20 +4,24 @@ import type { Command, Option } from "commander";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { buildProgram } from "../../src/cli/program.js";
-import { EXAMPLES } from "../helpers/fixtures.js";
-import { readWorkflow, type WorkflowJob } from "../helpers/workflow-runner.js";
+import { EXAMPLES, REPO_ROOT } from "../helpers/fixtures.js";
+import { readAction, readWorkflow, type WorkflowJob, type WorkflowStep } from "../helpers/workflow-runner.js";
 
 const workflowPath = join(EXAMPLES, "gitops", ".github", "workflows", "coho.yml");
 const workflow = readWorkflow(workflowPath);
 const plan = workflow.jobs.plan as WorkflowJob;
 const apply = workflow.jobs.apply as WorkflowJob;
+/** The coho action (action.yml at the repository root) the workflow's jobs use. */
+const action = readAction(REPO_ROOT);
+const actionJob: WorkflowJob = { steps: action.runs.steps };
 const scripts = (job: WorkflowJob) => job.steps.map((s) => s.run ?? "").join("\n");
 const stepNamed = (job: WorkflowJob, prefix: string) => job.steps.find((s) => s.name?.startsWith(prefix));
+const cohoStep = (job: WorkflowJob): WorkflowStep => job.steps.find((s) => s.uses?.startsWith("your-org/coho@"))!;
 
 /** Every `coho …` invocation in the workflow's run: scripts, as argument lists. */
 function cohoCommands(): string[][] {
   const commands: string[][] = [];
-  for (const job of Object.values(workflow.jobs)) {
+  for (const job of [...Object.values(workflow.jobs), actionJob]) {
     for (const line of scripts(job).split("\n")) {
       const match = /(?:^|\s|\$\()coho\s+([^>|;&)]*)/.exec(line.trim());
       if (match && !line.trim().startsWith("#") && !line.includes("npm install") && !line.includes("::error")) commands.push(match[1]!.trim().split(/\s+/));
@@ -49,20 +53,28 @@ describe("examples/gitops workflow", () => {
   it("installs coho pinned by a SHA-256 of its tarball, never by a bare package name", () => {
     expect(workflow.env.COHO_TARBALL_SHA256).toMatch(/^[0-9a-f]{64}$/);
     for (const job of [plan, apply]) {
-      const install = stepNamed(job, "Install coho")!.run!;
-      const lines = install.split("\n");
-      const check = lines.findIndex((l) => l.includes("sha256sum --check --strict"));
-      const npm = lines.findIndex((l) => l.includes("npm install"));
-      expect(check).toBeGreaterThan(-1);
-      expect(npm).toBeGreaterThan(check);
-      expect(lines[npm]).toContain('"$RUNNER_TEMP/coho.tgz"');
+      expect(cohoStep(job).with).toMatchObject({ "coho-tarball-url": "${{ env.COHO_TARBALL_URL }}", "coho-tarball-sha256": "${{ env.COHO_TARBALL_SHA256 }}" });
     }
-    expect(readFileSync(workflowPath, "utf8")).not.toMatch(/npm install --global coho\b|npx (--yes )?coho\b/);
+    expect(action.inputs?.["coho-tarball-sha256"]?.required).toBe(true);
+    const install = stepNamed(actionJob, "Install coho")!.run!;
+    const lines = install.split("\n");
+    const check = lines.findIndex((l) => l.includes("sha256sum --check --strict"));
+    const npm = lines.findIndex((l) => l.includes("npm install"));
+    expect(check).toBeGreaterThan(-1);
+    expect(npm).toBeGreaterThan(check);
+    expect(lines[npm]).toContain('"$RUNNER_TEMP/coho.tgz"');
+    for (const text of [readFileSync(workflowPath, "utf8"), readFileSync(join(REPO_ROOT, "action.yml"), "utf8")]) {
+      expect(text).not.toMatch(/npm install --global coho\b|npx (--yes )?coho\b/);
+    }
   });
 
   it("requires BRAZE_PARTNER explicitly: no emulator default, in the workflow or in coho.yaml", () => {
     expect(workflow.env.BRAZE_PARTNER).toBe("");
-    expect(stepNamed(plan, "Install coho")!.run).toContain('if [ -z "$BRAZE_PARTNER" ]');
+    for (const job of [plan, apply]) {
+      const names = job.steps.map((s) => s.name ?? s.uses);
+      expect(stepNamed(job, "Check settings")!.run).toContain('if [ -z "$BRAZE_PARTNER" ]');
+      expect(names.indexOf("Check settings")).toBeLessThan(names.indexOf(cohoStep(job).uses));
+    }
     const config = parse(readFileSync(join(EXAMPLES, "gitops", "coho.yaml"), "utf8")) as { destinations: { braze: { partner: string } }; state: { backend: string; url: string } };
     expect(config.destinations.braze.partner).toBe("${env:BRAZE_PARTNER}");
     expect(readFileSync(workflowPath, "utf8")).not.toContain("coho-emulator");
@@ -71,14 +83,18 @@ describe("examples/gitops workflow", () => {
   it("keeps state in PostgreSQL from a secret, with no cache or artifact of .coho/", () => {
     const config = parse(readFileSync(join(EXAMPLES, "gitops", "coho.yaml"), "utf8")) as { state: { backend: string; url: string } };
     expect(config.state).toEqual({ backend: "postgres", url: "${env:COHO_STATE_URL}" });
-    expect(plan.env?.COHO_STATE_URL).toBe("${{ secrets.COHO_STATE_URL }}");
-    expect(apply.env?.COHO_STATE_URL).toBe("${{ secrets.COHO_STATE_URL }}");
+    expect(cohoStep(plan).with?.["state-url"]).toBe("${{ secrets.COHO_STATE_URL }}");
+    expect(cohoStep(apply).with?.["state-url"]).toBe("${{ secrets.COHO_STATE_URL }}");
+    for (const step of action.runs.steps.filter((s) => /\bcoho -C\b/.test(s.run ?? ""))) expect(step.env?.COHO_STATE_URL, step.name).toBe("${{ inputs.state-url }}");
     const uses = Object.values(workflow.jobs).flatMap((j) => j.steps.map((s) => s.uses).filter(Boolean));
-    expect(uses.every((u) => /^actions\/(checkout|setup-node)@v4$/.test(u!))).toBe(true);
-    // The only thing any job commits is the coho.lock mirror (no member key), and only the apply job does.
+    expect(uses.every((u) => /^(actions\/(checkout|setup-node)@v4|your-org\/coho@v[\d.]+)$/.test(u!))).toBe(true);
+    expect(action.runs.steps.every((s) => s.uses === undefined)).toBe(true);
+    // The only thing any job commits is the coho.lock mirror (no member key), and only after an apply.
     expect(JSON.stringify(plan.steps)).not.toMatch(/\bgit (add|commit|push)\b/);
-    const commit = stepNamed(apply, "Commit the coho.lock mirror")!.run!;
-    expect(commit).toContain('lock="$PROJECT_DIR/coho.lock"');
+    const commitStep = stepNamed(actionJob, "Commit the coho.lock mirror")!;
+    expect(commitStep.if).toContain("steps.apply.outputs.exitcode != ''");
+    const commit = commitStep.run!;
+    expect(commit).toContain('lock="$COHO_DIR/coho.lock"');
     expect(commit.match(/git add .*/g)).toEqual(['git add -- "$lock"']);
     expect(commit).not.toMatch(/\.coho\/|git add (-A|--all|\.)/);
   });
@@ -100,23 +116,25 @@ describe("examples/gitops workflow", () => {
   });
 
   it("finds its own comment over every page, by the bot's login and the marker, and skips commenting for forks", () => {
-    const comment = stepNamed(plan, "Comment the plan")!;
+    const comment = stepNamed(actionJob, "Comment the plan")!;
     expect(comment.run).toContain("gh api --paginate");
     expect(comment.run).toContain("per_page=100");
     expect(comment.run).toContain('.user.login == \\"$COMMENT_AUTHOR\\"');
     expect(comment.run).toContain('startswith(\\"<!-- coho-plan -->\\")');
     expect(comment.run).toContain('if [ ! -s "$RUNNER_TEMP/plan.md" ]');
-    expect(comment.if).toContain("env.FORK == 'false'");
-    expect(stepNamed(plan, "Fork pull request")!.if).toContain("env.FORK == 'true'");
-    expect(plan.env?.FORK).toBe("${{ github.event.pull_request.head.repo.full_name != github.repository }}");
-    expect(workflow.env.COMMENT_AUTHOR).toBe("github-actions[bot]");
+    expect(comment.if).toContain("github.event.pull_request.head.repo.full_name == github.repository");
+    expect(stepNamed(actionJob, "Fork pull request")!.if).toContain("github.event.pull_request.head.repo.full_name != github.repository");
+    expect(comment.env?.COMMENT_AUTHOR).toBe("${{ inputs.comment-author }}");
+    expect(action.inputs?.["comment-author"]?.default).toBe("github-actions[bot]");
   });
 
   it("checks credentials, applies with --lock-timeout, and posts the result to the merged pull request", () => {
-    const names = apply.steps.map((s) => s.name ?? s.uses);
+    const names = actionJob.steps.map((s) => s.name ?? s.uses);
     expect(names.indexOf("Check credentials and connections")).toBeLessThan(names.indexOf("Apply"));
-    expect(stepNamed(apply, "Apply")!.run).toMatch(/coho -C "\$PROJECT_DIR" --lock-timeout \d+m apply --auto-approve --json/);
-    const post = stepNamed(apply, "Post the result")!;
+    expect(stepNamed(actionJob, "Check credentials")!.if).toBe("inputs.command == 'apply'");
+    expect(stepNamed(actionJob, "Apply")!.run).toContain('coho -C "$COHO_DIR" --lock-timeout "$COHO_LOCK_TIMEOUT" apply --auto-approve --json');
+    expect(cohoStep(apply).with?.["lock-timeout"]).toMatch(/^\d+m$/);
+    const post = stepNamed(actionJob, "Post the result")!;
     expect(post.if).toBe("always() && steps.apply.outputs.exitcode != ''");
     expect(post.run).toContain("commits/$GITHUB_SHA/pulls");
     expect(post.run).toContain("history --last 1 --markdown");

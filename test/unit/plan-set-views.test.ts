@@ -70,8 +70,8 @@ describe("plan views of a cohort set", () => {
   it("markdown with 500 instances: one summary row for the set, every changed instance in the folded table, under the cap", () => {
     const text = renderPlanMarkdown(plan(500));
     expect(text.length).toBeLessThan(MARKDOWN_LIMIT);
-    expect(text).toContain("| `cohorts.by_country` (set) | 500 instances: 400 to update, 100 unchanged | 50000 → 50800 | 1200 | 400 | 0 | 0 | ✅ max_deleted_instances |");
-    expect(text).toContain("<details><summary><code>cohorts.by_country</code>: 500 instances: 400 to update, 100 unchanged; members +1200 / −400</summary>");
+    expect(text).toContain("| `cohorts.by_country` (set) | 500 instances: 400 to update, 100 unchanged | 50,000 → 50,800 | 1,200 | 400 | 0 | ✅ max_deleted_instances |");
+    expect(text).toContain("<details><summary><code>cohorts.by_country</code>: 500 instances: 400 to update, 100 unchanged; members +1,200 / −400</summary>");
     // Each changed instance once, unchanged ones not at all; the SQL diff once for the whole set.
     expect(text.match(/^\| `"K\d{3}"` \| update \|/gm)).toHaveLength(400);
     expect(text).not.toContain('`"K000"`');
@@ -82,8 +82,8 @@ describe("plan views of a cohort set", () => {
   it("markdown with 5,000 instances stays under the cap and says what it left out", () => {
     const text = renderPlanMarkdown(plan(5000));
     expect(text.length).toBeLessThanOrEqual(MARKDOWN_LIMIT);
-    expect(text).toContain("| `cohorts.by_country` (set) | 5000 instances: 4000 to update, 1000 unchanged |");
-    expect(text).toContain("…and 3500 more changed instances; run `coho plan --target cohorts.by_country` for all of them.");
+    expect(text).toContain("| `cohorts.by_country` (set) | 5,000 instances: 4,000 to update, 1,000 unchanged |");
+    expect(text).toContain("…and 3,500 more changed instances; run `coho plan --target cohorts.by_country` for all of them.");
   });
 
   it("human: the set's one-line summary and key notes, then details only for instances that change", () => {

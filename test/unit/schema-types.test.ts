@@ -36,6 +36,8 @@ describe("schema and TypeScript types agree", () => {
     ["dbt owner", schemaKeys((def("dbt").properties as Record<string, SchemaNode>).owner as SchemaNode), keys.DBT_OWNER_KEYS],
     ["duckdb source", schemaKeys(def("source"), 0), keys.DUCKDB_SOURCE_KEYS],
     ["postgres source", schemaKeys(def("source"), 1), keys.POSTGRES_SOURCE_KEYS],
+    ["redshift source", schemaKeys(def("source"), 2), keys.REDSHIFT_SOURCE_KEYS],
+    ["state snapshots", schemaKeys(def("state_snapshots")), keys.STATE_SNAPSHOTS_KEYS],
     ["bigquery source", schemaKeys(def("source"), sourceBranch("bigquery")), keys.BIGQUERY_SOURCE_KEYS],
     ["destination", schemaKeys(def("destination")), keys.DESTINATION_KEYS],
     ["model", schemaKeys(def("model")), keys.MODEL_KEYS],
@@ -43,6 +45,7 @@ describe("schema and TypeScript types agree", () => {
     ["cohort", schemaKeys(def("cohort")), keys.COHORT_KEYS],
     ["guards", schemaKeys((def("cohort").properties as Record<string, SchemaNode>).guards as SchemaNode), keys.GUARDS_KEYS],
     ["moved", schemaKeys(def("moved")), keys.MOVED_KEYS],
+    ["var", schemaKeys(def("var")), keys.VAR_KEYS],
   ])("%s", (_, fromSchema, fromTypes) => {
     expect(fromSchema).toEqual(sorted(fromTypes));
   });

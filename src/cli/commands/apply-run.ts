@@ -22,6 +22,7 @@ export interface ApplyFlags {
   output?: OutputFormat;
   target: string[];
   allowRemovals?: boolean;
+  refresh?: boolean;
 }
 
 export async function runApply(ctx: CommandContext, planFile: string | undefined, flags: ApplyFlags): Promise<number> {
@@ -30,8 +31,8 @@ export async function runApply(ctx: CommandContext, planFile: string | undefined
   return withJsonFailure(ctx, format, (error) => applyFailureReport(started, error), () => withEventStream(ctx, format, async (sink) => {
     const { io, output } = ctx;
     const project = loadConfigOrThrow(ctx);
-    if (planFile && (flags.target.length > 0 || flags.allowRemovals)) {
-      throw new CohoError("cli.usage", "--target and --allow-removals belong to the plan: give them to coho plan --out, not to apply PLAN_FILE");
+    if (planFile && (flags.target.length > 0 || flags.allowRemovals || flags.refresh)) {
+      throw new CohoError("cli.usage", "--target, --allow-removals and --refresh belong to the plan: give them to coho plan --out, not to apply PLAN_FILE");
     }
     const interactive = io.stdin.isTTY === true;
     if (!planFile && !flags.autoApprove && !interactive) {
@@ -59,6 +60,7 @@ export async function runApply(ctx: CommandContext, planFile: string | undefined
         ...(planFile ? { planFile: resolve(io.cwd, planFile) } : {}),
         targets: flags.target,
         allowRemovals: flags.allowRemovals === true,
+        ...(flags.refresh ? { refresh: true } : {}),
         ...(approve ? { approve } : {}),
         signal: stop.signal,
         lockTimeoutMs: ctx.global.lockTimeoutMs,

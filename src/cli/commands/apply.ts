@@ -13,7 +13,8 @@ export function registerApply(program: Command, context: () => CommandContext, s
     .option("--json", "print a machine-readable report instead of progress and text (= --output json)")
     .addOption(outputOption(["text", "json", "ndjson"]))
     .option("--target <address>", "apply only this cohort (repeatable)", collectTargets, [])
-    .option("--allow-removals", "override the removal guards (allow_empty, max_removals)")
+    .option("--allow-removals", "override the removal guards: allow_empty, max_removals and max_deleted_instances (never prevent_destroy or max_array_values)")
+    .option("--refresh", "also send again the additions of every recorded member (idempotent), so users whose Braze profile was created since get the attribute")
     .addHelpText("after", "\nAn interrupted apply (Ctrl-C, a crash, a kill) is finished by the next one.")
     .action(async (planFile: string | undefined, flags: ApplyFlags) => {
       setExitCode(await (await import("./apply-run.js")).runApply(context(), planFile, flags));

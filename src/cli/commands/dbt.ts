@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import type { CommandContext } from "../context.js";
 import { EXIT_OK } from "../exit-codes.js";
 import { loadConfigOrThrow } from "../load-config.js";
+import { NO_SECRETS } from "../../model/secret-needs.js";
 
 export function registerDbt(program: Command, context: () => CommandContext, setExitCode: (code: number) => void): void {
   const dbt = program.command("dbt").description("work with the dbt project whose manifest coho.yaml names");
@@ -16,7 +17,7 @@ export function registerDbt(program: Command, context: () => CommandContext, set
       const ctx = context();
       // Loaded on demand, like every command's operation: --help needs none of it.
       const { dbtExposures } = await import("../../operations/dbt-exposures.js");
-      const project = loadConfigOrThrow(ctx);
+      const project = loadConfigOrThrow(ctx, NO_SECRETS);
       const out = flags.out === undefined ? undefined : resolve(ctx.io.cwd, flags.out);
       const result = dbtExposures({ project, out, force: flags.force === true });
       if (result.written) ctx.output.err(`Wrote ${result.count} exposure(s) to ${relative(ctx.io.cwd, result.written) || result.written}.\n`);

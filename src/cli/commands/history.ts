@@ -4,6 +4,7 @@ import type { CommandContext } from "../context.js";
 import { EXIT_OK } from "../exit-codes.js";
 import { collectTargets, parseCount } from "../flags.js";
 import { loadConfigOrThrow } from "../load-config.js";
+import { STATE_ONLY_SECRETS } from "../../model/secret-needs.js";
 
 export function registerHistory(program: Command, context: () => CommandContext, setExitCode: (code: number) => void): void {
   program
@@ -18,14 +19,14 @@ export function registerHistory(program: Command, context: () => CommandContext,
     .action(async (address: string | undefined, flags: { json?: boolean; markdown?: boolean; html?: string; last?: number }) => {
       const ctx = context();
       const target = address;
-      const project = loadConfigOrThrow(ctx);
+      const project = loadConfigOrThrow(ctx, STATE_ONLY_SECRETS);
       const { history } = await import("../../operations/history.js");
       const { records, series } = await history({ project, ...(flags.last === undefined ? {} : { last: flags.last }), ...(target === undefined ? {} : { address: target }) });
       if (flags.html !== undefined) {
         const out = resolve(ctx.io.cwd, flags.html);
         const { renderHistoryHtml } = await import("../../render/history-html.js");
         const { writeOutputFile } = await import("../../operations/write-output.js");
-        writeOutputFile(out, renderHistoryHtml(records, series, { generatedAt: new Date().toISOString(), project: basename(project.dir) }));
+        writeOutputFile(out, renderHistoryHtml(records, series, { generatedAt: new Date().toISOString(), project: basename(project.dir) }), "--html");
         ctx.output.err(`Wrote the history report (${records.length} apply record(s), ${series.length} cohort(s)) to ${relative(ctx.io.cwd, out) || out}.`);
       } else if (flags.json) ctx.output.out(JSON.stringify(records, null, 2));
       else {

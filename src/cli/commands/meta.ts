@@ -1,9 +1,10 @@
-import type { Command } from "commander";
+import { Argument, type Command } from "commander";
 import { buildInfo } from "../../build-info.js";
-import { validate } from "../../operations/validate.js";
+import { OFFLINE_SECRETS, validate } from "../../operations/validate.js";
 import type { recordedAddressesNoWait } from "../../operations/state.js";
 import { UsageError } from "../../model/errors.js";
-import { COMPLETION_SHELLS, completeWords, completionScript, type CompletionShell } from "../completion.js";
+import { COMPLETION_SHELLS, complete, completeWords, completionScript, type Completion, type CompletionShell } from "../completion.js";
+import { quoteStyle, quoteWord, splitTypedLine } from "../shell-words.js";
 import type { CommandContext } from "../context.js";
 import { EXIT_OK } from "../exit-codes.js";
 import { resolve } from "node:path";
@@ -20,26 +21,60 @@ export function registerMeta(program: Command, context: () => CommandContext, se
     });
   program
     .command("completion")
-    .argument("<shell>", COMPLETION_SHELLS.join(" | "))
+    .addArgument(shellArgument())
     .description("print a shell completion script (commands, flags, cohort addresses)")
     .action((shell: string) => {
-      if (!COMPLETION_SHELLS.includes(shell as CompletionShell)) throw new UsageError(`no completion for shell "${shell}"`, `choose one of ${COMPLETION_SHELLS.join(", ")}`);
       context().output.out(completionScript(shell as CompletionShell).trimEnd());
       setExitCode(EXIT_OK);
     });
   program
     .command("__complete", { hidden: true })
     .argument("[words...]")
+    .option("--shell <shell>", "answer for this shell's script: bash (quoted replies), zsh or fish (a kind line, then words)")
+    .option("--word <word>", "bash: the word readline replaces ($2)")
+    .option("--line <line>", "bash: the command line up to the cursor")
     .allowUnknownOption()
     .helpOption(false)
-    .action(async (words: string[]) => {
+    .action(async (words: string[], flags: { shell?: string; word?: string; line?: string }) => {
       const ctx = context();
       // Loaded here, not with every command: the state module pulls backends, node:crypto and node:os.
       const { recordedAddressesNoWait: recorded } = await import("../../operations/state.js");
-      const candidates = completeWords({ program, words, addresses: (dir) => projectAddresses(resolve(ctx.io.cwd, ctx.global.dir, dir), ctx.io.env, recorded) });
-      if (candidates.length > 0) ctx.output.out(candidates.join("\n"));
+      const addresses = (dir: string) => projectAddresses(resolve(ctx.io.cwd, ctx.global.dir, dir), ctx.io.env, recorded);
+      const lines = flags.shell === "bash" ? bashReplies(program, flags.line ?? "", flags.word ?? "", addresses) : flags.shell ? kindAndWords(complete({ program, words, addresses })) : completeWords({ program, words, addresses });
+      if (lines.length > 0) ctx.output.out(lines.join("\n"));
       setExitCode(EXIT_OK);
     });
+}
+
+/** `completion <shell>`: its choices complete, and a wrong one is a usage error naming them. */
+function shellArgument(): Argument {
+  return new Argument("<shell>", COMPLETION_SHELLS.join(" | ")).choices(COMPLETION_SHELLS).argParser((shell: string) => {
+    if (!COMPLETION_SHELLS.includes(shell as CompletionShell)) throw new UsageError(`no completion for shell "${shell}"`, `choose one of ${COMPLETION_SHELLS.join(", ")}`);
+    return shell;
+  });
+}
+
+/** zsh and fish: the first line says what to complete, the candidates follow. */
+function kindAndWords(completion: Completion): string[] {
+  return [completion.kind, ...completion.words];
+}
+
+/**
+ * bash: words as readline will insert them in place of its word `word`, quoted
+ * so the shell reads back exactly the candidate (`'cohorts.by_country["DE"]'`).
+ * Nothing when file names should be completed: the script's -o default does it.
+ */
+function bashReplies(program: Command, line: string, word: string, addresses: (dir: string) => readonly string[]): string[] {
+  const typed = splitTypedLine(line);
+  const completion = complete({ program, words: [...typed.words.slice(1), typed.current], addresses });
+  if (completion.kind !== "words") return [];
+  const style = typed.openQuote ?? quoteStyle(typed.currentRaw);
+  // readline replaces only its own word, which may start inside the shell word (after a quote or bracket).
+  const before = typed.currentRaw.endsWith(word) ? typed.currentRaw.slice(0, typed.currentRaw.length - word.length) : "";
+  return completion.words.map((candidate) => {
+    const quoted = quoteWord(candidate, style);
+    return quoted.startsWith(before) ? quoted.slice(before.length) : quoted;
+  });
 }
 
 export function printVersion(ctx: CommandContext, json: boolean): void {
@@ -55,7 +90,8 @@ export function printVersion(ctx: CommandContext, json: boolean): void {
  */
 function projectAddresses(dir: string, env: NodeJS.ProcessEnv, recorded: typeof recordedAddressesNoWait): string[] {
   try {
-    const project = validate({ dir, env }).project;
+    // Completion never needs a secret: Braze keys and the state URL may be unset.
+    const project = validate({ dir, env, secrets: OFFLINE_SECRETS }).project;
     if (!project) return [];
     const declared = [...project.cohorts.keys()].map((key) => `cohorts.${key}`);
     return [...new Set([...declared, ...recorded(project)])];

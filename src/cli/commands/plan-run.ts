@@ -22,6 +22,7 @@ export interface PlanFlags {
   target: string[];
   showMembers?: number;
   allowRemovals?: boolean;
+  refresh?: boolean;
   /** commander's `--no-charts`: false when given. */
   charts?: boolean;
 }
@@ -32,7 +33,7 @@ const CHART_HISTORY = 50;
 export async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<number> {
   const format = chooseFormat(flags);
   // A plan that fails before it exists prints the error as JSON under --json (diagnostics for a bad config).
-  const planned = await withJsonFailure(ctx, format, (error) => {
+  const planned = await withMarkdownFailure(ctx, format, () => withJsonFailure(ctx, format, (error) => {
     const { type: _event, ...described } = errorEvent(error, ctx.io.cwd);
     return { error: described };
   }, () => withEventStream(ctx, format, async (sink) => {
@@ -45,6 +46,7 @@ export async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<nu
       project: loadConfigOrThrow(ctx, OFFLINE_SECRETS),
       targets: flags.target,
       allowRemovals: flags.allowRemovals === true,
+      ...(flags.refresh ? { refresh: true } : {}),
       showMembers: flags.showMembers ?? 0,
       ...(flags.out ? { out: resolve(ctx.io.cwd, flags.out) } : {}),
       ...(memoryLimit ? { memoryLimit } : {}),
@@ -53,7 +55,7 @@ export async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<nu
     });
     const charts = result.history && "series" in result.history ? planHistoryCharts(result.plan, result.history.series) : [];
     return { plan: result.plan, charts };
-  }));
+  })));
   const rendered = renderPlan(planned.plan, format, planned.charts);
   if (rendered !== undefined) ctx.output.out(rendered);
   const summary = ctx.io.env.GITHUB_STEP_SUMMARY;
@@ -63,6 +65,26 @@ export async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<nu
   }
   if (!planned.plan.applyable) return EXIT_ERROR;
   return flags.detailedExitcode && hasChanges(planned.plan) ? EXIT_CHANGES : EXIT_OK;
+}
+
+/**
+ * With --markdown, stdout always carries a comment, even when no plan could be
+ * made: the errors, under the plan comment's marker, so a workflow that posts it
+ * replaces the previous plan instead of leaving it looking current. The job
+ * summary gets it too. The error then goes on to stderr and exit code 1.
+ */
+async function withMarkdownFailure<T>(ctx: CommandContext, format: OutputFormat, work: () => Promise<T>): Promise<T> {
+  if (format !== "markdown" && !ctx.io.env.GITHUB_STEP_SUMMARY) return work();
+  try {
+    return await work();
+  } catch (error) {
+    const { renderPlanFailureMarkdown } = await import("../../render/plan-markdown-failure.js");
+    const comment = renderPlanFailureMarkdown(error, ctx.io.cwd);
+    if (format === "markdown") ctx.output.out(comment);
+    const summary = ctx.io.env.GITHUB_STEP_SUMMARY;
+    if (summary) appendFileSync(summary, `${ctx.output.redact(comment)}\n`);
+    throw error;
+  }
 }
 
 /** The plan as the chosen format prints it; with ndjson the stream already ended with it. */

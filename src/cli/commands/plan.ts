@@ -15,7 +15,8 @@ export function registerPlan(program: Command, context: () => CommandContext, se
     .option("--detailed-exitcode", "exit 0 with no changes, 2 with changes, 1 on error or block")
     .option("--target <address>", "plan only this cohort (repeatable); the plan is partial", collectTargets, [])
     .option("--show-members <n>", "include up to N sample identifiers per cohort (PII!)", parseCount)
-    .option("--allow-removals", "override the removal guards (allow_empty, max_removals)")
+    .option("--allow-removals", "override the removal guards: allow_empty, max_removals and max_deleted_instances (never prevent_destroy or max_array_values)")
+    .option("--refresh", "also send again the additions of every recorded member (idempotent), so users whose Braze profile was created since get the attribute")
     .option("--no-charts", "leave out the Mermaid charts of each changed cohort's size over its recorded applies (markdown and the job summary)")
     .action(async (flags: PlanFlags) => {
       setExitCode(await (await import("./plan-run.js")).runPlan(context(), flags));

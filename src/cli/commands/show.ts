@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import type { CommandContext } from "../context.js";
 import { EXIT_OK } from "../exit-codes.js";
 import { loadConfigOrThrow } from "../load-config.js";
+import { STATE_ONLY_SECRETS } from "../../model/secret-needs.js";
 
 export function registerShow(program: Command, context: () => CommandContext, setExitCode: (code: number) => void): void {
   program
@@ -26,7 +27,7 @@ export function registerShow(program: Command, context: () => CommandContext, se
               : (await import("../../render/plan-human.js")).renderPlanHuman(plan),
         );
       } else {
-        const state = await showState({ project: loadConfigOrThrow(ctx) });
+        const state = await showState({ project: loadConfigOrThrow(ctx, STATE_ONLY_SECRETS) });
         ctx.output.out(flags.json ? JSON.stringify(state, null, 2) : (await import("../../render/state-view.js")).renderStateList(state));
       }
       setExitCode(EXIT_OK);

@@ -4,6 +4,7 @@ import type { PendingEntry } from "../../operations/state-journal.js";
 import type { CommandContext } from "../context.js";
 import { EXIT_OK } from "../exit-codes.js";
 import { loadConfigOrThrow } from "../load-config.js";
+import { STATE_ONLY_SECRETS } from "../../model/secret-needs.js";
 
 /** Loaded on demand: the state backends pull in DuckDB and pg, which --help does not need. */
 const journalOperations = () => import("../../operations/state-journal.js");
@@ -15,7 +16,7 @@ export function registerStateJournal(state: Command, context: () => CommandConte
     .description("list the requests of an interrupted apply whose fate is unknown")
     .action(async () => {
       const ctx = context();
-      const entries = await (await journalOperations()).listJournal({ project: loadConfigOrThrow(ctx) });
+      const entries = await (await journalOperations()).listJournal({ project: loadConfigOrThrow(ctx, STATE_ONLY_SECRETS) });
       ctx.output.out(renderPending(entries));
       setExitCode(EXIT_OK);
     });
@@ -27,7 +28,7 @@ export function registerStateJournal(state: Command, context: () => CommandConte
     .action(async (options: { entry: string; force?: boolean }) => {
       const ctx = context();
       const entry = await (await journalOperations()).discardJournalEntry({
-        project: loadConfigOrThrow(ctx),
+        project: loadConfigOrThrow(ctx, STATE_ONLY_SECRETS),
         entry: options.entry,
         force: options.force === true,
         lockTimeoutMs: ctx.global.lockTimeoutMs,

@@ -3,6 +3,7 @@ import kleur from "kleur";
 import type { CommandContext } from "../context.js";
 import { EXIT_ERROR, EXIT_OK } from "../exit-codes.js";
 import { loadConfigOrThrow } from "../load-config.js";
+import { STATE_ONLY_SECRETS } from "../../model/secret-needs.js";
 import { ask } from "../prompt.js";
 import { registerStateJournal } from "./state-journal.js";
 
@@ -18,7 +19,7 @@ export function registerState(program: Command, context: () => CommandContext, s
     .description("cohort addresses in state, with their Braze cohort ids and member counts")
     .action(async () => {
       const ctx = context();
-      const doc = await (await stateOperations()).listState({ project: loadConfigOrThrow(ctx) });
+      const doc = await (await stateOperations()).listState({ project: loadConfigOrThrow(ctx, STATE_ONLY_SECRETS) });
       ctx.output.out((await import("../../render/state-view.js")).renderStateList(doc));
       setExitCode(EXIT_OK);
     });
@@ -28,7 +29,7 @@ export function registerState(program: Command, context: () => CommandContext, s
     .description("one cohort's recorded state (no identifiers)")
     .action(async (address: string) => {
       const ctx = context();
-      const entry = await (await stateOperations()).showStateEntry({ project: loadConfigOrThrow(ctx), address });
+      const entry = await (await stateOperations()).showStateEntry({ project: loadConfigOrThrow(ctx, STATE_ONLY_SECRETS), address });
       ctx.output.out((await import("../../state/canonical-json.js")).canonicalJson(entry).trimEnd());
       setExitCode(EXIT_OK);
     });
@@ -47,7 +48,7 @@ export function registerState(program: Command, context: () => CommandContext, s
     .description("release a state lock left behind by a process that will not come back")
     .action(async (id: string, options: { force?: boolean }) => {
       const ctx = context();
-      const holder = await (await stateOperations()).forceUnlock({ project: loadConfigOrThrow(ctx), id, force: options.force === true });
+      const holder = await (await stateOperations()).forceUnlock({ project: loadConfigOrThrow(ctx, STATE_ONLY_SECRETS), id, force: options.force === true });
       ctx.output.out(`Released the lock held by ${(await lockHolder()).describeLock(holder)}.`);
       setExitCode(EXIT_OK);
     });
@@ -55,7 +56,7 @@ export function registerState(program: Command, context: () => CommandContext, s
 
 async function runRemove(ctx: CommandContext, address: string): Promise<number> {
   const result = await (await stateOperations()).removeFromState({
-    project: loadConfigOrThrow(ctx),
+    project: loadConfigOrThrow(ctx, STATE_ONLY_SECRETS),
     address,
     lockTimeoutMs: ctx.global.lockTimeoutMs,
     env: ctx.io.env,

@@ -23,7 +23,11 @@ import { attributesHint } from "./hints.js";
 export class AttributesClient implements DestinationClient {
   readonly #config: BrazeAttributesConfig;
   readonly #poster: PacedPoster;
-  /** /users/export/ids has its own rate limit (250/min on new workspaces): its own pacing. */
+  /**
+   * /users/export/ids has its own rate limit (250/min on new workspaces): its own
+   * pacing by its X-RateLimit-* headers. verify reads one request at a time;
+   * apply's confirmations (missing_profiles: wait) come from concurrent batches.
+   */
   readonly #exportPoster: PacedPoster;
   readonly #options: ClientOptions;
 
@@ -32,7 +36,7 @@ export class AttributesClient implements DestinationClient {
     this.#options = options;
     const secrets = () => [config.apiKey.reveal()];
     this.#poster = new PacedPoster({ ...options, endpoint: config.restEndpoint, secrets });
-    this.#exportPoster = new PacedPoster({ ...options, concurrency: 1, endpoint: config.restEndpoint, secrets });
+    this.#exportPoster = new PacedPoster({ ...options, endpoint: config.restEndpoint, secrets });
   }
 
   get retries(): number {
@@ -68,7 +72,7 @@ export class AttributesClient implements DestinationClient {
     // Named in events and errors: a few attributes, then how many more (a set may bind hundreds).
     const name = names.length > 3 ? `${names.slice(0, 3).join(", ")} and ${names.length - 3} more` : names.join(", ");
     const sent = await streamMerged(packUsers(users, this.#config.batchSize), () => this.#poster.concurrency, hooks, (batch) =>
-      this.#track(JSON.stringify({ attributes: mergedAttributeObjects(bindings, batch.users, this.#config.updateExistingOnly) }), batch.users.map((u) => u.key), name),
+      this.#track(JSON.stringify({ attributes: mergedAttributeObjects(bindings, batch.users, this.#config.updateExistingOnly) }), batch.users.map((u) => u.key), name, batch.users.filter((u) => u.add.length > 0).map((u) => u.key)),
     );
     return { ...sent, retries: this.retries - retriesBefore };
   }
@@ -76,17 +80,41 @@ export class AttributesClient implements DestinationClient {
   /** One /users/track request for one batch; the members Braze refused by index. */
   async resend(target: MembershipTarget, batch: Pick<MembershipBatch, "add" | "remove">): Promise<readonly MemberRefusal[]> {
     const binding = this.#binding(target);
-    return this.#track(attributesRequestBody(binding, batch.add, batch.remove, this.#config.updateExistingOnly), [...batch.add, ...batch.remove], binding.name);
+    return this.#track(attributesRequestBody(binding, batch.add, batch.remove, this.#config.updateExistingOnly), [...batch.add, ...batch.remove], binding.name, batch.add);
   }
 
-  /** POSTs a body of attributes objects (`keys[i]` names object i); the members Braze refused by index. */
-  async #track(body: string, keys: readonly MemberKey[], attribute: string): Promise<readonly MemberRefusal[]> {
+  /**
+   * POSTs a body of attributes objects (`keys[i]` names object i); the members
+   * Braze refused by index, and under `missing_profiles: wait` the additions
+   * (`adds`) it has no profile for, as unconfirmed.
+   */
+  async #track(body: string, keys: readonly MemberKey[], attribute: string, adds: readonly MemberKey[]): Promise<readonly MemberRefusal[]> {
     const result = await this.#poster.post("/users/track", body, { endpoint: "users/track", cohortId: attribute, identifiers: keys.length }, this.#auth());
     const answered = result.ok ? result.body : result.outcome?.kind === "fatal" && result.outcome.status === 400 ? result.outcome.body : undefined;
     const refused = answered === undefined ? new Map<number, string>() : refusedIndexes(answered);
     // A 400 that names objects refused them all one by one: a partial answer, not a broken request.
     if (!result.ok && refused.size === 0) throw this.#failure(result, "users.track", `membership update of attribute ${attribute}`);
-    return [...refused].filter(([index]) => index >= 0 && index < keys.length).map(([index, message]) => ({ key: keys[index]!, message: this.#poster.redact(message) }));
+    const refusals = [...refused].filter(([index]) => index >= 0 && index < keys.length).map(([index, message]) => ({ key: keys[index]!, message: this.#poster.redact(message) }));
+    if (this.#config.missingProfiles !== "wait" || adds.length === 0) return refusals;
+    const refusedKeys = new Set(refusals.map((r) => r.key));
+    return [...refusals, ...(await this.#unconfirmed(adds.filter((key) => !refusedKeys.has(key)), attribute))];
+  }
+
+  /**
+   * The additions Braze has no profile for. /users/track answers 201 for an
+   * update-only object whose user does not exist and names it nowhere (Braze
+   * documents `attributes_processed` as objects queued), so only a read-back can
+   * tell: one /users/export/ids request per 50 members, existence only. A user
+   * exported exists, so Braze applies the update-only write queued for it.
+   */
+  async #unconfirmed(adds: readonly MemberKey[], attribute: string): Promise<MemberRefusal[]> {
+    if (adds.length === 0) return [];
+    const found = await readBackAttributes(undefined, adds, async (body, count) => {
+      const result = await this.#exportPoster.post("/users/export/ids", body, { endpoint: "users/export/ids", cohortId: attribute, identifiers: count }, this.#auth());
+      if (!result.ok) throw this.#failure(result, "users.export.ids", `confirmation of additions to attribute ${attribute} (missing_profiles: wait reads them back)`);
+      return result.body;
+    });
+    return adds.filter((key) => found.get(key)?.kind !== "value").map((key) => ({ key, message: "no Braze profile: not confirmed, sent again on the next apply", unconfirmed: true as const }));
   }
 
   #binding(target: MembershipTarget): AttributeBinding {

@@ -1,8 +1,9 @@
 import type { Diagnostic } from "../../model/diagnostic.js";
-import type { BrazeAttributesConfig, CohortConfig } from "../../model/project.js";
+import { identifierParts, type BrazeAttributesConfig, type CohortConfig } from "../../model/project.js";
 import type { DestinationRoad } from "../destination.js";
 import { roundSeconds } from "../braze-cohorts/road.js";
 import { arrayCapVerdicts } from "./array-cap.js";
+import { EXPORT_IDS_PER_REQUEST, EXPORT_REQUESTS_PER_MINUTE } from "./export-ids.js";
 import { AttributesClient } from "./attributes-client.js";
 import { bindingProblem, bindingTarget, describeTemplate, holdsMembership, parseBindingTarget } from "./binding.js";
 
@@ -15,8 +16,20 @@ export const BRAZE_ATTRIBUTES: DestinationRoad<BrazeAttributesConfig> = {
     if (cohort.attribute === undefined) {
       error("destination", "config.attribute_missing", `${cohort.address} is sent to ${config.name} (braze_attributes): say which attribute marks membership, e.g. attribute: coho_vip, or attribute: { name: coho_cohorts, value: vip }`);
     }
-    if (identifier?.type === "device_id") {
-      error("identifier", "config.identifier_unsupported", `${cohort.address}: identifier ${identifier.name} is a device_id, which /users/track cannot address (destination ${config.name} is braze_attributes); use an external_id or alias identifier, or send this cohort to a braze_cohorts destination`);
+    const device = identifier ? identifierParts(identifier).find((p) => p.type === "device_id") : undefined;
+    if (device) {
+      error("identifier", "config.identifier_unsupported", `${cohort.address}: identifier ${device.name} is a device_id, which /users/track cannot address (destination ${config.name} is braze_attributes); use an external_id or alias identifier, or send this cohort to a braze_cohorts destination`);
+    }
+    if (identifier?.type === "alias" && config.missingProfiles === "create") {
+      // Braze's User Attributes Object: with a user_alias, "Update Only" defaults to true;
+      // false would create an alias-only profile beside the user's real one, not the user.
+      problems.push({
+        severity: "error",
+        code: "config.missing_profiles_alias",
+        message: `${cohort.address}: identifier ${identifier.name} is an alias, and destination ${config.name} has missing_profiles: create; Braze treats alias objects as update-only and would create alias-only profiles, not the users: use missing_profiles: wait (or ignore), or an external_id identifier`,
+        ...located(at("identifier")),
+        ...related(config.missingProfilesOrigin),
+      });
     }
     if (cohort.onLeaveOrigin && cohort.attribute?.kind === "array") {
       problems.push({ severity: "error", code: "config.on_leave_unsupported", message: `${cohort.address}: on_leave applies to a boolean attribute (attribute: coho_vip); on the array attribute ${cohort.attribute.name} a leaving member's value is removed from the array, so there is nothing to choose: remove on_leave`, location: cohort.onLeaveOrigin });
@@ -55,11 +68,15 @@ export const BRAZE_ATTRIBUTES: DestinationRoad<BrazeAttributesConfig> = {
     return problems;
   },
   targetOf: (cohort) => (cohort.attribute ? bindingTarget(cohort.attribute) : undefined),
+  requestSize: (config) => config.batchSize,
   estimate(config, work) {
     // One attributes object per changed member, one attribute update (data point) each.
     const requests = work.sends.reduce((n, s) => n + Math.ceil((s.add + s.remove) / config.batchSize), 0);
     const updates = work.sends.reduce((n, s) => n + s.add + s.remove, 0);
-    return { requests, attribute_updates: updates, seconds: roundSeconds((requests * config.rateLimit.windowSeconds) / config.rateLimit.requests) };
+    // missing_profiles: wait reads every request's additions back, 50 ids per export.
+    const readBacks = config.missingProfiles === "wait" ? work.sends.reduce((n, s) => n + confirmRequests(s.add, config.batchSize), 0) : 0;
+    const seconds = (requests * config.rateLimit.windowSeconds) / config.rateLimit.requests + (readBacks * 60) / EXPORT_REQUESTS_PER_MINUTE;
+    return { requests, attribute_updates: updates, seconds: roundSeconds(seconds), ...(readBacks > 0 ? { read_back_requests: readBacks } : {}) };
   },
   open: (config, options) => new AttributesClient(config, options),
   // Every binding of one destination shares requests: one attributes object per
@@ -75,13 +92,22 @@ export const BRAZE_ATTRIBUTES: DestinationRoad<BrazeAttributesConfig> = {
   drift(config, target, value) {
     const binding = parseBindingTarget(target);
     if (!binding) return undefined;
-    if (value.kind === "absent") return "deleted";
+    if (value.kind === "absent") return "absent";
     if (holdsMembership(binding, value.value)) return undefined;
     // A full array that lost coho's value: Braze evicted the oldest to make room.
     if (binding.kind === "array" && Array.isArray(value.value) && value.value.length >= config.maxArrayValues) return "evicted";
     return "changed";
   },
 };
+
+/**
+ * Export requests that confirm `add` additions packed `batchSize` to a request,
+ * additions first (packBatches): each request's additions are read back in
+ * chunks of 50, so a full request of 75 takes two.
+ */
+function confirmRequests(add: number, batchSize: number): number {
+  return Math.floor(add / batchSize) * Math.ceil(batchSize / EXPORT_IDS_PER_REQUEST) + Math.ceil((add % batchSize) / EXPORT_IDS_PER_REQUEST);
+}
 
 /** Two cohorts writing one attribute (or one array value); set instances name their template and key. */
 function sharedMessage(cohort: CohortConfig, owner: CohortConfig, what: string): string {

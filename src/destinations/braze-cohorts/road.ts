@@ -28,6 +28,7 @@ export const BRAZE_COHORTS: DestinationRoad<BrazeCohortsConfig> = {
   },
   validateCohorts: () => [],
   targetOf: () => undefined,
+  requestSize: () => MAX_IDENTIFIERS_PER_REQUEST,
   estimate(_config, work) {
     const requests = (work.prepare ? 1 : 0) + work.sends.reduce((n, s) => n + Math.ceil((s.add + s.remove) / MAX_IDENTIFIERS_PER_REQUEST), 0);
     // Cohort Import is not billed per data point: membership is no attribute update.

@@ -21,6 +21,8 @@ export interface PacedPosterOptions {
   readonly random?: () => number;
   /** Every credential the requests carry: redacted from any text passed on. */
   readonly secrets: () => readonly string[];
+  /** Checked right before each attempt leaves, after every wait: throws to send nothing more (see ClientOptions.fence). */
+  readonly fence?: () => Promise<void>;
 }
 
 /** What one logical request is, for events and errors. */
@@ -99,6 +101,14 @@ export class PacedPoster {
     let serviceMs: number | undefined;
     try {
       const ticket = await this.#limiter.acquire();
+      // The last moment before the bytes leave: every wait (the gate, the rate
+      // limit, a retry's backoff or Retry-After) is behind it.
+      try {
+        await this.#options.fence?.();
+      } catch (error) {
+        this.#limiter.settle(ticket);
+        throw error;
+      }
       announce();
       const pool = await this.#openPool();
       const sentAt = Date.now();

@@ -74,6 +74,7 @@ export const BIGQUERY_DIALECT: Dialect = {
   name: "bigquery",
   quote,
   asText: (expr) => `CAST(${expr} AS STRING)`,
+  textType: "STRING",
   nullText: "CAST(NULL AS STRING)",
   sessionSettings: [],
   diffSettings: [],

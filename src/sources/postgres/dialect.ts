@@ -18,6 +18,7 @@ export const POSTGRES_DIALECT: Dialect = {
   name: "postgres",
   quote,
   asText: (expr) => `${expr}::text`,
+  textType: "text",
   nullText: "NULL::text",
   // The sort of the diff stays in memory at a million keys instead of an external merge
   // on disk (PostgreSQL's default is 4MB per operation).
@@ -34,6 +35,6 @@ export const POSTGRES_DIALECT: Dialect = {
     `CREATE SCHEMA IF NOT EXISTS ${quote(schema)}`,
     `CREATE TABLE IF NOT EXISTS ${quote(schema)}.snapshot_keys (snapshot text NOT NULL, key text NOT NULL)`,
     `CREATE INDEX IF NOT EXISTS snapshot_keys_snapshot ON ${quote(schema)}.snapshot_keys (snapshot)`,
-    `CREATE TABLE IF NOT EXISTS ${quote(schema)}.snapshot_checks (snapshot text PRIMARY KEY, digest text NOT NULL, n text NOT NULL, h0 text, h1 text)`,
+    `CREATE TABLE IF NOT EXISTS ${quote(schema)}.snapshot_checks (snapshot text NOT NULL, digest text NOT NULL, checksum text NOT NULL)`,
   ],
 };

@@ -5,13 +5,16 @@ import { isLoopbackHost } from "../../model/braze-instances.js";
 import { CohoError } from "../../model/errors.js";
 import { formatDuration } from "../../model/duration.js";
 import { checkPostgresUrl, describeTarget } from "../../model/postgres-url.js";
-import type { ModelConfig, PostgresSourceConfig, PostgresSslMode } from "../../model/project.js";
+import type { SourceLocation } from "../../model/diagnostic.js";
+import type { ModelConfig, PostgresSourceConfig, PostgresSslMode, RedshiftSourceConfig } from "../../model/project.js";
 import { modelSqlError, offsetToPosition } from "../source-error.js";
 import { DEFAULT_BATCH_SIZE, modelQuery, type ColumnInfo, type ColumnKind, type RowBatch, type Source } from "../source.js";
 import { pgDriver, pgCursorClass } from "./pg-driver.js";
-import type { Dialect, PushDownTarget, SnapshotHome } from "../dialect.js";
+import type { Dialect, PushDownTarget, SnapshotHome, SnapshotStore, WarehouseSession } from "../dialect.js";
+import { PgWireSnapshotStore } from "./snapshot-store.js";
 import { POSTGRES_DIALECT } from "./dialect.js";
 import { pgSession } from "./pg-session.js";
+import { ConnectionLostError, unlessLost, watchConnection } from "./connection-watch.js";
 
 /** PostgreSQL type OIDs coho accepts for identifier columns (pg_type.oid). */
 const OID_KINDS: ReadonlyMap<number, ColumnKind> = new Map([
@@ -29,14 +32,20 @@ const OID_NAMES: Record<number, string> = {
  * revealed only to the driver; messages name host, port and database.
  */
 export class PostgresSource implements Source {
-  readonly type = "postgres";
+  readonly type: "postgres" | "redshift";
   readonly name: string;
-  readonly config: PostgresSourceConfig;
+  readonly config: PostgresSourceConfig | RedshiftSourceConfig;
   #client: pg.Client | undefined;
 
-  constructor(config: PostgresSourceConfig) {
+  constructor(config: PostgresSourceConfig | RedshiftSourceConfig) {
+    this.type = config.type;
     this.name = config.name;
     this.config = config;
+  }
+
+  /** The server's name in messages. */
+  get engineName(): string {
+    return "PostgreSQL";
   }
 
   async describe(model: ModelConfig): Promise<ColumnInfo[]> {
@@ -107,6 +116,35 @@ export class PostgresSource implements Source {
     return POSTGRES_DIALECT;
   }
 
+  /** Snapshots in `schema` of this database (state.snapshots). */
+  snapshotStore(schema: string): SnapshotStore {
+    return new PgWireSnapshotStore({
+      source: this.name,
+      dialect: this.dialect,
+      open: async () => pgSession(await this.openClient()),
+      ddl: (session, schemaName) => this.snapshotDdl(session, schemaName),
+      failure: (error, doing) => this.storeError(error, doing),
+    }, schema);
+  }
+
+  /** An error of the snapshot store as a CohoError naming this source (a grant, a lost connection); never a password. */
+  storeError(error: unknown, doing: string): Error {
+    if (!(error instanceof Error) || error.name === "CohoError") return error as Error;
+    const denied = this.permissionError(error, doing, this.config.origin);
+    if (denied) return denied;
+    const url = this.revealUrl();
+    const lost = classifyPgFailure(error) === "connection_lost";
+    return new CohoError(lost ? "source.connection_lost" : "state.snapshot_store_failed", `source ${this.name}: ${this.engineName} at ${describeTarget(url)} failed while coho ${doing}: ${redact(error.message, url)}`, {
+      location: this.config.origin,
+      hint: lost ? "the connection went away; nothing was recorded — run the command again once the database is back" : "nothing was recorded; fix the cause and run the command again",
+    });
+  }
+
+  /** The DDL of coho's snapshot tables here. */
+  async snapshotDdl(_session: WarehouseSession, schema: string): Promise<readonly string[]> {
+    return this.dialect.snapshotTablesDdl(schema);
+  }
+
   /** The connection URL, revealed (only for the driver and for comparing databases). */
   revealUrl(): string {
     return typeof this.config.url === "string" ? this.config.url : this.config.url.reveal();
@@ -142,6 +180,28 @@ export class PostgresSource implements Source {
     return this.#queryError(model, error, prefixLength);
   }
 
+  /**
+   * A refusal for want of a privilege (SQLSTATE 42501) as a located error naming the
+   * grant that would allow it; undefined for any other error. `doing`: what ran.
+   */
+  permissionError(error: unknown, doing: string, location: SourceLocation): CohoError | undefined {
+    if ((error as { code?: string } | null)?.code !== "42501" || !(error instanceof Error)) return undefined;
+    const url = this.revealUrl();
+    const user = userOf(url);
+    const object = /permission denied for (table|relation|schema|database|sequence|view|function) "?([^"\s]+)"?/i.exec(error.message);
+    const grant = !object
+      ? `ask the database owner for the privilege ${doing} needs`
+      : /schema/i.test(object[1]!)
+        ? `GRANT USAGE, CREATE ON SCHEMA ${object[2]} TO ${user}`
+        : /database/i.test(object[1]!)
+          ? `GRANT CREATE ON DATABASE ${object[2]} TO ${user}`
+          : `GRANT SELECT ON ${object[2]} TO ${user}`;
+    return new CohoError("source.permission_denied", `source ${this.name}: ${this.engineName} at ${describeTarget(url)} refused ${doing}: ${redact(error.message, url)}`, {
+      location,
+      hint: `${grant}; nothing was written (docs/warehouses.md lists the grants coho needs)`,
+    });
+  }
+
   async #connect(): Promise<pg.Client> {
     this.#client ??= await this.openClient();
     return this.#client;
@@ -151,7 +211,7 @@ export class PostgresSource implements Source {
     const target = describeTarget(url);
     const reason = redact(error instanceof Error ? error.message : String(error), url);
     const variable = typeof this.config.url === "string" ? undefined : this.config.url.source;
-    return new CohoError("source.postgres_unreachable", `source ${this.name}: cannot connect to PostgreSQL at ${target}: ${reason}`, {
+    return new CohoError(`source.${this.type}_unreachable`, `source ${this.name}: cannot connect to ${this.engineName} at ${target}: ${reason}`, {
       location: this.config.origin,
       hint: variable ? `check the URL in environment variable ${variable}, and that the server is running` : "check sources.*.url and that the server is running",
     });
@@ -162,20 +222,22 @@ export class PostgresSource implements Source {
     const url = typeof this.config.url === "string" ? this.config.url : this.config.url.reveal();
     const message = redact(error.message, url);
     const failure = classifyPgFailure(error);
+    const denied = this.permissionError(error, `models.${model.name}`, model.sqlOrigin);
+    if (denied) return denied;
     if (failure === "connection_lost") {
-      return new CohoError("source.connection_lost", `source ${this.name}: the connection to PostgreSQL at ${describeTarget(url)} was lost while models.${model.name} ran: ${message}`, {
+      return new CohoError("source.connection_lost", `source ${this.name}: the connection to ${this.engineName} at ${describeTarget(url)} was lost while models.${model.name} ran: ${message}`, {
         location: model.sqlOrigin,
         hint: "the server restarted, dropped the connection or went away; the plan changed nothing — run it again once the database is back",
       });
     }
     if (failure === "timeout") {
-      return new CohoError("source.statement_timeout", `source ${this.name}: models.${model.name} ran longer than statement_timeout (${formatDuration(this.config.statementTimeoutMs)}) and PostgreSQL cancelled it`, {
+      return new CohoError("source.statement_timeout", `source ${this.name}: models.${model.name} ran longer than statement_timeout (${formatDuration(this.config.statementTimeoutMs)}) and ${this.engineName} cancelled it`, {
         location: model.sqlOrigin,
         hint: `raise sources.${this.name}.statement_timeout, or make the query cheaper (an index, fewer rows)`,
       });
     }
     if (failure === "cancelled") {
-      return new CohoError("source.query_cancelled", `source ${this.name}: PostgreSQL cancelled models.${model.name}: ${message}`, {
+      return new CohoError("source.query_cancelled", `source ${this.name}: ${this.engineName} cancelled models.${model.name}: ${message}`, {
         location: model.sqlOrigin,
         hint: "someone cancelled the query or the server is shutting down; run the plan again",
       });
@@ -200,57 +262,6 @@ function readPage(client: pg.Client, cursor: Cursor, size: number): Promise<{ ro
     });
   });
   return unlessLost(client, page);
-}
-
-class ConnectionLostError extends Error {}
-
-/** Per connection: how it was lost (once it is) and the rejecters of the operations waiting on it. */
-interface ConnectionWatch {
-  lost: Error | undefined;
-  readonly waiting: Set<(error: Error) => void>;
-}
-
-const WATCHES = new WeakMap<pg.Client, ConnectionWatch>();
-
-function watchConnection(client: pg.Client): void {
-  const watch: ConnectionWatch = { lost: undefined, waiting: new Set() };
-  const fail = (error: Error) => {
-    watch.lost ??= error;
-    for (const reject of watch.waiting) reject(watch.lost);
-    watch.waiting.clear();
-  };
-  client.once("end", () => fail(new ConnectionLostError("Connection terminated unexpectedly")));
-  client.once("error", fail);
-  WATCHES.set(client, watch);
-}
-
-/**
- * `work`'s outcome, or a rejection as soon as the connection ends or fails.
- * Invariant: a settled operation leaves nothing registered on the connection.
- * (Promise.race against one long-lived "lost" promise did not: every race added
- * a reaction to it that kept the raced result reachable until the connection
- * closed, so a cursor's pages — every row of the model — piled up in the heap.)
- */
-function unlessLost<T>(client: pg.Client, work: Promise<T>): Promise<T> {
-  const watch = WATCHES.get(client);
-  if (!watch) return work;
-  if (watch.lost) {
-    work.catch(() => undefined); // its outcome no longer matters
-    return Promise.reject(watch.lost);
-  }
-  return new Promise<T>((resolve, reject) => {
-    watch.waiting.add(reject);
-    work.then(
-      (value) => {
-        watch.waiting.delete(reject);
-        resolve(value);
-      },
-      (error: unknown) => {
-        watch.waiting.delete(reject);
-        reject(error);
-      },
-    );
-  });
 }
 
 /** Which kind of failure a driver error is: each gets its own message and hint. */
@@ -284,6 +295,15 @@ export function sameDatabase(a: string, b: string): boolean {
     }
   };
   return parts(a) === parts(b);
+}
+
+/** The user name in a connection URL (not a secret), for GRANT hints. */
+function userOf(url: string): string {
+  try {
+    return decodeURIComponent(new URL(url).username) || "<coho's user>";
+  } catch {
+    return "<coho's user>";
+  }
 }
 
 function hostOf(url: string): string {
