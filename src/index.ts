@@ -5,6 +5,7 @@
  */
 import { resolve } from "node:path";
 import { OFFLINE_SECRETS, type SecretNeeds } from "./config/interpolate-document.js";
+import { NO_SECRETS } from "./model/secret-needs.js";
 import type { LoadResult } from "./config/load-project.js";
 import { CohoError, DiagnosticsError } from "./model/errors.js";
 import type { Plan } from "./model/plan.js";
@@ -44,13 +45,21 @@ export function validate(dir: string, env: Env = process.env): LoadResult {
  * exposures` writes it; with `out`, written there (never over a hand-written
  * file unless `force`).
  */
-export function dbtExposures(dir: string, options: { env?: Env; out?: string; force?: boolean } = {}): DbtExposuresResult {
-  const project = loadOrThrow(dir, options.env);
+export function dbtExposures(dir: string, options: { env?: Env; out?: string; force?: boolean } & ConfigInputs = {}): DbtExposuresResult {
+  const project = loadOrThrow(dir, options.env, NO_SECRETS, options);
   return dbtExposuresOperation({ project, out: options.out === undefined ? undefined : resolvePath(options.out), force: options.force === true });
 }
 
-export interface PlanOptions {
-  /** Where `${env:…}` comes from (default: process.env). */
+/** What a program passes from outside the configuration, as `--var` and `--allow-path` do. */
+export interface ConfigInputs {
+  /** Values of variables declared under `vars:`, by name, as text (`--var name=value`). */
+  readonly vars?: Readonly<Record<string, string>>;
+  /** Absolute paths outside the project (or hidden in it) the configuration may open (`--allow-path`). */
+  readonly allowPaths?: readonly string[];
+}
+
+export interface PlanOptions extends ConfigInputs {
+  /** Where `${env:…}` comes from in secret fields and connection settings (default: process.env). */
   readonly env?: Env;
   readonly targets?: readonly string[];
   readonly allowRemovals?: boolean;
@@ -71,8 +80,8 @@ export interface PlanOptions {
  */
 export async function plan(dir: string, options: PlanOptions = {}): Promise<Plan> {
   // Plan never calls Braze: it runs without destination credentials.
-  const project = loadOrThrow(dir, options.env, OFFLINE_SECRETS);
-  const { out, tuning, onEvent, env: _env, ...rest } = options;
+  const project = loadOrThrow(dir, options.env, OFFLINE_SECRETS, options);
+  const { out, tuning, onEvent, env: _env, vars: _vars, allowPaths: _allowPaths, ...rest } = options;
   const result = await planOperation({
     project,
     ...rest,
@@ -83,7 +92,7 @@ export async function plan(dir: string, options: PlanOptions = {}): Promise<Plan
   return result.plan;
 }
 
-export interface ApplyOptions {
+export interface ApplyOptions extends ConfigInputs {
   readonly env?: Env;
   /** A plan saved by plan({ out }) or `coho plan --out`: applied exactly, no approval asked. */
   readonly planFile?: string;
@@ -116,8 +125,8 @@ export async function apply(dir: string, options: ApplyOptions = {}): Promise<Ap
     throw new CohoError("apply.plan_file_options", "targets and allowRemovals belong to the plan: give them to plan({ out }), not to apply({ planFile })");
   }
   const env = options.env ?? process.env;
-  const project = loadOrThrow(dir, env);
-  const { planFile, autoApprove: _auto, approve, env: _env, ...rest } = options;
+  const project = loadOrThrow(dir, env, undefined, options);
+  const { planFile, autoApprove: _auto, approve, env: _env, vars: _vars, allowPaths: _allowPaths, ...rest } = options;
   return applyOperation({
     project,
     env,
@@ -127,8 +136,14 @@ export async function apply(dir: string, options: ApplyOptions = {}): Promise<Ap
   });
 }
 
-function loadOrThrow(dir: string, env: Env = process.env, secrets?: SecretNeeds): Project {
-  const loaded = validateOperation({ dir, env, ...(secrets ? { secrets } : {}) });
+function loadOrThrow(dir: string, env: Env = process.env, secrets?: SecretNeeds, inputs: ConfigInputs = {}): Project {
+  const loaded = validateOperation({
+    dir,
+    env,
+    ...(secrets ? { secrets } : {}),
+    ...(inputs.vars ? { vars: inputs.vars } : {}),
+    ...(inputs.allowPaths ? { allowPaths: inputs.allowPaths.map((p) => resolvePath(p)) } : {}),
+  });
   if (!loaded.project) throw new DiagnosticsError(loaded.diagnostics);
   return loaded.project;
 }

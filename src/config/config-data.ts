@@ -16,6 +16,19 @@ export interface ConfigData {
   moved?: MovedData[];
   include?: string[];
   vars?: Record<string, VarData>;
+  /** Read and removed before the data is built (config/environments.ts lays the chosen one over the rest). */
+  environments?: Record<string, EnvironmentData>;
+}
+
+export interface EnvironmentData {
+  default?: boolean;
+  description?: string;
+  destinations?: Record<string, Record<string, unknown>>;
+  sources?: Record<string, Record<string, unknown>>;
+  cohorts?: Record<string, { guards?: Record<string, unknown> }>;
+  state?: Record<string, unknown>;
+  dbt?: { manifest?: string };
+  vars?: Record<string, string | number | boolean>;
 }
 
 export interface VarData {
@@ -156,7 +169,10 @@ type KeyRecord<T> = { readonly [K in AllKeys<T>]: true };
 
 export const CONFIG_KEYS: KeyRecord<ConfigData> = {
   version: true, state: true, dbt: true, sources: true, destinations: true, models: true,
-  identifiers: true, cohorts: true, moved: true, include: true, vars: true,
+  identifiers: true, cohorts: true, moved: true, include: true, vars: true, environments: true,
+};
+export const ENVIRONMENT_KEYS: KeyRecord<EnvironmentData> = {
+  default: true, description: true, destinations: true, sources: true, cohorts: true, state: true, dbt: true, vars: true,
 };
 export const DBT_KEYS: KeyRecord<DbtData> = { manifest: true, source: true, allow_outside_project: true, owner: true };
 export const DBT_OWNER_KEYS: KeyRecord<DbtOwnerData> = { name: true, email: true };

@@ -39,6 +39,12 @@ export { ALL_SECRETS_REQUIRED, OFFLINE_SECRETS, type SecretNeeds } from "../mode
 export interface InterpolatedSecrets {
   /** Keyed by the dotted data path, e.g. `destinations.braze.partner_api_key`. */
   readonly secrets: Map<string, Secret>;
+  /**
+   * Values of environment variables a connection setting read that could be a
+   * credential (not a URL or a path), for redaction only: a pull request chooses
+   * which variable a setting reads, and a message may show the setting.
+   */
+  readonly exposed: Secret[];
   readonly diagnostics: Diagnostic[];
 }
 
@@ -49,6 +55,7 @@ export interface InterpolatedSecrets {
  */
 export function interpolateDocument(file: YamlFile, env: EnvLookup, needs: SecretNeeds = ALL_SECRETS_REQUIRED, vars: VarScope = NO_VARS): InterpolatedSecrets {
   const secrets = new Map<string, Secret>();
+  const exposed: Secret[] = [];
   const diagnostics: Diagnostic[] = [];
 
   const visit = (node: unknown, path: (string | number)[]): void => {
@@ -78,6 +85,10 @@ export function interpolateDocument(file: YamlFile, env: EnvLookup, needs: Secre
       if (!result.ok) {
         diagnostics.push("missing" in result ? missingVariable(file, path, result.missing, result.reference) : malformedEnv(file, path));
         return;
+      }
+      for (const [, name] of text.matchAll(/(?<!\$)\$\{env:([A-Za-z_][A-Za-z0-9_]*)/g)) {
+        const value = env(name!);
+        if (value !== undefined && mayBeCredential(value)) exposed.push(new Secret(value, name!, path.join(".")));
       }
       text = result.value;
     }
@@ -116,7 +127,7 @@ export function interpolateDocument(file: YamlFile, env: EnvLookup, needs: Secre
   };
 
   visit(file.doc.contents, []);
-  return { secrets, diagnostics };
+  return { secrets, exposed, diagnostics };
 }
 
 /**
@@ -127,6 +138,11 @@ export function interpolateDocument(file: YamlFile, env: EnvLookup, needs: Secre
  */
 export function isConnectionSetting(path: DataPath): boolean {
   return path[0] === "sources" || path[0] === "destinations" || path[0] === "state";
+}
+
+/** Long enough to be a token, and not a URL or a path (which messages legitimately show). */
+function mayBeCredential(value: string): boolean {
+  return value.length >= 12 && !/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(value) && !/^[./~]/.test(value);
 }
 
 /** An unescaped `${env:` (`$${env:…}` is a literal). */

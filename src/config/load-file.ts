@@ -26,6 +26,8 @@ export interface LoadedFile {
   readonly diagnostics: readonly Diagnostic[];
   /** The variables its `${var:…}` references were resolved from. */
   readonly vars: VarScope;
+  /** Environment values read by connection settings that could be credentials: redacted like secrets. */
+  readonly exposed?: readonly Secret[];
 }
 
 /**
@@ -40,9 +42,10 @@ export function loadFile(path: string, env: EnvLookup, needs: SecretNeeds | unde
   const scope = typeof vars === "function" ? vars(yaml, varDiagnostics) : vars;
   const interpolated = interpolateDocument(yaml, env, needs, scope);
   const secrets = interpolated.secrets;
+  const exposed = interpolated.exposed;
   const diagnostics = [...varDiagnostics, ...interpolated.diagnostics];
   const converted = toData(yaml);
-  if (!converted.ok) return { path, text: yaml.text, yaml, data: undefined, secrets, diagnostics: [...diagnostics, converted.diagnostic], vars: scope };
+  if (!converted.ok) return { path, text: yaml.text, yaml, data: undefined, secrets, exposed, diagnostics: [...diagnostics, converted.diagnostic], vars: scope };
   // An empty file (or one of comments only) is an empty configuration.
   const data = converted.value ?? {};
   // A value left as written because its reference failed is reported there once, not again by the schema.
@@ -50,8 +53,8 @@ export function loadFile(path: string, env: EnvLookup, needs: SecretNeeds | unde
   const schemaDiagnostics = validateSchema(yaml, data);
   diagnostics.push(...schemaDiagnostics.filter((d) => !(d.location && failedLines.has(d.location.line))));
   // Missing variables do not change the shape: later checks still run on the data.
-  if (schemaDiagnostics.length === 0) return { path, text: yaml.text, yaml, data: data as ConfigData, secrets, diagnostics, vars: scope };
-  return { path, text: yaml.text, yaml, data: undefined, partial: validPart(data), secrets, diagnostics, vars: scope };
+  if (schemaDiagnostics.length === 0) return { path, text: yaml.text, yaml, data: data as ConfigData, secrets, exposed, diagnostics, vars: scope };
+  return { path, text: yaml.text, yaml, data: undefined, partial: validPart(data), secrets, exposed, diagnostics, vars: scope };
 }
 
 /** The entries of each section that hold no schema error themselves. */

@@ -81,7 +81,7 @@ export function loadProject(dir: string, options: LoadOptions = {}): LoadResult 
     checkInclude(file, diagnostics);
   }
   const files = [root, ...includes];
-  const resolvedSecrets = files.flatMap((f) => [...f.secrets.values()]).filter((s) => s.resolved);
+  const resolvedSecrets = files.flatMap((f) => [...f.secrets.values(), ...(f.exposed ?? [])]).filter((s) => s.resolved);
   const texts = new Map(files.filter((f) => f.text !== undefined).map((f) => [f.path, f.text as string]));
   // A variable carrying a secret has been interpolated already: say only that, nothing that may hold it.
   const tainted = [...root.vars.values].filter(([, value]) => carriesSecret(value, resolvedSecrets));

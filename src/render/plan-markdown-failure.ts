@@ -13,8 +13,9 @@ const MAX_LISTED = 50;
  * so the workflow replaces the previous plan with it and no stale plan stays on
  * the pull request looking current.
  */
-export function renderPlanFailureMarkdown(error: unknown, cwd: string): string {
-  const lines = [COMMENT_MARKER, "### coho plan failed", ""];
+export function renderPlanFailureMarkdown(error: unknown, cwd: string, environment?: string): string {
+  // The environment asked for (--env, COHO_ENV), so a comment holding several environments' plans says whose failed.
+  const lines = [COMMENT_MARKER, `### coho plan${environment === undefined ? "" : ` (${codeSpan(environment)})`} failed`, ""];
   if (error instanceof DiagnosticsError) {
     const { diagnostics, error_count } = diagnosticsJson(error.diagnostics, cwd) as { error_count: number; diagnostics: { severity: string; code: string; message: string; file: string | null; line: number | null; column: number | null }[] };
     lines.push(`> [!CAUTION]\n> The configuration has ${count(error_count)} error${error_count === 1 ? "" : "s"}; nothing was planned.`, "");

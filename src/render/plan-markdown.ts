@@ -4,9 +4,10 @@ import { dbtRefChangeText, hasChanges } from "../model/plan.js";
 import { codeSpan, markdownText, visibleLines } from "./escape.js";
 import { capped, cellCode, count, diffFence, tableHeader, tableRow } from "./markdown-blocks.js";
 import { actionLabel, blockedMessages, costText, warehouseLines, dbtChangeText, isChange, overrideHint, rejectedText, summaryLine, unguardedRemovals } from "./plan-text.js";
+import { MARKDOWN_LIMIT } from "./markdown-limit.js";
 
-/** GitHub's comment limit is 65,536 characters; stay well under it. */
-export const MARKDOWN_LIMIT = 60_000;
+export { MARKDOWN_LIMIT };
+
 /** An invisible marker, so a workflow can find and update its own comment. */
 export const COMMENT_MARKER = "<!-- coho-plan -->";
 
@@ -25,7 +26,7 @@ const NOTICE_RESERVE = 600;
  * limit, whole table rows and then whole details are left out and counted; the
  * headline, the warnings, the cost and the footer always stay.
  */
-export function renderPlanMarkdown(plan: Plan, options: { readonly charts?: readonly string[] } = {}): string {
+export function renderPlanMarkdown(plan: Plan, options: { readonly charts?: readonly string[]; readonly limit?: number } = {}): string {
   const { plain, sets } = groupBySet(plan);
   const changed = plain.filter(isChange);
   const changedSets = sets.filter((g) => g.instances.some(isChange) || g.set?.guards.some((guard) => guard.status !== "pass"));
@@ -51,7 +52,7 @@ export function renderPlanMarkdown(plan: Plan, options: { readonly charts?: read
   if (options.charts && options.charts.length > 0) after.push("#### Size over time", ...options.charts);
   const details = [...changed.map((c) => (budget: number) => detailsOf(c, budget)), ...changedSets.map((g) => (budget: number) => setDetails(g, budget))];
   const footer = `<sub>coho ${plan.coho_version} · state serial ${count(plan.state.serial)} · ${plan.created_at}</sub>`;
-  return fit({ head: headOf(plan), header: rows.length > 0 ? tableHeader(columns) : "", rows, after, details, footer });
+  return fit({ head: headOf(plan), header: rows.length > 0 ? tableHeader(columns) : "", rows, after, details, footer }, options.limit ?? MARKDOWN_LIMIT);
 }
 
 /** The headline, the partial-plan warning, why it cannot be applied, notes, and large removals no guard watches. */
@@ -184,24 +185,25 @@ interface Sections {
 }
 
 /**
- * Puts the comment together under MARKDOWN_LIMIT: head, footer and the lines
+ * Puts the comment together under `limit` (MARKDOWN_LIMIT, or a share of it when
+ * several environments' plans go into one comment): head, footer and the lines
  * after the table always; table rows while they fit, then details. Rows and
  * details are whole blocks, so the text is valid markdown wherever it stops, and
  * a notice counts what was left out.
  */
-function fit(s: Sections): string {
+function fit(s: Sections, limit: number): string {
   let used = s.head.length + s.header.length + s.after.join("\n\n").length + s.footer.length + NOTICE_RESERVE;
   const rows: string[] = [];
   for (const row of s.rows) {
-    if (used + row.length + 1 > MARKDOWN_LIMIT) break;
+    if (used + row.length + 1 > limit) break;
     rows.push(row);
     used += row.length + 1;
   }
   const details: string[] = [];
   let detailsLeft = 0;
   for (const build of s.details) {
-    const block = build(MARKDOWN_LIMIT - used - 2);
-    if (block === undefined || used + block.length + 2 > MARKDOWN_LIMIT) {
+    const block = build(limit - used - 2);
+    if (block === undefined || used + block.length + 2 > limit) {
       detailsLeft++;
       continue;
     }
@@ -214,7 +216,7 @@ function fit(s: Sections): string {
   for (const block of details) out.push(block, "");
   if (detailsLeft > 0 || rows.length < s.rows.length) {
     const what = [rows.length < s.rows.length ? `${count(s.rows.length - rows.length)} table row(s)` : "", detailsLeft > 0 ? `the details of ${count(detailsLeft)} cohort(s)` : ""].filter(Boolean).join(" and ");
-    out.push(`> [!NOTE]\n> ${what.charAt(0).toUpperCase()}${what.slice(1)} were left out to stay under ${count(MARKDOWN_LIMIT)} characters; run \`coho plan\` for all of them.`, "");
+    out.push(`> [!NOTE]\n> ${what.charAt(0).toUpperCase()}${what.slice(1)} were left out to stay under ${count(limit)} characters; run \`coho plan\` for all of them.`, "");
   }
   out.push(s.footer);
   return `${out.join("\n")}\n`;

@@ -116,8 +116,10 @@ export type ChangePages = AsyncIterable<readonly (readonly [slot: number, key: s
 export interface SnapshotStore {
   /** Whether a recorded snapshot id is one of this store's (ids name the dialect: `redshift:<cohort id>.<digest>`). */
   holds(snapshot: string): boolean;
-  /** Creates coho's tables when missing; where the snapshots are, for push-down. */
+  /** Where the snapshots are, for push-down. Creates nothing: plans may run with read-only grants. */
   home(): Promise<SnapshotHome>;
+  /** Creates coho's schema and tables when missing (idempotent); apply calls it before it sends anything. */
+  prepare(): Promise<void>;
   /** The keys of one recorded snapshot, a page at a time (pull-through plans, coho verify). Unverified: the caller checks the digest. */
   keys(snapshot: string): AsyncIterable<readonly string[]>;
   /**

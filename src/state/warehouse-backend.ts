@@ -128,8 +128,16 @@ export class WarehouseSnapshotsBackend implements StateBackend {
     await this.#base.pruneSnapshots(doc);
   }
 
-  lock(info: LockInfo, timeoutMs: number, events?: LockEvents): Promise<() => void> {
-    return this.#base.lock(info, timeoutMs, events);
+  /** The lock, then coho's tables in the warehouse: an apply that may not create them stops before Braze hears of it. */
+  async lock(info: LockInfo, timeoutMs: number, events?: LockEvents): Promise<() => void> {
+    const release = await this.#base.lock(info, timeoutMs, events);
+    try {
+      await this.#store.prepare();
+    } catch (error) {
+      release();
+      throw error;
+    }
+    return release;
   }
 
   currentLock(): Promise<LockInfo | undefined> {

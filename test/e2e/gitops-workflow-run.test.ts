@@ -18,7 +18,14 @@ const workflow = readWorkflow(join(example, ".github", "workflows", "coho.yml"))
 const REPO = "acme/cohorts";
 const PR = 7;
 const MERGE_SHA = "5e1f00d0c0ffee5e1f00d0c0ffee5e1f00d0c0ff";
-const SECRETS = { BRAZE_PARTNER_API_KEY: "emulator-partner-key", BRAZE_DATA_IMPORT_KEY: "emulator-data-import-key" };
+const STAGING_SECRETS = { BRAZE_PARTNER_API_KEY: "emulator-partner-key", BRAZE_DATA_IMPORT_KEY: "emulator-data-import-key" };
+/** Production's workspace has keys of its own, secrets of the `braze-production` GitHub environment. */
+const PRODUCTION_KEYS = { partnerApiKey: "production-partner-key", dataImportKey: "production-data-import-key" };
+const PRODUCTION_SECRETS = { BRAZE_PRODUCTION_PARTNER_API_KEY: PRODUCTION_KEYS.partnerApiKey, BRAZE_PRODUCTION_DATA_IMPORT_KEY: PRODUCTION_KEYS.dataImportKey };
+/** Where GitHub keeps the Braze keys: on the GitHub environment each apply job names, so no other job can read them. */
+const ENVIRONMENT_SECRETS = { "braze-staging": STAGING_SECRETS, "braze-production": PRODUCTION_SECRETS };
+/** A job runs several coho processes and git; on a loaded 2-core machine one can take a minute or more. */
+const JOB_TIMEOUT = 240_000;
 
 /** git in `cwd`, with an identity for the commits the test itself makes (the workflow sets its own). */
 const git = (cwd: string, ...args: string[]): string =>
@@ -33,7 +40,10 @@ const ACTIONS = { "your-org/coho": REPO_ROOT };
  * state. Only GitHub's API (and the npm registry) are stood in for, by FakeGithub.
  */
 describe("examples/gitops workflow, run step by step", () => {
+  /** The staging workspace (the default environment). */
   let emu: RunningEmulator;
+  /** The production workspace. */
+  let prodEmu: RunningEmulator;
   let github: FakeGithub;
   let stateUrl: string;
   let tarball: { url: string; sha256: string };
@@ -43,6 +53,7 @@ describe("examples/gitops workflow, run step by step", () => {
 
   beforeAll(async () => {
     emu = await emulator();
+    prodEmu = await emulator(PRODUCTION_KEYS);
     github = new FakeGithub();
     stateUrl = await createDatabase(inject("pgUrl"), "gitops");
     const packDir = mkdtempSync(join(tmpdir(), "coho-pack-"));
@@ -71,23 +82,27 @@ describe("examples/gitops workflow, run step by step", () => {
     git(workspace, "push", "--quiet", "origin", "HEAD:main");
   };
 
-  const applyJob = (): Promise<JobResult> =>
-    runJob(workflow, "apply", {
+  const applyJob = (job: "apply-staging" | "apply-production" = "apply-staging"): Promise<JobResult> =>
+    runJob(workflow, job, {
       workspace,
       eventName: "push",
       event: {},
       repository: REPO,
       sha: MERGE_SHA,
-      secrets: { ...SECRETS, COHO_STATE_URL: stateUrl },
+      secrets: { COHO_STATE_URL: stateUrl },
+      environmentSecrets: ENVIRONMENT_SECRETS,
       workflowEnv: settings(),
       path: github.path,
       runnerEnv: github.env,
       actions: ACTIONS,
     });
-  afterAll(async () => emu.close());
+  afterAll(async () => {
+    await emu.close();
+    await prodEmu.close();
+  });
 
   /** The workflow's env: as a repository owner fills it in after copying the example. */
-  const settings = () => ({ COHO_TARBALL_URL: tarball.url, COHO_TARBALL_SHA256: tarball.sha256, BRAZE_REST_ENDPOINT: emu.url, BRAZE_PARTNER: "coho-emulator" });
+  const settings = () => ({ COHO_TARBALL_URL: tarball.url, COHO_TARBALL_SHA256: tarball.sha256, BRAZE_REST_ENDPOINT: emu.url, BRAZE_PRODUCTION_REST_ENDPOINT: prodEmu.url, BRAZE_PARTNER: "coho-emulator" });
 
   const pullRequest = (fork: boolean, overrides: Partial<JobRun> = {}): Promise<JobResult> =>
     runJob(workflow, "plan", {
@@ -96,8 +111,10 @@ describe("examples/gitops workflow, run step by step", () => {
       event: { pull_request: { number: PR, head: { repo: { full_name: fork ? "mallory/cohorts" : REPO } } } },
       repository: REPO,
       sha: "pr-merge-sha",
-      // GitHub gives pull requests from forks no secrets at all.
-      secrets: fork ? {} : { ...SECRETS, COHO_STATE_URL: stateUrl },
+      // GitHub gives pull requests from forks no secrets at all; the plan job
+      // names no GitHub environment, so it never sees the Braze keys.
+      secrets: fork ? {} : { COHO_STATE_URL: stateUrl },
+      environmentSecrets: fork ? {} : ENVIRONMENT_SECRETS,
       workflowEnv: settings(),
       path: github.path,
       runnerEnv: github.env,
@@ -122,9 +139,9 @@ describe("examples/gitops workflow, run step by step", () => {
     expect(step(tampered, "Install coho").stderr).toMatch(/FAILED|did NOT match/);
     expect(readdirSync(github.globalBin)).toEqual([]);
     expect(github.read().calls).toEqual([]);
-  });
+  }, JOB_TIMEOUT);
 
-  it("plans a pull request and posts one comment, found again past the first page and updated in place", async () => {
+  it("plans every environment of a pull request into one comment, a section each, found again past the first page and updated in place", async () => {
     // 120 comments by people (ours will be on page 2), one of them imitating ours.
     github.seedComments(PR, Array.from({ length: 120 }, (_, i) => ({ login: i === 5 ? "mallory" : `reviewer${i}`, body: i === 5 ? "<!-- coho-plan -->\nfake" : `looks good ${i}` })));
     const first = await pullRequest(false);
@@ -143,14 +160,28 @@ describe("examples/gitops workflow, run step by step", () => {
       ["Commit the coho.lock mirror", "skipped"],
     ]);
     expect(first.outputs.coho).toEqual({ exitcode: "2" });
-    // Braze keys are never given to plan: validate warns, nothing fails.
+    // Braze keys are never given to plan, staging's or production's: validate warns, nothing fails.
     expect(step(first, "Validate").stderr).toContain("BRAZE_PARTNER_API_KEY is not set");
+    expect(step(first, "Validate").stderr).toContain("BRAZE_PRODUCTION_PARTNER_API_KEY is not set");
+    const secretValues = [...Object.values(STAGING_SECRETS), ...Object.values(PRODUCTION_SECRETS)];
+    for (const ran of first.steps.filter((s) => s.status !== "skipped")) {
+      expect(Object.keys(ran.env), ran.name).not.toEqual(expect.arrayContaining(["BRAZE_PRODUCTION_PARTNER_API_KEY"]));
+      expect(Object.keys(ran.env), ran.name).not.toEqual(expect.arrayContaining(["BRAZE_PARTNER_API_KEY"]));
+      for (const value of secretValues) expect(Object.values(ran.env), ran.name).not.toContain(value);
+    }
     const afterFirst = github.read();
     const ours = afterFirst.comments[String(PR)]!.filter((c) => c.user.login === "github-actions[bot]");
     expect(ours).toHaveLength(1);
-    expect(ours[0]!.body).toMatch(/^<!-- coho-plan -->/);
-    expect(ours[0]!.body).toContain("cohorts.vip_customers");
-    expect(first.summary).toContain("<!-- coho-plan -->");
+    // One marker, at the top; one section per environment, staging first, each headed by its environment.
+    expect(ours[0]!.body).toMatch(/^<!-- coho-plan -->\n### coho plan \(`staging`\): /);
+    expect(ours[0]!.body.match(/<!-- coho-plan -->/g)).toHaveLength(1);
+    expect(ours[0]!.body.match(/^### coho plan \(`(\w+)`\)/gm)).toEqual(["### coho plan (`staging`)", "### coho plan (`production`)"]);
+    // As GitHub shows it: a table per environment, each with the new cohort.
+    const tables = tablesOf(renderGfm(ours[0]!.body));
+    expect(tables).toHaveLength(2);
+    for (const table of tables) expect(table.rows.map((r) => r[0])).toContain("<code>cohorts.vip_customers</code>");
+    expect(first.summary).toContain("### coho plan (`staging`)");
+    expect(first.summary).toContain("### coho plan (`production`)");
 
     // A second push: the data changed; the same comment is edited, no new one appears.
     const csv = join(workspace, "data", "customers.csv");
@@ -177,15 +208,16 @@ describe("examples/gitops workflow, run step by step", () => {
       const comments = github.read().comments[String(PR)]!;
       expect(comments).toHaveLength(afterFirst.comments[String(PR)]!.length);
       const replaced = comments.find((c) => c.id === ours[0]!.id)!.body;
-      expect(replaced).toMatch(/^<!-- coho-plan -->\n### coho plan failed\n/);
+      expect(replaced).toMatch(/^<!-- coho-plan -->\n### coho plan \(`staging`\) failed\n/);
+      expect(replaced).toContain("### coho plan (`production`) failed");
       expect(renderGfm(replaced)).toMatch(/<ul>\n<li><code>cohorts\/vip\.yaml:\d+:\d+<\/code>: <strong>error<\/strong>: .*no_such_model/);
       expect(replaced).not.toContain("cohorts.vip_customers` |");
     } finally {
       writeFileSync(config, good);
     }
-  });
+  }, JOB_TIMEOUT);
 
-  it("applies on merge behind a credential check, posts the result to the merged pull request, records history and commits coho.lock", async () => {
+  it("applies staging only on merge, behind a credential check, posts the result to the merged pull request, records history and commits coho.lock", async () => {
     const state = github.read();
     state.pullsForCommit[MERGE_SHA] = [PR];
     github.write(state);
@@ -211,19 +243,26 @@ describe("examples/gitops workflow, run step by step", () => {
     expect(step(result, "Check credentials").stdout).toContain("All 3 checks passed.");
     const { cohorts } = await getJson<{ cohorts: { name: string; member_count: number }[] }>(`${emu.url}/_emulator/cohorts`);
     expect(cohorts.map((c) => c.name)).toEqual(["VIP customers"]);
+    // Production's workspace is untouched until its own job runs.
+    expect((await getJson<{ cohorts: unknown[] }>(`${prodEmu.url}/_emulator/cohorts`)).cohorts).toEqual([]);
+    // The staging job was given staging's keys, never production's.
+    for (const ran of result.steps.filter((s) => s.status !== "skipped")) {
+      expect(Object.values(ran.env), ran.name).not.toContain(PRODUCTION_KEYS.partnerApiKey);
+      expect(ran.env.BRAZE_PARTNER_API_KEY, ran.name).toBe(STAGING_SECRETS.BRAZE_PARTNER_API_KEY);
+    }
     const posted = github.read().comments[String(PR)]!.filter((c) => c.body.startsWith("<!-- coho-apply -->"));
     expect(posted).toHaveLength(1);
-    expect(posted[0]!.body).toContain("### coho apply: applied");
+    expect(posted[0]!.body).toContain("### coho apply (`staging`): applied");
     expect(posted[0]!.body).toContain(`| \`cohorts.vip_customers\` | create | done | ${cohorts[0]!.member_count} | 0 |`);
     expect(posted[0]!.body).toContain("actions/runs/4242");
     // As GitHub shows it: one row per cohort, and the run log a link below the table, not a bogus row.
     const html = renderGfm(posted[0]!.body);
     expect(tablesOf(html).map((t) => t.rows.map((r) => r[0]))).toEqual([["<code>cohorts.vip_customers</code>"]]);
     expect(html).toContain('<p><a href="https://github.com/acme/cohorts/actions/runs/4242">Run log</a></p>');
-    expect(result.summary).toContain("coho apply: applied");
+    expect(result.summary).toContain("coho apply (`staging`): applied");
     const rows = await queryState(stateUrl, "SELECT record FROM coho.history");
     expect(rows).toHaveLength(1);
-    expect(rows[0].record).toMatchObject({ outcome: "applied", serial_before: 0, serial_after: 1, who: `GitHub Actions run 4242 (${REPO})` });
+    expect(rows[0].record).toMatchObject({ environment: "staging", outcome: "applied", serial_before: 0, serial_after: 1, who: `GitHub Actions run 4242 (${REPO})` });
     // Nothing with member keys is left on the runner for a cache or an artifact.
     expect(existsSync(join(workspace, ".coho", "snapshots"))).toBe(false);
     expect(existsSync(join(workspace, ".coho", "journal.jsonl"))).toBe(false);
@@ -236,12 +275,45 @@ describe("examples/gitops workflow, run step by step", () => {
     expect(ids.length).toBeGreaterThan(3);
     for (const id of ids) expect(atOrigin("coho.lock")).not.toContain(`"${id}"`);
     expect(git(origin, "log", "--format=%an|%s", "-2", "main").split("\n")).toEqual([
-      "github-actions[bot]|coho.lock after apply (run 4242) [skip ci]",
+      "github-actions[bot]|coho.lock after apply of staging (run 4242) [skip ci]",
       "maintainer|an unrelated merge",
     ]);
-  });
+    expect(existsSync(join(workspace, "coho.production.lock"))).toBe(false);
+  }, JOB_TIMEOUT);
 
-  it("plans a pull request from a fork without any secret: from coho.lock, into the job summary, with no GitHub call", async () => {
+  it("applies production in its own job after staging: production's workspace, state, history and coho.production.lock only", async () => {
+    const stagingLock = atOrigin("coho.lock");
+    const result = await applyJob("apply-production");
+    expect(result.steps.filter((s) => s.status !== "skipped").map((s) => [s.name, s.status]), result.steps.map((s) => s.stdout + s.stderr).join("\n")).toEqual([
+      ["Check settings", "success"],
+      ["Install coho (pinned)", "success"],
+      ["Validate", "success"],
+      ["Check credentials and connections", "success"],
+      ["Apply", "success"],
+      ["Post the result to the merged pull request", "success"],
+      ["Commit the coho.lock mirror", "success"],
+    ]);
+    // Production's keys reached this job, staging's did not.
+    for (const ran of result.steps.filter((s) => s.status !== "skipped")) {
+      expect(ran.env.BRAZE_PRODUCTION_PARTNER_API_KEY, ran.name).toBe(PRODUCTION_KEYS.partnerApiKey);
+      expect(Object.values(ran.env), ran.name).not.toContain(STAGING_SECRETS.BRAZE_PARTNER_API_KEY);
+    }
+    const staging = await getJson<{ cohorts: { name: string; member_count: number }[] }>(`${emu.url}/_emulator/cohorts`);
+    const production = await getJson<{ cohorts: { name: string; member_count: number }[] }>(`${prodEmu.url}/_emulator/cohorts`);
+    expect(production.cohorts.map((c) => [c.name, c.member_count])).toEqual(staging.cohorts.map((c) => [c.name, c.member_count]));
+    const posted = github.read().comments[String(PR)]!.filter((c) => c.body.startsWith("<!-- coho-apply -->"));
+    expect(posted.map((c) => /^### coho apply \(`(\w+)`\): applied/m.exec(c.body)?.[1])).toEqual(["staging", "production"]);
+    // Each environment its own history: staging's schema still holds one record, production's its first.
+    expect(await queryState(stateUrl, "SELECT record FROM coho.history")).toHaveLength(1);
+    const prodRows = await queryState(stateUrl, "SELECT record FROM coho_production.history");
+    expect(prodRows.map((r) => r.record)).toMatchObject([{ environment: "production", outcome: "applied", serial_after: 1 }]);
+    expect(step(result, "Commit the coho.lock").stdout).toContain("coho.production.lock committed to main");
+    expect((JSON.parse(atOrigin("coho.production.lock")) as { serial: number }).serial).toBe(1);
+    expect(atOrigin("coho.lock")).toBe(stagingLock);
+    expect(git(origin, "log", "--format=%an|%s", "-1", "main")).toBe("github-actions[bot]|coho.production.lock after apply of production (run 4242) [skip ci]");
+  }, JOB_TIMEOUT);
+
+  it("plans a pull request from a fork without any secret: every environment from its committed lockfile, into the job summary, with no GitHub call", async () => {
     const callsBefore = github.read().calls.length;
     const csv = join(workspace, "data", "customers.csv");
     writeFileSync(csv, `${readFileSync(csv, "utf8")}c9998,7000\n`);
@@ -255,12 +327,13 @@ describe("examples/gitops workflow, run step by step", () => {
     ]);
     expect(result.summary).toContain("<!-- coho-plan -->");
     expect(result.summary).toMatch(/cohorts\.vip_customers.*update/);
-    expect(result.summary).toContain("(COHO_STATE_URL) is not set: this plan reads the committed coho.lock (serial 1)");
+    expect(result.summary.match(/\(COHO_STATE_URL\) is not set: this plan reads the committed coho\.lock \(serial 1\)/g)).toHaveLength(2);
+    expect(result.summary).toContain("### coho plan (`production`)");
     expect(result.summary).not.toContain("cannot be applied");
     expect(result.summary).toContain("comes from a fork");
     expect(step(result, "Plan").stderr).not.toContain("error");
     expect(github.read().calls).toHaveLength(callsBefore);
-  });
+  }, JOB_TIMEOUT);
 
   it("leaves a warning, not a failed apply, when the branch refuses the coho.lock push", async () => {
     const csv = join(workspace, "data", "customers.csv");
@@ -278,5 +351,5 @@ describe("examples/gitops workflow, run step by step", () => {
     expect(atOrigin("coho.lock")).toBe(before);
     const rows = await queryState(stateUrl, "SELECT record FROM coho.history");
     expect(rows).toHaveLength(2);
-  });
+  }, JOB_TIMEOUT);
 });

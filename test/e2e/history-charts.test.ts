@@ -21,7 +21,8 @@ const ALPHA_SIZES = [10, 25, 18, 30];
 
 /** Mermaid's parser needs a DOM (DOMPurify); jsdom gives it one in this worker. */
 async function mermaidParser(): Promise<(text: string) => Promise<unknown>> {
-  const { JSDOM } = await import("jsdom");
+  // jsdom ships no types of its own; only its constructor and window are used here.
+  const { JSDOM } = (await import("jsdom" as string)) as { JSDOM: new (html: string) => { window: { document: unknown } } };
   const dom = new JSDOM("<!doctype html><html><body></body></html>");
   Object.assign(globalThis, { window: dom.window, document: dom.window.document });
   const { default: mermaid } = await import("mermaid");
@@ -154,7 +155,11 @@ describe("the HTML report in a real browser", () => {
           expect(chart.height).toBeGreaterThan(50);
           expect(chart.marks).toBeGreaterThan(0);
         }
-        const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+        // Runs in the page: the browser's globals, not this worker's.
+        const background = await page.evaluate(() => {
+          const page = globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string }; document: { body: unknown } };
+          return page.getComputedStyle(page.document.body).backgroundColor;
+        });
         expect(background).toBe(colorScheme === "dark" ? "rgb(13, 17, 23)" : "rgb(255, 255, 255)");
         await context.close();
       }

@@ -187,4 +187,26 @@ cohorts:
       expect(result.stdout + result.stderr).not.toContain(Buffer.from(KEY).toString("hex"));
     }
   });
+
+  it("redacts a credential-like variable a connection setting reads, in the forms a message shows it", async () => {
+    const token = "Ghp_MixedCaseCanary0123456789";
+    const dir = writeProject({
+      "coho.yaml": `version: 1
+sources:
+  files: { type: duckdb, path: "data/\${env:CI_TOKEN}.duckdb" }
+destinations:
+  braze:
+    type: braze_cohorts
+    rest_endpoint: https://\${env:CI_TOKEN}.example.com
+    partner: acme
+    partner_api_key: \${env:BRAZE_PARTNER_API_KEY}
+    data_import_key: \${env:BRAZE_DATA_IMPORT_KEY}
+`,
+    });
+    for (const command of [["validate"], ["plan"]]) {
+      const result = await cli(dir, command, { CI_TOKEN: token, GITHUB_ACTIONS: "true" });
+      expect(result.stdout + result.stderr).toContain("is not one of Braze's published REST endpoints");
+      expect((result.stdout + result.stderr).toLowerCase()).not.toContain(token.toLowerCase());
+    }
+  });
 });

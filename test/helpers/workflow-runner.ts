@@ -25,6 +25,8 @@ export interface CompositeAction {
 
 export interface WorkflowJob {
   readonly if?: string;
+  /** Jobs that must succeed first; the test runs jobs in that order itself. */
+  readonly needs?: string | string[];
   readonly environment?: string;
   readonly env?: Record<string, string>;
   readonly concurrency?: { group: string; "cancel-in-progress": boolean };
@@ -56,6 +58,11 @@ export interface JobRun {
   /** The branch the run is for (GITHUB_REF_NAME); "main" unless given. */
   readonly refName?: string;
   readonly secrets: Record<string, string>;
+  /**
+   * Secrets of GitHub environments, by environment name: a job sees those of the
+   * environment it names (`environment:`) on top of `secrets`, and no others.
+   */
+  readonly environmentSecrets?: Readonly<Record<string, Record<string, string>>>;
   readonly vars?: Record<string, string>;
   /** Values of the workflow's top-level env: as the repository owner edited them. */
   readonly workflowEnv?: Record<string, string>;
@@ -75,6 +82,8 @@ export interface StepResult {
   readonly status: "success" | "failure" | "skipped";
   readonly stdout: string;
   readonly stderr: string;
+  /** The environment variables the step's shell was given ({} when skipped). */
+  readonly env: Record<string, string>;
 }
 
 export interface JobResult {
@@ -113,7 +122,8 @@ export async function runJob(workflow: Workflow, jobName: string, run: JobRun): 
     server_url: "https://github.com",
   };
   const outputs: Record<string, Record<string, string>> = {};
-  const base = { github, secrets: run.secrets, vars: run.vars ?? {}, steps: {} as Record<string, { outputs: Record<string, string> }> };
+  const secrets = { ...run.secrets, ...(job.environment === undefined ? {} : run.environmentSecrets?.[job.environment]) };
+  const base = { github, secrets, vars: run.vars ?? {}, steps: {} as Record<string, { outputs: Record<string, string> }> };
   const topEnv = { ...evaluateEnv(workflow.env, { values: { ...base, env: {} }, failed: false }), ...run.workflowEnv };
   const startContext: ExpressionContext = { values: { ...base, env: topEnv }, failed: false };
   if (!condition(job.if, startContext)) return { ran: false, success: true, steps: [], summary: "", outputs };
@@ -145,7 +155,7 @@ export async function runJob(workflow: Workflow, jobName: string, run: JobRun): 
       ...stepEnv,
     };
     const result = await bash(scriptFile, run.workspace, env);
-    steps.push({ name, status: result.code === 0 ? "success" : "failure", stdout: result.stdout, stderr: result.stderr });
+    steps.push({ name, status: result.code === 0 ? "success" : "failure", stdout: result.stdout, stderr: result.stderr, env });
     return { ok: result.code === 0, outputs: readOutputs(outputFile) };
   };
   for (const [index, step] of job.steps.entries()) {
@@ -153,7 +163,7 @@ export async function runJob(workflow: Workflow, jobName: string, run: JobRun): 
     const context: ExpressionContext = { values: { ...base, env: jobEnv }, failed };
     const actionDir = step.uses ? run.actions?.[step.uses.split("@")[0]!] : undefined;
     if ((step.uses && !actionDir) || !condition(step.if, context)) {
-      steps.push({ name, status: "skipped", stdout: "", stderr: "" });
+      steps.push({ name, status: "skipped", stdout: "", stderr: "", env: {} });
       continue;
     }
     let ok: boolean;
@@ -191,7 +201,7 @@ export async function runJob(workflow: Workflow, jobName: string, run: JobRun): 
       if (innerStep.shell !== "bash") throw new Error(`composite step ${innerName} must say shell: bash`);
       const context = innerContext();
       if (!condition(innerStep.if, context)) {
-        steps.push({ name: innerName, status: "skipped", stdout: "", stderr: "" });
+        steps.push({ name: innerName, status: "skipped", stdout: "", stderr: "", env: {} });
         continue;
       }
       const result = await runScript(`${index}-${inner}`, innerName, innerStep, context, { ...jobEnv, ...evaluateEnv(innerStep.env ?? {}, context) });

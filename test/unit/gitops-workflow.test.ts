@@ -10,7 +10,8 @@ import { readAction, readWorkflow, type WorkflowJob, type WorkflowStep } from ".
 const workflowPath = join(EXAMPLES, "gitops", ".github", "workflows", "coho.yml");
 const workflow = readWorkflow(workflowPath);
 const plan = workflow.jobs.plan as WorkflowJob;
-const apply = workflow.jobs.apply as WorkflowJob;
+const apply = workflow.jobs["apply-staging"] as WorkflowJob;
+const applyProduction = workflow.jobs["apply-production"] as WorkflowJob;
 /** The coho action (action.yml at the repository root) the workflow's jobs use. */
 const action = readAction(REPO_ROOT);
 const actionJob: WorkflowJob = { steps: action.runs.steps };
@@ -24,7 +25,7 @@ function cohoCommands(): string[][] {
   for (const job of [...Object.values(workflow.jobs), actionJob]) {
     for (const line of scripts(job).split("\n")) {
       const match = /(?:^|\s|\$\()coho\s+([^>|;&)]*)/.exec(line.trim());
-      if (match && !line.trim().startsWith("#") && !line.includes("npm install") && !line.includes("::error")) commands.push(match[1]!.trim().split(/\s+/));
+      if (match && !line.trim().startsWith("#") && !line.includes("npm install") && !line.includes("::error") && !line.trim().startsWith("printf")) commands.push(match[1]!.trim().split(/\s+/));
     }
   }
   return commands;
@@ -39,6 +40,7 @@ describe("examples/gitops workflow", () => {
     expect(readFileSync(workflowPath, "utf8")).not.toContain("pull_request_target");
     expect(plan.if).toBe("github.event_name == 'pull_request'");
     expect(apply.if).not.toContain("pull_request");
+    expect(applyProduction.if).toBe(apply.if);
     expect((workflow.on.push as { branches: string[] }).branches).toEqual(["main"]);
   });
 
@@ -52,7 +54,7 @@ describe("examples/gitops workflow", () => {
 
   it("installs coho pinned by a SHA-256 of its tarball, never by a bare package name", () => {
     expect(workflow.env.COHO_TARBALL_SHA256).toMatch(/^[0-9a-f]{64}$/);
-    for (const job of [plan, apply]) {
+    for (const job of [plan, apply, applyProduction]) {
       expect(cohoStep(job).with).toMatchObject({ "coho-tarball-url": "${{ env.COHO_TARBALL_URL }}", "coho-tarball-sha256": "${{ env.COHO_TARBALL_SHA256 }}" });
     }
     expect(action.inputs?.["coho-tarball-sha256"]?.required).toBe(true);
@@ -70,7 +72,7 @@ describe("examples/gitops workflow", () => {
 
   it("requires BRAZE_PARTNER explicitly: no emulator default, in the workflow or in coho.yaml", () => {
     expect(workflow.env.BRAZE_PARTNER).toBe("");
-    for (const job of [plan, apply]) {
+    for (const job of [plan, apply, applyProduction]) {
       const names = job.steps.map((s) => s.name ?? s.uses);
       expect(stepNamed(job, "Check settings")!.run).toContain('if [ -z "$BRAZE_PARTNER" ]');
       expect(names.indexOf("Check settings")).toBeLessThan(names.indexOf(cohoStep(job).uses));
@@ -85,6 +87,7 @@ describe("examples/gitops workflow", () => {
     expect(config.state).toEqual({ backend: "postgres", url: "${env:COHO_STATE_URL}" });
     expect(cohoStep(plan).with?.["state-url"]).toBe("${{ secrets.COHO_STATE_URL }}");
     expect(cohoStep(apply).with?.["state-url"]).toBe("${{ secrets.COHO_STATE_URL }}");
+    expect(cohoStep(applyProduction).with?.["state-url"]).toBe("${{ secrets.COHO_STATE_URL }}");
     for (const step of action.runs.steps.filter((s) => /\bcoho -C\b/.test(s.run ?? ""))) expect(step.env?.COHO_STATE_URL, step.name).toBe("${{ inputs.state-url }}");
     const uses = Object.values(workflow.jobs).flatMap((j) => j.steps.map((s) => s.uses).filter(Boolean));
     expect(uses.every((u) => /^(actions\/(checkout|setup-node)@v4|your-org\/coho@v[\d.]+)$/.test(u!))).toBe(true);
@@ -95,24 +98,42 @@ describe("examples/gitops workflow", () => {
     expect(commitStep.if).toContain("steps.apply.outputs.exitcode != ''");
     const commit = commitStep.run!;
     expect(commit).toContain('lock="$COHO_DIR/coho.lock"');
+    expect(commit).toContain('lock="$COHO_DIR/coho.$COHO_ENV.lock"');
     expect(commit.match(/git add .*/g)).toEqual(['git add -- "$lock"']);
     expect(commit).not.toMatch(/\.coho\/|git add (-A|--all|\.)/);
   });
 
-  it("never gives Braze keys to the plan job; gives them to the apply job only, behind an environment", () => {
+  it("never gives Braze keys to the plan job; gives each apply job its own environment's keys only, behind a GitHub environment", () => {
     expect(JSON.stringify(workflow.env)).not.toMatch(/secrets\./);
     expect(Object.keys(plan.env ?? {})).not.toEqual(expect.arrayContaining(["BRAZE_PARTNER_API_KEY"]));
-    expect(JSON.stringify(plan)).not.toMatch(/BRAZE_PARTNER_API_KEY|BRAZE_DATA_IMPORT_KEY/);
-    expect(apply.env).toMatchObject({ BRAZE_PARTNER_API_KEY: "${{ secrets.BRAZE_PARTNER_API_KEY }}", BRAZE_DATA_IMPORT_KEY: "${{ secrets.BRAZE_DATA_IMPORT_KEY }}" });
-    expect(apply.environment).toBe("braze-production");
+    expect(JSON.stringify(plan)).not.toMatch(/BRAZE_(PRODUCTION_)?(PARTNER_API_KEY|DATA_IMPORT_KEY)/);
+    expect(apply.env).toEqual({ BRAZE_PARTNER_API_KEY: "${{ secrets.BRAZE_PARTNER_API_KEY }}", BRAZE_DATA_IMPORT_KEY: "${{ secrets.BRAZE_DATA_IMPORT_KEY }}" });
+    expect(applyProduction.env).toEqual({ BRAZE_PRODUCTION_PARTNER_API_KEY: "${{ secrets.BRAZE_PRODUCTION_PARTNER_API_KEY }}", BRAZE_PRODUCTION_DATA_IMPORT_KEY: "${{ secrets.BRAZE_PRODUCTION_DATA_IMPORT_KEY }}" });
+    expect(apply.environment).toBe("braze-staging");
+    expect(applyProduction.environment).toBe("braze-production");
+  });
+
+  it("plans every environment in one comment, applies staging on merge and production only after it", () => {
+    const config = parse(readFileSync(join(EXAMPLES, "gitops", "coho.yaml"), "utf8")) as { environments: Record<string, { default?: boolean }> };
+    expect(Object.keys(config.environments)).toEqual(["staging", "production"]);
+    expect(config.environments.staging!.default).toBe(true);
+    expect(cohoStep(plan).with?.environments).toBe(Object.keys(config.environments).join(" "));
+    expect(cohoStep(apply).with?.environment).toBe("staging");
+    expect(cohoStep(applyProduction).with?.environment).toBe("production");
+    expect(applyProduction.needs).toBe("apply-staging");
+    expect(Object.keys(workflow.jobs)).toEqual(["plan", "apply-staging", "apply-production"]);
+    // Every coho call in the action works on the chosen environment.
+    for (const step of action.runs.steps.filter((s) => /\bcoho -C\b/.test(s.run ?? ""))) expect(step.env?.COHO_ENV, step.name).toBe("${{ inputs.environment }}");
   });
 
   it("cancels superseded plans per pull request; applies queue and never cancel", () => {
     expect(plan.concurrency).toEqual({ group: "coho-plan-${{ github.event.pull_request.number }}", "cancel-in-progress": true });
-    expect(apply.concurrency).toEqual({ group: "coho-apply", "cancel-in-progress": false });
+    expect(apply.concurrency).toEqual({ group: "coho-apply-staging", "cancel-in-progress": false });
+    expect(applyProduction.concurrency).toEqual({ group: "coho-apply-production", "cancel-in-progress": false });
     expect(plan.permissions).toEqual({ contents: "read", "pull-requests": "write" });
     // contents: write only to push the coho.lock mirror back (see the previous test).
     expect(apply.permissions).toEqual({ contents: "write", "pull-requests": "write" });
+    expect(applyProduction.permissions).toEqual({ contents: "write", "pull-requests": "write" });
   });
 
   it("finds its own comment over every page, by the bot's login and the marker, and skips commenting for forks", () => {

@@ -32,6 +32,7 @@ describe("schema and TypeScript types agree", () => {
   it.each([
     ["top level", schemaKeys(schema), keys.CONFIG_KEYS],
     ["state", schemaKeys(def("state")), keys.STATE_KEYS],
+    ["environment", schemaKeys(def("environment")), keys.ENVIRONMENT_KEYS],
     ["dbt", schemaKeys(def("dbt")), keys.DBT_KEYS],
     ["dbt owner", schemaKeys((def("dbt").properties as Record<string, SchemaNode>).owner as SchemaNode), keys.DBT_OWNER_KEYS],
     ["duckdb source", schemaKeys(def("source"), 0), keys.DUCKDB_SOURCE_KEYS],

@@ -7,7 +7,7 @@ import { renderPlanHuman } from "../../render/plan-human.js";
 import { renderPlanJson } from "../../render/plan-json.js";
 import { renderPlanMarkdown } from "../../render/plan-markdown.js";
 import { planHistoryCharts } from "../../render/history-mermaid.js";
-import type { CommandContext } from "../context.js";
+import { chosenEnvironment, type CommandContext } from "../context.js";
 import { EXIT_CHANGES, EXIT_ERROR, EXIT_OK } from "../exit-codes.js";
 import { loadConfigOrThrow } from "../load-config.js";
 import { chooseFormat, withEventStream, withJsonFailure, type OutputFormat } from "../output-format.js";
@@ -23,6 +23,8 @@ export interface PlanFlags {
   showMembers?: number;
   allowRemovals?: boolean;
   refresh?: boolean;
+  /** `--markdown-limit`: this comment's share of GitHub's comment size. */
+  markdownLimit?: number;
   /** commander's `--no-charts`: false when given. */
   charts?: boolean;
 }
@@ -56,10 +58,11 @@ export async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<nu
     const charts = result.history && "series" in result.history ? planHistoryCharts(result.plan, result.history.series) : [];
     return { plan: result.plan, charts };
   })));
-  const rendered = renderPlan(planned.plan, format, planned.charts);
+  const markdown = { charts: planned.charts, ...(flags.markdownLimit === undefined ? {} : { limit: flags.markdownLimit }) };
+  const rendered = renderPlan(planned.plan, format, markdown);
   if (rendered !== undefined) ctx.output.out(rendered);
   const summary = ctx.io.env.GITHUB_STEP_SUMMARY;
-  if (summary) appendFileSync(summary, `${renderPlanMarkdown(planned.plan, { charts: planned.charts })}\n`);
+  if (summary) appendFileSync(summary, `${renderPlanMarkdown(planned.plan, markdown)}\n`);
   if (flags.out && (format === "text" || format === "markdown")) {
     ctx.output.err(planned.plan.applyable ? `Saved the plan to ${flags.out}; apply exactly it with: coho apply ${flags.out}` : `Saved the plan to ${flags.out} for review; it cannot be applied (see above).`);
   }
@@ -79,7 +82,7 @@ async function withMarkdownFailure<T>(ctx: CommandContext, format: OutputFormat,
     return await work();
   } catch (error) {
     const { renderPlanFailureMarkdown } = await import("../../render/plan-markdown-failure.js");
-    const comment = renderPlanFailureMarkdown(error, ctx.io.cwd);
+    const comment = renderPlanFailureMarkdown(error, ctx.io.cwd, chosenEnvironment(ctx));
     if (format === "markdown") ctx.output.out(comment);
     const summary = ctx.io.env.GITHUB_STEP_SUMMARY;
     if (summary) appendFileSync(summary, `${ctx.output.redact(comment)}\n`);
@@ -88,12 +91,12 @@ async function withMarkdownFailure<T>(ctx: CommandContext, format: OutputFormat,
 }
 
 /** The plan as the chosen format prints it; with ndjson the stream already ended with it. */
-function renderPlan(planned: Plan, format: OutputFormat, charts: readonly string[]): string | undefined {
+function renderPlan(planned: Plan, format: OutputFormat, markdown: { readonly charts: readonly string[]; readonly limit?: number }): string | undefined {
   switch (format) {
     case "json":
       return renderPlanJson(planned);
     case "markdown":
-      return renderPlanMarkdown(planned, { charts });
+      return renderPlanMarkdown(planned, markdown);
     case "ndjson":
       return undefined;
     case "text":

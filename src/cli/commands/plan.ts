@@ -1,7 +1,9 @@
 import type { Command } from "commander";
 import type { CommandContext } from "../context.js";
 import type { PlanFlags } from "./plan-run.js";
+import { InvalidArgumentError } from "commander";
 import { collectTargets, parseCount } from "../flags.js";
+import { MARKDOWN_LIMIT } from "../../render/markdown-limit.js";
 import { outputOption } from "../output-format.js";
 
 export function registerPlan(program: Command, context: () => CommandContext, setExitCode: (code: number) => void): void {
@@ -17,8 +19,18 @@ export function registerPlan(program: Command, context: () => CommandContext, se
     .option("--show-members <n>", "include up to N sample identifiers per cohort (PII!)", parseCount)
     .option("--allow-removals", "override the removal guards: allow_empty, max_removals and max_deleted_instances (never prevent_destroy or max_array_values)")
     .option("--refresh", "also send again the additions of every recorded member (idempotent), so users whose Braze profile was created since get the attribute")
+    .option("--markdown-limit <characters>", `the most characters the markdown comment may have (default ${MARKDOWN_LIMIT.toLocaleString("en-US")}); whole rows and details are left out and counted to stay under it. A comment holding several environments' plans gives each its share`, parseMarkdownLimit)
     .option("--no-charts", "leave out the Mermaid charts of each changed cohort's size over its recorded applies (markdown and the job summary)")
     .action(async (flags: PlanFlags) => {
       setExitCode(await (await import("./plan-run.js")).runPlan(context(), flags));
     });
+}
+
+/** Below this, not even the headline, the warnings and the footer fit. */
+const MIN_MARKDOWN_LIMIT = 2_000;
+
+function parseMarkdownLimit(text: string): number {
+  const n = parseCount(text);
+  if (n < MIN_MARKDOWN_LIMIT || n > MARKDOWN_LIMIT) throw new InvalidArgumentError(`expected a whole number from ${MIN_MARKDOWN_LIMIT.toLocaleString("en-US")} to ${MARKDOWN_LIMIT.toLocaleString("en-US")}`);
+  return n;
 }

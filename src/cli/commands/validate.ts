@@ -50,6 +50,8 @@ export function registerSecrets(ctx: CommandContext, secrets: readonly Secret[])
   for (const secret of secrets) {
     const value = secret.reveal();
     ctx.output.registerSecret(value);
+    // A host name is printed lower-cased (URL parsing): that form must not slip past.
+    if (value.toLowerCase() !== value) ctx.output.registerSecret(value.toLowerCase());
     // A connection URL's password alone may surface in a driver's message.
     if (/^postgres(ql)?:\/\//.test(value)) {
       try {

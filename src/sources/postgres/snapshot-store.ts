@@ -49,8 +49,8 @@ export class PgWireSnapshotStore implements SnapshotStore {
     return snapshot.startsWith(`${this.#wiring.dialect.name}:`);
   }
 
+  /** Creates nothing: a plan may run with read-only grants (tables exist once a snapshot was recorded). */
   async home(): Promise<SnapshotHome> {
-    await this.#prepare();
     return {
       location: { kind: "source", source: this.#wiring.source },
       snapshots: this.#keys,
@@ -59,7 +59,6 @@ export class PgWireSnapshotStore implements SnapshotStore {
   }
 
   async *keys(snapshot: string): AsyncIterable<readonly string[]> {
-    await this.#prepare();
     const session = await this.#wiring.open();
     try {
       for await (const page of session.pages(`SELECT key FROM ${this.#keys} WHERE snapshot = $1`, [snapshot], PAGE)) yield page.map((row) => String(row[0]));
@@ -79,6 +78,9 @@ export class PgWireSnapshotStore implements SnapshotStore {
         await session.run(`CREATE TEMP TABLE coho_changes (slot INTEGER, key ${d.textType}, removed BOOLEAN)`);
         await insertChanges(session, changes);
         await session.run(`CREATE TEMP TABLE coho_folded (slot INTEGER, key ${d.textType})`);
+        // Each base is verified first (its recorded checksum, else its digest): a snapshot edited in
+        // the warehouse fails here instead of being carried into the next one.
+        for (const job of jobs) if (job.base && job.base.count > 0) await this.#verify(session, job.base.snapshot, job.base);
         const written: WrittenSnapshot[] = [];
         for (const job of jobs) {
           // (base ∪ additions) − removals, removals winning: as apply/fold-journal.ts folds locally.
@@ -154,6 +156,10 @@ export class PgWireSnapshotStore implements SnapshotStore {
     } finally {
       await session.close();
     }
+  }
+
+  prepare(): Promise<void> {
+    return this.#prepare();
   }
 
   #prepare(): Promise<void> {
