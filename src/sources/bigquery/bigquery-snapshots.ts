@@ -48,8 +48,8 @@ export class BigQuerySnapshotStore implements SnapshotStore {
     return snapshot.startsWith(PREFIX);
   }
 
+  /** Creates nothing: plans may run with read-only grants. */
   async home(): Promise<SnapshotHome> {
-    await this.#ensureTables();
     return {
       location: { kind: "source", source: this.#source },
       snapshots: this.#keys,
@@ -57,8 +57,12 @@ export class BigQuerySnapshotStore implements SnapshotStore {
     };
   }
 
+  /** coho's dataset and tables, created when missing (apply, before it sends anything). */
+  prepare(): Promise<void> {
+    return this.#ensureTables();
+  }
+
   async *keys(snapshot: string): AsyncIterable<readonly string[]> {
-    await this.#ensureTables();
     for await (const page of this.#runner.pages(`SELECT key FROM ${this.#keys} WHERE snapshot = @p1`, { p1: snapshot }, 10_000)) {
       yield page.map((row) => String(row[0]));
     }
