@@ -65,6 +65,8 @@ export interface PlanOptions extends ConfigInputs {
   readonly allowRemovals?: boolean;
   /** Also send again the additions of every recorded member (`coho plan --refresh`). */
   readonly refresh?: boolean;
+  /** Read a sample back from Braze and plan drifted members again (`coho plan --refresh-from-braze`); needs the destinations' keys. */
+  readonly refreshFromBraze?: { readonly sample: number };
   /** Sample member keys per cohort (PII); default 0. */
   readonly showMembers?: number;
   readonly pushDown?: boolean;
@@ -79,8 +81,9 @@ export interface PlanOptions extends ConfigInputs {
  * does. Throws DiagnosticsError for an invalid configuration.
  */
 export async function plan(dir: string, options: PlanOptions = {}): Promise<Plan> {
-  // Plan never calls Braze: it runs without destination credentials.
-  const project = loadOrThrow(dir, options.env, OFFLINE_SECRETS, options);
+  // Plan never calls Braze (but to read back, below): it runs without destination credentials.
+  // --refresh-from-braze reads Braze back: then the destinations' keys are needed.
+  const project = loadOrThrow(dir, options.env, options.refreshFromBraze ? undefined : OFFLINE_SECRETS, options);
   const { out, tuning, onEvent, env: _env, vars: _vars, allowPaths: _allowPaths, ...rest } = options;
   const result = await planOperation({
     project,
@@ -100,6 +103,8 @@ export interface ApplyOptions extends ConfigInputs {
   readonly allowRemovals?: boolean;
   /** For a fresh plan: also send again the additions of every recorded member (`coho apply --refresh`). */
   readonly refresh?: boolean;
+  /** For a fresh plan: read a sample back and re-send drifted members (`coho apply --refresh-from-braze`). */
+  readonly refreshFromBraze?: { readonly sample: number };
   /** Decides on a fresh plan with changes. Required unless autoApprove or planFile. */
   readonly approve?: Approval;
   readonly autoApprove?: boolean;

@@ -1,3 +1,4 @@
+import { CohoError } from "../model/errors.js";
 import { InvalidArgumentError } from "commander";
 import { parseAddress } from "../model/address.js";
 import { parseDuration } from "../model/duration.js";
@@ -33,4 +34,11 @@ export function collectVar(value: string, previous: Record<string, string>): Rec
 export function collectAllowPath(value: string, previous: string[]): string[] {
   if (value === "") throw new InvalidArgumentError("expected a path");
   return [...previous, value];
+}
+
+/** `--refresh-from-braze [--sample N]` as the plan request takes it; --sample alone is a usage error. */
+export function repairOption(flags: { refreshFromBraze?: boolean; sample?: number }): { refreshFromBraze?: { sample: number } } {
+  if (flags.sample !== undefined && !flags.refreshFromBraze) throw new CohoError("cli.usage", "--sample goes with --refresh-from-braze");
+  if (flags.sample !== undefined && flags.sample < 1) throw new CohoError("cli.usage", "--sample must be at least 1");
+  return flags.refreshFromBraze ? { refreshFromBraze: { sample: flags.sample ?? 200 } } : {};
 }

@@ -32,6 +32,9 @@ export function invalidEntries(data: unknown, sections: readonly string[]): { en
   const broken = new Set<string>();
   if (validate(data)) return { entries, sections: broken };
   for (const error of validate.errors ?? []) {
+    // An unknown key inside an entry leaves its known keys usable: the entry is still
+    // reference-checked, so a typo'd key and a bad reference come in one pass.
+    if (error.keyword === "additionalProperties" && pointerToPath(error.instancePath).length >= 2) continue;
     const [section, name] = pointerToPath(error.instancePath);
     if (section === undefined || !sections.includes(section)) continue;
     if (name === undefined) {
@@ -94,7 +97,8 @@ function toDiagnostic(file: YamlFile, error: SchemaError): Diagnostic {
     case "type":
       // `cohorts:` with nothing under it parses as null: say so, not "must be a mapping".
       if (error.data === null) return error_(`${where} is empty: give it ${emptyHint(String(params.type))}, or remove the key`, path, "key");
-      return error_(`${where} must be ${typeName(String(params.type))}`, path);
+      // A type's own message where the schema gives one (a duration: "30" has no unit).
+      return error_(`${where} ${custom ?? `must be ${typeName(String(params.type))}`}`, path);
     default: {
       // A mapping is pointed at by its key: its value's first line is some other key.
       const isMapping = typeof error.data === "object" && error.data !== null && !Array.isArray(error.data);

@@ -163,9 +163,12 @@ export interface PlanSummary {
   readonly members_remove: number;
 }
 
+/** The version of the plan format (JSON, saved plans); schema/coho-plan.schema.json describes it. */
+export const PLAN_FORMAT_VERSION = "1.1";
+
 export interface Plan {
   readonly format: "coho-plan";
-  readonly format_version: "1.1";
+  readonly format_version: typeof PLAN_FORMAT_VERSION;
   readonly coho_version: string;
   readonly created_at: string;
   /** The environment (`--env`) the plan was made for, when coho.yaml declares environments; a saved plan applies only there. */

@@ -24,6 +24,8 @@ export interface ApplyRequest extends LockRequest {
   readonly allowRemovals?: boolean;
   /** For a fresh plan: send again the additions of every recorded member (see PlanRequest.refresh). */
   readonly refresh?: boolean;
+  /** For a fresh plan: read back a sample and re-send drifted members (see PlanRequest.refreshFromBraze). */
+  readonly refreshFromBraze?: { readonly sample: number };
   /** Asked once a fresh plan with changes is ready; absent means approved (an --auto-approve). */
   readonly approve?: Approval;
   /** Aborting stops new requests; those in flight finish and state keeps what Braze acknowledged. */
@@ -111,7 +113,7 @@ export async function apply(request: ApplyRequest): Promise<ApplyResult> {
 async function planOrLoad(session: Session, request: ApplyRequest): Promise<ExecutablePlan> {
   const state = await session.backend.read();
   if (request.planFile) return loadSavedPlan(request.planFile, state, request.project, session.engine);
-  return planInSession(session, { targets: request.targets ?? [], allowRemovals: request.allowRemovals === true, showMembers: 0, ...(request.refresh ? { refresh: true } : {}), ...(request.onEvent ? { onEvent: request.onEvent } : {}) });
+  return planInSession(session, { targets: request.targets ?? [], allowRemovals: request.allowRemovals === true, showMembers: 0, ...(request.refresh ? { refresh: true } : {}), ...(request.refreshFromBraze ? { refreshFromBraze: request.refreshFromBraze } : {}), ...(request.onEvent ? { onEvent: request.onEvent } : {}) });
 }
 
 function abortReason(signal: AbortSignal | undefined): string {

@@ -5,7 +5,9 @@ import type { Project } from "../model/project.js";
 import { accessSync, constants, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { CohoError } from "../model/errors.js";
-import { buildPlan, type PendingApply, type PlannedChanges } from "../plan/build-plan.js";
+import { buildPlan, type PendingApply, type PlannedChanges, type RepairFound } from "../plan/build-plan.js";
+import { DestinationClients } from "../destinations/clients.js";
+import { readDrift } from "./verify.js";
 import { describeLock } from "../state/lock-holder.js";
 import { isStale } from "../state/local-lock.js";
 import { hidePendingCohortIds } from "../model/pending-cohort-ids.js";
@@ -23,6 +25,12 @@ export interface PlanRequest {
   readonly allowRemovals?: boolean;
   /** Also send again the additions of every recorded member (idempotent): profiles created since get the attribute. */
   readonly refresh?: boolean;
+  /**
+   * Read `sample` recorded members per cohort back from Braze (as `verify` does)
+   * and plan the drifted ones' additions again, so the next apply repairs them.
+   * Needs the destinations' keys; Braze is only read.
+   */
+  readonly refreshFromBraze?: { readonly sample: number };
   /** Sample member keys per cohort (PII); 0, the default, includes none. */
   readonly showMembers?: number;
   /** Diff inside PostgreSQL when model and state share a database (default true). */
@@ -73,7 +81,7 @@ export async function plan(request: PlanRequest): Promise<PlanResult> {
 /** Builds the plan in an open session, reporting each cohort as planned. Shared with apply. */
 export async function planInSession(
   session: Session,
-  request: Pick<PlanRequest, "targets" | "allowRemovals" | "showMembers" | "pushDown" | "onEvent" | "refresh">,
+  request: Pick<PlanRequest, "targets" | "allowRemovals" | "showMembers" | "pushDown" | "onEvent" | "refresh" | "refreshFromBraze">,
   pending: PendingApply | null = null,
 ): Promise<PlannedChanges> {
   const targets = request.targets ?? [];
@@ -91,6 +99,7 @@ export async function planInSession(
       allowRemovals: request.allowRemovals === true,
       showMembers: request.showMembers ?? 0,
       ...(request.refresh ? { refresh: true } : {}),
+      ...(request.refreshFromBraze ? { repair: await readBackDrift(session, targets, request.refreshFromBraze.sample) } : {}),
       ...(request.pushDown === undefined ? {} : { pushDown: request.pushDown }),
     },
     pendingApply: pending,
@@ -154,4 +163,26 @@ function checkOutputPath(out: string): void {
   } catch {
     throw new CohoError("plan.out_unwritable", `cannot save the plan to ${out}: the folder ${folder} is not writable`, { hint: "choose a writable folder for --out" });
   }
+}
+
+/**
+ * `--refresh-from-braze`: a verify-style read-back of each recorded cohort (the
+ * targets only, when given) whose road can read back; drifted members by address.
+ */
+async function readBackDrift(session: Session, targets: readonly string[], sample: number): Promise<Map<string, RepairFound>> {
+  const state = await session.backend.read();
+  const clients = new DestinationClients(session.project);
+  const found = new Map<string, RepairFound>();
+  try {
+    for (const [address, entry] of Object.entries(state.cohorts).sort(([a], [b]) => (a < b ? -1 : 1))) {
+      if (targets.length > 0 && !targets.includes(address)) continue;
+      const config = session.project.destinations.get(entry.destination);
+      if (!config || entry.members.count === 0) continue;
+      const read = await readDrift(config, session.engine, session.backend, clients, address, entry, sample);
+      if (read) found.set(address, { keys: read.drifted.map((d) => d.key), sampled: read.sampled.length, reasons: read.reasons });
+    }
+  } finally {
+    await clients.close();
+  }
+  return found;
 }

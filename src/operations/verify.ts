@@ -76,21 +76,13 @@ async function verifyCohort(request: VerifyRequest, engine: DuckDbEngine, backen
   const base = { address, destination: entry.destination, members: entry.members.count, reasons: { changed: 0, absent: 0, evicted: 0, deleted: 0 } };
   const config = request.project.destinations.get(entry.destination);
   if (!config) throw new CohoError("verify.destination_missing", `${address}: destination ${entry.destination} is not in the configuration`);
-  const client = clients.get(entry.destination);
-  if (!client.readBack) {
+  const read = await readDrift(config, engine, backend, clients, address, entry, request.sample ?? 200);
+  if (!read) {
     return { ...base, status: "unsupported", message: `Braze offers no read-back for Cohort Import (${config.type}): cohort membership cannot be listed through the API, so drift cannot be checked`, sampled: 0, drifted: 0 };
   }
-  const keys = await sampleMembers(engine, backend, address, entry, request.sample ?? 200);
-  const values = await client.readBack({ cohortId: entry.cohort_id, target: entry.target }, keys);
-  const drifted: string[] = [];
-  const reasons = { ...base.reasons };
-  for (const key of keys) {
-    const reason = driftOf(config, entry.target, values.get(key) ?? ({ kind: "absent" } satisfies ReadBackValue));
-    if (!reason) continue;
-    reasons[reason]++;
-    if (reason === "absent") reasons.deleted++;
-    drifted.push(key);
-  }
+  const keys = read.sampled;
+  const drifted = read.drifted.map((d) => d.key);
+  const reasons = { ...base.reasons, ...read.reasons, deleted: read.reasons.absent };
   const show = request.showMembers ?? 0;
   return {
     ...base,
@@ -102,6 +94,35 @@ async function verifyCohort(request: VerifyRequest, engine: DuckDbEngine, backen
     ...(reasons.absent > 0 ? { absent_means: absentMeaning(config) } : {}),
     ...(show > 0 ? { samples: drifted.slice(0, show) } : {}),
   };
+}
+
+/** What a read-back of a sample of one cohort's recorded members found. */
+export interface DriftRead {
+  readonly sampled: readonly string[];
+  readonly drifted: readonly { readonly key: string; readonly reason: DriftReason }[];
+  readonly reasons: Readonly<Record<DriftReason, number>>;
+}
+
+/**
+ * Reads a random sample of a cohort's recorded members back from Braze and
+ * tells which no longer hold what coho wrote (undefined: the road offers no
+ * read-back). Shared by `verify` (which reports) and `plan --refresh-from-braze`
+ * (which turns the drifted members into re-sent additions).
+ */
+export async function readDrift(config: DestinationConfig, engine: DuckDbEngine, backend: StateBackend, clients: DestinationClients, address: string, entry: CohortState, sample: number): Promise<DriftRead | undefined> {
+  const client = clients.get(entry.destination);
+  if (!client.readBack) return undefined;
+  const keys = await sampleMembers(engine, backend, address, entry, sample);
+  const values = await client.readBack({ cohortId: entry.cohort_id, target: entry.target }, keys);
+  const drifted: { key: string; reason: DriftReason }[] = [];
+  const reasons: Record<DriftReason, number> = { changed: 0, absent: 0, evicted: 0 };
+  for (const key of keys) {
+    const reason = driftOf(config, entry.target, values.get(key) ?? ({ kind: "absent" } satisfies ReadBackValue));
+    if (!reason) continue;
+    reasons[reason]++;
+    drifted.push({ key, reason });
+  }
+  return { sampled: keys, drifted, reasons };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { isRetarget, type CohortPlan, type CostEstimate, type Plan, type PlanSummary, type WarehouseCost } from "../model/plan.js";
+import { PLAN_FORMAT_VERSION, isRetarget, type CohortPlan, type CostEstimate, type Plan, type PlanSummary, type WarehouseCost } from "../model/plan.js";
 import { addCosts, estimateCost, roadGuards } from "../destinations/roads.js";
 import { formatDuration } from "../model/duration.js";
 import { cohortCost } from "./cost.js";
@@ -37,6 +37,15 @@ export interface PlanOptions {
   readonly pushDown?: boolean;
   /** Re-send the additions of every recorded member (`--refresh`), not only when `refresh_every` says so. */
   readonly refresh?: boolean;
+  /** Drift a read-back found (`--refresh-from-braze`), by address: those members' additions are sent again. */
+  readonly repair?: ReadonlyMap<string, RepairFound>;
+}
+
+/** Recorded members a read-back found no longer holding what coho wrote, and how many were read. */
+export interface RepairFound {
+  readonly keys: readonly string[];
+  readonly sampled: number;
+  readonly reasons: Readonly<Record<"changed" | "absent" | "evicted", number>>;
 }
 
 export type PlanEvent =
@@ -115,7 +124,7 @@ export async function buildPlan(ctx: PlanContext): Promise<PlannedChanges> {
   const blocked = cohorts.some((c) => c.guards.some((g) => g.status === "blocked")) || sets.some((s) => s.guards.some((g) => g.status === "blocked"));
   const plan: Plan = {
     format: "coho-plan",
-    format_version: "1.1",
+    format_version: PLAN_FORMAT_VERSION,
     coho_version: COHO_VERSION,
     created_at: (ctx.now?.() ?? new Date()).toISOString(),
     ...(project.environment ? { environment: project.environment.name } : {}),
@@ -379,16 +388,23 @@ async function planRefresh(
   const now = ctx.now?.() ?? new Date();
   const since = prior.refreshed_at ?? prior.applied_at;
   const due = cohort.refreshEveryMs !== undefined && now.getTime() - Date.parse(since) >= cohort.refreshEveryMs;
-  if (!ctx.options.refresh && !due) return undefined;
+  const found = ctx.options.repair?.get(decision.address);
+  const whole = ctx.options.refresh === true || due;
+  if (!whole && !(found && found.keys.length > 0)) return undefined;
   const reason = ctx.options.refresh
     ? "--refresh: every recorded member's addition is sent again, so users whose Braze profile was created since they joined get it"
-    : `refresh_every ${formatDuration(cohort.refreshEveryMs!)}: last sent whole ${since}; every recorded member's addition is sent again, so users whose Braze profile was created since get it`;
+    : due
+      ? `refresh_every ${formatDuration(cohort.refreshEveryMs!)}: last sent whole ${since}; every recorded member's addition is sent again, so users whose Braze profile was created since get it`
+      : `--refresh-from-braze: ${found!.keys.length} of ${found!.sampled} recorded member(s) read back no longer hold what coho wrote (changed ${found!.reasons.changed}, absent in Braze ${found!.reasons.absent}, evicted ${found!.reasons.evicted}); their additions are sent again`;
   const recorded = await ctx.backend.loadSnapshot(ctx.engine, decision.address, expectedSnapshot(prior));
+  const drifted = whole ? undefined : await keysTable(ctx.engine, found!.keys);
   const addTable = `memory.main.${ctx.engine.tempTable("refresh_add")}`;
   try {
-    await ctx.engine.connection.run(`CREATE TABLE ${addTable} AS SELECT key FROM ${delta.addTable} UNION ALL (SELECT key FROM ${recorded} ANTI JOIN ${delta.removeTable} AS r USING (key))`);
+    // Recorded members that stay (and, for a repair, only those read back drifted), beside the additions.
+    const resent = `SELECT key FROM ${recorded} ${drifted ? `SEMI JOIN ${drifted} AS d USING (key) ` : ""}ANTI JOIN ${delta.removeTable} AS r USING (key)`;
+    await ctx.engine.connection.run(`CREATE TABLE ${addTable} AS SELECT key FROM ${delta.addTable} UNION ALL (${resent})`);
   } finally {
-    await ctx.engine.drop(recorded);
+    await ctx.engine.drop(recorded, ...(drifted ? [drifted] : []));
   }
   const reader = await ctx.engine.connection.runAndReadAll(`SELECT count(*) AS n FROM ${addTable}`);
   const members = Number(reader.getRowObjects()[0]?.n ?? 0) - delta.add;
@@ -399,4 +415,20 @@ async function planRefresh(
   const config = ctx.project.destinations.get(cohort.destination);
   const cost = config ? estimateCost(config, { prepare: false, sends: [{ add: members, remove: 0 }] }) : { requests: 0, attribute_updates: 0, seconds: 0 };
   return { members, reason, cost, addTable };
+}
+
+/** A work table (column `key`) holding `keys`. */
+async function keysTable(engine: DuckDbEngine, keys: readonly string[]): Promise<string> {
+  const name = engine.tempTable("repair_keys");
+  await engine.connection.run(`CREATE TABLE memory.main.${name} (key VARCHAR)`);
+  const appender = await engine.connection.createAppender(name, "main", "memory");
+  try {
+    for (const key of keys) {
+      appender.appendVarchar(key);
+      appender.endRow();
+    }
+  } finally {
+    appender.closeSync();
+  }
+  return `memory.main.${name}`;
 }

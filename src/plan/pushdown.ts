@@ -4,6 +4,7 @@ import { noRejections, type RejectReason } from "../model/reject-reason.js";
 import type { CohortState } from "../model/state.js";
 import type { DiffRow, WarehouseSession } from "../sources/dialect.js";
 import type { DuckDbEngine } from "../sources/duckdb-engine.js";
+import { throwIfNullKeys } from "../sources/extract-members.js";
 import { keyPrefix } from "../sources/identifier-sql.js";
 import type { Source } from "../sources/source.js";
 import { modelQuery } from "../sources/source.js";
@@ -94,7 +95,9 @@ export async function tryPushDown(
 }
 
 async function checkPrimaryKey(session: WarehouseSession, model: ModelConfig): Promise<void> {
-  const rows = await session.rows("SELECT pk, count(*) AS n FROM coho_rows GROUP BY pk HAVING count(*) > 1 ORDER BY count(*) DESC, pk LIMIT 1");
+  const nulls = await session.rows("SELECT count(*) FROM coho_rows WHERE pk IS NULL");
+  throwIfNullKeys(model, Number((nulls[0] as unknown[] | undefined)?.[0] ?? 0));
+  const rows = await session.rows("SELECT pk, count(*) AS n FROM coho_rows WHERE pk IS NOT NULL GROUP BY pk HAVING count(*) > 1 ORDER BY count(*) DESC, pk LIMIT 1");
   const row = rows[0];
   if (!row) return;
   const [pk, n] = row as [string | null, unknown];

@@ -3,6 +3,7 @@ import { dbtRefChangeText, type Action, type ChangedAttribute, type CohortAttrib
 import type { SourceLocation } from "../model/diagnostic.js";
 import type { CohortConfig, ModelConfig, Project } from "../model/project.js";
 import type { CohortState, StateView } from "../model/state.js";
+import { didYouMean } from "../util/suggest.js";
 import { destinationIdentity } from "../destinations/identity.js";
 import { dbtModelChanged, dbtRefChanges } from "../dbt/plan-info.js";
 
@@ -92,7 +93,8 @@ export function planResources(
 
   // A set's address targets all its instances.
   const matched = (target: string) => setAddresses.includes(target) || decisions.some((d) => addressMatches(target, d.address));
-  for (const target of targets) if (!matched(target)) errors.push(`--target ${target}: no such cohort in the configuration or the state`);
+  const known = [...setAddresses, ...decisions.map((d) => d.address)];
+  for (const target of targets) if (!matched(target)) errors.push(`--target ${target}: no such cohort in the configuration or the state${didYouMean(target.startsWith("cohorts.") ? target : `cohorts.${target}`, known)}`);
   const planned = targets.length === 0 ? decisions : decisions.filter((d) => targets.some((t) => addressMatches(t, d.address)));
   // Only the changes this plan makes need their old destination.
   errors.push(...missingOldDestinations(project, planned));

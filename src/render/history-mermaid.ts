@@ -24,7 +24,8 @@ export interface XySeries {
 
 /**
  * One xychart. Labels lose what could end a quoted Mermaid string, a line or
- * the Markdown fence (`"`, line breaks, backticks) and are cut to 24 characters.
+ * the Markdown fence (`"`, line breaks, backticks) or start a Mermaid comment
+ * or directive (`%%`), and are cut to 24 characters.
  */
 export function xyChart(title: string, labels: readonly string[], yTitle: string, series: readonly XySeries[]): string {
   const all = series.flatMap((s) => s.values);
@@ -42,7 +43,9 @@ export function xyChart(title: string, labels: readonly string[], yTitle: string
 }
 
 function label(text: string, max: number): string {
-  const clean = text.replace(/["`\\]/g, "'").replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, " ").trim();
+  // `%%` opens a Mermaid comment or `%%{init}%%` directive even inside a quoted
+  // label (a set key `%%` fails the whole chart): no two `%` stay adjacent.
+  const clean = text.replace(/["`\\]/g, "'").replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, " ").replace(/%(?=%)/g, "% ").trim();
   return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
 }
 

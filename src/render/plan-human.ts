@@ -30,6 +30,11 @@ export function renderPlanHuman(plan: Plan): string {
   const { plain, sets } = groupBySet(plan);
   for (const cohort of plain.filter(isChange)) out.push(renderCohort(cohort), "");
   for (const group of sets) out.push(renderSet(group), "");
+  // Rows a model returned but coho refused matter even when no membership changes.
+  for (const cohort of plan.cohorts.filter((c) => !isChange(c))) {
+    const rejected = rejectedText(cohort);
+    if (rejected) out.push(kleur.yellow(`${visible(cohort.address)} (no changes): rejected rows: ${rejected}`));
+  }
   for (const warning of plan.warnings) out.push(kleur.yellow(`Warning: ${visible(warning)}`));
   for (const error of plan.errors) out.push(kleur.red(`Error: ${visible(error)}`));
   const blocked = blockedMessages(plan);

@@ -67,6 +67,12 @@ function headOf(plan: Plan): string {
     head.push("");
   }
   head.push(...capped(plan.warnings, MAX_MESSAGES, (w) => `> [!NOTE]\n> ${message(w)}\n`, (n) => `> [!NOTE]\n> …and ${count(n)} more notes; run \`coho plan\` for all of them.\n`));
+  const quiet = plan.cohorts.filter((c) => !isChange(c) && rejectedText(c) !== undefined);
+  if (quiet.length > 0) {
+    head.push("> [!NOTE]\n> Rejected rows in cohorts that do not change:");
+    head.push(...capped(quiet, MAX_MESSAGES, (c) => `> - ${cellCode(c.address)}: ${rejectedText(c)!}`, (n) => `> - …and ${count(n)} more`));
+    head.push("");
+  }
   const unguarded = unguardedRemovals(plan);
   if (unguarded.length > 0) {
     head.push("> [!WARNING]\n> Large removals that no `max_removals` guard checks:");

@@ -15,6 +15,6 @@ export function renderVerifyReport(report: VerifyReport): string {
   if (report.cohorts.length === 0) lines.push("No applied cohorts to verify.");
   lines.push("");
   const drifted = report.cohorts.filter((c) => c.drifted > 0).length;
-  lines.push(drifted > 0 ? kleur.red().bold(`Drift found in ${drifted} cohort(s): the next apply does not repair it (state says the members are in); see docs/braze-roads.md, "Drift".`) : kleur.green().bold("No drift found."));
+  lines.push(drifted > 0 ? kleur.red().bold(`Drift found in ${drifted} cohort(s): a plain apply does not repair it (state says the members are in): coho plan --refresh-from-braze --out repair.coho, then coho apply repair.coho (or coho apply --refresh-from-braze); see docs/braze-roads.md, "Drift".`) : kleur.green().bold("No drift found."));
   return lines.join("\n");
 }

@@ -2,7 +2,7 @@ import { identifierParts, type IdentifierConfig } from "../model/project.js";
 import { noRejections } from "../model/reject-reason.js";
 import { exactText, literal, type DuckDbEngine } from "./duckdb-engine.js";
 import { checkPrimaryKey, requireColumn } from "./extract-members.js";
-import { REJECT_REASONS, candidatesSql, identifierValueSql, type RejectReason } from "./identifier-sql.js";
+import { REJECT_REASONS, candidatesSql, identifierValueSql, onlyWhiteSpaceSql, type RejectReason } from "./identifier-sql.js";
 import type { ModelRows } from "./model-rows.js";
 
 /** Longest key value of a cohort set (it becomes part of a Braze cohort name). */
@@ -29,7 +29,6 @@ export interface GroupedMembers {
   readonly rejectedKeys: Readonly<Record<KeyRejectReason, { readonly values: number; readonly rows: number }>>;
 }
 
-const WHITESPACE = "chr(32) || chr(9) || chr(10) || chr(13) || chr(12) || chr(11)";
 
 /**
  * Turns a model's rows into member keys grouped by `keyColumn` (a cohort set),
@@ -73,7 +72,7 @@ export async function extractGroupedMembers(engine: DuckDbEngine, rows: ModelRow
 function keyReasonSql(column: string): string {
   return `CASE
     WHEN ${column} IS NULL THEN 'null'
-    WHEN trim(${column}, ${WHITESPACE}) = '' THEN 'empty'
+    WHEN ${onlyWhiteSpaceSql(column, "trim")} THEN 'empty'
     WHEN regexp_matches(${column}, '[\\x00-\\x1f\\x7f]') THEN 'control_characters'
     WHEN length(${column}) > ${MAX_SET_KEY_LENGTH} THEN 'too_long'
   END`;

@@ -107,10 +107,21 @@ export function requireColumn(model: ModelConfig, columns: readonly ColumnInfo[]
   return found;
 }
 
+/** A NULL primary key identifies no row: its own error, never "not unique". */
+export function throwIfNullKeys(model: ModelConfig, rows: number): void {
+  if (rows === 0) return;
+  throw new CohoError("source.primary_key_null", `model ${model.name}: primary_key \`${model.primaryKey}\` is NULL in ${rows.toLocaleString("en")} row${rows === 1 ? "" : "s"}; a primary key must identify every row`, {
+    location: model.origin,
+    hint: "filter those rows out in the SQL (WHERE ... IS NOT NULL), or choose a primary_key that is never NULL",
+  });
+}
+
 /** A primary key seen twice is an error naming the model and one such key. */
 export async function checkPrimaryKey(engine: DuckDbEngine, rows: string, model: ModelConfig): Promise<void> {
+  const nulls = await engine.connection.runAndReadAll(`SELECT count(*) FROM memory.main.${rows} WHERE pk IS NULL`);
+  throwIfNullKeys(model, Number(nulls.getRows()[0]?.[0] ?? 0));
   const result = await engine.connection.runAndReadAll(
-    `SELECT ${exactText("pk::VARCHAR")}, count(*) AS n FROM memory.main.${rows} GROUP BY pk HAVING count(*) > 1 ORDER BY n DESC, pk LIMIT 1`,
+    `SELECT ${exactText("pk::VARCHAR")}, count(*) AS n FROM memory.main.${rows} WHERE pk IS NOT NULL GROUP BY pk HAVING count(*) > 1 ORDER BY n DESC, pk LIMIT 1`,
   );
   const row = result.getRows()[0];
   if (!row) return;

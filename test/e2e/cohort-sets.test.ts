@@ -63,7 +63,7 @@ describe.each([...BACKENDS, "redshift" as const])("cohort sets (for_each), %s st
     writeRows(dir, []);
     const blocked = await coho(dir, ["plan", "--detailed-exitcode"]);
     expect(blocked.code).toBe(1);
-    expect(blocked.stdout).toContain("4 of 4 instances would be deleted, more than max_deleted_instances (10% of 4 = 0)");
+    expect(blocked.stdout).toContain("4 of 4 instances would be deleted, more than max_deleted_instances (10% of 4 = 1 (at least one))");
     expect(blocked.stderr).not.toMatch(STACK_FRAME);
     const refused = await coho(dir, ["apply", "--auto-approve"]);
     expect(refused.code).toBe(1);

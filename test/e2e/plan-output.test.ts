@@ -108,4 +108,26 @@ describe("markdown size", () => {
     expect(text).toContain("were left out to stay under 60,000 characters");
     expect(text).toContain("| `cohorts.c59` |");
   });
+
+  it("keeps to a smaller share with --markdown-limit (several environments in one comment), leaving out whole rows only", async () => {
+    const { renderPlanMarkdown } = await import("../../src/render/plan-markdown.js");
+    const base = JSON.parse(normalise((await coho(dir, ["plan", "--json"])).stdout));
+    const cohorts = Array.from({ length: 2_000 }, (_, i) => ({ ...base.cohorts[0], address: `cohorts.c${i}` }));
+    const full = renderPlanMarkdown({ ...base, cohorts });
+    const share = renderPlanMarkdown({ ...base, cohorts }, { limit: MARKDOWN_LIMIT / 2 });
+    expect(full.length).toBeGreaterThan(MARKDOWN_LIMIT / 2);
+    expect(share.length).toBeLessThanOrEqual(MARKDOWN_LIMIT / 2);
+    expect(share).toMatch(/table row\(s\).* were left out to stay under 30,000 characters/);
+    // Every table line that is there is a whole row.
+    for (const line of share.split("\n").filter((l) => l.startsWith("| `cohorts."))) expect(line).toMatch(/^\| `cohorts\.c\d+` \|.*\|$/);
+
+    const cli = await coho(dir, ["plan", "--markdown", "--allow-removals", "--markdown-limit", "2000"]);
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(cli.stdout.length).toBeLessThanOrEqual(2_000);
+    const refused = await coho(dir, ["plan", "--markdown", "--markdown-limit", "70000"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("--markdown-limit");
+    expect(refused.stderr).toContain("from 2,000 to 60,000");
+    expect(refused.stderr).not.toMatch(/\n\s+at /);
+  });
 });

@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { Ajv } from "ajv";
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
@@ -7,6 +8,8 @@ import type { RunningEmulator } from "../../src/emulator/server.js";
 import { STACK_FRAME } from "../helpers/cli.js";
 import { emulator } from "../helpers/emulator.js";
 import { applyProject, coho, ids, writeMembers } from "../helpers/apply-project.js";
+import { REPO_ROOT } from "../helpers/fixtures.js";
+import { destinationEntry, writeProject } from "../helpers/project.js";
 import { countryRows, setProjectFor, writeRows } from "../helpers/set-project.js";
 
 function project(options: Parameters<typeof applyProject>[1] = {}): string {
@@ -121,4 +124,86 @@ describe("guards that say how to pass them", () => {
     // The set's summary adds up: 6 instances, 1 to delete and 5 unchanged.
     expect(plan.stdout).toContain("6 instances: 1 to delete, 5 unchanged");
   }, 60_000);
+});
+
+/** A project of one cohort over inline rows (DuckDB), with `extra` lines for its model and cohort. */
+function inline(rows: string, options: { model?: string; cohort?: string; sources?: string } = {}): string {
+  return writeProject({
+    "coho.yaml": `version: 1\n${options.sources ?? ""}destinations:\n${destinationEntry("braze", emu.url)}models:\n  m:\n    sql: select * from (values ${rows}) t(id, user_id)\n${options.model ?? ""}identifiers:\n  user_id: { type: external_id, column: user_id }\ncohorts:\n  main:\n    name: Main\n    destination: braze\n    model: m\n    identifier: user_id\n${options.cohort ?? ""}`,
+  });
+}
+
+describe("configuration and data messages", () => {
+  it("rejected rows are shown even when nothing else changes", async () => {
+    const dir = inline("(1, 'u1'), (2, ''), (3, null)");
+    expect((await coho(dir, ["apply", "--auto-approve"])).code).toBe(0);
+    const plan = await coho(dir, ["plan"]);
+    expect(plan.code).toBe(0);
+    expect(plan.stdout).toContain("cohorts.main (no changes): rejected rows: 2 (null: 1, empty: 1)");
+    expect(plan.stdout).toContain("No changes.");
+    const markdown = await coho(dir, ["plan", "--markdown"]);
+    expect(markdown.stdout).toContain("> - `cohorts.main`: 2 (null: 1, empty: 1)");
+  });
+
+  it("a NULL primary key is called NULL, not 'not unique'", async () => {
+    const dir = inline("(1, 'u1'), (null, 'u2')", { model: "    primary_key: id\n" });
+    const plan = await coho(dir, ["plan"]);
+    expect(plan.code).toBe(1);
+    expect(plan.stderr).toContain("model m: primary_key `id` is NULL in 1 row; a primary key must identify every row");
+    expect(plan.stderr).toContain("[source.primary_key_null]");
+    expect(plan.stderr).not.toContain("not unique");
+  });
+
+  it("statement_timeout: 30 gets the duration hint; an unknown key and a bad reference come in one pass", async () => {
+    const dir = inline("(1, 'u1')", {
+      sources: "sources:\n  wh:\n    type: postgres\n    url: postgres://nobody@127.0.0.1:1/none\n    statement_timeout: 30\n",
+      cohort: "    guards: { allow_empty: true }\n    colour: blue\n",
+    });
+    writeFileSync(join(dir, "coho.yaml"), readFileSync(join(dir, "coho.yaml"), "utf8").replace("    model: m\n    identifier", "    model: mm\n    identifier"));
+    const result = await coho(dir, ["validate"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/coho\.yaml:\d+:\d+: error: sources\.wh\.statement_timeout must be a duration with a unit: 500ms, 30s, 10m, 1h30m \(or 0\); a bare number is refused/);
+    expect(result.stderr).toMatch(/coho\.yaml:\d+:\d+: error: unknown key `colour` in cohorts\.main/);
+    expect(result.stderr).toMatch(/coho\.yaml:\d+:\d+: error: cohorts\.main\.model: no model `mm` is declared; did you mean `m`\?|no model `mm` is declared/);
+    expect(result.stderr).toContain("The configuration has 3 errors");
+  });
+
+  it("--target gets did-you-mean", async () => {
+    const dir = project();
+    const result = await coho(dir, ["plan", "--target", "cohorts.alpah"]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain("--target cohorts.alpah: no such cohort in the configuration or the state; did you mean `cohorts.alpha`?");
+    const short = await coho(dir, ["plan", "--target", "bta"]);
+    expect(short.stdout).toContain("did you mean `cohorts.beta`?");
+  });
+
+  it("set keys that are only NBSP or U+3000 are rejected as empty", async () => {
+    const dir = await setProjectFor("local", emu);
+    writeRows(dir, [["DE", "u1"], ["\u00a0", "u2"], ["\u3000\u3000", "u3"], [" \u00a0 ", "u4"]]);
+    const plan = await coho(dir, ["plan", "--json"]);
+    const parsed = JSON.parse(plan.stdout) as { sets: { instances: number; rejected_keys: Record<string, { values: number; rows: number }> }[] };
+    expect(parsed.sets[0]!.instances).toBe(1);
+    expect(parsed.sets[0]!.rejected_keys.empty).toEqual({ values: 3, rows: 3 });
+  });
+});
+
+describe("formats that say what they are", () => {
+  it("plan --help names the current plan format, and the plan schema passes Ajv's strict mode", async () => {
+    const help = await coho(project(), ["plan", "--help"]);
+    expect(help.stdout).toContain("print the plan as JSON (format coho-plan 1.1)");
+    expect(help.stdout).toContain("JSON and saved plans (--out) are plan format 1.1");
+    const schema = JSON.parse(readFileSync(join(REPO_ROOT, "schema", "coho-plan.schema.json"), "utf8")) as object;
+    expect(() => new Ajv({ strict: true, allErrors: true }).compile(schema)).not.toThrow();
+  });
+
+  it("coho history --json is what its schema describes", async () => {
+    const dir = project();
+    expect((await coho(dir, ["apply", "--auto-approve"])).code).toBe(0);
+    const history = await coho(dir, ["history", "--json"]);
+    const schema = JSON.parse(readFileSync(join(REPO_ROOT, "schema", "coho-history.schema.json"), "utf8")) as object;
+    const validate = new Ajv({ strict: true, allErrors: true }).compile(schema);
+    const records = JSON.parse(history.stdout) as unknown;
+    expect(validate(records), JSON.stringify(validate.errors)).toBe(true);
+    expect(Array.isArray(records)).toBe(true);
+  });
 });

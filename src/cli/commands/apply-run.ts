@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import kleur from "kleur";
+import { repairOption } from "../flags.js";
 import { CohoError } from "../../model/errors.js";
 import type { Plan } from "../../model/plan.js";
 import { apply, type ApplyResult } from "../../operations/apply.js";
@@ -23,6 +24,8 @@ export interface ApplyFlags {
   target: string[];
   allowRemovals?: boolean;
   refresh?: boolean;
+  refreshFromBraze?: boolean;
+  sample?: number;
 }
 
 export async function runApply(ctx: CommandContext, planFile: string | undefined, flags: ApplyFlags): Promise<number> {
@@ -31,8 +34,8 @@ export async function runApply(ctx: CommandContext, planFile: string | undefined
   return withJsonFailure(ctx, format, (error) => applyFailureReport(started, error), () => withEventStream(ctx, format, async (sink) => {
     const { io, output } = ctx;
     const project = loadConfigOrThrow(ctx);
-    if (planFile && (flags.target.length > 0 || flags.allowRemovals || flags.refresh)) {
-      throw new CohoError("cli.usage", "--target, --allow-removals and --refresh belong to the plan: give them to coho plan --out, not to apply PLAN_FILE");
+    if (planFile && (flags.target.length > 0 || flags.allowRemovals || flags.refresh || flags.refreshFromBraze)) {
+      throw new CohoError("cli.usage", "--target, --allow-removals, --refresh and --refresh-from-braze belong to the plan: give them to coho plan --out, not to apply PLAN_FILE");
     }
     const interactive = io.stdin.isTTY === true;
     if (!planFile && !flags.autoApprove && !interactive) {
@@ -61,6 +64,7 @@ export async function runApply(ctx: CommandContext, planFile: string | undefined
         targets: flags.target,
         allowRemovals: flags.allowRemovals === true,
         ...(flags.refresh ? { refresh: true } : {}),
+        ...repairOption(flags),
         ...(approve ? { approve } : {}),
         signal: stop.signal,
         lockTimeoutMs: ctx.global.lockTimeoutMs,

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { CommandContext } from "../context.js";
 import type { ApplyFlags } from "./apply-run.js";
-import { collectTargets } from "../flags.js";
+import { collectTargets, parseCount } from "../flags.js";
 import { outputOption } from "../output-format.js";
 
 export function registerApply(program: Command, context: () => CommandContext, setExitCode: (code: number) => void): void {
@@ -15,6 +15,8 @@ export function registerApply(program: Command, context: () => CommandContext, s
     .option("--target <address>", "apply only this cohort (repeatable)", collectTargets, [])
     .option("--allow-removals", "override the removal guards: allow_empty, max_removals and max_deleted_instances (never prevent_destroy or max_array_values)")
     .option("--refresh", "also send again the additions of every recorded member (idempotent), so users whose Braze profile was created since get the attribute")
+    .option("--refresh-from-braze", "read a sample of each cohort's recorded members back from Braze (as coho verify does) and plan the drifted ones' additions again, so apply repairs them (needs the destinations' keys)")
+    .option("--sample <n>", "with --refresh-from-braze: members read back per cohort (default 200)", parseCount)
     .addHelpText("after", "\nAn interrupted apply (Ctrl-C, a crash, a kill) is finished by the next one.")
     .action(async (planFile: string | undefined, flags: ApplyFlags) => {
       setExitCode(await (await import("./apply-run.js")).runApply(context(), planFile, flags));

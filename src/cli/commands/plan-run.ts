@@ -1,4 +1,5 @@
 import { appendFileSync } from "node:fs";
+import { repairOption } from "../flags.js";
 import { OFFLINE_SECRETS } from "../../model/secret-needs.js";
 import { resolve } from "node:path";
 import { hasChanges, type Plan } from "../../model/plan.js";
@@ -23,6 +24,8 @@ export interface PlanFlags {
   showMembers?: number;
   allowRemovals?: boolean;
   refresh?: boolean;
+  refreshFromBraze?: boolean;
+  sample?: number;
   /** `--markdown-limit`: this comment's share of GitHub's comment size. */
   markdownLimit?: number;
   /** commander's `--no-charts`: false when given. */
@@ -45,7 +48,9 @@ export async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<nu
     const result = await plan({
       // Plan never calls Braze: it runs without Braze keys (fork pull requests) and,
       // without the state URL, from the committed coho.lock.
-      project: loadConfigOrThrow(ctx, OFFLINE_SECRETS),
+      // --refresh-from-braze reads Braze back: then the destinations' keys are needed.
+      project: flags.refreshFromBraze ? loadConfigOrThrow(ctx) : loadConfigOrThrow(ctx, OFFLINE_SECRETS),
+      ...repairOption(flags),
       targets: flags.target,
       allowRemovals: flags.allowRemovals === true,
       ...(flags.refresh ? { refresh: true } : {}),
@@ -103,3 +108,4 @@ function renderPlan(planned: Plan, format: OutputFormat, markdown: { readonly ch
       return renderPlanHuman(planned);
   }
 }
+
