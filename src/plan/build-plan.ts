@@ -316,8 +316,9 @@ function netDelta(delta: MembershipDelta, before: number): MembershipDelta {
 
 function netCountsWarning(backend: StateBackend, serial: number): string[] {
   if (backend.membersUnavailable === undefined) return [];
+  const mirror = backend.mirrorLockfile ?? "coho.lock";
   return [
-    `${backend.membersUnavailable}: this plan reads the committed coho.lock (serial ${serial}), which records member counts but no members, so membership changes are net counts (a member swapped for another shows as no change) and cohorts applied since that coho.lock was committed are not seen. It is for review only: apply plans again against the state database.`,
+    `${backend.membersUnavailable}: this plan reads the committed ${mirror} (serial ${serial}), which records member counts but no members, so membership changes are net counts (a member swapped for another shows as no change) and cohorts applied since that ${mirror} was committed are not seen. It is for review only: apply plans again against the state database.`,
   ];
 }
 
