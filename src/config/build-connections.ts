@@ -12,6 +12,7 @@ import { hiddenWithin, insideReal, shown } from "../util/inside.js";
 import { ALLOW_PATHS_ENV } from "../model/allow-paths.js";
 import { locate } from "./locate.js";
 import { checkPostgresUrl } from "../model/postgres-url.js";
+import { buildBigQuerySource } from "./build-bigquery.js";
 
 type Raw = Record<string, unknown>;
 
@@ -36,6 +37,7 @@ export function buildSource(entry: Entry<Raw>, projectDir: string, optIns: reado
     }
     return { type: "duckdb", name, path, ...(allowedPaths.length > 0 ? { allowedPaths } : {}), origin };
   }
+  if (value.type === "bigquery") return buildBigQuerySource(entry, diagnostics);
   const url = secretOrLiteralUrl(file, ["sources", name, "url"], value.url as string, diagnostics);
   if (url === undefined) return undefined;
   const ssl = (value.ssl ?? {}) as { mode?: PostgresSslMode; ca_file?: string };

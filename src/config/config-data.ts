@@ -81,7 +81,18 @@ export interface RedshiftSourceData {
   statement_timeout?: string;
 }
 
-export type SourceData = DuckDbSourceData | PostgresSourceData | RedshiftSourceData;
+export interface BigQuerySourceData {
+  type: "bigquery";
+  project: string;
+  dataset: string;
+  location?: string;
+  credentials?: string;
+  maximum_bytes_billed?: number | string;
+  api_endpoint?: string;
+  request_timeout?: string;
+}
+
+export type SourceData = DuckDbSourceData | PostgresSourceData | RedshiftSourceData | BigQuerySourceData;
 
 export interface BrazeCohortsDestinationData {
   type: "braze_cohorts";
@@ -170,6 +181,7 @@ export const STATE_SNAPSHOTS_KEYS: KeyRecord<StateSnapshotsData> = { source: tru
 export const DUCKDB_SOURCE_KEYS: KeyRecord<DuckDbSourceData> = { type: true, path: true, allowed_paths: true };
 export const POSTGRES_SOURCE_KEYS: KeyRecord<PostgresSourceData> = { type: true, url: true, ssl: true, statement_timeout: true };
 export const REDSHIFT_SOURCE_KEYS: KeyRecord<RedshiftSourceData> = { type: true, url: true, ssl: true, statement_timeout: true };
+export const BIGQUERY_SOURCE_KEYS: KeyRecord<BigQuerySourceData> = { type: true, project: true, dataset: true, location: true, credentials: true, maximum_bytes_billed: true, api_endpoint: true, request_timeout: true };
 export const DESTINATION_KEYS: KeyRecord<BrazeCohortsDestinationData> & KeyRecord<BrazeAttributesDestinationData> = {
   type: true, rest_endpoint: true, partner: true, partner_api_key: true, data_import_key: true, allow_unknown_endpoint: true,
   api_key: true, batch_size: true, update_existing_only: true, missing_profiles: true, rate_limit: true, max_array_values: true,

@@ -11,9 +11,10 @@ import type { DbtNode, DbtSource } from "./manifest.js";
  * dropped and the relation is read as schema.name inside the source's catalog.
  */
 export function relationFor(node: DbtNode | DbtSource, sourceType: string): string {
-  const parts = (node.relationName !== null ? parseRelationName(node.relationName) : undefined) ?? structuredParts(node);
+  // dbt-bigquery writes `project`.`dataset`.`name`, which the parser below does not read: its parts are used.
+  const parts = (node.relationName !== null && sourceType !== "bigquery" ? parseRelationName(node.relationName) : undefined) ?? structuredParts(node);
   const used = sourceType === "duckdb" && parts.length === 3 ? parts.slice(1) : parts;
-  return used.map(quoteIdent).join(".");
+  return used.map(sourceType === "bigquery" ? quoteBigQuery : quoteIdent).join(".");
 }
 
 function structuredParts(node: DbtNode | DbtSource): string[] {
@@ -58,6 +59,11 @@ export function parseRelationName(text: string): string[] | undefined {
     i++;
   }
   return parts.length >= 1 && parts.length <= 3 ? parts : undefined;
+}
+
+/** BigQuery quotes names in backticks (a backslash escapes one inside). */
+function quoteBigQuery(part: string): string {
+  return `\`${part.replace(/[`\\]/g, "\\$&")}\``;
 }
 
 /** Quoted parts keep their exact case. */

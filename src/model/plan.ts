@@ -60,6 +60,17 @@ export interface CostEstimate {
   readonly shared_with?: readonly string[];
 }
 
+/**
+ * What a warehouse source processed to plan: the bytes its dry runs reported for
+ * the queries coho ran there (BigQuery bills on-demand queries by these bytes).
+ */
+export interface WarehouseCost {
+  readonly source: string;
+  readonly type: string;
+  readonly bytes_processed: number;
+  readonly queries: number;
+}
+
 export interface CohortPlan {
   readonly address: string;
   readonly actions: readonly Action[];
@@ -174,6 +185,8 @@ export interface Plan {
   readonly summary: PlanSummary;
   /** Total cost over all cohorts (absent in plans before format 1.1). */
   readonly cost?: CostEstimate;
+  /** What warehouse sources processed to make this plan (absent when no such source ran a query). */
+  readonly warehouse?: readonly WarehouseCost[];
   readonly cohorts: readonly CohortPlan[];
   /** Cohort sets in this plan (format 1.1); their instances are in `cohorts`. */
   readonly sets?: readonly SetPlan[];

@@ -48,9 +48,9 @@ export interface StateSnapshotsConfig {
 }
 
 /** Source types whose database can hold coho's snapshots (Source.snapshotStore). */
-export const SNAPSHOT_SOURCE_TYPES: readonly SourceConfig["type"][] = ["postgres", "redshift"];
+export const SNAPSHOT_SOURCE_TYPES: readonly SourceConfig["type"][] = ["postgres", "redshift", "bigquery"];
 
-export type SourceConfig = DuckDbSourceConfig | PostgresSourceConfig | RedshiftSourceConfig;
+export type SourceConfig = DuckDbSourceConfig | PostgresSourceConfig | RedshiftSourceConfig | BigQuerySourceConfig;
 
 export interface DuckDbSourceConfig {
   readonly type: "duckdb";
@@ -83,6 +83,27 @@ export interface PostgresSourceConfig {
 /** Amazon Redshift, over the PostgreSQL wire protocol (sources/redshift/). */
 export interface RedshiftSourceConfig extends Omit<PostgresSourceConfig, "type"> {
   readonly type: "redshift";
+}
+
+/** A BigQuery project read through the official client (src/sources/bigquery/). */
+export interface BigQuerySourceConfig {
+  readonly type: "bigquery";
+  readonly name: string;
+  /** The Google Cloud project that runs (and is billed for) coho's query jobs. */
+  readonly project: string;
+  /** Dataset that unqualified table names in models resolve to. */
+  readonly dataset: string;
+  /** Where jobs run (e.g. `EU`, `US`, `europe-west3`); undefined lets BigQuery choose from the tables read. */
+  readonly location: string | undefined;
+  /** A service-account key (JSON) from the environment; undefined means Application Default Credentials. */
+  readonly credentials: Secret | undefined;
+  /** Jobs that would bill more bytes fail instead of running; undefined means no cap. */
+  readonly maximumBytesBilled: number | undefined;
+  /** Another endpoint for BigQuery's REST API (an emulator); undefined means Google's. */
+  readonly apiEndpoint: string | undefined;
+  /** Longest wait for one answer of BigQuery's API, in milliseconds (the connection is then taken as lost). */
+  readonly requestTimeoutMs: number;
+  readonly origin: SourceLocation;
 }
 
 /** Every destination road's config; the `type` discriminates (one folder per road under src/destinations/). */

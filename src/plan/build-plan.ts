@@ -1,4 +1,4 @@
-import { PLAN_FORMAT_VERSION, isRetarget, type CohortPlan, type CostEstimate, type Plan, type PlanSummary } from "../model/plan.js";
+import { PLAN_FORMAT_VERSION, isRetarget, type CohortPlan, type CostEstimate, type Plan, type PlanSummary, type WarehouseCost } from "../model/plan.js";
 import { addCosts, estimateCost, roadGuards } from "../destinations/roads.js";
 import { formatDuration } from "../model/duration.js";
 import { cohortCost } from "./cost.js";
@@ -139,10 +139,20 @@ export async function buildPlan(ctx: PlanContext): Promise<PlannedChanges> {
     warnings: [...pendingWarning(ctx.pendingApply), ...netCountsWarning(ctx.backend, state.serial), ...resources.warnings],
     summary: summarize(cohorts),
     cost: addCosts(cohorts.map((c) => c.cost!)),
+    ...warehouseCosts(ctx.sources),
     cohorts,
     ...(sets.length > 0 ? { sets } : {}),
   };
   return { plan, state, decisions: new Map(resources.decisions.map((d) => [d.address, d])), deltas };
+}
+
+/** What each warehouse source reported processing for this plan (the cost line's bytes). */
+function warehouseCosts(sources: ReadonlyMap<string, Source>): { warehouse?: WarehouseCost[] } {
+  const costs = [...sources.values()].flatMap((source) => {
+    const processed = source.processed?.();
+    return processed ? [{ source: source.name, type: source.type, bytes_processed: processed.bytes, queries: processed.queries }] : [];
+  });
+  return costs.length > 0 ? { warehouse: costs } : {};
 }
 
 async function planCohort(ctx: PlanContext, decision: ResourceDecision): Promise<PlannedCohort> {
@@ -306,8 +316,9 @@ function netDelta(delta: MembershipDelta, before: number): MembershipDelta {
 
 function netCountsWarning(backend: StateBackend, serial: number): string[] {
   if (backend.membersUnavailable === undefined) return [];
+  const mirror = backend.mirrorLockfile ?? "coho.lock";
   return [
-    `${backend.membersUnavailable}: this plan reads the committed coho.lock (serial ${serial}), which records member counts but no members, so membership changes are net counts (a member swapped for another shows as no change) and cohorts applied since that coho.lock was committed are not seen. It is for review only: apply plans again against the state database.`,
+    `${backend.membersUnavailable}: this plan reads the committed ${mirror} (serial ${serial}), which records member counts but no members, so membership changes are net counts (a member swapped for another shows as no change) and cohorts applied since that ${mirror} was committed are not seen. It is for review only: apply plans again against the state database.`,
   ];
 }
 

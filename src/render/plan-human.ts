@@ -3,7 +3,7 @@ import type { Action, CohortPlan, GuardVerdict, Plan } from "../model/plan.js";
 import { dbtRefChangeText, hasChanges } from "../model/plan.js";
 import { visible, visibleLines } from "./escape.js";
 import { groupBySet, setKeyNotes, setSummary, type SetGroup } from "./plan-sets.js";
-import { ACTION_SYMBOL, actionLabel, blockedMessages, costText, dbtChangeText, sharedText, isChange, overrideHint, rejectedText, summaryLine } from "./plan-text.js";
+import { ACTION_SYMBOL, actionLabel, blockedMessages, costText, warehouseLines, dbtChangeText, sharedText, isChange, overrideHint, rejectedText, summaryLine } from "./plan-text.js";
 
 const COLOR: Record<Action, (text: string) => string> = {
   create: kleur.green,
@@ -42,6 +42,7 @@ export function renderPlanHuman(plan: Plan): string {
   if (plan.warnings.length + plan.errors.length + blocked.length > 0) out.push("");
   out.push(kleur.bold(summaryLine(plan)));
   if (plan.cost && hasChanges(plan)) out.push(`Cost: ${costText(plan.cost)}.`);
+  for (const line of warehouseLines(plan)) out.push(line);
   if (!plan.applyable) out.push(kleur.red().bold("This plan cannot be applied."));
   const override = plan.applyable ? undefined : overrideHint(plan);
   if (override) out.push(override);

@@ -3,7 +3,7 @@ import { groupBySet, setKeyNotes, setSummary, type SetGroup } from "./plan-sets.
 import { dbtRefChangeText, hasChanges } from "../model/plan.js";
 import { codeSpan, markdownText, visibleLines } from "./escape.js";
 import { capped, cellCode, count, diffFence, tableHeader, tableRow } from "./markdown-blocks.js";
-import { actionLabel, blockedMessages, costText, dbtChangeText, isChange, overrideHint, rejectedText, summaryLine, unguardedRemovals } from "./plan-text.js";
+import { actionLabel, blockedMessages, costText, warehouseLines, dbtChangeText, isChange, overrideHint, rejectedText, summaryLine, unguardedRemovals } from "./plan-text.js";
 import { MARKDOWN_LIMIT } from "./markdown-limit.js";
 
 export { MARKDOWN_LIMIT };
@@ -45,6 +45,7 @@ export function renderPlanMarkdown(plan: Plan, options: { readonly charts?: read
   const rows = [...changed.map((c) => cohortRow(c, attributes)), ...changedSets.map((g) => setRow(g, attributes))];
   const after: string[] = [];
   if (rows.length > 0 && plan.cost) after.push(`**Cost:** ${costText(plan.cost)}.`);
+  after.push(...warehouseLines(plan));
   const shared = changed.filter((c) => (c.cost?.shared_with?.length ?? 0) > 0);
   if (rows.length > 0 && shared.length > 0) after.push(`Cohorts ${shared.slice(0, 10).map((c) => cellCode(c.address)).join(", ")}${shared.length > 10 ? ` and ${count(shared.length - 10)} more` : ""} share requests (one object per user): each row shows its share.`);
   // Size over recorded applies, with this plan's projection (bounded in count, so the budget holds).

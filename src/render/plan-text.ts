@@ -1,5 +1,6 @@
 import type { Action, CohortPlan, CostEstimate, Plan } from "../model/plan.js";
 import { hasChanges } from "../model/plan.js";
+import { formatBytes } from "../model/bytes.js";
 
 /** Wording shared by the human and markdown views. */
 export const ACTION_SYMBOL: Record<Action, string> = { create: "+", adopt: "+", update: "~", delete: "-", move: "→", "no-op": " " };
@@ -24,6 +25,16 @@ export function costText(cost: CostEstimate): string {
   const updates = cost.attribute_updates > 0 ? ` · ${plural(cost.attribute_updates, "attribute update")}` : "";
   const readBacks = cost.read_back_requests ? ` · ${plural(cost.read_back_requests, "read-back request")} (/users/export/ids: confirms additions)` : "";
   return `${plural(cost.requests, "request")}${updates}${readBacks} · ${durationText(cost.seconds)} at the rate limit`;
+}
+
+const WAREHOUSE_NAMES: Readonly<Record<string, string>> = { bigquery: "BigQuery" };
+
+/** "BigQuery (source wh): 1.2 MiB processed (dry run of 2 queries)." per warehouse source that ran queries. */
+export function warehouseLines(plan: Plan): string[] {
+  return (plan.warehouse ?? []).map((w) => {
+    const queries = `${w.queries} ${w.queries === 1 ? "query" : "queries"}`;
+    return `${WAREHOUSE_NAMES[w.type] ?? w.type} (source ${w.source}): ${formatBytes(w.bytes_processed)} processed (dry run of ${queries}).`;
+  });
 }
 
 /** " (its share: requests shared with cohorts.b, one object per user)" for a cohort in a request group. */

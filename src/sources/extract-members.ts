@@ -137,7 +137,7 @@ export async function checkPrimaryKey(engine: DuckDbEngine, rows: string, model:
 async function loadColumns(engine: DuckDbEngine, table: string, source: Source, model: ModelConfig, valueColumn: string, pkColumn: string | undefined): Promise<void> {
   const appender = await engine.connection.createAppender(table, "main", "memory");
   try {
-    for await (const batch of source.stream(model)) {
+    for await (const batch of source.stream(model, undefined, pkColumn === undefined ? [valueColumn] : [pkColumn, valueColumn])) {
       const vi = batch.columns.indexOf(valueColumn);
       if (pkColumn === undefined) {
         for (const row of batch.rows) {

@@ -80,7 +80,7 @@ export function findColumn(columns: readonly ColumnInfo[], name: string): Column
 async function appendRows(engine: DuckDbEngine, table: string, source: Source, model: ModelConfig, names: readonly string[]): Promise<void> {
   const appender = await engine.connection.createAppender(table.slice("memory.main.".length), "main", "memory");
   try {
-    for await (const batch of source.stream(model)) {
+    for await (const batch of source.stream(model, undefined, names)) {
       const at = names.map((n) => batch.columns.indexOf(n));
       if (at.length === 0) at.push(-1);
       for (const row of batch.rows) {

@@ -5,13 +5,15 @@ import type { DuckDbEngine } from "./duckdb-engine.js";
 import { DuckDbSource } from "./duckdb/duckdb-source.js";
 import { PostgresSource } from "./postgres/postgres-source.js";
 import { RedshiftSource } from "./redshift/redshift-source.js";
+import { BigQuerySource } from "./bigquery/bigquery-source.js";
 import type { Source } from "./source.js";
 
 type ConfigOf<T extends SourceConfig["type"]> = Extract<SourceConfig, { type: T }>;
 
 /** How coho opens and names the sources of one engine. */
 interface SourceEngine<T extends SourceConfig["type"]> {
-  open(config: ConfigOf<T>, engine: DuckDbEngine): Source;
+  /** `project`: the whole configuration, for what a source tells its warehouse about a query (BigQuery's job labels name the cohorts). */
+  open(config: ConfigOf<T>, engine: DuckDbEngine, project: Project | undefined): Source;
   /** Where the source is, for messages and `coho check`: never a secret (host:port/database, a path, a project). */
   where(config: ConfigOf<T>): string;
 }
@@ -26,12 +28,16 @@ const ENGINES: { readonly [T in SourceConfig["type"]]: SourceEngine<T> } = {
   duckdb: { open: (config, engine) => new DuckDbSource(config, engine), where: (config) => config.path ?? "in-memory DuckDB" },
   postgres: { open: (config) => new PostgresSource(config), where: (config) => describeTarget(revealed(config.url)) },
   redshift: { open: (config) => new RedshiftSource(config), where: (config) => describeTarget(revealed(config.url)) },
+  bigquery: {
+    open: (config, _engine, project) => new BigQuerySource(config, (model) => [...(project?.cohorts.values() ?? [])].filter((c) => c.model === model).map((c) => c.key)),
+    where: (config) => `BigQuery project ${config.project}${config.apiEndpoint ? ` at ${config.apiEndpoint}` : ""}`,
+  },
 };
 
 /** One Source per declared source; connections open lazily, on first use. */
 export function openSources(project: Project, engine: DuckDbEngine): Map<string, Source> {
   const sources = new Map<string, Source>();
-  for (const config of project.sources.values()) sources.set(config.name, openSource(config, engine));
+  for (const config of project.sources.values()) sources.set(config.name, openSource(config, engine, project));
   return sources;
 }
 
@@ -39,8 +45,8 @@ function engineOf<T extends SourceConfig["type"]>(config: ConfigOf<T>): SourceEn
   return ENGINES[config.type as T] as SourceEngine<T>;
 }
 
-function openSource(config: SourceConfig, engine: DuckDbEngine): Source {
-  return engineOf(config).open(config, engine);
+function openSource(config: SourceConfig, engine: DuckDbEngine, project: Project): Source {
+  return engineOf(config).open(config, engine, project);
 }
 
 /**
@@ -48,7 +54,7 @@ function openSource(config: SourceConfig, engine: DuckDbEngine): Source {
  * state backend; only warehouse engines (model/project.ts SNAPSHOT_SOURCE_TYPES) can.
  */
 export function openSnapshotSource(config: Exclude<SourceConfig, { type: "duckdb" }>): Source {
-  return config.type === "redshift" ? ENGINES.redshift.open(config, undefined as never) : ENGINES.postgres.open(config, undefined as never);
+  return engineOf(config).open(config, undefined as never, undefined);
 }
 
 /** Where a declared source is, for messages: never a secret. */

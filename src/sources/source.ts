@@ -28,8 +28,14 @@ export interface Source {
   readonly type: SourceConfig["type"];
   /** Column names and kinds of the model's result, without reading its rows. */
   describe(model: ModelConfig): Promise<ColumnInfo[]>;
-  /** The model's rows in batches; memory stays flat whatever the row count. */
-  stream(model: ModelConfig, batchSize?: number): AsyncIterable<RowBatch>;
+  /**
+   * The model's rows in batches; memory stays flat whatever the row count.
+   * `columns`: the only columns the caller reads; a source may select just these
+   * (BigQuery bills by the columns a query reads). Undefined: every column.
+   */
+  stream(model: ModelConfig, batchSize?: number, columns?: readonly string[]): AsyncIterable<RowBatch>;
+  /** A warehouse's processing so far (bytes its dry runs reported), for the plan's cost line; undefined when it does not bill by bytes. */
+  processed?(): { readonly bytes: number; readonly queries: number } | undefined;
   close(): Promise<void>;
   /**
    * Where this source can run the membership diff itself (sources/dialect.ts): given

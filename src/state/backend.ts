@@ -44,6 +44,8 @@ export interface StateBackend {
    * mirror of PostgreSQL state, read without the database URL): says why.
    */
   readonly membersUnavailable?: string;
+  /** With membersUnavailable: the committed mirror read instead (coho.lock, or coho.NAME.lock of an environment). */
+  readonly mirrorLockfile?: string;
   /** The recorded state (the empty state when nothing was applied yet). */
   read(): Promise<StateView>;
   /** Writes the lockfile document atomically, keeping the previous one as a backup. */

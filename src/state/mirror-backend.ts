@@ -19,10 +19,13 @@ export class MirrorBackend implements StateBackend {
   readonly #lockfilePath: string;
   /** Why member snapshots are unavailable; the planner reads this. */
   readonly membersUnavailable: string;
+  /** The mirror this backend reads: its environment's lockfile. */
+  readonly mirrorLockfile: string;
 
   constructor(projectDir: string, reason: string, files: StateFiles = DEFAULT_STATE_FILES) {
     this.#lockfilePath = join(projectDir, files.lockfile);
     this.membersUnavailable = reason;
+    this.mirrorLockfile = files.lockfile;
   }
 
   async read(): Promise<StateView> {

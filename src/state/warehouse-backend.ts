@@ -38,6 +38,10 @@ export class WarehouseSnapshotsBackend implements StateBackend {
     return this.#base.membersUnavailable;
   }
 
+  get mirrorLockfile(): string | undefined {
+    return this.#base.mirrorLockfile;
+  }
+
   read(): Promise<StateView> {
     return this.#base.read();
   }

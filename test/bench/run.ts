@@ -14,6 +14,7 @@
  *   BENCH_QUICK=1 npm run bench   smaller sizes, for a smoke run
  *   BENCH_POSTGRES=0 / BENCH_DUCKDB=0   plan: only the DuckDB / only the PostgreSQL rows
  *   BENCH_PG_SIZES=1000000        plan: PostgreSQL sizes (default 1M and 10M)
+ *   BENCH_BIGQUERY=0              plan: no BigQuery emulator rows (BENCH_BQ_SIZES: default 1M)
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -22,6 +23,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { startCluster } from "../helpers/postgres-cluster.js";
+import { clientOf as emulatorClient, startBigQueryEmulator } from "../helpers/bigquery-emulator.js";
 import { formatSpread, paired, runNode, runNodeSpilling, spread, type ProcessRun } from "./measure.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -116,6 +118,15 @@ async function planBench(): Promise<void> {
     record(planRow(`plan ${n.toLocaleString("en")} members, 1% churn (duckdb) vs DuckDB at its defaults`, pair, "ratio <= 1.3, peak RSS <= the floor's"));
     rmSync(dir, { recursive: true, force: true });
   }
+  if (process.env.BENCH_BIGQUERY !== "0") {
+    const sizes = process.env.BENCH_BQ_SIZES ? process.env.BENCH_BQ_SIZES.split(",").map(Number) : quick ? [100_000] : [1_000_000];
+    const emulator = await startBigQueryEmulator();
+    try {
+      for (const n of sizes) await bigQueryPlans(emulator.url, n);
+    } finally {
+      await emulator.stop();
+    }
+  }
   if (process.env.BENCH_POSTGRES === "0") return;
   const cluster = await startCluster();
   try {
@@ -144,6 +155,30 @@ async function postgresPlans(url: string, n: number): Promise<void> {
   const runs = quick ? 3 : n >= 10_000_000 ? 2 : 3;
   record(planRow(`plan ${label} members, postgres source, pushed down`, paired(runs, () => cohoPlan(pushDir, n, url), floor), "ratio <= 1.2", "pg_floor", false));
   record(planRow(`plan ${label} members, postgres source, pulled through`, paired(runs, () => cohoPlan(pullDir, n, url), floor), "", "pg_floor", false));
+  rmSync(pullDir, { recursive: true, force: true });
+  rmSync(pushDir, { recursive: true, force: true });
+}
+
+/**
+ * Pulled through and pushed down from a BigQuery source on the BigQuery emulator, each
+ * against the emulator's own bare set differences (two EXCEPT DISTINCTs, counted):
+ * ratios only, since the emulator (SQLite under GoogleSQL) says nothing absolute about BigQuery.
+ */
+async function bigQueryPlans(url: string, n: number): Promise<void> {
+  const churn = Math.floor(n / 200);
+  const client = emulatorClient(url);
+  await client.dataset("bench").get({ autoCreate: true });
+  const [job] = await client.createQueryJob({ query: `CREATE OR REPLACE TABLE bench.bench_desired AS SELECT CONCAT('u', CAST(x AS STRING)) AS user_id FROM UNNEST(GENERATE_ARRAY(${churn}, ${n + churn - 1})) AS x`, useLegacySql: false });
+  await job.getQueryResults();
+  const pullDir = scratch();
+  setupPlan(n, "bigquery", pullDir, url);
+  const pushDir = scratch();
+  const { snapshot } = setupPlan(n, "bigquery-pushdown", pushDir, url);
+  const floor = () => runNode([join(here, "floor-bigquery.mjs"), url, "coho-test", "bench", snapshot]);
+  const label = n.toLocaleString("en");
+  const runs = quick ? 2 : 3;
+  record(planRow(`plan ${label} members, bigquery emulator source, pushed down`, paired(runs, () => cohoPlan(pushDir, n), floor), "", "bq_floor", false));
+  record(planRow(`plan ${label} members, bigquery emulator source, pulled through`, paired(runs, () => cohoPlan(pullDir, n), floor), "", "bq_floor", false));
   rmSync(pullDir, { recursive: true, force: true });
   rmSync(pushDir, { recursive: true, force: true });
 }

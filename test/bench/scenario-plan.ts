@@ -2,6 +2,9 @@
  * The project and recorded state for a plan benchmark: one cohort of N members
  * with 1% churn (half additions, half removals).
  *   tsx test/bench/scenario-plan.ts setup N duckdb|postgres|pushdown DIR [PG_URL]
+ *   tsx test/bench/scenario-plan.ts setup N bigquery|bigquery-pushdown DIR EMULATOR_URL
+ * (BigQuery: the model reads bench.bench_desired; pushed down, the snapshots live in
+ * the emulator's coho_state dataset.)
  * Prints one JSON line: the folder and the snapshot (a file under DIR, or the
  * snapshot id in the state database). run.ts then times `coho plan --json` and the
  * floors as whole processes against it.
@@ -28,14 +31,18 @@ const dir = dirArg ?? mkdtempSync(join(tmpdir(), "coho-bench-plan-"));
 // Desired members: ids churn..n+churn-1; recorded snapshot: ids 0..n-1.
 const sql = kind === "duckdb" ? "select user_id from read_parquet('desired.parquet')" : "select user_id from bench_desired";
 // pushdown: a PostgreSQL source whose database also holds the state.
-const stateBlock = kind === "pushdown" ? "state:\n  backend: postgres\n  url: ${env:PG_URL}\n" : "";
-const env = { K1: "k1-bench", K2: "k2-bench", ...(pgUrl ? { PG_URL: pgUrl } : {}) };
+const bigquery = kind === "bigquery" || kind === "bigquery-pushdown";
+const stateBlock = kind === "pushdown" ? "state:\n  backend: postgres\n  url: ${env:PG_URL}\n"
+  : kind === "bigquery-pushdown" ? "state:\n  backend: local\n  snapshots: { source: wh, schema: coho_state }\n" : "";
+const sourceBlock = bigquery ? `sources:\n  wh:\n    type: bigquery\n    project: coho-test\n    dataset: bench\n    api_endpoint: ${pgUrl}\n`
+  : kind !== "duckdb" ? "sources:\n  pg:\n    type: postgres\n    url: ${env:PG_URL}\n" : "";
+const env = { K1: "k1-bench", K2: "k2-bench", ...(pgUrl && !bigquery ? { PG_URL: pgUrl } : {}) };
 if (step !== "setup") throw new Error(`unknown step ${step}`);
 {
 writeFileSync(
   join(dir, "coho.yaml"),
   `version: 1
-${stateBlock}${kind !== "duckdb" ? "sources:\n  pg:\n    type: postgres\n    url: ${env:PG_URL}\n" : ""}destinations:
+${stateBlock}${sourceBlock}destinations:
   braze:
     type: braze_cohorts
     rest_endpoint: http://127.0.0.1:4010

@@ -207,3 +207,14 @@ describe("formats that say what they are", () => {
     expect(Array.isArray(records)).toBe(true);
   });
 });
+
+describe("verify on Cohort Import", () => {
+  it("says once why its cohorts cannot be checked, then lists them", async () => {
+    const dir = project();
+    expect((await coho(dir, ["apply", "--auto-approve"])).code).toBe(0);
+    const result = await coho(dir, ["verify"]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout.match(/n\/a/g)).toHaveLength(1);
+    expect(result.stdout).toMatch(/n\/a {2}Braze offers no read-back for Cohort Import \(braze_cohorts\)[^\n]*:\n {4}cohorts\.alpha, cohorts\.beta \(2 cohorts\)/);
+  });
+});

@@ -1,15 +1,22 @@
 import type { TestProject } from "vitest/node";
+import { startBigQueryEmulator } from "./bigquery-emulator.js";
 import { startCluster } from "./postgres-cluster.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
     pgUrl: string;
+    /** The BigQuery emulator's REST endpoint (one per run; test files make datasets of their own). */
+    bigqueryUrl: string;
   }
 }
 
-/** One PostgreSQL cluster for the whole run; tests create their own databases in it. */
-export default async function setup(project: TestProject): Promise<() => void> {
-  const cluster = await startCluster();
+/** One PostgreSQL cluster and one BigQuery emulator for the whole run, started side by side. */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const [cluster, bigquery] = await Promise.all([startCluster(), startBigQueryEmulator()]);
   project.provide("pgUrl", cluster.url);
-  return () => cluster.stop();
+  project.provide("bigqueryUrl", bigquery.url);
+  return async () => {
+    cluster.stop();
+    await bigquery.stop();
+  };
 }

@@ -23,6 +23,9 @@ function schemaKeys(node: SchemaNode, branch?: number): string[] {
   return [...new Set([...own, ...extra])].sort();
 }
 
+/** The index of the source schema's if/then branch for one `type`. */
+const sourceBranch = (type: string) => (def("source").allOf ?? []).findIndex((b) => JSON.stringify((b as { if?: unknown }).if).includes(`"const":"${type}"`));
+
 const sorted = (record: object) => Object.keys(record).sort();
 
 describe("schema and TypeScript types agree", () => {
@@ -36,6 +39,7 @@ describe("schema and TypeScript types agree", () => {
     ["postgres source", schemaKeys(def("source"), 1), keys.POSTGRES_SOURCE_KEYS],
     ["redshift source", schemaKeys(def("source"), 2), keys.REDSHIFT_SOURCE_KEYS],
     ["state snapshots", schemaKeys(def("state_snapshots")), keys.STATE_SNAPSHOTS_KEYS],
+    ["bigquery source", schemaKeys(def("source"), sourceBranch("bigquery")), keys.BIGQUERY_SOURCE_KEYS],
     ["destination", schemaKeys(def("destination")), keys.DESTINATION_KEYS],
     ["model", schemaKeys(def("model")), keys.MODEL_KEYS],
     ["identifier", schemaKeys(def("identifier")), keys.IDENTIFIER_KEYS],
