@@ -13,3 +13,14 @@ describe("the cost of a cohort sharing /users/track requests", () => {
     expect(costText({ requests: 2, attribute_updates: 80, seconds: 0.01, shared_with: ["cohorts.b"] })).toMatch(/^2 requests · 80 attribute updates/);
   });
 });
+
+describe("the apply progress line written to a log", () => {
+  it("stays one short line with thousands of cohorts in flight", async () => {
+    const { progressLine } = await import("../../src/render/apply-progress.js");
+    const { LOG_LINE_COLUMNS } = await import("../../src/cli/apply-progress.js");
+    const active = Array.from({ length: 3000 }, (_, i) => `cohorts.by_country["C${i}"]`);
+    const line = progressLine({ sent: 10, total: 3_000_000, requests: 4, retries: 0, elapsedMs: 5000, active }, LOG_LINE_COLUMNS);
+    expect(line.length).toBeLessThan(LOG_LINE_COLUMNS);
+    expect(line).toMatch(/\+\d+ more\]$/);
+  });
+});
