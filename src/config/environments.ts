@@ -185,7 +185,7 @@ function checkDistinct(file: YamlFile, environments: readonly { name: string; va
       const endpoint = effective("destinations", name, "rest_endpoint");
       const key = effective("destinations", name, "api_key") ?? effective("destinations", name, "data_import_key");
       if (endpoint === undefined || key === undefined) continue;
-      const identity = `${endpoint.replace(/\/+$/, "")} ${key}`;
+      const identity = `${sameEndpoint(endpoint)} ${key}`;
       const other = workspaces.get(identity);
       if (other !== undefined && other !== environment.name) {
         diagnostics.push({
@@ -210,5 +210,18 @@ function checkDistinct(file: YamlFile, environments: readonly { name: string; va
         location: locate(file, ["environments", environment.name], "key"),
       });
     } else states.set(place, environment.name);
+  }
+}
+
+/**
+ * One Braze endpoint however it is spelled: host names are case-insensitive,
+ * and a trailing slash or the scheme's default port names the same workspace.
+ */
+function sameEndpoint(endpoint: string): string {
+  try {
+    const url = new URL(endpoint);
+    return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, "")}`;
+  } catch {
+    return endpoint.replace(/\/+$/, "");
   }
 }

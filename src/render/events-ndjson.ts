@@ -12,10 +12,15 @@ export interface ErrorEvent {
   readonly diagnostics?: readonly object[];
 }
 
-/** One event as one line of NDJSON (no newline inside: JSON.stringify never emits one). */
-export function eventLine(event: OperationEvent | ErrorEvent): string {
+/**
+ * One event as one line of NDJSON (no newline inside: JSON.stringify never
+ * emits one), stamped with `at`, the time it is written: events are written as
+ * they happen, so a consumer can time every step of a run.
+ */
+export function eventLine(event: OperationEvent | ErrorEvent, at: Date = new Date()): string {
   // As in --json: a cohort_id chosen only at apply time is null, never a made-up id.
-  return JSON.stringify(event, (key, value: unknown) => (key === "cohort_id" && value === KNOWN_AFTER_APPLY ? null : value));
+  // `type` first, then `at`, then the event's own fields.
+  return JSON.stringify(Object.assign({ type: event.type, at: at.toISOString() }, event), (key, value: unknown) => (key === "cohort_id" && value === KNOWN_AFTER_APPLY ? null : value));
 }
 
 /** The `error` event for a thrown error; messages of CohoError never carry secrets. */

@@ -67,6 +67,11 @@ describe("--output ndjson", () => {
     expect(types.filter((t) => t === "cohort_done")).toHaveLength(2);
     expect(types.at(-2)).toBe("state_written");
     expect(types.at(-1)).toBe("report");
+    // Every event is stamped when it is written, in order, within this run.
+    const times = events.map((e) => Date.parse(e.at as string));
+    expect(times.every((t) => Number.isFinite(t))).toBe(true);
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    expect(times.at(-1)! - times[0]!).toBeLessThan(10 * 60_000);
     const acked = events.filter((e) => e.type === "batch_acked").map((e) => e.identifiers as number);
     expect(acked.sort((a, b) => a - b)).toEqual([10, 500, 1000, 1000]);
     const retries = events.filter((e) => e.type === "retry");

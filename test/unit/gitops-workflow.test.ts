@@ -1,4 +1,6 @@
-import { readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Command, Option } from "commander";
 import { describe, expect, it } from "vitest";
@@ -181,4 +183,43 @@ describe("examples/gitops workflow", () => {
     }
     expect([...new Set(names)].sort()).toEqual(["apply", "check", "history", "plan", "validate"].sort());
   });
+
+  it("puts several environments' plans into one comment under GitHub's limit: a share each, whole sections left out with a note, the worst exit code", () => {
+    const dir = mkdtempSync(join(tmpdir(), "coho-plan-step-"));
+    // A coho stand-in: each environment's plan as `coho plan --markdown` prints it, sized and exiting as the test says.
+    writeFileSync(join(dir, "coho"), `#!/usr/bin/env bash
+limit="\${@: -1}"
+case "$COHO_ENV" in
+  staging) rows=400; code=2 ;;      # a plan that keeps to its share
+  qa) rows=3000; code=1 ;;          # a failure listing that does not
+  production) rows=10; code=0 ;;
+esac
+printf '<!-- coho-plan -->\\n### coho plan (\\x60%s\\x60): share %s\\n\\n| cohort | action |\\n|---|---|\\n' "$COHO_ENV" "$limit"
+for i in $(seq "$rows"); do printf '| \\x60cohorts.c%05d\\x60 | create |\\n' "$i"; done
+exit "$code"
+`);
+    chmodSync(join(dir, "coho"), 0o755);
+    const script = stepNamed(actionJob, "Plan")!.run!;
+    expect(script).not.toContain("${{");
+    writeFileSync(join(dir, "step.sh"), script);
+    const run = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", join(dir, "step.sh")], {
+      cwd: dir,
+      encoding: "utf8",
+      env: { PATH: `${dir}:${process.env.PATH}`, RUNNER_TEMP: dir, GITHUB_OUTPUT: join(dir, "output"), COHO_DIR: ".", COHO_ENV: "", COHO_ENVIRONMENTS: "staging qa production" },
+    });
+    expect(run.status, run.stderr).toBe(1); // the worst: qa failed
+    expect(readFileSync(join(dir, "output"), "utf8")).toBe("exitcode=1\n");
+    const comment = readFileSync(join(dir, "plan.md"), "utf8");
+    expect(comment.length).toBeLessThanOrEqual(65_536);
+    expect(comment.match(/<!-- coho-plan -->/g)).toEqual(["<!-- coho-plan -->"]);
+    expect(comment.startsWith("<!-- coho-plan -->\n### coho plan (`staging`): share 20000\n")).toBe(true);
+    expect(comment.match(/^### .*$/gm)).toEqual(["### coho plan (`staging`): share 20000", "### coho plan (`qa`) was left out", "### coho plan (`production`): share 20000"]);
+    expect(comment).toContain("| `cohorts.c00400` | create |\n");
+    expect(comment).not.toContain("(`qa`): share");
+    // Every table line is a whole row; sections are apart, so no line becomes a heading.
+    for (const line of comment.split("\n").filter((l) => l.startsWith("| `"))) expect(line).toMatch(/^\| `cohorts\.c\d{5}` \| create \|$/);
+    expect(comment.split("\n---\n")).toHaveLength(3);
+    expect(comment).toContain("\n\n---\n\n");
+  });
 });
+
