@@ -34,7 +34,7 @@ export function projectDir(context: CommandContext): string {
  */
 export function configInputs(ctx: CommandContext): { vars: Readonly<Record<string, string>>; allowPaths: string[]; environment?: string } {
   const environment = chosenEnvironment(ctx);
-  return { vars: ctx.global.vars, allowPaths: allowPathsFrom(ctx.global.allowPaths, ctx.io.env[ALLOW_PATHS_ENV], ctx.io.cwd), ...(environment ? { environment } : {}) };
+  return { vars: ctx.global.vars, allowPaths: allowPathsFrom(ctx.global.allowPaths, ctx.io.env[ALLOW_PATHS_ENV], ctx.io.cwd), ...(environment === undefined ? {} : { environment }) };
 }
 
 /** `--env NAME`, else COHO_ENV (the real environment, like every pipeline setting), else none. */

@@ -91,7 +91,9 @@ function chooseAndOverlay(file: YamlFile, root: YAMLMap, block: YAMLMap, request
     diagnostics.push({
       severity: "error",
       code: "config.environment_unknown",
-      message: `unknown environment \`${chosenName}\`; coho.yaml declares ${names.map((n) => `\`${n}\``).join(", ")}${didYouMean(chosenName, names)}`,
+      message: chosenName.trim() === ""
+        ? `--env was given an empty name (an unset variable in the pipeline?): name one of ${names.map((n) => `\`${n}\``).join(", ")}, or leave --env out for the default`
+        : `unknown environment \`${chosenName}\`; coho.yaml declares ${names.map((n) => `\`${n}\``).join(", ")}${didYouMean(chosenName, names)}`,
       location: locate(file, ["environments"], "key"),
     });
     return { info: undefined, vars: {}, diagnostics };

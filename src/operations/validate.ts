@@ -36,6 +36,6 @@ export function validate(request: ValidateRequest): LoadResult {
     ...(request.secrets ? { secrets: request.secrets } : {}),
     ...(request.vars ? { vars: request.vars } : {}),
     ...(request.allowPaths ? { allowPaths: request.allowPaths } : {}),
-    ...(request.environment ? { environment: request.environment } : {}),
+    ...(request.environment === undefined ? {} : { environment: request.environment }),
   });
 }
