@@ -118,6 +118,19 @@ function assemble(projectDir: string, configFile: string, files: LoadedFile[], e
     return destination ? [[e.name, destination] as const] : [];
   }));
   const dbt = loadDbt(files[0]!, projectDir, env, trusted, sourceNames, diagnostics);
+  if (dbt?.manifest && dbt.settings.source !== undefined) {
+    // Relations compiled for another engine (quoting, casing, functions) would mislead the source that reads them.
+    const sourceType = sources.get(dbt.settings.source)?.type;
+    const adapter = dbt.manifest.adapterType;
+    if (sourceType !== undefined && adapter !== undefined && adapter !== sourceType) {
+      diagnostics.push({
+        severity: "warning",
+        code: "dbt.adapter_mismatch",
+        message: `the dbt manifest was built with the ${adapter} adapter, but source ${dbt.settings.source} is ${sourceType}: relation names and compiled SQL may not fit it (build the manifest with the target that points at this source)`,
+        location: dbt.settings.origin,
+      });
+    }
+  }
   const modelContext = { projectDir, sourceNames, sourceType: (name: string) => sources.get(name)?.type, dbt };
   const models = new Map([...entries.models.values()].flatMap((e) => {
     const model = buildModel(e, modelContext, diagnostics);

@@ -43,6 +43,8 @@ export interface DbtManifest {
   readonly path: string;
   readonly version: ManifestVersion;
   readonly dbtVersion: string | undefined;
+  /** The adapter dbt compiled with (`metadata.adapter_type`, e.g. postgres), when the manifest says. */
+  readonly adapterType: string | undefined;
   /** The root project: dbt's `ref('name')` prefers its nodes over packages'. */
   readonly projectName: string | undefined;
   readonly nodes: readonly DbtNode[];
@@ -114,6 +116,7 @@ export function indexManifest(path: string, shown: string, data: unknown): DbtMa
     path,
     version: version as ManifestVersion,
     dbtVersion: typeof data.metadata.dbt_version === "string" ? data.metadata.dbt_version : undefined,
+    adapterType: typeof data.metadata.adapter_type === "string" && /^[a-z_]{1,40}$/.test(data.metadata.adapter_type) ? data.metadata.adapter_type : undefined,
     projectName: typeof data.metadata.project_name === "string" ? data.metadata.project_name : undefined,
     nodes,
     sources,

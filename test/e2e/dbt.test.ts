@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import type { RunningEmulator } from "../../src/emulator/server.js";
 import { STACK_FRAME } from "../helpers/cli.js";
-import { buildWarehouse, dbtHeader, dbtProject, useManifest } from "../helpers/dbt-project.js";
+import { buildWarehouse, dbtHeader, dbtProject, useManifest, writeManifest } from "../helpers/dbt-project.js";
 import { emulators } from "../helpers/emulator.js";
 import { SECRET_ENV, brazeByName, coho, keysOf } from "../helpers/apply-project.js";
 import { EXAMPLES } from "../helpers/fixtures.js";
@@ -185,6 +185,21 @@ describe("cohorts on dbt models, against the emulator", () => {
     expect(vip.label).toBe("VIP {{ '{{' }} env_var('DBT_ENV_SECRET_X') }} {{ '{%' }}- if true %} {{ '{#' }} c #}");
     expect(vip.description).toContain("Braze cohort \"VIP {{ '{{' }} env_var(");
     expect(printed.stdout).not.toMatch(/\{\{ env_var|\{%- if|\{# c/);
+  });
+
+  it("warns, located at dbt:, when the manifest was built for another adapter than the named source's engine", async () => {
+    const yaml = `${dbtHeader()}models:\n  vip: { dbt: users_vip }\n`;
+    const dir = dbtProject(yaml, null);
+    writeManifest(dir, (m) => (m.metadata.adapter_type = "snowflake"));
+    const result = await coho(dir, ["validate", "--json"]);
+    expect(result.code, result.stdout).toBe(0);
+    const report = JSON.parse(result.stdout) as { diagnostics: { code: string; severity: string; message: string; line: number }[] };
+    expect(report.diagnostics.filter((d) => d.code === "dbt.adapter_mismatch")).toEqual([
+      expect.objectContaining({ severity: "warning", line: 2, message: expect.stringContaining("built with the snowflake adapter, but source warehouse is duckdb") }),
+    ]);
+    writeManifest(dir, (m) => (m.metadata.adapter_type = "duckdb"));
+    const matching = JSON.parse((await coho(dir, ["validate", "--json"])).stdout) as { diagnostics: { code: string }[] };
+    expect(matching.diagnostics.map((d) => d.code)).not.toContain("dbt.adapter_mismatch");
   });
 
   it("coho validate checks dbt references offline, each error located", async () => {
