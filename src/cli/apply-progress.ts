@@ -1,5 +1,8 @@
 import type { OperationEvent } from "../operations/events.js";
 import { progressLine } from "../render/apply-progress.js";
+
+/** Width of a progress line written to a log rather than a terminal (thousands of cohorts in flight must not make it kilobytes long). */
+export const LOG_LINE_COLUMNS = 160;
 import type { Output } from "./io.js";
 
 /**
@@ -52,9 +55,10 @@ export class ApplyProgress {
     if (this.#tty && this.#drawn) this.#output.errRaw("\r\u001b[2K");
   }
 
+  /** A log line (CI, a file) has no terminal width: keep it one readable line, whatever runs at once. */
   #draw(): void {
     if (this.#total === 0) return;
-    const line = progressLine({ sent: this.#sent, total: this.#total, requests: this.#requests, retries: this.#retries, elapsedMs: Date.now() - this.#started, active: [...this.#active] }, this.#tty ? this.#output.stderrColumns : undefined);
+    const line = progressLine({ sent: this.#sent, total: this.#total, requests: this.#requests, retries: this.#retries, elapsedMs: Date.now() - this.#started, active: [...this.#active] }, this.#tty ? this.#output.stderrColumns : LOG_LINE_COLUMNS);
     if (this.#tty) this.#output.errRaw(`\r\u001b[2K${line}`);
     else this.#output.err(line);
     this.#drawn = true;

@@ -89,7 +89,7 @@ function message(text: string): string {
 
 function cohortRow(c: CohortPlan, attributes: boolean): string {
   const m = c.members;
-  return tableRow([cellCode(c.address), actionLabel(c), `${count(m.before)} → ${count(m.after)}`, count(m.add), count(m.remove), c.cost ? count(c.cost.requests) : "", ...(attributes ? [c.cost ? count(c.cost.attribute_updates) : ""] : []), guardCell(c.guards)]);
+  return tableRow([cellCode(c.address), actionLabel(c), `${count(m.before)} → ${count(m.after)}`, count(m.add), count(m.remove), c.cost ? requestsCell(c.cost) : "", ...(attributes ? [c.cost ? count(c.cost.attribute_updates) : ""] : []), guardCell(c.guards)]);
 }
 
 /** One table row for a whole set: its instances' totals. */
@@ -226,4 +226,9 @@ function fit(s: Sections, limit: number): string {
   }
   out.push(s.footer);
   return `${out.join("\n")}\n`;
+}
+
+/** A cohort's requests; a shared cohort whose share rounds to none reads "<1 (shared)", not a bare 0. */
+function requestsCell(cost: NonNullable<CohortPlan["cost"]>): string {
+  return cost.requests === 0 && (cost.shared_with?.length ?? 0) > 0 && cost.attribute_updates > 0 ? "<1 (shared)" : count(cost.requests);
 }

@@ -24,7 +24,9 @@ export function costText(cost: CostEstimate): string {
   const plural = (n: number, word: string) => `${n.toLocaleString("en")} ${word}${n === 1 ? "" : "s"}`;
   const updates = cost.attribute_updates > 0 ? ` · ${plural(cost.attribute_updates, "attribute update")}` : "";
   const readBacks = cost.read_back_requests ? ` · ${plural(cost.read_back_requests, "read-back request")} (/users/export/ids: confirms additions)` : "";
-  return `${plural(cost.requests, "request")}${updates}${readBacks} · ${durationText(cost.seconds)} at the rate limit`;
+  // A cohort in a request group whose share rounds to no whole request still rides along in the shared ones.
+  const requests = cost.requests === 0 && cost.attribute_updates > 0 && (cost.shared_with?.length ?? 0) > 0 ? "under 1 request (its users ride in the shared ones)" : plural(cost.requests, "request");
+  return `${requests}${updates}${readBacks} · ${durationText(cost.seconds)} at the rate limit`;
 }
 
 const WAREHOUSE_NAMES: Readonly<Record<string, string>> = { bigquery: "BigQuery" };
