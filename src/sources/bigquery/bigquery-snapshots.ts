@@ -8,10 +8,17 @@ export interface BigQueryRunner {
   pages(sql: string, params: Record<string, unknown>, pageSize: number): AsyncIterable<readonly unknown[][]>;
   /** Creates the dataset when missing (the API call; DDL for datasets is not everywhere). */
   ensureDataset(dataset: string): Promise<void>;
+  /** Whether a table exists (the API call: the emulator refuses CREATE TABLE IF NOT EXISTS for an existing table). */
+  tableExists(dataset: string, table: string): Promise<boolean>;
 }
 
 /** Snapshot ids this store writes: `bigquery:<cohort id>.<random>`; others live elsewhere (local files, PostgreSQL). */
 const PREFIX = "bigquery:";
+
+/** A GoogleSQL string literal: backslash and quote escaped, control characters as \\u escapes (member keys hold none, but a literal must never break). */
+export function stringLiteral(text: string): string {
+  return `'${text.replace(/[\\']/g, "\\$&").replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)}'`;
+}
 
 /** Changes sent per INSERT (as one array parameter): well under BigQuery's request size limit for keys of up to 512 bytes. */
 const CHANGES_PER_INSERT = 5_000;
@@ -76,7 +83,9 @@ export class BigQuerySnapshotStore implements SnapshotStore {
       let batch: { slot: number; key: string; removed: boolean }[] = [];
       const flush = async () => {
         if (batch.length === 0) return;
-        await this.#run(`INSERT INTO ${staging} (slot, key, removed) SELECT slot, key, removed FROM UNNEST(@p1)`, { p1: batch });
+        // As literals: the emulator does not take an ARRAY<STRUCT> parameter (UNNEST sees a STRING).
+        const values = batch.map((c) => `(${c.slot}, ${stringLiteral(c.key)}, ${c.removed ? "TRUE" : "FALSE"})`).join(",\n");
+        await this.#run(`INSERT INTO ${staging} (slot, key, removed) VALUES\n${values}`);
         batch = [];
       };
       for await (const page of changes) {
@@ -139,7 +148,9 @@ SELECT @p1, key FROM (
   #ensureTables(): Promise<void> {
     this.#ready ??= (async () => {
       await this.#runner.ensureDataset(this.#dataset);
-      for (const ddl of BIGQUERY_DIALECT.snapshotTablesDdl(this.#dataset).slice(1)) await this.#run(ddl);
+      const [keys, checks] = BIGQUERY_DIALECT.snapshotTablesDdl(this.#dataset).slice(1);
+      if (!(await this.#runner.tableExists(this.#dataset, "snapshot_keys"))) await this.#run(keys!);
+      if (!(await this.#runner.tableExists(this.#dataset, "snapshot_checks"))) await this.#run(checks!);
     })();
     this.#ready.catch(() => (this.#ready = undefined));
     return this.#ready;

@@ -159,6 +159,15 @@ export class BigQuerySource implements Source {
   snapshotStore(dataset: string): SnapshotStore {
     const runner = {
       pages: (sql: string, params: Record<string, unknown>, pageSize: number) => this.query(sql, { params, pageSize }),
+      tableExists: async (name: string, table: string) => {
+        try {
+          const [exists] = await this.#deadline(this.#connect().dataset(name).table(table).exists());
+          this.#answered = true;
+          return exists;
+        } catch (error) {
+          throw bigQueryError(this.config, error, { model: undefined, lineOffset: 0, answered: this.#answered });
+        }
+      },
       ensureDataset: async (name: string) => {
         try {
           await this.#connect().dataset(name).get({ autoCreate: true, ...(this.config.location ? { location: this.config.location } : {}) });
@@ -189,6 +198,14 @@ export class BigQuerySource implements Source {
     });
   }
 
+  /** Named query parameters in the REST API's form. */
+  #parameters(params: Record<string, unknown> | undefined): { parameterMode?: string; queryParameters?: object[] } {
+    const named = Object.entries(params ?? {});
+    if (named.length === 0) return {};
+    const Client = this.#connect().constructor as unknown as { valueToQueryParameter_(value: unknown): object };
+    return { parameterMode: "NAMED", queryParameters: named.map(([key, value]) => ({ name: key, ...textValues(Client.valueToQueryParameter_(value)) })) };
+  }
+
   /** A dry run (jobs.insert, as BigQuery documents it): the bytes the query would process and its result's schema. */
   async #dryRun(sql: string, context: ErrorContext, params: Record<string, unknown> | undefined): Promise<JobMetadata> {
     const name = context.model?.name ?? "state";
@@ -199,9 +216,9 @@ export class BigQuerySource implements Source {
         dryRun: true,
         defaultDataset: { projectId: this.config.project, datasetId: this.config.dataset },
         labels: jobLabels(this.name, name, context.model ? this.#cohortsOf(context.model.name) : []),
-        ...(params && Object.keys(params).length > 0 ? { params } : {}),
+        ...this.#parameters(params),
         ...(this.config.location ? { location: this.config.location } : {}),
-      }));
+      } as never));
       this.#answered = true;
       return job.metadata as JobMetadata;
     } catch (error) {
@@ -216,9 +233,7 @@ export class BigQuerySource implements Source {
    */
   async #jobsQuery(sql: string, context: ErrorContext, params: Record<string, unknown> | undefined, extra: { dryRun?: boolean; maxResults?: number }): Promise<QueryAnswer> {
     const client = this.#connect();
-    const Client = client.constructor as unknown as { valueToQueryParameter_(value: unknown): object };
     const name = context.model?.name ?? "state";
-    const named = Object.entries(params ?? {});
     const body = {
       query: sql,
       useLegacySql: false,
@@ -226,7 +241,7 @@ export class BigQuerySource implements Source {
       labels: jobLabels(this.name, name, context.model ? this.#cohortsOf(context.model.name) : []),
       requestId: randomUUID(),
       formatOptions: { useInt64Timestamp: true },
-      ...(named.length > 0 ? { parameterMode: "NAMED", queryParameters: named.map(([key, value]) => ({ name: key, ...Client.valueToQueryParameter_(value) })) } : {}),
+      ...this.#parameters(params),
       ...(this.config.location ? { location: this.config.location } : {}),
       ...(this.config.maximumBytesBilled !== undefined ? { maximumBytesBilled: String(this.config.maximumBytesBilled) } : {}),
       ...(extra.dryRun ? { dryRun: true } : {}),
@@ -282,6 +297,20 @@ export class BigQuerySource implements Source {
 interface ErrorContext {
   readonly model: ModelConfig | undefined;
   readonly lineOffset: number;
+}
+
+/**
+ * A query parameter with every scalar `value` as text, as the REST API's
+ * QueryParameterValue declares it (the client leaves numbers as JSON numbers,
+ * which the emulator refuses).
+ */
+function textValues(parameter: object): object {
+  const visit = (node: unknown, key: string): unknown => {
+    if (Array.isArray(node)) return node.map((item) => visit(item, ""));
+    if (node !== null && typeof node === "object") return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, visit(v, k)]));
+    return key === "value" && (typeof node === "number" || typeof node === "boolean") ? String(node) : node;
+  };
+  return visit(parameter, "") as object;
 }
 
 const quote = (name: string) => `\`${name.replace(/[`\\]/g, "\\$&")}\``;
