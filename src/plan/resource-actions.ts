@@ -94,7 +94,7 @@ export function planResources(
   // A set's address targets all its instances.
   const matched = (target: string) => setAddresses.includes(target) || decisions.some((d) => addressMatches(target, d.address));
   const known = [...setAddresses, ...decisions.map((d) => d.address)];
-  for (const target of targets) if (!matched(target)) errors.push(`--target ${target}: no such cohort in the configuration or the state${didYouMean(target.startsWith("cohorts.") ? target : `cohorts.${target}`, known)}`);
+  for (const target of targets) if (!matched(target)) errors.push(`--target ${target}: no such cohort in the configuration or the state${suggestTarget(target, known)}`);
   const planned = targets.length === 0 ? decisions : decisions.filter((d) => targets.some((t) => addressMatches(t, d.address)));
   // Only the changes this plan makes need their old destination.
   errors.push(...missingOldDestinations(project, planned));
@@ -291,4 +291,17 @@ export function deleteEffect(entry: CohortState): string {
   return entry.target === undefined
     ? "every member is removed, then the cohort is forgotten (Braze has no delete; the empty cohort stays listed in Braze)"
     : "the attribute is cleared on every member, then the cohort is forgotten";
+}
+
+/**
+ * "; did you mean `cohorts.recent_buyers`?" for a mistyped --target. Keys are
+ * compared without the shared `cohorts.` prefix, which would otherwise make
+ * every address look close to every other.
+ */
+function suggestTarget(target: string, known: readonly string[]): string {
+  const key = (address: string) => address.replace(/^cohorts\./, "");
+  const byKey = new Map(known.map((address) => [key(address), address]));
+  const hint = didYouMean(key(target), byKey.keys());
+  const match = /`(.*)`/.exec(hint)?.[1];
+  return match === undefined ? "" : `; did you mean \`${byKey.get(match)}\`?`;
 }

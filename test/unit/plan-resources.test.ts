@@ -155,6 +155,14 @@ describe("resource actions", () => {
     expect(p.decisions.map((d) => d.address)).toEqual(["cohorts.b"]);
     expect(p.errors).toEqual(["--target cohorts.zzz: no such cohort in the configuration or the state"]);
   });
+
+  it("--target suggests the cohort a typo was meant for, judged on keys, not the shared cohorts. prefix", () => {
+    const p = plan([cohort("recent_buyers"), cohort("b")], EMPTY_STATE, [], ["cohorts.recent_buyer", "recnet_buyers"]);
+    expect(p.errors).toEqual([
+      "--target cohorts.recent_buyer: no such cohort in the configuration or the state; did you mean `cohorts.recent_buyers`?",
+      "--target recnet_buyers: no such cohort in the configuration or the state; did you mean `cohorts.recent_buyers`?",
+    ]);
+  });
 });
 
 describe("guards", () => {
