@@ -11,6 +11,11 @@ export interface LockfileDoc {
   readonly lineage: string;
   /** +1 on every write. */
   readonly serial: number;
+  /**
+   * The environment (`environments:` in coho.yaml) this state belongs to, written
+   * by every write of a project with environments; a read for another one is refused.
+   */
+  readonly environment?: string;
   /** By cohort address, e.g. `cohorts.recent_buyers`. */
   readonly cohorts: Readonly<Record<string, CohortState>>;
 }

@@ -3,12 +3,17 @@ import type { Project } from "../model/project.js";
 import { stateFilesFor } from "../model/state-files.js";
 import { openSnapshotSource } from "../sources/open-sources.js";
 import type { StateBackend } from "./backend.js";
+import type { LockfileDoc, StateView } from "../model/state.js";
 import { LocalBackend } from "./local-backend.js";
 import { MirrorBackend } from "./mirror-backend.js";
 import { PostgresBackend } from "./postgres-backend.js";
 import { WarehouseSnapshotsBackend } from "./warehouse-backend.js";
 
 export function openBackend(project: Project): StateBackend {
+  return bindToEnvironment(openUnbound(project), project.environment?.name);
+}
+
+function openUnbound(project: Project): StateBackend {
   const wanted = project.state.snapshots;
   const config = wanted ? project.sources.get(wanted.source) : undefined;
   if (!wanted || !config) return openBase(project);
@@ -27,4 +32,33 @@ function openBase(project: Project, heldElsewhere?: (snapshot: string) => boolea
   // Only offline loads (validate, plan) leave the URL unresolved.
   if (!project.state.url.resolved) return new MirrorBackend(project.dir, `the state database URL (${project.state.url.source}) is not set`, files);
   return new PostgresBackend(project.dir, project.state.url, project.state.schema, files);
+}
+
+/**
+ * State bound to one environment: every write records its name, and a read of
+ * state another environment wrote is refused. Moving `default: true` to another
+ * environment would otherwise hand it the old default's coho.lock (or schema
+ * coho): a plan saying "No changes" for a workspace that never got the members.
+ * State written before the project had environments carries no name and is
+ * taken over by the first write.
+ */
+function bindToEnvironment(backend: StateBackend, environment: string | undefined): StateBackend {
+  if (environment === undefined) return backend;
+  const check = (view: StateView): StateView => {
+    const owner = "environment" in view ? view.environment : undefined;
+    if (owner !== undefined && owner !== environment) {
+      throw new CohoError("state.environment_mismatch", `this state belongs to environment ${owner}, not ${environment}: did \`default: true\` move to another environment? (the default environment keeps coho.lock, .coho/ and schema coho; every other keeps its own)`, {
+        hint: `run with --env ${owner} for that state, or move default: true back to ${owner}`,
+      });
+    }
+    return view;
+  };
+  return new Proxy(backend, {
+    get(target, property) {
+      if (property === "read") return async () => check(await target.read());
+      if (property === "write") return (doc: LockfileDoc) => target.write({ ...doc, environment });
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
 }

@@ -214,6 +214,20 @@ environments:
     expect(await rows(["--env", "production", "--var", "file=a"])).toBe(2);
   });
 
+  it("state remembers its environment: moving default: true does not hand one environment's state to another", async () => {
+    withEnvironments(environmentsBlock(production));
+    writeMembers(dir, "a", ids(5));
+    expect((await coho(dir, ["apply", "--auto-approve"])).code).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, "coho.lock"), "utf8")).environment).toBe("staging");
+    withEnvironments(environmentsBlock(production).replace("default: true\n", "description: moved\n").replace("description: the live workspace", "default: true"));
+    const moved = await coho(dir, ["plan"], PROD_ENV);
+    expect(moved.code).toBe(1);
+    expect(moved.stderr).toContain("this state belongs to environment staging, not production: did `default: true` move");
+    expect(moved.stdout).not.toContain("No changes");
+    withEnvironments(environmentsBlock(production));
+    expect((await coho(dir, ["plan"])).code).toBe(0);
+  });
+
   it("--env on a project without environments is refused, not ignored", async () => {
     withEnvironments("");
     const result = await coho(dir, ["--env", "production", "validate"]);
