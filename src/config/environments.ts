@@ -202,7 +202,9 @@ function checkDistinct(file: YamlFile, environments: readonly { name: string; va
     if (backend !== "postgres") continue;
     const url = String((environment.value as YAMLMap).getIn(["state", "url"]) ?? base.getIn(["state", "url"]) ?? "");
     const schema = String((environment.value as YAMLMap).getIn(["state", "schema"]) ?? base.getIn(["state", "schema"]) ?? defaultStateSchema(environment.isDefault ? undefined : { name: environment.name, names: [], isDefault: false }));
-    const place = `${url} ${schema}`;
+    // PostgreSQL cuts identifiers to 63 bytes: two longer schema names alike in
+    // their first 63 are one schema.
+    const place = `${url} ${Buffer.from(schema).subarray(0, 63).toString()}`;
     const other = states.get(place);
     if (other !== undefined) {
       diagnostics.push({

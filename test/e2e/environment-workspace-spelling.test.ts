@@ -51,4 +51,34 @@ environments:
     expect(result.stderr + result.stdout).not.toContain("key-value-never-printed");
     expect(result.stderr).not.toMatch(STACK_FRAME);
   });
+
+  it("refuses two environments whose default state schemas PostgreSQL cuts to one name", async () => {
+    const stem = `e${"x".repeat(59)}`;
+    writeFileSync(join(dir, "coho.yaml"), `version: 1
+state:
+  backend: postgres
+  url: \${env:STATE_URL}
+destinations:
+  braze:
+    type: braze_attributes
+    rest_endpoint: https://rest.fra-02.braze.eu
+    api_key: \${env:BRAZE_KEY}
+models:
+  m:
+    sql: select 'a' as user_id
+identifiers:
+  user_id: { type: external_id, column: user_id }
+cohorts:
+  c: { name: C, destination: braze, model: m, identifier: user_id, attribute: coho_c }
+environments:
+  ${stem}_a:
+    destinations: { braze: { rest_endpoint: https://rest.fra-01.braze.eu } }
+  ${stem}_b:
+    destinations: { braze: { rest_endpoint: https://rest.iad-01.braze.com } }
+`);
+    const result = await runCli(["--env", `${stem}_a`, "validate"], { cwd: dir, env: { BRAZE_KEY: "k", STATE_URL: "postgres://u@127.0.0.1/db" } });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("[config.environment_shared_state]");
+    expect(result.stderr).not.toMatch(STACK_FRAME);
+  });
 });
