@@ -44,7 +44,7 @@ export function applyEnvironment(file: YamlFile, requested: string | undefined):
       diagnostics.push({
         severity: "error",
         code: "config.environment_unknown",
-        message: `environment \`${requested}\` was asked for (--env or COHO_ENV), but coho.yaml declares no \`environments:\` (declare them, see docs/environments.md, or drop --env / COHO_ENV)`,
+        message: `environment \`${shownName(requested)}\` was asked for (--env or COHO_ENV), but coho.yaml declares no \`environments:\` (declare them, see docs/environments.md, or drop --env / COHO_ENV)`,
         location: { file: file.path, line: 1, column: 1 },
       });
     }
@@ -93,7 +93,7 @@ function chooseAndOverlay(file: YamlFile, root: YAMLMap, block: YAMLMap, request
       code: "config.environment_unknown",
       message: chosenName.trim() === ""
         ? `--env was given an empty name (an unset variable in the pipeline?): name one of ${names.map((n) => `\`${n}\``).join(", ")}, or leave --env out for the default`
-        : `unknown environment \`${chosenName}\`; coho.yaml declares ${names.map((n) => `\`${n}\``).join(", ")}${didYouMean(chosenName, names)}`,
+        : `unknown environment \`${shownName(chosenName)}\`; coho.yaml declares ${names.map((n) => `\`${n}\``).join(", ")}${didYouMean(chosenName, names)}`,
       location: locate(file, ["environments"], "key"),
     });
     return { info: undefined, vars: {}, diagnostics };
@@ -193,7 +193,7 @@ function checkDistinct(file: YamlFile, environments: readonly { name: string; va
         diagnostics.push({
           severity: "error",
           code: "config.environment_shared_workspace",
-          message: `environments \`${other}\` and \`${environment.name}\` both write destination ${name} to the Braze workspace at ${endpoint} with the key ${key}: their applies would undo each other (give \`${environment.name}\` its own rest_endpoint or key under environments.${environment.name}.destinations.${name})`,
+          message: `environments \`${other}\` and \`${environment.name}\` both write destination ${name} to the Braze workspace at ${endpoint} with ${key.startsWith("${") ? `the same key ${key}` : "the same key (written in coho.yaml)"}: their applies would undo each other (give \`${environment.name}\` its own rest_endpoint or key under environments.${environment.name}.destinations.${name})`,
           location: locate(file, ["environments", environment.name], "key"),
         });
       } else workspaces.set(identity, environment.name);
@@ -228,4 +228,9 @@ function sameEndpoint(endpoint: string): string {
   } catch {
     return endpoint.replace(/\/+$/, "");
   }
+}
+
+/** A name from --env or COHO_ENV as printed: control characters as escapes, so it cannot forge a line. */
+function shownName(name: string): string {
+  return name.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, "0")}`);
 }

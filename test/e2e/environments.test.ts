@@ -134,6 +134,14 @@ describe("environments: bad input", () => {
     expect(result.stderr).toContain(`coho.yaml:${lineOf("environments:")}:`);
   });
 
+  it("a name from COHO_ENV is shown with its control characters escaped: it cannot forge a line", async () => {
+    withEnvironments(environmentsBlock(production));
+    const result = await coho(dir, ["validate"], { COHO_ENV: "prod\nerror: forged line" });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("unknown environment `prod\\u000aerror: forged line`");
+    expect(result.stderr.split("\n").some((line) => line.startsWith("error: forged line"))).toBe(false);
+  });
+
   it("an environment's unset secret is named, located at its override, never printed", async () => {
     withEnvironments(environmentsBlock(production));
     const result = await coho(dir, ["--env", "production", "apply", "--auto-approve"]);
