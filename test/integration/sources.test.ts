@@ -233,7 +233,10 @@ describe("PostgreSQL sources", () => {
   it("refuse a double precision identifier column and a non-unique primary key", async () => {
     const typed = await extractError(pgProject("select score as user_id from people"), "c");
     expect(typed.message).toContain("is double precision; identifiers must be text, integer or UUID columns");
-    const pk = await extractError(pgProject("select email as order_id, user_id from people", { primaryKey: "order_id" }), "c");
+    // A NULL key is named as a NULL (checked first); among the others, a repeated one as not unique.
+    const nullKey = await extractError(pgProject("select email as order_id, user_id from people", { primaryKey: "order_id" }), "c");
+    expect(nullKey.message).toBe("model m: primary_key `order_id` is NULL in 1 row; a primary key must identify every row");
+    const pk = await extractError(pgProject("select email as order_id, user_id from people where email is not null", { primaryKey: "order_id" }), "c");
     expect(pk.message).toBe('model m: primary_key `order_id` is not unique: "ok2" appears 2 times');
   });
 
