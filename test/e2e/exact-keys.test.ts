@@ -1,5 +1,3 @@
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import pg from "pg";
 import { describe, expect, inject, it } from "vitest";
 import type { RunningEmulator } from "../../src/emulator/server.js";

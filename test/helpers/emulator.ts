@@ -99,8 +99,9 @@ export function attributesClientFor(
     updateExistingOnly: true,
     rateLimit: { requests: 3000, windowSeconds: 3 },
     maxArrayValues: 500,
+    missingProfiles: "ignore",
     ...overrides,
-  };
+  } as BrazeAttributesConfig;
   const client = new AttributesClient(config, { retry: { baseDelayMs: 5, maxDelayMs: 50, maxAttempts: 12 }, onEvent: (e) => events.push(e), ...options });
   return { client, events };
 }
