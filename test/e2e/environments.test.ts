@@ -154,39 +154,31 @@ describe("environments: bad input", () => {
     expect(leaked.stdout + leaked.stderr).not.toContain(PROD_KEY);
   });
 
-  it("an override of an entry the base does not declare is a located error", async () => {
-    withEnvironments(`environments:
+  // Each: the environments block, what validate must say, and the text whose line it names.
+  const refusals: readonly (readonly [string, () => string, string, string | null])[] = [
+    ["an override of an entry the base does not declare is a located error", () => `environments:
   staging: { default: true }
   production:
     destinations:
       brazee: { rest_endpoint: ${production.url} }
-`);
-    const result = await coho(dir, ["validate"]);
-    expect(result.code).toBe(1);
-    expect(result.stderr).toContain("environment `production` overrides destinations.brazee, which coho.yaml does not declare; did you mean `braze`?");
-    expect(result.stderr).toContain(`coho.yaml:${lineOf("brazee")}:`);
-  });
-
-  it("an unknown setting inside an override is the schema's located error", async () => {
-    withEnvironments(`environments:
+`, "environment `production` overrides destinations.brazee, which coho.yaml does not declare; did you mean `braze`?", "brazee"],
+    ["an unknown setting inside an override is the schema's located error", () => `environments:
   staging: { default: true }
   production:
     destinatons: {}
-`);
-    const result = await coho(dir, ["validate"]);
-    expect(result.code).toBe(1);
-    expect(result.stderr).toContain(`coho.yaml:${lineOf("destinatons")}:`);
-  });
-
-  it("two environments writing to one workspace are refused", async () => {
-    withEnvironments(`environments:
+`, "destinatons", "destinatons"],
+    ["two environments writing to one workspace are refused", () => `environments:
   staging: { default: true }
   production:
     description: forgot to point it at production
-`);
+`, "environments `staging` and `production` both write destination braze to the Braze workspace", null],
+  ];
+  it.each(refusals)("%s", async (_name, block, says, lineNeedle) => {
+    withEnvironments(block());
     const result = await coho(dir, ["validate"]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain("environments `staging` and `production` both write destination braze to the Braze workspace");
+    expect(result.stderr).toContain(says);
+    if (lineNeedle !== null) expect(result.stderr).toContain(`coho.yaml:${lineOf(lineNeedle)}:`);
   });
 
   it("without a default, a command must say which environment", async () => {
