@@ -182,12 +182,21 @@ async function planCohort(ctx: PlanContext, decision: ResourceDecision): Promise
   // grouped path does): the two never sit beside the model's raw rows and the extraction's
   // hash table, which held a 10M-member plan over DuckDB's memory limit.
   let snapshot: string | undefined;
+  let inPlace: string | undefined;
   const membersKnown = ctx.backend.membersUnavailable === undefined;
   if (prior && prior.members.count > 0 && membersKnown) {
     ctx.onEvent?.({ type: "snapshot", address: decision.address });
-    snapshot = await ctx.backend.loadSnapshot(engine, decision.address, expectedSnapshot(prior));
+    // Read where it lies when it is byte for byte what was recorded: no copy of every
+    // recorded key beside the desired ones and the diff's hash table (a re-target's
+    // removals are read later, by apply: those are loaded).
+    if (!retarget) inPlace = await ctx.backend.snapshotInPlace?.(decision.address, expectedSnapshot(prior));
+    snapshot = inPlace ?? (await ctx.backend.loadSnapshot(engine, decision.address, expectedSnapshot(prior)));
   }
-  const computed = await diffMembership(engine, extracted?.keys, retarget ? undefined : snapshot);
+  const computed = await diffMembership(engine, extracted?.keys, retarget ? undefined : snapshot).catch(async (error: unknown) => {
+    // The file went away or changed since it was hashed: loading it names what is wrong.
+    if (inPlace !== undefined && prior) await ctx.backend.loadSnapshot(engine, decision.address, expectedSnapshot(prior));
+    throw error;
+  });
   if (extracted) rejected = withDuplicates(extracted, computed.desiredMembers);
   const delta = membersKnown || retarget ? computed : netDelta(computed, prior?.members.count ?? 0);
   // Removals go to the workspace being left, when the config still reaches it (another destination name).
