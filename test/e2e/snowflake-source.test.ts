@@ -98,7 +98,7 @@ describe("a Snowflake source (fakesnow, through snowflake-sdk and the built bina
     const seen = fs.statements().length;
     const planned = await coho(dir, ["plan", "--detailed-exitcode"]);
     expect(planned.code, planned.stdout + planned.stderr).toBe(2);
-    expect(planned.stdout).toContain("2500 → 2499  (+2 / −3)");
+    expect(planned.stdout).toContain("2,500 → 2,499  (+2 / −3)");
     // Planned inside Snowflake: the one-pass diff ran there, against the recorded snapshot.
     const sent = fs.statements().slice(seen);
     expect(sent.some((s) => /WITH coho_groups AS/.test(s.sql ?? "") && /snapshot_keys/.test(s.sql ?? ""))).toBe(true);
