@@ -31,8 +31,8 @@ tested against"); nothing here is used by coho itself.
 6. A statement fakesnow cannot parse or run (an exception, an HTTP 500 that the driver
    would retry for minutes) is answered as Snowflake answers SQL it cannot compile: at
    once, code 001003, with fakesnow's reason.
-7. `--log FILE` appends each statement's text and QUERY_TAG (one JSON line each), so
-   tests can read what coho sent.
+7. `--log FILE` appends each statement's text and QUERY_TAG, and each login's user,
+   authenticator and key-pair JWT (one JSON line each), so tests can read what coho sent.
 """
 
 from __future__ import annotations
@@ -175,6 +175,10 @@ class StandIn:
             if str(fields.get("LOGIN_NAME", "")).upper() in self.reject_users:
                 return await self.respond(send, snowflake_error("390100", "Incorrect username or password was specified.", "08004"))
             javascript = str(fields.get("CLIENT_APP_ID", "")).lower() in ("javascript", "nodejs", "js")
+            if self.log_path:
+                login_seen = {"login": fields.get("LOGIN_NAME"), "authenticator": fields.get("AUTHENTICATOR"), "token": fields.get("TOKEN"), "client": fields.get("CLIENT_APP_ID"), "at": time.monotonic()}
+                with open(self.log_path, "a", encoding="utf-8") as log:
+                    log.write(json.dumps(login_seen) + "\n")
         else:
             sql = request.get("sqlText", "")
             if self.log_path:
