@@ -23,3 +23,33 @@ if [ ! -x "$emulator" ]; then
   (cd "$dir" && go build -o "$emulator.partial" ./cmd/bigquery-emulator)
   mv "$emulator.partial" "$emulator"
 fi
+
+# The Snowflake stand-in the test harness starts (test/helpers/fakesnow.ts): fakesnow at
+# the version pinned in .ci/tools.env, with its dependencies pinned, in a virtual
+# environment of its own. Without python3-venv (Debian splits it out) the packages go
+# to a plain folder instead, run through a small wrapper.
+fakesnow="$tools/fakesnow-$FAKESNOW_VERSION"
+requirements="test/helpers/fakesnow-requirements.txt"
+wanted="$(sha256sum "$requirements" | cut -c1-16)"
+if [ "$(cat "$fakesnow/.requirements" 2>/dev/null)" != "$wanted" ]; then
+  echo "== installing fakesnow $FAKESNOW_VERSION"
+  rm -rf "$fakesnow" "$fakesnow.partial"
+  if ! python3 -m venv "$fakesnow.partial" >/dev/null 2>&1; then
+    rm -rf "$fakesnow.partial"
+    # Debian ships venv apart (python3-venv); installing it needs root, as on CI.
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      export DEBIAN_FRONTEND=noninteractive
+      { apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null; } || true
+    fi
+  fi
+  if [ -d "$fakesnow.partial" ] || python3 -m venv "$fakesnow.partial" >/dev/null 2>&1; then
+    "$fakesnow.partial/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements"
+  else
+    rm -rf "$fakesnow.partial" && mkdir -p "$fakesnow.partial/bin"
+    python3 -m pip install -q --disable-pip-version-check --target "$fakesnow.partial/site" -r "$requirements"
+    printf '#!/bin/sh\nPYTHONPATH="%s/site" exec python3 "$@"\n' "$fakesnow" > "$fakesnow.partial/bin/python"
+    chmod +x "$fakesnow.partial/bin/python"
+  fi
+  echo "$wanted" > "$fakesnow.partial/.requirements"
+  mv "$fakesnow.partial" "$fakesnow"
+fi
