@@ -92,7 +92,7 @@ export async function startFakesnow(options: { rejectUsers?: readonly string[]; 
     statements: () => (existsSync(log) ? readFileSync(log, "utf8").split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as SeenStatement) : []),
     sql: async (schema, text, binds) => {
       const connection = await connect(schema);
-      return new Promise((resolve, reject) => connection.execute({ sqlText: text, ...(binds ? { binds } : {}), rowMode: "array", complete: (error, _s, rows) => (error ? reject(error) : resolve((rows ?? []) as unknown[][])) } as never));
+      return new Promise((resolve, reject) => connection.execute({ sqlText: text, ...(binds ? { binds } : {}), rowMode: "array", complete: (error: unknown, _s: unknown, rows: unknown[] | undefined) => (error ? reject(error) : resolve((rows ?? []) as unknown[][])) } as never));
     },
     stop: async () => {
       for (const pending of connections.values()) await pending.then((c) => new Promise<void>((resolve) => c.destroy(() => resolve())), () => undefined);

@@ -1,4 +1,8 @@
+import { createRequire } from "node:module";
 import { loadDriver } from "../load-driver.js";
+
+/** For a file inside the driver, resolved as loadDriver resolves the driver. */
+const require = createRequire(import.meta.url);
 
 type SnowflakeSdk = typeof import("snowflake-sdk");
 
