@@ -15,7 +15,7 @@ import { NO_VARS, interpolateVars, varProblemMessage, type VarScope } from "./va
 export function isSecretPath(path: DataPath): boolean {
   const [section, , field] = path;
   if (path.length === 3 && section === "destinations") return field === "partner_api_key" || field === "data_import_key" || field === "api_key";
-  if (path.length === 3 && section === "sources") return field === "url" || field === "credentials";
+  if (path.length === 3 && section === "sources") return field === "url" || field === "credentials" || field === "password" || field === "private_key" || field === "private_key_passphrase";
   return path.length === 2 && section === "state" && path[1] === "url";
 }
 
