@@ -121,4 +121,71 @@ cohorts:
     expect(tampered.code).toBe(1);
     expect(tampered.stderr).toContain(`the snapshot ${entry.snapshot} in Snowflake (${stateSchema}.snapshot_keys) does not match the state`);
   }, 300_000);
+
+  it("a model with primary_key: plans as the embedded planner does, refuses a duplicate key by name, and leaves no work table in either schema", async () => {
+    const emu = await start();
+    const schema = newSchema("pk");
+    const stateSchema = `${schema.toLowerCase()}_state`;
+    const dir = writeProject({
+      "coho.yaml": `version: 1
+state:
+  backend: local
+  snapshots: { source: wh, schema: ${stateSchema} }
+${snowflakeSourceYaml(fs.url, schema)}destinations:
+${destinationEntry("braze", emu.url)}models:
+  m: { source: wh, sql: "select id, email from people", primary_key: id }
+identifiers:
+  email: { type: alias, column: email, label: email }
+cohorts:
+  c: { name: C, destination: braze, model: m, identifier: email, guards: { max_removals: 100%, allow_empty: true } }
+`,
+    });
+    setProjectEnv(dir, SNOWFLAKE_ENV);
+    await fs.sql(schema, `CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    const people = async (rows: readonly (readonly [number, string])[]) => {
+      await fs.sql(schema, `CREATE OR REPLACE TABLE ${schema}.people (id NUMBER(10, 0), email VARCHAR)`);
+      await fs.sql(schema, `INSERT INTO ${schema}.people (id, email) VALUES ${rows.map(([id, e]) => `(${id}, '${e}')`).join(", ")}`);
+    };
+    const tables = async (name: string) => (await fs.sql(schema, `SELECT table_name FROM information_schema.tables WHERE table_schema = '${name.toUpperCase()}' ORDER BY table_name`)).map((r) => String(r[0]));
+
+    // A first apply writes the snapshot inside Snowflake; then one member leaves, one joins, one row is rejected.
+    await people([[1, "a@x.io"], [2, "b@x.io"], [3, "c@x.io"]]);
+    const first = await coho(dir, ["apply", "--auto-approve"]);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    await people([[1, "a@x.io"], [2, "b@x.io"], [4, "d@x.io"], [5, "   "]]);
+    const project = loadValid(dir, { ...SECRET_ENV, ...SNOWFLAKE_ENV });
+    const plans = [];
+    for (const pushDown of [true, false]) {
+      const session = await openSession(project);
+      const events: PlanEvent[] = [];
+      try {
+        const planned = await buildPlan({
+          project, backend: session.backend, engine: session.engine, sources: session.sources,
+          options: { targets: [], allowRemovals: false, showMembers: 0, pushDown },
+          newCohortId: () => "fixed", onEvent: (e) => events.push(e),
+        });
+        const delta = planned.deltas.get("cohorts.c")!;
+        const keys = async (table: string) => (await session.engine.connection.runAndReadAll(`SELECT key FROM ${table} ORDER BY key`)).getRows().map((r) => String(r[0]));
+        const cohort = planned.plan.cohorts[0]!;
+        plans.push({ pushed: events.some((e) => e.type === "pushed_down"), members: cohort.members, rows: cohort.rows, rejected: cohort.rejected, add: await keys(delta.addTable), remove: await keys(delta.removeTable) });
+      } finally {
+        await session.close();
+      }
+    }
+    const [pushed, embedded] = plans;
+    expect(pushed!.pushed).toBe(true);
+    expect(embedded!.pushed).toBe(false);
+    expect({ ...pushed, pushed: undefined }).toEqual({ ...embedded, pushed: undefined });
+    expect(pushed!.add).toEqual(["alias:email:d@x.io"]);
+    expect(pushed!.remove).toEqual(["alias:email:c@x.io"]);
+
+    // The uniqueness check runs inside Snowflake and names the duplicate.
+    await people([[1, "a@x.io"], [1, "b@x.io"]]);
+    const duplicate = await coho(dir, ["plan"]);
+    expect(duplicate.code).toBe(1);
+    expect(duplicate.stderr).toContain('primary_key `id` is not unique: "1" appears 2 times');
+    // The work table (a transient table in coho's schema) is gone: each schema holds its own tables only.
+    expect(await tables(schema)).toEqual(["PEOPLE"]);
+    expect(await tables(stateSchema)).toEqual(["SNAPSHOT_CHECKS", "SNAPSHOT_KEYS"]);
+  }, 180_000);
 });
