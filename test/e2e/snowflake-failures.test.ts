@@ -130,7 +130,7 @@ describe("Snowflake sources refuse bad input with a located error, exit 1 and no
     await nothingWritten(dir, emu);
   });
 
-  it("an unknown table or schema is named at the model; a table the role may not read names the grant it lacks", async () => {
+  it("an unknown table, schema or database is named at the model; a table the role may not read names the grant it lacks", async () => {
     const emu = await start();
     const { dir, schema } = await failingProject(emu.url);
     const yaml = join(dir, "coho.yaml");
@@ -145,6 +145,11 @@ describe("Snowflake sources refuse bad input with a located error, exit 1 and no
     expect(other.code).toBe(1);
     expect(other.stderr).toContain("model a: source wh (Snowflake account coho-test) has no");
     expect(other.stderr).toContain("NO_SUCH_SCHEMA");
+    writeFileSync(yaml, original.replace("select user_id from members_a", "select user_id from no_such_db.public.members_a"));
+    const database = await coho(dir, ["plan"]);
+    expect(database.code).toBe(1);
+    expect(database.stderr).toContain("model a: source wh (Snowflake account coho-test) has no");
+    expect(database.stderr).toContain("NO_SUCH_DB");
 
     await replaceSnowflakeMembers(fs, schema, "secret_members", ids(2));
     writeFileSync(yaml, original.replace("select user_id from members_a", "select user_id from secret_members"));

@@ -17,11 +17,6 @@ beforeAll(async () => {
   fs = await startFakesnow({ rejectUsers: ["REJECTED"], denyTables: ["SECRET_MEMBERS"] });
 });
 afterAll(async () => {
-  if (process.env.COHO_FAKESNOW_TIMING) {
-    const seen = fs.statements() as { sql?: string; at?: number }[];
-    const timed = seen.slice(1).map((s, i) => ({ ms: Math.round(((s.at ?? 0) - (seen[i]!.at ?? 0)) * 1000), sql: (seen[i]!.sql ?? "").slice(0, 100).replace(/\s+/g, " ") }));
-    console.log(timed.sort((a, b) => b.ms - a.ms).slice(0, 25));
-  }
   await fs?.stop();
 });
 

@@ -61,19 +61,28 @@ export class SnowflakeConnection {
     );
     onColumns?.(columnsOf(stmt));
     const rows = stmt.streamRows()[Symbol.asyncIterator]() as AsyncIterator<unknown[]>;
+    // One watchdog for the whole stream, pushed back by every row: request_timeout
+    // without a row is a lost connection (a timer per row would cost more than the row).
+    let expire: (error: Error) => void = () => undefined;
+    const expired = new Promise<never>((_, reject) => (expire = reject));
+    expired.catch(() => undefined);
+    const watchdog = setTimeout(() => expire(this.#lost()), this.#config.requestTimeoutMs);
     let page: unknown[][] = [];
     try {
       for (;;) {
-        const next = await this.#deadline(rows.next());
+        const next = await Promise.race([rows.next(), expired]);
+        watchdog.refresh();
         if (next.done) break;
         page.push(next.value);
         if (page.length >= pageSize) {
           yield page;
           page = [];
+          watchdog.refresh(); // the consumer's time is not the network's
         }
       }
       if (page.length > 0) yield page;
     } finally {
+      clearTimeout(watchdog);
       await rows.return?.().catch(() => undefined);
     }
   }
@@ -127,13 +136,17 @@ export class SnowflakeConnection {
     return this.#connection;
   }
 
+  #lost(): Error {
+    return Object.assign(new Error(`no answer within request_timeout (${formatDuration(this.#config.requestTimeoutMs)}): the connection was lost`), { code: "ETIMEDOUT" });
+  }
+
   /** `work`, or a network error once request_timeout passes without an answer. */
   #deadline<T>(work: Promise<T>): Promise<T> {
     const ms = this.#config.requestTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
       // Referenced: it keeps the process alive while the driver's retries (whose sleeps do not) go on.
-      timer = setTimeout(() => reject(Object.assign(new Error(`no answer within request_timeout (${formatDuration(ms)}): the connection was lost`), { code: "ETIMEDOUT" })), ms);
+      timer = setTimeout(() => reject(this.#lost()), ms);
     });
     work.catch(() => undefined);
     return Promise.race([work, expired]).then(
