@@ -18,6 +18,7 @@ import { includePatternProblem } from "./include-pattern.js";
 import { loadFile, type LoadedFile } from "./load-file.js";
 import { hiddenWithin, insideReal } from "../util/inside.js";
 import { locate } from "./locate.js";
+import { rememberSecret } from "../util/redaction.js";
 import { carriesSecret, declaredVars, resolveVars, type VarLayer } from "./vars.js";
 
 export const CONFIG_FILE = "coho.yaml";
@@ -83,9 +84,14 @@ export function loadProject(dir: string, options: LoadOptions = {}): LoadResult 
   }
   const files = [root, ...includes];
   const resolvedSecrets = files.flatMap((f) => [...f.secrets.values(), ...(f.exposed ?? [])]).filter((s) => s.resolved);
+  // Known from here on to every place where a driver's or a server's text enters a message (redactKnown).
+  for (const secret of resolvedSecrets) rememberSecret(secret.reveal());
   const texts = new Map(files.filter((f) => f.text !== undefined).map((f) => [f.path, f.text as string]));
   // A variable carrying a secret has been interpolated already: say only that, nothing that may hold it.
-  const tainted = [...root.vars.values].filter(([, value]) => carriesSecret(value, resolvedSecrets));
+  // Environment values of connection settings count only when long enough to be a credential: a variable
+  // may well repeat a short setting (a schema or partner name) the pipeline also passes.
+  const credentials = [...files.flatMap((f) => [...f.secrets.values()]), ...files.flatMap((f) => f.exposed ?? []).filter((s) => s.resolved && s.reveal().length >= 12)].filter((s) => s.resolved);
+  const tainted = [...root.vars.values].filter(([, value]) => carriesSecret(value, credentials));
   if (tainted.length > 0 && root.yaml) {
     const refused = tainted.map(([name]): Diagnostic => ({
       severity: "error",

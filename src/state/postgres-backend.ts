@@ -25,6 +25,7 @@ import { PostgresJournal } from "./postgres-journal.js";
 import { PostgresLock } from "./postgres-lock.js";
 import { inTransaction, migrate, table } from "./postgres-schema.js";
 import { pgDriver, pgCursorClass } from "../sources/postgres/pg-driver.js";
+import { redactKnown } from "../util/redaction.js";
 
 const BATCH = 10_000;
 
@@ -263,7 +264,7 @@ export class PostgresBackend implements StateBackend {
       try {
         client = await this.#pool.connect();
       } catch (error) {
-        const reason = (error instanceof Error ? error.message : String(error)).split(this.#url.reveal()).join("***");
+        const reason = redactKnown((error instanceof Error ? error.message : String(error)).split(this.#url.reveal()).join("***"));
         throw new CohoError("state.postgres_unreachable", `cannot connect to the state database at ${describeTarget(this.#url.reveal())}: ${reason}`, {
           hint: `check the URL in environment variable ${this.#url.source}, and that the server is running`,
         });
