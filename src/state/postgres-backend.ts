@@ -271,6 +271,13 @@ export class PostgresBackend implements StateBackend {
       }
       try {
         await migrate(client, this.#schema);
+      } catch (error) {
+        if (error instanceof CohoError) throw error;
+        // The server's own words (redacted: the schema may come from the environment), never an internal error.
+        const reason = redactKnown((error instanceof Error ? error.message : String(error)).split(this.#url.reveal()).join("***"));
+        throw new CohoError("state.postgres_setup_failed", `cannot create or update coho's tables in the state database at ${describeTarget(this.#url.reveal())}: ${reason}`, {
+          hint: "give coho's database role CREATE on the database, or create the schema (state.schema, default coho) owned by that role",
+        });
       } finally {
         client.release();
       }
