@@ -14,6 +14,7 @@ import { locate } from "./locate.js";
 import { checkPostgresUrl } from "../model/postgres-url.js";
 import { buildBigQuerySource } from "./build-bigquery.js";
 import { parsedUrl } from "./parsed-url.js";
+import { buildSnowflakeSource } from "./build-snowflake.js";
 
 type Raw = Record<string, unknown>;
 
@@ -39,6 +40,7 @@ export function buildSource(entry: Entry<Raw>, projectDir: string, optIns: reado
     return { type: "duckdb", name, path, ...(allowedPaths.length > 0 ? { allowedPaths } : {}), origin };
   }
   if (value.type === "bigquery") return buildBigQuerySource(entry, diagnostics);
+  if (value.type === "snowflake") return buildSnowflakeSource(entry, diagnostics);
   const url = secretOrLiteralUrl(file, ["sources", name, "url"], value.url as string, diagnostics);
   if (url === undefined) return undefined;
   const ssl = (value.ssl ?? {}) as { mode?: PostgresSslMode; ca_file?: string };

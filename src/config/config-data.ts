@@ -92,7 +92,22 @@ export interface BigQuerySourceData {
   request_timeout?: string;
 }
 
-export type SourceData = DuckDbSourceData | PostgresSourceData | RedshiftSourceData | BigQuerySourceData;
+export interface SnowflakeSourceData {
+  type: "snowflake";
+  account: string;
+  user: string;
+  private_key?: string;
+  private_key_passphrase?: string;
+  password?: string;
+  warehouse: string;
+  role?: string;
+  database: string;
+  schema: string;
+  access_url?: string;
+  request_timeout?: string;
+}
+
+export type SourceData = DuckDbSourceData | PostgresSourceData | RedshiftSourceData | BigQuerySourceData | SnowflakeSourceData;
 
 export interface BrazeCohortsDestinationData {
   type: "braze_cohorts";
@@ -181,6 +196,7 @@ export const STATE_SNAPSHOTS_KEYS: KeyRecord<StateSnapshotsData> = { source: tru
 export const DUCKDB_SOURCE_KEYS: KeyRecord<DuckDbSourceData> = { type: true, path: true, allowed_paths: true };
 export const POSTGRES_SOURCE_KEYS: KeyRecord<PostgresSourceData> = { type: true, url: true, ssl: true, statement_timeout: true };
 export const REDSHIFT_SOURCE_KEYS: KeyRecord<RedshiftSourceData> = { type: true, url: true, ssl: true, statement_timeout: true };
+export const SNOWFLAKE_SOURCE_KEYS: KeyRecord<SnowflakeSourceData> = { type: true, account: true, user: true, private_key: true, private_key_passphrase: true, password: true, warehouse: true, role: true, database: true, schema: true, access_url: true, request_timeout: true };
 export const BIGQUERY_SOURCE_KEYS: KeyRecord<BigQuerySourceData> = { type: true, project: true, dataset: true, location: true, credentials: true, maximum_bytes_billed: true, api_endpoint: true, request_timeout: true };
 export const DESTINATION_KEYS: KeyRecord<BrazeCohortsDestinationData> & KeyRecord<BrazeAttributesDestinationData> = {
   type: true, rest_endpoint: true, partner: true, partner_api_key: true, data_import_key: true, allow_unknown_endpoint: true,

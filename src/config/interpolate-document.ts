@@ -16,7 +16,7 @@ import { NO_VARS, interpolateVars, varProblemMessage, type VarScope } from "./va
 export function isSecretPath(path: DataPath): boolean {
   const [section, , field] = path;
   if (path.length === 3 && section === "destinations") return field === "partner_api_key" || field === "data_import_key" || field === "api_key";
-  if (path.length === 3 && section === "sources") return field === "url" || field === "credentials";
+  if (path.length === 3 && section === "sources") return field === "url" || field === "credentials" || field === "password" || field === "private_key" || field === "private_key_passphrase";
   return path.length === 2 && section === "state" && path[1] === "url";
 }
 
@@ -175,7 +175,7 @@ const WHOLE_REFERENCE = /^\$\{env:[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}$/;
  * (a port, a path) is fine.
  */
 function envInHost(path: DataPath, text: string): string | undefined {
-  const address = path.length === 3 && ((path[0] === "sources" && path[2] === "api_endpoint") || (path[0] === "destinations" && path[2] === "rest_endpoint"));
+  const address = path.length === 3 && ((path[0] === "sources" && (path[2] === "api_endpoint" || path[2] === "access_url")) || (path[0] === "destinations" && path[2] === "rest_endpoint"));
   if (!address || WHOLE_REFERENCE.test(text)) return undefined;
   const reference = ENV_REFERENCE.exec(text);
   if (!reference) return undefined;

@@ -2,6 +2,7 @@ import type { Diagnostic, SourceLocation } from "../model/diagnostic.js";
 import type { CostEstimate, GuardVerdict } from "../model/plan.js";
 import type { CohortConfig, DestinationConfig, IdentifierConfig, Project } from "../model/project.js";
 import type { DuckDbEngine } from "../sources/duckdb-engine.js";
+import { EXPORT_REQUESTS_PER_MINUTE } from "./braze-attributes/export-ids.js";
 import { BRAZE_ATTRIBUTES } from "./braze-attributes/road.js";
 import { BRAZE_COHORTS } from "./braze-cohorts/road.js";
 import type { ClientOptions, DestinationClient, DestinationRoad, DriftReason, MembershipWork, ReadBackValue } from "./destination.js";
@@ -121,6 +122,11 @@ export function addCosts(costs: readonly CostEstimate[]): CostEstimate {
     seconds: Math.round(costs.reduce((n, c) => n + c.seconds, 0) * 1000) / 1000,
     ...(readBacks > 0 ? { read_back_requests: readBacks } : {}),
   };
+}
+
+/** Seconds that confirming additions takes (/users/export/ids at Braze's documented limit). */
+export function readBackSeconds(requests: number): number {
+  return (requests * 60) / EXPORT_REQUESTS_PER_MINUTE;
 }
 
 /** Whether a read-back value still says "member" for this binding; undefined when it does (or the road cannot tell). */

@@ -48,9 +48,9 @@ export interface StateSnapshotsConfig {
 }
 
 /** Source types whose database can hold coho's snapshots (Source.snapshotStore). */
-export const SNAPSHOT_SOURCE_TYPES: readonly SourceConfig["type"][] = ["postgres", "redshift", "bigquery"];
+export const SNAPSHOT_SOURCE_TYPES: readonly SourceConfig["type"][] = ["postgres", "redshift", "bigquery", "snowflake"];
 
-export type SourceConfig = DuckDbSourceConfig | PostgresSourceConfig | RedshiftSourceConfig | BigQuerySourceConfig;
+export type SourceConfig = DuckDbSourceConfig | PostgresSourceConfig | RedshiftSourceConfig | BigQuerySourceConfig | SnowflakeSourceConfig;
 
 export interface DuckDbSourceConfig {
   readonly type: "duckdb";
@@ -102,6 +102,29 @@ export interface BigQuerySourceConfig {
   /** Another endpoint for BigQuery's REST API (an emulator); undefined means Google's. */
   readonly apiEndpoint: string | undefined;
   /** Longest wait for one answer of BigQuery's API, in milliseconds (the connection is then taken as lost). */
+  readonly requestTimeoutMs: number;
+  readonly origin: SourceLocation;
+}
+
+/** A Snowflake account read through the official Node.js driver, snowflake-sdk (src/sources/snowflake/). */
+export interface SnowflakeSourceConfig {
+  readonly type: "snowflake";
+  readonly name: string;
+  /** Account identifier, e.g. `myorg-myaccount` (or a legacy locator with region). */
+  readonly account: string;
+  readonly user: string;
+  /** How coho signs in: a key pair (a PEM private key) or a password, both from the environment. */
+  readonly auth: { readonly kind: "key_pair"; readonly privateKey: Secret; readonly passphrase: Secret | undefined } | { readonly kind: "password"; readonly password: Secret };
+  /** Virtual warehouse that runs coho's queries (and is billed for them). */
+  readonly warehouse: string;
+  /** Role of the session; undefined: the user's default role. */
+  readonly role: string | undefined;
+  /** Database and schema that unqualified table names in models resolve to. */
+  readonly database: string;
+  readonly schema: string;
+  /** Another address for Snowflake's API (a stand-in on loopback); undefined: the account's own. */
+  readonly accessUrl: string | undefined;
+  /** Longest wait for one answer of Snowflake, in milliseconds (the connection is then taken as lost). */
   readonly requestTimeoutMs: number;
   readonly origin: SourceLocation;
 }

@@ -1,5 +1,5 @@
 import { PLAN_FORMAT_VERSION, isRetarget, type CohortPlan, type CostEstimate, type Plan, type PlanSummary, type WarehouseCost } from "../model/plan.js";
-import { addCosts, estimateCost, roadGuards } from "../destinations/roads.js";
+import { addCosts, estimateCost, readBackSeconds, roadGuards } from "../destinations/roads.js";
 import { formatDuration } from "../model/duration.js";
 import { cohortCost } from "./cost.js";
 import { shareGroupCosts } from "./request-groups.js";
@@ -122,6 +122,7 @@ export async function buildPlan(ctx: PlanContext): Promise<PlannedChanges> {
   }
   const sets = [...expanded.sets.values()].map((set) => ({ ...set, guards: setGuards(project.cohorts.get(set.address.slice("cohorts.".length))!, cohorts, options.allowRemovals) }));
   const blocked = cohorts.some((c) => c.guards.some((g) => g.status === "blocked")) || sets.some((s) => s.guards.some((g) => g.status === "blocked"));
+  const cost = addCosts(cohorts.map((c) => c.cost!));
   const plan: Plan = {
     format: "coho-plan",
     format_version: PLAN_FORMAT_VERSION,
@@ -136,9 +137,9 @@ export async function buildPlan(ctx: PlanContext): Promise<PlannedChanges> {
     targets: [...options.targets],
     allow_removals: options.allowRemovals,
     errors: [...resources.errors],
-    warnings: [...pendingWarning(ctx.pendingApply), ...netCountsWarning(ctx.backend, state.serial), ...resources.warnings],
+    warnings: [...pendingWarning(ctx.pendingApply), ...netCountsWarning(ctx.backend, state.serial), ...resources.warnings, ...readBackWarning(cost)],
     summary: summarize(cohorts),
-    cost: addCosts(cohorts.map((c) => c.cost!)),
+    cost,
     ...warehouseCosts(ctx.sources),
     cohorts,
     ...(sets.length > 0 ? { sets } : {}),
@@ -182,12 +183,21 @@ async function planCohort(ctx: PlanContext, decision: ResourceDecision): Promise
   // grouped path does): the two never sit beside the model's raw rows and the extraction's
   // hash table, which held a 10M-member plan over DuckDB's memory limit.
   let snapshot: string | undefined;
+  let inPlace: string | undefined;
   const membersKnown = ctx.backend.membersUnavailable === undefined;
   if (prior && prior.members.count > 0 && membersKnown) {
     ctx.onEvent?.({ type: "snapshot", address: decision.address });
-    snapshot = await ctx.backend.loadSnapshot(engine, decision.address, expectedSnapshot(prior));
+    // Read where it lies when it is byte for byte what was recorded: no copy of every
+    // recorded key beside the desired ones and the diff's hash table (a re-target's
+    // removals are read later, by apply: those are loaded).
+    if (!retarget) inPlace = await ctx.backend.snapshotInPlace?.(decision.address, expectedSnapshot(prior));
+    snapshot = inPlace ?? (await ctx.backend.loadSnapshot(engine, decision.address, expectedSnapshot(prior)));
   }
-  const computed = await diffMembership(engine, extracted?.keys, retarget ? undefined : snapshot);
+  const computed = await diffMembership(engine, extracted?.keys, retarget ? undefined : snapshot).catch(async (error: unknown) => {
+    // The file went away or changed since it was hashed: loading it names what is wrong.
+    if (inPlace !== undefined && prior) await ctx.backend.loadSnapshot(engine, decision.address, expectedSnapshot(prior));
+    throw error;
+  });
   if (extracted) rejected = withDuplicates(extracted, computed.desiredMembers);
   const delta = membersKnown || retarget ? computed : netDelta(computed, prior?.members.count ?? 0);
   // Removals go to the workspace being left, when the config still reaches it (another destination name).
@@ -335,6 +345,23 @@ export interface PendingApply {
   readonly batches: number;
   /** Set when an apply holds the lock now: its journal is work in progress, not an interruption. */
   readonly runningBy?: string;
+}
+
+/** Read-backs longer than this get a warning: at that size the default is a choice worth making on purpose. */
+const READ_BACK_WARNING_SECONDS = 3600;
+
+/**
+ * missing_profiles: wait (the default on the attribute road) confirms every addition
+ * through /users/export/ids, whose limit (250 a minute) is far below /users/track's:
+ * on a first load it, not the sends, is what the apply waits for. Say so plainly.
+ */
+function readBackWarning(cost: CostEstimate): string[] {
+  const requests = cost.read_back_requests ?? 0;
+  const seconds = readBackSeconds(requests);
+  if (seconds < READ_BACK_WARNING_SECONDS) return [];
+  return [
+    `confirming additions takes ${requests.toLocaleString("en")} read-back requests (/users/export/ids, 250 a minute): about ${formatDuration(Math.round(seconds / 60) * 60_000)} of this apply. missing_profiles: wait (the default) reads back every addition; for a first load where every member has a Braze profile, missing_profiles: ignore skips the read-back, and missing_profiles: create lets Braze create the profiles of external ids.`,
+  ];
 }
 
 function pendingWarning(pending: PlanContext["pendingApply"]): string[] {

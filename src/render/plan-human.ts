@@ -63,6 +63,11 @@ function indent(text: string, by: string): string {
   return text.split("\n").map((line) => by + line).join("\n");
 }
 
+/** Counts as the summary line prints them: 200,000, not 200000. */
+function n(value: number): string {
+  return value.toLocaleString("en");
+}
+
 function guardMark(status: GuardVerdict["status"]): string {
   return status === "pass" ? kleur.green("ok") : status === "overridden" ? kleur.yellow("overridden") : kleur.red("BLOCKED");
 }
@@ -84,14 +89,14 @@ function renderCohort(cohort: CohortPlan): string {
   const target = before && after && before.target !== after.target ? `${before.target ?? "(none)"} → ${after.target ?? "(none)"}` : (after ?? before)?.target;
   if (target !== undefined) row("attribute:", visible(target));
   if (before && after && before.prevent_destroy !== after.prevent_destroy) row("prevent_destroy:", `${before.prevent_destroy} → ${after.prevent_destroy}`);
-  row("members:", `${members.before} → ${members.after}  (${kleur.green(`+${members.add}`)} / ${kleur.red(`−${members.remove}`)})`);
-  if (cohort.rows !== null && after) row("rows:", `${cohort.rows} from model ${v(after.model)}`);
-  if (cohort.members_by_identifier) row("identifiers:", Object.entries(cohort.members_by_identifier).map(([name, n]) => `${v(name)} ${n}`).join(", "));
+  row("members:", `${n(members.before)} → ${n(members.after)}  (${kleur.green(`+${n(members.add)}`)} / ${kleur.red(`−${n(members.remove)}`)})`);
+  if (cohort.rows !== null && after) row("rows:", `${n(cohort.rows)} from model ${v(after.model)}`);
+  if (cohort.members_by_identifier) row("identifiers:", Object.entries(cohort.members_by_identifier).map(([name, count]) => `${v(name)} ${n(count)}`).join(", "));
   const rejected = rejectedText(cohort);
   if (rejected) row("rejected:", kleur.yellow(rejected));
-  if (cohort.refused_last_apply) row("refused:", kleur.yellow(`${cohort.refused_last_apply} member(s) refused by Braze last apply, sent again`));
-  if (cohort.unconfirmed_last_apply) row("unconfirmed:", kleur.yellow(`${cohort.unconfirmed_last_apply} member(s) sent last apply, not confirmed in Braze (no profile yet): sent again`));
-  if (cohort.refresh) row("refresh:", kleur.yellow(`re-sends ${cohort.refresh.members} recorded member(s): ${costText(cohort.refresh.cost)}`) + ` — ${v(cohort.refresh.reason)}`);
+  if (cohort.refused_last_apply) row("refused:", kleur.yellow(`${n(cohort.refused_last_apply)} member(s) refused by Braze last apply, sent again`));
+  if (cohort.unconfirmed_last_apply) row("unconfirmed:", kleur.yellow(`${n(cohort.unconfirmed_last_apply)} member(s) sent last apply, not confirmed in Braze (no profile yet): sent again`));
+  if (cohort.refresh) row("refresh:", kleur.yellow(`re-sends ${n(cohort.refresh.members)} recorded member(s): ${costText(cohort.refresh.cost)}`) + ` — ${v(cohort.refresh.reason)}`);
   if (cohort.cost) row("cost:", costText(cohort.cost) + sharedText(cohort.cost));
   for (const guard of cohort.guards) {
     row("guard:", `${guard.guard} ${guardMark(guard.status)}: ${v(guard.message)}`);

@@ -6,6 +6,7 @@ import { DuckDbSource } from "./duckdb/duckdb-source.js";
 import { PostgresSource } from "./postgres/postgres-source.js";
 import { RedshiftSource } from "./redshift/redshift-source.js";
 import { BigQuerySource } from "./bigquery/bigquery-source.js";
+import { SnowflakeSource } from "./snowflake/snowflake-source.js";
 import type { Source } from "./source.js";
 
 type ConfigOf<T extends SourceConfig["type"]> = Extract<SourceConfig, { type: T }>;
@@ -31,6 +32,10 @@ const ENGINES: { readonly [T in SourceConfig["type"]]: SourceEngine<T> } = {
   bigquery: {
     open: (config, _engine, project) => new BigQuerySource(config, (model) => [...(project?.cohorts.values() ?? [])].filter((c) => c.model === model).map((c) => c.key)),
     where: (config) => `BigQuery project ${config.project}${config.apiEndpoint ? ` at ${config.apiEndpoint}` : ""}`,
+  },
+  snowflake: {
+    open: (config, _engine, project) => new SnowflakeSource(config, (model) => [...(project?.cohorts.values() ?? [])].filter((c) => c.model === model).map((c) => c.key)),
+    where: (config) => `Snowflake account ${config.account}, ${config.database}.${config.schema}${config.accessUrl ? ` at ${config.accessUrl}` : ""}`,
   },
 };
 

@@ -53,6 +53,14 @@ export interface StateBackend {
   /** Loads a cohort's snapshot into an engine temp table (column `key`), verified (by file hash when recorded, else by digest). */
   loadSnapshot(engine: DuckDbEngine, address: string, expected: ExpectedSnapshot): Promise<string>;
   /**
+   * Optional: a relation (column `key`) reading a cohort's snapshot where it lies,
+   * when that is known to hold exactly the recorded members (a local file whose
+   * SHA-256 is the recorded one); undefined otherwise, and the caller loads it
+   * (loadSnapshot, which also names what is wrong). A plan's diff reads it in
+   * place instead of copying every recorded key into a work table first.
+   */
+  snapshotInPlace?(address: string, expected: ExpectedSnapshot): Promise<string | undefined>;
+  /**
    * Optional bulk read: the keys of every snapshot in `refs` appended to the engine
    * work table `memory.main.<into>` (file INTEGER, key VARCHAR), `file` being the index in `refs`,
    * in one round trip. Unverified: the caller checks every digest in one pass.

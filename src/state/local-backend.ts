@@ -103,6 +103,13 @@ export class LocalBackend implements StateBackend {
     return `memory.main.${table}`;
   }
 
+  async snapshotInPlace(_address: string, expected: ExpectedSnapshot): Promise<string | undefined> {
+    const path = resolve(this.projectDir, expected.snapshot);
+    // Only the bytes coho wrote (and renamed into place, never to be rewritten) are read unchecked.
+    if (!isRegularFile(path) || !(await fileMatches(path, expected))) return undefined;
+    return `(SELECT CAST(key AS VARCHAR) AS key FROM read_parquet(${literal(path)}))`;
+  }
+
   async #missingSnapshots(): Promise<{ address: string; snapshot: string }[]> {
     const state = await this.read();
     return Object.entries(state.cohorts)

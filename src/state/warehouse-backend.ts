@@ -54,6 +54,10 @@ export class WarehouseSnapshotsBackend implements StateBackend {
     return { ...(await this.#store.home()), holds: this.#owns };
   }
 
+  async snapshotInPlace(address: string, expected: ExpectedSnapshot): Promise<string | undefined> {
+    return this.#owns(expected.snapshot) ? undefined : this.#base.snapshotInPlace?.(address, expected);
+  }
+
   async loadSnapshot(engine: DuckDbEngine, address: string, expected: ExpectedSnapshot): Promise<string> {
     if (!this.#owns(expected.snapshot)) return this.#base.loadSnapshot(engine, address, expected);
     const name = engine.tempTable("snapshot");

@@ -44,7 +44,7 @@ describe.each(SUITE_CASES)("coho apply against the emulator (%s state, through t
     writeMembers(dir, "a", next);
     const planned = await coho(dir, ["plan", "--detailed-exitcode"]);
     expect(planned.code).toBe(2);
-    expect(planned.stdout).toContain("2500 → 2499  (+2 / −3)");
+    expect(planned.stdout).toContain("2,500 → 2,499  (+2 / −3)");
     const before = emu.log.total;
     const second = await coho(dir, ["apply", "--auto-approve"]);
     expect(second.code).toBe(0);

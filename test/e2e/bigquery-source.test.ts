@@ -74,7 +74,7 @@ describe("a BigQuery source (the BigQuery emulator), pulled through into the emb
     await replaceMembers(dataset, "members_a", next);
     const planned = await coho(dir, ["plan", "--detailed-exitcode"]);
     expect(planned.code).toBe(2);
-    expect(planned.stdout).toContain("2500 → 2499  (+2 / −3)");
+    expect(planned.stdout).toContain("2,500 → 2,499  (+2 / −3)");
     // The cost line names what the dry runs said BigQuery would process.
     expect(planned.stdout).toMatch(/BigQuery \(source wh\): \d+(\.\d)? (B|KiB|MiB) processed \(dry run of 2 queries\)\./);
     const before = emu.log.total;

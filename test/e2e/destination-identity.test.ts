@@ -25,7 +25,7 @@ describe("destination identity", () => {
     const plan = await coho(dir, ["plan", "--detailed-exitcode"], { BRAZE_URL: second.url });
     expect(plan.code, plan.stdout + plan.stderr).toBe(2);
     expect(plan.stdout).toContain(`destination braze now reaches braze_cohorts ${second.url} partner=coho-emulator (state: braze_cohorts ${first.url} partner=coho-emulator): re-target`);
-    expect(plan.stdout).toMatch(/1500 → 1500 {2}\(\+1500 \/ −0\)/);
+    expect(plan.stdout).toMatch(/1,500 → 1,500 {2}\(\+1,500 \/ −0\)/);
 
     const applied = await coho(dir, ["apply", "--auto-approve"], { BRAZE_URL: second.url });
     expect(applied.code, applied.stderr).toBe(0);

@@ -2,7 +2,8 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { RunningEmulator } from "../../src/emulator/server.js";
-import { STACK_FRAME } from "../helpers/cli.js";
+import { STACK_FRAME, runCli } from "../helpers/cli.js";
+import { writeProject } from "../helpers/project.js";
 import { emulators, postJson, requestLog, userAttributes } from "../helpers/emulator.js";
 import { BACKENDS, applyProjectFor, coho, ids, writeMembers, type Backend } from "../helpers/apply-project.js";
 
@@ -138,5 +139,41 @@ describe("missing_profiles in the configuration", () => {
     const bad = await coho(dir, ["validate"]);
     expect(bad.code).toBe(1);
     expect(bad.stdout + bad.stderr).toContain("destinations.braze.missing_profiles must be one of `wait`, `create`, `ignore`");
+  }, SLOW);
+});
+
+describe("the cost of confirming additions", () => {
+  /** A first load of `members` members on the attribute road; nothing is sent by plan. */
+  const firstLoad = (members: number, mode?: string) =>
+    writeProject({
+      "coho.yaml": `version: 1
+destinations:
+  braze:
+    type: braze_attributes
+    rest_endpoint: http://127.0.0.1:9
+    api_key: \${env:BRAZE_REST_API_KEY}${mode ? `\n    missing_profiles: ${mode}` : ""}
+models:
+  m:
+    sql: select 'u' || i as user_id from range(${members}) t(i)
+identifiers:
+  user_id: { type: external_id, column: user_id }
+cohorts:
+  c: { name: Everyone, destination: braze, model: m, identifier: user_id, attribute: coho_everyone }
+`,
+    });
+  const plan = (dir: string) => runCli(["plan", "--no-color"], { cwd: dir, env: { BRAZE_REST_API_KEY: "k" }, timeoutMs: 120_000 });
+
+  it("warns when wait's read-backs (250 a minute) take an hour or more, naming the other choices; not below that, nor under ignore", async () => {
+    // 600,000 additions: 8,000 requests of 75, each read back in 2 exports (50 + 25): 16,000 exports, 64 min at 250/min.
+    const big = await plan(firstLoad(600_000));
+    expect(big.code, big.stderr).toBe(0);
+    expect(big.stdout).toContain("Warning: confirming additions takes 16,000 read-back requests (/users/export/ids, 250 a minute): about 1h4m of this apply.");
+    expect(big.stdout).toContain("missing_profiles: ignore skips the read-back");
+    // 525,000: 7,000 requests, 14,000 exports, 56 min: the cost line says it, no warning.
+    const below = await plan(firstLoad(525_000));
+    expect(below.stdout).toContain("14,000 read-back requests");
+    expect(below.stdout).not.toContain("Warning: confirming additions");
+    const ignore = await plan(firstLoad(600_000, "ignore"));
+    expect(ignore.stdout).not.toContain("read-back");
   }, SLOW);
 });

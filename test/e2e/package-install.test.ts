@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,7 +12,7 @@ import { freePort } from "../helpers/postgres-cluster.js";
  * `npm install --global` of the tarball into an empty prefix, then the installed
  * `coho` on a new project against its own emulator.
  */
-const PACKAGE = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { version: string; devDependencies: Record<string, string> };
+const PACKAGE = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { version: string; devDependencies: Record<string, string>; peerDependencies: Record<string, string> };
 const work = mkdtempSync(join(tmpdir(), "coho-package-"));
 const copy = join(work, "coho");
 const prefix = join(work, "prefix");
@@ -74,6 +74,42 @@ describe("the package (npm pack, then npm install --global of the tarball)", () 
   it("runs coho --version and coho version from package.json's version", () => {
     expect(coho(["--version"])).toEqual({ code: 0, out: `coho ${PACKAGE.version}\n` });
     expect(coho(["version"]).out).toBe(`coho ${PACKAGE.version}\n`);
+  });
+
+  it("installs no warehouse driver; a warehouse source then names the package to install, and finds it once installed next to coho", () => {
+    const installed = join(prefix, "lib", "node_modules");
+    expect(existsSync(join(installed, "coho", "node_modules", "snowflake-sdk"))).toBe(false);
+    expect(existsSync(join(installed, "coho", "node_modules", "@google-cloud", "bigquery"))).toBe(false);
+    const project = join(work, "warehouse");
+    mkdirSync(project);
+    writeFileSync(
+      join(project, "coho.yaml"),
+      `version: 1
+sources:
+  wh: { type: snowflake, account: xy12345, user: COHO, password: "\${env:SNOWFLAKE_PASSWORD}", warehouse: WH, database: DB, schema: S, access_url: "http://127.0.0.1:9" }
+destinations:
+  braze: { type: braze_attributes, rest_endpoint: "http://127.0.0.1:9", api_key: "\${env:K}" }
+models:
+  m: { source: wh, sql: select user_id from members }
+identifiers:
+  user_id: { type: external_id, column: user_id }
+cohorts:
+  c: { name: C, destination: braze, model: m, identifier: user_id, attribute: coho_c }
+`,
+    );
+    const env = { SNOWFLAKE_PASSWORD: "pw-0123456789", K: "k" };
+    const missing = coho(["-C", project, "plan"], env);
+    expect(missing.code, missing.out).toBe(1);
+    expect(missing.out).toContain("a source of type snowflake needs the snowflake-sdk package, which is not installed next to coho");
+    expect(missing.out).toContain(`npm install --global "snowflake-sdk@${PACKAGE.peerDependencies["snowflake-sdk"]}"`);
+    expect(missing.out).not.toMatch(/^\s+at /m);
+    // Installed next to coho (here: the suite's own copy, linked into the same global prefix), it loads:
+    // the plan now fails on the connection (nothing listens on port 9), not on the package.
+    symlinkSync(join(REPO_ROOT, "node_modules", "snowflake-sdk"), join(installed, "snowflake-sdk"), "dir");
+    const found = coho(["-C", project, "plan"], env);
+    expect(found.code, found.out).toBe(1);
+    expect(found.out).not.toContain("not installed next to coho");
+    expect(found.out).not.toContain("pw-0123456789");
   });
 
   it("runs coho init, coho validate, and a plan and apply against its own emulator", async () => {

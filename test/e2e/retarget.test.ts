@@ -38,7 +38,7 @@ cohorts:
     writeMembers(dir, "a", ids(1400, 50));
     const plan = await coho(dir, ["plan"]);
     expect(plan.stdout).toContain("destination:   us → eu");
-    expect(plan.stdout).toContain("1500 → 1400  (+1400 / −1500)");
+    expect(plan.stdout).toContain("1,500 → 1,400  (+1,400 / −1,500)");
     const applied = await coho(dir, ["apply", "--auto-approve"]);
     expect(applied.code, applied.stdout + applied.stderr).toBe(0);
     expect(await brazeByName(us)).toEqual({ Alpha: [] });

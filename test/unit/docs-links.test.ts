@@ -22,7 +22,7 @@ describe("documentation links", () => {
     expect(scripts).toEqual(["quickstart", "test"]);
     const pkg = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> };
     expect(pkg.scripts.quickstart).toMatch(/^node scripts\/ensure-built\.mjs && /);
-    expect(pkg.scripts.pretest).toBe("npm run build");
+    expect(pkg.scripts.pretest).toBe("bash scripts/test-tools.sh && npm run build");
     expect(pkg.scripts.prepare).toBeUndefined();
   });
 

@@ -40,6 +40,7 @@ describe("schema and TypeScript types agree", () => {
     ["redshift source", schemaKeys(def("source"), 2), keys.REDSHIFT_SOURCE_KEYS],
     ["state snapshots", schemaKeys(def("state_snapshots")), keys.STATE_SNAPSHOTS_KEYS],
     ["bigquery source", schemaKeys(def("source"), sourceBranch("bigquery")), keys.BIGQUERY_SOURCE_KEYS],
+    ["snowflake source", schemaKeys(def("source"), sourceBranch("snowflake")), keys.SNOWFLAKE_SOURCE_KEYS],
     ["destination", schemaKeys(def("destination")), keys.DESTINATION_KEYS],
     ["model", schemaKeys(def("model")), keys.MODEL_KEYS],
     ["identifier", schemaKeys(def("identifier")), keys.IDENTIFIER_KEYS],
