@@ -1,5 +1,5 @@
 import kleur from "kleur";
-import { redactForms, rememberSecret, secretForms } from "../util/redaction.js";
+import { redactForms, rememberSecret, secretForms } from "../model/redaction.js";
 import { spelledByCoho } from "./authored-text.js";
 
 /**

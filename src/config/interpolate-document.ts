@@ -3,7 +3,7 @@ import type { Diagnostic } from "../model/diagnostic.js";
 import { Secret } from "../model/secret.js";
 import { ALL_SECRETS_REQUIRED, type SecretNeeds } from "../model/secret-needs.js";
 import { interpolate, wholeReference, type EnvLookup } from "./env.js";
-import { urlCredentials } from "../util/redaction.js";
+import { urlCredentials } from "../model/redaction.js";
 import { formatPath, locateWithin, type DataPath } from "./locate.js";
 import type { YamlFile } from "./read-yaml.js";
 import { NO_VARS, interpolateVars, varProblemMessage, type VarScope } from "./vars.js";

@@ -18,7 +18,7 @@ import { includePatternProblem } from "./include-pattern.js";
 import { loadFile, type LoadedFile } from "./load-file.js";
 import { hiddenWithin, insideReal } from "../util/inside.js";
 import { locate } from "./locate.js";
-import { rememberSecret } from "../util/redaction.js";
+import { rememberSecret } from "../model/redaction.js";
 import { carriesSecret, declaredVars, resolveVars, type VarLayer } from "./vars.js";
 
 export const CONFIG_FILE = "coho.yaml";

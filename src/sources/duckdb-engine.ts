@@ -6,7 +6,7 @@ import type { DuckDbSourceConfig } from "../model/project.js";
 import { duckdbApi } from "./duckdb-driver.js";
 import { MEMORY_SHARE, machineMemoryBudget } from "./memory-budget.js";
 import { projectSandbox, type EngineSandbox } from "./sandbox.js";
-import { redactKnown } from "../util/redaction.js";
+import { redactKnown } from "../model/redaction.js";
 
 export interface EngineOptions {
   /** Folder that relative file paths in models (read_csv('data/x.csv')) resolve against. */

@@ -2,7 +2,7 @@ import type { SourceLocation } from "../model/diagnostic.js";
 import { CohoError } from "../model/errors.js";
 import type { ModelConfig } from "../model/project.js";
 import { boundText } from "../model/bound-text.js";
-import { redactKnown } from "../util/redaction.js";
+import { redactKnown } from "../model/redaction.js";
 
 /**
  * An error about a model's SQL, located where the SQL is written: `line` and

@@ -25,7 +25,7 @@ import { PostgresJournal } from "./postgres-journal.js";
 import { PostgresLock } from "./postgres-lock.js";
 import { inTransaction, migrate, table } from "./postgres-schema.js";
 import { pgDriver, pgCursorClass } from "../sources/postgres/pg-driver.js";
-import { redactKnown } from "../util/redaction.js";
+import { redactKnown } from "../model/redaction.js";
 
 const BATCH = 10_000;
 

@@ -5,7 +5,7 @@ import { InFlightGate } from "./in-flight-gate.js";
 import { RateLimiter } from "./rate-limiter.js";
 import { DEFAULT_RETRY_POLICY, backoffDelay, parseRetryAfter, type RetryPolicy } from "./retry-policy.js";
 import { sendOnce, type AttemptOutcome } from "./send-once.js";
-import { redactKnown } from "../../util/redaction.js";
+import { redactKnown } from "../../model/redaction.js";
 
 export interface PacedPosterOptions {
   /** Base URL, e.g. https://rest.iad-01.braze.com (http only for loopback). */

@@ -1,6 +1,6 @@
 import { connect } from "node:net";
 import { CohoError } from "../../model/errors.js";
-import { redactKnown } from "../../util/redaction.js";
+import { redactKnown } from "../../model/redaction.js";
 
 /** How long the connection test waits before leaving a slow network to the retries. */
 const CONNECT_TIMEOUT_MS = 5_000;

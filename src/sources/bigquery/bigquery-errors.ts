@@ -2,7 +2,7 @@ import { CohoError } from "../../model/errors.js";
 import type { BigQuerySourceConfig, ModelConfig } from "../../model/project.js";
 import { formatBytes } from "../../model/bytes.js";
 import { modelSqlError } from "../source-error.js";
-import { redactKnown } from "../../util/redaction.js";
+import { redactKnown } from "../../model/redaction.js";
 
 /**
  * What a BigQuery failure means for the user. BigQuery reports an `errors[].reason`

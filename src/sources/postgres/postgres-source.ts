@@ -15,7 +15,7 @@ import { PgWireSnapshotStore } from "./snapshot-store.js";
 import { POSTGRES_DIALECT } from "./dialect.js";
 import { pgSession } from "./pg-session.js";
 import { ConnectionLostError, unlessLost, watchConnection } from "./connection-watch.js";
-import { redactKnown } from "../../util/redaction.js";
+import { redactKnown } from "../../model/redaction.js";
 
 /** PostgreSQL type OIDs coho accepts for identifier columns (pg_type.oid). */
 const OID_KINDS: ReadonlyMap<number, ColumnKind> = new Map([
