@@ -28,6 +28,13 @@ export interface EmulatorOptions {
   readonly arrayCap?: number;
   /** /users/export/ids requests per minute; 0 = no limit (Braze: 250 on new workspaces). */
   readonly exportRateLimit?: number;
+  /**
+   * Window of that limit, ms. Default 60,000 (Braze's per-minute limit, what the
+   * emulator always answers). A test hook: a 429 on /users/export/ids names the
+   * window's end (x-ratelimit-reset), which the client waits for, so tests that
+   * draw emulated 429s there shorten the window instead of waiting up to a minute.
+   */
+  readonly exportRateWindowMs?: number;
   /** The workspace's users; without them every identifier is a known user. */
   readonly users?: readonly WorkspaceUser[];
   /** Persist cohorts and members here between runs. */

@@ -36,7 +36,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   };
   const workspace = new Workspace(options.users, options.arrayCap ?? 500);
   const batchLimit = options.usersTrackBatchLimit ?? 75;
-  const exportRate = new RateWindow(options.exportRateLimit ?? 0, 60_000);
+  const exportRate = new RateWindow(options.exportRateLimit ?? 0, Math.max(1000, options.exportRateWindowMs ?? 60_000));
   if (options.statePath) loadEmulatorState(options.statePath, workspace);
   const settings: RuntimeSettings = {
     faultRate: options.faultRate ?? 0,

@@ -89,15 +89,18 @@ export async function apply(request: ApplyRequest): Promise<ApplyResult> {
       emit({ type: "report", command: "apply", outcome, report });
       return { outcome, plan, report };
     };
-    if (!plan.applyable) return finish("blocked", null);
-    if (!hasChanges(plan)) return finish("no_changes", buildApplyReport(started, resumed, [], executable.state, false));
-    if (!request.planFile && request.approve && !(await request.approve(plan))) return finish("cancelled", null);
+    // Every finish is awaited here, inside the try: a bare `return finish(…)` would run
+    // the finally below (which closes the state backend) while the history record is
+    // still being written, and that write then fails on a closed pool.
+    if (!plan.applyable) return await finish("blocked", null);
+    if (!hasChanges(plan)) return await finish("no_changes", buildApplyReport(started, resumed, [], executable.state, false));
+    if (!request.planFile && request.approve && !(await request.approve(plan))) return await finish("cancelled", null);
     await clients.assertReachable(plan.cohorts.filter((c) => !(c.actions.length === 1 && c.actions[0] === "no-op")).flatMap((c) => [c.after?.destination, c.before?.destination].filter((d): d is string => d !== undefined)));
     const stopped = () => request.signal?.aborted === true;
     const reports = await executePlan({ project: request.project, engine: session.engine, clients, journal, now: base.now, onEvent: emit, shouldStop: stopped }, executable);
     const after = await foldIntoState(base);
     const report = buildApplyReport(started, resumed, reports, after, stopped());
-    return finish(report.interrupted ? "interrupted" : report.success ? "applied" : "failed", report);
+    return await finish(report.interrupted ? "interrupted" : report.success ? "applied" : "failed", report);
   } catch (error) {
     await history?.recordError(error);
     throw error;

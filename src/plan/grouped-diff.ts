@@ -1,6 +1,6 @@
 import { literal, type DuckDbEngine } from "../sources/duckdb-engine.js";
 import type { StateBackend } from "../state/backend.js";
-import { loadSnapshots, type SnapshotRequest } from "../state/load-snapshots.js";
+import { loadSnapshots, snapshotsInPlace, type SnapshotRequest } from "../state/load-snapshots.js";
 import type { MembershipDelta } from "./membership-diff.js";
 
 /** One cohort's side of a grouped diff. */
@@ -13,8 +13,8 @@ export interface DiffSlot {
 }
 
 /**
- * The membership diff of many cohorts in one pass: desired members (k, key)
- * are matched to cohorts by group, all snapshots are loaded into one table, and
+ * The membership diff of many cohorts in one pass: desired members (k, key;
+ * a key may repeat within its group) are matched to cohorts by group, all snapshots are loaded into one table, and
  * one statement finds every cohort's additions and removals (its shape depends on
  * whether cohorts share a group, see below). Per cohort, the add and remove
  * "tables" are filtered views of the one result.
@@ -26,12 +26,20 @@ export async function diffGrouped(engine: DuckDbEngine, backend: StateBackend, d
   await connection.run(`CREATE TABLE ${slotTable} (slot INTEGER, k VARCHAR)`);
   if (wanted.length > 0) await connection.run(`INSERT INTO ${slotTable} VALUES ${wanted.map((s) => `(${s.slot}, ${literal(s.group!)})`).join(", ")}`);
   const requests = slots.flatMap((s) => (s.snapshot ? [{ ...s.snapshot, slot: s.slot }] : []));
-  const snapshots = await loadSnapshots(engine, backend, requests);
+  // Read where they lie when their bytes are the recorded ones, else loaded and verified.
+  const inPlace = await snapshotsInPlace(backend, requests);
+  const snapshots = inPlace ?? (await loadSnapshots(engine, backend, requests));
   const changes = `memory.main.${engine.tempTable("grouped_changes")}`;
   const shared = new Set(wanted.map((s) => s.group)).size < wanted.length;
   const sql = desired && shared ? sharedDesiredChangesSql(desired, slotTable, snapshots) : ownDesiredChangesSql(desired, slotTable, snapshots);
-  await connection.run(`CREATE TABLE ${changes} AS ${sql}`);
-  await engine.drop(snapshots, slotTable);
+  try {
+    await connection.run(`CREATE TABLE ${changes} AS ${sql}`);
+  } catch (error) {
+    // A file went away or changed since it was hashed: loading them names which.
+    if (inPlace !== undefined) await engine.drop(await loadSnapshots(engine, backend, requests));
+    throw error;
+  }
+  await engine.drop(...(inPlace === undefined ? [snapshots] : []), slotTable);
   const counts = new Map<number, { add: number; remove: number }>();
   const rows = await connection.runAndReadAll(`SELECT slot, count(*) FILTER (WHERE NOT removed), count(*) FILTER (WHERE removed) FROM ${changes} GROUP BY slot`);
   for (const [slot, add, remove] of rows.getRows()) counts.set(Number(slot), { add: Number(add), remove: Number(remove) });
@@ -50,13 +58,15 @@ export async function diffGrouped(engine: DuckDbEngine, backend: StateBackend, d
 
 /**
  * Each cohort wants its own group (a set's instances): one full outer join on
- * (slot, key) of desired members and snapshots finds additions and removals.
+ * (slot, key) of desired members and snapshots finds additions and removals; a
+ * desired key the model repeated is added once (the result is deduplicated, and
+ * is small: only the changes).
  */
 function ownDesiredChangesSql(desired: string | undefined, slotTable: string, snapshots: string): string {
   const desiredBySlot = desired
     ? `SELECT s.slot, d.key FROM ${desired} AS d JOIN ${slotTable} AS s ON d.k = s.k`
     : "SELECT NULL::INTEGER AS slot, NULL::VARCHAR AS key WHERE false";
-  return `SELECT coalesce(d.slot, s.slot) AS slot, coalesce(d.key, s.key) AS key, d.key IS NULL AS removed
+  return `SELECT DISTINCT coalesce(d.slot, s.slot) AS slot, coalesce(d.key, s.key) AS key, d.key IS NULL AS removed
      FROM (${desiredBySlot}) AS d FULL OUTER JOIN ${snapshots} AS s ON d.slot = s.slot AND d.key = s.key
      WHERE d.key IS NULL OR s.key IS NULL`;
 }
@@ -70,13 +80,15 @@ function ownDesiredChangesSql(desired: string | undefined, slotTable: string, sn
  * additions. Work is then linear in snapshots plus desired members plus changes.
  */
 function sharedDesiredChangesSql(desired: string, slotTable: string, snapshots: string): string {
-  return `WITH recorded AS MATERIALIZED (
+  // Each desired member once: a recorded member must find at most one match.
+  return `WITH desired_once AS MATERIALIZED (SELECT DISTINCT k, key FROM ${desired}),
+     recorded AS MATERIALIZED (
        SELECT s.slot, sl.k, s.key, d.key IS NOT NULL AS wanted
        FROM ${snapshots} AS s LEFT JOIN ${slotTable} AS sl ON sl.slot = s.slot
-       LEFT JOIN ${desired} AS d ON d.k = sl.k AND d.key = s.key),
+       LEFT JOIN desired_once AS d ON d.k = sl.k AND d.key = s.key),
      holders AS (SELECT k, key, count(*) AS n FROM recorded WHERE wanted GROUP BY k, key),
      cohorts AS (SELECT k, count(*) AS n FROM ${slotTable} GROUP BY k),
-     lacking AS (SELECT d.k, d.key FROM ${desired} AS d JOIN cohorts AS c ON c.k = d.k
+     lacking AS (SELECT d.k, d.key FROM desired_once AS d JOIN cohorts AS c ON c.k = d.k
        LEFT JOIN holders AS h ON h.k = d.k AND h.key = d.key WHERE coalesce(h.n, 0) < c.n),
      held AS (SELECT r.slot, r.key FROM recorded AS r SEMI JOIN lacking AS l ON l.k = r.k AND l.key = r.key WHERE r.wanted)
    SELECT slot, key, true AS removed FROM recorded WHERE NOT wanted

@@ -113,12 +113,16 @@ async function planGroup(ctx: GroupingContext, extracted: GroupedMembers | undef
     const removals = deltas.get(slot + RETARGET_OFFSET);
     const key = groupOf(decision);
     const stats = key === undefined ? undefined : extracted?.groups.get(key);
+    // The distinct members, counted from the diff (the desired rows may repeat a key): those
+    // recorded and kept, plus the additions.
+    const recorded = slots.find((s) => s.slot === slot)?.snapshot ? decision.prior!.members.count : 0;
+    const members = recorded - delta.remove + delta.add;
     out.set(decision.address, {
       rows: decision.cohort ? (stats?.rows ?? 0) : null,
-      rejected: stats ? { ...stats.rejected } : noRejections(),
+      rejected: stats ? { ...stats.rejected, duplicate: stats.valid - members } : noRejections(),
       delta,
       retargetRemovals: removals?.removeTable,
-      desired: key === undefined || !extracted ? undefined : `(SELECT key FROM ${extracted.table} WHERE k = '${key.replace(/'/g, "''")}')`,
+      desired: key === undefined || !extracted ? undefined : `(SELECT DISTINCT key FROM ${extracted.table} WHERE k = '${key.replace(/'/g, "''")}')`,
     });
   });
   return out;

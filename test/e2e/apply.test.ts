@@ -199,7 +199,9 @@ describe.each(SUITE_CASES)("coho apply against the emulator (%s state, through t
   });
 
   it("never writes a secret to output, report, journal, lockfile or snapshots", async () => {
-    const emu = await start({ faultRate: 0.3, seed: 3 });
+    // Faults of every kind, so secrets meet every error path; slow answers take 200 ms,
+    // not the emulator's 3 s default: what is asserted is where secrets go, not timing.
+    const emu = await start({ faultRate: 0.3, seed: 3, latencyMs: 200 });
     const dir = await applyProjectFor(backend, emu, { road });
     writeMembers(dir, "a", ids(1500));
     const results = [await coho(dir, ["apply", "--auto-approve", "--json"]), await coho(dir, ["plan", "--json"]), await coho(dir, ["plan", "--markdown"])];

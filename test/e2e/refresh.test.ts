@@ -62,22 +62,40 @@ describe.each(BACKENDS)("refresh: recorded members' additions sent again (%s sta
     expect(after.stdout).toContain("No changes");
   }, SLOW);
 
+  // The clock is not waited out: plan compares now − (when the cohort was last sent
+  // whole) with refresh_every, so the test moves refresh_every across the time that
+  // has really passed (1h: not due; 1s once more than a second has: due) instead of
+  // sleeping through a fixed refresh_every. "Then not again": after the refresh,
+  // plan counts from the refresh apply (shown under refresh_every 1ms) and under 1h
+  // is not due.
   it("refresh_every: due once its time has passed since the cohort was last sent whole, then not again", async () => {
     const emu = await start();
-    const dir = await projectFor(backend, emu, "    missing_profiles: ignore", "    refresh_every: 15s\n");
+    const dir = await projectFor(backend, emu, "    missing_profiles: ignore", "    refresh_every: 1h\n");
+    const every = (duration: string) => writeFileSync(join(dir, "coho.yaml"), readFileSync(join(dir, "coho.yaml"), "utf8").replace(/refresh_every: \S+/, `refresh_every: ${duration}`));
+    const sentWhole = (stdout: string) => /last sent whole (\S+?);/.exec(stdout)?.[1] ?? "";
     writeMembers(dir, "a", ids(5));
     expect((await coho(dir, ["apply", "--auto-approve"])).code).toBe(0);
+    const applied = new Date().toISOString();
     // Just applied (sent whole): not due.
     const fresh = await coho(dir, ["plan", "--detailed-exitcode"]);
     expect(fresh.code, fresh.stdout).toBe(0);
-    await new Promise((resolve) => setTimeout(resolve, 15_500));
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(applied) + 1100 - Date.now())));
+    every("1s");
     const due = await coho(dir, ["plan", "--detailed-exitcode"]);
     expect(due.code, due.stdout).toBe(2);
-    expect(due.stdout).toMatch(/refresh_every 15s: last sent whole \d{4}-\d\d-\d\dT/);
+    expect(due.stdout).toMatch(/refresh_every 1s: last sent whole \d{4}-\d\d-\d\dT/);
     expect(due.stdout).toContain("re-sends 5 recorded member(s)");
+    const firstSent = sentWhole(due.stdout);
+    expect(firstSent < applied, `${firstSent} before ${applied}`).toBe(true);
     const before = emu.log.total;
+    const refreshStarted = new Date().toISOString();
     expect((await coho(dir, ["apply", "--auto-approve"])).code).toBe(0);
     expect(sentKeys((await requestLog(emu)).filter((r) => r.seq > before))).toEqual(ids(5));
+    every("1ms");
+    const counted = await coho(dir, ["plan", "--detailed-exitcode"]);
+    expect(counted.stdout).toMatch(/refresh_every 1ms: last sent whole /);
+    expect(sentWhole(counted.stdout) > refreshStarted, `${sentWhole(counted.stdout)} after ${refreshStarted}`).toBe(true);
+    every("1h");
     const refreshed = await coho(dir, ["plan", "--detailed-exitcode"]);
     expect(refreshed.code, refreshed.stdout).toBe(0);
   }, SLOW);

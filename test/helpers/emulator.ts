@@ -11,9 +11,15 @@ import type { ClientOptions } from "../../src/destinations/destination.js";
 import type { DestinationEvent } from "../../src/destinations/shared/events.js";
 import type { BrazeAttributesConfig } from "../../src/model/project.js";
 
-/** An emulator on a free loopback port. */
+/**
+ * An emulator on a free loopback port. Its /users/export/ids window is 1 s, not
+ * Braze's minute: an emulated 429 there names the window's end, which coho rightly
+ * waits for, and with a minute-long window (aligned to the clock) a test drawing one
+ * waited up to 60 s, a random share of the minute. Tests of that limit itself set
+ * exportRateWindowMs (and exportRateLimit) explicitly.
+ */
 export function emulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
-  return startEmulator({ port: 0, ...options });
+  return startEmulator({ port: 0, exportRateWindowMs: 1000, ...options });
 }
 
 /** A client for `emu`, recording its events. Retries are fast so tests stay quick. */

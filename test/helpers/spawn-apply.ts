@@ -16,7 +16,7 @@ export function spawnApply(driver: Driver, dir: string, env: Record<string, stri
   const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
     child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr })),
   );
-  return { child, done, stderr: () => stderr };
+  return { child, done, stdout: () => stdout, stderr: () => stderr };
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

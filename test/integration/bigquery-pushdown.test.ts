@@ -53,8 +53,12 @@ cohorts:
     guards: { max_removals: 100%, allow_empty: true }
 `,
     });
+    // Two trials: the first diffs against no snapshot, the second against the one the
+    // first apply folded inside BigQuery. A third (as before) diffed against a folded
+    // snapshot again, with other random rows: each trial's 300–1,500 rows already hold
+    // every EDGE value and NULLs (10% and 5% of rows), so it re-proved the second.
     const rnd = seededRandom(11);
-    for (let trial = 0; trial < 3; trial++) {
+    for (let trial = 0; trial < 2; trial++) {
       const rows = randomRows(rnd, 300 + Math.floor(rnd() * 1200));
       await runBigQuery(dataset, `CREATE OR REPLACE TABLE ${dataset}.people AS SELECT email FROM UNNEST([${rows.map((v) => (v === null ? "CAST(NULL AS STRING)" : literal(v))).join(",")}]) AS email`);
       const project = loadValid(dir, SECRET_ENV);
