@@ -1,5 +1,6 @@
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { unlink } from "node:fs/promises";
+import { dirname, join, relative, resolve } from "node:path";
 import { CohoError } from "../model/errors.js";
 import type { HistoryStore } from "../model/history.js";
 import type { LockfileDoc, LockInfo, StateView } from "../model/state.js";
@@ -127,30 +128,64 @@ export class LocalBackend implements StateBackend {
 
   /**
    * One file per job, written on forks of the engine side by side (each a COPY of
-   * its slot's rows, fsynced off the main thread), then the folder fsynced once so
-   * every rename is durable before the caller switches the lockfile to them.
+   * its slot's rows), each then fsynced, hashed and renamed off the engine's
+   * workers, so that many files are flushed at once (2,000 one after another took
+   * ~2.8 ms each here, at once ~0.2 ms); then the folder is fsynced once so every
+   * rename is durable before the caller switches the lockfile to them.
    */
   async saveSnapshots(engine: DuckDbEngine, table: string, jobs: readonly SnapshotJob[]): Promise<SavedSnapshot[]> {
     this.#fence();
-    const saved = await onForks(engine, jobs, (fork, job) => this.#writeSnapshotFile(fork, job, `SELECT key FROM ${table} WHERE slot = ${job.slot}`));
+    const finishing: Promise<SavedSnapshot>[] = new Array(jobs.length);
+    try {
+      await onForks(engine, [...jobs.entries()], async (fork, [i, job]) => {
+        const written = await this.#copySnapshotFile(fork, job, `SELECT key FROM ${table} WHERE slot = ${job.slot}`);
+        finishing[i] = this.#finishSnapshotFile(written);
+        finishing[i].catch(() => undefined); // awaited below, in job order
+      });
+    } finally {
+      // Every file started is finished (or its temporary file removed) before this returns or throws.
+      await Promise.allSettled(finishing.filter((f) => f !== undefined));
+    }
+    const saved = await Promise.all(finishing);
     this.#syncSnapshotDir();
     return saved;
   }
 
   /**
    * The one place a snapshot file is written: `relation`'s keys, sorted, to a
-   * temporary file, flushed to disk and hashed (the SHA-256 coho.lock records),
-   * then renamed to its final name (cohort id + digest), which no reader sees
-   * before it is complete.
+   * temporary file (#copySnapshotFile), then flushed to disk and hashed (the SHA-256
+   * coho.lock records) and renamed to its final name (cohort id + digest), which no
+   * reader sees before it is complete (#finishSnapshotFile).
    */
   async #writeSnapshotFile(engine: DuckDbEngine, job: { cohortId: string; count: number; digest: string }, relation: string): Promise<SavedSnapshot> {
-    const dir = join(this.stateDir, "snapshots");
-    const path = join(dir, `${job.cohortId}.${job.digest.slice(-16)}.parquet`);
+    return this.#finishSnapshotFile(await this.#copySnapshotFile(engine, job, relation));
+  }
+
+  #snapshotPath(job: { cohortId: string; digest: string }): string {
+    return join(this.stateDir, "snapshots", `${job.cohortId}.${job.digest.slice(-16)}.parquet`);
+  }
+
+  #snapshotRef(job: { cohortId: string; digest: string }): string {
+    return relative(this.projectDir, this.#snapshotPath(job)).split("\\").join("/");
+  }
+
+  async #copySnapshotFile(engine: DuckDbEngine, job: { cohortId: string; count: number; digest: string }, relation: string): Promise<{ job: { cohortId: string; count: number; digest: string }; temp: string }> {
+    const path = this.#snapshotPath(job);
     const temp = `${path}.${process.pid}.tmp`;
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+      await engine.connection.run(`COPY (SELECT key FROM (${relation}) ORDER BY key) TO ${literal(temp)} (FORMAT parquet, COMPRESSION zstd)`);
+    } catch (error) {
+      rmSync(temp, { force: true });
+      throw stateWriteError("a membership snapshot", relative(this.projectDir, temp), error, "the state is as before; acknowledged work stays in the journal");
+    }
+    return { job, temp };
+  }
+
+  async #finishSnapshotFile({ job, temp }: { job: { cohortId: string; count: number; digest: string }; temp: string }): Promise<SavedSnapshot> {
+    const path = this.#snapshotPath(job);
     let sha256: string;
     try {
-      mkdirSync(dir, { recursive: true });
-      await engine.connection.run(`COPY (SELECT key FROM (${relation}) ORDER BY key) TO ${literal(temp)} (FORMAT parquet, COMPRESSION zstd)`);
       await fsyncFileAsync(temp);
       // Hashed before the rename: the recorded hash is of the bytes that were made durable.
       sha256 = await fileSha256(temp);
@@ -159,7 +194,7 @@ export class LocalBackend implements StateBackend {
       rmSync(temp, { force: true });
       throw stateWriteError("a membership snapshot", relative(this.projectDir, temp), error, "the state is as before; acknowledged work stays in the journal");
     }
-    return { snapshot: relative(this.projectDir, path).split("\\").join("/"), count: job.count, digest: job.digest, sha256 };
+    return { snapshot: this.#snapshotRef(job), count: job.count, digest: job.digest, sha256 };
   }
 
   /** Makes the renames into .coho/snapshots/ durable (one fsync of the folder for a whole batch). */
@@ -177,10 +212,10 @@ export class LocalBackend implements StateBackend {
     const dir = join(this.stateDir, "snapshots");
     if (!existsSync(dir)) return;
     const keep = new Set(Object.values(doc.cohorts).map((c) => resolve(this.projectDir, c.snapshot)));
-    for (const name of readdirSync(dir)) {
-      const path = join(dir, name);
-      if (!keep.has(path) && (name.endsWith(".parquet") || name.endsWith(".tmp"))) unlinkSync(path);
-    }
+    const stale = readdirSync(dir).map((name) => join(dir, name)).filter((path) => !keep.has(path) && (path.endsWith(".parquet") || path.endsWith(".tmp")));
+    // All at once: an unlink on a file system mounted with `discard` waits for the
+    // device (~2.7 ms each here, one after another; 2,000 at once took 0.13 s).
+    await Promise.all(stale.map((path) => unlink(path)));
   }
 
   async lock(info: LockInfo, timeoutMs: number, events?: LockEvents): Promise<() => void> {

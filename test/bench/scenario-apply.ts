@@ -105,8 +105,9 @@ if (mode === "many") {
   writeFileSync(join(project, "coho.yaml"), yaml);
   const before = emulator.log.total;
   const start = performance.now();
-  const { stdout } = await promisify(execFile)(process.execPath, [bin, "-C", project, "apply", "--auto-approve", "--json"], {
-    env: { PATH: process.env.PATH ?? "", K1: emulator.credentials.partnerApiKey, K2: emulator.credentials.dataImportKey },
+  const profile = process.env.BENCH_COHO_CPU_PROF ? [`--cpu-prof`, `--cpu-prof-dir=${process.env.BENCH_COHO_CPU_PROF}`] : [];
+  const { stdout } = await promisify(execFile)(process.execPath, [...profile, bin, "-C", project, "apply", "--auto-approve", "--json"], {
+    env: { PATH: process.env.PATH ?? "", K1: emulator.credentials.partnerApiKey, K2: emulator.credentials.dataImportKey, ...(process.env.BENCH_COHO_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_COHO_NODE_OPTIONS, SQLTRACE_STDERR: "0" } : {}) },
     encoding: "utf8",
     maxBuffer: 1 << 28,
   });

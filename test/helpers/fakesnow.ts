@@ -26,6 +26,11 @@ export const LAUNCHER = join(REPO_ROOT, "test", "helpers", "fakesnow-server.py")
 export interface SeenStatement {
   readonly sql?: string;
   readonly query_tag?: string | null;
+  readonly login?: string;
+  readonly authenticator?: string | null;
+  /** The JWT a key-pair login carries. */
+  readonly token?: string | null;
+  readonly client?: string;
 }
 
 export interface RunningFakesnow {
@@ -35,7 +40,7 @@ export interface RunningFakesnow {
   /** Every statement received so far, in order. */
   statements(): SeenStatement[];
   /** Runs Snowflake SQL in `schema` of the test database (a connection of its own) and returns rows as arrays. */
-  sql(schema: string, text: string): Promise<unknown[][]>;
+  sql(schema: string, text: string, binds?: readonly unknown[]): Promise<unknown[][]>;
   stop(): Promise<void>;
 }
 
@@ -85,9 +90,9 @@ export async function startFakesnow(options: { rejectUsers?: readonly string[]; 
     url,
     process: child,
     statements: () => (existsSync(log) ? readFileSync(log, "utf8").split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as SeenStatement) : []),
-    sql: async (schema, text) => {
+    sql: async (schema, text, binds) => {
       const connection = await connect(schema);
-      return new Promise((resolve, reject) => connection.execute({ sqlText: text, rowMode: "array", complete: (error, _s, rows) => (error ? reject(error) : resolve((rows ?? []) as unknown[][])) } as never));
+      return new Promise((resolve, reject) => connection.execute({ sqlText: text, ...(binds ? { binds } : {}), rowMode: "array", complete: (error: unknown, _s: unknown, rows: unknown[] | undefined) => (error ? reject(error) : resolve((rows ?? []) as unknown[][])) } as never));
     },
     stop: async () => {
       for (const pending of connections.values()) await pending.then((c) => new Promise<void>((resolve) => c.destroy(() => resolve())), () => undefined);
@@ -106,14 +111,11 @@ export function newSchema(prefix: string): string {
   return `${prefix}_${process.pid}_${Math.floor(Math.random() * 1e9)}`.toUpperCase();
 }
 
-/** Replaces table `name` of `schema` with one VARCHAR column `user_id` holding `ids`. */
+/** Replaces table `name` of `schema` with one VARCHAR column `user_id` holding `ids` (one bind, split inside). */
 export async function replaceSnowflakeMembers(fs: RunningFakesnow, schema: string, name: string, ids: readonly string[]): Promise<void> {
   await fs.sql(schema, `CREATE SCHEMA IF NOT EXISTS ${schema}`);
   await fs.sql(schema, `CREATE OR REPLACE TABLE ${schema}.${name} (user_id VARCHAR)`);
-  for (let i = 0; i < ids.length; i += 2000) {
-    const values = ids.slice(i, i + 2000).map((id) => `('${id.replace(/\\/g, "\\\\").replace(/'/g, "''")}')`).join(",");
-    await fs.sql(schema, `INSERT INTO ${schema}.${name} (user_id) VALUES ${values}`);
-  }
+  if (ids.length > 0) await fs.sql(schema, `INSERT INTO ${schema}.${name} (user_id) SELECT f.value::VARCHAR FROM TABLE(FLATTEN(INPUT => SPLIT(:1, '\\n'))) AS f`, [ids.join("\n")]);
 }
 
 /** The `sources:` entry of a Snowflake source on the stand-in, reading `schema`; the password comes from SNOWFLAKE_PASSWORD unless `auth` says otherwise. */

@@ -104,10 +104,14 @@ export class BigQuerySource implements Source {
    */
   async *query(sql: string, options: { model?: ModelConfig; params?: Record<string, unknown>; pageSize: number; lineOffset?: number; onSchema?: (fields: string[]) => void }): AsyncIterable<unknown[][]> {
     const context = { model: options.model, lineOffset: options.lineOffset ?? 0 };
-    const dry = await this.#dryRun(sql, context, options.params);
-    const bytes = Number(dry.statistics?.totalBytesProcessed ?? 0);
-    this.#dryRuns.push({ model: options.model?.name ?? "", bytes });
-    if (options.model) this.#checkCap(options.model, bytes);
+    // A DROP reads nothing, so it gets no dry run: there are no bytes to count or cap
+    // (and the BigQuery emulator, after a dry-run DROP, silently keeps the table).
+    if (!/^DROP TABLE /.test(sql)) {
+      const dry = await this.#dryRun(sql, context, options.params);
+      const bytes = Number(dry.statistics?.totalBytesProcessed ?? 0);
+      this.#dryRuns.push({ model: options.model?.name ?? "", bytes });
+      if (options.model) this.#checkCap(options.model, bytes);
+    }
     let page: QueryAnswer = await this.#jobsQuery(sql, context, options.params, { maxResults: options.pageSize });
     const reference = page.jobReference;
     const job = reference?.jobId ? this.#connect().job(reference.jobId, { location: reference.location ?? this.config.location }) : undefined;

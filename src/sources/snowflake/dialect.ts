@@ -1,6 +1,6 @@
 import { formatDigest } from "../../state/member-digest.js";
 import type { Dialect } from "../dialect.js";
-import { MAX_IDENTIFIER_LENGTH, UNICODE_WHITE_SPACE, onlyWhiteSpaceSql } from "../identifier-sql.js";
+import { MAX_IDENTIFIER_LENGTH, UNICODE_WHITE_SPACE } from "../identifier-sql.js";
 
 /**
  * Snowflake SQL for push-down. Parameters are positional binds `:1`, `:2`, … in the
@@ -21,6 +21,8 @@ export const ownName = (name: string) => (/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) 
 const CONTROL = "\\x00-\\x1f\\x7f";
 /** White_Space above U+0020, as the characters themselves (a literal holds any Unicode). */
 const OTHER_WHITE_SPACE = String.fromCodePoint(...UNICODE_WHITE_SPACE.filter((c) => c > 0x20));
+/** Every White_Space character: the ASCII ones (tab to carriage return, space) as escapes, the others as themselves. */
+const ALL_WHITE_SPACE = `\\x09-\\x0d\\x20${OTHER_WHITE_SPACE}`;
 
 /**
  * identifier-sql.ts's rules in Snowflake SQL, as one expression: `:1` (the key
@@ -28,13 +30,14 @@ const OTHER_WHITE_SPACE = String.fromCodePoint(...UNICODE_WHITE_SPACE.filter((c)
  * whole value. Valid values take one exact test first: no control character, at
  * least one character that is neither a control character nor White_Space, at most
  * MAX_IDENTIFIER_LENGTH bytes. Only the others go through the per-reason tests, in
- * the embedded rules' order.
+ * the embedded rules' order. A value made only of White_Space (or nothing) is
+ * `empty`: one whole-value match of a class of them.
  */
 export function keyOrReasonSql(v: string): string {
   return `CASE
         WHEN OCTET_LENGTH(${v}) <= ${MAX_IDENTIFIER_LENGTH} AND REGEXP_LIKE(${v}, '[^${CONTROL}]*[^${CONTROL}\\x20${OTHER_WHITE_SPACE}][^${CONTROL}]*') THEN :1 || ${v}
         WHEN ${v} IS NULL THEN 'null'
-        WHEN ${onlyWhiteSpaceSql(v, "trim")} THEN 'empty'
+        WHEN REGEXP_LIKE(${v}, '[${ALL_WHITE_SPACE}]*') THEN 'empty'
         WHEN ${v} <> REGEXP_REPLACE(${v}, '[${CONTROL}]', '') THEN 'control_characters'
         WHEN LENGTH(${v}) > ${MAX_IDENTIFIER_LENGTH} THEN 'too_long'
         ELSE :1 || ${v}

@@ -132,8 +132,8 @@ export class SnowflakeConnection {
     const ms = this.#config.requestTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
+      // Referenced: it keeps the process alive while the driver's retries (whose sleeps do not) go on.
       timer = setTimeout(() => reject(Object.assign(new Error(`no answer within request_timeout (${formatDuration(ms)}): the connection was lost`), { code: "ETIMEDOUT" })), ms);
-      timer.unref();
     });
     work.catch(() => undefined);
     return Promise.race([work, expired]).then(

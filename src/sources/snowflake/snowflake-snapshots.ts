@@ -14,13 +14,11 @@ export interface SnowflakeStateRunner {
 /** Snapshot ids this store writes: `snowflake:<cohort id>.<random>`; others live elsewhere (local files, PostgreSQL). */
 const PREFIX = "snowflake:";
 
-/** A Snowflake string literal: quote doubled, backslash escaped (member keys hold no control character; a literal must never break). */
-export function stringLiteral(text: string): string {
-  return `'${text.replace(/\\/g, "\\\\").replace(/'/g, "''").replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`)}'`;
-}
-
-/** Changes sent per INSERT, as literals: keys of up to 512 bytes stay well under Snowflake's 1 MB statement text. */
-const CHANGES_PER_INSERT = 1_000;
+/**
+ * Keys sent per statement, as one bind joined by newlines (member keys hold no control
+ * character) and split back inside Snowflake: at most ~5 MB of text per statement.
+ */
+const KEYS_PER_INSERT = 10_000;
 
 /**
  * coho's snapshots inside Snowflake, in a schema coho owns (the state's snapshots
@@ -83,19 +81,26 @@ export class SnowflakeSnapshotStore implements SnapshotStore {
     const staging = `${this.#schema}.coho_changes_${randomUUID().replace(/-/g, "")}`;
     await this.#runner.rows(`CREATE TRANSIENT TABLE ${staging} (slot NUMBER(10, 0), key VARCHAR, removed BOOLEAN)`);
     try {
-      let batch: string[] = [];
-      const flush = async () => {
-        if (batch.length === 0) return;
-        await this.#runner.rows(`INSERT INTO ${staging} (slot, key, removed) VALUES\n${batch.join(",\n")}`);
-        batch = [];
+      // One batch per (slot, removed): the keys travel as one bind, FLATTEN(SPLIT(…)) makes rows of them.
+      const batches = new Map<string, { slot: number; removed: boolean; keys: string[] }>();
+      const flush = async (batch: { slot: number; removed: boolean; keys: string[] }) => {
+        if (batch.keys.length === 0) return;
+        await this.#runner.rows(
+          `INSERT INTO ${staging} (slot, key, removed)\nSELECT ${Math.trunc(batch.slot)}, coho_keys.value::VARCHAR, ${batch.removed ? "TRUE" : "FALSE"} FROM TABLE(FLATTEN(INPUT => SPLIT(:1, '\\n'))) AS coho_keys`,
+          [batch.keys.join("\n")],
+        );
+        batch.keys = [];
       };
       for await (const page of changes) {
         for (const [slot, key, removed] of page) {
-          batch.push(`(${Math.trunc(slot)}, ${stringLiteral(key)}, ${removed ? "TRUE" : "FALSE"})`);
-          if (batch.length >= CHANGES_PER_INSERT) await flush();
+          const id = `${slot}:${removed}`;
+          let batch = batches.get(id);
+          if (!batch) batches.set(id, (batch = { slot, removed, keys: [] }));
+          batch.keys.push(key);
+          if (batch.keys.length >= KEYS_PER_INSERT) await flush(batch);
         }
       }
-      await flush();
+      for (const batch of batches.values()) await flush(batch);
       const written: WrittenSnapshot[] = [];
       for (const job of jobs) written.push(await this.#foldOne(job, staging));
       return written;

@@ -15,7 +15,8 @@ export const DEFAULT_STATE_SCHEMA = "coho_state";
 export function columnKind(column: SnowflakeColumn): { kind: ColumnKind; typeName: string } {
   if (column.type === "text") return { kind: "text", typeName: "VARCHAR" };
   if (column.type === "fixed") return { kind: column.scale === 0 ? "integer" : "other", typeName: `NUMBER(${column.precision ?? 38},${column.scale ?? 0})` };
-  return { kind: "other", typeName: column.type.toUpperCase() };
+  // The driver names FLOAT/DOUBLE columns `real`; Snowflake's documentation says FLOAT.
+  return { kind: "other", typeName: column.type === "real" ? "FLOAT" : column.type.toUpperCase() };
 }
 
 /**
