@@ -28,13 +28,23 @@ export function projectDir(context: CommandContext): string {
 }
 
 /**
+ * A path given to a command (an argument, a path-valued option, COHO_ALLOW_PATHS),
+ * as an absolute path. Like Terraform's `-chdir`, `-C DIR` moves where relative
+ * paths start: they are relative to the project folder, not the shell's folder.
+ */
+export function argumentPath(context: CommandContext, path: string): string {
+  return resolve(projectDir(context), path);
+}
+
+/**
  * What every command that loads the configuration passes on from outside it:
  * `--var` values, and the paths opted in by `--allow-path` and COHO_ALLOW_PATHS
- * (read from the real environment only, never from `.env`).
+ * (read from the real environment only, never from `.env`), relative ones
+ * against the project folder (`-C`).
  */
 export function configInputs(ctx: CommandContext): { vars: Readonly<Record<string, string>>; allowPaths: string[]; environment?: string } {
   const environment = chosenEnvironment(ctx);
-  return { vars: ctx.global.vars, allowPaths: allowPathsFrom(ctx.global.allowPaths, ctx.io.env[ALLOW_PATHS_ENV], ctx.io.cwd), ...(environment === undefined ? {} : { environment }) };
+  return { vars: ctx.global.vars, allowPaths: allowPathsFrom(ctx.global.allowPaths, ctx.io.env[ALLOW_PATHS_ENV], projectDir(ctx)), ...(environment === undefined ? {} : { environment }) };
 }
 
 /** `--env NAME`, else COHO_ENV (the real environment, like every pipeline setting), else none. */

@@ -1,4 +1,6 @@
 import kleur from "kleur";
+import { redactForms, rememberSecret, secretForms } from "../model/redaction.js";
+import { spelledByCoho } from "./authored-text.js";
 
 /**
  * Everything a command may touch of the outside world, passed in so tests can run
@@ -30,14 +32,22 @@ export function processIo(): CliIo {
 const SGR = /\u001b\[[0-9;]*m/g;
 
 /**
- * Output with a last line of defence: any secret value registered here is replaced
- * by `***` before it reaches a stream, whatever code produced the text. Colour is
- * decided per stream: renderers style with kleur, and a stream that must stay
- * plain (a pipe, a file, TERM=dumb) gets the text with its colour stripped.
+ * Output with a last line of defence: every form of a secret registered here
+ * (secretForms: as is, lower- and upper-cased, escaped, quoted, a URL's password)
+ * is replaced by `***` before it reaches a stream, whatever code produced the
+ * text. A form that coho's own code spells out (an ordinary word such as `check`
+ * or `plan`) is left to the places where values enter messages (redactKnown:
+ * driver and server messages, addresses), which replace it there: here it cannot
+ * be told apart from coho's own hints, headings and flag names, and replacing it
+ * would turn "run `coho check`" into "run `coho ***`". Colour is decided per
+ * stream: renderers style with kleur, and a stream that must stay plain (a pipe,
+ * a file, TERM=dumb) gets the text with its colour stripped.
  */
 export class Output {
   readonly #io: CliIo;
   readonly #secrets = new Set<string>();
+  /** Forms found in output so far that coho's own text does not spell: replaced wherever they appear. */
+  readonly #distinct = new Map<string, boolean>();
   #color: StreamColors = { stdout: false, stderr: false };
 
   constructor(io: CliIo) {
@@ -45,8 +55,9 @@ export class Output {
   }
 
   registerSecret(value: string): void {
-    // Very short values would redact ordinary words; secrets are long in practice.
-    if (value.length >= 4) this.#secrets.add(value);
+    rememberSecret(value);
+    // Shorter forms are replaced only where values enter messages (as whole words).
+    for (const form of secretForms(value)) if (form.length >= 4) this.#secrets.add(form);
   }
 
   setColors(colors: StreamColors): void {
@@ -79,9 +90,18 @@ export class Output {
 
   /** `text` with every registered secret replaced by `***`, for text that goes to a file instead of a stream. */
   redact(text: string): string {
-    let result = text;
-    for (const secret of this.#secrets) result = result.split(secret).join("***");
-    return result;
+    const present = [...this.#secrets].filter((form) => text.includes(form) && this.#isDistinct(form));
+    return present.length === 0 ? text : redactForms(text, present);
+  }
+
+  /** Whether a form is not one of coho's own words (decided once per form, when it first shows up). */
+  #isDistinct(form: string): boolean {
+    let distinct = this.#distinct.get(form);
+    if (distinct === undefined) {
+      distinct = !spelledByCoho(form);
+      this.#distinct.set(form, distinct);
+    }
+    return distinct;
   }
 
   #prepare(text: string, color: boolean): string {

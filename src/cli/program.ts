@@ -39,7 +39,7 @@ export function buildProgram(hooks: ProgramHooks): Command {
   const program = new Command("coho")
     .description("Keep Braze cohorts in step with your data warehouse, declared as code.")
     .version(COHO_VERSION, "-V, --version", "print coho's version")
-    .option("-C, --dir <dir>", "project folder holding coho.yaml", ".")
+    .option("-C, --dir <dir>", "project folder holding coho.yaml; like terraform -chdir, relative paths given to a command (plan --out, apply PLANFILE, --html, --allow-path, COHO_ALLOW_PATHS…) are then relative to it", ".")
     .option("--no-color", "never colour output (NO_COLOR and FORCE_COLOR are honoured too)")
     .addOption(new Option("--lock-timeout <duration>", "how long to wait for the state lock, e.g. 30s").default("0").argParser(parseDurationFlag))
     .addOption(new Option("--var <name=value>", "set a variable declared under vars: in coho.yaml, used as ${var:name} (repeatable)").argParser(collectVar).default({}, ""))

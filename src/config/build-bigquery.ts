@@ -5,6 +5,7 @@ import { checkServiceAccountKey } from "../model/service-account.js";
 import type { Entry } from "./collect-entries.js";
 import { locate } from "./locate.js";
 import { parseDuration } from "../model/duration.js";
+import { parsedUrl } from "./parsed-url.js";
 
 /** "30s" → 30000; the schema guarantees the shape. */
 function durationMs(text: string): number {
@@ -48,7 +49,9 @@ export function buildBigQuerySource(entry: Entry<Raw>, diagnostics: Diagnostic[]
   }
   const apiEndpoint = typeof value.api_endpoint === "string" ? value.api_endpoint.replace(/\/+$/, "") : undefined;
   if (apiEndpoint !== undefined) {
-    const url = new URL(apiEndpoint);
+    // A reference that could not be resolved (or was refused) is left as written and reported there.
+    const url = parsedUrl(apiEndpoint);
+    if (!url) return undefined;
     if (url.protocol === "http:" && !isLoopbackHost(url.hostname)) {
       diagnostics.push({
         severity: "error",

@@ -13,6 +13,7 @@ import { ALLOW_PATHS_ENV } from "../model/allow-paths.js";
 import { locate } from "./locate.js";
 import { checkPostgresUrl } from "../model/postgres-url.js";
 import { buildBigQuerySource } from "./build-bigquery.js";
+import { parsedUrl } from "./parsed-url.js";
 import { buildSnowflakeSource } from "./build-snowflake.js";
 
 type Raw = Record<string, unknown>;
@@ -58,7 +59,9 @@ export function buildDestination(entry: Entry<Raw>, diagnostics: Diagnostic[]): 
   const { name, value, file, origin } = entry;
   const endpoint = String(value.rest_endpoint);
   const endpointAt = locate(file.yaml, ["destinations", name, "rest_endpoint"]);
-  const url = new URL(endpoint);
+  // A reference that could not be resolved (or was refused) is left as written and reported there.
+  const url = parsedUrl(endpoint);
+  if (!url) return undefined;
   const allowUnknown = value.allow_unknown_endpoint === true;
   if (url.protocol === "http:" && !isLoopbackHost(url.hostname)) {
     diagnostics.push({
@@ -244,3 +247,4 @@ function durationMs(text: string): number {
   const result = parseDuration(text);
   return result.ok ? result.ms : 0;
 }
+

@@ -6,6 +6,7 @@ import type { SnowflakeSourceConfig } from "../model/project.js";
 import type { Secret } from "../model/secret.js";
 import type { Entry } from "./collect-entries.js";
 import { locate } from "./locate.js";
+import { parsedUrl } from "./parsed-url.js";
 
 type Raw = Record<string, unknown>;
 
@@ -46,7 +47,9 @@ export function buildSnowflakeSource(entry: Entry<Raw>, diagnostics: Diagnostic[
   }
   const accessUrl = typeof value.access_url === "string" ? value.access_url.replace(/\/+$/, "") : undefined;
   if (accessUrl !== undefined) {
-    const url = new URL(accessUrl);
+    // A reference that could not be resolved (or was refused) is left as written and reported there.
+    const url = parsedUrl(accessUrl);
+    if (!url) return undefined;
     if (url.protocol === "http:" && !isLoopbackHost(url.hostname)) {
       return error("config.endpoint_insecure", "access_url", `sources.${name}.access_url must use https: plain http is only allowed for a stand-in on loopback such as http://127.0.0.1:8765`);
     }

@@ -3,6 +3,7 @@ import type { Diagnostic } from "../model/diagnostic.js";
 import { Secret } from "../model/secret.js";
 import { ALL_SECRETS_REQUIRED, type SecretNeeds } from "../model/secret-needs.js";
 import { interpolate, wholeReference, type EnvLookup } from "./env.js";
+import { urlCredentials } from "../model/redaction.js";
 import { formatPath, locateWithin, type DataPath } from "./locate.js";
 import type { YamlFile } from "./read-yaml.js";
 import { NO_VARS, interpolateVars, varProblemMessage, type VarScope } from "./vars.js";
@@ -40,9 +41,9 @@ export interface InterpolatedSecrets {
   /** Keyed by the dotted data path, e.g. `destinations.braze.partner_api_key`. */
   readonly secrets: Map<string, Secret>;
   /**
-   * Values of environment variables a connection setting read that could be a
-   * credential (not a URL or a path), for redaction only: a pull request chooses
-   * which variable a setting reads, and a message may show the setting.
+   * Values of environment variables a connection setting read (credentialParts),
+   * for redaction only: a pull request chooses which variable a setting reads,
+   * and a message may show the setting.
    */
   readonly exposed: Secret[];
   readonly diagnostics: Diagnostic[];
@@ -81,6 +82,11 @@ export function interpolateDocument(file: YamlFile, env: EnvLookup, needs: Secre
       }
       text = text.replace(/\$\$\{env:/g, "${env:");
     } else {
+      const hostFromEnv = envInHost(path, text);
+      if (hostFromEnv) {
+        diagnostics.push(envInHostDiagnostic(file, path, hostFromEnv));
+        return;
+      }
       const result = interpolate(text, env);
       if (!result.ok) {
         diagnostics.push("missing" in result ? missingVariable(file, path, result.missing, result.reference) : malformedEnv(file, path));
@@ -88,7 +94,7 @@ export function interpolateDocument(file: YamlFile, env: EnvLookup, needs: Secre
       }
       for (const [, name] of text.matchAll(/(?<!\$)\$\{env:([A-Za-z_][A-Za-z0-9_]*)/g)) {
         const value = env(name!);
-        if (value !== undefined && mayBeCredential(value)) exposed.push(new Secret(value, name!, path.join(".")));
+        for (const part of value === undefined ? [] : credentialParts(value)) exposed.push(new Secret(part, name!, path.join(".")));
       }
       text = result.value;
     }
@@ -109,6 +115,10 @@ export function interpolateDocument(file: YamlFile, env: EnvLookup, needs: Secre
 
   const resolveSecret = (text: string, path: DataPath): void => {
     if (!text.includes("${env:")) return; // a literal: the schema and secret checks report it
+    if (!WHOLE_REFERENCE.test(text)) {
+      diagnostics.push(partialSecret(file, path, text));
+      return;
+    }
     const result = interpolate(text, env);
     const names = [...text.matchAll(/\$\{env:([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]).join(", ");
     const unset = !result.ok && "missing" in result ? { name: result.missing, reference: result.reference, empty: false } : result.ok && result.value === "" ? { name: wholeReference(text) ?? names, reference: text, empty: true } : undefined;
@@ -140,9 +150,55 @@ export function isConnectionSetting(path: DataPath): boolean {
   return path[0] === "sources" || path[0] === "destinations" || path[0] === "state";
 }
 
-/** Long enough to be a token, and not a URL or a path (which messages legitimately show). */
-function mayBeCredential(value: string): boolean {
-  return value.length >= 12 && !/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(value) && !/^[./~]/.test(value);
+/**
+ * What of an environment value a connection setting read is redacted like a
+ * secret: all of it, however short (a pull request chooses which variable a
+ * setting reads, and a driver may echo it, lower-cased or quoted), except what
+ * messages must show to be understood: a URL's address (only its password and
+ * query string are hidden), a file path, and a port number.
+ */
+function credentialParts(value: string): string[] {
+  if (value === "" || /^\d{1,5}$/.test(value) || /^[./~]/.test(value)) return [];
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(value)) return urlCredentials(value);
+  return [value];
+}
+
+/** A secret field's value: one whole reference (a default allowed), the pipeline's value as it is. */
+const WHOLE_REFERENCE = /^\$\{env:[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}$/;
+
+/**
+ * Settings whose host coho connects to. Their host is never taken from the
+ * environment: coho.yaml, which a pull request edits, could otherwise put any
+ * variable of the job into a host name (`https://${env:TOKEN}.example.com`), and
+ * resolving that name (DNS) sends the value to whoever answers for the domain.
+ * A whole reference is the pipeline's address; a reference after a literal host
+ * (a port, a path) is fine.
+ */
+function envInHost(path: DataPath, text: string): string | undefined {
+  const address = path.length === 3 && ((path[0] === "sources" && (path[2] === "api_endpoint" || path[2] === "access_url")) || (path[0] === "destinations" && path[2] === "rest_endpoint"));
+  if (!address || WHOLE_REFERENCE.test(text)) return undefined;
+  const reference = ENV_REFERENCE.exec(text);
+  if (!reference) return undefined;
+  const before = text.slice(0, reference.index);
+  return /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#:@\s$]+[:/?#]/.test(before) ? undefined : reference[0];
+}
+
+function envInHostDiagnostic(file: YamlFile, path: DataPath, reference: string): Diagnostic {
+  return {
+    severity: "error",
+    code: "config.env_in_host",
+    message: `${formatPath(path)}: the host of an address may not come from the environment (${reference} here): a pull request could put any variable of the job into a host name, and looking that name up sends the value out. Write the host as it is (a port or path may use \${env:…}), or take the whole address from one variable: \${env:NAME}`,
+    location: locateWithin(file, path, reference),
+  };
+}
+
+function partialSecret(file: YamlFile, path: DataPath, text: string): Diagnostic {
+  return {
+    severity: "error",
+    code: "config.secret_partial",
+    message: `${formatPath(path)}: a secret field is one whole \${env:NAME}, without text around it: coho.yaml, which a pull request edits, must not choose where a secret is sent (a host written around \${env:PASSWORD} could be anyone's). Put the whole value (a URL with its password) in one variable`,
+    location: locateWithin(file, path, ENV_REFERENCE.exec(text)?.[0] ?? "${env:"),
+  };
 }
 
 /** An unescaped `${env:` (`$${env:…}` is a literal). */

@@ -14,9 +14,11 @@ import { checkSharedCohortIds } from "./check-cohort-ids.js";
 import { collectEntries } from "./collect-entries.js";
 import { projectEnv, type EnvLookup } from "./env.js";
 import type { SecretNeeds } from "./interpolate-document.js";
+import { includePatternProblem } from "./include-pattern.js";
 import { loadFile, type LoadedFile } from "./load-file.js";
-import { hiddenWithin, insideReal, shown } from "../util/inside.js";
+import { hiddenWithin, insideReal } from "../util/inside.js";
 import { locate } from "./locate.js";
+import { rememberSecret } from "../model/redaction.js";
 import { carriesSecret, declaredVars, resolveVars, type VarLayer } from "./vars.js";
 
 export const CONFIG_FILE = "coho.yaml";
@@ -82,9 +84,14 @@ export function loadProject(dir: string, options: LoadOptions = {}): LoadResult 
   }
   const files = [root, ...includes];
   const resolvedSecrets = files.flatMap((f) => [...f.secrets.values(), ...(f.exposed ?? [])]).filter((s) => s.resolved);
+  // Known from here on to every place where a driver's or a server's text enters a message (redactKnown).
+  for (const secret of resolvedSecrets) rememberSecret(secret.reveal());
   const texts = new Map(files.filter((f) => f.text !== undefined).map((f) => [f.path, f.text as string]));
   // A variable carrying a secret has been interpolated already: say only that, nothing that may hold it.
-  const tainted = [...root.vars.values].filter(([, value]) => carriesSecret(value, resolvedSecrets));
+  // Environment values of connection settings count only when long enough to be a credential: a variable
+  // may well repeat a short setting (a schema or partner name) the pipeline also passes.
+  const credentials = [...files.flatMap((f) => [...f.secrets.values()]), ...files.flatMap((f) => f.exposed ?? []).filter((s) => s.resolved && s.reveal().length >= 12)].filter((s) => s.resolved);
+  const tainted = [...root.vars.values].filter(([, value]) => carriesSecret(value, credentials));
   if (tainted.length > 0 && root.yaml) {
     const refused = tainted.map(([name]): Diagnostic => ({
       severity: "error",
@@ -217,9 +224,20 @@ function includedFiles(projectDir: string, root: LoadedFile, diagnostics: Diagno
   const patterns = root.data?.include ?? [];
   const found = new Set<string>();
   patterns.forEach((pattern, index) => {
+    const problem = includePatternProblem(pattern);
+    if (problem) {
+      if (root.yaml) diagnostics.push({
+        severity: "error",
+        code: "config.path_outside_project",
+        message: `include pattern \`${pattern}\` ${problem}; included files must be inside the project folder, not under a hidden entry such as .git/ (checked after \${var:…} substitution, before any folder is read)`,
+        location: locate(root.yaml, ["include", index]),
+      });
+      return;
+    }
     // tinyglobby loads only for projects that have includes (start-up cost otherwise).
     const { globSync } = createRequire(import.meta.url)("tinyglobby") as typeof import("tinyglobby");
-    const matches = globSync(pattern, { cwd: projectDir, absolute: true, onlyFiles: true, dot: false }).sort();
+    // Links are not followed into folders: a link inside the project never makes the glob walk outside it.
+    const matches = globSync(pattern, { cwd: projectDir, absolute: true, onlyFiles: true, dot: false, followSymbolicLinks: false }).sort();
     if (matches.length === 0 && root.yaml) {
       diagnostics.push({
         severity: "warning",
@@ -233,7 +251,8 @@ function includedFiles(projectDir: string, root: LoadedFile, diagnostics: Diagno
       diagnostics.push({
         severity: "error",
         code: "config.path_outside_project",
-        message: `include pattern \`${pattern}\` matches ${shown(projectDir, outside[0]!)}, outside the project folder or hidden; included files must be inside it, not under a hidden entry such as .git/`,
+        // Not named: through a link, the names would list a folder outside the project.
+        message: `include pattern \`${pattern}\` matches ${outside.length} file(s) that lead outside the project folder or under a hidden entry (through a symbolic link); included files must be inside it, not under a hidden entry such as .git/`,
         location: locate(root.yaml, ["include", index]),
       });
     }

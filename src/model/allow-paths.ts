@@ -7,8 +7,8 @@ import { delimiter, isAbsolute, resolve } from "node:path";
  */
 export const ALLOW_PATHS_ENV = "COHO_ALLOW_PATHS";
 
-/** `--allow-path` values and COHO_ALLOW_PATHS, as absolute paths (relative ones against `cwd`). */
-export function allowPathsFrom(flags: readonly string[], envValue: string | undefined, cwd: string): string[] {
+/** `--allow-path` values and COHO_ALLOW_PATHS, as absolute paths (relative ones against `base`, the project folder). */
+export function allowPathsFrom(flags: readonly string[], envValue: string | undefined, base: string): string[] {
   const fromEnv = (envValue ?? "").split(delimiter).filter((p) => p !== "");
-  return [...flags, ...fromEnv].map((p) => (isAbsolute(p) ? p : resolve(cwd, p)));
+  return [...flags, ...fromEnv].map((p) => (isAbsolute(p) ? p : resolve(base, p)));
 }

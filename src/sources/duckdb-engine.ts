@@ -6,6 +6,7 @@ import type { DuckDbSourceConfig } from "../model/project.js";
 import { duckdbApi } from "./duckdb-driver.js";
 import { MEMORY_SHARE, machineMemoryBudget } from "./memory-budget.js";
 import { projectSandbox, type EngineSandbox } from "./sandbox.js";
+import { redactKnown } from "../model/redaction.js";
 
 export interface EngineOptions {
   /** Folder that relative file paths in models (read_csv('data/x.csv')) resolve against. */
@@ -146,7 +147,7 @@ export class DuckDbEngine {
 
   async #attach(source: DuckDbSourceConfig, path: string): Promise<string> {
     if (!existsSync(path)) {
-      throw new CohoError("source.duckdb_missing", `source ${source.name}: database file not found: ${source.path}`, {
+      throw new CohoError("source.duckdb_missing", `source ${source.name}: database file not found: ${redactKnown(source.path ?? "")}`, {
         location: source.origin,
         hint: "check `path` (relative to the file declaring the source), or omit it for an in-memory database",
       });

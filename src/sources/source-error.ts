@@ -2,6 +2,7 @@ import type { SourceLocation } from "../model/diagnostic.js";
 import { CohoError } from "../model/errors.js";
 import type { ModelConfig } from "../model/project.js";
 import { boundText } from "../model/bound-text.js";
+import { redactKnown } from "../model/redaction.js";
 
 /**
  * An error about a model's SQL, located where the SQL is written: `line` and
@@ -10,7 +11,7 @@ import { boundText } from "../model/bound-text.js";
  */
 export function modelSqlError(model: ModelConfig, databaseMessage: string, position?: { line: number; column: number }): CohoError {
   const location = position ? sqlLocation(model, position.line, position.column) : model.sqlOrigin;
-  return new CohoError("source.sql_error", `model ${model.name}: the database refused its SQL:\n${indent(boundText(databaseMessage))}`, {
+  return new CohoError("source.sql_error", `model ${model.name}: the database refused its SQL:\n${indent(boundText(redactKnown(databaseMessage)))}`, {
     location,
     hint: `fix the SQL of models.${model.name} at ${location.file}:${location.line}:${location.column}`,
   });

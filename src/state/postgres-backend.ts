@@ -25,6 +25,7 @@ import { PostgresJournal } from "./postgres-journal.js";
 import { PostgresLock } from "./postgres-lock.js";
 import { inTransaction, migrate, table } from "./postgres-schema.js";
 import { pgDriver, pgCursorClass } from "../sources/postgres/pg-driver.js";
+import { redactKnown } from "../model/redaction.js";
 
 const BATCH = 10_000;
 
@@ -263,13 +264,20 @@ export class PostgresBackend implements StateBackend {
       try {
         client = await this.#pool.connect();
       } catch (error) {
-        const reason = (error instanceof Error ? error.message : String(error)).split(this.#url.reveal()).join("***");
+        const reason = redactKnown((error instanceof Error ? error.message : String(error)).split(this.#url.reveal()).join("***"));
         throw new CohoError("state.postgres_unreachable", `cannot connect to the state database at ${describeTarget(this.#url.reveal())}: ${reason}`, {
           hint: `check the URL in environment variable ${this.#url.source}, and that the server is running`,
         });
       }
       try {
         await migrate(client, this.#schema);
+      } catch (error) {
+        if (error instanceof CohoError) throw error;
+        // The server's own words (redacted: the schema may come from the environment), never an internal error.
+        const reason = redactKnown((error instanceof Error ? error.message : String(error)).split(this.#url.reveal()).join("***"));
+        throw new CohoError("state.postgres_setup_failed", `cannot create or update coho's tables in the state database at ${describeTarget(this.#url.reveal())}: ${reason}`, {
+          hint: "give coho's database role CREATE on the database, or create the schema (state.schema, default coho) owned by that role",
+        });
       } finally {
         client.release();
       }

@@ -51,7 +51,7 @@ describe("--output ndjson", () => {
     expect(`${text.stdout}${text.stderr}`).not.toMatch(/memory|MiB|GiB/i);
   });
 
-  it("apply: plan, batches, retries with their reasons, cohorts done, state written, and the report last", async () => {
+  it("apply: plan, batches, retries with their reasons, cohorts done, state written, and the report last; the embedded plan and report valid in strict mode", async () => {
     // Every other answer is a 500 or a 429: retries are certain.
     const emu = await start({ faultRate: 0.5, faultKinds: ["500", "429"], seed: 7 });
     const dir = applyProject(emu);
@@ -64,6 +64,8 @@ describe("--output ndjson", () => {
     expect(types[0]).toBe("plan_started");
     expect(types.indexOf("planned")).toBeGreaterThan(types.lastIndexOf("cohort_planned"));
     expect(types.indexOf("cohort_start")).toBeGreaterThan(types.indexOf("planned"));
+    // The event that embeds the whole plan, checked (strictly) against the plan schema named by its $id.
+    expect(events[types.indexOf("planned")]).toMatchObject({ plan: { format: "coho-plan", summary: { create: 2 } } });
     expect(types.filter((t) => t === "cohort_done")).toHaveLength(2);
     expect(types.at(-2)).toBe("state_written");
     expect(types.at(-1)).toBe("report");

@@ -134,7 +134,44 @@ describe("configuration paths stay inside the project", () => {
     writeFileSync(join(dir, "coho.yaml"), `version: 1\n${DESTINATION_YAML}include:\n  - ../other/*.yaml\n`);
     const result = await runCli(["-C", dir, "validate", "--no-color"], { env: EMULATOR_ENV });
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain("coho.yaml:10:5: error: include pattern `../other/*.yaml` matches ../other/cohorts.yaml, outside the project folder or hidden");
+    expect(result.stderr).toContain("coho.yaml:10:5: error: include pattern `../other/*.yaml` leads out of the project folder (..); included files must be inside the project folder");
+    // Refused before any folder is read: nothing tells what exists outside.
+    expect(result.stderr).not.toContain("cohorts.yaml");
+  });
+
+  it("re-checks `include:` patterns after ${var:…} substitution: a variable cannot lead out, to a hidden entry, or through a link", async () => {
+    const parent = writeProject({ "other/leaked-name.yaml": "cohorts: {}\n", "project/.hidden/h.yaml": "cohorts: {}\n", "project/cohorts/a.yaml": "cohorts: {}\n" });
+    const dir = join(parent, "project");
+    // A folder inside the project that is a link to one outside it.
+    symlinkSync(join(parent, "other"), join(dir, "linked"));
+    writeFileSync(join(dir, "coho.yaml"), `version: 1\nvars:\n  where: { type: string, default: cohorts }\n${DESTINATION_YAML}include:\n  - "\${var:where}/*.yaml"\n`);
+    const validate = (where: string) => runCli(["-C", dir, "validate", "--no-color", "--var", `where=${where}`], { env: EMULATOR_ENV });
+    expect((await validate("cohorts")).code).toBe(0);
+    const refusals: [string, string][] = [
+      ["../other", "include pattern `../other/*.yaml` leads out of the project folder (..)"],
+      [join(parent, "other"), `include pattern \`${join(parent, "other")}/*.yaml\` is an absolute path`],
+      [".hidden", "include pattern `.hidden/*.yaml` names a hidden entry"],
+      ["{cohorts,.hidden}", "include pattern `{cohorts,.hidden}/*.yaml` names a hidden entry"],
+      ["cohorts/..", "include pattern `cohorts/../*.yaml` leads out of the project folder (..)"],
+      ["\\.hidden", "include pattern `\\.hidden/*.yaml` holds a backslash"],
+    ];
+    for (const [where, message] of refusals) {
+      const result = await validate(where);
+      expect(result.code, where).toBe(1);
+      expect(result.stderr, where).toContain("coho.yaml:12:5: error: ");
+      expect(result.stderr, where).toContain(message);
+      expect(result.stderr, where).toContain("[config.path_outside_project]");
+      expect(result.stderr, where).not.toMatch(/leaked-name|h\.yaml/);
+    }
+    // Through the link: the match is refused (it leads out), and `**` does not walk into it.
+    const linked = await validate("linked");
+    expect(linked.code).toBe(1);
+    expect(linked.stderr).toContain("include pattern `linked/*.yaml` matches 1 file(s) that lead outside the project folder or under a hidden entry (through a symbolic link)");
+    expect(linked.stderr).not.toContain("leaked-name");
+    writeFileSync(join(dir, "coho.yaml"), `version: 1\n${DESTINATION_YAML}include:\n  - "**/*.yaml"\n`);
+    const everything = await runCli(["-C", dir, "validate", "--no-color"], { env: EMULATOR_ENV });
+    expect(everything.code, everything.stderr).toBe(0);
+    expect(everything.stderr).not.toContain("leaked-name");
   });
 
   it("refuses a DuckDB database file outside the project unless allowed_paths covers it", async () => {

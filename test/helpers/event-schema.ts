@@ -6,8 +6,11 @@ import { REPO_ROOT } from "./fixtures.js";
 
 const schema = (name: string) => JSON.parse(readFileSync(join(REPO_ROOT, "schema", name), "utf8")) as object;
 
-/** Validates one event against schema/coho-events.schema.json (with the plan and report schemas it refers to). */
-export const validateEvent = new Ajv({ strict: false, allErrors: true })
+/**
+ * Validates one event against schema/coho-events.schema.json in Ajv's strict mode,
+ * given the plan and apply-report schemas it refers to by their $id.
+ */
+export const validateEvent = new Ajv({ strict: true, allErrors: true })
   .addSchema(schema("coho-plan.schema.json"))
   .addSchema(schema("coho-apply-report.schema.json"))
   .compile(schema("coho-events.schema.json"));

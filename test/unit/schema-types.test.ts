@@ -75,7 +75,9 @@ describe("schema and TypeScript types agree", () => {
       if (typeof node !== "object" || node === null) return;
       const n = node as SchemaNode;
       const branchesClose = (n.allOf ?? []).every((b) => b.then?.additionalProperties === false);
-      if (n.properties && n.additionalProperties !== false && !(n.allOf && branchesClose)) open.push(path);
+      // A branch that only re-declares keys as `true` (a oneOf naming the key it requires, for Ajv's strictRequired) declares nothing new.
+      const declares = n.properties !== undefined && Object.values(n.properties).some((child) => child !== true);
+      if (declares && n.additionalProperties !== false && !(n.allOf && branchesClose)) open.push(path);
       // `if` schemas only test a discriminator; they declare nothing.
       for (const [key, child] of Object.entries(n)) if (key !== "if") visit(child, `${path}/${key}`);
     };

@@ -1,4 +1,3 @@
-import { resolve } from "node:path";
 import kleur from "kleur";
 import { repairOption } from "../flags.js";
 import { CohoError } from "../../model/errors.js";
@@ -8,7 +7,7 @@ import type { OperationEvent } from "../../operations/events.js";
 import { renderApplyReport } from "../../render/apply-report.js";
 import { renderApplyEvent } from "../../render/apply-events.js";
 import { ApplyProgress } from "../apply-progress.js";
-import type { CommandContext } from "../context.js";
+import { argumentPath, type CommandContext } from "../context.js";
 import { EXIT_ERROR, EXIT_OK } from "../exit-codes.js";
 import { loadConfigOrThrow } from "../load-config.js";
 import { chooseFormat, withEventStream, withJsonFailure, type OutputFormat } from "../output-format.js";
@@ -60,7 +59,7 @@ export async function runApply(ctx: CommandContext, planFile: string | undefined
     try {
       const result = await apply({
         project,
-        ...(planFile ? { planFile: resolve(io.cwd, planFile) } : {}),
+        ...(planFile ? { planFile: argumentPath(ctx, planFile) } : {}),
         targets: flags.target,
         allowRemovals: flags.allowRemovals === true,
         ...(flags.refresh ? { refresh: true } : {}),

@@ -1,6 +1,6 @@
-import { basename, relative, resolve } from "node:path";
+import { basename, relative } from "node:path";
 import type { Command } from "commander";
-import type { CommandContext } from "../context.js";
+import { argumentPath, type CommandContext } from "../context.js";
 import { EXIT_OK } from "../exit-codes.js";
 import { collectTargets, parseCount } from "../flags.js";
 import { loadConfigOrThrow } from "../load-config.js";
@@ -23,7 +23,7 @@ export function registerHistory(program: Command, context: () => CommandContext,
       const { history } = await import("../../operations/history.js");
       const { records, series } = await history({ project, ...(flags.last === undefined ? {} : { last: flags.last }), ...(target === undefined ? {} : { address: target }) });
       if (flags.html !== undefined) {
-        const out = resolve(ctx.io.cwd, flags.html);
+        const out = argumentPath(ctx, flags.html);
         const { renderHistoryHtml } = await import("../../render/history-html.js");
         const { writeOutputFile } = await import("../../operations/write-output.js");
         writeOutputFile(out, renderHistoryHtml(records, series, { generatedAt: new Date().toISOString(), project: basename(project.dir) }), "--html");

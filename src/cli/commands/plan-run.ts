@@ -1,14 +1,14 @@
 import { appendFileSync } from "node:fs";
 import { repairOption } from "../flags.js";
 import { OFFLINE_SECRETS } from "../../model/secret-needs.js";
-import { resolve } from "node:path";
 import { hasChanges, type Plan } from "../../model/plan.js";
 import { plan } from "../../operations/plan.js";
 import { renderPlanHuman } from "../../render/plan-human.js";
 import { renderPlanJson } from "../../render/plan-json.js";
 import { renderPlanMarkdown } from "../../render/plan-markdown.js";
 import { planHistoryCharts } from "../../render/history-mermaid.js";
-import { chosenEnvironment, type CommandContext } from "../context.js";
+import { displayPath } from "../../render/paths.js";
+import { argumentPath, chosenEnvironment, type CommandContext } from "../context.js";
 import { EXIT_CHANGES, EXIT_ERROR, EXIT_OK } from "../exit-codes.js";
 import { loadConfigOrThrow } from "../load-config.js";
 import { chooseFormat, withEventStream, withJsonFailure, type OutputFormat } from "../output-format.js";
@@ -55,7 +55,7 @@ export async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<nu
       allowRemovals: flags.allowRemovals === true,
       ...(flags.refresh ? { refresh: true } : {}),
       showMembers: flags.showMembers ?? 0,
-      ...(flags.out ? { out: resolve(ctx.io.cwd, flags.out) } : {}),
+      ...(flags.out ? { out: argumentPath(ctx, flags.out) } : {}),
       ...(memoryLimit ? { memoryLimit } : {}),
       ...(sink ? { onEvent: sink } : {}),
       ...(wantCharts ? { history: { last: CHART_HISTORY } } : {}),
@@ -69,7 +69,10 @@ export async function runPlan(ctx: CommandContext, flags: PlanFlags): Promise<nu
   const summary = ctx.io.env.GITHUB_STEP_SUMMARY;
   if (summary) appendFileSync(summary, `${renderPlanMarkdown(planned.plan, markdown)}\n`);
   if (flags.out && (format === "text" || format === "markdown")) {
-    ctx.output.err(planned.plan.applyable ? `Saved the plan to ${flags.out}; apply exactly it with: coho apply ${flags.out}` : `Saved the plan to ${flags.out} for review; it cannot be applied (see above).`);
+    // The file as seen from the shell; the command as typed, with the same -C (paths after it are relative to it).
+    const saved = displayPath(argumentPath(ctx, flags.out), ctx.io.cwd);
+    const chdir = ctx.global.dir === "." ? "" : ` -C ${shellWord(ctx.global.dir)}`;
+    ctx.output.err(planned.plan.applyable ? `Saved the plan to ${saved}; apply exactly it with: coho${chdir} apply ${shellWord(flags.out)}` : `Saved the plan to ${saved} for review; it cannot be applied (see above).`);
   }
   if (!planned.plan.applyable) return EXIT_ERROR;
   return flags.detailedExitcode && hasChanges(planned.plan) ? EXIT_CHANGES : EXIT_OK;
@@ -109,3 +112,7 @@ function renderPlan(planned: Plan, format: OutputFormat, markdown: { readonly ch
   }
 }
 
+/** A path as one shell word: quoted only when it holds anything but plain path characters. */
+function shellWord(text: string): string {
+  return /^[\w./:@%+=,-]+$/.test(text) ? text : `'${text.replace(/'/g, "'\\''")}'`;
+}

@@ -1,6 +1,5 @@
-import { resolve } from "node:path";
 import type { Command } from "commander";
-import type { CommandContext } from "../context.js";
+import { argumentPath, type CommandContext } from "../context.js";
 import { EXIT_OK } from "../exit-codes.js";
 import { loadConfigOrThrow } from "../load-config.js";
 import { STATE_ONLY_SECRETS } from "../../model/secret-needs.js";
@@ -18,7 +17,7 @@ export function registerShow(program: Command, context: () => CommandContext, se
       const { showPlanFile, showState } = await import("../../operations/show.js");
       // Renderers too: every other command's start-up would run their modules for nothing.
       if (planFile) {
-        const plan = await showPlanFile({ path: resolve(ctx.io.cwd, planFile) });
+        const plan = await showPlanFile({ path: argumentPath(ctx, planFile) });
         ctx.output.out(
           flags.json
             ? (await import("../../render/plan-json.js")).renderPlanJson(plan)

@@ -45,21 +45,7 @@ function runValidate(ctx: CommandContext, json: boolean): number {
   return result.project ? EXIT_OK : EXIT_ERROR;
 }
 
-/** Every secret the project resolved is redacted from all further output. */
+/** Every secret the project resolved is redacted from all further output, in every form (secretForms). */
 export function registerSecrets(ctx: CommandContext, secrets: readonly Secret[]): void {
-  for (const secret of secrets) {
-    const value = secret.reveal();
-    ctx.output.registerSecret(value);
-    // A host name is printed lower-cased (URL parsing): that form must not slip past.
-    if (value.toLowerCase() !== value) ctx.output.registerSecret(value.toLowerCase());
-    // A connection URL's password alone may surface in a driver's message.
-    if (/^postgres(ql)?:\/\//.test(value)) {
-      try {
-        const password = decodeURIComponent(new URL(value).password);
-        if (password) ctx.output.registerSecret(password);
-      } catch {
-        // not a parseable URL: the whole value is registered already
-      }
-    }
-  }
+  for (const secret of secrets) ctx.output.registerSecret(secret.reveal());
 }

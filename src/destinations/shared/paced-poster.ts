@@ -5,6 +5,7 @@ import { InFlightGate } from "./in-flight-gate.js";
 import { RateLimiter } from "./rate-limiter.js";
 import { DEFAULT_RETRY_POLICY, backoffDelay, parseRetryAfter, type RetryPolicy } from "./retry-policy.js";
 import { sendOnce, type AttemptOutcome } from "./send-once.js";
+import { redactKnown } from "../../model/redaction.js";
 
 export interface PacedPosterOptions {
   /** Base URL, e.g. https://rest.iad-01.braze.com (http only for loopback). */
@@ -128,7 +129,7 @@ export class PacedPoster {
 
   /** Braze may echo a credential ("…with client secret: …"): never pass it on. */
   redact(text: string): string {
-    let result = text;
+    let result = redactKnown(text);
     for (const secret of this.#options.secrets()) {
       if (secret.length > 0) result = result.split(secret).join("***");
     }

@@ -1,5 +1,6 @@
 import { connect } from "node:net";
 import { CohoError } from "../../model/errors.js";
+import { redactKnown } from "../../model/redaction.js";
 
 /** How long the connection test waits before leaving a slow network to the retries. */
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -35,7 +36,7 @@ export async function assertReachable(destination: string, restEndpoint: string)
     });
   });
   if (failure === undefined) return;
-  throw new CohoError("braze.unreachable", `cannot reach destination ${destination} at ${url.host}: ${failure}; nothing was sent`, {
+  throw new CohoError("braze.unreachable", `cannot reach destination ${destination} at ${redactKnown(url.host)}: ${failure}; nothing was sent`, {
     hint: `check destinations.${destination}.rest_endpoint and the network, then run coho check (it tests every connection and key)`,
   });
 }

@@ -2,6 +2,7 @@ import { CohoError } from "../../model/errors.js";
 import type { BigQuerySourceConfig, ModelConfig } from "../../model/project.js";
 import { formatBytes } from "../../model/bytes.js";
 import { modelSqlError } from "../source-error.js";
+import { redactKnown } from "../../model/redaction.js";
 
 /**
  * What a BigQuery failure means for the user. BigQuery reports an `errors[].reason`
@@ -40,7 +41,7 @@ export function classifyBigQueryError(error: unknown): BigQueryFailure {
 export function bigQueryMessage(error: unknown): string {
   const e = (error ?? {}) as ApiErrorShape;
   const text = e.errors?.find((x) => x.message)?.message ?? (typeof e.message === "string" ? e.message : String(error));
-  return text.replace(/(https?:\/\/[^\s?]*)\?[^\s]*/g, "$1").slice(0, 2000);
+  return redactKnown(text.replace(/(https?:\/\/[^\s?]*)\?[^\s]*/g, "$1")).slice(0, 2000);
 }
 
 /** A relation BigQuery said it cannot find: `Not found: Table p:d.t was not found in location US` → `p:d.t`. */

@@ -15,6 +15,7 @@ import { PgWireSnapshotStore } from "./snapshot-store.js";
 import { POSTGRES_DIALECT } from "./dialect.js";
 import { pgSession } from "./pg-session.js";
 import { ConnectionLostError, unlessLost, watchConnection } from "./connection-watch.js";
+import { redactKnown } from "../../model/redaction.js";
 
 /** PostgreSQL type OIDs coho accepts for identifier columns (pg_type.oid). */
 const OID_KINDS: ReadonlyMap<number, ColumnKind> = new Map([
@@ -314,8 +315,9 @@ function hostOf(url: string): string {
   }
 }
 
+/** A driver's message without the URL, its password, or any other secret or environment value coho knows (redactKnown). */
 function redact(text: string, url: string): string {
-  let result = text.split(url).join("***");
+  let result = redactKnown(text.split(url).join("***"));
   try {
     const password = decodeURIComponent(new URL(url).password);
     if (password) result = result.split(password).join("***");

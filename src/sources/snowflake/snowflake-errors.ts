@@ -1,6 +1,7 @@
 import { CohoError } from "../../model/errors.js";
 import type { ModelConfig, SnowflakeSourceConfig } from "../../model/project.js";
 import { modelSqlError } from "../source-error.js";
+import { redactKnown } from "../../model/redaction.js";
 
 /**
  * What a Snowflake failure means for the user. Snowflake answers with a six-digit
@@ -33,11 +34,11 @@ export function classifySnowflakeError(error: unknown): SnowflakeFailure {
   return "other";
 }
 
-/** Snowflake's message, bounded, without the code it starts with. */
+/** Snowflake's message, bounded, without the code it starts with, and without any secret or environment value coho knows (Snowflake upper-cases unquoted names: redactKnown covers that form). */
 export function snowflakeMessage(error: unknown): string {
   const e = (error ?? {}) as SdkError;
   const text = typeof e.message === "string" && e.message !== "" ? e.message : String(error);
-  return text.replace(/^\d{6} \(\w{5}\): /, "").replace(/\s*\n\s*/g, " ").slice(0, 2000);
+  return redactKnown(text.replace(/^\d{6} \(\w{5}\): /, "").replace(/\s*\n\s*/g, " ")).slice(0, 2000);
 }
 
 /** The relation Snowflake named as missing: `Object 'DB.S.T' does not exist or not authorized.`; fakesnow: `Table with name T does not exist`. */
