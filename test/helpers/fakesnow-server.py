@@ -21,9 +21,9 @@ tested against"); nothing here is used by coho itself.
 3. OCTET_LENGTH of text: sqlglot passes it to DuckDB unchanged when it cannot tell the
    argument is text, and DuckDB's OCTET_LENGTH takes only BLOB; the stand-in encodes the
    text as UTF-8 first.
-4. `COLLATE 'utf8'` (Snowflake's name for its default, code-point order): DuckDB has no
-   collation of that name and compares bytes by default, which for UTF-8 is the same
-   order; the stand-in drops the clause.
+4. `COLLATE ''` / `COLLATE 'utf8'` (Snowflake's default, code-point order): DuckDB has
+   no collation of those names and compares bytes by default, which for UTF-8 is the
+   same order; the stand-in drops the clause.
 5. Logins: fakesnow accepts any login. `--reject-user NAME` answers a login of NAME with
    Snowflake's own failure (code 390100), so a rejected credential can be tested.
    `--deny-table NAME` answers any statement naming table NAME with Snowflake's
@@ -79,7 +79,7 @@ original_collate = DuckDB.Generator.TRANSFORMS.get(exp.Collate)
 def collate_sql(self, expression: exp.Expression) -> str:
     collation = expression.expression
     name = collation.name if isinstance(collation, (exp.Literal, exp.Identifier, exp.Column, exp.Var)) else ""
-    if name.lower() == "utf8":
+    if name.lower() in ("utf8", ""):
         return self.sql(expression, "this")
     return original_collate(self, expression) if original_collate else self.collate_sql(expression)
 

@@ -48,15 +48,15 @@ export function keyOrReasonSql(v: string): string {
  * The one-pass diff (contract: sources/postgres/pushdown-sql.ts), in Snowflake SQL:
  * the model's keys (or rejection reasons) and the recorded snapshot's keys, grouped
  * by key once; a group with no model row is a removal, one with no recorded row an
- * addition. Keys are compared in the `utf8` collation (Snowflake's default: by code
- * point, so by UTF-8 bytes), whatever collation a model's column carries: two keys
- * group together only when they are the same bytes.
+ * addition. Keys are compared without collation (`COLLATE ''`, Snowflake's default:
+ * by code point, so by UTF-8 bytes), whatever collation a model's column carries: two
+ * keys group together only when they are the same bytes.
  */
 export function snowflakeDiffSql(rows: string, snapshots: string | undefined): string {
-  const recorded = snapshots === undefined ? "SELECT CAST(NULL AS VARCHAR), NULL WHERE FALSE" : `SELECT COLLATE(key, 'utf8'), NULL FROM ${snapshots} WHERE snapshot = :2`;
+  const recorded = snapshots === undefined ? "SELECT CAST(NULL AS VARCHAR), NULL WHERE FALSE" : `SELECT COLLATE(key, ''), NULL FROM ${snapshots} WHERE snapshot = :2`;
   return `WITH coho_groups AS (
   SELECT key, COUNT(model_row) AS n, COUNT(*) > COUNT(model_row) AS recorded FROM (
-    SELECT COLLATE(${keyOrReasonSql("v")}, 'utf8') AS key, 1 AS model_row FROM (${rows}) AS coho_values
+    SELECT COLLATE(${keyOrReasonSql("v")}, '') AS key, 1 AS model_row FROM (${rows}) AS coho_values
     UNION ALL
     ${recorded}
   ) AS coho_both GROUP BY key
@@ -89,7 +89,10 @@ export function snowflakeDigestFromRow(row: readonly unknown[]): string {
 export const SNOWFLAKE_DIALECT: Dialect = {
   name: "snowflake",
   quote,
-  asText: (expr) => `TO_VARCHAR(${expr})`,
+  // Without collation (COLLATE '') whatever the column's: keys compare by code point,
+  // and Snowflake's regular-expression functions refused collated arguments before
+  // its 2026_04 behaviour-change bundle (which documents COLLATE '' as the remedy).
+  asText: (expr) => `COLLATE(TO_VARCHAR(${expr}), '')`,
   textType: "VARCHAR",
   nullText: "CAST(NULL AS VARCHAR)",
   sessionSettings: [],
