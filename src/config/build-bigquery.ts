@@ -6,6 +6,7 @@ import type { Entry } from "./collect-entries.js";
 import { locate } from "./locate.js";
 import { parseDuration } from "../model/duration.js";
 import { parsedUrl } from "./parsed-url.js";
+import { GOOGLE_API_DOMAINS, endpointNotAllowed, hostWithin } from "./endpoint-hosts.js";
 
 /** "30s" → 30000; the schema guarantees the shape. */
 function durationMs(text: string): number {
@@ -59,6 +60,10 @@ export function buildBigQuerySource(entry: Entry<Raw>, diagnostics: Diagnostic[]
         message: `sources.${name}.api_endpoint must use https: plain http is only allowed for a loopback emulator such as http://127.0.0.1:9050`,
         location: locate(file.yaml, ["sources", name, "api_endpoint"]),
       });
+      return undefined;
+    }
+    if (!isLoopbackHost(url.hostname) && !hostWithin(url.hostname, GOOGLE_API_DOMAINS)) {
+      diagnostics.push(endpointNotAllowed(`sources.${name}.api_endpoint`, url.hostname, "Google's (*.googleapis.com, private endpoints included)", locate(file.yaml, ["sources", name, "api_endpoint"])));
       return undefined;
     }
   }

@@ -1,4 +1,5 @@
 import { parseDuration } from "../model/duration.js";
+import { statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { BRAZE_REST_HOSTS, isLoopbackHost } from "../model/braze-instances.js";
 import type { Diagnostic } from "../model/diagnostic.js";
@@ -45,11 +46,23 @@ export function buildSource(entry: Entry<Raw>, projectDir: string, optIns: reado
   if (url === undefined) return undefined;
   const ssl = (value.ssl ?? {}) as { mode?: PostgresSslMode; ca_file?: string };
   if (!sslModesAgree(url, ssl.mode, file, name, diagnostics)) return undefined;
+  const caFile = ssl.ca_file === undefined ? undefined : resolve(baseDir, ssl.ca_file);
+  // coho reads the CA file whole: like any file coho.yaml names, it is the project's own or opted in by the pipeline,
+  // and a regular file (a FIFO or a device would hang the read or never end).
+  if (caFile !== undefined && ((!ownFile(projectDir, caFile) && !optedIn(optIns, caFile)) || !regularOrMissing(caFile))) {
+    diagnostics.push({
+      severity: "error",
+      code: "config.path_outside_project",
+      message: `sources.${name}.ssl.ca_file: ${shown(projectDir, caFile)} is outside the project folder, hidden, or not a regular file; keep the CA file in the project, or let the pipeline opt in with --allow-path PATH or ${ALLOW_PATHS_ENV}`,
+      location: locate(file.yaml, ["sources", name, "ssl", "ca_file"]),
+    });
+    return undefined;
+  }
   return {
     type: value.type === "redshift" ? "redshift" : "postgres",
     name,
     url,
-    ssl: { mode: ssl.mode, caFile: ssl.ca_file === undefined ? undefined : resolve(baseDir, ssl.ca_file) },
+    ssl: { mode: ssl.mode, caFile },
     statementTimeoutMs: durationMs((value.statement_timeout as string | undefined) ?? "15m"),
     origin,
   };
@@ -129,6 +142,15 @@ function missingProfiles(entry: Entry<Raw>, diagnostics: Diagnostic[]): { mode: 
 }
 
 /** A path of the project's own: inside it (links resolved) and not under a hidden entry such as .git/ or .env. */
+/** A regular file, or nothing yet (a missing file is reported when it is read). */
+function regularOrMissing(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return true;
+  }
+}
+
 function ownFile(projectDir: string, path: string): boolean {
   return insideReal(projectDir, path) && !hiddenWithin(projectDir, path);
 }

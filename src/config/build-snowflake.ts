@@ -7,6 +7,7 @@ import type { Secret } from "../model/secret.js";
 import type { Entry } from "./collect-entries.js";
 import { locate } from "./locate.js";
 import { parsedUrl } from "./parsed-url.js";
+import { SNOWFLAKE_DOMAINS, endpointNotAllowed, hostWithin } from "./endpoint-hosts.js";
 
 type Raw = Record<string, unknown>;
 
@@ -52,6 +53,10 @@ export function buildSnowflakeSource(entry: Entry<Raw>, diagnostics: Diagnostic[
     if (!url) return undefined;
     if (url.protocol === "http:" && !isLoopbackHost(url.hostname)) {
       return error("config.endpoint_insecure", "access_url", `sources.${name}.access_url must use https: plain http is only allowed for a stand-in on loopback such as http://127.0.0.1:8765`);
+    }
+    if (!isLoopbackHost(url.hostname) && !hostWithin(url.hostname, SNOWFLAKE_DOMAINS)) {
+      diagnostics.push(endpointNotAllowed(`sources.${name}.access_url`, url.hostname, "Snowflake's (*.snowflakecomputing.com, privatelink included)", at("access_url")));
+      return undefined;
     }
   }
   const timeout = parseDuration(typeof value.request_timeout === "string" ? value.request_timeout : "2m");

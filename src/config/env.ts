@@ -1,8 +1,37 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, statSync } from "node:fs";
+import { insideReal } from "../util/inside.js";
 import { parseEnv } from "node:util";
 
 /** Looks up an environment variable; undefined when unset. */
 export type EnvLookup = (name: string) => string | undefined;
+
+/** The most a `.env` may hold: it is a handful of settings, read whole. */
+const ENV_FILE_LIMIT = 1024 * 1024;
+
+/**
+ * Why `.env` may not be read, or undefined when it may (or is absent). A pull
+ * request commits `.env` too: it must be a regular file of the project, not a
+ * link to a file elsewhere (another service's credentials, /proc/self/environ)
+ * nor a FIFO or device whose read would never end.
+ */
+export function envFileProblem(projectDir: string, envFile: string): string | undefined {
+  let stat;
+  try {
+    stat = lstatSync(envFile);
+  } catch {
+    return undefined;
+  }
+  if (stat.isSymbolicLink() && !insideReal(projectDir, envFile)) return "is a link to a file outside the project folder";
+  let target;
+  try {
+    target = statSync(envFile);
+  } catch {
+    return "is a link to nothing";
+  }
+  if (!target.isFile()) return "is not a regular file";
+  if (target.size > ENV_FILE_LIMIT) return `is larger than ${ENV_FILE_LIMIT / 1024} KiB`;
+  return undefined;
+}
 
 /**
  * The real environment first, then `.env` beside coho.yaml: a value already in the

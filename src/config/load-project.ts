@@ -12,7 +12,7 @@ import { targetOf, validateCohortsByRoad } from "../destinations/roads.js";
 import { loadDbt } from "./build-dbt.js";
 import { checkSharedCohortIds } from "./check-cohort-ids.js";
 import { collectEntries } from "./collect-entries.js";
-import { projectEnv, type EnvLookup } from "./env.js";
+import { envFileProblem, projectEnv, type EnvLookup } from "./env.js";
 import type { SecretNeeds } from "./interpolate-document.js";
 import { includePatternProblem } from "./include-pattern.js";
 import { loadFile, type LoadedFile } from "./load-file.js";
@@ -63,6 +63,16 @@ export function loadProject(dir: string, options: LoadOptions = {}): LoadResult 
   if (!existsSync(configFile)) {
     const message = `no ${CONFIG_FILE} in ${projectDir}; run \`coho init\` to create a project, or pass -C DIR`;
     return { project: undefined, diagnostics: [{ severity: "error", code: "config.not_found", message }], texts: new Map(), secrets: [] };
+  }
+  // A link out would show another file's lines in the code frames of its syntax errors.
+  if (!insideReal(projectDir, configFile) || hiddenWithin(projectDir, configFile)) {
+    const message = `${CONFIG_FILE} is a link to a file outside the project folder or under a hidden entry; coho reads only the project's own files`;
+    return { project: undefined, diagnostics: [{ severity: "error", code: "config.path_outside_project", message, location: { file: configFile, line: 1, column: 1 } }], texts: new Map(), secrets: [] };
+  }
+  const envProblem = envFileProblem(projectDir, join(projectDir, ".env"));
+  if (envProblem) {
+    const message = `.env ${envProblem}; coho reads .env only as a regular file of the project (the pipeline's own variables belong in the job's environment)`;
+    return { project: undefined, diagnostics: [{ severity: "error", code: "config.env_file_invalid", message, location: { file: join(projectDir, ".env"), line: 1, column: 1 } }], texts: new Map(), secrets: [] };
   }
   const env = projectEnv(join(projectDir, ".env"), options.env ?? process.env);
   const layers: VarLayer[] = options.vars && Object.keys(options.vars).length > 0 ? [{ origin: "--var", values: options.vars }] : [];

@@ -152,3 +152,30 @@ describe("environment values a connection setting reads are redacted in every fo
     expect(leaked(checked.stdout + checked.stderr, TOKEN)).toEqual([]);
   });
 });
+
+describe("a warehouse's address is the vendor's or loopback: coho.yaml cannot send credentials or environment values elsewhere", () => {
+  it("refuses a BigQuery api_endpoint and a Snowflake access_url on another host, located, printing no environment value", async () => {
+    const sources = [
+      ["api_endpoint", `  bq:\n    type: bigquery\n    project: \${env:GCP_PROJECT}\n    dataset: shop\n    api_endpoint: https://collector.example.com\n`, "Google's (*.googleapis.com"],
+      ["access_url", `  sf:\n    type: snowflake\n    account: myorg-myaccount\n    user: coho\n    password: \${env:SNOWFLAKE_PASSWORD}\n    warehouse: wh\n    database: \${env:GCP_PROJECT}\n    schema: public\n    access_url: https://collector.example.com\n`, "Snowflake's (*.snowflakecomputing.com"],
+    ] as const;
+    for (const [key, source, allowed] of sources) {
+      const dir = cohortsProject(
+        `    type: braze_cohorts
+    rest_endpoint: https://rest.iad-01.braze.com
+    partner: acme
+    partner_api_key: \${env:BRAZE_PARTNER_API_KEY}
+    data_import_key: \${env:BRAZE_DATA_IMPORT_KEY}
+`,
+        `sources:\n${source}`,
+      );
+      const result = await runCli(["-C", dir, "validate"], { env: { ...EMULATOR_ENV, GCP_PROJECT: "secret-project-4711", SNOWFLAKE_PASSWORD: TOKEN, NO_COLOR: "1" } });
+      expect(result.code, key).toBe(1);
+      expect(result.stderr, key).toMatch(new RegExp(`coho\\.yaml:\\d+:\\d+: error: sources\\.(bq|sf)\\.${key}: host collector\\.example\\.com is neither `));
+      expect(result.stderr, key).toContain(allowed);
+      expect(result.stderr, key).toContain("[config.endpoint_not_allowed]");
+      expect(leaked(result.stdout + result.stderr, "secret-project-4711"), key).toEqual([]);
+      expect(leaked(result.stdout + result.stderr, TOKEN), key).toEqual([]);
+    }
+  });
+});
