@@ -17,7 +17,7 @@
  *   BENCH_BIGQUERY=0              plan: no BigQuery emulator rows (BENCH_BQ_SIZES: default 1M)
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -253,10 +253,10 @@ function stats(samples: readonly number[]): { median: number; min: number; max: 
   return { median: Number(median.toFixed(2)), min: Number(sorted[0]!.toFixed(2)), max: Number(sorted.at(-1)!.toFixed(2)) };
 }
 
-/** `coho plan --json` as a whole process: wall seconds, peak RSS (MB) and the plan's member totals. */
-function timeCohoPlan(dir: string): { seconds: number; rss: number; add: number; remove: number } {
+/** `coho plan --json` as a whole process: wall seconds, peak RSS (MB), CPU seconds (user + system) and the plan's member totals. */
+function timeCohoPlan(dir: string): { seconds: number; rss: number; cpu: number; add: number; remove: number } {
   const start = process.hrtime.bigint();
-  const out = spawnSync("/usr/bin/time", ["-f", "%M", process.execPath, join(here, "..", "..", "bin", "coho.js"), "-C", dir, "plan", "--json"], {
+  const out = spawnSync("/usr/bin/time", ["-f", "%M %U %S", process.execPath, join(here, "..", "..", "bin", "coho.js"), "-C", dir, "plan", "--json"], {
     env: { ...process.env, K1: "k1-bench", K2: "k2-bench" },
     encoding: "utf8",
     maxBuffer: 1 << 28,
@@ -264,7 +264,8 @@ function timeCohoPlan(dir: string): { seconds: number; rss: number; add: number;
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   if (out.status !== 0) throw new Error(`coho plan failed in ${dir}: ${out.stderr}`);
   const summary = (JSON.parse(out.stdout) as { summary: { members_add: number; members_remove: number } }).summary;
-  return { seconds, rss: Math.round(Number(out.stderr.trim().split("\n").pop()) / 1024), add: summary.members_add, remove: summary.members_remove };
+  const [rssKb, user, system] = out.stderr.trim().split("\n").pop()!.split(" ").map(Number) as [number, number, number];
+  return { seconds, rss: Math.round(rssKb / 1024), cpu: user + system, add: summary.members_add, remove: summary.members_remove };
 }
 
 /**
@@ -283,25 +284,27 @@ async function setsBench(): Promise<void> {
   const singleDir = mkdtempSync(join(tmpdir(), "coho-bench-single-"));
   runScenario("scenario-sets.ts", ["set", String(instances), String(per), setDir]);
   runScenario("scenario-sets.ts", ["single", String(instances), String(per), singleDir]);
-  const set: number[] = [];
-  const single: number[] = [];
-  const rss = { set: 0, single: 0 };
+  const set: ReturnType<typeof timeCohoPlan>[] = [];
+  const single: ReturnType<typeof timeCohoPlan>[] = [];
   for (let i = 0; i < runs; i++) {
     // Alternate, so a noisy neighbour hurts both sides alike.
     const a = timeCohoPlan(setDir);
     const b = timeCohoPlan(singleDir);
     if (a.add !== b.add || a.remove !== b.remove) throw new Error(`set and single plans disagree: ${JSON.stringify([a, b])}`);
-    set.push(a.seconds);
-    single.push(b.seconds);
-    rss.set = Math.max(rss.set, a.rss);
-    rss.single = Math.max(rss.single, b.rss);
+    set.push(a);
+    single.push(b);
   }
-  const s = stats(set);
-  const one = stats(single);
+  const of = (plans: ReturnType<typeof timeCohoPlan>[], pick: (p: ReturnType<typeof timeCohoPlan>) => number) => spread(plans.map(pick));
   results.push({
     scenario: `plan a set of ${instances.toLocaleString("en")} instances × ${per.toLocaleString("en")} members vs one cohort of the same rows (whole processes, ${runs} runs)`,
-    coho_s: s.median, coho_spread: `${s.min}–${s.max}`, baseline_s: one.median, baseline_spread: `${one.min}–${one.max}`,
-    ratio: Number((s.median / one.median).toFixed(2)), peak_rss_mb: rss.set, baseline_peak_rss_mb: rss.single, target: "ratio <= 1.5",
+    coho_s: formatSpread(of(set, (p) => p.seconds)),
+    baseline_s: formatSpread(of(single, (p) => p.seconds)),
+    ratio_of_medians: Number((of(set, (p) => p.seconds).median / of(single, (p) => p.seconds).median).toFixed(2)),
+    paired_ratio: formatSpread(spread(set.map((p, i) => p.seconds / single[i]!.seconds))),
+    cpu_ratio_of_medians: Number((of(set, (p) => p.cpu).median / of(single, (p) => p.cpu).median).toFixed(2)),
+    peak_rss_mb: formatSpread(of(set, (p) => p.rss), 0),
+    baseline_peak_rss_mb: formatSpread(of(single, (p) => p.rss), 0),
+    target: "ratio <= 1.5",
   });
   rmSync(setDir, { recursive: true, force: true });
   rmSync(singleDir, { recursive: true, force: true });
@@ -346,17 +349,33 @@ async function setsBench(): Promise<void> {
   // process, then applied (one request per instance) against the rate-limited emulator.
   const bigInstances = env("BENCH_BIG_SET_INSTANCES", 2000, 200);
   const bigPer = env("BENCH_BIG_SET_MEMBERS", 1000, 1000);
-  const bigDir = mkdtempSync(join(tmpdir(), "coho-bench-bigset-"));
+  const bigDir = mkdtempSync(join(workRoot, "bigset-"));
+  const bigSingleDir = mkdtempSync(join(workRoot, "bigset-single-"));
   runScenario("scenario-sets.ts", ["set", String(bigInstances), String(bigPer), bigDir]);
-  const bigPlans = Array.from({ length: runs }, () => timeCohoPlan(bigDir));
+  runScenario("scenario-sets.ts", ["single", String(bigInstances), String(bigPer), bigSingleDir]);
+  // Alternating with one cohort of the same rows (the same-run baseline).
+  const bigPlans: ReturnType<typeof timeCohoPlan>[] = [];
+  const bigSingles: ReturnType<typeof timeCohoPlan>[] = [];
+  for (let i = 0; i < runs; i++) {
+    bigPlans.push(timeCohoPlan(bigDir));
+    bigSingles.push(timeCohoPlan(bigSingleDir));
+    if (bigPlans[i]!.add !== bigSingles[i]!.add || bigPlans[i]!.remove !== bigSingles[i]!.remove) throw new Error(`set and single plans disagree: ${JSON.stringify([bigPlans[i], bigSingles[i]])}`);
+  }
+  rmSync(bigSingleDir, { recursive: true, force: true });
   const bigApplies = Array.from({ length: runs }, () => runScenario("scenario-apply.ts", ["many", bigDir, String(limit)]));
   const big = (name: string, digits = 2) => formatSpread(spread(bigApplies.map((a) => Number(a[name]))), digits);
   results.push({
-    scenario: `a set of ${bigInstances.toLocaleString("en")} instances × ${bigPer.toLocaleString("en")} members, 1% churn: plan, then apply at ${limit}/s (${runs} runs)`,
-    plan_s: formatSpread(spread(bigPlans.map((p) => p.seconds))),
-    plan_peak_rss_mb: Math.max(...bigPlans.map((p) => p.rss)),
+    scenario: `a set of ${bigInstances.toLocaleString("en")} instances × ${bigPer.toLocaleString("en")} members, 1% churn: plan (vs one cohort of the same rows), then apply at ${limit}/s (${runs} runs)`,
+    plan_s: formatSpread(of(bigPlans, (p) => p.seconds)),
+    single_s: formatSpread(of(bigSingles, (p) => p.seconds)),
+    ratio_of_medians: Number((of(bigPlans, (p) => p.seconds).median / of(bigSingles, (p) => p.seconds).median).toFixed(2)),
+    plan_cpu_s: formatSpread(of(bigPlans, (p) => p.cpu)),
+    single_cpu_s: formatSpread(of(bigSingles, (p) => p.cpu)),
+    plan_peak_rss_mb: formatSpread(of(bigPlans, (p) => p.rss), 0),
+    single_peak_rss_mb: formatSpread(of(bigSingles, (p) => p.rss), 0),
     requests: bigApplies.map((a) => a.requests).join(", "),
-    apply_s: big("apply_s"), sending_s: big("sending_s"), fraction_of_limit: big("fraction_of_limit", 3),
+    achieved_per_s: big("achieved_per_s", 1), fraction_of_limit: big("fraction_of_limit", 3), share_429: big("share_429", 4),
+    apply_s: big("apply_s"), sending_s: big("sending_s"),
     before_first_request_s: big("before_first_request_s"), after_last_request_s: big("after_last_request_s"),
     target: "plan <= 10 s; sending bound by the limit (>= 0.95)",
   });
@@ -367,30 +386,46 @@ async function setsBench(): Promise<void> {
  * Opt-in: one cohort of 100M members (BENCH_HUGE_MEMBERS), 1% churn, one run of
  * coho and one of the floor (each takes minutes). Both may spill: coho within its
  * memory limit (half of what the machine allows), the floor within DuckDB's
- * default (80% of RAM); the peak size of each spill folder is measured.
+ * default (80% of RAM); the peak size of each spill folder is measured. Refuses
+ * to start without BENCH_HUGE_MIN_FREE_GB (default 20) free on the worktree's disk.
  */
 async function plan100mBench(): Promise<void> {
   const n = Number(process.env.BENCH_HUGE_MEMBERS ?? (quick ? 2_000_000 : 100_000_000));
+  const needGb = Number(process.env.BENCH_HUGE_MIN_FREE_GB ?? (quick ? 1 : 20));
+  const disk = statfsSync(workRoot);
+  const freeGb = (disk.bavail * disk.bsize) / 2 ** 30;
+  if (freeGb < needGb) throw new Error(`plan100m needs ${needGb} GB free under ${workRoot} (data, snapshot and both spills); ${freeGb.toFixed(1)} GB are`);
   const dir = scratch();
-  const { snapshot } = setupPlan(n, "duckdb", dir);
-  const floorTemp = join(dir, "floor-tmp");
-  const a = await runNodeSpilling([coho, "-C", dir, "plan", "--json"], benchEnv(), join(dir, ".coho", "tmp"));
-  const members = (JSON.parse(a.stdout) as { cohorts: { members: { add: number; remove: number } }[] }).cohorts[0]!.members;
-  if (members.add !== Math.floor(n / 200) || members.remove !== Math.floor(n / 200)) throw new Error(`coho planned +${members.add}/-${members.remove}`);
-  const b = await runNodeSpilling([join(here, "floor-plan.mjs"), join(dir, "desired.parquet"), join(dir, snapshot)], { FLOOR_TEMP_DIR: floorTemp }, floorTemp);
-  record({
-    scenario: `plan ${n.toLocaleString("en")} members, 1% churn (duckdb) vs DuckDB at its defaults, one run each`,
-    coho_s: Number(a.seconds.toFixed(1)),
-    floor_s: Number(b.seconds.toFixed(1)),
-    ratio: Number((a.seconds / b.seconds).toFixed(2)),
-    cpu_ratio: Number((a.cpuMs / b.cpuMs).toFixed(2)),
-    coho_peak_rss_mb: a.peakRssMb,
-    floor_peak_rss_mb: b.peakRssMb,
-    coho_peak_spill_mb: a.peakSpillMb,
-    floor_peak_spill_mb: b.peakSpillMb,
-    target: "completes; ratio <= 2",
-  });
-  rmSync(dir, { recursive: true, force: true });
+  try {
+    const setupStart = process.hrtime.bigint();
+    const { snapshot } = setupPlan(n, "duckdb", dir);
+    const setupSeconds = Number(process.hrtime.bigint() - setupStart) / 1e9;
+    console.error(`plan100m: ${n.toLocaleString("en")} members written in ${setupSeconds.toFixed(0)} s; coho plans (minutes)…`);
+    const floorTemp = join(dir, "floor-tmp");
+    const a = await runNodeSpilling([coho, "-C", dir, "plan", "--json"], benchEnv(), join(dir, ".coho", "tmp"));
+    const members = (JSON.parse(a.stdout) as { cohorts: { members: { add: number; remove: number } }[] }).cohorts[0]!.members;
+    if (members.add !== Math.floor(n / 200) || members.remove !== Math.floor(n / 200)) throw new Error(`coho planned +${members.add}/-${members.remove}`);
+    console.error(`plan100m: coho took ${a.seconds.toFixed(0)} s; the floor runs (minutes)…`);
+    const b = await runNodeSpilling([join(here, "floor-plan.mjs"), join(dir, "desired.parquet"), join(dir, snapshot)], { FLOOR_TEMP_DIR: floorTemp }, floorTemp);
+    record({
+      scenario: `plan ${n.toLocaleString("en")} members, 1% churn (duckdb) vs DuckDB at its defaults, one run each`,
+      coho_s: Number(a.seconds.toFixed(1)),
+      floor_s: Number(b.seconds.toFixed(1)),
+      ratio: Number((a.seconds / b.seconds).toFixed(2)),
+      coho_cpu_s: Number((a.cpuMs / 1000).toFixed(1)),
+      floor_cpu_s: Number((b.cpuMs / 1000).toFixed(1)),
+      cpu_ratio: Number((a.cpuMs / b.cpuMs).toFixed(2)),
+      coho_peak_rss_mb: a.peakRssMb,
+      floor_peak_rss_mb: b.peakRssMb,
+      coho_peak_spill_mb: a.peakSpillMb,
+      floor_peak_spill_mb: b.peakSpillMb,
+      setup_s: Number(setupSeconds.toFixed(0)),
+      free_disk_gb_at_start: Number(freeGb.toFixed(0)),
+      target: "completes; ratio <= 2",
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 const benches: Record<string, () => Promise<void>> = { stream: streamBench, plan: planBench, apply: applyBench, startup: startupBench, sets: setsBench, plan100m: plan100mBench };
