@@ -8,13 +8,15 @@ export default defineConfig({
     // End-to-end tests spawn the built CLI and real servers: give them room on a
     // shared 2-core machine. No test asserts on time.
     testTimeout: 60_000,
-    // Two files at a time (vitest's default here would be one: cores − 1). Most
-    // e2e time is spent waiting on child processes and sockets, so two overlap
-    // well on two cores. Files must not share mutable resources: every project
+    // Three files at a time on two cores (vitest's default here would be one:
+    // cores − 1). Most e2e time is spent waiting on child processes, sockets and
+    // the emulators' deliberate latency: two files took 462 s wall, three 346 s
+    // (same machine, same hour), using 1.8 of the 2 cores; a fourth would only queue
+    // on the CPU. Files must not share mutable resources: every project
     // lives in its own temporary folder (PostgreSQL: its own database), every
     // emulator listens on a free port (examples get one through
     // COHO_EMULATOR_PORT), and each example folder is run by exactly one file.
-    maxWorkers: 2,
+    maxWorkers: 3,
     hookTimeout: 120_000,
     globalSetup: ["test/helpers/global-setup.ts"],
   },

@@ -6,14 +6,14 @@ import { describe, expect, it } from "vitest";
 import { withoutProgress } from "../helpers/cli.js";
 import { emulators, requestLog } from "../helpers/emulator.js";
 import { brazeByName, coho, ids, isMembershipRequest, keysOf } from "../helpers/apply-project.js";
-import { bigQuerySourceYaml, createDataset, replaceMembers, runBigQuery } from "../helpers/bigquery.js";
-import { inject } from "vitest";
+import { bigQueryEmulatorPerFile, bigQuerySourceYaml, bigQueryUrl, createDataset, replaceMembers, runBigQuery } from "../helpers/bigquery.js";
 import { destinationEntry, writeProject } from "../helpers/project.js";
 import { seededRandom } from "../helpers/random.js";
 import { killAt, pointName, type KillPoint } from "../helpers/kill-points.js";
 import { spawnApply } from "../helpers/spawn-apply.js";
 
 const start = emulators();
+bigQueryEmulatorPerFile();
 
 /** Two cohorts over two BigQuery tables of a dataset of their own (members_a, members_b: STRING user_id). */
 async function bigQueryProject(emuUrl: string, options: { source?: string; guards?: string; dataset?: string } = {}): Promise<{ dir: string; dataset: string }> {
@@ -55,7 +55,7 @@ ${guards}`,
 describe("a BigQuery source (the BigQuery emulator), pulled through into the embedded engine", () => {
   it("creates cohorts with every member, then finds nothing to do, then sends exactly the delta; jobs carry coho's labels", async () => {
     const emu = await start();
-    const tap = await relay(inject("bigqueryUrl"));
+    const tap = await relay(bigQueryUrl());
     const dataset = await createDataset("e2e");
     const { dir } = await bigQueryProject(emu.url, { dataset, source: bigQuerySourceYaml(dataset, "", tap.url) });
     await replaceMembers(dataset, "members_a", ids(2500));
@@ -264,7 +264,7 @@ describe("BigQuery sources refuse bad input with a located error, exit 1 and not
   it("signs every request with the service-account key given (a self-signed JWT the key's public half verifies)", async () => {
     const emu = await start();
     const { json, publicKeyPem } = serviceAccountJson();
-    const tap = await relay(inject("bigqueryUrl"));
+    const tap = await relay(bigQueryUrl());
     try {
       const dataset = await createDataset("signed");
       const { dir } = await bigQueryProject(emu.url, { dataset, source: bigQuerySourceYaml(dataset, "    credentials: ${env:BQ_KEY}\n", tap.url) });
@@ -333,7 +333,7 @@ describe("BigQuery sources refuse bad input with a located error, exit 1 and not
   it("the connection lost mid-plan (while a page of rows arrives) is a located error; nothing is written", async () => {
     const emu = await start();
     const dataset = await createDataset("lost");
-    const cut = await relay(inject("bigqueryUrl"), { cutAfterBytes: 100_000 });
+    const cut = await relay(bigQueryUrl(), { cutAfterBytes: 100_000 });
     try {
       const { dir } = await bigQueryProject(emu.url, { dataset, source: bigQuerySourceYaml(dataset, "    request_timeout: 5s\n", cut.url) });
       await replaceMembers(dataset, "members_a", ids(25_000));

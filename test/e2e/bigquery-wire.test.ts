@@ -1,9 +1,9 @@
 import { createServer, type IncomingMessage } from "node:http";
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { withoutProgress } from "../helpers/cli.js";
 import { emulators } from "../helpers/emulator.js";
 import { brazeByName, coho, ids, keysOf } from "../helpers/apply-project.js";
-import { bigQuerySourceYaml, createDataset, replaceMembers } from "../helpers/bigquery.js";
+import { bigQueryEmulatorPerFile, bigQuerySourceYaml, bigQueryUrl, createDataset, replaceMembers } from "../helpers/bigquery.js";
 import { destinationEntry, writeProject } from "../helpers/project.js";
 
 /**
@@ -41,13 +41,14 @@ async function proxy(target: string, failFirst: number) {
 }
 
 const start = emulators();
+bigQueryEmulatorPerFile();
 
 describe("the BigQuery client on the wire (a proxy in front of the emulator)", () => {
   it("retries BigQuery's transient 503s and completes the apply; every job names the configured location", async () => {
     const emu = await start();
     const dataset = await createDataset("wire");
     await replaceMembers(dataset, "members", ids(120));
-    const tap = await proxy(inject("bigqueryUrl"), 2);
+    const tap = await proxy(bigQueryUrl(), 2);
     try {
       const dir = writeProject({
         "coho.yaml": `version: 1

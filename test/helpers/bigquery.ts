@@ -1,9 +1,34 @@
 import type { BigQuery } from "@google-cloud/bigquery";
-import { inject } from "vitest";
-import { EMULATOR_PROJECT, clientOf } from "./bigquery-emulator.js";
+import { afterAll, beforeAll } from "vitest";
+import { EMULATOR_PROJECT, clientOf, startBigQueryEmulator, type RunningBigQueryEmulator } from "./bigquery-emulator.js";
 
-/** A client of the run's BigQuery emulator (no authentication: the emulator checks none). */
-export function emulatorClient(url: string = inject("bigqueryUrl")): BigQuery {
+let running: RunningBigQueryEmulator | undefined;
+
+/**
+ * Gives the calling test file a BigQuery emulator of its own (started before its
+ * tests, ~0.2 s; stopped after). Not one per run: the emulator ignores
+ * `defaultDataset` and resolves unqualified names across datasets, so files running
+ * side by side saw each other's tables, and one process serving every file grew until
+ * its SQL parser failed ("slice bounds out of range").
+ */
+export function bigQueryEmulatorPerFile(): void {
+  beforeAll(async () => {
+    running = await startBigQueryEmulator();
+  });
+  afterAll(async () => {
+    await running?.stop();
+    running = undefined;
+  });
+}
+
+/** The REST endpoint of this file's emulator. */
+export function bigQueryUrl(): string {
+  if (!running) throw new Error("no BigQuery emulator: call bigQueryEmulatorPerFile() at the top of the test file");
+  return running.url;
+}
+
+/** A client of this file's BigQuery emulator (no authentication: the emulator checks none). */
+export function emulatorClient(url: string = bigQueryUrl()): BigQuery {
   return clientOf(url);
 }
 
@@ -29,7 +54,7 @@ export async function replaceMembers(dataset: string, name: string, ids: readonl
 }
 
 /** The `sources:` entry of a BigQuery source on the emulator, reading `dataset`. */
-export function bigQuerySourceYaml(dataset: string, extra = "", url: string = inject("bigqueryUrl")): string {
+export function bigQuerySourceYaml(dataset: string, extra = "", url: string = bigQueryUrl()): string {
   return `sources:
   wh:
     type: bigquery

@@ -3,11 +3,12 @@ import type { PlanEvent } from "../../src/plan/build-plan.js";
 import { buildPlan } from "../../src/plan/build-plan.js";
 import { openSession } from "../../src/plan/session.js";
 import { coho, SECRET_ENV } from "../helpers/apply-project.js";
-import { bigQuerySourceYaml, createDataset, emulatorClient, runBigQuery } from "../helpers/bigquery.js";
+import { bigQueryEmulatorPerFile, bigQuerySourceYaml, createDataset, emulatorClient, runBigQuery } from "../helpers/bigquery.js";
 import { emulators } from "../helpers/emulator.js";
 import { destinationEntry, loadValid, writeProject } from "../helpers/project.js";
 
 const start = emulators();
+bigQueryEmulatorPerFile();
 
 /**
  * A model with `primary_key`, pushed down into BigQuery (the emulator): its rows go
@@ -27,16 +28,19 @@ state:
   snapshots: { source: wh, schema: ${stateDataset} }
 ${bigQuerySourceYaml(dataset)}destinations:
 ${destinationEntry("braze", emu.url)}models:
-  m: { source: wh, sql: "select id, email from people", primary_key: id }
+  m: { source: wh, sql: "select id, email from ${dataset}.pk_people", primary_key: id }
 identifiers:
   email: { type: alias, column: email, label: email }
 cohorts:
   c: { name: C, destination: braze, model: m, identifier: email, guards: { max_removals: 100%, allow_empty: true } }
 `,
     });
+    // Named with its dataset, and a name of this file's own: the emulator ignores
+    // defaultDataset and resolves an unqualified name across datasets, and
+    // bigquery-pushdown.test.ts, running beside this file, has a `people` of another shape.
     const people = async (rows: readonly (readonly [number | null, string])[]) =>
-      runBigQuery(dataset, `CREATE OR REPLACE TABLE ${dataset}.people AS SELECT * FROM UNNEST([${rows.map(([id, e]) => `STRUCT(${id === null ? "CAST(NULL AS INT64)" : id} AS id, '${e}' AS email)`).join(",")}])`);
-    const tables = async (name: string) => (await emulatorClient().dataset(name).getTables())[0].map((t) => t.id).sort();
+      runBigQuery(dataset, `CREATE OR REPLACE TABLE ${dataset}.pk_people AS SELECT * FROM UNNEST([${rows.map(([id, e]) => `STRUCT(${id === null ? "CAST(NULL AS INT64)" : id} AS id, '${e}' AS email)`).join(",")}])`);
+    const tables = async (name: string) => (await emulatorClient().dataset(name).getTables())[0].map((t) => String(t.id)).sort();
 
     // A first apply writes the snapshot inside BigQuery; then one member leaves, one joins, one row is rejected.
     await people([[1, "a@x.io"], [2, "b@x.io"], [3, "c@x.io"]]);
@@ -75,7 +79,7 @@ cohorts:
     expect(duplicate.code).toBe(1);
     expect(duplicate.stderr).toContain("primary_key `id` is not unique: \"1\" appears 2 times");
     // The work table lived only in the session: the model's dataset holds the model's table, coho's its own.
-    expect(await tables(dataset)).toEqual(["people"]);
+    expect(await tables(dataset)).toEqual(["pk_people"]);
     expect((await tables(stateDataset)).filter((t) => !/^snapshot_(keys|checks)$/.test(t))).toEqual([]);
   }, 180_000);
 });

@@ -4,12 +4,13 @@ import { buildPlan } from "../../src/plan/build-plan.js";
 import { openSession } from "../../src/plan/session.js";
 import { memberDigest } from "../../src/state/member-digest.js";
 import { coho, SECRET_ENV } from "../helpers/apply-project.js";
-import { bigQuerySourceYaml, createDataset, runBigQuery } from "../helpers/bigquery.js";
+import { bigQueryEmulatorPerFile, bigQuerySourceYaml, createDataset, runBigQuery } from "../helpers/bigquery.js";
 import { emulators } from "../helpers/emulator.js";
 import { destinationEntry, loadValid, writeProject } from "../helpers/project.js";
 import { seededRandom } from "../helpers/random.js";
 
 const start = emulators();
+bigQueryEmulatorPerFile();
 
 /** Values that exercise every identifier rule, in GoogleSQL literal form below. */
 const EDGE = [
@@ -41,7 +42,7 @@ state:
   snapshots: { source: wh, schema: ${stateDataset} }
 ${bigQuerySourceYaml(dataset)}destinations:
 ${destinationEntry("braze", emu.url)}models:
-  m: { source: wh, sql: "select email from people" }
+  m: { source: wh, sql: "select email from ${dataset}.people" }
 identifiers:
   email: { type: alias, column: email, label: email }
 cohorts:
@@ -91,7 +92,7 @@ cohorts:
     const lock = JSON.parse((await import("node:fs")).readFileSync(`${dir}/coho.lock`, "utf8")) as { cohorts: Record<string, { snapshot: string; members: { count: number; digest: string } }> };
     const entry = lock.cohorts["cohorts.c"]!;
     expect(entry.snapshot).toMatch(/^bigquery:/);
-    const stored = (await runBigQuery(stateDataset, `SELECT key FROM snapshot_keys WHERE snapshot = '${entry.snapshot}'`)).map((r) => String(r.key));
+    const stored = (await runBigQuery(stateDataset, `SELECT key FROM ${stateDataset}.snapshot_keys WHERE snapshot = '${entry.snapshot}'`)).map((r) => String(r.key));
     expect(stored.length).toBe(entry.members.count);
     expect(memberDigest(stored)).toBe(entry.members.digest);
     // Nothing to do after the last apply, planned inside BigQuery.

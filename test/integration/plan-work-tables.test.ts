@@ -34,16 +34,17 @@ ${cohorts}`,
   const project = loadValid(dir, EMULATOR_ENV);
   const session = await openSession(project);
   sessions.push(session);
-  const doc: LockfileDoc = { format: "coho-lock", version: 1, lineage: "t", serial: 1, cohorts: {} };
+  const entries: Record<string, LockfileDoc["cohorts"][string]> = {};
   for (const [i, [address, keys]] of Object.entries(recorded).entries()) {
     const saved = await session.backend.saveSnapshot(session.engine, `cohort-${i}`, keys);
-    doc.cohorts[address] = {
+    entries[address] = {
       destination: "braze", cohort_id: `cohort-${i}`, name: address, prevent_destroy: false,
       identifier: { name: "user_id", type: "external_id", column: "user_id" },
       model: { name: "m", sql, sql_digest: sqlDigest(sql) },
       ...snapshotFields(saved), applied_at: new Date().toISOString(),
     };
   }
+  const doc: LockfileDoc = { format: "coho-lock", version: 1, lineage: "t", serial: 1, cohorts: entries };
   await session.backend.write(doc);
   const planned = await buildPlan({ project, backend: session.backend, engine: session.engine, sources: session.sources, options: { targets: [], allowRemovals: true, showMembers: 0 } });
   const keys = async (relation: string) => (await session.engine.connection.runAndReadAll(`SELECT key FROM ${relation} ORDER BY key`)).getRows().map((r) => String(r[0]));
