@@ -27,6 +27,7 @@ import { sqlDiff } from "../util/sql-diff.js";
 import { checkDbtRelations } from "../dbt/check-relations.js";
 import { dbtModelPlan, dbtRefChanges } from "../dbt/plan-info.js";
 import { expectedSnapshot } from "../state/snapshot-record.js";
+import { groupDigits } from "../util/group-digits.js";
 
 export interface PlanOptions {
   readonly targets: readonly string[];
@@ -360,7 +361,7 @@ function readBackWarning(cost: CostEstimate): string[] {
   const seconds = readBackSeconds(requests);
   if (seconds < READ_BACK_WARNING_SECONDS) return [];
   return [
-    `confirming additions takes ${requests.toLocaleString("en")} read-back requests (/users/export/ids, 250 a minute): about ${formatDuration(Math.round(seconds / 60) * 60_000)} of this apply. missing_profiles: wait (the default) reads back every addition; for a first load where every member has a Braze profile, missing_profiles: ignore skips the read-back, and missing_profiles: create lets Braze create the profiles of external ids.`,
+    `confirming additions takes ${groupDigits(requests)} read-back requests (/users/export/ids, 250 a minute): about ${formatDuration(Math.round(seconds / 60) * 60_000)} of this apply. missing_profiles: wait (the default) reads back every addition; for a first load where every member has a Braze profile, missing_profiles: ignore skips the read-back, and missing_profiles: create lets Braze create the profiles of external ids.`,
   ];
 }
 
@@ -375,7 +376,7 @@ function pendingWarning(pending: PlanContext["pendingApply"]): string[] {
 }
 
 function reasonFor(decision: ResourceDecision, membershipChanges: boolean, members: { add: number; remove: number }): string {
-  const membership = `membership changes: +${members.add.toLocaleString("en")} / −${members.remove.toLocaleString("en")}`;
+  const membership = `membership changes: +${groupDigits(members.add)} / −${groupDigits(members.remove)}`;
   if (decision.actions[0] === "no-op") return membershipChanges ? membership : decision.reason;
   if (!membershipChanges || decision.cohort === undefined || decision.actions.includes("create") || decision.actions.includes("adopt")) return decision.reason;
   return `${decision.reason}; ${membership}`;

@@ -1,4 +1,5 @@
 import { visible } from "./escape.js";
+import { groupDigits } from "../util/group-digits.js";
 
 /** Counters behind the progress line; pure formatting, no timers. */
 export interface ProgressState {
@@ -22,7 +23,7 @@ export function progressLine(state: ProgressState, columns = Number.POSITIVE_INF
   const remaining = state.total - state.sent;
   const idsPerSecond = seconds > 0 ? state.sent / seconds : 0;
   const eta = idsPerSecond > 0 && remaining > 0 ? `, ETA ${formatEta(remaining / idsPerSecond)}` : "";
-  const head = `Applying: ${state.sent.toLocaleString("en")}/${state.total.toLocaleString("en")} members (${pct}%), ${rate.toFixed(1)} req/s, ${state.retries} retries${eta}`;
+  const head = `Applying: ${groupDigits(state.sent)}/${groupDigits(state.total)} members (${pct}%), ${rate.toFixed(1)} req/s, ${state.retries} retries${eta}`;
   const width = Math.max(20, columns - 1);
   // Addresses come from config and state (a hand-edited lockfile may hold anything): escaped.
   const active = fitList(state.active.map((a) => visible(a)), width - head.length - 3);

@@ -3,6 +3,7 @@
  * for apply times, thousands separators, and the "is this change ordinary?"
  * comparison a reviewer reads under a chart.
  */
+import { groupDigits } from "../util/group-digits.js";
 
 /** `12-07 03:41` (UTC) for an ISO time: short enough for an axis. */
 export function shortTime(iso: string): string {
@@ -27,7 +28,7 @@ export function timeLabels(isos: readonly string[]): string[] {
 }
 
 export function thousands(value: number): string {
-  return value.toLocaleString("en-US");
+  return groupDigits(value);
 }
 
 /** `+12.5%`, `−3.0%`, or `new` when there was nothing before. */

@@ -1,4 +1,5 @@
 import { codeSpan } from "./escape.js";
+import { groupDigits } from "../util/group-digits.js";
 
 /**
  * Pieces of GitHub-flavoured markdown that stay valid whatever text they hold
@@ -12,7 +13,7 @@ export function cellCode(text: string): string {
 
 /** 12345 → "12,345": counts are read at a glance. */
 export function count(n: number): string {
-  return n.toLocaleString("en");
+  return groupDigits(n);
 }
 
 /** A fenced diff (GitHub colours + and − lines); the fence is longer than any backtick run inside, so the text cannot close it. */

@@ -4,6 +4,7 @@ import { dbtRefChangeText, hasChanges } from "../model/plan.js";
 import { visible, visibleLines } from "./escape.js";
 import { groupBySet, setKeyNotes, setSummary, type SetGroup } from "./plan-sets.js";
 import { ACTION_SYMBOL, actionLabel, blockedMessages, costText, warehouseLines, dbtChangeText, sharedText, isChange, overrideHint, rejectedText, summaryLine } from "./plan-text.js";
+import { groupDigits } from "../util/group-digits.js";
 
 const COLOR: Record<Action, (text: string) => string> = {
   create: kleur.green,
@@ -65,7 +66,7 @@ function indent(text: string, by: string): string {
 
 /** Counts as the summary line prints them: 200,000, not 200000. */
 function n(value: number): string {
-  return value.toLocaleString("en");
+  return groupDigits(value);
 }
 
 function guardMark(status: GuardVerdict["status"]): string {

@@ -1,5 +1,6 @@
 import type { CohortPlan, Plan, SetPlan } from "../model/plan.js";
 import { isChange } from "./plan-text.js";
+import { groupDigits } from "../util/group-digits.js";
 
 /** A cohort set as the views show it: its summary (when its model ran) and its instances. */
 export interface SetGroup {
@@ -31,7 +32,7 @@ export function groupBySet(plan: Plan): { plain: CohortPlan[]; sets: SetGroup[] 
  * Every instance of the plan is counted once, by its first action, so the parts add up to the total.
  */
 export function setSummary(group: SetGroup): string {
-  const n = (value: number) => value.toLocaleString("en");
+  const n = (value: number) => groupDigits(value);
   const primary = (c: CohortPlan) => (c.actions[0] === "adopt" ? "create" : c.actions[0] ?? "no-op");
   const parts = (["create", "update", "delete", "move"] as const)
     .map((action) => [action, group.instances.filter((c) => isChange(c) && primary(c) === action).length] as const)

@@ -1,6 +1,7 @@
 import type { Action, CohortPlan, CostEstimate, Plan } from "../model/plan.js";
 import { hasChanges } from "../model/plan.js";
 import { formatBytes } from "../model/bytes.js";
+import { groupDigits } from "../util/group-digits.js";
 
 /** Wording shared by the human and markdown views. */
 export const ACTION_SYMBOL: Record<Action, string> = { create: "+", adopt: "+", update: "~", delete: "-", move: "→", "no-op": " " };
@@ -14,14 +15,14 @@ export function summaryLine(plan: Plan): string {
   if (plan.errors.length > 0) return `Planning failed: ${plan.errors.length} error${plan.errors.length === 1 ? "" : "s"}; nothing was compared.`;
   if (!hasChanges(plan)) return "No changes. Braze cohorts match the configuration.";
   const s = plan.summary;
-  const n = (value: number) => value.toLocaleString("en");
+  const n = (value: number) => groupDigits(value);
   const adoptN = s.adopt > 0 ? `${n(s.adopt)} to adopt, ` : "";
   return `Plan: ${n(s.create)} to create, ${adoptN}${n(s.update)} to update, ${n(s.delete)} to delete, ${n(s.move)} to move. Members: +${n(s.members_add)} / −${n(s.members_remove)}.`;
 }
 
 /** "3 requests · 150 attribute updates · 0.1 s at the rate limit". */
 export function costText(cost: CostEstimate): string {
-  const plural = (n: number, word: string) => `${n.toLocaleString("en")} ${word}${n === 1 ? "" : "s"}`;
+  const plural = (n: number, word: string) => `${groupDigits(n)} ${word}${n === 1 ? "" : "s"}`;
   const updates = cost.attribute_updates > 0 ? ` · ${plural(cost.attribute_updates, "attribute update")}` : "";
   const readBacks = cost.read_back_requests ? ` · ${plural(cost.read_back_requests, "read-back request")} (/users/export/ids: confirms additions)` : "";
   // A cohort in a request group whose share rounds to no whole request still rides along in the shared ones.

@@ -9,6 +9,7 @@
  *   npm run bench                 everything but the opt-in plan100m
  *   npm run bench -- plan         only one group: stream, plan, apply, startup, sets or plan100m
  *   npm run bench -- plan100m     opt-in: 100M members (BENCH_HUGE_MEMBERS), spilling; minutes and ~20 GB of disk
+ *                                 (BENCH_HUGE_COHO_MEMORY_LIMIT=4GB caps coho's memory, to see it spill)
  * Plan floors run DuckDB at its default settings (memory limit 80% of RAM, a
  * thread per core): what the machine can do, not what coho allows itself.
  *   BENCH_QUICK=1 npm run bench   smaller sizes, for a smoke run
@@ -402,13 +403,15 @@ async function plan100mBench(): Promise<void> {
     const setupSeconds = Number(process.hrtime.bigint() - setupStart) / 1e9;
     console.error(`plan100m: ${n.toLocaleString("en")} members written in ${setupSeconds.toFixed(0)} s; coho plans (minutes)…`);
     const floorTemp = join(dir, "floor-tmp");
-    const a = await runNodeSpilling([coho, "-C", dir, "plan", "--json"], benchEnv(), join(dir, ".coho", "tmp"));
+    // BENCH_HUGE_COHO_MEMORY_LIMIT (e.g. 4GB) caps coho's DuckDB to show the plan spilling within the disk.
+    const cap = process.env.BENCH_HUGE_COHO_MEMORY_LIMIT;
+    const a = await runNodeSpilling([coho, "-C", dir, "plan", "--json"], { ...benchEnv(), ...(cap ? { COHO_MEMORY_LIMIT: cap } : {}) }, join(dir, ".coho", "tmp"));
     const members = (JSON.parse(a.stdout) as { cohorts: { members: { add: number; remove: number } }[] }).cohorts[0]!.members;
     if (members.add !== Math.floor(n / 200) || members.remove !== Math.floor(n / 200)) throw new Error(`coho planned +${members.add}/-${members.remove}`);
     console.error(`plan100m: coho took ${a.seconds.toFixed(0)} s; the floor runs (minutes)…`);
     const b = await runNodeSpilling([join(here, "floor-plan.mjs"), join(dir, "desired.parquet"), join(dir, snapshot)], { FLOOR_TEMP_DIR: floorTemp }, floorTemp);
     record({
-      scenario: `plan ${n.toLocaleString("en")} members, 1% churn (duckdb) vs DuckDB at its defaults, one run each`,
+      scenario: `plan ${n.toLocaleString("en")} members, 1% churn (duckdb${cap ? `, COHO_MEMORY_LIMIT=${cap}` : ""}) vs DuckDB at its defaults, one run each`,
       coho_s: Number(a.seconds.toFixed(1)),
       floor_s: Number(b.seconds.toFixed(1)),
       ratio: Number((a.seconds / b.seconds).toFixed(2)),

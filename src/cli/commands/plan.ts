@@ -6,6 +6,7 @@ import { InvalidArgumentError } from "commander";
 import { collectTargets, parseCount } from "../flags.js";
 import { MARKDOWN_LIMIT } from "../../render/markdown-limit.js";
 import { outputOption } from "../output-format.js";
+import { count } from "../../render/markdown-blocks.js";
 
 export function registerPlan(program: Command, context: () => CommandContext, setExitCode: (code: number) => void): void {
   program
@@ -22,7 +23,7 @@ export function registerPlan(program: Command, context: () => CommandContext, se
     .option("--refresh", "also send again the additions of every recorded member (idempotent), so users whose Braze profile was created since get the attribute")
     .option("--refresh-from-braze", "read a sample of each cohort's recorded members back from Braze (as coho verify does) and plan the drifted ones' additions again, so apply repairs them (needs the destinations' keys)")
     .option("--sample <n>", "with --refresh-from-braze: members read back per cohort (default 200)", parseCount)
-    .option("--markdown-limit <characters>", `the most characters the markdown comment may have (default ${MARKDOWN_LIMIT.toLocaleString("en-US")}); whole rows and details are left out and counted to stay under it. A comment holding several environments' plans gives each its share`, parseMarkdownLimit)
+    .option("--markdown-limit <characters>", `the most characters the markdown comment may have (default ${count(MARKDOWN_LIMIT)}); whole rows and details are left out and counted to stay under it. A comment holding several environments' plans gives each its share`, parseMarkdownLimit)
     .option("--no-charts", "leave out the Mermaid charts of each changed cohort's size over its recorded applies (markdown and the job summary)")
     .addHelpText("after", `\nJSON and saved plans (--out) are plan format ${PLAN_FORMAT_VERSION}: schema/coho-plan.schema.json in the package.`)
     .action(async (flags: PlanFlags) => {
@@ -35,6 +36,6 @@ const MIN_MARKDOWN_LIMIT = 2_000;
 
 function parseMarkdownLimit(text: string): number {
   const n = parseCount(text);
-  if (n < MIN_MARKDOWN_LIMIT || n > MARKDOWN_LIMIT) throw new InvalidArgumentError(`expected a whole number from ${MIN_MARKDOWN_LIMIT.toLocaleString("en-US")} to ${MARKDOWN_LIMIT.toLocaleString("en-US")}`);
+  if (n < MIN_MARKDOWN_LIMIT || n > MARKDOWN_LIMIT) throw new InvalidArgumentError(`expected a whole number from ${count(MIN_MARKDOWN_LIMIT)} to ${count(MARKDOWN_LIMIT)}`);
   return n;
 }
