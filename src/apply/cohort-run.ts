@@ -95,6 +95,7 @@ export class CohortRun {
       retarget: this.retarget,
       entry: this.isDelete ? metaFromState(prior!) : { ...metaFromConfig(this.#ctx.project, cohort), ...refreshedAt(cohort, prior, this.retarget, this.#ctx.now()) },
       prior_name: prior?.name ?? null,
+      ...(needsPrepare(cohort) ? { prepares: true as const } : {}),
     });
     if (needsPrepare(cohort)) {
       const createdAt = this.#ctx.now().toISOString();

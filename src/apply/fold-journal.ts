@@ -27,7 +27,11 @@ export interface FoldResult {
 export async function foldJournal(records: readonly JournalRecord[], state: StateView, backend: StateBackend, engine: DuckDbEngine, now: Date): Promise<FoldResult> {
   const cohorts: Record<string, CohortState> = { ...state.cohorts };
   const remaining: JournalRecord[] = [];
-  const summary = summarizeJournal(records);
+  // The upsert is journaled before it is sent, and every batch after its answer: a
+  // cohort whose record announced an upsert that the journal does not hold was
+  // stopped between the two appends and never reached Braze. Recording it would
+  // send members to a cohort Braze never created; its work is simply not done.
+  const summary = new Map([...summarizeJournal(records)].filter(([, work]) => !(work.cohort.prepares && work.upsert === undefined)));
   const saved = await saveFoldedSnapshots(summary, cohorts, backend, engine);
   let changed = false;
   for (const [address, work] of summary) {

@@ -15,7 +15,12 @@ import { CohoError } from "../model/errors.js";
 export type JournalRecord =
   | { readonly t: "begin"; readonly apply_id: string; readonly started_at: string }
   /** What state will hold for this address once its work is acknowledged. */
-  | { readonly t: "cohort"; readonly address: string; readonly moved_from?: string; readonly retarget: boolean; readonly entry: CohortEntryMeta; readonly prior_name: string | null }
+  /**
+   * `prepares`: an upsert record follows before any request of this cohort (a
+   * creation, an adoption, a rename or a re-target); a journal that holds this
+   * record without that upsert ends before the cohort reached Braze.
+   */
+  | { readonly t: "cohort"; readonly address: string; readonly moved_from?: string; readonly retarget: boolean; readonly entry: CohortEntryMeta; readonly prior_name: string | null; readonly prepares?: true }
   | { readonly t: "upsert"; readonly address: string; readonly destination: string; readonly cohort_id: string; readonly name: string; readonly created_at: string }
   | { readonly t: "upsert_ack"; readonly address: string }
   | { readonly t: "batch"; readonly address: string; readonly seq: number; readonly destination: string; readonly cohort_id: string; readonly target?: string; readonly add: readonly string[]; readonly remove: readonly string[] }
