@@ -13,6 +13,14 @@ const LOWER_TOKEN = "ghp_lowercanary0123456789";
 const forms = (value: string) => [value, value.toLowerCase(), value.toUpperCase(), encodeURIComponent(value), JSON.stringify(value).slice(1, -1)];
 const leaked = (text: string, value: string) => forms(value).filter((form) => text.includes(form));
 
+/** A Cohort Import destination on Braze's US-01 instance: these tests never reach it. */
+const BRAZE_US_01 = `    type: braze_cohorts
+    rest_endpoint: https://rest.iad-01.braze.com
+    partner: acme
+    partner_api_key: \${env:BRAZE_PARTNER_API_KEY}
+    data_import_key: \${env:BRAZE_DATA_IMPORT_KEY}
+`;
+
 function cohortsProject(destination: string, extra = ""): string {
   return writeProject({
     "coho.yaml": `version: 1
@@ -67,12 +75,7 @@ describe("environment values a connection setting reads are redacted in every fo
   it("DuckDB: a database path built from a variable, a long token or a short word, is never printed", async () => {
     for (const value of [TOKEN, "plan"]) {
       const dir = cohortsProject(
-        `    type: braze_cohorts
-    rest_endpoint: https://rest.iad-01.braze.com
-    partner: acme
-    partner_api_key: \${env:BRAZE_PARTNER_API_KEY}
-    data_import_key: \${env:BRAZE_DATA_IMPORT_KEY}
-`,
+        BRAZE_US_01,
         `sources:\n  files: { type: duckdb, path: "\${env:CI_TOKEN}.duckdb" }\n`,
       );
       const result = await runCli(["-C", dir, "plan"], { env: { ...EMULATOR_ENV, CI_TOKEN: value, GITHUB_ACTIONS: "true", NO_COLOR: "1" } });
@@ -94,12 +97,7 @@ describe("environment values a connection setting reads are redacted in every fo
     limited.password = "limited-password-1";
     const state = `state:\n  backend: postgres\n  url: \${env:COHO_STATE_URL}\n  schema: \${env:STATE_SCHEMA}\n`;
     const dir = cohortsProject(
-      `    type: braze_cohorts
-    rest_endpoint: https://rest.iad-01.braze.com
-    partner: acme
-    partner_api_key: \${env:BRAZE_PARTNER_API_KEY}
-    data_import_key: \${env:BRAZE_DATA_IMPORT_KEY}
-`,
+      BRAZE_US_01,
       state,
     );
     const result = await runCli(["-C", dir, "plan"], { env: { ...EMULATOR_ENV, COHO_STATE_URL: limited.toString(), STATE_SCHEMA: LOWER_TOKEN, NO_COLOR: "1" } });
@@ -109,12 +107,7 @@ describe("environment values a connection setting reads are redacted in every fo
 
     // Text around a reference in a URL would let coho.yaml pick the host (or the database) the value goes to.
     const partial = cohortsProject(
-      `    type: braze_cohorts
-    rest_endpoint: https://rest.iad-01.braze.com
-    partner: acme
-    partner_api_key: \${env:BRAZE_PARTNER_API_KEY}
-    data_import_key: \${env:BRAZE_DATA_IMPORT_KEY}
-`,
+      BRAZE_US_01,
       `sources:\n  pg:\n    type: postgres\n    url: "postgres://${role}@${limited.host}/\${env:GITHUB_TOKEN}"\n`,
     );
     const refused = await runCli(["-C", partial, "plan"], { env: { ...EMULATOR_ENV, GITHUB_TOKEN: TOKEN, NO_COLOR: "1" } });
@@ -161,12 +154,7 @@ describe("a warehouse's address is the vendor's or loopback: coho.yaml cannot se
     ] as const;
     for (const [key, source, allowed] of sources) {
       const dir = cohortsProject(
-        `    type: braze_cohorts
-    rest_endpoint: https://rest.iad-01.braze.com
-    partner: acme
-    partner_api_key: \${env:BRAZE_PARTNER_API_KEY}
-    data_import_key: \${env:BRAZE_DATA_IMPORT_KEY}
-`,
+        BRAZE_US_01,
         `sources:\n${source}`,
       );
       const result = await runCli(["-C", dir, "validate"], { env: { ...EMULATOR_ENV, GCP_PROJECT: "secret-project-4711", SNOWFLAKE_PASSWORD: TOKEN, NO_COLOR: "1" } });
