@@ -87,6 +87,7 @@ export class CohortRun {
   /** Journals the cohort and readies its container (the cohort road's upsert). */
   async begin(): Promise<void> {
     const { cohort, prior, after } = this;
+    const prepares = needsPrepare(cohort);
     this.#ctx.onEvent?.({ type: "cohort_start", address: cohort.address, total: cohort.members.add + (cohort.refresh?.members ?? 0) + cohort.members.remove });
     await this.#ctx.journal.append({
       t: "cohort",
@@ -95,9 +96,9 @@ export class CohortRun {
       retarget: this.retarget,
       entry: this.isDelete ? metaFromState(prior!) : { ...metaFromConfig(this.#ctx.project, cohort), ...refreshedAt(cohort, prior, this.retarget, this.#ctx.now()) },
       prior_name: prior?.name ?? null,
-      ...(needsPrepare(cohort) ? { prepares: true as const } : {}),
+      ...(prepares ? { prepares: true as const } : {}),
     });
-    if (needsPrepare(cohort)) {
+    if (prepares) {
       const createdAt = this.#ctx.now().toISOString();
       await this.#ctx.journal.append({ t: "upsert", address: cohort.address, destination: after.destination, cohort_id: this.cohortId, name: after.name, created_at: createdAt });
       this.requests += await this.client(after.destination).prepare({ cohortId: this.cohortId, name: after.name, createdAt });
