@@ -21,10 +21,18 @@ const bin = join(prefix, "bin", "coho");
 let packLog = "";
 let installLog = "";
 
-/** npm with only what npm needs from the environment (its cache, so installs work offline after npm ci). */
+/**
+ * What npm needs from the environment: its cache (installs work offline once npm ci
+ * filled it) and the machine's way to the registry (a proxy, and the certificate
+ * authority of a proxy that inspects TLS). Nothing else: `npm test`'s own npm_config_*
+ * (prefix, global) must not steer the install. On a fresh machine the cache lacks the
+ * registry's package documents (npm ci reads only the lockfile), so the global
+ * install goes to the registry, and without the machine's CA it retries until it fails.
+ */
+const NPM_NETWORK_ENV = ["npm_config_cache", "npm_config_registry", "npm_config_cafile", "NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "SSL_CERT_DIR", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"];
 function npm(args: string[], cwd: string): { code: number | null; log: string } {
   const env: Record<string, string> = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp" };
-  if (process.env.npm_config_cache) env.npm_config_cache = process.env.npm_config_cache;
+  for (const name of NPM_NETWORK_ENV) if (process.env[name]) env[name] = process.env[name]!;
   const result = spawnSync("npm", args, { cwd, env, encoding: "utf8" });
   return { code: result.status, log: `${result.stdout}${result.stderr}` };
 }
