@@ -82,7 +82,9 @@ describe("the bundled CLI", () => {
     expect(validate.initialized).toContain("dist/config/schema-validator.generated.cjs");
     expect(validate.files).not.toContain(join(REPO_ROOT, "dist", "config", "schema-validator.generated.cjs"));
     expect(packageOf(validate.files, "ajv")).toBe(false);
-    for (const name of ["@duckdb/node-api", "pg", "undici"]) expect(packageOf(validate.files, name), name).toBe(false);
+    // The drivers are bundled (read from the bundle, never from node_modules) and validate runs none of them.
+    for (const name of ["@duckdb/node-api", "@duckdb/node-bindings", "pg", "undici"]) expect(packageOf(validate.files, name), name).toBe(false);
+    for (const name of ["@duckdb/", "pg/", "pg-protocol/", "undici/"]) expect(validate.initialized.filter((module) => module.startsWith(`node_modules/${name}`)), name).toEqual([]);
     expect(validate.initialized).toContain("dist/operations/validate.js");
     for (const pattern of NOT_FOR_VALIDATE) expect(validate.initialized.filter((name) => pattern.test(name)), String(pattern)).toEqual([]);
     // commander's executable subcommands would need it; coho has none. Prompts alone read stdin.
@@ -91,11 +93,27 @@ describe("the bundled CLI", () => {
     const project = mkdtempSync(join(tmpdir(), "coho-bundle-plan-"));
     cpSync(join(EXAMPLES, "quickstart"), project, { recursive: true });
     const plan = await loadedBy(["-C", project, "plan", "--json"]);
-    expect(packageOf(plan.files, "@duckdb/node-api")).toBe(true);
+    // DuckDB's API runs from the bundle; only its native binding is loaded from node_modules.
+    expect(plan.initialized).toContain("node_modules/@duckdb/node-api/lib/index.js");
+    expect(packageOf(plan.files, "@duckdb/node-api")).toBe(false);
+    expect(packageOf(plan.files, "@duckdb/node-bindings")).toBe(true);
+    expect(plan.initialized.filter((module) => module.startsWith("node_modules/undici/"))).toEqual([]);
     expect(packageOf(plan.files, "undici")).toBe(false);
     // The same check sees the plan engine when it does run.
     expect(plan.initialized).toContain("dist/operations/plan.js");
     expect(plan.initialized.filter((name) => NOT_FOR_VALIDATE[1]!.test(name)).length).toBeGreaterThan(0);
+  });
+
+  it("bundles the DuckDB API of the native binding a user installs: both pinned to one exact release", () => {
+    // The bundle carries @duckdb/node-api's JavaScript as built; an install resolves the
+    // native binding from package.json. A range would let the two drift apart.
+    const read = (path: string) => JSON.parse(readFileSync(path, "utf8")) as { version: string; dependencies: Record<string, string> };
+    const own = read(join(REPO_ROOT, "package.json")).dependencies;
+    const api = read(join(REPO_ROOT, "node_modules", "@duckdb", "node-api", "package.json"));
+    expect(own["@duckdb/node-api"]).toMatch(/^\d+\.\d+\.\d+(-[\w.]+)?$/);
+    expect(own["@duckdb/node-bindings"]).toBe(own["@duckdb/node-api"]);
+    expect(api.version).toBe(own["@duckdb/node-api"]);
+    expect(api.dependencies["@duckdb/node-bindings"]).toBe(own["@duckdb/node-bindings"]);
   });
 
   it("ships a code cache that this Node accepts", async () => {

@@ -44,7 +44,7 @@ function coho(args: string[], env: Record<string, string> = {}, cwd = work) {
 
 beforeAll(() => {
   mkdirSync(copy);
-  for (const entry of ["src", "scripts", "bin", "schema", "package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json", "README.md", "CHANGELOG.md"]) {
+  for (const entry of ["src", "scripts", "bin", "schema", "examples", "package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json", "README.md", "CHANGELOG.md"]) {
     cpSync(join(REPO_ROOT, entry), join(copy, entry), { recursive: true });
   }
   symlinkSync(join(REPO_ROOT, "node_modules"), join(copy, "node_modules"), "dir"); // the build's tools (tsc, esbuild), not packed
