@@ -72,6 +72,15 @@ export function rememberSecret(value: string): void {
   for (const form of secretForms(value)) known.add(form);
 }
 
+/**
+ * Forgets every remembered secret. For a process that runs one project after
+ * another and needs the next one's messages judged on its own secrets alone: the
+ * test suite, whose files share worker processes. Remembering more only redacts more.
+ */
+export function forgetRememberedSecrets(): void {
+  known.clear();
+}
+
 /** Text from outside coho (a driver's or a server's message, an address), with every remembered secret replaced by `***`. */
 export function redactKnown(text: string): string {
   return known.size === 0 ? text : redactForms(text, known);
