@@ -2,6 +2,8 @@ import { createRequire } from "node:module";
 
 type DuckDbApi = typeof import("@duckdb/node-api");
 
+// The CLI bundle (scripts/bundle-cli.mjs) removes exactly this line, so its own
+// require() bundles the package behind a lazy initializer; the build fails if the line changes.
 const require = createRequire(import.meta.url);
 
 /**

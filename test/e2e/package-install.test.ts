@@ -27,7 +27,8 @@ let installLog = "";
  * authority of a proxy that inspects TLS). Nothing else: `npm test`'s own npm_config_*
  * (prefix, global) must not steer the install. On a fresh machine the cache lacks the
  * registry's package documents (npm ci reads only the lockfile), so the global
- * install goes to the registry, and without the machine's CA it retries until it fails.
+ * install goes to the registry, and without the machine's CA it retried every package
+ * for minutes (445 s once) before getting through.
  */
 const NPM_NETWORK_ENV = ["npm_config_cache", "npm_config_registry", "npm_config_cafile", "NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "SSL_CERT_DIR", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"];
 function npm(args: string[], cwd: string): { code: number | null; log: string } {

@@ -2,6 +2,8 @@ import { createRequire } from "node:module";
 import type pg from "pg";
 import type Cursor from "pg-cursor";
 
+// The CLI bundle (scripts/bundle-cli.mjs) removes exactly this line, so its own
+// require() bundles the package behind a lazy initializer; the build fails if the line changes.
 const require = createRequire(import.meta.url);
 
 /**
